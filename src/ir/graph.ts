@@ -1,0 +1,282 @@
+// The graph IR: an append-only list of nodes in topological order, built by calling ops on
+// Tensor handles. Every node's type is inferred (and checked) by its op's rule when recorded.
+
+import { OPS, type OpAttrs, type OpName, type CompareKind } from './ops.ts';
+import { ShapeError, assertValidShape, fmtShape, normAxis, numel, type DType, type Shape, type TensorType } from './shape.ts';
+
+export interface Node<K extends OpName = OpName> {
+  readonly id: number;
+  readonly op: K;
+  readonly inputs: readonly number[];
+  readonly attrs: OpAttrs[K];
+  readonly type: TensorType;
+}
+
+/** An immutable, pruned graph with named outputs. Node ids are indices into `nodes`. */
+export class Graph {
+  constructor(
+    readonly nodes: readonly Node[],
+    readonly outputs: ReadonlyMap<string, number>,
+  ) {}
+
+  node(id: number): Node {
+    const n = this.nodes[id];
+    if (!n) throw new Error(`graph has no node ${id}`);
+    return n;
+  }
+
+  output(name: string): Node {
+    const id = this.outputs.get(name);
+    if (id === undefined) throw new Error(`graph has no output "${name}" (outputs: ${[...this.outputs.keys()].join(', ')})`);
+    return this.node(id);
+  }
+
+  nodesOf<K extends OpName>(op: K): Node<K>[] {
+    return this.nodes.filter((n): n is Node<K> => n.op === op);
+  }
+
+  get inputs(): Node<'input'>[] {
+    return this.nodesOf('input');
+  }
+
+  get params(): Node<'param'>[] {
+    return this.nodesOf('param');
+  }
+
+  /** One line per node, for debugging and error messages. */
+  toString(): string {
+    const outName = new Map([...this.outputs].map(([k, v]) => [v, k]));
+    return this.nodes
+      .map((n) => {
+        const attrs = describeAttrs(n.attrs);
+        const out = outName.has(n.id) ? `  -> ${outName.get(n.id)}` : '';
+        return `%${n.id} = ${n.op}(${n.inputs.map((i) => `%${i}`).join(', ')})${attrs} : ${n.type.dtype}${fmtShape(n.type.shape)}${out}`;
+      })
+      .join('\n');
+  }
+}
+
+function describeAttrs(a: object): string {
+  const parts = Object.entries(a)
+    .filter(([k]) => k !== 'shape' && k !== 'dtype')
+    .map(([k, v]) => `${k}=${v instanceof Float64Array ? `<${v.length} values>` : Array.isArray(v) ? `[${v}]` : v}`);
+  return parts.length ? ` {${parts.join(', ')}}` : '';
+}
+
+type Operand = Tensor | number;
+
+/** A handle to a node being built. Calling an op method records a new node in the builder. */
+export class Tensor implements TensorType {
+  constructor(
+    readonly b: GraphBuilder,
+    readonly id: number,
+    readonly shape: Shape,
+    readonly dtype: DType,
+  ) {}
+
+  get rank(): number {
+    return this.shape.length;
+  }
+  get size(): number {
+    return numel(this.shape);
+  }
+  /** Dimension `axis`, negative axes counting from the end. */
+  dim(axis: number): number {
+    return this.shape[normAxis('dim', axis, this.rank)]!;
+  }
+
+  private lift(v: Operand): Tensor {
+    return typeof v === 'number' ? this.b.scalar(v, this.dtype) : v;
+  }
+  private bin(op: OpName & ('add' | 'sub' | 'mul' | 'div' | 'max' | 'min'), o: Operand): Tensor {
+    return this.b.op(op, [this, this.lift(o)], {});
+  }
+
+  add(o: Operand) { return this.bin('add', o); }
+  sub(o: Operand) { return this.bin('sub', o); }
+  mul(o: Operand) { return this.bin('mul', o); }
+  div(o: Operand) { return this.bin('div', o); }
+  maximum(o: Operand) { return this.bin('max', o); }
+  minimum(o: Operand) { return this.bin('min', o); }
+
+  neg() { return this.b.op('neg', [this], {}); }
+  exp() { return this.b.op('exp', [this], {}); }
+  log() { return this.b.op('log', [this], {}); }
+  sqrt() { return this.b.op('sqrt', [this], {}); }
+  rsqrt() { return this.b.op('rsqrt', [this], {}); }
+  recip() { return this.b.op('recip', [this], {}); }
+  tanh() { return this.b.op('tanh', [this], {}); }
+  erf() { return this.b.op('erf', [this], {}); }
+  relu() { return this.b.op('relu', [this], {}); }
+  sigmoid() { return this.b.op('sigmoid', [this], {}); }
+  sign() { return this.b.op('sign', [this], {}); }
+  abs() { return this.b.op('abs', [this], {}); }
+  square() { return this.mul(this); }
+
+  compare(kind: CompareKind, o: Operand) { return this.b.op('compare', [this, this.lift(o)], { kind }); }
+  /** this ? a : b, elementwise with broadcasting; `this` is a 0/1 mask. */
+  select(a: Operand, b: Operand) { return this.b.op('select', [this, this.lift(a), this.lift(b)], {}); }
+  cast(dtype: DType) { return this.b.op('cast', [this], { dtype }); }
+
+  /** Reductions keep the reduced axis (size 1) unless keepDim is false. */
+  sum(axis: number, keepDim = true) { return this.reduce('sum', axis, keepDim); }
+  max(axis: number, keepDim = true) { return this.reduce('reduceMax', axis, keepDim); }
+  mean(axis: number, keepDim = true) { return this.sum(axis, keepDim).mul(1 / this.dim(axis)); }
+  /** Sum of every element, as a scalar of shape []. */
+  sumAll(): Tensor {
+    return this.reshape([this.size]).sum(0, false);
+  }
+  private reduce(op: 'sum' | 'reduceMax', axis: number, keepDim: boolean): Tensor {
+    const a = normAxis(op, axis, this.rank);
+    const r = this.b.op(op, [this], { axis: a });
+    return keepDim ? r : r.reshape(this.shape.filter((_, i) => i !== a));
+  }
+  /** Indices (i32) of the k largest entries along `axis`, largest first; ties go to the lower index. */
+  topk(k: number, axis = -1) { return this.b.op('topk', [this], { axis: normAxis('topk', axis, this.rank), k }); }
+  argmax(axis = -1, keepDim = false) {
+    const a = normAxis('argmax', axis, this.rank);
+    const r = this.topk(1, a);
+    return keepDim ? r : r.reshape(this.shape.filter((_, i) => i !== a));
+  }
+
+  /** Batched matrix product over the last two axes; batch axes broadcast. */
+  matmul(o: Tensor) { return this.b.op('matmul', [this, o], {}); }
+
+  reshape(shape: readonly number[]): Tensor {
+    const inferred = inferReshape(this.shape, shape);
+    return this.b.op('reshape', [this], { shape: inferred });
+  }
+  permute(perm: readonly number[]) { return this.b.op('permute', [this], { perm: perm.map((p) => normAxis('permute', p, this.rank)) }); }
+  /** Swaps two axes (the last two by default). */
+  transpose(a = -2, b = -1): Tensor {
+    const perm = [...this.shape.keys()];
+    const i = normAxis('transpose', a, this.rank), j = normAxis('transpose', b, this.rank);
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+    return this.permute(perm);
+  }
+  /** Half-open ranges per axis; axes not given are kept whole. Negative bounds count from the end. */
+  slice(ranges: readonly (readonly [number, number] | null)[]): Tensor {
+    const starts: number[] = [], ends: number[] = [];
+    this.shape.forEach((d, i) => {
+      const r = ranges[i];
+      const s = r ? (r[0] < 0 ? r[0] + d : r[0]) : 0;
+      const e = r ? (r[1] < 0 ? r[1] + d : r[1]) : d;
+      starts.push(s);
+      ends.push(e);
+    });
+    return this.b.op('slice', [this], { starts, ends });
+  }
+  /** Slice of one axis. */
+  narrow(axis: number, start: number, length: number): Tensor {
+    const a = normAxis('narrow', axis, this.rank);
+    return this.slice(this.shape.map((_, i) => (i === a ? [start, start + length] as const : null)));
+  }
+  pad(before: readonly number[], after: readonly number[]) { return this.b.op('pad', [this], { before: [...before], after: [...after] }); }
+  broadcastTo(shape: readonly number[]) { return this.b.op('broadcast', [this], { shape: [...shape] }); }
+  /** out[p.., j, s..] = this[p.., idx[p.., j], s..]; idx: i32 [...P, M], P broadcastable to this's prefix. */
+  gather(idx: Tensor, axis: number) { return this.b.op('gather', [this, idx], { axis: normAxis('gather', axis, this.rank) }); }
+  /** out[p.., idx[p.., j], s..] += this[p.., j, s..]; the axis gets length `size`. */
+  scatterAdd(idx: Tensor, axis: number, size: number) {
+    return this.b.op('scatterAdd', [this, idx], { axis: normAxis('scatterAdd', axis, this.rank), size });
+  }
+  stopGradient() { return this.b.op('stopGradient', [this], {}); }
+  /** Forward value of `this`, gradient routed to `surrogate` (the straight-through estimator). */
+  straightThrough(surrogate: Tensor) { return this.b.op('straightThrough', [this, surrogate], {}); }
+}
+
+function inferReshape(from: Shape, to: readonly number[]): number[] {
+  const total = numel(from);
+  const free = to.filter((d) => d === -1).length;
+  if (free > 1) throw new ShapeError(`reshape: at most one -1 allowed in ${fmtShape(to)}`);
+  if (free === 0) return [...to];
+  const known = to.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  if (known === 0 || total % known !== 0) throw new ShapeError(`reshape: cannot reshape ${fmtShape(from)} to ${fmtShape(to)}`);
+  return to.map((d) => (d === -1 ? total / known : d));
+}
+
+/** Records nodes. `build()` returns the Graph reachable from the named outputs. */
+export class GraphBuilder {
+  private readonly nodes: Node[] = [];
+  private readonly outputs = new Map<string, number>();
+  private readonly leafNames = new Map<string, number>();
+
+  op<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
+    const rule = OPS[op];
+    if (rule.arity >= 0 && inputs.length !== rule.arity) {
+      throw new ShapeError(`${op}: expects ${rule.arity} inputs, got ${inputs.length}`);
+    }
+    for (const t of inputs) {
+      if (t.b !== this) throw new Error(`${op}: input %${t.id} belongs to another graph builder`);
+    }
+    const type = rule.infer(inputs, attrs);
+    assertValidShape(op, type.shape);
+    return this.record(op, inputs.map((t) => t.id), attrs, type);
+  }
+
+  /** Appends a node whose type is already known (used when copying graphs). */
+  record<K extends OpName>(op: K, inputs: readonly number[], attrs: OpAttrs[K], type: TensorType): Tensor {
+    const id = this.nodes.length;
+    this.nodes.push({ id, op, inputs, attrs, type } as Node);
+    return new Tensor(this, id, type.shape, type.dtype);
+  }
+
+  tensor(id: number): Tensor {
+    const n = this.nodes[id];
+    if (!n) throw new Error(`builder has no node ${id}`);
+    return new Tensor(this, id, n.type.shape, n.type.dtype);
+  }
+
+  private leaf<K extends 'input' | 'param'>(op: K, attrs: OpAttrs[K]): Tensor {
+    if (this.leafNames.has(attrs.name)) throw new Error(`${op}: the name "${attrs.name}" is already used`);
+    const t = this.op(op, [], attrs);
+    this.leafNames.set(attrs.name, t.id);
+    return t;
+  }
+
+  input(name: string, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.leaf('input', { name, shape: [...shape], dtype });
+  }
+  /** A named parameter; only trainable ones receive gradients by default. */
+  param(name: string, shape: readonly number[], opts: { trainable?: boolean } = {}): Tensor {
+    return this.leaf('param', { name, shape: [...shape], trainable: opts.trainable ?? false });
+  }
+  scalar(value: number, dtype: DType = 'f32'): Tensor {
+    return this.op('fill', [], { value, shape: [], dtype });
+  }
+  fill(value: number, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.op('fill', [], { value, shape: [...shape], dtype });
+  }
+  constant(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    return this.op('constant', [], { data: Float64Array.from(data), shape: [...shape], dtype });
+  }
+  concat(parts: readonly Tensor[], axis: number): Tensor {
+    if (parts.length === 0) throw new ShapeError('concat: needs at least one input');
+    return this.op('concat', parts, { axis: normAxis('concat', axis, parts[0]!.rank) });
+  }
+
+  output(name: string, t: Tensor): void {
+    if (this.outputs.has(name)) throw new Error(`output "${name}" is already defined`);
+    this.outputs.set(name, t.id);
+  }
+
+  /** The graph of everything the outputs depend on, renumbered densely in topological order. */
+  build(): Graph {
+    return pruneToOutputs(this.nodes, this.outputs);
+  }
+}
+
+export function pruneToOutputs(nodes: readonly Node[], outputs: ReadonlyMap<string, number>): Graph {
+  const live = new Uint8Array(nodes.length);
+  for (const id of outputs.values()) live[id] = 1;
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if (live[i]) for (const j of nodes[i]!.inputs) live[j] = 1;
+  }
+  const remap = new Map<number, number>();
+  const kept: Node[] = [];
+  for (const n of nodes) {
+    if (!live[n.id]) continue;
+    remap.set(n.id, kept.length);
+    kept.push({ ...n, id: kept.length, inputs: n.inputs.map((i) => remap.get(i)!) });
+  }
+  return new Graph(kept, new Map([...outputs].map(([k, v]) => [k, remap.get(v)!])));
+}
