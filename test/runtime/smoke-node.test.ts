@@ -1,0 +1,78 @@
+// Node (Dawn) smoke test: the device layer finds an adapter, runs a compute shader correctly,
+// and turns GPU validation errors into thrown JS errors.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatAdapterReport, requestGpu, withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
+import { runAxpy } from './fixtures/axpy.ts';
+
+let gpu: GpuContext;
+
+before(async () => {
+  gpu = await requestGpu({ label: 'smoke-node' });
+  console.log(formatAdapterReport(gpu.info));
+});
+
+after(() => {
+  gpu?.destroy();
+});
+
+test('adapter report describes a node device with the requested limits', () => {
+  assert.equal(gpu.runtime, 'node');
+  assert.equal(gpu.info.runtime, 'node');
+  const offered = gpu.adapter.limits;
+  // The device must carry what the adapter offers, not the WebGPU defaults.
+  assert.equal(gpu.info.limits.maxStorageBuffersPerShaderStage, offered.maxStorageBuffersPerShaderStage);
+  assert.equal(gpu.info.limits.maxComputeInvocationsPerWorkgroup, offered.maxComputeInvocationsPerWorkgroup);
+  assert.equal(gpu.info.limits.maxComputeWorkgroupStorageSize, offered.maxComputeWorkgroupStorageSize);
+  assert.equal(gpu.device.limits.maxStorageBufferBindingSize, offered.maxStorageBufferBindingSize);
+  for (const f of ['timestamp-query', 'subgroups', 'shader-f16'] as const) {
+    assert.equal(gpu.device.features.has(f), gpu.adapter.features.has(f), `feature ${f}`);
+  }
+});
+
+test('axpy shader: out[i] = a[i]*2 + b[i] over 1000 elements matches the CPU', async () => {
+  const r = await runAxpy(gpu.device, 1000);
+  console.log(`axpy result: ${JSON.stringify(r)}`);
+  assert.equal(r.mismatches, 0, `max abs error ${r.maxAbsErr}`);
+  assert.ok(r.guardIntact, 'the shader wrote past n: bounds check failed');
+  assert.deepEqual(gpu.takeErrors(), []);
+});
+
+test('an invalid shader is a thrown error through withErrorScope, with the WGSL message', async () => {
+  await assert.rejects(
+    withErrorScope(gpu.device, () => {
+      const module = gpu.device.createShaderModule({ label: 'broken', code: 'fn main( { let x = ; }' });
+      gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    }, 'broken pipeline'),
+    (err: Error) => {
+      assert.match(err.message, /^broken pipeline: GPU validation error: /);
+      assert.match(err.message, /error/i);
+      return true;
+    },
+  );
+  // Captured by the scope, so nothing leaked to the uncaptured handler.
+  assert.deepEqual(gpu.takeErrors(), []);
+});
+
+test('a pipeline whose bindings do not match is also caught', async () => {
+  const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n' +
+    '@compute @workgroup_size(2048) fn main(@builtin(global_invocation_id) g: vec3u) { x[g.x] = 1.0; }';
+  // 2048 invocations exceed every adapter's maxComputeInvocationsPerWorkgroup (<= 1024 here).
+  await assert.rejects(
+    withErrorScope(gpu.device, () => {
+      const module = gpu.device.createShaderModule({ code });
+      gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    }),
+    /GPU validation error/,
+  );
+});
+
+test('errors outside a scope are recorded by the uncaptured-error handler', async () => {
+  gpu.device.createShaderModule({ label: 'uncaptured', code: 'this is not wgsl' });
+  // Delivered asynchronously: wait for the device to catch up.
+  await gpu.device.queue.onSubmittedWorkDone();
+  for (let i = 0; i < 50 && gpu.takeErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const errors = gpu.takeErrors();
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /parsing WGSL|error/i);
+});
