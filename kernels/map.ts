@@ -1,0 +1,26 @@
+// One thread per output element: the kernel for elementwise chains and views.
+
+import { numel } from '../src/ir/shape.ts';
+import { u } from '../codegen/emit.ts';
+import { spread, FLAT_WORKGROUP, type TemplateInput, type TemplateOutput } from './common.ts';
+
+const WG = 64;
+
+export function mapKernel({ w, root, limits }: TemplateInput): TemplateOutput {
+  const n = numel(root.type.shape);
+  const out = w.buffer(root.id, true);
+  w.line(`let g = (${FLAT_WORKGROUP}) * ${u(WG)} + lid;`);
+  w.line(`if (g >= ${u(n)}) { return; }`);
+  const idx = w.unflatten('g', root.type.shape);
+  const v = w.compute(root.id, idx);
+  w.line(`${out}[g] = ${v};`);
+  return {
+    kind: 'map',
+    moduleDecls: [],
+    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
+    workgroupSize: [WG, 1, 1],
+    dispatch: spread(Math.ceil(n / WG), limits),
+    flops: n * w.opsHere,
+    config: `wg${WG}`,
+  };
+}
