@@ -4,9 +4,14 @@
 
 import type { Tensor } from './graph.ts';
 
-/** timm/PyTorch Linear: x @ weightᵀ + bias, weight [out, in]. */
+/**
+ * timm/PyTorch Linear: x @ weightᵀ + bias, weight [out, in]. Leading axes are flattened into the
+ * matmul's rows, so the weight gradient is one matmul over all tokens (not a batch of per-image
+ * products summed afterwards).
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-  const y = x.matmul(weight.transpose());
+  const rows = x.reshape([-1, x.dim(-1)]).matmul(weight.transpose());
+  const y = x.rank === 2 ? rows : rows.reshape([...x.shape.slice(0, -1), weight.dim(0)]);
   return bias ? y.add(bias) : y;
 }
 

@@ -9,7 +9,7 @@ export type GpuRuntime = 'node' | 'deno' | 'browser';
 
 export interface RequestGpuOptions {
   powerPreference?: GPUPowerPreference;
-  /** Ask for the fallback (CPU) adapter. With Dawn that means SwiftShader; see requestNodeAdapter. */
+  /** Ask for a fallback (CPU) adapter. With Dawn: SwiftShader or lavapipe, see requestNodeAdapter. */
   forceFallback?: boolean;
   /** Label of the device, shows up in GPU error messages. */
   label?: string;
@@ -106,34 +106,57 @@ function loadDawn(): Promise<DawnModule> {
   return dawnPromise;
 }
 
+// The GPU objects (Dawn instances) we created, held for the life of the process on purpose.
+// dawn.node lives only as long as the object returned by create() is referenced (node_modules/
+// webgpu/README.md, "Lifetime"): its adapters and devices do NOT keep it alive, yet its event-loop
+// hook (AsyncRunner -> InstanceBase::ProcessEvents) keeps using the native instance while any
+// promise (mapAsync, onSubmittedWorkDone, ...) is pending. Once the GPU object is garbage-collected
+// that is a use-after-free: gdb shows pthread_mutex_lock on a misaligned address inside
+// InstanceBase::ProcessEvents, seen as a segfault, "The futex facility returned an unexpected
+// error code", "std::system_error: Invalid argument", malloc corruption or a hang.
+// `await create([]).requestAdapter()` then one mapAsync crashed 15 runs out of 15 here, with or
+// without --no-turbofan; keeping the GPU object referenced: 0 out of 9. This is the "hot JS loop"
+// crash of WEBGPU-HEADLESS.md: optimized (OSR) code stops treating a `gpu` local that is no longer
+// used as a GC root, while the interpreter keeps every register alive, hence --no-turbofan hiding
+// it. See test/runtime/dawn-hot-js-regression.test.ts. The price: a process that used Dawn does not
+// exit by itself (the instance keeps the event loop busy), so entry points call process.exit().
+// At most two instances: the default one and the SwiftShader one.
+let defaultInstance: GPU | undefined;
+let swiftShaderInstance: GPU | undefined;
+
 // SwiftShader fallback, as measured here (webgpu 0.6.2, Vulkan loader 1.3.239):
 // - The Vulkan loader does NOT read VK_ICD_FILENAMES when dawn.node is loaded: it reads it when a
 //   Vulkan instance is created, and Dawn creates that lazily, at the first requestAdapter() of a
 //   GPU object returned by create(). So setting process.env before the first create() works, and
 //   so does setting it after a failed attempt and calling create() again.
 // - Calling requestAdapter() again on the SAME GPU object after changing the variable still
-//   returns null: Dawn keeps the Vulkan backend it initialized. Hence the fresh create() below.
-// - The loader has enumerated the drivers by the time requestAdapter() resolves, so we put the
-//   variable back afterwards: later requestGpu() calls and child processes still look for a real
-//   driver first. (Verified by simulating "no driver" with XDG_DATA_DIRS=/nonexistent, which hides
-//   /usr/share/vulkan/icd.d from the loader, and running compute shaders on the result.)
-// - Dawn's forceFallbackAdapter means SwiftShader: with lavapipe installed it returns null, so
-//   forceFallback goes through the same path.
+//   returns null: Dawn keeps the Vulkan backend it initialized. Hence the second GPU object.
+// - The loader has enumerated the drivers by the time that first requestAdapter() resolves, so we
+//   put the variable back afterwards: other Dawn instances and child processes still look for a
+//   real driver first, and the SwiftShader instance keeps working without it. (Verified by
+//   simulating "no driver" with XDG_DATA_DIRS=/nonexistent, which hides /usr/share/vulkan/icd.d
+//   from the loader, and running compute shaders on the result.)
+// - forceFallbackAdapter on a fresh Dawn instance returned null here even with lavapipe (a CPU
+//   adapter) installed, so it goes through the same path and gets SwiftShader; once the default
+//   instance has found lavapipe, forceFallback on it returns lavapipe. Both are CPU adapters.
 // A VK_ICD_FILENAMES (or VK_DRIVER_FILES, which takes precedence in the loader) set by the user is
 // respected: no fallback then.
 async function requestNodeAdapter(adapterOptions: GPURequestAdapterOptions): Promise<GPUAdapter | null> {
   const dawn = await loadDawn();
-  const adapter = await dawn.create([]).requestAdapter(adapterOptions);
+  defaultInstance ??= dawn.create([]);
+  const adapter = await defaultInstance.requestAdapter(adapterOptions);
   if (adapter) return adapter;
 
   const env = process.env;
   if (env.VK_ICD_FILENAMES !== undefined || env.VK_DRIVER_FILES !== undefined) return null;
+  if (swiftShaderInstance) return swiftShaderInstance.requestAdapter(adapterOptions);
   const { existsSync } = await nodeImport<typeof import('node:fs')>('node:fs');
   if (!existsSync(SWIFTSHADER_ICD)) return null;
 
   env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   try {
-    const fallback = await dawn.create([]).requestAdapter(adapterOptions);
+    swiftShaderInstance = dawn.create([]);
+    const fallback = await swiftShaderInstance.requestAdapter(adapterOptions);
     if (fallback && !adapterOptions.forceFallbackAdapter) {
       console.error(`[gpu] Dawn found no usable Vulkan driver; using SwiftShader (${SWIFTSHADER_ICD})`);
     }
