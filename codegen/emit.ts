@@ -138,8 +138,35 @@ export class KernelWriter {
       .join('\n');
   }
 
+  private lookup(key: string): string | undefined {
+    for (let s = this.scopes.length - 1; s >= 0; s--) {
+      const hit = this.scopes[s]!.get(key);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  private remember(key: string, v: string): void {
+    this.scopes[this.scopes.length - 1]!.set(key, v);
+  }
+
+  /**
+   * Records that `idx` (in `shape`) and the flat offset `flat` name the same element, so that a
+   * reshape between them resolves to the very same index expressions (which is what lets an
+   * epilogue reach its matmul accumulator through a reshape).
+   */
+  relate(flat: string, shape: Shape, idx: Index): void {
+    this.remember(`lin:${shape}:${idx.join(',')}`, flat);
+    this.remember(`unf:${shape}:${flat}`, idx.join('|'));
+  }
+
+  knownFlat(idx: Index, shape: Shape): string | undefined {
+    return this.lookup(`lin:${shape}:${idx.join(',')}`);
+  }
+
   /** Row-major flat offset of `idx` in a tensor of `shape`. */
   linear(idx: Index, shape: Shape): string {
+    const known = this.knownFlat(idx, shape);
+    if (known) return known;
     const st = stridesOf(shape);
     const terms: string[] = [];
     let c = 0;
@@ -154,27 +181,29 @@ export class KernelWriter {
 
   /** Splits a flat u32 index into per-axis indices of `shape`. */
   unflatten(flat: string, shape: Shape): string[] {
-    const st = stridesOf(shape);
     const f = this.let(flat, 'f');
-    return shape.map((dim, k) => {
+    const known = this.lookup(`unf:${shape}:${f}`);
+    if (known) return known.split('|');
+    const st = stridesOf(shape);
+    const idx = shape.map((dim, k) => {
       if (dim === 1) return '0u';
       const q = st[k] === 1 ? f : `${f} / ${u(st[k]!)}`;
       return this.let(k === 0 ? q : `(${q}) % ${u(dim)}`, 'i');
     });
+    this.relate(f, shape, idx);
+    return idx;
   }
 
   /** The value of node `id` at `idx`, emitting whatever statements it needs. */
   value(id: number, idx: Index): string {
     const key = `${id}@${idx.join(',')}`;
-    for (let s = this.scopes.length - 1; s >= 0; s--) {
-      const hit = this.scopes[s]!.get(key);
-      if (hit) return hit;
-    }
+    const hit = this.lookup(key);
+    if (hit) return hit;
     const node = this.graph.node(id);
     const v = !this.provided.has(id) && this.fusion.isMaterialized(id)
       ? this.let(`${this.buffer(id)}[${this.linear(idx, node.type.shape)}]`)
       : this.compute(id, idx);
-    this.scopes[this.scopes.length - 1]!.set(key, v);
+    this.remember(key, v);
     return v;
   }
 
@@ -259,6 +288,9 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   reshape: (w, n, idx) => {
     const src = w.graph.node(n.inputs[0]!);
     const inShape = src.type.shape;
+    // An index already related to a flat offset (an epilogue's) maps through that offset.
+    const known = w.knownFlat(idx, n.type.shape);
+    if (known) return w.value(src.id, w.unflatten(known, inShape));
     // Fast path: only size-1 axes inserted or removed.
     const a = n.type.shape.map((d, k) => [d, k] as const).filter(([d]) => d !== 1);
     const b = inShape.map((d, k) => [d, k] as const).filter(([d]) => d !== 1);

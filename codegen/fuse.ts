@@ -12,7 +12,7 @@
 
 import type { Graph, Node } from '../src/ir/graph.ts';
 import type { OpName } from '../src/ir/ops.ts';
-import { sameShape, type Shape } from '../src/ir/shape.ts';
+import { sameShape } from '../src/ir/shape.ts';
 
 export const BUFFER_LEAVES: ReadonlySet<OpName> = new Set(['input', 'param', 'constant']);
 export const ANCHORS: ReadonlySet<OpName> = new Set(['matmul', 'sum', 'reduceMax', 'topk', 'scatterAdd']);
@@ -105,9 +105,13 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
   // at a time in topological order, and keep the largest set that is left through a single node
   // (the kernel root). Nodes inside are computed once per output element, however often used.
   const claimed = new Set<number>();
-  const addable = (id: number, shape: Shape) => {
+  // Members keep the product's element order: elementwise ops whose set-inputs have their own
+  // shape (no broadcasting of the product), and reshapes (row-major, so offsets are unchanged).
+  const addable = (id: number, set: ReadonlySet<number>) => {
     const n = graph.node(id);
-    return ELEMENTWISE.has(n.op) && sameShape(n.type.shape, shape) && !claimed.has(id);
+    if (claimed.has(id)) return false;
+    if (n.op === 'reshape') return true;
+    return ELEMENTWISE.has(n.op) && n.inputs.every((i) => !set.has(i) || sameShape(graph.node(i).type.shape, n.type.shape));
   };
   for (const m of nodes) {
     if (m.op !== 'matmul' || outputs.has(m.id)) continue;
@@ -115,11 +119,11 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     let best: { root: number; members: number[] } | undefined;
     for (;;) {
       const exits = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c)));
-      const stuck = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c) && !addable(c, m.type.shape)));
+      const stuck = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c) && !addable(c, set)));
       if (exits.length === 1 && exits[0] !== m.id) best = { root: exits[0]!, members: [...set] };
       if (stuck.length > 1) break;
       let next = Infinity;
-      for (const id of set) for (const c of consumers[id]!) if (!set.has(c) && c < next && addable(c, m.type.shape)) next = c;
+      for (const id of set) for (const c of consumers[id]!) if (!set.has(c) && c < next && addable(c, set)) next = c;
       if (next === Infinity) break;
       set.add(next);
     }

@@ -3,7 +3,7 @@
 // and elementwise producers are folded into the tile loads); the kernel's root may be an
 // elementwise chain over C (epilogue fusion), which reads the accumulator in place.
 
-import { numel, sameShape } from '../src/ir/shape.ts';
+import { numel } from '../src/ir/shape.ts';
 import { FusionError, u, type Index } from '../codegen/emit.ts';
 import type { TemplateInput, TemplateOutput } from './common.ts';
 
@@ -28,7 +28,6 @@ export function chooseMatmulConfig(m: number, n: number, k: number, maxInvocatio
 export function matmulKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
   const mm = graph.node(plan.anchorOf.get(root.id) ?? root.id);
   if (mm.op !== 'matmul') throw new Error(`matmul template given ${mm.op}`);
-  if (!sameShape(root.type.shape, mm.type.shape)) throw new FusionError(mm.id, 'epilogue changes the shape');
   const [a, b] = mm.inputs.map((i) => graph.node(i)) as [typeof mm, typeof mm];
   const shape = mm.type.shape;
   const batch = shape.slice(0, -2);
@@ -73,12 +72,15 @@ export function matmulKernel({ w, graph, plan, root, limits }: TemplateInput): T
       w.line(`let gm = m0 + lid3.y * ${u(tm)} + i;`);
       w.line(`let gn = n0 + lid3.x * ${u(tn)} + j;`);
       epilogueOps = w.block(`if (gm < ${u(M)} && gn < ${u(N)})`, () => {
+        // The root may be a reshape of the product: same element order, so the same flat offset.
         const idx: Index = [...bIdx, 'gm', 'gn'];
+        const flat = w.let(w.linear(idx, shape), 'f');
+        w.relate(flat, shape, idx);
         w.provided.set(mm.id, (at) => {
           if (at.join() !== idx.join()) throw new FusionError(mm.id, 'epilogue reads the product at another index');
           return `acc[i * ${u(tn)} + j]`;
         });
-        w.line(`${out}[${w.linear(idx, shape)}] = ${w.compute(root.id, idx)};`);
+        w.line(`${out}[${flat}] = ${w.compute(root.id, w.unflatten(flat, root.type.shape))};`);
       });
     });
   });

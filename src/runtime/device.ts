@@ -118,8 +118,8 @@ function loadDawn(): Promise<DawnModule> {
 // without --no-turbofan; keeping the GPU object referenced: 0 out of 9. This is the "hot JS loop"
 // crash of WEBGPU-HEADLESS.md: optimized (OSR) code stops treating a `gpu` local that is no longer
 // used as a GC root, while the interpreter keeps every register alive, hence --no-turbofan hiding
-// it. See test/runtime/dawn-hot-js-regression.test.ts. The price: a process that used Dawn does not
-// exit by itself (the instance keeps the event loop busy), so entry points call process.exit().
+// it. See test/runtime/dawn-hot-js-regression.test.ts. (A script that held them still exited by
+// itself here; entry points call process.exit() anyway, as WEBGPU-HEADLESS.md advises.)
 // At most two instances: the default one and the SwiftShader one.
 let defaultInstance: GPU | undefined;
 let swiftShaderInstance: GPU | undefined;
@@ -175,7 +175,7 @@ async function requestAdapter(runtime: GpuRuntime, adapterOptions: GPURequestAda
         ? 'navigator.gpu is missing: WebGPU needs a secure context (https:// or http://localhost) and, ' +
             'in headless Chromium, --enable-unsafe-webgpu --enable-features=Vulkan --use-vulkan=swiftshader ' +
             '--use-webgpu-adapter=swiftshader'
-        : 'navigator.gpu is missing in this Deno (needs Deno >= 1.39 with WebGPU enabled)',
+        : 'navigator.gpu is missing in this Deno',
     );
   }
   return gpu.requestAdapter(adapterOptions);

@@ -46,7 +46,7 @@ test('an invalid shader is a thrown error through withErrorScope, with the WGSL 
     }, 'broken pipeline'),
     (err: Error) => {
       assert.match(err.message, /^broken pipeline: GPU validation error: /);
-      assert.match(err.message, /error/i);
+      assert.match(err.message, /WGSL/); // Dawn's compiler message travels with it
       return true;
     },
   );
@@ -54,7 +54,7 @@ test('an invalid shader is a thrown error through withErrorScope, with the WGSL 
   assert.deepEqual(gpu.takeErrors(), []);
 });
 
-test('a pipeline whose bindings do not match is also caught', async () => {
+test('a pipeline over the device workgroup limit is also caught', async () => {
   const code = '@group(0) @binding(0) var<storage, read_write> x: array<f32>;\n' +
     '@compute @workgroup_size(2048) fn main(@builtin(global_invocation_id) g: vec3u) { x[g.x] = 1.0; }';
   // 2048 invocations exceed every adapter's maxComputeInvocationsPerWorkgroup (<= 1024 here).
@@ -69,10 +69,12 @@ test('a pipeline whose bindings do not match is also caught', async () => {
 
 test('errors outside a scope are recorded by the uncaptured-error handler', async () => {
   gpu.device.createShaderModule({ label: 'uncaptured', code: 'this is not wgsl' });
-  // Delivered asynchronously: wait for the device to catch up.
-  await gpu.device.queue.onSubmittedWorkDone();
-  for (let i = 0; i < 50 && gpu.takeErrors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  const errors = gpu.takeErrors();
+  // Delivered asynchronously, from Dawn's event processing.
+  const errors: GPUError[] = [];
+  for (let i = 0; i < 200 && errors.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    errors.push(...gpu.takeErrors());
+  }
   assert.equal(errors.length, 1);
   assert.match(errors[0].message, /parsing WGSL|error/i);
 });
