@@ -343,6 +343,12 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
     return w.value(src.id, idx.map((e, k) => (k === axis ? j : e)));
   },
 
+  rand: (w, n, idx) => {
+    const seed = w.graph.node(n.inputs[0]!).id;
+    w.helpers.add('rand');
+    w.countOps(TRANSCENDENTAL);
+    return w.let(`rand(${w.linear(idx, n.type.shape)}, ${w.value(seed, ['0u'])}, ${w.value(seed, ['1u'])}, ${u(n.attrs.stream >>> 0)})`);
+  },
   stopGradient: identity,
   straightThrough: identity,
 };

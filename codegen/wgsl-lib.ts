@@ -24,7 +24,19 @@ const tanh = tgpu.fn([d.f32], d.f32)`(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }`.$name('tanh_f32');
 
-export const WGSL_HELPERS = { erf, sigmoid, tanh } as const;
+// Counter-based random numbers, bit-identical to pcgHash/randKey/randUniform in src/ir/ops.ts.
+const pcg = tgpu.fn([d.u32], d.u32)`(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}`.$name('pcg_hash');
+
+const rand = tgpu.fn([d.u32, d.i32, d.i32, d.u32], d.f32)`(index: u32, seed: i32, step: i32, stream: u32) -> f32 {
+  let key = pcg(bitcast<u32>(seed) ^ pcg(bitcast<u32>(step) ^ pcg(stream)));
+  return f32(pcg(index ^ key) >> 8u) / 16777216.0;
+}`.$uses({ pcg }).$name('rand_uniform');
+
+export const WGSL_HELPERS = { erf, sigmoid, tanh, rand } as const;
 export type WgslHelper = keyof typeof WGSL_HELPERS;
 
 /** Call syntax of a helper inside a template; resolved to the linked function's name by `linkKernel`. */

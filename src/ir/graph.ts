@@ -249,6 +249,10 @@ export class GraphBuilder {
   constant(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.op('constant', [], { data: Float64Array.from(data), shape: [...shape], dtype });
   }
+  /** Uniform [0,1) numbers from `seed` (i32 [seed, step]); `stream` separates independent draws. */
+  rand(shape: readonly number[], seed: Tensor, stream: number): Tensor {
+    return this.op('rand', [seed], { shape: [...shape], stream });
+  }
   concat(parts: readonly Tensor[], axis: number): Tensor {
     if (parts.length === 0) throw new ShapeError('concat: needs at least one input');
     return this.op('concat', parts, { axis: normAxis('concat', axis, parts[0]!.rank) });

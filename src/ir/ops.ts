@@ -41,6 +41,8 @@ export interface OpAttrs {
   // indexing
   gather: { axis: number };
   scatterAdd: { axis: number; size: number };
+  // counter-based random numbers: uniform [0,1) from an i32 [seed, step] input, reproducible on any device
+  rand: { shape: Shape; stream: number };
   // gradient control
   stopGradient: NoAttrs;
   straightThrough: NoAttrs;
@@ -500,6 +502,18 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: ({ x, dy, attrs }) => [dy.gather(x[1]!, attrs.axis), undefined],
   },
 
+  rand: {
+    arity: 1,
+    infer: (x, a) => {
+      if (x[0]!.dtype !== 'i32' || !sameShape(x[0]!.shape, [2])) throw new ShapeError(`rand: the seed must be i32[2] ([seed, step]), got ${x[0]!.dtype}${fmtShape(x[0]!.shape)}`);
+      return { shape: a.shape, dtype: 'f32' };
+    },
+    reference: (x, a) => {
+      const key = randKey(x[0]!.data[0]!, x[0]!.data[1]!, a.stream);
+      return Float64Array.from({ length: numel(a.shape) }, (_, i) => randUniform(i, key));
+    },
+    vjp: null,
+  },
   stopGradient: {
     arity: 1,
     infer: (x) => x[0]!,
@@ -566,3 +580,16 @@ function gatherFlat(src: Float64Array, offs: Int32Array): Float64Array {
 }
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];
+
+/** PCG hash (Jarzynski & Olano 2020); u32 arithmetic, identical in WGSL (see codegen/wgsl-lib.ts). */
+export function pcgHash(v: number): number {
+  const state = (Math.imul(v >>> 0, 747796405) + 2891336453) >>> 0;
+  const word = Math.imul(((state >>> ((state >>> 28) + 4)) ^ state) >>> 0, 277803737) >>> 0;
+  return ((word >>> 22) ^ word) >>> 0;
+}
+
+/** One key per (seed, step, stream): every mask of every step draws independent numbers. */
+export const randKey = (seed: number, step: number, stream: number): number => pcgHash((seed >>> 0) ^ pcgHash((step >>> 0) ^ pcgHash(stream >>> 0)));
+
+/** 24 random bits scaled to [0, 1): exact in f32 and f64, so GPU and reference agree bit for bit. */
+export const randUniform = (index: number, key: number): number => (pcgHash((index ^ key) >>> 0) >>> 8) / 16777216;

@@ -138,6 +138,7 @@ const CASES: Record<OpName, GradCase | string> = {
       return x!.scatterAdd(idx, axis!, size!);
     },
   },
+  rand: 'random numbers: no gradient',
   stopGradient: 'gradient is zero by definition (checked in autodiff.test.ts)',
   straightThrough: {
     arb: one(),
