@@ -1,0 +1,80 @@
+// Parameter-efficient tuning modules as the FPET reference code runs them (FPET-SPEC §1.2, §2.6):
+// bias-free bottleneck adapters (AdaptFormer flavour with ReLU, LoRA flavour linear), each full
+// precision or 1-bit (QLinear fake quantisation in every forward, with its exact gradient).
+
+import type { Tensor } from '../ir/graph.ts';
+
+/** Φ⁻¹(0.75): the code value of the 1-bit quantiser for a standard normal. */
+export const KAPPA = 0.6744897502;
+const QUANT_EPS = 1e-5;
+
+/**
+ * 1-bit fake quantisation: W_eff = κ·sign(Ŵ)·σ + μ with Ŵ = (W − μ)/(σ + 1e-5), σ unbiased.
+ * Written as (Ŵ + c)·σ + μ with c = stopgrad(κ·sign(Ŵ) − Ŵ), so autodiff yields exactly the
+ * reference gradient of §2.6 (straight-through on Ŵ, plus the mean and std terms).
+ */
+export function quantize1bit(w: Tensor): Tensor {
+  const n = w.size;
+  const flat = w.reshape([n]);
+  const mu = flat.sum(0).mul(1 / n);
+  const centered = flat.sub(mu);
+  const sigma = centered.square().sum(0).mul(1 / (n - 1)).sqrt();
+  const hat = centered.div(sigma.add(QUANT_EPS));
+  const c = hat.sign().mul(KAPPA).sub(hat).stopGradient();
+  return hat.add(c).mul(sigma).add(mu).reshape([...w.shape]);
+}
+
+export interface AdapterConfig {
+  /** Bottleneck width r_a. */
+  readonly dim: number;
+  readonly bits: 32 | 1;
+  /** Output scale s. */
+  readonly scale: number;
+  readonly activation: 'relu' | 'identity';
+  /** Inverted-dropout probability on the hidden activations (training only). */
+  readonly dropout: number;
+}
+
+export interface AdapterParams {
+  /** Dn: [dim, in] (PyTorch Linear layout). */
+  readonly down: Tensor;
+  /** U: [in, dim]. */
+  readonly up: Tensor;
+}
+
+/** Shapes of an adapter's two weights for input width `inDim`. */
+export const adapterShapes = (inDim: number, c: AdapterConfig) => ({ down: [c.dim, inDim], up: [inDim, c.dim] });
+
+/**
+ * A(z) = s · U · Drop(φ(Dn · z)), bias-free. `dropMask` (same shape as the hidden activations,
+ * values 0 or 1/(1−p)) is given in training and omitted at inference.
+ */
+export function adapter(z: Tensor, p: AdapterParams, c: AdapterConfig, dropMask?: Tensor): Tensor {
+  const q = (w: Tensor) => (c.bits === 1 ? quantize1bit(w) : w);
+  const rows = z.reshape([-1, z.dim(-1)]);
+  let h = rows.matmul(q(p.down).transpose());
+  if (c.activation === 'relu') h = h.relu();
+  if (dropMask) h = h.mul(dropMask.reshape([...h.shape]));
+  const out = h.matmul(q(p.up).transpose()).reshape([...z.shape]);
+  return c.scale === 1 ? out : out.mul(c.scale);
+}
+
+/**
+ * Initial adapter weights (§1.2): Dn uniform ±1/√in (PyTorch's default Linear init); U zero when
+ * full precision, truncated normal(0, 1e-3) clipped to ±2e-3 when 1-bit.
+ */
+export function initAdapter(inDim: number, c: AdapterConfig, rand: () => number): { down: Float32Array; up: Float32Array } {
+  const down = Float32Array.from({ length: c.dim * inDim }, () => (rand() * 2 - 1) / Math.sqrt(inDim));
+  const up = new Float32Array(inDim * c.dim);
+  if (c.bits === 1) {
+    for (let i = 0; i < up.length; i++) {
+      let v: number;
+      do {
+        // Box–Muller, rejecting beyond two standard deviations (PyTorch's trunc_normal_ bounds).
+        v = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) * 1e-3;
+      } while (Math.abs(v) > 2e-3);
+      up[i] = v;
+    }
+  }
+  return { down, up };
+}
