@@ -3,7 +3,9 @@
 
 type CommandModule = { run(argv: string[]): Promise<number | void>; summary: string };
 
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {};
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  train: () => import('./commands/train.ts'),
+};
 
 function usage(): string {
   return [
@@ -36,6 +38,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     console.error(e instanceof Error ? (process.env.DEBUG ? e.stack : `error: ${e.message}`) : e);
-    process.exit(1);
+    process.exit(e instanceof Error && e.name === 'UsageError' ? 2 : 1);
   },
 );

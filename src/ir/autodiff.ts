@@ -39,8 +39,7 @@ export function gradients(graph: Graph, opts: GradOptions): Graph {
   for (let i = n - 1; i >= 0; i--) if (toLoss[i]) for (const j of graph.nodes[i]!.inputs) toLoss[j] = 1;
   const active = (id: number) => fromParam[id] === 1 && toLoss[id] === 1;
 
-  const b = new GraphBuilder();
-  const t: Tensor[] = graph.nodes.map((node) => b.record(node.op, node.inputs, node.attrs, node.type));
+  const { b, tensors: t } = GraphBuilder.from(graph);
   const grads = new Map<number, Tensor>();
   const accumulate = (id: number, g: Tensor) => {
     const prev = grads.get(id);
@@ -63,7 +62,6 @@ export function gradients(graph: Graph, opts: GradOptions): Graph {
     });
   }
 
-  for (const [name, id] of graph.outputs) b.output(name, t[id]!);
   for (const name of wrtNames) {
     const p = byName.get(name)!;
     // A requested parameter the loss does not depend on gets an explicit zero gradient.

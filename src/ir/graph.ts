@@ -226,7 +226,7 @@ export class GraphBuilder {
     return new Tensor(this, id, n.type.shape, n.type.dtype);
   }
 
-  private leaf<K extends 'input' | 'param'>(op: K, attrs: OpAttrs[K]): Tensor {
+  private newLeaf<K extends 'input' | 'param'>(op: K, attrs: OpAttrs[K]): Tensor {
     if (this.leafNames.has(attrs.name)) throw new Error(`${op}: the name "${attrs.name}" is already used`);
     const t = this.op(op, [], attrs);
     this.leafNames.set(attrs.name, t.id);
@@ -234,11 +234,11 @@ export class GraphBuilder {
   }
 
   input(name: string, shape: readonly number[], dtype: DType = 'f32'): Tensor {
-    return this.leaf('input', { name, shape: [...shape], dtype });
+    return this.newLeaf('input', { name, shape: [...shape], dtype });
   }
   /** A named parameter; only trainable ones receive gradients by default. */
   param(name: string, shape: readonly number[], opts: { trainable?: boolean } = {}): Tensor {
-    return this.leaf('param', { name, shape: [...shape], trainable: opts.trainable ?? false });
+    return this.newLeaf('param', { name, shape: [...shape], trainable: opts.trainable ?? false });
   }
   scalar(value: number, dtype: DType = 'f32'): Tensor {
     return this.op('fill', [], { value, shape: [], dtype });
@@ -261,6 +261,25 @@ export class GraphBuilder {
   output(name: string, t: Tensor): void {
     if (this.outputs.has(name)) throw new Error(`output "${name}" is already defined`);
     this.outputs.set(name, t.id);
+  }
+
+  /**
+   * A builder holding a copy of `graph` (its leaves, nodes and outputs), to extend it: autodiff
+   * and the optimizer add their nodes this way. `tensors[id]` is the copy of node `id`.
+   */
+  static from(graph: Graph): { b: GraphBuilder; tensors: Tensor[] } {
+    const b = new GraphBuilder();
+    const tensors = graph.nodes.map((n) => b.record(n.op, n.inputs, n.attrs, n.type));
+    for (const n of graph.nodes) if (n.op === 'input' || n.op === 'param') b.leafNames.set((n.attrs as { name: string }).name, n.id);
+    for (const [name, id] of graph.outputs) b.output(name, tensors[id]!);
+    return { b, tensors };
+  }
+
+  /** The named input or parameter. */
+  leaf(name: string): Tensor {
+    const id = this.leafNames.get(name);
+    if (id === undefined) throw new Error(`no input or parameter named "${name}"`);
+    return this.tensor(id);
   }
 
   /** The graph of everything the outputs depend on, renumbered densely in topological order. */

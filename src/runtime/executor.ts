@@ -58,9 +58,14 @@ export class Executable {
     private readonly arenas: Record<PlanTensor['arena'], GPUBuffer>,
     private readonly steps: readonly { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; dispatch: readonly [number, number, number] }[],
     private readonly byName: ReadonlyMap<string, PlanTensor>,
+    private readonly copies: readonly { from: PlanTensor; to: PlanTensor }[],
   ) {}
 
-  static async create(ctx: GpuContext, plan: CompiledPlan): Promise<Executable> {
+  /**
+   * `writeBack`: [output, parameter] pairs copied at the end of every step (in the same command
+   * buffer), so updated parameters and optimizer state stay on the GPU between steps.
+   */
+  static async create(ctx: GpuContext, plan: CompiledPlan, opts: { writeBack?: readonly (readonly [string, string])[] } = {}): Promise<Executable> {
     const { device } = ctx;
     return withErrorScope(device, async () => {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -84,7 +89,14 @@ export class Executable {
       });
       const byName = new Map<string, PlanTensor>();
       for (const t of plan.tensors.values()) if (t.name !== undefined) byName.set(t.name, t);
-      const exe = new Executable(ctx, plan, arenas, steps, byName);
+      const copies = (opts.writeBack ?? []).map(([out, param]) => {
+        const from = byName.get(out), to = byName.get(param);
+        if (!from || from.role !== 'output') throw new Error(`write-back: the plan has no output "${out}"`);
+        if (!to || to.role !== 'param') throw new Error(`write-back: the plan has no parameter "${param}"`);
+        if (from.bytes !== to.bytes) throw new Error(`write-back: "${out}" (${from.bytes} bytes) does not fit "${param}" (${to.bytes} bytes)`);
+        return { from, to };
+      });
+      const exe = new Executable(ctx, plan, arenas, steps, byName, copies);
       for (const n of plan.graph.nodesOf('constant')) {
         exe.upload(plan.tensors.get(n.id)!, n.attrs.data);
       }
@@ -125,6 +137,20 @@ export class Executable {
       pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
     }
     pass.end();
+    for (const c of this.copies) encoder.copyBufferToBuffer(this.arenas[c.from.arena], c.from.offset, this.arenas[c.to.arena], c.to.offset, c.to.bytes);
+  }
+
+  /** Where a named tensor lives (for GPU-side copies between executables). */
+  locate(name: string): { buffer: GPUBuffer; offset: number; bytes: number } {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`the plan has no tensor named "${name}"`);
+    return { buffer: this.arenas[t.arena], offset: t.offset, bytes: t.bytes };
+  }
+
+  /** Bytes of GPU memory the plan holds: parameters (and optimizer state), inputs, planned work arena. */
+  get memoryBytes(): number {
+    const a = this.plan.arenaBytes;
+    return a.params + a.inputs + a.work;
   }
 
   /** Submits one step. */

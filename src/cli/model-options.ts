@@ -1,0 +1,43 @@
+// Options shared by the commands that build a model (train, eval, infer, compile, bench).
+
+import { DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../models/model.ts';
+import { VIT_PRESETS, type VitPreset } from '../models/vit.ts';
+import { UsageError, type OptionSpec } from './args.ts';
+
+export const MODEL_OPTIONS = {
+  preset: { type: 'string', default: 'vit-mnist', choices: Object.keys(VIT_PRESETS), help: 'backbone geometry' },
+  method: { type: 'string', default: 'adaptformer', choices: ['adaptformer', 'lora', 'full', 'linear'], help: 'PET method (full = full fine-tuning, linear = head only)' },
+  bits: { type: 'number', default: 32, help: 'adapter precision: 32 or 1 (Bi-AdaptFormer / Bi-LoRA)' },
+  adapterDim: { type: 'number', integer: true, min: 1, help: 'adapter bottleneck width (default 8 for 32-bit, 32 for 1-bit)' },
+  adapterScale: { type: 'number', default: 1, help: 'adapter output scale s' },
+  merge: { type: 'string', default: 'fpet', choices: ['none', 'fpet', 'tome'], help: 'token merging' },
+  mergeBlocks: { type: 'list', help: 'blocks (0-based) where tokens are merged (default: the middle block for FPET, every block for ToMe)' },
+  mergeRatio: { type: 'number', default: 0.5, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
+  tomeR: { type: 'number', default: 4, integer: true, min: 1, help: 'ToMe: tokens merged per block' },
+  batch: { type: 'number', default: 32, integer: true, min: 1, help: 'batch size' },
+} as const satisfies Record<string, OptionSpec>;
+
+type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number };
+
+export function modelSpecFrom(a: ModelArgs): ModelSpec {
+  const vit = VIT_PRESETS[a.preset as VitPreset];
+  if (a.bits !== 32 && a.bits !== 1) throw new UsageError(`--bits must be 32 or 1 (got ${a.bits})`);
+  const method = a.method as PetMethod;
+  const pet = { ...DEFAULT_PET[method], bits: a.bits as 32 | 1, scale: a.adapterScale, dim: a.adapterDim ?? (method === 'adaptformer' || method === 'lora' ? (a.bits === 1 ? 32 : 8) : 0) };
+  let merge: MergeSpec | undefined;
+  if (a.merge !== 'none') {
+    const blocks = a.mergeBlocks?.map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n)) throw new UsageError(`--merge-blocks takes block numbers, got "${s}"`);
+      return n;
+    }) ?? (a.merge === 'fpet' ? [Math.floor(vit.depth / 2)] : [...Array(vit.depth).keys()]);
+    merge = { ...DEFAULT_MERGE, kind: a.merge as 'fpet' | 'tome', blocks, ratio: a.mergeRatio, r: a.tomeR };
+  }
+  return { vit, batch: a.batch, pet, merge };
+}
+
+export function describeSpec(s: ModelSpec): string {
+  const pet = s.pet.method === 'adaptformer' || s.pet.method === 'lora' ? `${s.pet.bits === 1 ? 'Bi-' : ''}${s.pet.method === 'lora' ? 'LoRA' : 'AdaptFormer'}(dim ${s.pet.dim}, s ${s.pet.scale})` : s.pet.method === 'full' ? 'full fine-tuning' : 'linear probe';
+  const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
+  return `${pet}, ${merge}`;
+}

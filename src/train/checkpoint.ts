@@ -1,0 +1,84 @@
+// Model files on top of safetensors: full models (backbone + modules), adapter-only files
+// (trainable parameters: a few KB for PET), and training checkpoints (trainable parameters,
+// AdamW state, and the run's state in the metadata). Every write is atomic (temp file + rename).
+
+import { existsSync } from 'node:fs';
+import { readSafetensors, validateTensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import type { ModelSpec } from '../models/model.ts';
+import { vitParamShapes, type VitConfig } from '../models/vit.ts';
+
+export const FORMAT = 'fpet-webgpu/1';
+
+export type Weights = Map<string, Float32Array>;
+
+const entries = (w: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>) =>
+  new Map<string, TensorEntry>([...w].map(([name, data]) => {
+    const shape = shapes.get(name);
+    if (!shape) throw new Error(`checkpoint: no shape known for tensor "${name}"`);
+    return [name, { dtype: 'F32', shape, data }];
+  }));
+
+/** Writes `weights` (shapes from `shapes`) with string metadata; atomic. */
+export async function saveWeights(path: string, weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>, metadata: Record<string, string>): Promise<void> {
+  await writeSafetensors(path, entries(weights, shapes), { format: FORMAT, ...metadata });
+}
+
+export interface LoadedWeights {
+  readonly weights: Weights;
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * Reads a safetensors file and checks it against `expected` shapes: every problem (missing,
+ * unexpected, wrong shape or dtype) is reported by tensor name in one error.
+ */
+export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: { allowMissing?: (name: string) => boolean; allowExtra?: boolean } = {}): Promise<LoadedWeights> {
+  if (!existsSync(path)) throw new Error(`no such model file: ${path}`);
+  const { tensors, metadata } = await readSafetensors(path);
+  validateTensors(tensors, new Map([...expected].map(([k, v]) => [k, { shape: v, dtype: 'float' as const }])), { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
+  const weights: Weights = new Map();
+  for (const [name, t] of tensors) if (expected.has(name)) weights.set(name, t.data as Float32Array);
+  return { weights, metadata };
+}
+
+/**
+ * A pre-trained backbone in timm names (e.g. a converted ViT-B/16, or the shipped Fashion-MNIST
+ * one). The classification head is optional (a new task re-creates it); other extra tensors are errors.
+ */
+export async function loadBackbone(path: string, vit: VitConfig): Promise<LoadedWeights> {
+  const shapes = vitParamShapes(vit);
+  for (const k of ['head.weight', 'head.bias']) shapes.delete(k);
+  const { tensors } = await readSafetensors(path);
+  const extra = new Map([...shapes].map(([k, v]) => [k, v as readonly number[]]));
+  // Tolerate a head of any class count: it is replaced for the new task.
+  const allowExtraHead = [...tensors.keys()].filter((k) => k === 'head.weight' || k === 'head.bias');
+  for (const k of allowExtraHead) extra.set(k, tensors.get(k)!.shape);
+  const loaded = await loadWeights(path, extra);
+  for (const k of allowExtraHead) loaded.weights.delete(k);
+  return loaded;
+}
+
+/** The metadata of a training checkpoint. */
+export interface RunState {
+  readonly spec: ModelSpec;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Optimizer steps taken. */
+  readonly step: number;
+  readonly seed: number;
+  readonly options: Record<string, unknown>;
+  readonly history: unknown[];
+}
+
+export const runStateMetadata = (s: RunState): Record<string, string> => ({ kind: 'checkpoint', state: JSON.stringify(s) });
+
+export function parseRunState(metadata: Record<string, string>, path: string): RunState {
+  if (metadata.format !== FORMAT || metadata.kind !== 'checkpoint' || !metadata.state) {
+    throw new Error(`${path} is not a training checkpoint of this tool (format "${metadata.format ?? 'none'}", kind "${metadata.kind ?? 'none'}")`);
+  }
+  try {
+    return JSON.parse(metadata.state) as RunState;
+  } catch (e) {
+    throw new Error(`${path}: malformed checkpoint state (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,20 @@
+@group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
+@group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> buf2: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g >= 10u) { return; }
+  let i0 = g / 5u;
+  let i1 = (g) % 5u;
+  var acc = 0.0;
+  for (var k = 0u; k < 5u; k++) {
+    let v2 = buf1[i0 * 25u + i1 * 5u + k];
+    let v3 = buf2[g];
+    let v4 = v2 - v3;
+    let v5 = exp(v4);
+    acc = acc + v5;
+  }
+  buf0[g] = acc;
+}

@@ -1,0 +1,21 @@
+@group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
+@group(0) @binding(1) var<storage, read> buf1: array<f32>;
+@group(0) @binding(2) var<storage, read_write> buf2: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g >= 6u) { return; }
+  let i0 = g / 3u;
+  let i1 = (g) % 3u;
+  var acc = 0.0;
+  for (var k = 0u; k < 8u; k++) {
+    let v2 = buf1[i0 * 24u + i1 * 8u + k];
+    let v3 = buf2[g];
+    let v4 = v3 * 0.125;
+    let v5 = v2 - v4;
+    let v6 = v5 * v5;
+    acc = acc + v6;
+  }
+  buf0[g] = acc;
+}

@@ -1,0 +1,22 @@
+@group(0) @binding(0) var<storage, read_write> buf0: array<i32>;
+@group(0) @binding(1) var<storage, read> buf1: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g >= 3u) { return; }
+  var prevV = 0.0;
+  var prevJ = 0u;
+  for (var t = 0u; t < 3u; t++) {
+    var bestV = 0.0;
+    var bestJ = 10u;
+    for (var j = 0u; j < 10u; j++) {
+      let v0 = buf1[g * 10u + j];
+      let after = t == 0u || v0 < prevV || (v0 == prevV && j > prevJ);
+      if (after && (bestJ == 10u || v0 > bestV)) { bestV = v0; bestJ = j; }
+    }
+    buf0[g * 3u + t] = i32(bestJ);
+    prevV = bestV;
+    prevJ = bestJ;
+  }
+}

@@ -1,0 +1,15 @@
+@group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
+@group(0) @binding(1) var<storage, read_write> buf1: array<i32>;
+@group(0) @binding(2) var<storage, read> buf2: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g >= 9u) { return; }
+  let i0 = g / 3u;
+  let i1 = (g) % 3u;
+  let v2 = buf1[g];
+  let i3 = u32(clamp(i32(v2), 0, 9));
+  let v4 = buf2[i0 * 10u + i3];
+  buf0[g] = v4;
+}
