@@ -90,17 +90,6 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
   }
   if (!opts.fuse) return plan;
 
-  // Recompute cheap multi-consumer expressions, store expensive ones.
-  const cost = new Array<number>(nodes.length).fill(0);
-  for (const n of nodes) {
-    if (mat.has(n.id)) continue;
-    cost[n.id] = (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
-    if (consumers[n.id]!.length > 1 && cost[n.id]! > RECOMPUTE_LIMIT) {
-      mat.add(n.id);
-      cost[n.id] = 0;
-    }
-  }
-
   // Matmul epilogues: grow the set of elementwise same-shape consumers of the product one node
   // at a time in topological order, and keep the largest set that is left through a single node
   // (the kernel root). Nodes inside are computed once per output element, however often used.
@@ -134,6 +123,19 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     }
     mat.add(best.root);
     plan.anchorOf.set(best.root, m.id);
+  }
+
+  // Recompute cheap multi-consumer expressions, store expensive ones. Runs after epilogue fusion,
+  // whose roots are stored anyway: costs then do not accumulate along the residual stream (which
+  // made identical blocks compile differently depending on their position).
+  const cost = new Array<number>(nodes.length).fill(0);
+  for (const n of nodes) {
+    if (mat.has(n.id) || claimed.has(n.id)) continue;
+    cost[n.id] = (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
+    if (consumers[n.id]!.length > 1 && cost[n.id]! > RECOMPUTE_LIMIT) {
+      mat.add(n.id);
+      cost[n.id] = 0;
+    }
   }
 
   // Row fusion, latest reductions first so that chains (mean -> variance -> normalise) collapse.
@@ -172,12 +174,17 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
       const { computed, reads } = plan.members(root.id);
       if (reads.size + 1 <= maxBindings) continue;
       // Store the computed node that reads the most buffers; the kernel then reads one instead.
+      // Never a node between the root and its matmul: storing it would split the epilogue.
+      const anchor = plan.anchorOf.get(root.id);
       let best = -1, bestReads = 1;
       for (const id of computed) {
-        if (id === root.id || plan.anchorOf.get(root.id) === id) continue;
+        if (id === root.id || id === anchor) continue;
+        if (anchor !== undefined && plan.members(id).computed.has(anchor)) continue;
         const r = plan.members(id).reads.size;
         if (r > bestReads) [best, bestReads] = [id, r];
       }
+      // Nothing but the epilogue itself to split: give the matmul its own kernel instead.
+      if (best < 0 && anchor !== undefined) best = anchor;
       if (best < 0) throw new Error(`kernel %${root.id} (${root.op}) needs ${reads.size + 1} storage buffers, over the device limit of ${maxBindings}`);
       plan.unfuse(best);
       changed = true;
