@@ -4,7 +4,10 @@
 type CommandModule = { run(argv: string[]): Promise<number | void>; summary: string };
 
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  transfer: () => import('./commands/transfer.ts'),
   train: () => import('./commands/train.ts'),
+  compile: () => import('./commands/compile.ts'),
+  gradcheck: () => import('./commands/gradcheck.ts'),
 };
 
 function usage(): string {
@@ -12,17 +15,18 @@ function usage(): string {
     'usage: npm start -- <command> [options]     (node --import tsx src/cli/main.ts <command> ...)',
     '',
     'commands:',
-    ...Object.keys(COMMANDS).map((c) => `  ${c}`),
+    ...Object.keys(COMMANDS).map((c) => `  ${c}${c === 'transfer' ? '   (default: the main job)' : ''}`),
     '',
     'Run a command with --help for its options.',
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  // No command: the main job on its built-in defaults.
+  const [name = 'transfer', ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name ? 0 : 1;
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

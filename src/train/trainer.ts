@@ -50,6 +50,8 @@ export interface TrainOptions {
   readonly outDir: string;
   /** Continue from this checkpoint. */
   readonly resume?: string;
+  /** Also write the whole trained model (backbone + modules, no optimizer state) here. */
+  readonly saveModel?: string;
   /** Stop after this many epochs in this invocation (for tests of resuming). */
   readonly stopAfterEpochs?: number;
   readonly quiet?: boolean;
@@ -231,6 +233,12 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
     process.off('SIGINT', onSigint);
   }
   await writeReport(o.outDir, history);
+  if (o.saveModel && !interrupted) {
+    const trained = await readState(trainExe, model.trainable);
+    const full = new Map([...weights].filter(([k]) => shapes.has(k)).map(([k, v]) => [k, trained.get(k) ?? v]));
+    await saveWeights(o.saveModel, full, shapes, { kind: 'model', spec: JSON.stringify({ ...spec, training: undefined }) });
+    log(`wrote the trained model to ${o.saveModel}`);
+  }
   const accs = history.map((h) => h.testAccuracy).filter((a): a is number => a !== undefined);
   const result: TrainResult = {
     history,

@@ -30,6 +30,7 @@ export const TRAIN_OPTIONS = {
   backbone: { type: 'string', default: 'models/vit-mnist-fashion.safetensors', help: 'pre-trained backbone (safetensors, timm names); "random" for random weights' },
   out: { type: 'string', default: 'runs/train', help: 'output directory (checkpoint, adapters, result.json, curves.svg)' },
   resume: { type: 'string', help: 'checkpoint to continue from' },
+  saveModel: { type: 'string', help: 'also write the whole trained model (safetensors, timm names) here' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -46,7 +47,7 @@ export function trainOptionsFrom(a: ReturnType<typeof parseArgs<typeof TRAIN_OPT
     dropout: a.dropout, dropPath: a.dropPath, seed: a.seed,
     evalBatch: a.evalBatch, evalEvery: a.evalEvery, logEvery: a.logEvery,
     backbone: a.backbone === 'random' ? undefined : a.backbone,
-    outDir: a.out, resume: a.resume,
+    outDir: a.out, resume: a.resume, saveModel: a.saveModel,
   };
 }
 
