@@ -6,6 +6,8 @@ type CommandModule = { run(argv: string[]): Promise<number | void>; summary: str
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   transfer: () => import('./commands/transfer.ts'),
   train: () => import('./commands/train.ts'),
+  eval: () => import('./commands/eval.ts'),
+  infer: () => import('./commands/infer.ts'),
   compile: () => import('./commands/compile.ts'),
   gradcheck: () => import('./commands/gradcheck.ts'),
 };

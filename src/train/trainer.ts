@@ -172,7 +172,7 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
     const allShapes = new Map([...shapes, ...optimizerShapes]);
     await saveWeights(checkpointPath, state, allShapes, runStateMetadata({ spec, epoch: epochsDone, step, seed: o.seed, options: { ...o, spec: undefined }, history }));
     const trainableOnly = new Map(model.trainable.map((n) => [n, state.get(n)!]));
-    await saveWeights(adaptersPath, trainableOnly, shapes, { kind: 'adapters', spec: JSON.stringify(spec) });
+    await saveWeights(adaptersPath, trainableOnly, shapes, { kind: 'adapters', spec: JSON.stringify(spec), seed: String(o.seed), backbone: o.backbone ?? 'random' });
     return state;
   };
 
