@@ -119,7 +119,7 @@ function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits): Co
   // Emitting can prove a fusion illegal (an anchor read at another index); undo it and retry.
   for (let attempt = 0; ; attempt++) {
     try {
-      const kernels = fusion.roots().map((root, i) => generateKernel(graph, fusion, root, tl, i));
+      const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, root, tl, i));
       return assemble(graph, fusion, kernels, fuse, limits);
     } catch (e) {
       if (!(e instanceof FusionError) || attempt > graph.nodes.length) throw e;

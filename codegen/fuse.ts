@@ -40,6 +40,9 @@ export class FusionPlan {
   readonly rowFused = new Map<number, number>();
   /** Kernel root -> the matmul whose accumulator it consumes as an epilogue. */
   readonly anchorOf = new Map<number, number>();
+  /** Map kernels that also compute and write other roots of the same shape (horizontal fusion). */
+  readonly siblings = new Map<number, number[]>();
+  private readonly joined = new Map<number, number>();
 
   constructor(readonly graph: Graph) {}
 
@@ -50,6 +53,19 @@ export class FusionPlan {
   /** Kernel roots in execution (topological) order. */
   roots(): Node[] {
     return this.graph.nodes.filter((n) => this.materialized.has(n.id) && !BUFFER_LEAVES.has(n.op));
+  }
+
+  /** Roots that get a kernel of their own (siblings are written by their leader's kernel). */
+  kernelRoots(): Node[] {
+    return this.roots().filter((n) => !this.joined.has(n.id));
+  }
+
+  /** `root` will also be computed and written by the kernel of `leader`. */
+  join(leader: number, root: number): void {
+    const list = this.siblings.get(leader) ?? [];
+    list.push(root);
+    this.siblings.set(leader, list);
+    this.joined.set(root, leader);
   }
 
   /** Nodes computed by the kernel of `root`, and the materialized nodes it reads. */
@@ -70,6 +86,9 @@ export class FusionPlan {
 
   /** Undo a fusion decision for `id` (used when emitting proves it illegal). */
   unfuse(id: number): void {
+    // Horizontal groups are an optimisation: drop them all rather than reason about this one.
+    this.siblings.clear();
+    this.joined.clear();
     this.materialized.add(id);
     this.rowFused.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
@@ -154,7 +173,37 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
   }
 
   enforceBindingLimit(plan, opts.maxBindings);
+  groupSiblings(plan, opts.maxBindings);
   return plan;
+}
+
+/**
+ * Horizontal fusion: a map kernel also computes later roots of the same shape that share inputs
+ * with it (AdamW's new parameter, first and second moments; sibling gradients), when everything
+ * they read is already written before it. Shared loads and subexpressions are then computed once.
+ */
+function groupSiblings(plan: FusionPlan, maxBindings: number): void {
+  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
+  const leaders: { id: number; shape: readonly number[]; reads: Set<number>; computed: Set<number>; outputs: number }[] = [];
+  for (const r of plan.roots()) {
+    if (!isMapRoot(r)) continue;
+    const m = plan.members(r.id);
+    const leader = leaders.find((l) => {
+      if (!sameShape(l.shape, r.type.shape)) return false;
+      for (const id of m.reads) if (id >= l.id) return false;
+      const shares = [...m.reads].some((id) => l.reads.has(id)) || [...m.computed].some((id) => l.computed.has(id));
+      const union = new Set([...l.reads, ...m.reads]);
+      return shares && union.size + l.outputs + 1 <= maxBindings;
+    });
+    if (leader) {
+      plan.join(leader.id, r.id);
+      for (const id of m.reads) leader.reads.add(id);
+      for (const id of m.computed) leader.computed.add(id);
+      leader.outputs++;
+    } else {
+      leaders.push({ id: r.id, shape: r.type.shape, reads: m.reads, computed: m.computed, outputs: 1 });
+    }
+  }
 }
 
 /** The [rows..., N] iteration space of a kernel root that can host row reductions, if any. */

@@ -6,14 +6,15 @@ import { spread, FLAT_WORKGROUP, type TemplateInput, type TemplateOutput } from 
 
 const WG = 64;
 
-export function mapKernel({ w, root, limits }: TemplateInput): TemplateOutput {
+export function mapKernel({ w, plan, root, limits }: TemplateInput): TemplateOutput {
   const n = numel(root.type.shape);
-  const out = w.buffer(root.id, true);
+  // The root and its horizontal siblings (same shape): each computed at the same index and written.
+  const roots = [root.id, ...(plan.siblings.get(root.id) ?? [])];
+  const outs = roots.map((id) => w.buffer(id, true));
   w.line(`let g = (${FLAT_WORKGROUP}) * ${u(WG)} + lid;`);
   w.line(`if (g >= ${u(n)}) { return; }`);
   const idx = w.unflatten('g', root.type.shape);
-  const v = w.compute(root.id, idx);
-  w.line(`${out}[g] = ${v};`);
+  roots.forEach((id, k) => w.line(`${outs[k]}[g] = ${w.compute(id, idx)};`));
   return {
     kind: 'map',
     moduleDecls: [],
