@@ -47,6 +47,8 @@ export interface PlanTensor {
   readonly bytes: number;
   readonly shape: Shape;
   readonly dtype: DType;
+  /** The node whose buffer this is: itself, or the input of a buffer-sharing reshape. */
+  readonly storage: number;
 }
 
 export interface KernelBinding {
@@ -68,6 +70,8 @@ export interface PlanKernel {
   readonly bytes: number;
   readonly config: string;
   readonly root: number;
+  /** Tensors this kernel writes: the root and its horizontal siblings. */
+  readonly outputs: readonly number[];
   /** Graph nodes computed by this kernel. */
   readonly nodes: readonly number[];
 }
@@ -166,6 +170,7 @@ function generateKernel(graph: Graph, fusion: FusionPlan, root: Node, limits: Te
     flops: Math.round(t.flops),
     config: t.config,
     root: root.id,
+    outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
     nodes,
     tensorOf: new Map([...w.bindings.values()].map((b) => [b.name, b.tensor])),
   };
@@ -210,7 +215,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
     const offset = arenaBytes[arena];
     arenaBytes[arena] = alignUp(offset + bytesOf(n), align);
     const name = n.op === 'constant' ? undefined : (n.attrs as { name: string }).name;
-    tensors.set(n.id, { node: n.id, name, role: n.op as PlanTensor['role'], arena, offset, bytes: bytesOf(n), shape: n.type.shape, dtype: n.type.dtype });
+    tensors.set(n.id, { node: n.id, name, role: n.op as PlanTensor['role'], arena, offset, bytes: bytesOf(n), shape: n.type.shape, dtype: n.type.dtype, storage: n.id });
   }
   const first = new Map<number, number>(), last = new Map<number, number>();
   kernels.forEach((k, i) => {
@@ -220,14 +225,23 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
       last.set(b.tensor, i);
     }
   });
-  for (const id of graph.outputs.values()) if (first.has(id)) last.set(id, kernels.length);
+  for (const out of graph.outputs.values()) {
+    const id = fusion.storage(out);
+    if (first.has(id)) last.set(id, kernels.length);
+  }
   const memory = planMemory([...first].map(([key, f]) => ({ key, first: f, last: last.get(key)!, bytes: bytesOf(graph.node(key)) })), align);
   for (const [id, p] of memory.placements) {
     const n = graph.node(id);
     tensors.set(id, {
       node: id, name: outputName.get(id), role: outputName.has(id) ? 'output' : 'intermediate',
-      arena: 'work', offset: p.offset, bytes: p.bytes, shape: n.type.shape, dtype: n.type.dtype,
+      arena: 'work', offset: p.offset, bytes: p.bytes, shape: n.type.shape, dtype: n.type.dtype, storage: id,
     });
+  }
+  // A reshape sharing its input's buffer is that tensor under another shape (and maybe a name).
+  for (const [r, x] of fusion.aliasOf) {
+    const t = tensors.get(x);
+    const n = graph.node(r);
+    if (t) tensors.set(r, { ...t, node: r, name: outputName.get(r), role: outputName.has(r) ? 'output' : 'intermediate', shape: n.type.shape });
   }
   arenaBytes.work = memory.arenaBytes;
   return {

@@ -49,6 +49,8 @@ export interface Binding {
 export interface FusionView {
   /** Whether node `id` lives in memory (read it) rather than being computed in place. */
   isMaterialized(id: number): boolean;
+  /** The node whose buffer holds `id` (itself, or the input of a buffer-sharing reshape). */
+  storage(id: number): number;
 }
 
 /** Arithmetic cost of one lowering, for FLOP estimates (views and reads cost 0). */
@@ -121,6 +123,7 @@ export class KernelWriter {
    * ranges never overlap: the memory planner keeps every tensor live at a step disjoint).
    */
   buffer(id: number, write = false): string {
+    id = this.fusion.storage(id);
     const node = this.graph.node(id);
     const access = write || !BUFFER_LEAVES.has(node.op) ? 'read_write' : 'read';
     const prev = this.bindings.get(id);

@@ -40,6 +40,8 @@ export class FusionPlan {
   readonly rowFused = new Map<number, number>();
   /** Kernel root -> the matmul whose accumulator it consumes as an epilogue. */
   readonly anchorOf = new Map<number, number>();
+  /** Reshapes that share their input's buffer (same elements, same order): reshape -> stored input. */
+  readonly aliasOf = new Map<number, number>();
   /** Map kernels that also compute and write other roots of the same shape (horizontal fusion). */
   readonly siblings = new Map<number, number[]>();
   private readonly joined = new Map<number, number>();
@@ -55,9 +57,14 @@ export class FusionPlan {
     return this.graph.nodes.filter((n) => this.materialized.has(n.id) && !BUFFER_LEAVES.has(n.op));
   }
 
-  /** Roots that get a kernel of their own (siblings are written by their leader's kernel). */
+  /** Roots that get a kernel of their own (siblings are written by their leader's kernel, aliases by nobody). */
   kernelRoots(): Node[] {
-    return this.roots().filter((n) => !this.joined.has(n.id));
+    return this.roots().filter((n) => !this.joined.has(n.id) && !this.aliasOf.has(n.id));
+  }
+
+  /** The node whose buffer holds `id`'s values. */
+  storage(id: number): number {
+    return this.aliasOf.get(id) ?? id;
   }
 
   /** `root` will also be computed and written by the kernel of `leader`. */
@@ -118,22 +125,25 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
   const addable = (id: number, set: ReadonlySet<number>) => {
     const n = graph.node(id);
     if (claimed.has(id)) return false;
-    if (n.op === 'reshape') return true;
+    // A permute may end the set (the product is then stored transposed: weight gradients).
+    if (n.op === 'reshape' || n.op === 'permute') return true;
     return ELEMENTWISE.has(n.op) && n.inputs.every((i) => !set.has(i) || sameShape(graph.node(i).type.shape, n.type.shape));
   };
   for (const m of nodes) {
     if (m.op !== 'matmul' || outputs.has(m.id)) continue;
     const set = new Set([m.id]);
     let best: { root: number; members: number[] } | undefined;
+    let closed = false;
     for (;;) {
       const exits = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c)));
       const stuck = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c) && !addable(c, set)));
       if (exits.length === 1 && exits[0] !== m.id) best = { root: exits[0]!, members: [...set] };
-      if (stuck.length > 1) break;
+      if (stuck.length > 1 || closed) break;
       let next = Infinity;
       for (const id of set) for (const c of consumers[id]!) if (!set.has(c) && c < next && addable(c, set)) next = c;
       if (next === Infinity) break;
       set.add(next);
+      closed = graph.node(next).op === 'permute';
     }
     if (!best) continue;
     for (const id of best.members) {
@@ -174,6 +184,14 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
 
   enforceBindingLimit(plan, opts.maxBindings);
   groupSiblings(plan, opts.maxBindings);
+  // A stored reshape of a stored result used only by it is the same bytes: no copy kernel.
+  for (const n of nodes) {
+    const src = n.inputs[0];
+    if (n.op !== 'reshape' || !mat.has(n.id) || src === undefined || !mat.has(src)) continue;
+    const x = graph.node(src);
+    if (BUFFER_LEAVES.has(x.op) || outputs.has(src) || consumers[src]!.length !== 1 || plan.aliasOf.has(src)) continue;
+    plan.aliasOf.set(n.id, src);
+  }
   return plan;
 }
 

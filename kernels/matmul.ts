@@ -80,7 +80,14 @@ export function matmulKernel({ w, graph, plan, root, limits }: TemplateInput): T
           if (at.join() !== idx.join()) throw new FusionError(mm.id, 'epilogue reads the product at another index');
           return `acc[i * ${u(tn)} + j]`;
         });
-        w.line(`${out}[${flat}] = ${w.compute(root.id, w.unflatten(flat, root.type.shape))};`);
+        let rootIdx: Index, at = flat;
+        if (root.op === 'permute') {
+          // Stored transposed: the permute's input has the product's element order.
+          const inIdx = w.unflatten(flat, graph.node(root.inputs[0]!).type.shape);
+          rootIdx = (root.attrs as { perm: readonly number[] }).perm.map((p) => inIdx[p]!);
+          at = w.linear(rootIdx, root.type.shape);
+        } else rootIdx = w.unflatten(flat, root.type.shape);
+        w.line(`${out}[${at}] = ${w.compute(root.id, rootIdx)};`);
       });
     });
   });

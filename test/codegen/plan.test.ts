@@ -380,22 +380,24 @@ function checkPlanMemory(plan: CompiledPlan, where: string): void {
     }
     for (const b of k.bindings) {
       const t = plan.tensors.get(b.tensor)!;
-      if (b.tensor === k.root || t.arena !== 'work') continue;
+      if (k.outputs.includes(b.tensor) || t.arena !== 'work') continue;
       const w = writer.get(b.tensor);
       assert.ok(w !== undefined, `${where} ${k.name}: reads %${b.tensor} before any kernel wrote it`);
       assert.ok(w < i);
     }
-    const root = plan.tensors.get(k.root);
-    assert.ok(root && root.arena === 'work', `${where} ${k.name}: root %${k.root} is not in the work arena`);
-    assert.ok(!writer.has(k.root), `${where} ${k.name}: %${k.root} is written by two kernels`);
-    // Writing the root clobbers every tensor whose bytes it overlaps.
-    for (const t of work) if (t.node !== k.root && writer.has(t.node) && overlap(t, root)) writer.delete(t.node);
-    writer.set(k.root, i);
+    for (const outId of k.outputs) {
+      const root = plan.tensors.get(outId);
+      assert.ok(root && root.arena === 'work', `${where} ${k.name}: output %${outId} is not in the work arena`);
+      assert.ok(!writer.has(outId), `${where} ${k.name}: %${outId} is written by two kernels`);
+      // Writing an output clobbers every tensor whose bytes it overlaps.
+      for (const t of work) if (t.node !== outId && writer.has(t.node) && overlap(t, root)) writer.delete(t.node);
+      writer.set(outId, i);
+    }
   });
   // The outputs survive to the end of the step.
   for (const [name, id] of plan.graph.outputs) {
     if (plan.tensors.get(id)!.arena !== 'work') continue;
-    assert.ok(writer.has(id), `${where}: output ${name} (%${id}) was overwritten before the end of the step`);
+    assert.ok(writer.has(plan.tensors.get(id)!.storage), `${where}: output ${name} (%${id}) was overwritten before the end of the step`);
   }
   assert.equal(plan.arenaBytes.work, plan.memory.arenaBytes);
   assert.ok(plan.memory.arenaBytes <= plan.memory.noReuseBytes);

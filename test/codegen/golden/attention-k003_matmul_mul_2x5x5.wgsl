@@ -20,7 +20,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 64u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 7u); let gn = min(n0 + c, 4u);
-      let v2 = buf2[f0 * 40u + gn * 8u + gk];
+      let v2 = buf2[f0 * 40u + gk * 5u + gn];
       Bs[l] = select(0.0, v2, k0 + r < 8u && n0 + c < 5u);
     }
     workgroupBarrier();

@@ -43,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
         let i7 = f6 / 40u;
         let i8 = (f6 / 8u) % 5u;
         let i9 = (f6) % 8u;
-        buf0[f6] = acc[i * 1u + j];
+        buf0[i7 * 40u + i9 * 5u + i8] = acc[i * 1u + j];
       }
     }
   }
