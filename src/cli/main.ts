@@ -19,11 +19,44 @@ function usage(): string {
     'commands:',
     ...Object.keys(COMMANDS).map((c) => `  ${c}${c === 'transfer' ? '   (default: the main job)' : ''}`),
     '',
-    'Run a command with --help for its options.',
+    'Run a command with --help for its options. Add --runtime deno to run it under Deno (wgpu) instead of Node (Dawn).',
   ].join('\n');
 }
 
+/**
+ * `--runtime deno` (any command): run the same CLI under Deno (wgpu) from node_modules, offline.
+ * The default is the runtime that started the process (Node: Dawn).
+ */
+async function inDeno(argv: string[]): Promise<number> {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const deno = `${root}node_modules/.bin/deno`;
+  const r = spawnSync(deno, ['run', '-A', '--no-lock', '--no-remote', '--node-modules-dir=manual', `${root}src/cli/main.ts`, ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+  });
+  if (r.error) throw new Error(`could not start Deno (${deno}): ${r.error.message}; run npm ci (the deno package ships the binary)`);
+  return r.status ?? 1;
+}
+
 async function main(argv: string[]): Promise<number> {
+  const at = argv.indexOf('--runtime');
+  if (at >= 0) {
+    const runtime = argv[at + 1];
+    const rest = [...argv.slice(0, at), ...argv.slice(at + 2)];
+    const isDeno = 'Deno' in globalThis;
+    if (runtime === 'deno' && !isDeno) return inDeno(rest);
+    if (runtime !== 'deno' && runtime !== 'node') {
+      console.error(`--runtime must be node or deno (got "${runtime ?? ''}"); browsers run the benchmarks and tests (npm run bench -- --runtime browser)`);
+      return 2;
+    }
+    if (runtime === 'node' && isDeno) {
+      console.error('--runtime node: start the CLI with npm start instead of Deno');
+      return 2;
+    }
+    argv = rest;
+  }
   // No command: the main job on its built-in defaults.
   const [name = 'transfer', ...rest] = argv;
   if (name === '--help' || name === '-h' || name === 'help') {
