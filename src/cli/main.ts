@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   infer: () => import('./commands/infer.ts'),
   compile: () => import('./commands/compile.ts'),
   gradcheck: () => import('./commands/gradcheck.ts'),
+  bench: () => import('./commands/bench.ts'),
 };
 
 function usage(): string {
