@@ -14,14 +14,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
+import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
 import { gradients } from '../../src/ir/autodiff.ts';
-import { crossEntropy, gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
+import { crossEntropy } from '../../src/ir/nn.ts';
 import { buildVit, VIT_PRESETS } from '../../src/models/vit.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
 import { withErrorScope, type AdapterReport } from '../../src/runtime/device.ts';
 import { gpu } from '../support/gpu.ts';
-import { randInt, rngFrom, type Rng } from '../support/random.ts';
+import { randInt, rngFrom } from '../support/random.ts';
+import { STEPS, buildRandomGraph } from '../support/random-graphs.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const deno = join(root, 'node_modules', '.bin', 'deno');
@@ -44,63 +45,12 @@ function vitMicro(backward: boolean): Graph {
   return gradients(b.build(), { loss: 'loss' });
 }
 
-// A small random-graph generator in the spirit of random-graphs.test.ts (whose generator is not
-// exported): random op chains over a random [B, N, D] shape, sizes not multiples of tiles.
-const STEPS = ['unary', 'broadcastBinary', 'linear', 'layerNorm', 'softmax', 'rowReduce', 'colReduce', 'transpose', 'slice', 'pad', 'concat', 'gather', 'scatter', 'attention', 'topkGather', 'max'] as const;
-
+/** The random graphs of random-graphs.test.ts, from fixed seeds (forward + backward). */
 function randomGraph(seed: number): Graph {
-  const rng: Rng = rngFrom(seed);
-  const b = new GraphBuilder();
-  let nParams = 0;
-  const param = (shape: number[]) => b.param(`p${nParams++}`, shape, { trainable: true });
-  let x: Tensor = b.input('x', [1 + randInt(rng, 3), 1 + randInt(rng, 9), 1 + randInt(rng, 37)]);
-  const unaries = [(t: Tensor) => t.tanh(), (t: Tensor) => t.sigmoid(), gelu, (t: Tensor) => t.relu(), (t: Tensor) => t.erf(), (t: Tensor) => t.abs().add(0.5).log(), (t: Tensor) => t.square().add(1).rsqrt()];
-  const steps = 2 + randInt(rng, 5);
-  for (let s = 0; s < steps; s++) {
-    const [B, N, D] = x.shape as [number, number, number];
-    switch (STEPS[randInt(rng, STEPS.length)]!) {
-      case 'unary': x = unaries[randInt(rng, unaries.length)]!(x); break;
-      case 'broadcastBinary': {
-        const shapes = [[D], [N, 1], [B, N, D], [1, 1, 1]];
-        const y = param(shapes[randInt(rng, shapes.length)]!);
-        x = [x.add(y), x.mul(y), x.sub(y), x.maximum(y), x.div(y.abs().add(1))][randInt(rng, 5)]!;
-        break;
-      }
-      case 'linear': {
-        const out = 1 + randInt(rng, 40);
-        x = linear(x, param([out, D]), param([out]));
-        break;
-      }
-      case 'layerNorm': x = layerNorm(x, param([D]).add(1), param([D]), 1e-5); break;
-      case 'softmax': x = softmax(x.mul(2)); break;
-      case 'rowReduce': x = x.add(x.sum(-1).mul(0.1)); break;
-      case 'colReduce': x = x.mul(x.mean(1)); break;
-      case 'max': x = x.sub(x.max(-1)); break;
-      case 'transpose': x = x.transpose(); break;
-      case 'slice': if (D > 2) x = x.narrow(2, 1, D - 2); break;
-      case 'pad': x = x.pad([0, 0, 1], [0, 1, 2]); break;
-      case 'concat': x = b.concat([x, x.tanh()], 2); break;
-      case 'gather': {
-        const m = 1 + randInt(rng, N + 2);
-        x = x.gather(b.constant(Array.from({ length: m }, () => randInt(rng, N)), [1, m], 'i32'), 1);
-        break;
-      }
-      case 'scatter': {
-        const size = 1 + randInt(rng, N + 1);
-        x = x.scatterAdd(b.constant(Array.from({ length: B * N }, () => randInt(rng, size)), [B, N], 'i32'), 1, size);
-        break;
-      }
-      case 'attention': {
-        const q = linear(x, param([D, D]));
-        x = softmax(q.matmul(x.transpose()).mul(1 / Math.sqrt(D))).matmul(x).add(x);
-        break;
-      }
-      case 'topkGather': x = x.gather(x.topk(Math.min(2, D), -1), 2); break;
-    }
-  }
-  b.output('y', x);
-  b.output('loss', x.mul(b.constant(Array.from({ length: x.size }, () => rng() - 0.5), x.shape)).sumAll());
-  return gradients(b.build(), { loss: 'loss' });
+  const rng = rngFrom(seed);
+  const program = { shape: [1 + randInt(rng, 3), 1 + randInt(rng, 9), 1 + randInt(rng, 37)] as [number, number, number], steps: Array.from({ length: 2 + randInt(rng, 5) }, () => STEPS[randInt(rng, STEPS.length)]!), seed };
+  const { graph } = buildRandomGraph(program);
+  return gradients(graph, { loss: 'loss' });
 }
 
 const RANDOM_SEEDS = [101, 202, 303, 404, 505, 606, 707, 808, 909, 1010];
