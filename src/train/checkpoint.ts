@@ -30,12 +30,15 @@ export interface LoadedWeights {
 
 /**
  * Reads a safetensors file and checks it against `expected` shapes: every problem (missing,
- * unexpected, wrong shape or dtype) is reported by tensor name in one error.
+ * unexpected, wrong shape or dtype) is reported by tensor name in one error. `optional` tensors
+ * are taken when present and may be absent or of any shape.
  */
-export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: { allowMissing?: (name: string) => boolean; allowExtra?: boolean } = {}): Promise<LoadedWeights> {
+export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: { allowMissing?: (name: string) => boolean; allowExtra?: boolean; optional?: readonly string[] } = {}): Promise<LoadedWeights> {
   if (!existsSync(path)) throw new Error(`no such model file: ${path}`);
   const { tensors, metadata } = await readSafetensors(path);
-  validateTensors(tensors, new Map([...expected].map(([k, v]) => [k, { shape: v, dtype: 'float' as const }])), { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
+  const want = new Map([...expected].map(([k, v]) => [k, { shape: v, dtype: 'float' as const }]));
+  for (const k of opts.optional ?? []) if (tensors.has(k)) want.set(k, { shape: tensors.get(k)!.shape, dtype: 'float' });
+  validateTensors(tensors, want, { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
   const weights: Weights = new Map();
   for (const [name, t] of tensors) if (expected.has(name)) weights.set(name, t.data as Float32Array);
   return { weights, metadata };
@@ -43,19 +46,13 @@ export async function loadWeights(path: string, expected: ReadonlyMap<string, re
 
 /**
  * A pre-trained backbone in timm names (e.g. a converted ViT-B/16, or the shipped Fashion-MNIST
- * one). The classification head is optional (a new task re-creates it); other extra tensors are errors.
+ * one). A classification head of any class count is accepted and dropped (a new task re-creates
+ * it); any other extra tensor is an error.
  */
 export async function loadBackbone(path: string, vit: VitConfig): Promise<LoadedWeights> {
   const shapes = vitParamShapes(vit);
   for (const k of ['head.weight', 'head.bias']) shapes.delete(k);
-  const { tensors } = await readSafetensors(path);
-  const extra = new Map([...shapes].map(([k, v]) => [k, v as readonly number[]]));
-  // Tolerate a head of any class count: it is replaced for the new task.
-  const allowExtraHead = [...tensors.keys()].filter((k) => k === 'head.weight' || k === 'head.bias');
-  for (const k of allowExtraHead) extra.set(k, tensors.get(k)!.shape);
-  const loaded = await loadWeights(path, extra);
-  for (const k of allowExtraHead) loaded.weights.delete(k);
-  return loaded;
+  return loadWeights(path, shapes, { optional: ['head.weight', 'head.bias'] });
 }
 
 /** The metadata of a training checkpoint. */

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gradients } from '../ir/autodiff.ts';
-import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
+import { compileGraph } from '../../codegen/compile.ts';
 import { batchCount, batches, loadDataset, makeSplits, type DatasetName, type Subset } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
 import type { GpuContext } from '../runtime/device.ts';
@@ -307,4 +307,3 @@ async function writeReport(dir: string, history: readonly EpochRecord[]): Promis
   await writeFileAtomic(join(dir, 'curves.svg'), svg);
 }
 
-export type { CompiledPlan };
