@@ -140,6 +140,7 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
   const evalPlan = compileGraph(evalModel.graph, { limits });
   log(`training step: ${trainPlan.kernels.length} kernels (${trainPlan.uniqueKernels} distinct), ${(trainPlan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evalPlan.kernels.length} kernels`);
   const trainExe = await Executable.create(ctx, trainPlan, { writeBack });
+  const usesSeed = stepGraph.inputs.some((n) => n.attrs.name === 'seed');
   const evalExe = await Executable.create(ctx, evalPlan);
 
   const paramFeeds: Record<string, Float32Array> = {};
@@ -194,7 +195,9 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
         }
         step++;
         lr = learningRate(schedule, o.schedule, epoch, i, stepsPerEpoch);
-        trainExe.write({ images: batch.images, onehot: batch.oneHot, seed: [o.seed, step], hyper: adamHyper(lr, step, o.adamw) });
+        trainExe.write({ images: batch.images, onehot: batch.oneHot, hyper: adamHyper(lr, step, o.adamw) });
+        // Dropout and DropPath masks are keyed by (seed, step); a model without them has no seed input.
+        if (usesSeed) trainExe.write({ seed: [o.seed, step] });
         trainExe.run();
         i++;
         if (i % o.logEvery === 0 || i === stepsPerEpoch) {

@@ -37,14 +37,19 @@ test('the schedule follows timm semantics in epoch mode (FPET-SPEC §4)', () => 
   assert.ok(Math.abs(lr(99) - 1.098e-5) < 1e-8);
 });
 
-test('a short run on MNIST: loss decreases, accuracy beats chance, files are written', async () => {
+test('a short run on MNIST from the shipped backbone: loss decreases, accuracy beats chance, files are written', async () => {
   const ctx = await gpu();
   const dir = mkdtempSync(join(tmpdir(), 'fpet-train-'));
-  const r = await train(ctx, options(dir, { spec: spec({ pet: DEFAULT_PET.full }), epochs: 6, lr: 5e-3, dropPath: 0, evalEvery: 6 }));
+  const r = await train(ctx, options(dir, {
+    spec: { vit: VIT_PRESETS['vit-mnist'], batch: 32, pet: DEFAULT_PET.linear },
+    backbone: 'models/vit-mnist-fashion.safetensors',
+    data: { dataset: 'mnist', trainSize: 256, testSize: 100, splitSeed: 0 },
+    epochs: 4, lr: 1e-2, dropPath: 0, evalEvery: 4, evalBatch: 50,
+  }));
   const first = r.history[0]!.loss, last = r.history[r.history.length - 1]!.loss;
   console.log(`losses per epoch: ${r.history.map((h) => h.loss.toFixed(3)).join(' ')}; accuracy ${(100 * r.finalAccuracy).toFixed(1)}%`);
-  assert.ok(last < first - 0.15, `loss should fall: ${first} -> ${last}`);
-  assert.ok(r.finalAccuracy > 0.2, `accuracy ${r.finalAccuracy} should beat 10% chance clearly`);
+  assert.ok(last < first - 0.3, `loss should fall: ${first} -> ${last}`);
+  assert.ok(r.finalAccuracy > 0.25, `accuracy ${r.finalAccuracy} should beat 10% chance clearly`);
   for (const f of ['checkpoint.safetensors', 'adapters.safetensors', 'result.json', 'curves.svg']) assert.ok(existsSync(join(dir, f)), f);
   assert.match(readFileSync(join(dir, 'curves.svg'), 'utf8'), /test accuracy/);
 });
