@@ -101,6 +101,9 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
   const ds = loadDataset(o.data.dataset);
   const splits = makeSplits(ds, { trainSize: o.data.trainSize, testSize: o.data.testSize, seed: o.data.splitSeed });
   if (splits.train.indices.length < o.spec.batch) throw new Error(`batch ${o.spec.batch} is larger than the ${splits.train.indices.length} training images`);
+  if (o.spec.vit.imageSize !== ds.imageSize || o.spec.vit.inChannels !== 1) {
+    throw new Error(`the model expects ${o.spec.vit.inChannels}×${o.spec.vit.imageSize}×${o.spec.vit.imageSize} images but ${ds.name} has 1×${ds.imageSize}×${ds.imageSize} (use --preset vit-mnist)`);
+  }
   const spec: ModelSpec = { ...o.spec, vit: { ...o.spec.vit, numClasses: ds.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
   const shapes = modelParamShapes(spec);
 
@@ -128,7 +131,7 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
     optimizerState = new Map([...optimizerShapes.keys()].map((k) => [k, ck.weights.get(k)!]));
     step = state.step;
     history = state.history as EpochRecord[];
-    log(`resuming ${o.resume}: ${startEpoch} epochs / ${step} steps done`);
+    log(`resuming ${o.resume}: ${step} steps done`);
   }
 
   // Compile the training step (forward + backward + AdamW) and the inference plan.
