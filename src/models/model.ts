@@ -8,7 +8,7 @@ import { GraphBuilder, type Graph, type Tensor } from '../ir/graph.ts';
 import { crossEntropy } from '../ir/nn.ts';
 import { adapter, adapterShapes, initAdapter, type AdapterConfig } from './pet.ts';
 import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens } from './merge.ts';
-import { buildVit, gridSize, randomVitWeights, tokenCount, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
+import { buildVit, gridSize, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
 
 export type PetMethod = 'adaptformer' | 'lora' | 'full' | 'linear';
 
@@ -174,7 +174,7 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   if (merge) {
     const patches = gridSize(vit) ** 2;
     let merges = 0;
-    const mergeAt = new Set(merge.kind === 'fpet' ? merge.blocks : merge.blocks);
+    const mergeAt = new Set(merge.blocks);
     hooks.afterAttention = (ctx, s, keys) => {
       if (!mergeAt.has(ctx.block)) return s;
       const n = s.x.dim(1);
@@ -235,4 +235,3 @@ export function initialWeights(spec: ModelSpec, seed = 0, backbone?: Map<string,
   return weights;
 }
 
-export { tokenCount };
