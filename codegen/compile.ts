@@ -5,8 +5,9 @@
 
 import type { Graph, Node } from '../src/ir/graph.ts';
 import { numel, type DType, type Shape } from '../src/ir/shape.ts';
+import { OPS, type OpKind } from '../src/ir/ops.ts';
 import { alignUp, planMemory, type MemoryPlan } from '../src/runtime/memory.ts';
-import { FusionError, KernelWriter } from './emit.ts';
+import { KernelWriter } from './emit.ts';
 import { BUFFER_LEAVES, planFusion, type FusionPlan } from './fuse.ts';
 import { reflectKernel } from './reflect.ts';
 import { linkKernel } from './wgsl-lib.ts';
@@ -120,16 +121,9 @@ function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits): Co
     maxInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupStorageBytes: limits.maxComputeWorkgroupStorageSize,
   };
-  // Emitting can prove a fusion illegal (an anchor read at another index); undo it and retry.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, root, tl, i));
-      return assemble(graph, fusion, kernels, fuse, limits);
-    } catch (e) {
-      if (!(e instanceof FusionError) || attempt > graph.nodes.length) throw e;
-      fusion.unfuse(e.node);
-    }
-  }
+  // Fusion legality was decided by the plan: a template that cannot render it is a bug.
+  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, root, tl, i));
+  return assemble(graph, fusion, kernels, fuse, limits);
 }
 
 function chooseTemplate(fusion: FusionPlan, root: Node): (t: TemplateInput) => TemplateOutput {
@@ -176,13 +170,14 @@ function generateKernel(graph: Graph, fusion: FusionPlan, root: Node, limits: Te
   };
 }
 
-const QUIET_OPS = new Set(['reshape', 'permute', 'broadcast', 'slice', 'fill', 'stopGradient', 'straightThrough']);
+/** Ops left out of kernel names: they move or rename values, the name lists what computes. */
+const QUIET_KINDS: ReadonlySet<OpKind> = new Set(['view', 'literal', 'gradient']);
 
 function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, nodes: readonly number[]): string {
   const ops: string[] = [];
   for (const id of nodes) {
     const op = graph.node(id).op;
-    if (!QUIET_OPS.has(op) && ops[ops.length - 1] !== op) ops.push(op);
+    if (!QUIET_KINDS.has(OPS[op].kind) && ops[ops.length - 1] !== op) ops.push(op);
   }
   const body = ops.length > 5 ? [...ops.slice(0, 4), `${ops.length - 4}more`] : ops;
   return `k${String(index).padStart(3, '0')}_${kind}_${body.join('_') || root.op}_${root.type.shape.join('x') || 'scalar'}`;
@@ -214,7 +209,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
     const arena: Arena = n.op === 'input' ? 'inputs' : 'params';
     const offset = arenaBytes[arena];
     arenaBytes[arena] = alignUp(offset + bytesOf(n), align);
-    const name = n.op === 'constant' ? undefined : (n.attrs as { name: string }).name;
+    const name = n.op === 'input' || n.op === 'param' ? n.attrs.name : undefined;
     tensors.set(n.id, { node: n.id, name, role: n.op as PlanTensor['role'], arena, offset, bytes: bytesOf(n), shape: n.type.shape, dtype: n.type.dtype, storage: n.id });
   }
   const first = new Map<number, number>(), last = new Map<number, number>();

@@ -9,11 +9,15 @@ import type { OpAttrs, OpName } from '../src/ir/ops.ts';
 import { stridesOf, type DType, type Shape } from '../src/ir/shape.ts';
 import type { WgslHelper } from './wgsl-lib.ts';
 import { BUFFER_LEAVES } from './fuse.ts';
+import { assertFreeName } from './wgsl-names.ts';
 
-/** A fusion decision that turned out illegal while emitting (e.g. an anchor read at another index). */
+/**
+ * A template asked to render something the fusion plan should never have decided (a bug in the
+ * planner's legality rules, not a condition to recover from).
+ */
 export class FusionError extends Error {
   constructor(readonly node: number, why: string) {
-    super(`cannot fuse node %${node}: ${why}`);
+    super(`internal error: the fusion plan is not renderable at node %${node}: ${why}`);
   }
 }
 
@@ -74,8 +78,9 @@ export class KernelWriter {
     readonly fusion: FusionView,
   ) {}
 
+  /** A new local name: prefix, underscore, counter (no WGSL keyword, type or builtin has that form; checked). */
   fresh(prefix = 'v'): string {
-    return `${prefix}${this.counter++}`;
+    return assertFreeName(`${prefix}_${this.counter++}`);
   }
 
   line(s: string): void {
@@ -198,11 +203,12 @@ export class KernelWriter {
   }
 
   /** The value of node `id` at `idx`, emitting whatever statements it needs. */
-  value(id: number, idx: Index): string {
+  value(id: number, at: Index): string {
+    const node = this.graph.node(id);
+    const idx = canonicalIndex(at, node.type.shape);
     const key = `${id}@${idx.join(',')}`;
     const hit = this.lookup(key);
     if (hit) return hit;
-    const node = this.graph.node(id);
     const v = !this.provided.has(id) && this.fusion.isMaterialized(id)
       ? this.let(`${this.buffer(id)}[${this.linear(idx, node.type.shape)}]`)
       : this.compute(id, idx);
@@ -211,10 +217,11 @@ export class KernelWriter {
   }
 
   /** Computes node `id` in this kernel (for a kernel's root, even though it is materialized). */
-  compute(id: number, idx: Index): string {
+  compute(id: number, at: Index): string {
+    const node = this.graph.node(id);
+    const idx = canonicalIndex(at, node.type.shape);
     const provide = this.provided.get(id);
     if (provide) return provide(idx);
-    const node = this.graph.node(id);
     this.fusedNodes.add(id);
     return (LOWER[node.op] as Lowering<OpName>)(this, node as Node<OpName>, idx);
   }
@@ -355,6 +362,11 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   stopGradient: identity,
   straightThrough: identity,
 };
+
+/** The index of an axis of extent 1 is 0 whatever expression reached it: one spelling per element. */
+export function canonicalIndex(idx: Index, shape: Shape): Index {
+  return shape.some((d, k) => d === 1 && idx[k] !== '0u') ? idx.map((e, k) => (shape[k] === 1 ? '0u' : e)) : idx;
+}
 
 function addLit(e: string, c: number): string {
   if (c === 0) return e;

@@ -11,17 +11,20 @@
 //  - no kernel may bind more storage buffers than the device allows.
 
 import type { Graph, Node } from '../src/ir/graph.ts';
-import type { OpName } from '../src/ir/ops.ts';
+import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/ir/ops.ts';
 import { sameShape } from '../src/ir/shape.ts';
 
-export const BUFFER_LEAVES: ReadonlySet<OpName> = new Set(['input', 'param', 'constant']);
-export const ANCHORS: ReadonlySet<OpName> = new Set(['matmul', 'sum', 'reduceMax', 'topk', 'scatterAdd']);
-const ELEMENTWISE: ReadonlySet<OpName> = new Set([
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'recip', 'tanh', 'erf', 'relu', 'sigmoid', 'sign', 'abs',
-  'add', 'sub', 'mul', 'div', 'max', 'min', 'compare', 'select', 'cast',
-]);
-/** Ops that are free to recompute (index arithmetic or identity). */
-const FREE: ReadonlySet<OpName> = new Set(['reshape', 'permute', 'slice', 'pad', 'broadcast', 'concat', 'gather', 'fill', 'stopGradient', 'straightThrough']);
+const opsOfKind = (...kinds: OpKind[]): ReadonlySet<OpName> => new Set(OP_NAMES.filter((op) => kinds.includes(OPS[op].kind)));
+
+/** Ops whose values live in buffers from the start. */
+export const BUFFER_LEAVES = opsOfKind('leaf');
+/** Ops that need a loop of their own (a kernel template): always stored, unless fused as a row reduction or an epilogue's product. */
+export const ANCHORS = opsOfKind('reduction', 'selection', 'contraction', 'scatter');
+const ELEMENTWISE = opsOfKind('elementwise');
+/** Ops that are free to recompute (index arithmetic, literals, identities). */
+const FREE = opsOfKind('view', 'index', 'literal', 'gradient');
+/** Ops that are only a renaming of their input's values (never worth a kernel of their own). */
+const RENAMING: ReadonlySet<OpName> = new Set(['reshape', ...opsOfKind('literal', 'gradient')]);
 
 /** Recomputing more than this many ops per element in each consumer costs more than a store and reload. */
 const RECOMPUTE_LIMIT = 6;
@@ -91,11 +94,8 @@ export class FusionPlan {
     return { computed, reads };
   }
 
-  /** Undo a fusion decision for `id` (used when emitting proves it illegal). */
+  /** Stores `id` in memory instead of computing it inside its consumers' kernel (binding limits). */
   unfuse(id: number): void {
-    // Horizontal groups are an optimisation: drop them all rather than reason about this one.
-    this.siblings.clear();
-    this.joined.clear();
     this.materialized.add(id);
     this.rowFused.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
@@ -112,7 +112,7 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
 
   for (const n of nodes) {
     if (BUFFER_LEAVES.has(n.op) || outputs.has(n.id) || ANCHORS.has(n.op)) mat.add(n.id);
-    else if (!opts.fuse && n.op !== 'reshape' && n.op !== 'fill' && n.op !== 'stopGradient' && n.op !== 'straightThrough') mat.add(n.id);
+    else if (!opts.fuse && !RENAMING.has(n.op)) mat.add(n.id);
   }
   if (!opts.fuse) return plan;
 
@@ -172,7 +172,7 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     const r = nodes[k]!;
     if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id)) continue;
     const inShape = graph.node(r.inputs[0]!).type.shape;
-    if ((r.attrs as { axis: number }).axis !== inShape.length - 1) continue;
+    if (r.attrs.axis !== inShape.length - 1) continue;
     const owners = new Set<number>();
     for (const root of plan.roots()) if (root.id !== r.id && plan.members(root.id).reads.has(r.id)) owners.add(root.id);
     if (owners.size !== 1) continue;
@@ -180,9 +180,14 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     if (plan.anchorOf.has(root.id) || !sameShape(rowDomain(graph, root) ?? [], inShape)) continue;
     mat.delete(r.id);
     plan.rowFused.set(r.id, root.id);
+    // Legal only if the root's kernel reads r at its own row (prefix, 0) wherever it reads it.
+    if (!readsOnlyAtOwnRow(plan, root, r)) plan.unfuse(r.id);
   }
 
-  enforceBindingLimit(plan, opts.maxBindings);
+  // Storing nodes to respect the binding limit can leave a row reduction read by a kernel that does
+  // not compute it: store such reductions too, and repeat until nothing changes.
+  do enforceBindingLimit(plan, opts.maxBindings);
+  while (dropBrokenRowFusions(plan));
   groupSiblings(plan, opts.maxBindings);
   // A stored reshape of a stored result used only by it is the same bytes: no copy kernel.
   for (const n of nodes) {
@@ -228,7 +233,7 @@ function groupSiblings(plan: FusionPlan, maxBindings: number): void {
 export function rowDomain(graph: Graph, root: Node): readonly number[] | undefined {
   if (root.op === 'sum' || root.op === 'reduceMax') {
     const inShape = graph.node(root.inputs[0]!).type.shape;
-    return (root.attrs as { axis: number }).axis === inShape.length - 1 ? inShape : undefined;
+    return root.attrs.axis === inShape.length - 1 ? inShape : undefined;
   }
   if (ANCHORS.has(root.op)) return undefined;
   return root.type.shape;
@@ -257,5 +262,103 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
       changed = true;
     }
     if (!changed) return;
+  }
+}
+
+/** Stores row-fused reductions that another kernel would have to compute, or that their root reads off-row. */
+function dropBrokenRowFusions(plan: FusionPlan): boolean {
+  let changed = false;
+  for (const [r, root] of [...plan.rowFused]) {
+    const foreign = plan.roots().some((k) => k.id !== root && plan.members(k.id).computed.has(r));
+    if (foreign || !readsOnlyAtOwnRow(plan, plan.graph.node(root), plan.graph.node(r))) {
+      plan.unfuse(r);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Symbolic index of one read, per axis of the node read: the axis of the kernel's row domain it
+ * equals, 0 (a broadcast or unit axis), or unknown (offset, gathered, permuted into a mix...).
+ */
+type SymIndex = readonly (number | 'zero' | 'other')[];
+
+/**
+ * Whether every read of the row reduction `r` inside the row kernel of `root` is at the kernel's
+ * own row: [row prefix..., 0]. Decided on the graph, before any WGSL is written, by propagating
+ * symbolic indices from the root down through the nodes its kernel computes.
+ */
+function readsOnlyAtOwnRow(plan: FusionPlan, root: Node, r: Node): boolean {
+  const graph = plan.graph;
+  const domain = rowDomain(graph, root)!;
+  const canon = (shape: readonly number[], s: SymIndex): SymIndex => s.map((a, k) => (shape[k] === 1 ? 'zero' : a));
+  const rowRead = canon(r.type.shape, domain.map((_, k) => (k === domain.length - 1 ? 'zero' : k)));
+  const full: SymIndex = domain.map((_, k) => k);
+  const seen = new Set<string>();
+  let legal = true;
+  const visit = (id: number, sym: SymIndex, isRoot = false): void => {
+    if (!legal) return;
+    const n = graph.node(id);
+    const s = canon(n.type.shape, sym);
+    const key = `${id}@${s.join(',')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (id === r.id && !isRoot) {
+      if (s.join() !== rowRead.join()) legal = false;
+      return;
+    }
+    if (!isRoot && plan.isMaterialized(id)) return;
+    if (plan.rowFused.get(id) === root.id) {
+      // A row reduction of this kernel: its input is read over the whole row domain.
+      visit(n.inputs[0]!, full);
+      return;
+    }
+    if (!isRoot && ANCHORS.has(n.op)) {
+      legal = false; // an anchor computed in place: not something a row kernel provides
+      return;
+    }
+    n.inputs.forEach((inp, k) => visit(inp, inputIndex(graph, n, k, s)));
+  };
+  if (root.op === 'sum' || root.op === 'reduceMax') visit(root.inputs[0]!, full);
+  else visit(root.id, full, true);
+  return legal;
+}
+
+/** The symbolic index at which node `n` (read at `s`) reads its input `k`. */
+function inputIndex(graph: Graph, n: Node, k: number, s: SymIndex): SymIndex {
+  const inShape = graph.node(n.inputs[k]!).type.shape;
+  const other = (): SymIndex => inShape.map(() => 'other');
+  const broadcastFrom = (): SymIndex => {
+    const off = s.length - inShape.length;
+    return inShape.map((d, a) => (d === 1 ? 'zero' : s[a + off]!));
+  };
+  switch (n.op) {
+    case 'reshape': {
+      // Only unit axes inserted or removed keep a symbolic correspondence.
+      const outAxes = n.type.shape.map((d, a) => [d, a] as const).filter(([d]) => d !== 1);
+      const inAxes = inShape.map((d, a) => [d, a] as const).filter(([d]) => d !== 1);
+      if (outAxes.length !== inAxes.length || outAxes.some(([d], i) => d !== inAxes[i]![0])) return other();
+      const res: ('zero' | number | 'other')[] = inShape.map(() => 'zero');
+      outAxes.forEach(([, ao], i) => (res[inAxes[i]![1]] = s[ao]!));
+      return res;
+    }
+    case 'permute': {
+      const res = new Array<number | 'zero' | 'other'>(inShape.length);
+      n.attrs.perm.forEach((p, a) => (res[p] = s[a]!));
+      return res;
+    }
+    case 'slice':
+      return s.map((a, ax) => (n.attrs.starts[ax] === 0 ? a : 'other'));
+    case 'pad':
+      return s.map((a, ax) => (n.attrs.before[ax] === 0 && n.attrs.after[ax] === 0 ? a : 'other'));
+    case 'concat':
+      return s.map((a, ax) => (ax === n.attrs.axis ? 'other' : a));
+    case 'gather':
+      return k === 0 ? s.map((a, ax) => (ax === n.attrs.axis ? 'other' : a)) : other();
+    case 'rand':
+      return other();
+    default:
+      return broadcastFrom();
   }
 }

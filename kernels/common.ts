@@ -1,6 +1,7 @@
 // What every kernel template produces, and the dispatch-shape helpers they share.
 
 import type { Graph, Node } from '../src/ir/graph.ts';
+import type { OpName } from '../src/ir/ops.ts';
 import type { KernelWriter } from '../codegen/emit.ts';
 import type { FusionPlan } from '../codegen/fuse.ts';
 
@@ -46,5 +47,11 @@ export function spread(count: number, limits: TemplateLimits): [number, number, 
 
 /** WGSL for the flat workgroup index matching `spread`. */
 export const FLAT_WORKGROUP = 'wid.x + wid.y * nwg.x';
+
+/** `n` narrowed to one of `ops` (checked): templates are chosen by op kind, this states which ops. */
+export function expectOp<K extends OpName>(n: Node, ...ops: K[]): Node<K> {
+  if (!(ops as readonly string[]).includes(n.op)) throw new Error(`kernel template for ${ops.join('/')} was given a ${n.op} node (%${n.id})`);
+  return n as Node<K>;
+}
 
 export const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));

@@ -4,7 +4,7 @@
 // elementwise chain over C (epilogue fusion), which reads the accumulator in place.
 
 import { numel } from '../src/ir/shape.ts';
-import { FusionError, u, type Index } from '../codegen/emit.ts';
+import { FusionError, canonicalIndex, u, type Index } from '../codegen/emit.ts';
 import type { TemplateInput, TemplateOutput } from './common.ts';
 
 export interface MatmulConfig {
@@ -73,7 +73,7 @@ export function matmulKernel({ w, graph, plan, root, limits }: TemplateInput): T
       w.line(`let gn = n0 + lid3.x * ${u(tn)} + j;`);
       epilogueOps = w.block(`if (gm < ${u(M)} && gn < ${u(N)})`, () => {
         // The root may be a reshape of the product: same element order, so the same flat offset.
-        const idx: Index = [...bIdx, 'gm', 'gn'];
+        const idx: Index = canonicalIndex([...bIdx, 'gm', 'gn'], shape);
         const flat = w.let(w.linear(idx, shape), 'f');
         w.relate(flat, shape, idx);
         w.provided.set(mm.id, (at) => {
@@ -84,7 +84,7 @@ export function matmulKernel({ w, graph, plan, root, limits }: TemplateInput): T
         if (root.op === 'permute') {
           // Stored transposed: the permute's input has the product's element order.
           const inIdx = w.unflatten(flat, graph.node(root.inputs[0]!).type.shape);
-          rootIdx = (root.attrs as { perm: readonly number[] }).perm.map((p) => inIdx[p]!);
+          rootIdx = root.attrs.perm.map((p) => inIdx[p]!);
           at = w.linear(rootIdx, root.type.shape);
         } else rootIdx = w.unflatten(flat, root.type.shape);
         w.line(`${out}[${at}] = ${w.compute(root.id, rootIdx)};`);

@@ -6,7 +6,7 @@
 import type { Node } from '../src/ir/graph.ts';
 import { numel } from '../src/ir/shape.ts';
 import { FusionError, f32Lit, u, type Index } from '../codegen/emit.ts';
-import { FLAT_WORKGROUP, nextPow2, spread, type TemplateInput, type TemplateOutput } from './common.ts';
+import { FLAT_WORKGROUP, expectOp, nextPow2, spread, type TemplateInput, type TemplateOutput } from './common.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
 
@@ -16,7 +16,7 @@ function combiner(r: Node): { init: string; step: (acc: string, v: string) => st
     : { init: f32Lit(LOWEST_F32), step: (a, v) => `max(${a}, ${v})` };
 }
 
-const axisOf = (r: Node) => (r.attrs as { axis: number }).axis;
+const axisOf = (r: Node) => expectOp(r, 'sum', 'reduceMax').attrs.axis;
 
 export function reduceKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const WG = 64;

@@ -3,12 +3,12 @@
 
 import { numel } from '../src/ir/shape.ts';
 import { u } from '../codegen/emit.ts';
-import { FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './common.ts';
+import { FLAT_WORKGROUP, expectOp, spread, type TemplateInput, type TemplateOutput } from './common.ts';
 
 export function scatterKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const WG = 64;
   const [src, ix] = root.inputs.map((i) => graph.node(i)) as [typeof root, typeof root];
-  const axis = (root.attrs as { axis: number }).axis;
+  const axis = expectOp(root, 'scatterAdd').attrs.axis;
   const m = src.type.shape[axis]!;
   const total = numel(root.type.shape);
   const out = w.buffer(root.id, true);

@@ -4,12 +4,12 @@
 
 import { numel } from '../src/ir/shape.ts';
 import { u } from '../codegen/emit.ts';
-import { FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './common.ts';
+import { FLAT_WORKGROUP, expectOp, spread, type TemplateInput, type TemplateOutput } from './common.ts';
 
 export function topkKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const WG = 64;
   const x = graph.node(root.inputs[0]!);
-  const { axis, k } = root.attrs as { axis: number; k: number };
+  const { axis, k } = expectOp(root, 'topk').attrs;
   const n = x.type.shape[axis]!;
   const rowsShape = x.type.shape.map((d, i) => (i === axis ? 1 : d));
   const rows = numel(rowsShape);

@@ -4,13 +4,20 @@
 import { OPS, type OpAttrs, type OpName, type CompareKind } from './ops.ts';
 import { ShapeError, assertValidShape, fmtShape, normAxis, numel, type DType, type Shape, type TensorType } from './shape.ts';
 
-export interface Node<K extends OpName = OpName> {
+/** One recorded op application. */
+export interface NodeOf<K extends OpName> {
   readonly id: number;
   readonly op: K;
   readonly inputs: readonly number[];
   readonly attrs: OpAttrs[K];
   readonly type: TensorType;
 }
+
+/**
+ * A node: a union discriminated by `op`, so that testing `n.op === 'permute'` narrows `n.attrs`
+ * to the permute's attributes (no casts). `Node<'sum' | 'reduceMax'>` is the union of those two.
+ */
+export type Node<K extends OpName = OpName> = { [P in K]: NodeOf<P> }[K];
 
 /** An immutable, pruned graph with named outputs. Node ids are indices into `nodes`. */
 export class Graph {
@@ -32,7 +39,7 @@ export class Graph {
   }
 
   nodesOf<K extends OpName>(op: K): Node<K>[] {
-    return this.nodes.filter((n): n is Node<K> => n.op === op);
+    return this.nodes.filter((n) => n.op === op) as Node[] as Node<K>[];
   }
 
   get inputs(): Node<'input'>[] {
@@ -270,7 +277,7 @@ export class GraphBuilder {
   static from(graph: Graph): { b: GraphBuilder; tensors: Tensor[] } {
     const b = new GraphBuilder();
     const tensors = graph.nodes.map((n) => b.record(n.op, n.inputs, n.attrs, n.type));
-    for (const n of graph.nodes) if (n.op === 'input' || n.op === 'param') b.leafNames.set((n.attrs as { name: string }).name, n.id);
+    for (const n of graph.nodes) if (n.op === 'input' || n.op === 'param') b.leafNames.set(n.attrs.name, n.id);
     for (const [name, id] of graph.outputs) b.output(name, tensors[id]!);
     return { b, tensors };
   }

@@ -21,7 +21,7 @@ export function evaluate(graph: Graph, feeds: Feeds): EvalResult {
   for (const n of graph.nodes) {
     let data: Float64Array;
     if (n.op === 'input' || n.op === 'param') {
-      const name = (n.attrs as { name: string }).name;
+      const name = n.attrs.name;
       data = leafValue(n.op, name, n.type.shape, n.type.dtype, feeds[name]);
     } else {
       const rule = OPS[n.op] as OpRule<OpName>;

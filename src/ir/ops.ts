@@ -65,7 +65,24 @@ export interface VjpArgs<K extends OpName> {
   readonly needs: readonly boolean[];
 }
 
+/**
+ * What kind of computation an op is. The code generator derives everything it decides per op from
+ * this (what lives in memory, what is inlined, what needs a loop of its own and which kernel
+ * template runs it), so a new op is placed by giving it a kind, not by adding it to lists.
+ *  - leaf: a buffer (input, parameter, constant data);  literal: a fill value, inlined;
+ *  - elementwise: one output element from the same-index elements of its (broadcast) inputs;
+ *  - view: a re-indexing of one input (reshape, permute, slice, pad, concat, broadcast);
+ *  - index: a data-dependent re-indexing (gather);  scatter: a data-dependent accumulation;
+ *  - reduction: along one axis (sum, max);  selection: top-k indices along one axis;
+ *  - contraction: matmul;  random: counter-based numbers;  gradient: identity in the forward
+ *    pass that only changes what autodiff does (stopGradient, straightThrough).
+ */
+export type OpKind =
+  | 'leaf' | 'literal' | 'elementwise' | 'view' | 'index' | 'scatter'
+  | 'reduction' | 'selection' | 'contraction' | 'random' | 'gradient';
+
 export interface OpRule<K extends OpName> {
+  readonly kind: OpKind;
   /** Number of inputs; -1 for variadic. */
   readonly arity: number;
   infer(x: readonly TensorType[], a: OpAttrs[K]): TensorType;
@@ -122,6 +139,7 @@ const unary = <K extends UnaryOp>(
   f: (x: number) => number,
   grad: ((x: Tensor, y: Tensor, dy: Tensor) => Tensor) | null,
 ): OpRule<K> => ({
+  kind: 'elementwise',
   arity: 1,
   infer: (x, _a) => {
     requireF32('unary', x);
@@ -141,6 +159,7 @@ const binary = <K extends BinaryOp>(
   f: (a: number, b: number) => number,
   grad: (a: Tensor, b: Tensor, y: Tensor, dy: Tensor) => [Tensor, Tensor],
 ): OpRule<K> => ({
+  kind: 'elementwise',
   arity: 2,
   infer: binaryInfer(op),
   reference: (x, _a, out) => elementwise(x, out.shape, f),
@@ -152,7 +171,9 @@ const binary = <K extends BinaryOp>(
 
 const leaf = <K extends 'input' | 'param' | 'fill' | 'constant'>(
   data: (a: OpAttrs[K]) => Float64Array,
+  kind: OpKind = 'leaf',
 ): OpRule<K> => ({
+  kind,
   arity: 0,
   infer: (_x, a) => ({ shape: a.shape, dtype: 'dtype' in a ? a.dtype : 'f32' }),
   reference: (_x, a) => data(a),
@@ -197,7 +218,7 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   input: leaf<'input'>((a) => { throw new Error(`input "${a.name}" was not fed`); }),
   param: leaf<'param'>((a) => { throw new Error(`parameter "${a.name}" was not given`); }),
-  fill: leaf<'fill'>((a) => new Float64Array(numel(a.shape)).fill(a.value)),
+  fill: leaf<'fill'>((a) => new Float64Array(numel(a.shape)).fill(a.value), 'literal'),
   constant: {
     ...leaf<'constant'>((a) => a.data),
     infer: (_x, a) => {
@@ -228,6 +249,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   min: binary('min', Math.min, (a, b, _y, dy) => { const m = a.compare('le', b); return [m.mul(dy), m.neg().add(1).mul(dy)]; }),
 
   compare: {
+    kind: 'elementwise',
     arity: 2,
     infer: (x) => {
       if (x[0]!.dtype !== x[1]!.dtype) throw new ShapeError(`compare: dtypes differ (${x[0]!.dtype} vs ${x[1]!.dtype})`);
@@ -244,6 +266,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: null,
   },
   select: {
+    kind: 'elementwise',
     arity: 3,
     infer: (x) => {
       requireF32('select', x);
@@ -260,6 +283,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     },
   },
   cast: {
+    kind: 'elementwise',
     arity: 1,
     infer: (x, a) => ({ shape: x[0]!.shape, dtype: a.dtype }),
     reference: (x, a) => {
@@ -270,12 +294,14 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   },
 
   sum: {
+    kind: 'reduction',
     arity: 1,
     infer: (x, a) => reduceInfer('sum', x[0]!, a.axis, 1, true),
     reference: (x, a) => reduceRef(x[0]!, a.axis, 0, (acc, v) => acc + v),
     vjp: ({ x, dy }) => [dy.broadcastTo(x[0]!.shape)],
   },
   reduceMax: {
+    kind: 'reduction',
     arity: 1,
     infer: (x, a) => reduceInfer('reduceMax', x[0]!, a.axis, 1, true),
     reference: (x, a) => reduceRef(x[0]!, a.axis, -Infinity, Math.max),
@@ -286,6 +312,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     },
   },
   topk: {
+    kind: 'selection',
     arity: 1,
     infer: (x, a) => {
       const t = reduceInfer('topk', x[0]!, a.axis, a.k, true);
@@ -313,6 +340,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   },
 
   matmul: {
+    kind: 'contraction',
     arity: 2,
     infer: (x) => {
       const [a, b] = x as [TensorType, TensorType];
@@ -353,6 +381,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   },
 
   reshape: {
+    kind: 'view',
     arity: 1,
     infer: (x, a) => {
       if (numel(a.shape) !== numel(x[0]!.shape)) throw new ShapeError(`reshape: cannot reshape ${fmtShape(x[0]!.shape)} to ${fmtShape(a.shape)}`);
@@ -362,6 +391,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: ({ x, dy }) => [dy.reshape([...x[0]!.shape])],
   },
   permute: {
+    kind: 'view',
     arity: 1,
     infer: (x, a) => {
       const s = x[0]!.shape;
@@ -380,6 +410,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     },
   },
   slice: {
+    kind: 'view',
     arity: 1,
     infer: (x, a) => {
       const s = x[0]!.shape;
@@ -399,6 +430,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: ({ x, dy, attrs }) => [dy.pad(attrs.starts, x[0]!.shape.map((d, i) => d - attrs.ends[i]!))],
   },
   pad: {
+    kind: 'view',
     arity: 1,
     infer: (x, a) => {
       const s = x[0]!.shape;
@@ -417,6 +449,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: ({ x, dy, attrs }) => [dy.slice(x[0]!.shape.map((d, i) => [attrs.before[i]!, attrs.before[i]! + d] as const))],
   },
   concat: {
+    kind: 'view',
     arity: -1,
     infer: (x, a) => {
       const first = x[0]!;
@@ -451,6 +484,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     },
   },
   broadcast: {
+    kind: 'view',
     arity: 1,
     infer: (x, a) => {
       const b = broadcastShapes('broadcast', x[0]!.shape, a.shape);
@@ -462,6 +496,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   },
 
   gather: {
+    kind: 'index',
     arity: 2,
     infer: (x, a) => indexInfer('gather', x[0]!, x[1]!, a.axis, x[1]!.shape[a.axis]!),
     reference: (x, a, out) => {
@@ -481,6 +516,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: ({ x, dy, attrs }) => [dy.scatterAdd(x[1]!, attrs.axis, x[0]!.shape[attrs.axis]!), undefined],
   },
   scatterAdd: {
+    kind: 'scatter',
     arity: 2,
     infer: (x, a) => {
       if (!Number.isInteger(a.size) || a.size < 1) throw new ShapeError(`scatterAdd: size ${a.size} must be a positive integer`);
@@ -503,6 +539,7 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   },
 
   rand: {
+    kind: 'random',
     arity: 1,
     infer: (x, a) => {
       if (x[0]!.dtype !== 'i32' || !sameShape(x[0]!.shape, [2])) throw new ShapeError(`rand: the seed must be i32[2] ([seed, step]), got ${x[0]!.dtype}${fmtShape(x[0]!.shape)}`);
@@ -515,12 +552,14 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     vjp: null,
   },
   stopGradient: {
+    kind: 'gradient',
     arity: 1,
     infer: (x) => x[0]!,
     reference: (x) => x[0]!.data.slice(),
     vjp: null,
   },
   straightThrough: {
+    kind: 'gradient',
     arity: 2,
     infer: (x) => {
       requireF32('straightThrough', x);

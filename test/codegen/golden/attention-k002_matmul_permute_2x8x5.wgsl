@@ -13,18 +13,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 128u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gm = min(m0 + r, 9u); let gk = min(k0 + c, 7u);
-      let f0 = gm * 8u + gk;
-      let i1 = f0 / 40u;
-      let i2 = (f0 / 8u) % 5u;
-      let i3 = (f0) % 8u;
-      let v4 = buf1[f0];
-      As[l] = select(0.0, v4, m0 + r < 10u && k0 + c < 8u);
+      let f_0 = gm * 8u + gk;
+      let i_1 = f_0 / 40u;
+      let i_2 = (f_0 / 8u) % 5u;
+      let i_3 = (f_0) % 8u;
+      let v_4 = buf1[f_0];
+      As[l] = select(0.0, v_4, m0 + r < 10u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 7u); let gn = min(n0 + c, 7u);
-      let v5 = buf2[gn * 8u + gk];
-      Bs[l] = select(0.0, v5, k0 + r < 8u && n0 + c < 8u);
+      let v_5 = buf2[gn * 8u + gk];
+      Bs[l] = select(0.0, v_5, k0 + r < 8u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -39,11 +39,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 10u && gn < 8u) {
-        let f6 = gm * 8u + gn;
-        let i7 = f6 / 40u;
-        let i8 = (f6 / 8u) % 5u;
-        let i9 = (f6) % 8u;
-        buf0[i7 * 40u + i9 * 5u + i8] = acc[i * 1u + j];
+        let f_6 = gm * 8u + gn;
+        let i_7 = f_6 / 40u;
+        let i_8 = (f_6 / 8u) % 5u;
+        let i_9 = (f_6) % 8u;
+        buf0[i_7 * 40u + i_9 * 5u + i_8] = acc[i * 1u + j];
       }
     }
   }

@@ -6,7 +6,7 @@ var<workgroup> Bs: array<f32, 64>;
 
 @compute @workgroup_size(8, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let f0 = wid.z;
+  let f_0 = wid.z;
   let m0 = wid.y * 16u;
   let n0 = wid.x * 8u;
   var acc: array<f32, 1>;
@@ -14,14 +14,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 128u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gm = min(m0 + r, 4u); let gk = min(k0 + c, 7u);
-      let v1 = buf1[f0 * 40u + gm * 8u + gk];
-      As[l] = select(0.0, v1, m0 + r < 5u && k0 + c < 8u);
+      let v_1 = buf1[f_0 * 40u + gm * 8u + gk];
+      As[l] = select(0.0, v_1, m0 + r < 5u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 7u); let gn = min(n0 + c, 4u);
-      let v2 = buf2[f0 * 40u + gk * 5u + gn];
-      Bs[l] = select(0.0, v2, k0 + r < 8u && n0 + c < 5u);
+      let v_2 = buf2[f_0 * 40u + gk * 5u + gn];
+      Bs[l] = select(0.0, v_2, k0 + r < 8u && n0 + c < 5u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -36,9 +36,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 5u && gn < 5u) {
-        let f3 = f0 * 25u + gm * 5u + gn;
-        let v4 = acc[i * 1u + j] * 0.35355339059327373;
-        buf0[f3] = v4;
+        let f_3 = f_0 * 25u + gm * 5u + gn;
+        let v_4 = acc[i * 1u + j] * 0.35355339059327373;
+        buf0[f_3] = v_4;
       }
     }
   }

@@ -5,12 +5,12 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 10u) { return; }
-  let i0 = g / 5u;
-  let i1 = (g) % 5u;
+  let i_0 = g / 5u;
+  let i_1 = (g) % 5u;
   var acc = (-3.4028234663852886e+38);
   for (var k = 0u; k < 5u; k++) {
-    let v2 = buf1[i0 * 25u + i1 * 5u + k];
-    acc = max(acc, v2);
+    let v_2 = buf1[i_0 * 25u + i_1 * 5u + k];
+    acc = max(acc, v_2);
   }
   buf0[g] = acc;
 }

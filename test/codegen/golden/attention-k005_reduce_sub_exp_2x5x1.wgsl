@@ -6,15 +6,15 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 10u) { return; }
-  let i0 = g / 5u;
-  let i1 = (g) % 5u;
+  let i_0 = g / 5u;
+  let i_1 = (g) % 5u;
   var acc = 0.0;
   for (var k = 0u; k < 5u; k++) {
-    let v2 = buf1[i0 * 25u + i1 * 5u + k];
-    let v3 = buf2[g];
-    let v4 = v2 - v3;
-    let v5 = exp(v4);
-    acc = acc + v5;
+    let v_2 = buf1[i_0 * 25u + i_1 * 5u + k];
+    let v_3 = buf2[g];
+    let v_4 = v_2 - v_3;
+    let v_5 = exp(v_4);
+    acc = acc + v_5;
   }
   buf0[g] = acc;
 }

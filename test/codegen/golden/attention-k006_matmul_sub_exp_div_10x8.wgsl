@@ -8,7 +8,7 @@ var<workgroup> Bs: array<f32, 64>;
 
 @compute @workgroup_size(8, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let f0 = wid.z;
+  let f_0 = wid.z;
   let m0 = wid.y * 16u;
   let n0 = wid.x * 8u;
   var acc: array<f32, 1>;
@@ -16,19 +16,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 128u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gm = min(m0 + r, 4u); let gk = min(k0 + c, 4u);
-      let v1 = buf1[f0 * 25u + gm * 5u + gk];
-      let v2 = buf2[f0 * 5u + gm];
-      let v3 = v1 - v2;
-      let v4 = exp(v3);
-      let v5 = buf3[f0 * 5u + gm];
-      let v6 = v4 / v5;
-      As[l] = select(0.0, v6, m0 + r < 5u && k0 + c < 5u);
+      let v_1 = buf1[f_0 * 25u + gm * 5u + gk];
+      let v_2 = buf2[f_0 * 5u + gm];
+      let v_3 = v_1 - v_2;
+      let v_4 = exp(v_3);
+      let v_5 = buf3[f_0 * 5u + gm];
+      let v_6 = v_4 / v_5;
+      As[l] = select(0.0, v_6, m0 + r < 5u && k0 + c < 5u);
     }
     for (var l = lid; l < 64u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 4u); let gn = min(n0 + c, 7u);
-      let v7 = buf4[f0 * 40u + gk * 8u + gn];
-      Bs[l] = select(0.0, v7, k0 + r < 5u && n0 + c < 8u);
+      let v_7 = buf4[f_0 * 40u + gk * 8u + gn];
+      Bs[l] = select(0.0, v_7, k0 + r < 5u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -43,10 +43,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 5u && gn < 8u) {
-        let f8 = f0 * 40u + gm * 8u + gn;
-        let i9 = f8 / 8u;
-        let i10 = (f8) % 8u;
-        buf0[f8] = acc[i * 1u + j];
+        let f_8 = f_0 * 40u + gm * 8u + gn;
+        let i_9 = f_8 / 8u;
+        let i_10 = (f_8) % 8u;
+        buf0[f_8] = acc[i * 1u + j];
       }
     }
   }

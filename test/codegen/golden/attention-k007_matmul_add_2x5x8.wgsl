@@ -14,14 +14,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 128u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gm = min(m0 + r, 9u); let gk = min(k0 + c, 7u);
-      let v0 = buf1[gm * 8u + gk];
-      As[l] = select(0.0, v0, m0 + r < 10u && k0 + c < 8u);
+      let v_0 = buf1[gm * 8u + gk];
+      As[l] = select(0.0, v_0, m0 + r < 10u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 7u); let gn = min(n0 + c, 7u);
-      let v1 = buf2[gn * 8u + gk];
-      Bs[l] = select(0.0, v1, k0 + r < 8u && n0 + c < 8u);
+      let v_1 = buf2[gn * 8u + gk];
+      Bs[l] = select(0.0, v_1, k0 + r < 8u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -36,13 +36,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 10u && gn < 8u) {
-        let f2 = gm * 8u + gn;
-        let i3 = f2 / 40u;
-        let i4 = (f2 / 8u) % 5u;
-        let i5 = (f2) % 8u;
-        let v6 = buf3[i5];
-        let v7 = acc[i * 1u + j] + v6;
-        buf0[f2] = v7;
+        let f_2 = gm * 8u + gn;
+        let i_3 = f_2 / 40u;
+        let i_4 = (f_2 / 8u) % 5u;
+        let i_5 = (f_2) % 8u;
+        let v_6 = buf3[i_5];
+        let v_7 = acc[i * 1u + j] + v_6;
+        buf0[f_2] = v_7;
       }
     }
   }

@@ -5,13 +5,13 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 21u) { return; }
-  let i0 = g / 7u;
-  let i1 = (g) % 7u;
+  let i_0 = g / 7u;
+  let i_1 = (g) % 7u;
   var acc = 0.0;
   for (var k = 0u; k < 5u; k++) {
-    let v2 = buf1[i0 * 35u + k * 7u + i1];
-    let v3 = exp(v2);
-    acc = acc + v3;
+    let v_2 = buf1[i_0 * 35u + k * 7u + i_1];
+    let v_3 = exp(v_2);
+    acc = acc + v_3;
   }
   buf0[g] = acc;
 }

@@ -6,10 +6,10 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 21u) { return; }
-  let i0 = g / 7u;
-  let i1 = (g) % 7u;
-  let v2 = buf1[g];
-  let v3 = buf2[i1];
-  let v4 = v2 * v3;
-  buf0[g] = v4;
+  let i_0 = g / 7u;
+  let i_1 = (g) % 7u;
+  let v_2 = buf1[g];
+  let v_3 = buf2[i_1];
+  let v_4 = v_2 * v_3;
+  buf0[g] = v_4;
 }

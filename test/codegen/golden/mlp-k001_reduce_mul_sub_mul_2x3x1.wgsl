@@ -6,16 +6,16 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 6u) { return; }
-  let i0 = g / 3u;
-  let i1 = (g) % 3u;
+  let i_0 = g / 3u;
+  let i_1 = (g) % 3u;
   var acc = 0.0;
   for (var k = 0u; k < 8u; k++) {
-    let v2 = buf1[i0 * 24u + i1 * 8u + k];
-    let v3 = buf2[g];
-    let v4 = v3 * 0.125;
-    let v5 = v2 - v4;
-    let v6 = v5 * v5;
-    acc = acc + v6;
+    let v_2 = buf1[i_0 * 24u + i_1 * 8u + k];
+    let v_3 = buf2[g];
+    let v_4 = v_3 * 0.125;
+    let v_5 = v_2 - v_4;
+    let v_6 = v_5 * v_5;
+    acc = acc + v_6;
   }
   buf0[g] = acc;
 }

@@ -23,30 +23,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 128u; l += 256u) {
       let r = l / 8u; let c = l % 8u;
       let gm = min(m0 + r, 5u); let gk = min(k0 + c, 7u);
-      let f0 = gm * 8u + gk;
-      let i1 = f0 / 24u;
-      let i2 = (f0 / 8u) % 3u;
-      let i3 = (f0) % 8u;
-      let v4 = buf1[f0];
-      let v5 = buf2[i1 * 3u + i2];
-      let v6 = v5 * 0.125;
-      let v7 = v4 - v6;
-      let v8 = buf3[i1 * 3u + i2];
-      let v9 = v8 * 0.125;
-      let v10 = v9 + 0.000001;
-      let v11 = inverseSqrt(v10);
-      let v12 = v7 * v11;
-      let v13 = buf4[i3];
-      let v14 = v12 * v13;
-      let v15 = buf5[i3];
-      let v16 = v14 + v15;
-      As[l] = select(0.0, v16, m0 + r < 6u && k0 + c < 8u);
+      let f_0 = gm * 8u + gk;
+      let i_1 = f_0 / 24u;
+      let i_2 = (f_0 / 8u) % 3u;
+      let i_3 = (f_0) % 8u;
+      let v_4 = buf1[f_0];
+      let v_5 = buf2[i_1 * 3u + i_2];
+      let v_6 = v_5 * 0.125;
+      let v_7 = v_4 - v_6;
+      let v_8 = buf3[i_1 * 3u + i_2];
+      let v_9 = v_8 * 0.125;
+      let v_10 = v_9 + 0.000001;
+      let v_11 = inverseSqrt(v_10);
+      let v_12 = v_7 * v_11;
+      let v_13 = buf4[i_3];
+      let v_14 = v_12 * v_13;
+      let v_15 = buf5[i_3];
+      let v_16 = v_14 + v_15;
+      As[l] = select(0.0, v_16, m0 + r < 6u && k0 + c < 8u);
     }
     for (var l = lid; l < 128u; l += 256u) {
       let r = l / 16u; let c = l % 16u;
       let gk = min(k0 + r, 7u); let gn = min(n0 + c, 11u);
-      let v17 = buf6[gn * 8u + gk];
-      Bs[l] = select(0.0, v17, k0 + r < 8u && n0 + c < 12u);
+      let v_17 = buf6[gn * 8u + gk];
+      Bs[l] = select(0.0, v_17, k0 + r < 8u && n0 + c < 12u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -61,18 +61,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 6u && gn < 12u) {
-        let f18 = gm * 12u + gn;
-        let i19 = f18 / 36u;
-        let i20 = (f18 / 12u) % 3u;
-        let i21 = (f18) % 12u;
-        let v22 = buf7[i21];
-        let v23 = acc[i * 1u + j] + v22;
-        let v24 = v23 * 0.7071067811865476;
-        let v25 = erf_f32(v24);
-        let v26 = v25 + 1.0;
-        let v27 = v23 * v26;
-        let v28 = v27 * 0.5;
-        buf0[f18] = v28;
+        let f_18 = gm * 12u + gn;
+        let i_19 = f_18 / 36u;
+        let i_20 = (f_18 / 12u) % 3u;
+        let i_21 = (f_18) % 12u;
+        let v_22 = buf7[i_21];
+        let v_23 = acc[i * 1u + j] + v_22;
+        let v_24 = v_23 * 0.7071067811865476;
+        let v_25 = erf_f32(v_24);
+        let v_26 = v_25 + 1.0;
+        let v_27 = v_23 * v_26;
+        let v_28 = v_27 * 0.5;
+        buf0[f_18] = v_28;
       }
     }
   }

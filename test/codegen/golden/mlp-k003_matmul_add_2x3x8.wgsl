@@ -15,14 +15,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     for (var l = lid; l < 256u; l += 128u) {
       let r = l / 16u; let c = l % 16u;
       let gm = min(m0 + r, 5u); let gk = min(k0 + c, 11u);
-      let v0 = buf1[gm * 12u + gk];
-      As[l] = select(0.0, v0, m0 + r < 6u && k0 + c < 12u);
+      let v_0 = buf1[gm * 12u + gk];
+      As[l] = select(0.0, v_0, m0 + r < 6u && k0 + c < 12u);
     }
     for (var l = lid; l < 128u; l += 128u) {
       let r = l / 8u; let c = l % 8u;
       let gk = min(k0 + r, 11u); let gn = min(n0 + c, 7u);
-      let v1 = buf2[gn * 12u + gk];
-      Bs[l] = select(0.0, v1, k0 + r < 12u && n0 + c < 8u);
+      let v_1 = buf2[gn * 12u + gk];
+      Bs[l] = select(0.0, v_1, k0 + r < 12u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -37,15 +37,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 6u && gn < 8u) {
-        let f2 = gm * 8u + gn;
-        let i3 = f2 / 24u;
-        let i4 = (f2 / 8u) % 3u;
-        let i5 = (f2) % 8u;
-        let v6 = buf3[f2];
-        let v7 = buf4[i5];
-        let v8 = acc[i * 1u + j] + v7;
-        let v9 = v6 + v8;
-        buf0[f2] = v9;
+        let f_2 = gm * 8u + gn;
+        let i_3 = f_2 / 24u;
+        let i_4 = (f_2 / 8u) % 3u;
+        let i_5 = (f_2) % 8u;
+        let v_6 = buf3[f_2];
+        let v_7 = buf4[i_5];
+        let v_8 = acc[i * 1u + j] + v_7;
+        let v_9 = v_6 + v_8;
+        buf0[f_2] = v_9;
       }
     }
   }

@@ -11,9 +11,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var bestV = 0.0;
     var bestJ = 10u;
     for (var j = 0u; j < 10u; j++) {
-      let v0 = buf1[g * 10u + j];
-      let after = t == 0u || v0 < prevV || (v0 == prevV && j > prevJ);
-      if (after && (bestJ == 10u || v0 > bestV)) { bestV = v0; bestJ = j; }
+      let v_0 = buf1[g * 10u + j];
+      let after = t == 0u || v_0 < prevV || (v_0 == prevV && j > prevJ);
+      if (after && (bestJ == 10u || v_0 > bestV)) { bestV = v_0; bestJ = j; }
     }
     buf0[g * 3u + t] = i32(bestJ);
     prevV = bestV;

@@ -6,10 +6,10 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 9u) { return; }
-  let i0 = g / 3u;
-  let i1 = (g) % 3u;
-  let v2 = buf1[g];
-  let i3 = u32(clamp(i32(v2), 0, 9));
-  let v4 = buf2[i0 * 10u + i3];
-  buf0[g] = v4;
+  let i_0 = g / 3u;
+  let i_1 = (g) % 3u;
+  let v_2 = buf1[g];
+  let i_3 = u32(clamp(i32(v_2), 0, 9));
+  let v_4 = buf2[i_0 * 10u + i_3];
+  buf0[g] = v_4;
 }
