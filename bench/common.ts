@@ -6,6 +6,7 @@
 // vary run to run: compare ratios measured side by side in one run, never absolute times across
 // machines, and never put thresholds on them in tests.
 
+import { mulberry32, uniformArray } from '../src/util/random.ts';
 import Benchmark from 'benchmark';
 import type { CodegenLimits } from '../codegen/compile.ts';
 import type { GpuContext } from '../src/runtime/device.ts';
@@ -215,18 +216,8 @@ export function fmtMs(ms: number): string {
 // ---------------------------------------------------------------------------------------------
 // Data and comparisons
 
-/** Deterministic uniform values in [lo, hi) (mulberry32). */
-export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array<ArrayBuffer> {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
+/** Deterministic uniform values in [lo, hi). */
+export const randomArray = (n: number, seed: number, lo = -1, hi = 1): Float32Array<ArrayBuffer> => uniformArray(mulberry32(seed), n, lo, hi);
 
 /** max |a − b| / max(1, max |b|); Infinity when lengths differ or a value is not finite. */
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

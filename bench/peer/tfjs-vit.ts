@@ -155,7 +155,7 @@ export function tfjsVit(rt: TfjsRuntime, c: VitConfig, weights: ReadonlyMap<stri
     }
     const normed = tf.reshape(layerNorm(x, 'norm'), [B, n, D]);
     let feat = tf.reshape(tf.slice(normed, [0, 0, 0], [B, 1, D]), [B, D]) as TfCore.Tensor2D;
-    if (c.preLogits) feat = tf.tanh(linear(feat, 'pre_logits.fc'));
+    if (c.representationSize > 0) feat = tf.tanh(linear(feat, 'pre_logits.fc'));
     return linear(feat, 'head');
   }
 

@@ -10,6 +10,7 @@ export const MODEL_OPTIONS = {
   bits: { type: 'number', default: 32, help: 'adapter precision: 32 or 1 (Bi-AdaptFormer / Bi-LoRA)' },
   adapterDim: { type: 'number', integer: true, min: 1, help: 'adapter bottleneck width (default 8 for 32-bit, 32 for 1-bit)' },
   adapterScale: { type: 'number', default: 1, help: 'adapter output scale s' },
+  adapterBias: { type: 'boolean', default: false, help: 'adapters with biases (the original AdaptFormer; FPET\'s reference adapters have none)' },
   merge: { type: 'string', default: 'fpet', choices: ['none', 'fpet', 'tome'], help: 'token merging' },
   mergeBlocks: { type: 'list', help: 'blocks (0-based) where tokens are merged (default: the middle block for FPET, every block for ToMe)' },
   mergeRatio: { type: 'number', default: 0.5, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
@@ -17,13 +18,13 @@ export const MODEL_OPTIONS = {
   batch: { type: 'number', default: 32, integer: true, min: 1, help: 'batch size' },
 } as const satisfies Record<string, OptionSpec>;
 
-type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number };
+type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number };
 
 export function modelSpecFrom(a: ModelArgs): ModelSpec {
   const vit = VIT_PRESETS[a.preset as VitPreset];
   if (a.bits !== 32 && a.bits !== 1) throw new UsageError(`--bits must be 32 or 1 (got ${a.bits})`);
   const method = a.method as PetMethod;
-  const pet = { ...DEFAULT_PET[method], bits: a.bits as 32 | 1, scale: a.adapterScale, dim: a.adapterDim ?? (method === 'adaptformer' || method === 'lora' ? (a.bits === 1 ? 32 : 8) : 0) };
+  const pet = { ...DEFAULT_PET[method], bits: a.bits as 32 | 1, scale: a.adapterScale, bias: a.adapterBias, dim: a.adapterDim ?? (method === 'adaptformer' || method === 'lora' ? (a.bits === 1 ? 32 : 8) : 0) };
   let merge: MergeSpec | undefined;
   if (a.merge !== 'none') {
     const blocks = a.mergeBlocks?.map((s) => {

@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { keyedRng } from '../util/random.ts';
 
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
@@ -228,27 +229,7 @@ export function scanByteRows(buf: Uint8Array, rowLength: number): Uint8Array | n
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-/** murmur3's 32-bit finaliser: a bijective mix. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** A mulberry32 generator keyed by several integers (seed, epoch, purpose, ...). */
-function rng(...keys: number[]): () => number {
-  let a = 0x9e3779b9;
-  for (const k of keys) a = fmix32((a ^ fmix32(k >>> 0) ^ fmix32(Math.floor(k / 4294967296) >>> 0)) + 0x6d2b79f5); // all 53 bits of k
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = keyedRng;
 
 function shuffleInPlace(a: Int32Array, rand: () => number): Int32Array {
   for (let i = a.length - 1; i > 0; i--) {

@@ -4,7 +4,9 @@
 // Tokens are split into: protected tokens (cls; pass through untouched), set A (sources) and set
 // B (destinations). Each A token's best B partner is its row argmax of the cosine scores S = ÂB̂ᵀ.
 // The r A tokens whose best score is highest merge into their partners (size-weighted mean); the
-// other A tokens are kept. Output order: [protected..., B..., kept A... (by decreasing best score)].
+// other A tokens are kept. Output order, as ToMe's `bipartite_soft_matching` with a class token:
+// [protected..., kept A... (in their original order), B...]. The next merge's alternating split
+// runs over that order, so every later merge matches ToMe's sets A and B exactly.
 //
 // FPET with r = |A| (ratio 0.5) is exactly the reference: M = P + sg(H − P) with P = σ(S − μ),
 // μ the mean of the row's top 2 scores, H the one-hot of the row argmax.
@@ -59,6 +61,8 @@ export interface MergeResult {
   readonly size: Tensor;
   /** Row argmax of S per A token ([B, |A|], i32 B-positions), for inspection and tests. */
   readonly partner: Tensor;
+  /** 1 where the A token merged into its partner, 0 where it was kept ([B, |A|], f32). */
+  readonly merged: Tensor;
 }
 
 const indexConst = (b: GraphBuilder, idx: readonly number[]) => b.constant(idx, [1, idx.length], 'i32');
@@ -97,17 +101,23 @@ export function mergeTokens(x: Tensor, size: Tensor | undefined, metric: Tensor,
     match = hard;
   }
 
-  // Which A tokens merge: the r with the highest best score.
+  // Which A tokens merge: the r with the highest best score (ties to the lower A position).
   const bestScore = scores.gather(best, 2).reshape([B, a.length]);
-  const order = a.length === o.r ? undefined : bestScore.topk(a.length, -1); // [B, |A|]
   const xs = x.mul(sizes.reshape([B, n, 1]));
   const xA = xs.gather(aIdx, 1), sA = sizes.gather(aIdx, 1);
   let mergedM = match, mergedX = xA, mergedS = sA;
-  if (order) {
-    const merged = order.narrow(1, 0, o.r);
-    mergedM = match.gather(merged, 1);
-    mergedX = xA.gather(merged, 1);
-    mergedS = sA.gather(merged, 1);
+  let mergedMask = b.fill(1, [B, a.length]);
+  let kept: Tensor | undefined;
+  if (o.r < a.length) {
+    const mergedIdx = bestScore.topk(o.r, -1); // [B, r]
+    mergedM = match.gather(mergedIdx, 1);
+    mergedX = xA.gather(mergedIdx, 1);
+    mergedS = sA.gather(mergedIdx, 1);
+    mergedMask = b.fill(1, [B, o.r]).scatterAdd(mergedIdx, 1, a.length);
+    // The kept A tokens in their original order: key |A| − position for kept tokens, 0 for merged
+    // ones, so the top |A| − r keys are exactly the kept tokens, lowest position first.
+    const descending = b.constant(a.map((_, i) => a.length - i), [1, a.length]);
+    kept = mergedMask.neg().add(1).mul(descending).topk(a.length - o.r, -1);
   }
   // Destinations add their sources: num = x_B·s_B + Mᵀ(x_A·s_A), s' = s_B + Mᵀ s_A (a gather-style sum, no atomics).
   const mT = mergedM.transpose();
@@ -119,16 +129,15 @@ export function mergeTokens(x: Tensor, size: Tensor | undefined, metric: Tensor,
     parts.push(x.gather(p, 1));
     partSizes.push(sizes.gather(p, 1));
   }
-  parts.push(num.div(sB.reshape([B, bSet.length, 1])));
-  partSizes.push(sB);
-  if (order) {
-    const kept = order.narrow(1, o.r, a.length - o.r);
+  if (kept) {
     parts.push(x.gather(aIdx, 1).gather(kept, 1));
     partSizes.push(sA.gather(kept, 1));
   }
+  parts.push(num.div(sB.reshape([B, bSet.length, 1])));
+  partSizes.push(sB);
   const outX = parts.length === 1 ? parts[0]! : b.concat(parts, 1);
   const outS = partSizes.length === 1 ? partSizes[0]! : b.concat(partSizes, 1);
-  return { x: outX, size: outS, partner: best.reshape([B, a.length]) };
+  return { x: outX, size: outS, partner: best.reshape([B, a.length]), merged: mergedMask };
 }
 
 /** Merge count for FPET's ratio ρ of the patch tokens (0.5 = all of A, the reference). */
@@ -138,4 +147,29 @@ export function mergeCount(ratio: number, patches: number, aSize: number): numbe
   if (r > aSize) throw new Error(`merge ratio ${ratio} asks for ${r} of ${patches} tokens but set A has only ${aSize} (max ratio ${(aSize / patches).toFixed(4)})`);
   if (r < 1) throw new Error(`merge ratio ${ratio} merges no token of ${patches} (min ratio ${(0.5 / patches).toFixed(4)})`);
   return r;
+}
+
+/**
+ * Where each input token of a merge went: its position in the merge's output (protected tokens,
+ * then kept A tokens in order, then B). A merged A token goes to its partner's position.
+ * `partner` and `merged` are one image's rows of MergeResult.partner / MergeResult.merged.
+ */
+export function tokenDestinations(split: SplitPlan, partner: ArrayLike<number>, merged: ArrayLike<number>): Int32Array {
+  const n = split.protectedTokens.length + split.a.length + split.b.length;
+  const dest = new Int32Array(n).fill(-1);
+  split.protectedTokens.forEach((t, i) => (dest[t] = i));
+  let at = split.protectedTokens.length;
+  split.a.forEach((t, i) => {
+    if (!merged[i]) dest[t] = at++;
+  });
+  const bStart = at;
+  split.b.forEach((t, j) => (dest[t] = bStart + j));
+  split.a.forEach((t, i) => {
+    if (merged[i]) {
+      const p = partner[i]!;
+      if (!(p >= 0 && p < split.b.length)) throw new Error(`merge map: partner ${p} of A token ${t} is outside set B (0..${split.b.length - 1})`);
+      dest[t] = bStart + p;
+    }
+  });
+  return dest;
 }

@@ -1,14 +1,15 @@
 // The FPET model family as one configurable graph: a ViT backbone, a PET method (AdaptFormer,
 // LoRA, their 1-bit forms, full fine-tuning or a linear probe), and optional token merging
 // (FPET's differentiable merge, or the ToMe baseline). Parameter names follow timm for the
-// backbone; trainable parameters are those whose name contains "adapter" or "head" (§3), or all
-// of them for full fine-tuning.
+// backbone; trainable parameters are those whose name contains "adapter" or "head" (FPET-SPEC §3),
+// or all of them for full fine-tuning.
 
 import { GraphBuilder, type Graph, type Tensor } from '../ir/graph.ts';
 import { crossEntropy } from '../ir/nn.ts';
+import { mulberry32 } from '../util/random.ts';
 import { adapter, adapterShapes, initAdapter, type AdapterConfig } from './pet.ts';
-import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens } from './merge.ts';
-import { buildVit, gridSize, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
+import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, type SplitPlan } from './merge.ts';
+import { buildVit, gridSize, headInputs, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
 
 export type PetMethod = 'adaptformer' | 'lora' | 'full' | 'linear';
 
@@ -18,6 +19,8 @@ export interface PetSpec {
   /** Bottleneck width (8 for fp32, 32 for 1-bit in the paper). */
   readonly dim: number;
   readonly scale: number;
+  /** Adapter biases (the original AdaptFormer); FPET's reference adapters have none. */
+  readonly bias: boolean;
 }
 
 export interface MergeSpec {
@@ -26,7 +29,7 @@ export interface MergeSpec {
   readonly blocks: readonly number[];
   /** FPET: fraction of patch tokens merged at each merge block, 0 < ratio ≤ |A|/patches (0.5 = the reference). */
   readonly ratio: number;
-  /** ToMe: tokens merged per block. */
+  /** ToMe: tokens merged per block (clamped to (tokens − 1) / 2 per block, as ToMe does). */
   readonly r: number;
   /** FPET key-refinement adapter: 1-bit by default (as the reference, even for fp32 PET). */
   readonly refineBits: 32 | 1;
@@ -43,10 +46,10 @@ export interface ModelSpec {
 }
 
 export const DEFAULT_PET: Record<PetMethod, PetSpec> = {
-  adaptformer: { method: 'adaptformer', bits: 32, dim: 8, scale: 1 },
-  lora: { method: 'lora', bits: 32, dim: 8, scale: 1 },
-  full: { method: 'full', bits: 32, dim: 0, scale: 1 },
-  linear: { method: 'linear', bits: 32, dim: 0, scale: 1 },
+  adaptformer: { method: 'adaptformer', bits: 32, dim: 8, scale: 1, bias: false },
+  lora: { method: 'lora', bits: 32, dim: 8, scale: 1, bias: false },
+  full: { method: 'full', bits: 32, dim: 0, scale: 1, bias: false },
+  linear: { method: 'linear', bits: 32, dim: 0, scale: 1, bias: false },
 };
 
 export const DEFAULT_MERGE: MergeSpec = { kind: 'fpet', blocks: [6], ratio: 0.5, r: 8, refineBits: 1, refineDim: 32 };
@@ -54,65 +57,114 @@ export const DEFAULT_MERGE: MergeSpec = { kind: 'fpet', blocks: [6], ratio: 0.5,
 export const isTrainableName = (name: string, spec: ModelSpec): boolean =>
   spec.pet.method === 'full' || name.includes('adapter') || name.startsWith('head.');
 
-const petAdapter = (spec: ModelSpec): AdapterConfig => ({
-  dim: spec.pet.dim,
-  bits: spec.pet.bits,
-  scale: spec.pet.scale,
-  activation: spec.pet.method === 'lora' ? 'identity' : 'relu',
-  dropout: spec.training?.dropout ?? 0,
-});
+/** One adapter module of the model: its parameter prefix, input width and configuration. */
+interface AdapterModule {
+  readonly prefix: string;
+  readonly inDim: number;
+  readonly config: AdapterConfig;
+}
 
-const refineAdapter = (spec: ModelSpec): AdapterConfig => ({
-  dim: spec.merge!.refineDim,
-  bits: spec.merge!.refineBits,
-  scale: 1,
-  activation: 'relu',
-  dropout: spec.training?.dropout ?? 0,
-});
+/** Every adapter of the model (PET adapters, then FPET's refinement adapters): the one list shapes, init and graph read. */
+function adapterModules(spec: ModelSpec): AdapterModule[] {
+  const dropout = spec.training?.dropout ?? 0;
+  const pet: AdapterConfig = {
+    dim: spec.pet.dim, bits: spec.pet.bits, scale: spec.pet.scale, bias: spec.pet.bias, dropout,
+    activation: spec.pet.method === 'lora' ? 'identity' : 'relu',
+  };
+  const D = spec.vit.dim;
+  const out: AdapterModule[] = [];
+  for (let i = 0; i < spec.vit.depth; i++) {
+    if (spec.pet.method === 'adaptformer') out.push({ prefix: `blocks.${i}.adapter_mlp`, inDim: D, config: pet });
+    if (spec.pet.method === 'lora') for (const qv of ['q', 'v']) out.push({ prefix: `blocks.${i}.attn.adapter_${qv}`, inDim: D, config: pet });
+  }
+  const merge = spec.merge;
+  if (merge?.kind === 'fpet') {
+    // FPET-SPEC §1.4 step 3: 1-bit (by default), bias-free, ReLU, scale 1, on the head-mean keys.
+    const refine: AdapterConfig = { dim: merge.refineDim, bits: merge.refineBits, scale: 1, activation: 'relu', dropout, bias: false };
+    for (const L of merge.blocks) out.push({ prefix: `blocks.${L}.merge.adapter_refine`, inDim: D / spec.vit.heads, config: refine });
+  }
+  return out;
+}
 
 /** Every parameter of the model with its shape (backbone in timm names, then PET and merge modules). */
 export function modelParamShapes(spec: ModelSpec): Map<string, number[]> {
   validateSpec(spec);
   const shapes = vitParamShapes(spec.vit);
-  const D = spec.vit.dim;
-  for (let i = 0; i < spec.vit.depth; i++) {
-    if (spec.pet.method === 'adaptformer') {
-      const s = adapterShapes(D, petAdapter(spec));
-      shapes.set(`blocks.${i}.adapter_mlp.down.weight`, s.down);
-      shapes.set(`blocks.${i}.adapter_mlp.up.weight`, s.up);
-    } else if (spec.pet.method === 'lora') {
-      const s = adapterShapes(D, petAdapter(spec));
-      for (const qv of ['q', 'v']) {
-        shapes.set(`blocks.${i}.attn.adapter_${qv}.down.weight`, s.down);
-        shapes.set(`blocks.${i}.attn.adapter_${qv}.up.weight`, s.up);
-      }
-    }
-  }
-  if (spec.merge?.kind === 'fpet') {
-    const s = adapterShapes(D / spec.vit.heads, refineAdapter(spec));
-    for (const L of spec.merge.blocks) {
-      shapes.set(`blocks.${L}.merge.adapter_refine.down.weight`, s.down);
-      shapes.set(`blocks.${L}.merge.adapter_refine.up.weight`, s.up);
-    }
-  }
+  for (const m of adapterModules(spec)) for (const [suffix, shape] of adapterShapes(m.inDim, m.config)) shapes.set(`${m.prefix}.${suffix}`, shape);
   return shapes;
 }
 
+const positiveInt = (v: number) => Number.isInteger(v) && v >= 1;
+
+/** Checks a spec before any graph or GPU work; every message names the field and the allowed range. */
 export function validateSpec(spec: ModelSpec): void {
   const { vit, merge, pet } = spec;
-  if (!Number.isInteger(spec.batch) || spec.batch < 1) throw new Error(`batch must be a positive integer (got ${spec.batch})`);
-  if (vit.imageSize % vit.patchSize !== 0) throw new Error(`image size ${vit.imageSize} is not a multiple of the patch size ${vit.patchSize}`);
-  if (vit.dim % vit.heads !== 0) throw new Error(`width ${vit.dim} is not divisible by ${vit.heads} heads`);
-  if ((pet.method === 'adaptformer' || pet.method === 'lora') && !(pet.dim >= 1)) throw new Error(`${pet.method} needs an adapter dim >= 1 (got ${pet.dim})`);
+  if (!positiveInt(spec.batch)) throw new Error(`batch must be an integer >= 1 (got ${spec.batch})`);
+  for (const k of ['imageSize', 'patchSize', 'inChannels', 'dim', 'depth', 'heads', 'numClasses'] as const) {
+    if (!positiveInt(vit[k])) throw new Error(`model ${k} must be an integer >= 1 (got ${vit[k]})`);
+  }
+  if (!(vit.mlpRatio > 0) || !positiveInt(Math.round(vit.dim * vit.mlpRatio))) throw new Error(`model mlpRatio must be > 0 (got ${vit.mlpRatio})`);
+  if (!(Number.isInteger(vit.representationSize) && vit.representationSize >= 0)) throw new Error(`model representationSize must be an integer >= 0 (0: no pre-logits layer; got ${vit.representationSize})`);
+  if (vit.imageSize % vit.patchSize !== 0) {
+    throw new Error(`image size ${vit.imageSize} is not a multiple of the patch size ${vit.patchSize} (patch sizes that divide it: ${divisors(vit.imageSize).join(', ')})`);
+  }
+  if (vit.dim % vit.heads !== 0) throw new Error(`width ${vit.dim} is not divisible by ${vit.heads} heads (head counts that divide it: ${divisors(vit.dim).join(', ')})`);
+  if ((pet.method === 'adaptformer' || pet.method === 'lora') && !positiveInt(pet.dim)) throw new Error(`${pet.method} needs an adapter dim that is an integer >= 1 (got ${pet.dim})`);
+  if (pet.bits !== 32 && pet.bits !== 1) throw new Error(`adapter bits must be 32 or 1 (got ${pet.bits})`);
+  if (!Number.isFinite(pet.scale)) throw new Error(`adapter scale must be a finite number (got ${pet.scale})`);
   if (merge) {
+    if (merge.kind === 'fpet' && !positiveInt(merge.refineDim)) throw new Error(`FPET refinement adapter dim must be an integer >= 1 (got ${merge.refineDim})`);
     if (merge.blocks.length === 0) throw new Error('merging needs at least one merge block');
     for (const L of merge.blocks) {
       if (!Number.isInteger(L) || L < 0 || L >= vit.depth) throw new Error(`merge block ${L} is outside the ${vit.depth} blocks (0..${vit.depth - 1})`);
     }
     if (new Set(merge.blocks).size !== merge.blocks.length) throw new Error(`merge blocks repeat: ${merge.blocks.join(',')}`);
-    if (merge.kind === 'fpet') mergeCount(merge.ratio, gridSize(vit) ** 2, checkerboardSplit(gridSize(vit) ** 2).a.length);
-    if (merge.kind === 'tome' && !(Number.isInteger(merge.r) && merge.r >= 1)) throw new Error(`ToMe needs r >= 1 tokens per block (got ${merge.r})`);
+    if (merge.kind === 'tome' && !positiveInt(merge.r)) throw new Error(`ToMe needs r, the tokens merged per block, to be an integer >= 1 (got ${merge.r})`);
+    mergeSchedule(spec); // every merge block must be able to merge: errors name the block
   }
+}
+
+const divisors = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+
+/** One merge of the model: where it happens, how tokens split, how many merge, counts in and out. */
+export interface MergeStep {
+  readonly block: number;
+  readonly split: SplitPlan;
+  readonly r: number;
+  readonly tokensIn: number;
+  readonly tokensOut: number;
+}
+
+/**
+ * The merges a spec performs, in block order, with the token counts they see. FPET's first merge
+ * on the full patch grid uses the checkerboard split; every other merge (ToMe's, and FPET's later
+ * ones) splits the current sequence alternately, cls protected.
+ */
+export function mergeSchedule(spec: ModelSpec): MergeStep[] {
+  const merge = spec.merge;
+  if (!merge) return [];
+  const patches = gridSize(spec.vit) ** 2;
+  let n = patches + 1;
+  const steps: MergeStep[] = [];
+  for (const block of [...merge.blocks].sort((a, b) => a - b)) {
+    const first = steps.length === 0 && n === patches + 1;
+    if (n < 3) throw new Error(`merge block ${block}: the ${n} tokens entering it are too few to merge (at least 3: cls and two patches); use fewer or earlier merge blocks`);
+    const split = merge.kind === 'fpet' && first ? checkerboardSplit(patches) : alternatingSplit(n);
+    let r: number;
+    if (merge.kind === 'fpet') {
+      try {
+        r = mergeCount(merge.ratio, n - 1, split.a.length);
+      } catch (e) {
+        throw new Error(`merge block ${block} (${n} tokens entering it): ${(e as Error).message}`);
+      }
+    } else {
+      r = Math.min(merge.r, split.a.length);
+      if (r < 1) throw new Error(`merge block ${block}: ToMe cannot merge any of the ${n} tokens left (at least 3 needed); use fewer merge blocks or a smaller --tome-r`);
+    }
+    steps.push({ block, split, r, tokensIn: n, tokensOut: n - r });
+    n -= r;
+  }
+  return steps;
 }
 
 export interface BuiltModel {
@@ -122,13 +174,27 @@ export interface BuiltModel {
   readonly trainable: string[];
   /** Tokens entering each block's attention and MLP. */
   readonly tokenCounts: { attention: number; mlp: number }[];
+  /** The merges, in block order (outputs `merge.<block>.partner` / `.merged` when built with mergeOutputs). */
+  readonly merges: MergeStep[];
 }
+
+export interface BuildOptions {
+  /**
+   * Also output, per merge block, each A token's best B partner (`merge.<block>.partner`, i32
+   * [B, |A|]), whether it merged (`merge.<block>.merged`, 0/1 [B, |A|]) and the final token sizes
+   * (`sizes`, [B, tokens]): what a merge map is drawn from.
+   */
+  readonly mergeOutputs?: boolean;
+}
+
+export const partnerOutput = (block: number) => `merge.${block}.partner`;
+export const mergedOutput = (block: number) => `merge.${block}.merged`;
 
 /**
  * Inputs: `images` [B, C, H, W] in [0, 1], `onehot` [B, classes], and in training `seed` i32[2]
  * ([seed, step]). Outputs: `logits`, `loss` (mean cross-entropy).
  */
-export function buildModel(spec: ModelSpec): BuiltModel {
+export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel {
   const paramShapes = modelParamShapes(spec);
   const { vit, batch: B } = spec;
   const b = new GraphBuilder();
@@ -136,10 +202,10 @@ export function buildModel(spec: ModelSpec): BuiltModel {
   const onehot = b.input('onehot', [B, vit.numClasses]);
   const seed = spec.training ? b.input('seed', [2], 'i32') : undefined;
   const params = new Map<string, Tensor>();
-  const param = (name: string, shape?: readonly number[]) => {
+  const param = (name: string) => {
     let t = params.get(name);
     if (!t) {
-      const s = paramShapes.get(name) ?? shape;
+      const s = paramShapes.get(name);
       if (!s) throw new Error(`model: no parameter "${name}"`);
       t = b.param(name, s, { trainable: isTrainableName(name, spec) });
       params.set(name, t);
@@ -151,16 +217,26 @@ export function buildModel(spec: ModelSpec): BuiltModel {
     if (!seed || !(p > 0)) return undefined;
     return b.rand(shape, seed, ++stream).compare('ge', p).mul(1 / (1 - p));
   };
-  const runAdapter = (z: Tensor, prefix: string, c: AdapterConfig) =>
-    adapter(z, { down: param(`${prefix}.down.weight`), up: param(`${prefix}.up.weight`) }, c, dropMask([z.size / z.dim(-1), c.dim], c.dropout));
+  const modules = new Map(adapterModules(spec).map((m) => [m.prefix, m]));
+  const runAdapter = (z: Tensor, prefix: string) => {
+    const m = modules.get(prefix)!;
+    const c = m.config;
+    const has = (suffix: string) => paramShapes.has(`${prefix}.${suffix}`);
+    const p = {
+      down: param(`${prefix}.down.weight`), up: param(`${prefix}.up.weight`),
+      downBias: has('down.bias') ? param(`${prefix}.down.bias`) : undefined,
+      upBias: has('up.bias') ? param(`${prefix}.up.bias`) : undefined,
+    };
+    return adapter(z, p, c, dropMask([z.size / z.dim(-1), c.dim], c.dropout));
+  };
 
   const hooks: VitHooks = {};
   if (spec.pet.method === 'adaptformer') {
-    hooks.parallelToMlp = (ctx: BlockContext, y: Tensor) => runAdapter(y, `${ctx.prefix}.adapter_mlp`, petAdapter(spec));
+    hooks.parallelToMlp = (ctx: BlockContext, y: Tensor) => runAdapter(y, `${ctx.prefix}.adapter_mlp`);
   } else if (spec.pet.method === 'lora') {
     hooks.qvDelta = (ctx: BlockContext, u: Tensor) => ({
-      q: runAdapter(u, `${ctx.prefix}.attn.adapter_q`, petAdapter(spec)),
-      v: runAdapter(u, `${ctx.prefix}.attn.adapter_v`, petAdapter(spec)),
+      q: runAdapter(u, `${ctx.prefix}.attn.adapter_q`),
+      v: runAdapter(u, `${ctx.prefix}.attn.adapter_v`),
     });
   }
   if (spec.training && spec.training.dropPath > 0) {
@@ -170,61 +246,47 @@ export function buildModel(spec: ModelSpec): BuiltModel {
       return mask ? branch.mul(mask) : branch;
     };
   }
-  const merge = spec.merge;
-  if (merge) {
-    const patches = gridSize(vit) ** 2;
-    let merges = 0;
-    const mergeAt = new Set(merge.blocks);
+  const merges = mergeSchedule(spec);
+  let lastSize: Tensor | undefined;
+  if (spec.merge) {
+    const kind = spec.merge.kind;
+    const stepAt = new Map(merges.map((m) => [m.block, m]));
     hooks.afterAttention = (ctx, s, keys) => {
-      if (!mergeAt.has(ctx.block)) return s;
-      const n = s.x.dim(1);
-      // Similarity metric: this block's keys averaged over heads, detached (§1.4 step 2).
+      const step = stepAt.get(ctx.block);
+      if (!step) return s;
+      // Similarity metric: this block's keys averaged over heads, detached (§1.4 step 2; ToMe's too).
       const kbar = keys.mean(1, false).stopGradient();
-      if (merge.kind === 'fpet') {
-        const split = merges++ === 0 && n === patches + 1 ? checkerboardSplit(patches) : alternatingSplit(n);
-        const metric = kbar.add(runAdapter(kbar, `${ctx.prefix}.merge.adapter_refine`, refineAdapter(spec)));
-        const r = mergeCount(merge.ratio, n - 1, split.a.length);
-        const m = mergeTokens(s.x, s.size, metric, { split, r, differentiable: true });
-        return { x: m.x, size: m.size };
+      const metric = kind === 'fpet' ? kbar.add(runAdapter(kbar, `${ctx.prefix}.merge.adapter_refine`)) : kbar;
+      const m = mergeTokens(s.x, s.size, metric, { split: step.split, r: step.r, differentiable: kind === 'fpet' });
+      if (opts.mergeOutputs) {
+        b.output(partnerOutput(ctx.block), m.partner);
+        b.output(mergedOutput(ctx.block), m.merged);
       }
-      const split = alternatingSplit(n);
-      const r = Math.min(merge.r, split.a.length);
-      const m = mergeTokens(s.x, s.size, kbar, { split, r, differentiable: false });
+      lastSize = m.size;
       return { x: m.x, size: m.size };
     };
   }
   const out = buildVit(b, images, vit, param, hooks);
   b.output('logits', out.logits);
   b.output('loss', crossEntropy(out.logits, onehot));
+  if (opts.mergeOutputs && lastSize) b.output('sizes', lastSize);
   const graph = b.build();
   const trainable = graph.params.filter((p) => p.attrs.trainable).map((p) => p.attrs.name);
-  return { graph, spec, paramShapes, trainable, tokenCounts: out.tokenCounts };
+  return { graph, spec, paramShapes, trainable, tokenCounts: out.tokenCounts, merges };
 }
 
-/** Random backbone plus freshly initialised trainable modules (adapters per §1.2, head uniform ±1/√D). */
+/** Random backbone plus freshly initialised trainable modules (adapters per §1.2, head uniform ±1/√fan-in). */
 export function initialWeights(spec: ModelSpec, seed = 0, backbone?: Map<string, Float32Array>): Map<string, Float32Array> {
   const shapes = modelParamShapes(spec);
   const weights = new Map(backbone ?? randomVitWeights(spec.vit, seed));
-  let a = (seed ^ 0x5bd1e995) >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const D = spec.vit.dim;
-  for (const [name, shape] of shapes) {
-    if (name.endsWith('.down.weight') && name.includes('adapter')) {
-      const prefix = name.slice(0, -'.down.weight'.length);
-      const cfg = name.includes('adapter_refine') ? refineAdapter(spec) : petAdapter(spec);
-      const w = initAdapter(shape[1]!, cfg, rand);
-      weights.set(name, w.down);
-      weights.set(`${prefix}.up.weight`, w.up);
-    }
+  const rand = mulberry32(seed ^ 0x5bd1e995);
+  for (const m of adapterModules(spec)) {
+    for (const [suffix, v] of initAdapter(m.inDim, m.config, rand)) weights.set(`${m.prefix}.${suffix}`, v);
   }
   // The head is always re-created for the task (timm reset_classifier: PyTorch's default Linear init).
-  const bound = 1 / Math.sqrt(D);
-  weights.set('head.weight', Float32Array.from({ length: spec.vit.numClasses * D }, () => (rand() * 2 - 1) * bound));
+  const fanIn = headInputs(spec.vit);
+  const bound = 1 / Math.sqrt(fanIn);
+  weights.set('head.weight', Float32Array.from({ length: spec.vit.numClasses * fanIn }, () => (rand() * 2 - 1) * bound));
   weights.set('head.bias', Float32Array.from({ length: spec.vit.numClasses }, () => (rand() * 2 - 1) * bound));
   for (const [name, shape] of shapes) {
     const w = weights.get(name);
@@ -234,4 +296,3 @@ export function initialWeights(spec: ModelSpec, seed = 0, backbone?: Map<string,
   }
   return weights;
 }
-

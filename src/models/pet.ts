@@ -1,6 +1,7 @@
 // Parameter-efficient tuning modules as the FPET reference code runs them (FPET-SPEC §1.2, §2.6):
-// bias-free bottleneck adapters (AdaptFormer flavour with ReLU, LoRA flavour linear), each full
-// precision or 1-bit (QLinear fake quantisation in every forward, with its exact gradient).
+// bottleneck adapters (AdaptFormer flavour with ReLU, LoRA flavour linear), each full precision or
+// 1-bit (QLinear fake quantisation in every forward, with its exact gradient). FPET's adapters are
+// bias-free; the original AdaptFormer's have biases (zero-initialised), available with `bias`.
 
 import type { Tensor } from '../ir/graph.ts';
 
@@ -33,6 +34,8 @@ export interface AdapterConfig {
   readonly activation: 'relu' | 'identity';
   /** Inverted-dropout probability on the hidden activations (training only). */
   readonly dropout: number;
+  /** Biases on both projections (the original AdaptFormer); FPET's reference adapters have none. */
+  readonly bias: boolean;
 }
 
 export interface AdapterParams {
@@ -40,10 +43,20 @@ export interface AdapterParams {
   readonly down: Tensor;
   /** U: [in, dim]. */
   readonly up: Tensor;
+  /** [dim] and [in] when the adapter has biases. */
+  readonly downBias?: Tensor;
+  readonly upBias?: Tensor;
 }
 
-/** Shapes of an adapter's two weights for input width `inDim`. */
-export const adapterShapes = (inDim: number, c: AdapterConfig) => ({ down: [c.dim, inDim], up: [inDim, c.dim] });
+/** Shapes of an adapter's parameters for input width `inDim`, by suffix (`down.weight`, ...). */
+export function adapterShapes(inDim: number, c: AdapterConfig): Map<string, number[]> {
+  const s = new Map<string, number[]>([['down.weight', [c.dim, inDim]], ['up.weight', [inDim, c.dim]]]);
+  if (c.bias) {
+    s.set('down.bias', [c.dim]);
+    s.set('up.bias', [inDim]);
+  }
+  return s;
+}
 
 /**
  * A(z) = s · U · Drop(φ(Dn · z)), bias-free. `dropMask` (same shape as the hidden activations,
@@ -53,17 +66,21 @@ export function adapter(z: Tensor, p: AdapterParams, c: AdapterConfig, dropMask?
   const q = (w: Tensor) => (c.bits === 1 ? quantize1bit(w) : w);
   const rows = z.reshape([-1, z.dim(-1)]);
   let h = rows.matmul(q(p.down).transpose());
+  if (p.downBias) h = h.add(p.downBias);
   if (c.activation === 'relu') h = h.relu();
   if (dropMask) h = h.mul(dropMask.reshape([...h.shape]));
-  const out = h.matmul(q(p.up).transpose()).reshape([...z.shape]);
+  let up = h.matmul(q(p.up).transpose());
+  if (p.upBias) up = up.add(p.upBias);
+  const out = up.reshape([...z.shape]);
   return c.scale === 1 ? out : out.mul(c.scale);
 }
 
 /**
  * Initial adapter weights (§1.2): Dn uniform ±1/√in (PyTorch's default Linear init); U zero when
- * full precision, truncated normal(0, 1e-3) clipped to ±2e-3 when 1-bit.
+ * full precision, truncated normal(0, 1e-3) clipped to ±2e-3 when 1-bit; biases (if any) zero.
+ * Returned by suffix, as `adapterShapes`.
  */
-export function initAdapter(inDim: number, c: AdapterConfig, rand: () => number): { down: Float32Array; up: Float32Array } {
+export function initAdapter(inDim: number, c: AdapterConfig, rand: () => number): Map<string, Float32Array> {
   const down = Float32Array.from({ length: c.dim * inDim }, () => (rand() * 2 - 1) / Math.sqrt(inDim));
   const up = new Float32Array(inDim * c.dim);
   if (c.bits === 1) {
@@ -76,5 +93,10 @@ export function initAdapter(inDim: number, c: AdapterConfig, rand: () => number)
       up[i] = v;
     }
   }
-  return { down, up };
+  const out = new Map([['down.weight', down], ['up.weight', up]]);
+  if (c.bias) {
+    out.set('down.bias', new Float32Array(c.dim));
+    out.set('up.bias', new Float32Array(inDim));
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 
 import type { GraphBuilder, Tensor } from '../ir/graph.ts';
 import { gelu, layerNorm, linear, softmax } from '../ir/nn.ts';
+import { mulberry32 } from '../util/random.ts';
 
 export interface VitConfig {
   readonly imageSize: number;
@@ -15,23 +16,29 @@ export interface VitConfig {
   readonly heads: number;
   readonly mlpRatio: number;
   readonly numClasses: number;
-  /** timm's frozen tanh representation layer before the head (in21k checkpoints). */
-  readonly preLogits: boolean;
+  /**
+   * Width of timm's frozen tanh representation layer before the head (`pre_logits.fc`, in21k
+   * checkpoints: timm's `representation_size`), or 0 when the model has none. The head then reads
+   * this many features.
+   */
+  readonly representationSize: number;
 }
 
 export const VIT_PRESETS = {
-  'vit-ti16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 192, depth: 12, heads: 3, mlpRatio: 4, numClasses: 1000, preLogits: false },
-  'vit-s16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 384, depth: 12, heads: 6, mlpRatio: 4, numClasses: 1000, preLogits: false },
-  'vit-b16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 768, depth: 12, heads: 12, mlpRatio: 4, numClasses: 1000, preLogits: true },
+  'vit-ti16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 192, depth: 12, heads: 3, mlpRatio: 4, numClasses: 1000, representationSize: 0 },
+  'vit-s16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 384, depth: 12, heads: 6, mlpRatio: 4, numClasses: 1000, representationSize: 0 },
+  'vit-b16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 768, depth: 12, heads: 12, mlpRatio: 4, numClasses: 1000, representationSize: 768 },
   /** 28×28 grey images, 7×7 patches of 4: the preset the shipped MNIST/Fashion-MNIST backbone uses. */
-  'vit-mnist': { imageSize: 28, patchSize: 4, inChannels: 1, dim: 64, depth: 6, heads: 4, mlpRatio: 2, numClasses: 10, preLogits: false },
+  'vit-mnist': { imageSize: 28, patchSize: 4, inChannels: 1, dim: 64, depth: 6, heads: 4, mlpRatio: 2, numClasses: 10, representationSize: 0 },
   /** Tiny geometry for tests: 4×4 grid of 2-pixel patches. */
-  'vit-micro': { imageSize: 8, patchSize: 2, inChannels: 1, dim: 16, depth: 4, heads: 2, mlpRatio: 2, numClasses: 5, preLogits: false },
+  'vit-micro': { imageSize: 8, patchSize: 2, inChannels: 1, dim: 16, depth: 4, heads: 2, mlpRatio: 2, numClasses: 5, representationSize: 0 },
 } as const satisfies Record<string, VitConfig>;
 
 export type VitPreset = keyof typeof VIT_PRESETS;
 
 export const gridSize = (c: VitConfig): number => c.imageSize / c.patchSize;
+/** Features the classification head reads: the representation size if there is a pre-logits layer, else the width. */
+export const headInputs = (c: VitConfig): number => (c.representationSize > 0 ? c.representationSize : c.dim);
 export const tokenCount = (c: VitConfig): number => gridSize(c) ** 2 + 1;
 
 /** Shapes of the backbone's parameters by timm name. */
@@ -56,11 +63,11 @@ export function vitParamShapes(c: VitConfig): Map<string, number[]> {
   }
   s.set('norm.weight', [D]);
   s.set('norm.bias', [D]);
-  if (c.preLogits) {
-    s.set('pre_logits.fc.weight', [D, D]);
-    s.set('pre_logits.fc.bias', [D]);
+  if (c.representationSize > 0) {
+    s.set('pre_logits.fc.weight', [c.representationSize, D]);
+    s.set('pre_logits.fc.bias', [c.representationSize]);
   }
-  s.set('head.weight', [c.numClasses, D]);
+  s.set('head.weight', [c.numClasses, headInputs(c)]);
   s.set('head.bias', [c.numClasses]);
   return s;
 }
@@ -150,19 +157,13 @@ export function buildVit(b: GraphBuilder, images: Tensor, c: VitConfig, param: (
     s = { ...s, x: out };
   }
   let feat = layerNorm(s.x, P('norm.weight'), P('norm.bias')).narrow(1, 0, 1).reshape([B, D]);
-  if (c.preLogits) feat = linear(feat, P('pre_logits.fc.weight'), P('pre_logits.fc.bias')).tanh();
+  if (c.representationSize > 0) feat = linear(feat, P('pre_logits.fc.weight'), P('pre_logits.fc.bias')).tanh();
   return { logits: linear(feat, P('head.weight'), P('head.bias')), tokenCounts };
 }
 
 /** Deterministic random backbone weights (for benchmarks and tests): timm-like init scales. */
 export function randomVitWeights(c: VitConfig, seed = 0): Map<string, Float32Array> {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const out = new Map<string, Float32Array>();
   for (const [name, shape] of vitParamShapes(c)) {
     const n = shape.reduce((x, y) => x * y, 1);

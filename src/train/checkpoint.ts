@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { readSafetensors, validateTensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { applyNameMap, type NameRule } from '../io/name-map.ts';
 import type { ModelSpec } from '../models/model.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
 
@@ -28,17 +29,37 @@ export interface LoadedWeights {
   readonly metadata: Record<string, string>;
 }
 
+export interface LoadOptions {
+  readonly allowMissing?: (name: string) => boolean;
+  readonly allowExtra?: boolean;
+  /** Tensors taken when present, which may be absent or of any shape. */
+  readonly optional?: readonly string[];
+  /** Rules renaming the file's tensors before they are matched (src/io/name-map.ts). */
+  readonly nameMap?: readonly NameRule[];
+}
+
 /**
  * Reads a safetensors file and checks it against `expected` shapes: every problem (missing,
- * unexpected, wrong shape or dtype) is reported by tensor name in one error. `optional` tensors
- * are taken when present and may be absent or of any shape.
+ * unexpected, wrong shape or dtype) is reported by tensor name in one error, the file's unmatched
+ * names and the model's unfilled ones side by side.
  */
-export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: { allowMissing?: (name: string) => boolean; allowExtra?: boolean; optional?: readonly string[] } = {}): Promise<LoadedWeights> {
+export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: LoadOptions = {}): Promise<LoadedWeights> {
   if (!existsSync(path)) throw new Error(`no such model file: ${path}`);
-  const { tensors, metadata } = await readSafetensors(path);
+  const read = await readSafetensors(path);
+  const metadata = read.metadata;
+  const mapped = opts.nameMap?.length ? applyNameMap(read.tensors, opts.nameMap) : undefined;
+  const tensors = mapped ? mapped.renamed : read.tensors;
   const want = new Map([...expected].map(([k, v]) => [k, { shape: v, dtype: 'float' as const }]));
   for (const k of opts.optional ?? []) if (tensors.has(k)) want.set(k, { shape: tensors.get(k)!.shape, dtype: 'float' });
-  validateTensors(tensors, want, { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
+  try {
+    validateTensors(tensors, want, { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
+  } catch (e) {
+    const how = mapped
+      ? `(names after the name map: ${mapped.changes.size} renamed, ${mapped.dropped.length} dropped)`
+      : '(tensors are matched by name; a file with another naming loads with a name map: --name-map FILE, see src/io/name-map.ts)';
+    throw new Error(`${(e as Error).message}
+${how}`);
+  }
   const weights: Weights = new Map();
   for (const [name, t] of tensors) if (expected.has(name)) weights.set(name, t.data as Float32Array);
   return { weights, metadata };
@@ -49,10 +70,10 @@ export async function loadWeights(path: string, expected: ReadonlyMap<string, re
  * one). A classification head of any class count is accepted and dropped (a new task re-creates
  * it); any other extra tensor is an error.
  */
-export async function loadBackbone(path: string, vit: VitConfig): Promise<LoadedWeights> {
+export async function loadBackbone(path: string, vit: VitConfig, nameMap?: readonly NameRule[]): Promise<LoadedWeights> {
   const shapes = vitParamShapes(vit);
   for (const k of ['head.weight', 'head.bias']) shapes.delete(k);
-  return loadWeights(path, shapes, { optional: ['head.weight', 'head.bias'] });
+  return loadWeights(path, shapes, { optional: ['head.weight', 'head.bias'], nameMap });
 }
 
 /** The metadata of a training checkpoint. */

@@ -3,19 +3,12 @@
 
 import fc from 'fast-check';
 
-export type Rng = () => number;
+import { mulberry32, type Rng } from '../../src/util/random.ts';
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rngFrom(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type { Rng };
+
+/** The project's generator (mulberry32), seeded. */
+export const rngFrom = (seed: number): Rng => mulberry32(seed);
 
 export const uniform = (rng: Rng, n: number, lo = -2, hi = 2): number[] => Array.from({ length: n }, () => lo + (hi - lo) * rng());
 export const randInt = (rng: Rng, n: number) => Math.floor(rng() * n);
