@@ -1,0 +1,203 @@
+// ort: ONNX Runtime on the CPU as a peer. The same models are exported to ONNX (src/export/onnx.ts)
+// and run by onnxruntime-node (CPU execution provider, all graph optimisations, its default
+// thread pool) and by our WebGPU executor, in the same process and run:
+// - ViT-Ti/16 at 224×224, batch 1, random weights (randomVitWeights, seed 11, as the peer suite);
+// - the main job's model: the shipped vit-mnist backbone + AdaptFormer + FPET (block 3, ratio
+//   0.5), batch 100 (quick: 16), with deterministic non-zero adapters.
+// One step is one whole forward with the images going in and the logits coming back (ours:
+// write images + submit + read the logits; ORT: session.run), timed with performance.now()
+// around each awaited step in alternating rounds (A B, B A, ...) and compared by medians; a step
+// of ours takes seconds on a software adapter, too long for benchmark.js's calibration, so the
+// sample counts are fixed here. The logits of both are compared (max |Δ| / max(1, |logit|)).
+//
+// On a software adapter our "GPU" work runs on the same CPU cores as ONNX Runtime, so the ratio
+// is CPU vs CPU: ours through WGSL on lavapipe, theirs through hand-tuned MLAS kernels.
+
+import { cpus } from 'node:os';
+import { compileGraph } from '../../codegen/compile.ts';
+import { exportOnnx, encodeOnnx } from '../../src/export/onnx.ts';
+import { graphInputs, loadOrt, maxRelDiff, ortSession, type OrtModel } from '../../src/export/verify.ts';
+import type { Graph } from '../../src/ir/graph.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
+import { randomVitWeights, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
+import { Executable } from '../../src/runtime/executor.ts';
+import { loadBackbone } from '../../src/train/checkpoint.ts';
+import { barChart } from '../../src/util/svg.ts';
+import { fmtErr, fmtMs, gpuErrors, randomArray, summarize, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
+import { isSoftwareAdapter, logitsGraph } from './inference.ts';
+import { vitGraph } from './memory.ts';
+
+const SHIPPED_BACKBONE = 'models/vit-mnist-fashion.safetensors';
+
+interface OrtCase {
+  readonly model: string;
+  readonly batch: number;
+  readonly graph: Graph;
+  readonly weights: ReadonlyMap<string, Float32Array>;
+  readonly images: Float32Array;
+  readonly note: string;
+}
+
+/** Deterministic trained-looking adapters: the up projections are not zero (as after training). */
+function activeAdapters(spec: ModelSpec, weights: Map<string, Float32Array>, seed: number): void {
+  let s = seed;
+  for (const [name, shape] of modelParamShapes(spec)) {
+    if (!name.includes('adapter') || !name.endsWith('.up.weight')) continue;
+    const bound = 1 / Math.sqrt(shape[1]!);
+    weights.set(name, randomArray(shape[0]! * shape[1]!, ++s, -bound, bound));
+  }
+}
+
+async function cases(ctx: SuiteContext): Promise<OrtCase[]> {
+  const ti: VitConfig = VIT_PRESETS['vit-ti16'];
+  const tiWeights = randomVitWeights(ti, 11);
+  const mainBatch = ctx.quick ? 16 : 100;
+  const spec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: mainBatch, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };
+  const backbone = (await loadBackbone(SHIPPED_BACKBONE, spec.vit)).weights;
+  const mainWeights = initialWeights(spec, 0, backbone);
+  activeAdapters(spec, mainWeights, 500);
+  return [
+    {
+      model: 'ViT-Ti/16', batch: 1, graph: vitGraph(ti, 1, 'inference').graph, weights: tiWeights,
+      images: randomArray(3 * 224 * 224, 12, 0, 1), note: 'random weights (randomVitWeights seed 11), 224×224',
+    },
+    {
+      model: 'main job: vit-mnist + AdaptFormer + FPET', batch: mainBatch, graph: logitsGraph(buildModel(spec).graph), weights: mainWeights,
+      images: randomArray(mainBatch * 28 * 28, 13, 0, 1), note: `shipped backbone (${SHIPPED_BACKBONE}), AdaptFormer dim 8, FPET at block 3 ratio 0.5, 28×28`,
+    },
+  ];
+}
+
+interface Measured {
+  readonly model: string;
+  readonly batch: number;
+  readonly note: string;
+  readonly onnxBytes: number;
+  readonly onnxNodes: number;
+  readonly exportMs: number;
+  readonly ours: Timing;
+  readonly ort: Timing;
+  /** ours ÷ ORT median time (below 1: we are faster). */
+  readonly ratio: number;
+  /** max |ours − ORT| / max(1, |ORT|) over the logits. */
+  readonly maxLogitDiff: number;
+  readonly maxAbsLogitDiff: number;
+  /** Our first step (includes the pipelines' first-dispatch compilation), ms. */
+  readonly oursFirstMs: number;
+}
+
+interface Sampling {
+  readonly rounds: number;
+  /** Steps per round per variant at least, and the time a round keeps sampling a variant. */
+  readonly minSteps: number;
+  readonly minSeconds: number;
+}
+
+/** Alternating rounds over async steps; per-step times (s) pooled per variant. */
+async function timeAlternating(variants: readonly { name: string; step: () => Promise<unknown>; sampling: Sampling }[], rounds: number): Promise<Timing[]> {
+  const samples = variants.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    const order = variants.map((_, i) => i);
+    if (r % 2) order.reverse();
+    for (const i of order) {
+      const v = variants[i]!;
+      const start = performance.now();
+      let n = 0;
+      while (n < v.sampling.minSteps || performance.now() - start < v.sampling.minSeconds * 1e3) {
+        const t = performance.now();
+        await v.step();
+        samples[i]!.push((performance.now() - t) / 1e3);
+        n++;
+      }
+    }
+  }
+  return variants.map((v, i) => summarize(v.name, samples[i]!, samples[i]!.length));
+}
+
+async function measure(ctx: SuiteContext, c: OrtCase, problems: string[]): Promise<Measured> {
+  const gpu = ctx.gpu!;
+  const t0 = performance.now();
+  const proto = exportOnnx(c.graph, { weights: c.weights, outputs: ['logits'] });
+  const bytes = encodeOnnx(proto);
+  const exportMs = performance.now() - t0;
+  const model: OrtModel = await ortSession(bytes, graphInputs(c.graph));
+  const exe = await Executable.create(gpu, compileGraph(c.graph, { limits: ctx.limits }));
+  try {
+    exe.write(Object.fromEntries(c.weights));
+    const feeds = { images: c.images };
+    const f0 = performance.now();
+    const ours = (await exe.execute(feeds, ['logits'])).logits as Float32Array;
+    const oursFirstMs = performance.now() - f0;
+    const theirs = (await model.run(feeds)).logits as Float32Array;
+    const d = maxRelDiff(ours, theirs);
+    if (!(d.rel <= 1e-4)) problems.push(`${c.model}: our logits differ from ONNX Runtime's by ${d.rel.toExponential(2)} (relative to max(1, |logit|); allowed 1e-4)`);
+    const software = isSoftwareAdapter(gpu);
+    // Ours: seconds per step on a software adapter. ORT: milliseconds, so it gets more samples.
+    const oursSampling: Sampling = ctx.quick ? { rounds: 2, minSteps: 1, minSeconds: 0 } : { rounds: 3, minSteps: software ? 2 : 5, minSeconds: software ? 0 : 1 };
+    const ortSampling: Sampling = { rounds: oursSampling.rounds, minSteps: ctx.quick ? 5 : 10, minSeconds: ctx.quick ? 0.25 : 1 };
+    const [to, tr] = await timeAlternating([
+      { name: `ours ${c.model} b${c.batch}`, step: () => exe.execute(feeds, ['logits']), sampling: oursSampling },
+      { name: `ORT ${c.model} b${c.batch}`, step: () => model.run(feeds), sampling: ortSampling },
+    ], oursSampling.rounds) as [Timing, Timing];
+    return {
+      model: c.model, batch: c.batch, note: c.note, onnxBytes: bytes.length, onnxNodes: proto.graph!.node!.length, exportMs,
+      ours: to, ort: tr, ratio: to.medianMs / tr.medianMs, maxLogitDiff: d.rel, maxAbsLogitDiff: d.abs, oursFirstMs,
+    };
+  } finally {
+    exe.destroy();
+    await model.release();
+  }
+}
+
+export const ortSuite: Suite = {
+  name: 'ort',
+  description: 'ONNX Runtime (CPU) as a peer: the same exported ViT-Ti/16 (batch 1) and the main job\'s model (vit-mnist + AdaptFormer + FPET), ours vs ORT in alternating rounds; ms, img/s, ratio, logit difference',
+  needsGpu: true,
+  async run(ctx: SuiteContext): Promise<SuiteResult> {
+    const problems: string[] = [];
+    let version = 'unknown';
+    try {
+      const ort = await loadOrt();
+      version = ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown';
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e));
+      return { tables: [], charts: [], data: { error: problems[0] }, problems };
+    }
+    const list = await cases(ctx);
+    const bar = ctx.progress('ort', list.length, 'model');
+    const results: Measured[] = [];
+    for (const c of list) {
+      try {
+        const m = await measure(ctx, c, problems);
+        results.push(m);
+        ctx.log(`  ${m.model} b${m.batch}: ours ${fmtMs(m.ours.medianMs)} ms, ORT ${fmtMs(m.ort.medianMs)} ms, ours/ORT ×${m.ratio.toFixed(2)}, max logit diff ${fmtErr(m.maxLogitDiff)}`);
+      } catch (e) {
+        problems.push(`${c.model}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      problems.push(...gpuErrors(ctx.gpu, `ort ${c.model}`));
+      bar.tick(1, c.model);
+    }
+    bar.done();
+    const software = isSoftwareAdapter(ctx.gpu);
+    const ips = (t: Timing, batch: number) => Number((batch / (t.medianMs / 1e3)).toFixed(1));
+    const tables: Table[] = results.length ? [{
+      title: `ort: ONNX Runtime ${version} (CPU execution provider) vs ours (WebGPU executor), same exported models, same run (median time per forward, images in and logits out)`,
+      columns: ['model', 'batch', 'runtime', 'ms', '±%', 'img/s', 'samples', 'ours/ORT time', 'max logit diff'],
+      rows: results.flatMap((m) => [
+        [m.model, m.batch, 'ours (WebGPU executor)', Number(fmtMs(m.ours.medianMs)), Math.round(m.ours.rmePct), ips(m.ours, m.batch), m.ours.sampleMs.length, Number(m.ratio.toFixed(3)), fmtErr(m.maxLogitDiff)],
+        [m.model, m.batch, 'ONNX Runtime (CPU)', Number(fmtMs(m.ort.medianMs)), Math.round(m.ort.rmePct), ips(m.ort, m.batch), m.ort.sampleMs.length, 1, '–'],
+      ]),
+      notes: [
+        ...results.map((m) => `${m.model}: ${m.note}; ONNX model ${(m.onnxBytes / 2 ** 20).toFixed(2)} MiB, ${m.onnxNodes} nodes, exported in ${m.exportMs.toFixed(0)} ms; our first forward ${(m.oursFirstMs / 1e3).toFixed(1)} s (pipelines compile at first dispatch). Logit difference: max |ours − ORT| / max(1, |ORT|) (abs ${m.maxAbsLogitDiff.toExponential(2)}).`),
+        `ONNX Runtime: graph optimisation level "all", default intra-op thread pool (${cpus().length} logical CPUs here). ${software ? 'The WebGPU adapter is a software one: our forward runs on the same CPU cores, so this is CPU against CPU.' : 'Ours runs on the GPU, ONNX Runtime on the CPU.'} Samples: performance.now() around each awaited step, ${results[0]?.ours.sampleMs.length ?? 0} of ours and at least ${ctx.quick ? 5 : 10} of ORT per model, alternating rounds.`,
+      ],
+    }] : [];
+    const groups = results.map((m) => ({ label: `${m.model} b${m.batch} (ms)`, bars: [{ name: 'ours', value: m.ours.medianMs }, { name: 'ONNX Runtime CPU', value: m.ort.medianMs }] }));
+    return {
+      tables,
+      charts: groups.length ? [{ file: 'ort.svg', svg: barChart({ title: 'Ours vs ONNX Runtime (CPU), same exported model: time per forward (lower is better)', yLabel: 'ms (median)', groups }) }] : [],
+      data: { version, results },
+      problems,
+    };
+  },
+};

@@ -1,0 +1,66 @@
+// `npm start -- export`: from an adapters file as train writes it to an ONNX model that ONNX
+// Runtime runs with the reference's logits, to a timm + FPET checkpoint, and from that checkpoint
+// (reference names, detected) back to the same ONNX model.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../src/cli/commands/export.ts';
+import { readSafetensors } from '../../src/io/safetensors.ts';
+import { buildModel } from '../../src/models/model.ts';
+import { saveWeights } from '../../src/train/checkpoint.ts';
+import { loadTrainedModel } from '../../src/train/trained-model.ts';
+import { graphInputs, maxRelDiff, ortSession, referenceOutputs } from '../../src/export/verify.ts';
+import { isReferenceNaming } from '../../src/export/timm.ts';
+import { SHIPPED_BACKBONE, specOf, testImages, trainedLikeWeights } from './helpers.ts';
+
+test('export --format onnx|timm from a trained adapters file, and back from the timm checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fpet-export-cli-'));
+  try {
+    // An adapters file as train writes it (trainable tensors, the training spec, seed, backbone).
+    const trainSpec = { ...specOf({ name: '', preset: 'vit-mnist', method: 'lora', bits: 1, scale: 0.1, shipped: true, merge: { kind: 'fpet', blocks: [3] } }), batch: 16, training: { dropout: 0.1, dropPath: 0.1 } };
+    const weights = await trainedLikeWeights(trainSpec, 21, true);
+    const built = buildModel(trainSpec);
+    const adapters = join(dir, 'adapters.safetensors');
+    await saveWeights(adapters, new Map(built.trainable.map((n) => [n, weights.get(n)!])), new Map(built.trainable.map((n) => [n, built.paramShapes.get(n)!])), { kind: 'adapters', spec: JSON.stringify(trainSpec), seed: '21', backbone: SHIPPED_BACKBONE });
+
+    const onnxPath = join(dir, 'model.onnx');
+    assert.equal(await run(['--adapters', adapters, '--backbone', SHIPPED_BACKBONE, '--batch', '2', '--out', onnxPath]), 0);
+    const { spec, weights: loaded } = await loadTrainedModel(adapters, SHIPPED_BACKBONE, 2);
+    const graph = buildModel(spec).graph;
+    const images = testImages(spec, 8);
+    const ref = referenceOutputs(graph, ['logits'], { ...Object.fromEntries(loaded), images }).logits!;
+    const session = await ortSession(readFileSync(onnxPath), graphInputs(graph));
+    const a = (await session.run({ images })).logits!;
+    await session.release();
+    assert.ok(maxRelDiff(a, ref).rel <= 1e-4, `ONNX file vs reference: ${maxRelDiff(a, ref).rel}`);
+
+    const timmPath = join(dir, 'model.safetensors');
+    assert.equal(await run(['--format', 'timm', '--adapters', adapters, '--out', timmPath]), 0);
+    const file = await readSafetensors(timmPath);
+    assert.ok(isReferenceNaming(file.tensors.keys()));
+    assert.ok(file.tensors.has('blocks.3.refinement.adapter_down.weight') && file.tensors.has('blocks.0.attn.lora_q.adapter_up.weight') && file.tensors.has('blocks.0.attn.qkv.weight'));
+
+    const onnx2 = join(dir, 'from-timm.onnx');
+    assert.equal(await run(['--adapters', timmPath, '--batch', '2', '--out', onnx2]), 0);
+    const s2 = await ortSession(readFileSync(onnx2), graphInputs(graph));
+    const b = (await s2.run({ images })).logits!;
+    await s2.release();
+    assert.deepEqual(b, a, 'the model exported from the timm checkpoint computes the same logits');
+
+    // Back to our adapters format (what eval/infer/transfer read); the backbone came with the
+    // timm checkpoint, so it is written next to it.
+    const back = join(dir, 'back', 'adapters.safetensors');
+    assert.equal(await run(['--format', 'adapters', '--adapters', timmPath, '--out', back]), 0);
+    const again = await loadTrainedModel(back, join(dir, 'back', 'backbone.safetensors'), 2);
+    assert.deepEqual(JSON.parse(JSON.stringify(again.spec)), JSON.parse(JSON.stringify(spec)));
+    for (const [k, v] of loaded) assert.deepEqual(again.weights.get(k), v, `${k} survives ours → timm → ours`);
+
+    await assert.rejects(run(['--format', 'tflite']), /--format must be one of onnx, timm, adapters/);
+    await assert.rejects(run(['--adapters', join(dir, 'missing.safetensors')]), /missing\.safetensors/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
