@@ -1,6 +1,9 @@
 // Command-line entry point (`npm start -- <command> [options]`). Each command lives in its own
 // module under ./commands and is loaded only when used.
 
+import { display } from '../util/text.ts';
+import { takeRuntime } from './launch.ts';
+
 type CommandModule = { run(argv: string[]): Promise<number | void>; summary: string };
 
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
@@ -26,51 +29,63 @@ function usage(): string {
 
 /**
  * `--runtime deno` (any command): run the same CLI under Deno (wgpu) from node_modules, offline.
- * The default is the runtime that started the process (Node: Dawn).
+ * Signals are forwarded to it and its exit status is ours (src/cli/launch.ts).
  */
 async function inDeno(argv: string[]): Promise<number> {
-  const { spawnSync } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
+  const { runForwardingSignals } = await import('./launch.ts');
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const deno = `${root}node_modules/.bin/deno`;
-  const r = spawnSync(deno, ['run', '-A', '--no-lock', '--no-remote', '--node-modules-dir=manual', `${root}src/cli/main.ts`, ...argv], {
-    stdio: 'inherit',
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
-  });
-  if (r.error) throw new Error(`could not start Deno (${deno}): ${r.error.message}; run npm ci (the deno package ships the binary)`);
-  return r.status ?? 1;
+  try {
+    return await runForwardingSignals(deno, ['run', '-A', '--no-lock', '--no-remote', '--node-modules-dir=manual', `${root}src/cli/main.ts`, ...argv], {
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+    });
+  } catch (e) {
+    throw new Error(`could not start Deno (${deno}): ${(e as Error).message}; run npm ci (the deno package ships the binary)`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
-  const at = argv.indexOf('--runtime');
-  if (at >= 0) {
-    const runtime = argv[at + 1];
-    const rest = [...argv.slice(0, at), ...argv.slice(at + 2)];
+  const { runtime, rest: withoutRuntime, error } = takeRuntime(argv);
+  if (error) {
+    console.error(`error: ${error}`);
+    return 2;
+  }
+  if (withoutRuntime[0] === 'bench') {
+    // The benchmarks choose their runtime themselves (bench/run.ts --runtime node|deno|browser).
+    return runCommand('bench', [...withoutRuntime.slice(1), ...(runtime === undefined ? [] : [`--runtime=${runtime}`])]);
+  }
+  if (runtime !== undefined) {
     const isDeno = 'Deno' in globalThis;
-    if (runtime === 'deno' && !isDeno) return inDeno(rest);
     if (runtime !== 'deno' && runtime !== 'node') {
-      console.error(`--runtime must be node or deno (got "${runtime ?? ''}"); browsers run the benchmarks and tests (npm run bench -- --runtime browser)`);
+      console.error(`error: --runtime must be node or deno (got "${display(runtime, 40)}"); browsers run the benchmarks and tests (npm run bench -- --runtime browser)`);
       return 2;
     }
+    if (runtime === 'deno' && !isDeno) return inDeno(withoutRuntime);
     if (runtime === 'node' && isDeno) {
-      console.error('--runtime node: start the CLI with npm start instead of Deno');
+      console.error('error: --runtime node: start the CLI with npm start instead of Deno');
       return 2;
     }
-    argv = rest;
   }
   // No command: the main job on its built-in defaults.
-  const [name = 'transfer', ...rest] = argv;
+  const [name = 'transfer', ...rest] = withoutRuntime;
   if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return 0;
   }
-  const load = COMMANDS[name];
+  // Options without a command go to the main job (`npm start -- --epochs 1`).
+  if (name.startsWith('-')) return runCommand('transfer', withoutRuntime);
+  return runCommand(name, rest);
+}
+
+async function runCommand(name: string, argv: string[]): Promise<number> {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!load) {
-    console.error(`unknown command "${name}"\n\n${usage()}`);
+    console.error(`unknown command "${display(name, 60)}"\n\n${usage()}`);
     return 2;
   }
   const mod = await load();
-  return (await mod.run(rest)) ?? 0;
+  return (await mod.run(argv)) ?? 0;
 }
 
 // A process that used Dawn may not exit by itself: exit explicitly with the command's status.

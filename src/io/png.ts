@@ -1,7 +1,27 @@
-// Minimal PNG decoder for `infer`: 8-bit greyscale, grey+alpha, RGB, RGBA and palette images,
-// non-interlaced (what image editors and screenshots write). Returns luminance in [0, 1].
+// PNG decoding for `infer`, through fast-png (a maintained pure-JavaScript decoder that runs in
+// Node, Deno and browsers), behind checks made before anything large is allocated:
+//
+// 1. The chunk structure is walked first: signature, chunk lengths against the file, CRCs of the
+//    critical chunks, IHDR first and well-formed (bit depth allowed for the colour type), PLTE
+//    well-formed, at least one IDAT, an IEND (a file without one is truncated), no unknown
+//    critical chunk. width × height is checked against PNG_LIMITS.maxPixels (16 Mpixel) here,
+//    from IHDR, before any inflating.
+// 2. The image data is inflated once in bounded slices with fflate (fast-png's own inflater), only
+//    counting bytes, and must come to exactly what the IHDR geometry needs: a decompression bomb
+//    stops as soon as it passes that size (a slice can overshoot by at most ~1 MB), truncated
+//    data is reported as such.
+// 3. fast-png decodes a copy holding only IHDR, PLTE, the IDAT data and IEND (ancillary chunks such
+//    as a compressed iCCP profile or text are never inflated: they do not affect luminance).
+// 4. Samples become luminance in [0, 1] (0.299 R + 0.587 G + 0.114 B; alpha is ignored); a palette
+//    index past the palette is an error naming the pixel.
+//
+// Supported: greyscale (1/2/4/8/16-bit), grey+alpha, RGB and RGBA (8/16-bit), palette (1/2/4/8-bit),
+// Adam7 interlacing at 8 and 16 bits. Every error is a PngError naming the file.
 
-import { inflateSync } from 'node:zlib';
+import { decode as fastPngDecode, type DecodedPng } from 'fast-png';
+import { Unzlib } from 'fflate';
+import { PNG_LIMITS, type PngLimits } from './limits.ts';
+import { count, display, errorText } from '../util/text.ts';
 
 export interface GreyImage {
   readonly width: number;
@@ -10,67 +30,270 @@ export interface GreyImage {
   readonly pixels: Float32Array;
 }
 
-const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+export interface PngOptions {
+  /** Overrides of the bounds in PNG_LIMITS. */
+  limits?: Partial<PngLimits>;
+}
 
-export function decodePng(bytes: Uint8Array, source = 'image'): GreyImage {
-  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw new Error(`${source} is not a PNG file`);
+export class PngError extends Error {
+  override name = 'PngError';
+}
+
+/** What IHDR says. */
+export interface PngHeader {
+  readonly width: number;
+  readonly height: number;
+  readonly bitDepth: number;
+  readonly colorType: number;
+  readonly channels: number;
+  readonly interlaced: boolean;
+}
+
+const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
+const COLOR_TYPES: Record<number, { name: string; channels: number; depths: readonly number[] }> = {
+  0: { name: 'greyscale', channels: 1, depths: [1, 2, 4, 8, 16] },
+  2: { name: 'RGB', channels: 3, depths: [8, 16] },
+  3: { name: 'palette', channels: 1, depths: [1, 2, 4, 8] },
+  4: { name: 'grey+alpha', channels: 2, depths: [8, 16] },
+  6: { name: 'RGBA', channels: 4, depths: [8, 16] },
+};
+const MAX_CHUNK = 2 ** 31 - 1;
+/** DEFLATE's maximum expansion: one input byte yields at most ~1032 output bytes. */
+const MAX_DEFLATE_RATIO = 1032;
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] as const;
+
+/** Bytes of the filtered, uncompressed image data the IHDR geometry needs. */
+export function pngDataBytes(h: PngHeader): number {
+  const row = (w: number) => 1 + Math.ceil((w * h.channels * h.bitDepth) / 8);
+  if (!h.interlaced) return h.height * row(h.width);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) {
+    const pw = Math.ceil((h.width - x0) / dx), ph = Math.ceil((h.height - y0) / dy);
+    if (pw > 0 && ph > 0) total += ph * row(pw);
+  }
+  return total;
+}
+
+const describe = (h: PngHeader) => `${h.width}×${h.height} ${h.bitDepth}-bit ${COLOR_TYPES[h.colorType]!.name}${h.interlaced ? ' interlaced' : ''}`;
+const fmtLimit = (n: number) => `${count(n)} pixels${n % 2 ** 20 === 0 ? ` (${n / 2 ** 20} Mpixel)` : ''}`;
+
+interface Scanned {
+  header: PngHeader;
+  palette?: Uint8Array;
+  idat: Uint8Array[];
+}
+
+function parseIhdr(d: Uint8Array, where: string, L: PngLimits): PngHeader {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+  const width = v.getUint32(0), height = v.getUint32(4);
+  const [bitDepth, colorType, compression, filter, interlace] = [d[8]!, d[9]!, d[10]!, d[11]!, d[12]!];
+  if (width === 0 || height === 0 || width > MAX_CHUNK || height > MAX_CHUNK) throw new PngError(`${where}: invalid image size ${width}×${height} in IHDR (each side must be 1 to 2^31-1)`);
+  const ct = COLOR_TYPES[colorType];
+  if (!ct) throw new PngError(`${where}: invalid colour type ${colorType} in IHDR (allowed: 0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA)`);
+  if (!ct.depths.includes(bitDepth)) throw new PngError(`${where}: bit depth ${bitDepth} is not allowed for ${ct.name} images (allowed: ${ct.depths.join(', ')})`);
+  if (compression !== 0) throw new PngError(`${where}: unknown compression method ${compression} in IHDR (only 0, deflate)`);
+  if (filter !== 0) throw new PngError(`${where}: unknown filter method ${filter} in IHDR (only 0)`);
+  if (interlace > 1) throw new PngError(`${where}: unknown interlace method ${interlace} in IHDR (0 none, 1 Adam7)`);
+  const pixels = width * height;
+  if (pixels > L.maxPixels) throw new PngError(`${where}: the image is ${width}×${height} = ${count(pixels)} pixels, over the limit of ${fmtLimit(L.maxPixels)}`);
+  const header: PngHeader = { width, height, bitDepth, colorType, channels: ct.channels, interlaced: interlace === 1 };
+  // fast-png 8.0.0 unpacks Adam7 passes a whole byte per sample, which is wrong below 8 bits.
+  if (header.interlaced && bitDepth < 8) throw new PngError(`${where}: interlaced ${bitDepth}-bit ${ct.name} images are not supported (save it without interlacing, or with 8-bit samples)`);
+  return header;
+}
+
+/** Walks the chunks: structure, CRCs, IHDR, PLTE and the IDAT data; nothing is inflated. */
+function scan(bytes: Uint8Array, where: string, L: PngLimits): Scanned {
+  if (bytes.length < 8 || SIGNATURE.some((b, i) => bytes[i] !== b)) throw new PngError(`${where} is not a PNG file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = 8, width = 0, height = 0, depth = 0, color = -1, interlace = 0;
-  let palette: Uint8Array | undefined;
+  let at = 8, header: PngHeader | undefined, palette: Uint8Array | undefined, ended = false;
   const idat: Uint8Array[] = [];
-  while (at + 8 <= bytes.length) {
+  while (!ended) {
+    if (at === bytes.length) throw new PngError(`${where}: truncated: no IEND chunk (the file ends after ${count(at)} bytes)`);
+    if (at + 8 > bytes.length) throw new PngError(`${where}: truncated: the file ends at byte ${count(bytes.length)} inside a chunk header`);
     const len = view.getUint32(at);
-    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    const typeBytes = bytes.subarray(at + 4, at + 8);
+    if (!typeBytes.every((c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) throw new PngError(`${where}: corrupt file: no valid chunk type at byte ${count(at + 4)}`);
+    const type = String.fromCharCode(...typeBytes);
+    if (len > MAX_CHUNK) throw new PngError(`${where}: corrupt file: the ${type} chunk at byte ${count(at)} declares ${count(len)} bytes (the PNG maximum is 2^31-1)`);
+    if (at + 12 + len > bytes.length) throw new PngError(`${where}: truncated: the ${type} chunk at byte ${count(at)} declares ${count(len)} bytes but only ${count(Math.max(0, bytes.length - at - 12))} remain`);
     const data = bytes.subarray(at + 8, at + 8 + len);
-    if (data.length !== len) throw new Error(`${source}: truncated ${type} chunk`);
-    if (type === 'IHDR') {
-      width = view.getUint32(at + 8);
-      height = view.getUint32(at + 12);
-      depth = data[8]!;
-      color = data[9]!;
-      interlace = data[12]!;
-    } else if (type === 'PLTE') palette = data;
-    else if (type === 'IDAT') idat.push(data);
-    else if (type === 'IEND') break;
+    const critical = (typeBytes[0]! & 0x20) === 0;
+    if (critical && crc32(bytes.subarray(at + 4, at + 8 + len)) !== view.getUint32(at + 8 + len)) throw new PngError(`${where}: corrupt file: CRC mismatch in the ${type} chunk at byte ${count(at)}`);
+    if (!header && type !== 'IHDR') throw new PngError(`${where}: corrupt file: the first chunk is ${type}, not IHDR`);
+    switch (type) {
+      case 'IHDR':
+        if (header) throw new PngError(`${where}: corrupt file: a second IHDR chunk at byte ${count(at)}`);
+        if (len !== 13) throw new PngError(`${where}: corrupt file: IHDR is ${len} bytes (must be 13)`);
+        header = parseIhdr(data, where, L);
+        break;
+      case 'PLTE':
+        if (palette) throw new PngError(`${where}: corrupt file: a second PLTE chunk at byte ${count(at)}`);
+        if (idat.length) throw new PngError(`${where}: corrupt file: PLTE after the image data`);
+        if (len === 0 || len % 3 !== 0 || len > 768) throw new PngError(`${where}: corrupt file: PLTE is ${len} bytes (must be 3 × 1 to 256 colours)`);
+        palette = data;
+        break;
+      case 'IDAT':
+        idat.push(data);
+        break;
+      case 'IEND':
+        ended = true;
+        break;
+      default:
+        if (critical) throw new PngError(`${where}: unknown critical chunk ${type} at byte ${count(at)} (the image cannot be decoded without it)`);
+    }
     at += 12 + len;
   }
-  const channels = ({ 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as Record<number, number>)[color];
-  if (!width || !height || channels === undefined) throw new Error(`${source}: missing or invalid IHDR (color type ${color})`);
-  if (depth !== 8) throw new Error(`${source}: ${depth}-bit PNGs are not supported (save it as 8-bit)`);
-  if (interlace) throw new Error(`${source}: interlaced PNGs are not supported (save it without interlacing)`);
-  if (color === 3 && !palette) throw new Error(`${source}: palette image without a PLTE chunk`);
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  if (raw.length < height * (stride + 1)) throw new Error(`${source}: image data is truncated`);
-  const cur = new Uint8Array(stride), prev = new Uint8Array(stride);
-  const pixels = new Float32Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)]!;
-    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? cur[x - channels]! : 0, b = prev[x]!, c = x >= channels ? prev[x - channels]! : 0;
-      let v = line[x]!;
-      if (filter === 1) v += a;
-      else if (filter === 2) v += b;
-      else if (filter === 3) v += (a + b) >> 1;
-      else if (filter === 4) {
-        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-      } else if (filter !== 0) throw new Error(`${source}: bad filter type ${filter} on row ${y}`);
-      cur[x] = v & 255;
+  if (!idat.length) throw new PngError(`${where}: no image data (IDAT chunk)`);
+  if (header!.colorType === 3 && !palette) throw new PngError(`${where}: palette image without a PLTE chunk`);
+  return { header: header!, palette: header!.colorType === 3 ? palette : undefined, idat };
+}
+
+/** Inflates the IDAT stream in bounded slices, counting bytes only; stops past `need`. */
+function checkDataSize(idat: readonly Uint8Array[], h: PngHeader, where: string): void {
+  const need = pngDataBytes(h);
+  let total = 0;
+  const z = new Unzlib((chunk) => {
+    total += chunk.length;
+  });
+  const tooMuch = () => new PngError(`${where}: the image data decompresses to more than the ${count(need)} bytes a ${describe(h)} image needs (corrupt file or decompression bomb)`);
+  try {
+    for (const d of idat) {
+      for (let i = 0; i < d.length;) {
+        // Slices sized so that even at DEFLATE's maximum ratio one push cannot yield much more
+        // than what is still needed (at least 1 KB, at most 64 KB of input at a time).
+        const slice = Math.min(65536, Math.max(1024, Math.floor((need - total) / MAX_DEFLATE_RATIO) + 1));
+        z.push(d.subarray(i, i + slice), false);
+        i += slice;
+        if (total > need) throw tooMuch();
+      }
     }
-    for (let x = 0; x < width; x++) {
-      let r: number, g: number, bl: number;
-      if (color === 3) {
-        const i = cur[x]! * 3;
-        [r, g, bl] = [palette![i]!, palette![i + 1]!, palette![i + 2]!];
-      } else if (channels >= 3) [r, g, bl] = [cur[x * channels]!, cur[x * channels + 1]!, cur[x * channels + 2]!];
-      else r = g = bl = cur[x * channels]!;
-      pixels[y * width + x] = (0.299 * r + 0.587 * g + 0.114 * bl) / 255;
-    }
-    prev.set(cur);
+    z.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof PngError) throw e;
+    const eof = /unexpected EOF/i.test((e as Error)?.message ?? '');
+    throw new PngError(`${where}: ${eof ? 'truncated: the image data ends early' : 'the image data is truncated or corrupt'} (${errorText(e, 120)}; ${count(total)} of ${count(need)} bytes decompressed)`);
   }
-  return { width, height, pixels };
+  if (total > need) throw tooMuch();
+  if (total < need) throw new PngError(`${where}: truncated: the image data decompresses to ${count(total)} bytes, a ${describe(h)} image needs ${count(need)}`);
+}
+
+function chunk(type: string, data: Uint8Array, out: Uint8Array, at: number): number {
+  new DataView(out.buffer, out.byteOffset + at, 8).setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[at + 4 + i] = type.charCodeAt(i);
+  out.set(data, at + 8);
+  return at + 12 + data.length; // CRC left 0: fast-png is told not to check it (scan did)
+}
+
+/** A minimal copy for fast-png: signature, IHDR, PLTE (palette images), one IDAT, IEND. */
+function minimalPng(bytes: Uint8Array, s: Scanned): Uint8Array {
+  const ihdr = bytes.subarray(16, 29);
+  const idatBytes = s.idat.reduce((a, d) => a + d.length, 0);
+  const out = new Uint8Array(8 + 25 + (s.palette ? 12 + s.palette.length : 0) + 12 + idatBytes + 12);
+  out.set(SIGNATURE, 0);
+  let at = chunk('IHDR', ihdr, out, 8);
+  if (s.palette) at = chunk('PLTE', s.palette, out, at);
+  new DataView(out.buffer, at, 8).setUint32(0, idatBytes);
+  out.set([73, 68, 65, 84], at + 4);
+  let p = at + 8;
+  for (const d of s.idat) {
+    out.set(d, p);
+    p += d.length;
+  }
+  at = p + 4;
+  chunk('IEND', new Uint8Array(0), out, at);
+  return out;
+}
+
+/** Luminance in [0, 1] of every pixel; palette indices are checked against the palette. */
+function toGrey(png: DecodedPng, h: PngHeader, palette: Uint8Array | undefined, where: string): Float32Array {
+  const { width: w, height: ht, bitDepth: depth, channels: ch } = h;
+  const data = png.data;
+  const packed = depth < 8;
+  const rowBytes = Math.ceil((w * depth) / 8);
+  const expected = packed ? rowBytes * ht : w * ht * ch;
+  if (png.width !== w || png.height !== ht || data.length !== expected) {
+    throw new PngError(`${where}: the decoder returned ${png.width}×${png.height} with ${count(data.length)} samples, expected ${w}×${ht} with ${count(expected)}`);
+  }
+  const max = 2 ** depth - 1;
+  const sample = packed
+    ? (x: number, y: number) => (data[y * rowBytes + ((x * depth) >> 3)]! >> (8 - depth - ((x * depth) & 7))) & max
+    : (x: number, y: number) => data[(y * w + x) * ch]!;
+  const out = new Float32Array(w * ht);
+  if (h.colorType === 3) {
+    const n = palette!.length / 3;
+    const lum = new Float32Array(n);
+    for (let i = 0; i < n; i++) lum[i] = (0.299 * palette![3 * i]! + 0.587 * palette![3 * i + 1]! + 0.114 * palette![3 * i + 2]!) / 255;
+    for (let y = 0; y < ht; y++) {
+      for (let x = 0; x < w; x++) {
+        const idx = sample(x, y);
+        if (idx >= n) throw new PngError(`${where}: pixel (${x}, ${y}) uses palette index ${idx}, but the palette has ${n} colour${n === 1 ? '' : 's'} (indices 0 to ${n - 1})`);
+        out[y * w + x] = lum[idx]!;
+      }
+    }
+  } else if (ch >= 3) {
+    for (let i = 0, p = 0; i < w * ht; i++, p += ch) out[i] = (0.299 * data[p]! + 0.587 * data[p + 1]! + 0.114 * data[p + 2]!) / max;
+  } else {
+    for (let y = 0; y < ht; y++) for (let x = 0; x < w; x++) out[y * w + x] = sample(x, y) / max;
+  }
+  return out;
+}
+
+/** The validated IHDR of PNG bytes (the structure is checked; nothing is inflated). */
+export function readPngHeader(bytes: Uint8Array, source = 'image', options?: PngOptions): PngHeader {
+  return scan(bytes, display(source), { ...PNG_LIMITS, ...options?.limits }).header;
+}
+
+/** Decodes PNG bytes to luminance. `source` (a path, usually) is named in every error message. */
+export function decodePng(bytes: Uint8Array, source = 'image', options?: PngOptions): GreyImage {
+  const where = display(source);
+  const L = { ...PNG_LIMITS, ...options?.limits };
+  const s = scan(bytes, where, L);
+  checkDataSize(s.idat, s.header, where);
+  let png: DecodedPng;
+  try {
+    png = fastPngDecode(minimalPng(bytes, s), { checkCrc: false });
+  } catch (e) {
+    throw new PngError(`${where}: cannot decode the image (${errorText(e, 160)})`);
+  }
+  return { width: s.header.width, height: s.header.height, pixels: toGrey(png, s.header, s.palette, where) };
+}
+
+/** Reads and decodes a PNG file; a directory, a special file, an unreadable path or a file over
+ *  PNG_LIMITS.maxFileBytes is an error naming the path. */
+export async function readPng(path: string, options?: PngOptions): Promise<GreyImage> {
+  const where = display(path);
+  const L = { ...PNG_LIMITS, ...options?.limits };
+  const fs = await import('node:fs/promises');
+  let bytes: Uint8Array;
+  try {
+    const st = await fs.stat(path);
+    if (st.isDirectory()) throw new PngError(`${where}: is a directory, not a PNG file`);
+    if (!st.isFile()) throw new PngError(`${where}: is not a regular file`);
+    if (st.size > L.maxFileBytes) throw new PngError(`${where}: the file is ${count(st.size)} bytes, over the ${count(L.maxFileBytes)}-byte limit for PNG files`);
+    bytes = await fs.readFile(path);
+  } catch (e) {
+    if (e instanceof PngError) throw e;
+    throw new PngError(`${where}: cannot read the file (${errorText(e)})`);
+  }
+  return decodePng(bytes, path, options);
 }
 
 /** Bilinear resize of a grey image to size×size. */

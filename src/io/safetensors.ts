@@ -9,13 +9,23 @@
 // Writing supports F32, I32 and U8. Every problem with a file is reported as a SafetensorsError that
 // names the file and, where there is one, the tensor.
 //
+// The header is validated against bounds (src/io/limits.ts) before anything it declares is used:
+// header length against the file size and 100 MB, the number of tensors (counted, and duplicates
+// found, by scanning the JSON text before it is parsed into objects), printable names of bounded
+// length, known dtypes, shapes of bounded rank with safe-integer dimensions, data_offsets inside the
+// data section that match dtype × shape and do not overlap, and string-to-string metadata of
+// bounded size. Names echoed in messages are escaped and clipped; lists are capped (src/util/text.ts).
+//
 // The reader is strict about what could silently corrupt weights (offsets outside the data, ranges
-// that overlap, a byte count that is not dtype size × element count, unknown dtypes) and lenient
-// about what cannot (unused gaps between tensors, trailing bytes, the order of the JSON entries).
+// that overlap, a byte count that is not dtype size × element count, unknown dtypes, a name given
+// twice) and lenient about what cannot (unused gaps between tensors, trailing bytes, the order of
+// the JSON entries).
 
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SAFETENSORS_LIMITS, type SafetensorsLimits } from './limits.ts';
+import { count, display, errorText, firstUnsafeChar, preview, quote, TEXT_LIMITS } from '../util/text.ts';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 /** The dtypes this module writes. */
@@ -43,6 +53,20 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
+/** What the header says, without the data: for checking names and shapes before reading a large file. */
+export interface SafetensorsHeader {
+  /** In the order of their data offsets in the file. */
+  tensors: Map<string, { dtype: SafetensorsDtype; shape: number[]; byteLength: number }>;
+  metadata: Record<string, string>;
+  /** Bytes of the whole file (or buffer). */
+  fileBytes: number;
+}
+
+export interface ReadOptions {
+  /** Overrides of the bounds in SAFETENSORS_LIMITS. */
+  limits?: Partial<SafetensorsLimits>;
+}
+
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
@@ -54,15 +78,23 @@ const WRITABLE: Record<WritableDtype, { array: string; ok: (d: unknown) => boole
   U8: { array: 'Uint8Array', ok: (d) => d instanceof Uint8Array },
 };
 const METADATA_KEY = '__metadata__';
-/** The reference implementation refuses headers over 100 MB; so do we (a corrupt length would otherwise allocate). */
-const MAX_HEADER_BYTES = 100_000_000;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const isDtype = (d: unknown): d is SafetensorsDtype => typeof d === 'string' && Object.hasOwn(DTYPE_SIZE, d);
-const fmtShape = (s: readonly number[]): string => `[${s.join(',')}]`;
+const fmtShape = (s: readonly number[]): string => (s.length > 40 ? `[${s.slice(0, 40).join(',')},…(${s.length - 40} more)]` : `[${s.join(',')}]`);
 const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-const label = (source: string | undefined): string => `safetensors ${source ?? '<bytes>'}`;
+const numelBig = (s: readonly number[]): bigint => s.reduce((a, b) => a * BigInt(b), 1n);
+const label = (source: string | undefined): string => `safetensors ${source === undefined ? '<bytes>' : display(source)}`;
 const isDim = (d: unknown): d is number => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+const limitsOf = (o: ReadOptions | undefined): SafetensorsLimits => ({ ...SAFETENSORS_LIMITS, ...o?.limits });
+
+/** Why a name from a file (or for a file) cannot be used, or undefined when it can. */
+function nameProblem(name: string, maxChars: number): string | undefined {
+  if (name.length > maxChars) return `is ${count(name.length)} characters long (the limit is ${count(maxChars)})`;
+  const at = firstUnsafeChar(name);
+  if (at >= 0) return `contains a control, escape or invisible formatting character at position ${at} (names must be printable)`;
+  return undefined;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -74,31 +106,44 @@ interface Planned {
 }
 
 /** Checks names, dtypes, shapes and metadata, lays the data out back to back and builds the padded
- *  header. The data arrays themselves are checked by checkData (when they are written). */
+ *  header. The data arrays themselves are checked by checkData (when they are written). What is
+ *  written must be readable back under the default limits. */
 function plan(tensors: ReadonlyMap<string, TensorEntry>, metadata: Record<string, string> | undefined, where: string): { header: Uint8Array; planned: Planned[]; dataBytes: number } {
+  const L = SAFETENSORS_LIMITS;
   const json: Record<string, unknown> = {};
+  if (tensors.size > L.maxTensors) throw new SafetensorsError(`${where}: ${count(tensors.size)} tensors is more than the ${count(L.maxTensors)} a file may hold`);
   if (metadata !== undefined) {
     const meta: Record<string, string> = {};
+    let chars = 0, n = 0;
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new SafetensorsError(`${where}: metadata "${k}" must be a string, got ${typeof v}`);
-      meta[k] = v;
+      if (typeof v !== 'string') throw new SafetensorsError(`${where}: metadata ${quote(k)} must be a string, got ${typeof v}`);
+      const bad = nameProblem(k, L.maxNameChars);
+      if (bad) throw new SafetensorsError(`${where}: metadata key ${quote(k)} ${bad}`);
+      chars += k.length + v.length;
+      if (++n > L.maxMetadataEntries) throw new SafetensorsError(`${where}: more than ${count(L.maxMetadataEntries)} metadata entries`);
+      if (chars > L.maxMetadataChars) throw new SafetensorsError(`${where}: metadata is over the ${count(L.maxMetadataChars)}-character limit`);
+      Object.defineProperty(meta, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
     json[METADATA_KEY] = meta;
   }
   const planned: Planned[] = [];
   let offset = 0;
   for (const [name, entry] of tensors) {
-    const t = `${where}: tensor "${name}"`;
+    const t = `${where}: tensor ${quote(name)}`;
     if (name === '') throw new SafetensorsError(`${where}: a tensor name must not be empty`);
     if (name === METADATA_KEY) throw new SafetensorsError(`${t}: the name is reserved for metadata`);
-    if (!Object.hasOwn(WRITABLE, entry.dtype)) throw new SafetensorsError(`${t}: cannot write dtype ${String(entry.dtype)} (writable: ${Object.keys(WRITABLE).join(', ')})`);
-    if (!Array.isArray(entry.shape) || !entry.shape.every(isDim)) throw new SafetensorsError(`${t}: shape ${JSON.stringify(entry.shape)} must be a list of non-negative integers`);
+    const bad = nameProblem(name, L.maxNameChars);
+    if (bad) throw new SafetensorsError(`${where}: tensor name ${quote(name)} ${bad}`);
+    if (!Object.hasOwn(WRITABLE, entry.dtype)) throw new SafetensorsError(`${t}: cannot write dtype ${display(String(entry.dtype))} (writable: ${Object.keys(WRITABLE).join(', ')})`);
+    if (!Array.isArray(entry.shape) || entry.shape.length > L.maxRank || !entry.shape.every(isDim)) throw new SafetensorsError(`${t}: shape ${preview(entry.shape)} must be a list of non-negative integers (at most ${L.maxRank} dimensions)`);
     const bytes = numel(entry.shape) * DTYPE_SIZE[entry.dtype];
+    if (!Number.isSafeInteger(bytes)) throw new SafetensorsError(`${t}: shape ${fmtShape(entry.shape)} is too large`);
     planned.push({ name, entry, begin: offset });
-    json[name] = { dtype: entry.dtype, shape: [...entry.shape], data_offsets: [offset, offset + bytes] };
+    Object.defineProperty(json, name, { value: { dtype: entry.dtype, shape: [...entry.shape], data_offsets: [offset, offset + bytes] }, enumerable: true, writable: true, configurable: true });
     offset += bytes;
   }
   const text = new TextEncoder().encode(JSON.stringify(json));
+  if (text.length > L.maxHeaderBytes) throw new SafetensorsError(`${where}: the header would be ${count(text.length)} bytes, over the ${count(L.maxHeaderBytes)}-byte limit`);
   const padded = Math.ceil(text.length / 8) * 8;
   const header = new Uint8Array(8 + padded).fill(0x20); // pad with spaces, as the reference writer does
   new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
@@ -108,9 +153,9 @@ function plan(tensors: ReadonlyMap<string, TensorEntry>, metadata: Record<string
 
 /** The data must be the dtype's typed array with exactly product(shape) elements. */
 function checkData({ name, entry }: Planned, where: string): void {
-  const t = `${where}: tensor "${name}"`;
+  const t = `${where}: tensor ${quote(name)}`;
   const w = WRITABLE[entry.dtype];
-  if (!w.ok(entry.data)) throw new SafetensorsError(`${t}: dtype ${entry.dtype} needs a ${w.array}, got ${(entry.data as unknown as object | undefined)?.constructor?.name ?? typeof entry.data}`);
+  if (!w.ok(entry.data)) throw new SafetensorsError(`${t}: dtype ${entry.dtype} needs a ${w.array}, got ${display(String((entry.data as unknown as object | undefined)?.constructor?.name ?? typeof entry.data))}`);
   const n = numel(entry.shape);
   if (entry.data.length !== n) throw new SafetensorsError(`${t}: shape ${fmtShape(entry.shape)} needs ${n} elements, the data has ${entry.data.length}`);
 }
@@ -140,7 +185,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorEntry>, met
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decoding
+// Header validation
 
 interface HeaderEntry {
   name: string;
@@ -150,62 +195,134 @@ interface HeaderEntry {
   end: number;
 }
 
-/** Parses and checks the header of `bytes`; returns the entries in offset order and where the data starts. */
-function parseHeader(bytes: Uint8Array, where: string): { entries: HeaderEntry[]; metadata: Record<string, string>; dataStart: number } {
-  if (bytes.length < 8) throw new SafetensorsError(`${where}: truncated file: ${bytes.length} bytes, too short for the 8-byte header length`);
-  const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) throw new SafetensorsError(`${where}: header length ${n} is larger than the ${bytes.length - 8} bytes that follow it (truncated or not a safetensors file)`);
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(`${where}: header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  const headerLen = Number(n);
+interface ParsedHeader {
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+/** The header length from the first 8 bytes, checked against the file size and the limit. */
+function headerLength(first: Uint8Array, fileBytes: number, where: string, L: SafetensorsLimits): number {
+  if (fileBytes < 8) throw new SafetensorsError(`${where}: truncated file: ${fileBytes} bytes, too short for the 8-byte header length`);
+  const n = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(fileBytes - 8)) throw new SafetensorsError(`${where}: header length ${n} is larger than the ${fileBytes - 8} bytes that follow it (truncated or not a safetensors file)`);
+  if (n > BigInt(L.maxHeaderBytes)) throw new SafetensorsError(`${where}: header length ${n} exceeds the ${count(L.maxHeaderBytes)}-byte limit`);
+  return Number(n);
+}
+
+/**
+ * The keys of the top-level JSON object, read from the text before JSON.parse builds anything:
+ * more tensors than the limit, or a name given twice (JSON.parse would silently keep the last),
+ * are rejected here. Text it cannot follow is left for JSON.parse to report.
+ */
+function scanTopLevelKeys(text: string, where: string, L: SafetensorsLimits): void {
+  const n = text.length;
+  let i = 0;
+  while (i < n && (text.charCodeAt(i) <= 0x20)) i++;
+  if (text.charCodeAt(i) !== 0x7b /* { */) return;
+  const seen = new Set<string>();
+  let depth = 1, expectKey = true, tensors = 0;
+  for (i++; i < n && depth > 0; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const s = i;
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) i++;
+        else if (d === 0x22) break;
+      }
+      if (i >= n) return;
+      if (depth === 1 && expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(s, i + 1)) as string;
+        } catch {
+          return;
+        }
+        if (seen.has(key)) throw new SafetensorsError(`${where}: ${key === METADATA_KEY ? `"${METADATA_KEY}"` : `tensor ${quote(key)}`} appears more than once in the header`);
+        seen.add(key);
+        if (key !== METADATA_KEY && ++tensors > L.maxTensors) throw new SafetensorsError(`${where}: the header declares more than ${count(L.maxTensors)} tensors (the limit)`);
+        expectKey = false;
+      }
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x2c /* , */ && depth === 1) expectKey = true;
+  }
+}
+
+/** Parses and checks the header text; returns the entries in offset order and where the data starts. */
+function parseHeader(headerBytes: Uint8Array, dataLen: number, where: string, L: SafetensorsLimits): ParsedHeader {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
     throw new SafetensorsError(`${where}: the header is not valid UTF-8`);
   }
+  scanTopLevelKeys(text, where, L);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(`${where}: the header is not valid JSON (${(e as Error).message})`);
+    throw new SafetensorsError(`${where}: the header is not valid JSON (${errorText(e, 160)})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SafetensorsError(`${where}: the header must be a JSON object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`);
 
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
+  let tensors = 0;
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
-      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(`${where}: "${METADATA_KEY}" must be an object of strings`);
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw new SafetensorsError(`${where}: metadata "${k}" must be a string, got ${JSON.stringify(v)}`);
-        metadata[k] = v;
-      }
+      parseMetadata(raw, metadata, where, L);
       continue;
     }
-    const t = `${where}: tensor "${name}"`;
+    // scanTopLevelKeys counted already; this guards text it could not follow.
+    if (++tensors > L.maxTensors) throw new SafetensorsError(`${where}: the header declares more than ${count(L.maxTensors)} tensors (the limit)`);
+    const badName = nameProblem(name, L.maxNameChars);
+    if (badName) throw new SafetensorsError(`${where}: tensor name ${quote(name)} ${badName}`);
+    const t = `${where}: tensor ${quote(name)}`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(`${t}: the header entry must be an object {dtype, shape, data_offsets}`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (!isDtype(dtype)) throw new SafetensorsError(`${t}: unknown dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(DTYPE_SIZE).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every(isDim)) throw new SafetensorsError(`${t}: shape ${JSON.stringify(shape)} must be a list of non-negative integers`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isDim)) throw new SafetensorsError(`${t}: data_offsets ${JSON.stringify(offsets)} must be two non-negative integers [begin, end]`);
+    if (!isDtype(dtype)) throw new SafetensorsError(`${t}: unknown dtype ${preview(dtype)} (supported: ${Object.keys(DTYPE_SIZE).join(', ')})`);
+    if (!Array.isArray(shape) || shape.length > L.maxRank || !shape.every(isDim)) {
+      throw new SafetensorsError(`${t}: shape ${preview(shape)} must be a list of non-negative integers (at most ${L.maxRank} dimensions, each at most 2^53-1)`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isDim)) throw new SafetensorsError(`${t}: data_offsets ${preview(offsets)} must be two non-negative integers [begin, end]`);
     const [begin, end] = offsets as [number, number];
     if (begin > end) throw new SafetensorsError(`${t}: data_offsets [${begin},${end}] end before they begin`);
     if (end > dataLen) throw new SafetensorsError(`${t}: data_offsets [${begin},${end}] are out of range: the data section has ${dataLen} bytes (truncated file?)`);
-    const want = numel(shape) * DTYPE_SIZE[dtype];
-    if (end - begin !== want) throw new SafetensorsError(`${t}: data_offsets [${begin},${end}] span ${end - begin} bytes, but ${dtype}${fmtShape(shape)} needs ${want}`);
+    const want = numelBig(shape as number[]) * BigInt(DTYPE_SIZE[dtype]);
+    if (BigInt(end - begin) !== want) throw new SafetensorsError(`${t}: data_offsets [${begin},${end}] span ${end - begin} bytes, but ${dtype}${fmtShape(shape as number[])} needs ${want}`);
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let prev: HeaderEntry | undefined;
   for (const e of entries) {
     if (e.begin === e.end) continue; // an empty tensor occupies no bytes
-    if (prev && e.begin < prev.end) throw new SafetensorsError(`${where}: tensor "${e.name}": data_offsets [${e.begin},${e.end}] overlap those of tensor "${prev.name}" [${prev.begin},${prev.end}]`);
+    if (prev && e.begin < prev.end) throw new SafetensorsError(`${where}: tensor ${quote(e.name)}: data_offsets [${e.begin},${e.end}] overlap those of tensor ${quote(prev.name)} [${prev.begin},${prev.end}]`);
     prev = e;
   }
-  return { entries, metadata, dataStart };
+  return { entries, metadata, dataStart: 8 + headerBytes.length };
 }
+
+function parseMetadata(raw: unknown, out: Record<string, string>, where: string, L: SafetensorsLimits): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(`${where}: "${METADATA_KEY}" must be an object of strings, got ${preview(raw)}`);
+  let chars = 0, n = 0;
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k)) continue;
+    if (++n > L.maxMetadataEntries) throw new SafetensorsError(`${where}: "${METADATA_KEY}" has more than ${count(L.maxMetadataEntries)} entries (the limit)`);
+    const v = (raw as Record<string, unknown>)[k];
+    if (typeof v !== 'string') throw new SafetensorsError(`${where}: metadata ${quote(k)} must be a string, got ${preview(v)}`);
+    const bad = nameProblem(k, L.maxNameChars);
+    if (bad) throw new SafetensorsError(`${where}: metadata key ${quote(k)} ${bad}`);
+    chars += k.length + v.length;
+    if (chars > L.maxMetadataChars) throw new SafetensorsError(`${where}: "${METADATA_KEY}" is over the ${count(L.maxMetadataChars)}-character limit (at ${quote(k)})`);
+    // defineProperty: a key "__proto__" stays an ordinary entry.
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
 
 /** Copies `bytes` into a fresh, aligned buffer in host byte order. */
 function hostCopy(bytes: Uint8Array, size: number): ArrayBuffer {
@@ -225,9 +342,10 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-function decodeData(e: HeaderEntry, raw: Uint8Array, where: string): TensorData {
+/** `raw` holds the tensor's bytes; `owned`: it is a fresh, aligned buffer nothing else uses. */
+function decodeData(e: HeaderEntry, raw: Uint8Array, where: string, owned = false): TensorData {
   const size = DTYPE_SIZE[e.dtype];
-  const buf = hostCopy(raw, size);
+  const buf = owned && raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength && (LITTLE_ENDIAN || size === 1) ? (raw.buffer as ArrayBuffer) : hostCopy(raw, size);
   switch (e.dtype) {
     case 'F32':
       return new Float32Array(buf);
@@ -254,7 +372,7 @@ function decodeData(e: HeaderEntry, raw: Uint8Array, where: string): TensorData 
       const out = new Int32Array(big.length);
       for (let i = 0; i < big.length; i++) {
         const v = big[i]!;
-        if (v < -2147483648n || v > 2147483647n) throw new SafetensorsError(`${where}: tensor "${e.name}": I64 value ${v} at element ${i} does not fit in an int32`);
+        if (v < -2147483648n || v > 2147483647n) throw new SafetensorsError(`${where}: tensor ${quote(e.name)}: I64 value ${v} at element ${i} does not fit in an int32`);
         out[i] = Number(v);
       }
       return out;
@@ -262,10 +380,15 @@ function decodeData(e: HeaderEntry, raw: Uint8Array, where: string): TensorData 
   }
 }
 
+function parseBytes(bytes: Uint8Array, where: string, L: SafetensorsLimits): ParsedHeader {
+  const headerLen = headerLength(bytes.subarray(0, 8), bytes.length, where, L);
+  return parseHeader(bytes.subarray(8, 8 + headerLen), bytes.length - 8 - headerLen, where, L);
+}
+
 /** Parses safetensors bytes. `source` (a path, usually) is named in every error message. */
-export function decodeSafetensors(bytes: Uint8Array, source?: string): SafetensorsContents {
+export function decodeSafetensors(bytes: Uint8Array, source?: string, options?: ReadOptions): SafetensorsContents {
   const where = label(source);
-  const { entries, metadata, dataStart } = parseHeader(bytes, where);
+  const { entries, metadata, dataStart } = parseBytes(bytes, where, limitsOf(options));
   const tensors = new Map<string, DecodedTensor>();
   for (const e of entries) {
     const data = decodeData(e, bytes.subarray(dataStart + e.begin, dataStart + e.end), where);
@@ -274,15 +397,88 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): Safetenso
   return { tensors, metadata };
 }
 
-/** Reads and decodes a safetensors file (the whole file is read into memory). */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
-  let bytes: Uint8Array;
+/** The validated header of safetensors bytes (no tensor data is decoded). */
+export function decodeSafetensorsHeader(bytes: Uint8Array, source?: string, options?: ReadOptions): SafetensorsHeader {
+  const { entries, metadata } = parseBytes(bytes, label(source), limitsOf(options));
+  return headerOf(entries, metadata, bytes.length);
+}
+
+const headerOf = (entries: HeaderEntry[], metadata: Record<string, string>, fileBytes: number): SafetensorsHeader => ({
+  tensors: new Map(entries.map((e) => [e.name, { dtype: e.dtype, shape: e.shape, byteLength: e.end - e.begin }])),
+  metadata,
+  fileBytes,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reading files: the header first (bounded, validated), then each tensor straight into its own
+// buffer. Nothing the header declares is allocated before it has been checked against the file.
+
+async function openChecked(path: string, where: string): Promise<{ fh: FileHandle; size: number }> {
+  let size: number;
   try {
-    bytes = await readFile(path);
+    // stat before open: opening a FIFO or a device could block or never end.
+    const st = await stat(path);
+    if (st.isDirectory()) throw new SafetensorsError(`${where}: is a directory, not a safetensors file`);
+    if (!st.isFile()) throw new SafetensorsError(`${where}: is not a regular file`);
+    size = st.size;
+    return { fh: await open(path, 'r'), size };
   } catch (e) {
-    throw new SafetensorsError(`${label(path)}: cannot read the file (${(e as Error).message})`);
+    if (e instanceof SafetensorsError) throw e;
+    throw new SafetensorsError(`${where}: cannot read the file (${errorText(e)})`);
   }
-  return decodeSafetensors(bytes, path);
+}
+
+async function readAt(fh: FileHandle, position: number, length: number, where: string): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(out, done, length - done, position + done));
+    } catch (e) {
+      throw new SafetensorsError(`${where}: cannot read the file (${errorText(e)})`);
+    }
+    if (bytesRead === 0) throw new SafetensorsError(`${where}: the file ended at byte ${position + done} while ${position + length} were expected (it changed while being read?)`);
+    done += bytesRead;
+  }
+  return out;
+}
+
+async function readHeaderFrom(fh: FileHandle, size: number, where: string, L: SafetensorsLimits): Promise<ParsedHeader> {
+  const first = await readAt(fh, 0, Math.min(8, size), where);
+  const headerLen = headerLength(first, size, where, L);
+  const headerBytes = await readAt(fh, 8, headerLen, where);
+  return parseHeader(headerBytes, size - 8 - headerLen, where, L);
+}
+
+/** Reads and decodes a safetensors file: the header is validated before any tensor is read. */
+export async function readSafetensors(path: string, options?: ReadOptions): Promise<SafetensorsContents> {
+  const where = label(path);
+  const L = limitsOf(options);
+  const { fh, size } = await openChecked(path, where);
+  try {
+    const { entries, metadata, dataStart } = await readHeaderFrom(fh, size, where, L);
+    const tensors = new Map<string, DecodedTensor>();
+    for (const e of entries) {
+      const raw = await readAt(fh, dataStart + e.begin, e.end - e.begin, where);
+      tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeData(e, raw, where, true) });
+    }
+    return { tensors, metadata };
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/** Reads and validates only the header of a safetensors file (names, dtypes, shapes, metadata). */
+export async function readSafetensorsHeader(path: string, options?: ReadOptions): Promise<SafetensorsHeader> {
+  const where = label(path);
+  const { fh, size } = await openChecked(path, where);
+  try {
+    const { entries, metadata } = await readHeaderFrom(fh, size, where, limitsOf(options));
+    return headerOf(entries, metadata, size);
+  } finally {
+    await fh.close().catch(() => {});
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,7 +496,7 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   // Shapes and dtypes determine the header; each tensor's data is checked just before it is written.
   const { header, planned } = plan(tensors, metadata, where);
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(tmp, 'wx', 0o644);
     let pos = 0;
@@ -308,7 +504,7 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
       let done = 0;
       while (done < b.length) {
         const { bytesWritten } = await fh!.write(b, done, b.length - done, pos);
-        if (bytesWritten <= 0) throw new SafetensorsError(`${where}: writing ${tmp} made no progress`);
+        if (bytesWritten <= 0) throw new SafetensorsError(`${where}: writing ${display(tmp)} made no progress`);
         done += bytesWritten;
         pos += bytesWritten;
       }
@@ -326,7 +522,7 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
     if (fh) await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(`${where}: write failed (${(e as Error).message}); any existing file was left unchanged`);
+    throw new SafetensorsError(`${where}: write failed (${errorText(e)}); any existing file was left unchanged`);
   }
   // Make the rename itself durable; not every platform lets a directory be opened and synced.
   try {
@@ -356,6 +552,8 @@ export interface ValidateOptions {
   allowExtra?: boolean;
   /** Named in the error message, e.g. the checkpoint path. */
   source?: string;
+  /** Problems listed before "… and N more" (default 20). */
+  maxListed?: number;
 }
 
 const FLOAT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];
@@ -369,13 +567,20 @@ function dtypeMatches(found: string, want: ExpectedDtype): boolean {
 
 /**
  * Checks found tensors against the expected names, shapes and dtypes and throws one Error that lists
- * every problem (missing, unexpected, wrong shape, wrong dtype), each naming its tensor. Returns the
+ * the problems (missing, unexpected, wrong shape, wrong dtype), each naming its tensor: the first 20
+ * (`maxListed`), then how many more of each kind. Names are escaped and clipped. Returns the
  * expected names that were allowed to be missing and are.
  */
 export function validateTensors(found: ReadonlyMap<string, { dtype: string; shape: readonly number[] }>, expected: ReadonlyMap<string, Expected>, options: ValidateOptions = {}): { missing: string[] } {
-  const { allowMissing, allowExtra = false, source } = options;
-  const mayMiss = typeof allowMissing === 'function' ? allowMissing : (n: string) => (allowMissing ?? []).includes(n);
+  const { allowMissing, allowExtra = false, source, maxListed = TEXT_LIMITS.listItems } = options;
+  const allowed = typeof allowMissing === 'function' ? undefined : new Set(allowMissing ?? []);
+  const mayMiss = typeof allowMissing === 'function' ? allowMissing : (n: string) => allowed!.has(n);
   const problems: string[] = [];
+  const tally = { missing: 0, unexpected: 0, shape: 0, dtype: 0 };
+  const add = (kind: keyof typeof tally, line: () => string) => {
+    tally[kind]++;
+    if (problems.length < maxListed) problems.push(line());
+  };
   const missing: string[] = [];
   for (const [name, exp] of expected) {
     const shape = Array.isArray(exp) ? (exp as readonly number[]) : (exp as { shape: readonly number[] }).shape;
@@ -383,16 +588,22 @@ export function validateTensors(found: ReadonlyMap<string, { dtype: string; shap
     const t = found.get(name);
     if (!t) {
       if (mayMiss(name)) missing.push(name);
-      else problems.push(`missing tensor "${name}" (expected ${dtype} ${fmtShape(shape)})`);
+      else add('missing', () => `missing tensor ${quote(name)} (expected ${dtype} ${fmtShape(shape)})`);
       continue;
     }
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`tensor "${name}": shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
-    if (!dtypeMatches(t.dtype, dtype)) problems.push(`tensor "${name}": dtype ${t.dtype}, expected ${dtype === 'float' ? `a float dtype (${FLOAT_DTYPES.join('/')})` : dtype === 'int' ? `an integer dtype (${INT_DTYPES.join('/')})` : dtype}`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) add('shape', () => `tensor ${quote(name)}: shape ${fmtShape(t.shape)}, expected ${fmtShape(shape)}`);
+    if (!dtypeMatches(t.dtype, dtype)) add('dtype', () => `tensor ${quote(name)}: dtype ${display(t.dtype, 16)}, expected ${dtype === 'float' ? `a float dtype (${FLOAT_DTYPES.join('/')})` : dtype === 'int' ? `an integer dtype (${INT_DTYPES.join('/')})` : dtype}`);
   }
-  if (!allowExtra) for (const [name, t] of found) if (!expected.has(name)) problems.push(`unexpected tensor "${name}" (${t.dtype} ${fmtShape(t.shape)})`);
-  if (problems.length > 0) {
-    const head = `${source ? `${source}: ` : ''}tensors do not match what was expected (${problems.length} problem${problems.length === 1 ? '' : 's'}):`;
-    throw new Error([head, ...problems.map((p) => `  ${p}`)].join('\n'));
+  if (!allowExtra) for (const [name, t] of found) if (!expected.has(name)) add('unexpected', () => `unexpected tensor ${quote(name)} (${display(t.dtype, 16)} ${fmtShape(t.shape)})`);
+  const total = tally.missing + tally.unexpected + tally.shape + tally.dtype;
+  if (total > 0) {
+    const head = `${source ? `${display(source)}: ` : ''}tensors do not match what was expected (${count(total)} problem${total === 1 ? '' : 's'}):`;
+    const lines = [...problems];
+    if (total > problems.length) {
+      const kinds = [[tally.missing, 'missing'], [tally.unexpected, 'unexpected'], [tally.shape, 'with the wrong shape'], [tally.dtype, 'with the wrong dtype']] as const;
+      lines.push(`… and ${count(total - problems.length)} more (in all: ${kinds.filter(([n]) => n > 0).map(([n, w]) => `${count(n)} ${w}`).join(', ')})`);
+    }
+    throw new Error([head, ...lines.map((p) => `  ${p}`)].join('\n'));
   }
   return { missing };
 }

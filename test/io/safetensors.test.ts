@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, validateTensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsHeader, SafetensorsError, validateTensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.ts';
 import { fcParams } from '../support/random.ts';
 
 const bits = (a: Float32Array): number[] => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
@@ -268,6 +268,115 @@ test('writeSafetensors: atomic replace, no temp file left, bytes equal encodeSaf
     const cut = join(dir, 'cut.safetensors');
     await writeFile(cut, before.subarray(0, before.length - 1));
     await assert.rejects(readSafetensors(cut), (e: Error) => e instanceof SafetensorsError && e.message.includes(cut) && /tensor "blocks\.0\.attn\.qkv\.weight".*out of range/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('header bounds: tensor count (counted before parsing), duplicates, names, rank, metadata size; each named with its limit', () => {
+  const f32 = (begin: number, end: number, shape = [2]) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
+  const small = { limits: { maxTensors: 3, maxNameChars: 16, maxRank: 4, maxMetadataEntries: 2, maxMetadataChars: 20 } };
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['4 tensors, limit 3', craft({ a: f32(0, 0, [0]), b: f32(0, 0, [0]), c: f32(0, 0, [0]), d: f32(0, 0, [0]) }), /^safetensors bad\.st: the header declares more than 3 tensors \(the limit\)$/],
+    ['duplicate name', craft('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(8)), /^safetensors bad\.st: tensor "w" appears more than once in the header$/],
+    ['duplicate name, escaped in JSON', craft('{"w":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"\\u0077":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}'), /tensor "w" appears more than once/],
+    ['duplicate metadata', craft('{"__metadata__":{},"__metadata__":{}}'), /"__metadata__" appears more than once/],
+    ['name too long', craft({ ['n'.repeat(17)]: f32(0, 8) }, new Uint8Array(8)), /tensor name "n{17}" is 17 characters long \(the limit is 16\)/],
+    ['name with an escape sequence', craft({ 'a\u001b[2Jb': f32(0, 8) }, new Uint8Array(8)), /tensor name "a\\u001b\[2Jb" contains a control, escape or invisible formatting character at position 1 \(names must be printable\)/],
+    ['name with a bidi override', craft({ 'x\u202ey': f32(0, 8) }, new Uint8Array(8)), /tensor name "x\\u202ey" contains a control/],
+    ['rank 5, limit 4', craft({ w: f32(0, 4, [1, 1, 1, 1, 1]) }, new Uint8Array(4)), /tensor "w": shape \[1,1,1,1,1\] must be a list of non-negative integers \(at most 4 dimensions, each at most 2\^53-1\)/],
+    ['unsafe dim', craft({ w: f32(0, 8, [2 ** 60]) }, new Uint8Array(8)), /tensor "w": shape \[1152921504606847000\] must be a list of non-negative integers/],
+    ['dims whose product overflows', craft({ w: f32(0, 8, [2 ** 52, 2 ** 52]) }, new Uint8Array(8)), /tensor "w": data_offsets \[0,8\] span 8 bytes, but F32\[4503599627370496,4503599627370496\] needs 81129638414606681695789005144064$/],
+    ['3 metadata entries, limit 2', craft({ __metadata__: { a: '1', b: '2', c: '3' } }), /"__metadata__" has more than 2 entries \(the limit\)/],
+    ['metadata over 20 characters', craft({ __metadata__: { a: 'x'.repeat(30) } }), /"__metadata__" is over the 20-character limit \(at "a"\)/],
+    ['metadata key with a newline', craft({ __metadata__: { 'a\nb': '1' } }), /metadata key "a\\nb" contains a control/],
+    ['metadata value not a string, shown bounded', craft({ __metadata__: { a: Array(10_000).fill(7) } }), /metadata "a" must be a string, got \[7,7,7,.*…\([\d,]+ more\)\]$/],
+  ];
+  for (const [what, bytes, re] of cases) {
+    assert.throws(() => decodeSafetensors(bytes, 'bad.st', small), (e: Error) => {
+      assert.ok(e instanceof SafetensorsError, `${what}: ${e}`);
+      assert.match(e.message, re, what);
+      assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202e]/.test(e.message), `${what}: raw control character in ${JSON.stringify(e.message)}`);
+      assert.ok(e.message.length < 600, `${what}: ${e.message.length} characters`);
+      return true;
+    }, what);
+  }
+  // "__proto__" is an ordinary name, in tensors and in metadata.
+  const proto = decodeSafetensors(craft('{"__proto__":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"__metadata__":{"__proto__":"m"}}', new Uint8Array([5])));
+  assert.deepEqual([...proto.tensors.keys()], ['__proto__']);
+  assert.equal(Object.getPrototypeOf(proto.metadata), Object.prototype);
+  assert.deepEqual(Object.entries(proto.metadata), [['__proto__', 'm']]);
+});
+
+test('the default tensor-count limit (100,000) stops a huge header with a short message', () => {
+  const n = 100_001;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) parts.push(`"t${i}":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}`);
+  const bytes = craft(`{${parts.join(',')}}`);
+  const t0 = performance.now();
+  assert.throws(() => decodeSafetensors(bytes, 'many.st'), /^SafetensorsError: safetensors many\.st: the header declares more than 100,000 tensors \(the limit\)$/);
+  assert.ok(performance.now() - t0 < 2000);
+  // 100,000 is still fine.
+  const ok = craft(`{${parts.slice(0, 100_000).join(',')}}`);
+  assert.equal(decodeSafetensors(ok).tensors.size, 100_000);
+});
+
+test('the writer refuses what the reader would refuse', () => {
+  const one = (name: string, shape: number[] = [1]) => () => encodeSafetensors(new Map([[name, { dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) } as TensorEntry]]));
+  assert.throws(one('a\u0007b'), /tensor name "a\\u0007b" contains a control/);
+  assert.throws(one('x'.repeat(2000)), /is 2,000 characters long \(the limit is 1,024\)/);
+  assert.throws(one('w', Array(33).fill(1)), /at most 32 dimensions/);
+  assert.throws(() => encodeSafetensors(new Map(), { 'k\u001b': 'v' }), /metadata key "k\\u001b" contains a control/);
+});
+
+test('validateTensors caps its report: 20 problems listed, the rest counted by kind; names escaped', () => {
+  const expected = new Map<string, readonly number[]>();
+  for (let i = 0; i < 60_000; i++) expected.set(`blocks.${i}.w`, [4]);
+  const found = new Map([['evil\u001b]0;pwned\u0007', { dtype: 'F32', shape: [1] }], ['blocks.0.w', { dtype: 'F32', shape: [5] }]]);
+  let message = '';
+  assert.throws(() => validateTensors(found, expected, { source: 'big.safetensors' }), (e: Error) => ((message = e.message), true));
+  const lines = message.split('\n');
+  assert.equal(lines[0], 'big.safetensors: tensors do not match what was expected (60,001 problems):');
+  assert.equal(lines.length, 1 + 20 + 1);
+  assert.equal(lines[1], '  tensor "blocks.0.w": shape [5], expected [4]');
+  assert.equal(lines.at(-1), '  … and 59,981 more (in all: 59,999 missing, 1 unexpected, 1 with the wrong shape)');
+  assert.ok(message.length < 2000, `${message.length} characters`);
+  // The unexpected name is listed escaped when it is among the first 20.
+  assert.throws(() => validateTensors(found, new Map([['blocks.0.w', [5]]])), (e: Error) => /unexpected tensor "evil\\u001b\]0;pwned\\u0007" \(F32 \[1\]\)/.test(e.message) && !/[\u001b\u0007]/.test(e.message));
+});
+
+test('readSafetensors validates the header before reading data; same result and errors as decodeSafetensors; header-only reads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'safetensors-read-'));
+  try {
+    const bytes = encodeSafetensors(sampleTensors(), { note: 'x' });
+    const path = join(dir, 'm.safetensors');
+    await writeFile(path, bytes);
+    const back = await readSafetensors(path);
+    assertSameTensors(back.tensors, sampleTensors());
+    for (const t of back.tensors.values()) assert.equal(t.data.buffer.byteLength, t.data.byteLength, 'each tensor owns its buffer');
+    const header = await readSafetensorsHeader(path);
+    assert.deepEqual([...header.tensors].map(([k, v]) => [k, v.dtype, v.shape]), [...decodeSafetensors(bytes).tensors].map(([k, v]) => [k, v.dtype, v.shape]));
+    assert.equal(header.fileBytes, bytes.length);
+    assert.deepEqual(header.metadata, { note: 'x' });
+    // A header that claims 1 TB of data is rejected from the header alone.
+    const liar = join(dir, 'liar.safetensors');
+    await writeFile(liar, craft({ w: { dtype: 'F32', shape: [2 ** 38], data_offsets: [0, 2 ** 40] } }, new Uint8Array(16)));
+    await assert.rejects(readSafetensors(liar), /liar\.safetensors: tensor "w": data_offsets \[0,1099511627776\] are out of range: the data section has 16 bytes/);
+    await assert.rejects(readSafetensors(dir), (e: Error) => e instanceof SafetensorsError && e.message === `safetensors ${dir}: is a directory, not a safetensors file`);
+    await assert.rejects(readSafetensors('/dev/null'), /safetensors \/dev\/null: is not a regular file/);
+    // Every truncation of the file fails the same way through both paths.
+    for (const cut of [0, 3, 8, 9, 40, bytes.length - 1]) {
+      const p = join(dir, `cut${cut}.safetensors`);
+      await writeFile(p, bytes.subarray(0, cut));
+      let fromBytes = '';
+      try {
+        decodeSafetensors(bytes.subarray(0, cut), p);
+      } catch (e) {
+        fromBytes = (e as Error).message;
+      }
+      assert.ok(fromBytes, `cut at ${cut} decoded`);
+      await assert.rejects(readSafetensors(p), (e: Error) => e instanceof SafetensorsError && e.message === fromBytes);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
