@@ -85,7 +85,7 @@ function runtimeLine(): string {
 export async function runSuitesHere(opts: RemoteOptions, log: (line: string) => void = (l) => console.log(l)): Promise<RemoteResult> {
   const timingNote = await prepareBenchmarkJs();
   const { formatAdapterReport, requestGpu } = await import('../src/runtime/device.ts');
-  const { deviceLimits } = await import('../src/runtime/executor.ts');
+  const { deviceLimits } = await import('../src/runtime/program.ts');
   const { FULL_TIMING, QUICK_TIMING } = await import('./common.ts');
   const { Progress } = await import('../src/util/progress.ts');
   const { isSoftwareAdapter } = await import('./suites/inference.ts');
@@ -104,7 +104,7 @@ export async function runSuitesHere(opts: RemoteOptions, log: (line: string) => 
   const ctx: SuiteContext = {
     gpu,
     quick: opts.quick,
-    limits: deviceLimits(gpu.device),
+    limits: deviceLimits(gpu),
     timing: opts.quick ? QUICK_TIMING : FULL_TIMING,
     log,
     progress: (label, total, unit) => new Progress({ label, total, unit, intervalMs: 10_000, stream, tty: false }),

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../src/cli/args.ts';
 import { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext } from '../src/runtime/device.ts';
-import { deviceLimits } from '../src/runtime/executor.ts';
+import { deviceLimits } from '../src/runtime/program.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { formatDuration, Progress } from '../src/util/progress.ts';
 import { FULL_TIMING, QUICK_TIMING, markdownTable, toJson, type Suite, type SuiteContext, type SuiteResult } from './common.ts';
@@ -212,7 +212,7 @@ async function main(argv: string[]): Promise<number> {
     const ctx: SuiteContext = {
       gpu,
       quick: opts.quick,
-      limits: gpu ? deviceLimits(gpu.device) : undefined,
+      limits: gpu ? deviceLimits(gpu) : undefined,
       timing,
       log: (line) => (active ? active.log(line) : console.log(line)),
       progress: (label, total, unit) => (active = new Progress({ label, total, unit, intervalMs: 10_000 })),

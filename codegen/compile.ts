@@ -1,22 +1,22 @@
-// Graph -> compiled plan: fusion, one WGSL kernel per fused group (shapes baked in), bindings
-// read back from the WGSL by reflection, and a memory plan. Plans are cached by the graph's
-// structure, so compiling the same graph (same shapes, same merge ratio) twice is free; a new
-// shape or merge ratio changes the structure and gets its own kernels.
+// Graph -> compiled plan: fusion decisions (fuse.ts), one WGSL kernel per fused group rendered by
+// the template its root's op kind calls for (shapes baked in), a readable header per kernel, and a
+// memory plan. Plans are cached by the graph's structure, so compiling the same graph (same
+// shapes, same merge ratio) twice is free; a new shape or merge ratio changes the structure and
+// gets its own kernels.
 
 import type { Graph, Node } from '../src/ir/graph.ts';
-import { numel, type DType, type Shape } from '../src/ir/shape.ts';
 import { OPS, type OpKind } from '../src/ir/ops.ts';
-import { alignUp, planMemory, type MemoryPlan } from '../src/runtime/memory.ts';
-import { KernelWriter } from './emit.ts';
-import { BUFFER_LEAVES, planFusion, type FusionPlan } from './fuse.ts';
-import { reflectKernel } from './reflect.ts';
-import { linkKernel } from './wgsl-lib.ts';
-import type { KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/common.ts';
+import { fmtShape, numel, type DType, type Shape } from '../src/ir/shape.ts';
+import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
 import { mapKernel } from '../kernels/map.ts';
-import { matmulKernel } from '../kernels/matmul.ts';
+import { tiledMatmul } from '../kernels/matmul-tiled.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
 import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
+import { KernelWriter, wgslType } from './emit.ts';
+import { BUFFER_LEAVES, planFusion, type FusionPlan } from './fuse.ts';
+import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
+import { linkKernel } from './wgsl-lib.ts';
 
 /** The device limits code generation depends on (a GPUSupportedLimits satisfies this). */
 export interface CodegenLimits {
@@ -25,6 +25,9 @@ export interface CodegenLimits {
   readonly maxComputeInvocationsPerWorkgroup: number;
   readonly maxComputeWorkgroupStorageSize: number;
   readonly minStorageBufferOffsetAlignment: number;
+  readonly maxStorageBufferBindingSize: number;
+  /** Subgroup size when the device has the `subgroups` feature, else 0 (not a WebGPU limit). */
+  readonly subgroupSize: number;
 }
 
 /** WebGPU's guaranteed minimums: a plan compiled for these runs on any adapter. */
@@ -34,6 +37,8 @@ export const DEFAULT_LIMITS: CodegenLimits = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupStorageSize: 16384,
   minStorageBufferOffsetAlignment: 256,
+  maxStorageBufferBindingSize: 134217728,
+  subgroupSize: 0,
 };
 
 export type Arena = 'params' | 'inputs' | 'work';
@@ -56,12 +61,17 @@ export interface KernelBinding {
   readonly binding: number;
   readonly tensor: number;
   readonly access: 'read' | 'read_write';
+  /** The binding's name in the WGSL. */
+  readonly name: string;
 }
 
 export interface PlanKernel {
   readonly name: string;
   readonly kind: KernelKind;
+  /** The source the device compiles: a header naming what each binding holds, then the code. */
   readonly wgsl: string;
+  /** The code without the header: equal for kernels that compute the same thing on other tensors. */
+  readonly code: string;
   readonly entryPoint: string;
   readonly workgroupSize: readonly [number, number, number];
   readonly dispatch: readonly [number, number, number];
@@ -75,6 +85,8 @@ export interface PlanKernel {
   readonly outputs: readonly number[];
   /** Graph nodes computed by this kernel. */
   readonly nodes: readonly number[];
+  /** WGSL features the kernel needs (e.g. subgroups). */
+  readonly features: readonly string[];
 }
 
 export interface CompiledPlan {
@@ -85,8 +97,11 @@ export interface CompiledPlan {
   readonly memory: MemoryPlan;
   readonly fused: boolean;
   readonly flops: number;
-  /** Distinct WGSL modules (identical kernels, e.g. of repeated blocks, share one pipeline). */
+  /** Distinct kernel codes (identical kernels, e.g. of repeated blocks, share one pipeline). */
   readonly uniqueKernels: number;
+  /** Milliseconds spent planning and generating code. */
+  readonly compileMs: number;
+  readonly limits: CodegenLimits;
 }
 
 export interface CompileOptions {
@@ -103,7 +118,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const key = `${fuse}|${JSON.stringify(limits)}|${structureKey(graph)}`;
   const hit = planCache.get(key);
   if (hit) return hit;
-  const plan = compileUncached(graph, fuse, limits);
+  const t0 = performance.now();
+  const plan = compileUncached(graph, fuse, limits, t0);
   planCache.set(key, plan);
   return plan;
 }
@@ -114,63 +130,96 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits): CompiledPlan {
+/** What templates see of the fusion plan. */
+function fusionView(fusion: FusionPlan): FusionView {
+  const rowsOf = new Map<number, number[]>();
+  for (const [r, root] of [...fusion.rowFused].sort((a, b) => a[0] - b[0])) rowsOf.set(root, [...(rowsOf.get(root) ?? []), r]);
+  return {
+    graph: fusion.graph,
+    siblings: (root) => fusion.siblings.get(root) ?? [],
+    epilogueAnchor: (root) => fusion.anchorOf.get(root),
+    rowReductions: (root) => rowsOf.get(root) ?? [],
+  };
+}
+
+function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
   const fusion = planFusion(graph, { fuse, maxBindings: limits.maxStorageBuffersPerShaderStage });
+  const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
     maxInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupStorageBytes: limits.maxComputeWorkgroupStorageSize,
+    subgroupSize: limits.subgroupSize,
   };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
-  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, root, tl, i));
-  return assemble(graph, fusion, kernels, fuse, limits);
+  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, view, root, tl, i));
+  return assemble(graph, fusion, kernels, fuse, limits, t0);
 }
 
-function chooseTemplate(fusion: FusionPlan, root: Node): (t: TemplateInput) => TemplateOutput {
-  if (root.op === 'matmul' || fusion.anchorOf.has(root.id)) return matmulKernel;
-  if (root.op === 'topk') return topkKernel;
-  if (root.op === 'scatterAdd') return scatterKernel;
-  if (wantsRowKernel(fusion, root)) return rowKernel;
-  if (root.op === 'sum' || root.op === 'reduceMax') return reduceKernel;
-  return mapKernel;
+type Template = (t: TemplateInput) => TemplateOutput;
+
+/** The template each kind of kernel root calls for; map kernels for everything computed in place. */
+const TEMPLATE_BY_KIND: { readonly [K in OpKind]: Template | 'row-or-reduce' | 'map' } = {
+  contraction: tiledMatmul,
+  selection: topkKernel,
+  scatter: scatterKernel,
+  reduction: 'row-or-reduce',
+  leaf: 'map', literal: 'map', elementwise: 'map', view: 'map', index: 'map', random: 'map', gradient: 'map',
+};
+
+function chooseTemplate(view: FusionView, root: Node): Template {
+  if (view.epilogueAnchor(root.id) !== undefined) return TEMPLATE_BY_KIND.contraction as Template;
+  if (wantsRowKernel(view, root)) return rowKernel;
+  const t = TEMPLATE_BY_KIND[OPS[root.op].kind];
+  return t === 'map' ? mapKernel : t === 'row-or-reduce' ? reduceKernel : t;
 }
 
-interface Generated extends Omit<PlanKernel, 'bindings' | 'bytes'> {
-  readonly tensorOf: ReadonlyMap<string, number>;
-}
+interface Generated extends Omit<PlanKernel, 'bytes'> {}
 
-function generateKernel(graph: Graph, fusion: FusionPlan, root: Node, limits: TemplateLimits, index: number): Generated {
+function generateKernel(graph: Graph, fusion: FusionPlan, view: FusionView, root: Node, limits: TemplateLimits, index: number): Generated {
   const w = new KernelWriter(graph, fusion);
-  const t = chooseTemplate(fusion, root)({ w, graph, plan: fusion, root, limits });
+  const t = chooseTemplate(view, root)({ w, graph, plan: view, root, limits });
+  const { body, bindings: used, moduleDecls } = w.finish();
+  const bindings = used.map((b, i) => ({ binding: i, tensor: b.tensor, access: b.access, name: b.name }));
+  const decls = used.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${wgslType(b.dtype)}>;`);
   const template = [
-    w.declarations(),
-    ...t.moduleDecls,
+    ...(t.enables ?? []).map((e) => `enable ${e};`),
+    ...decls,
+    ...moduleDecls,
     '',
     `@compute @workgroup_size(${t.workgroupSize.join(', ')})`,
     `fn main(${t.params}) {`,
-    w.body,
+    body,
     '}',
     '',
   ].join('\n');
-  const wgsl = linkKernel(template, w.helpers);
+  const code = linkKernel(template, w.helpers);
   const nodes = [...w.fusedNodes].sort((a, b) => a - b);
+  const name = kernelName(graph, index, t.kind, root, nodes);
+  const header = kernelHeader(graph, name, t, bindings);
   return {
-    name: kernelName(graph, index, t.kind, root, nodes),
-    kind: t.kind,
-    wgsl,
-    entryPoint: 'main',
-    workgroupSize: t.workgroupSize,
-    dispatch: t.dispatch,
-    flops: Math.round(t.flops),
-    config: t.config,
-    root: root.id,
+    name, kind: t.kind, wgsl: `${header}\n${code}`, code,
+    entryPoint: 'main', workgroupSize: t.workgroupSize, dispatch: t.dispatch,
+    flops: Math.round(t.flops), config: t.config, root: root.id,
     outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
-    nodes,
-    tensorOf: new Map([...w.bindings.values()].map((b) => [b.name, b.tensor])),
+    nodes, bindings, features: t.enables ?? [],
   };
 }
 
-/** Ops left out of kernel names: they move or rename values, the name lists what computes. */
+/** A comment block: the kernel, its specialisation, and for each binding the tensor it holds. */
+function kernelHeader(graph: Graph, name: string, t: TemplateOutput, bindings: readonly KernelBinding[]): string {
+  const describe = (id: number) => {
+    const n = graph.node(id);
+    const label = n.op === 'input' || n.op === 'param' ? ` "${n.attrs.name}"` : '';
+    const outputName = [...graph.outputs].find(([, v]) => v === id)?.[0];
+    return `%${id} ${n.op}${label}${outputName ? ` -> output "${outputName}"` : ''} ${n.type.dtype}${fmtShape(n.type.shape)}`;
+  };
+  return [
+    `// ${name}: ${t.kind} kernel, ${t.config}; workgroup ${t.workgroupSize.join('x')}, dispatch ${t.dispatch.join('x')}`,
+    ...bindings.map((b) => `//   binding ${b.binding} ${b.name} (${b.access === 'read' ? 'read' : 'read/write'}): ${describe(b.tensor)}`),
+  ].map((l) => l.replace(/[\r\n]/g, ' ')).join('\n');
+}
+
 const QUIET_KINDS: ReadonlySet<OpKind> = new Set(['view', 'literal', 'gradient']);
 
 function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, nodes: readonly number[]): string {
@@ -183,41 +232,37 @@ function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, n
   return `k${String(index).padStart(3, '0')}_${kind}_${body.join('_') || root.op}_${root.type.shape.join('x') || 'scalar'}`;
 }
 
-function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fused: boolean, limits: CodegenLimits): CompiledPlan {
+function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
   const align = limits.minStorageBufferOffsetAlignment;
   const outputName = new Map([...graph.outputs].map(([k, v]) => [v, k]));
   const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
-
-  // Bindings come from reflecting the WGSL, mapped to tensors by the names the writer chose.
-  const kernels: PlanKernel[] = generated.map((g) => {
-    const reflected = reflectKernel(g.wgsl);
-    const bindings = reflected.bindings.map((b) => {
-      const tensor = g.tensorOf.get(b.name);
-      if (tensor === undefined) throw new Error(`${g.name}: reflected binding ${b.name} matches no tensor`);
-      return { binding: b.binding, tensor, access: b.access };
-    });
-    const bytes = bindings.reduce((s, b) => s + bytesOf(graph.node(b.tensor)), 0);
-    const { tensorOf: _t, ...rest } = g;
-    return { ...rest, workgroupSize: reflected.workgroupSize, bindings, bytes };
-  });
+  for (const n of graph.nodes) {
+    if (bytesOf(n) > limits.maxStorageBufferBindingSize && (fusion.isMaterialized(n.id) || BUFFER_LEAVES.has(n.op))) {
+      throw new Error(`tensor %${n.id} (${n.op} ${n.type.dtype}${fmtShape(n.type.shape)}) needs ${bytesOf(n)} bytes, over the device's binding limit of ${limits.maxStorageBufferBindingSize} bytes (a smaller batch fits)`);
+    }
+  }
+  const kernels: PlanKernel[] = generated.map((g) => ({ ...g, bytes: g.bindings.reduce((s, b) => s + bytesOf(graph.node(b.tensor)), 0) }));
 
   // Leaves live in persistent arenas; kernel outputs in the planned work arena.
   const tensors = new Map<number, PlanTensor>();
   const arenaBytes: Record<Arena, number> = { params: 0, inputs: 0, work: 0 };
+  const bound = new Set(kernels.flatMap((k) => k.bindings.map((b) => b.tensor)));
   for (const n of graph.nodes) {
-    if (!BUFFER_LEAVES.has(n.op)) continue;
+    if (n.op !== 'input' && n.op !== 'param' && n.op !== 'constant') continue;
+    // Folded constants need no buffer; inputs and parameters keep theirs (callers write them by name).
+    if (n.op === 'constant' && !bound.has(n.id) && !outputName.has(n.id)) continue;
     const arena: Arena = n.op === 'input' ? 'inputs' : 'params';
     const offset = arenaBytes[arena];
     arenaBytes[arena] = alignUp(offset + bytesOf(n), align);
     const name = n.op === 'input' || n.op === 'param' ? n.attrs.name : undefined;
-    tensors.set(n.id, { node: n.id, name, role: n.op as PlanTensor['role'], arena, offset, bytes: bytesOf(n), shape: n.type.shape, dtype: n.type.dtype, storage: n.id });
+    tensors.set(n.id, { node: n.id, name, role: n.op, arena, offset, bytes: bytesOf(n), shape: n.type.shape, dtype: n.type.dtype, storage: n.id });
   }
   const first = new Map<number, number>(), last = new Map<number, number>();
   kernels.forEach((k, i) => {
-    for (const b of k.bindings) {
-      if (tensors.has(b.tensor)) continue;
-      if (!first.has(b.tensor)) first.set(b.tensor, i);
-      last.set(b.tensor, i);
+    for (const id of [...k.bindings.map((b) => b.tensor), ...k.outputs.map((o) => fusion.storage(o))]) {
+      if (tensors.has(id)) continue;
+      if (!first.has(id)) first.set(id, i);
+      last.set(id, i);
     }
   });
   for (const out of graph.outputs.values()) {
@@ -240,9 +285,10 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
   }
   arenaBytes.work = memory.arenaBytes;
   return {
-    graph, kernels, tensors, arenaBytes, memory, fused,
+    graph, kernels, tensors, arenaBytes, memory, fused, limits,
     flops: kernels.reduce((s, k) => s + k.flops, 0),
-    uniqueKernels: new Set(kernels.map((k) => k.wgsl)).size,
+    uniqueKernels: new Set(kernels.map((k) => k.code)).size,
+    compileMs: performance.now() - t0,
   };
 }
 
@@ -263,7 +309,7 @@ export function describePlan(plan: CompiledPlan): string {
   );
   const m = plan.memory;
   return [
-    `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}`,
+    `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}, generated in ${plan.compileMs.toFixed(0)} ms`,
     `${'kernel'.padEnd(56)} ${'kind'.padEnd(7)} ${'dispatch'.padEnd(12)} ${'flops'.padStart(16)} ${'bytes'.padStart(13)}  config`,
     ...lines,
     `memory: params ${mb(plan.arenaBytes.params)} MiB, inputs ${mb(plan.arenaBytes.inputs)} MiB, work arena ${mb(m.arenaBytes)} MiB planned vs ${mb(m.noReuseBytes)} MiB without reuse`,

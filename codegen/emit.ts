@@ -1,42 +1,21 @@
-// The expression emitter: turns "the value of node n at index idx" into WGSL statements.
-// Nodes the fusion plan inlines are computed in place (their lowering below); materialized
-// nodes are read from their buffer; anchors (matmul accumulators, row reductions) are
-// provided by the kernel template. Every shape is a compile-time constant, so all index
-// arithmetic is emitted with literal strides that the shader compiler folds.
+// The expression emitter: turns "the value of node n at index idx" into WGSL statements for a
+// kernel template (it implements kernels/template.ts's KernelBuilder). Nodes the fusion plan
+// inlines are computed in place by their op's lowering (the LOWER map below); stored nodes are
+// read from their buffer; small constant tensors are folded into the code (no binding); values a
+// template provides (matmul accumulators, row statistics) are used as given. Index arithmetic is
+// built as kernels/expr.ts trees with every shape a compile-time constant, and simplified before
+// printing. `finish()` then removes dead lets and the bindings nothing reads any more.
 
 import type { Graph, Node } from '../src/ir/graph.ts';
 import type { OpAttrs, OpName } from '../src/ir/ops.ts';
-import { stridesOf, type DType, type Shape } from '../src/ir/shape.ts';
-import type { WgslHelper } from './wgsl-lib.ts';
+import { numel, stridesOf, type DType, type Shape } from '../src/ir/shape.ts';
+import { add, bound, canonicalIndex, div, dot, ixVar, lit, max, min, mod, printIndex, printIx, sub, ZERO, type Index, type Ix } from '../kernels/expr.ts';
+import { f32Lit, FusionError, type HelperName, type KernelBuilder } from '../kernels/template.ts';
 import { BUFFER_LEAVES } from './fuse.ts';
 import { assertFreeName } from './wgsl-names.ts';
 
-/**
- * A template asked to render something the fusion plan should never have decided (a bug in the
- * planner's legality rules, not a condition to recover from).
- */
-export class FusionError extends Error {
-  constructor(readonly node: number, why: string) {
-    super(`internal error: the fusion plan is not renderable at node %${node}: ${why}`);
-  }
-}
-
-/** Index expressions are WGSL u32 expressions, one per axis. */
-export type Index = readonly string[];
-
-export const u = (n: number): string => `${n}u`;
-const isLit = (s: string) => /^\d+u$/.test(s);
-const litVal = (s: string) => Number(s.slice(0, -1));
-
 export function wgslType(dtype: DType): string {
   return dtype === 'f32' ? 'f32' : dtype;
-}
-
-/** A float literal for WGSL (finite only: WGSL has no reliable infinities). */
-export function f32Lit(v: number): string {
-  if (!Number.isFinite(v)) throw new Error(`cannot emit non-finite constant ${v} in WGSL; mask instead`);
-  const s = Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : `${v}`;
-  return v < 0 ? `(${s})` : s;
 }
 
 export function literal(v: number, dtype: DType): string {
@@ -50,7 +29,7 @@ export interface Binding {
   readonly access: 'read' | 'read_write';
 }
 
-export interface FusionView {
+export interface FusionState {
   /** Whether node `id` lives in memory (read it) rather than being computed in place. */
   isMaterialized(id: number): boolean;
   /** The node whose buffer holds `id` (itself, or the input of a buffer-sharing reshape). */
@@ -60,22 +39,27 @@ export interface FusionView {
 /** Arithmetic cost of one lowering, for FLOP estimates (views and reads cost 0). */
 const TRANSCENDENTAL = 4;
 
-export class KernelWriter {
+/** Constant tensors up to this many values are folded into the code instead of bound as buffers. */
+export const FOLD_CONSTANT_LIMIT = 1024;
+
+export class KernelWriter implements KernelBuilder {
   private readonly out: string[] = [];
   private readonly scopes: Map<string, string>[] = [new Map()];
   private readonly opScopes: number[] = [0];
   private indent = 1;
   private counter = 0;
-  readonly bindings = new Map<number, Binding>();
-  readonly helpers = new Set<WgslHelper>();
+  private readonly bindingMap = new Map<number, Binding>();
+  readonly helpers = new Set<HelperName>();
+  private readonly decls: string[] = [];
   /** Values supplied by the kernel template instead of being emitted (anchors). */
-  readonly provided = new Map<number, (idx: Index) => string>();
+  private readonly provided = new Map<number, (idx: Index) => string>();
   /** Nodes whose value this kernel computed (for the plan's description). */
   readonly fusedNodes = new Set<number>();
+  private readonly folded = new Map<number, string>();
 
   constructor(
     readonly graph: Graph,
-    readonly fusion: FusionView,
+    readonly fusion: FusionState,
   ) {}
 
   /** A new local name: prefix, underscore, counter (no WGSL keyword, type or builtin has that form; checked). */
@@ -87,12 +71,29 @@ export class KernelWriter {
     this.out.push('  '.repeat(this.indent) + s);
   }
 
-  /** Emits `let name = expr;` and returns the name. */
+  moduleDecl(s: string): void {
+    if (!this.decls.includes(s)) this.decls.push(s);
+  }
+
+  /**
+   * Emits `let name = expr;` and returns the name (names and literals are returned as they are).
+   * No reuse by text: an expression may read state that changes (workgroup memory, accumulators).
+   */
   let(expr: string, prefix = 'v'): string {
-    if (/^[A-Za-z_]\w*$/.test(expr) || isLit(expr)) return expr;
+    if (/^[A-Za-z_][\w.]*$/.test(expr) || /^\(?-?\d[\d.e+-]*u?\)?$/.test(expr)) return expr;
     const name = this.fresh(prefix);
     this.line(`let ${name} = ${expr};`);
     return name;
+  }
+
+  /** Index expressions read only lets, loop counters and builtins: equal text, equal value in a scope. */
+  letIx(e: Ix, prefix = 'i'): Ix {
+    if (e.k === 'const' || e.k === 'var') return e;
+    const text = printIx(e);
+    const key = `ix:${text}`;
+    const name = this.lookup(key) ?? this.let(text, prefix);
+    this.remember(key, name);
+    return ixVar(name, bound(e));
   }
 
   /** A nested block (loop or branch body) with its own memo scope; returns the ops counted inside. */
@@ -109,7 +110,6 @@ export class KernelWriter {
     return ops;
   }
 
-  /** Ops counted at the current scope so far. */
   get opsHere(): number {
     return this.opScopes[this.opScopes.length - 1]!;
   }
@@ -117,33 +117,27 @@ export class KernelWriter {
     this.opScopes[this.opScopes.length - 1]! += n;
   }
 
-  get body(): string {
-    return this.out.join('\n');
+  provide(id: number, at: (idx: Index) => string): void {
+    this.provided.set(id, at);
   }
 
   /**
-   * Registers a buffer binding for a materialized node and returns its WGSL name.
-   * Kernel outputs share one arena buffer, and WebGPU forbids binding a buffer both read-only and
-   * writable in one dispatch, so tensors of the work arena are always bound read_write (their
-   * ranges never overlap: the memory planner keeps every tensor live at a step disjoint).
+   * Registers a buffer binding for a stored node and returns its WGSL name. Kernel outputs share
+   * one arena buffer, and WebGPU forbids binding a buffer both read-only and writable in one
+   * dispatch, so tensors of the work arena are always bound read_write (their ranges never
+   * overlap: the memory planner keeps every tensor live at a step disjoint).
    */
   buffer(id: number, write = false): string {
     id = this.fusion.storage(id);
     const node = this.graph.node(id);
     const access = write || !BUFFER_LEAVES.has(node.op) ? 'read_write' : 'read';
-    const prev = this.bindings.get(id);
+    const prev = this.bindingMap.get(id);
     if (prev) return prev.name;
-    // Named by position, not node id, so structurally identical kernels have identical WGSL.
-    const b: Binding = { tensor: id, name: `buf${this.bindings.size}`, dtype: node.type.dtype, access };
-    this.bindings.set(id, b);
+    // Named by position, not node id, so structurally identical kernels have identical WGSL; the
+    // kernel's header says which tensor each binding holds.
+    const b: Binding = { tensor: id, name: `buf${this.bindingMap.size}`, dtype: node.type.dtype, access };
+    this.bindingMap.set(id, b);
     return b.name;
-  }
-
-  /** Binding declarations, in binding-index order. */
-  declarations(): string {
-    return [...this.bindings.values()]
-      .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${wgslType(b.dtype)}>;`)
-      .join('\n');
   }
 
   private lookup(key: string): string | undefined {
@@ -157,66 +151,85 @@ export class KernelWriter {
     this.scopes[this.scopes.length - 1]!.set(key, v);
   }
 
-  /**
-   * Records that `idx` (in `shape`) and the flat offset `flat` name the same element, so that a
-   * reshape between them resolves to the very same index expressions (which is what lets an
-   * epilogue reach its matmul accumulator through a reshape).
-   */
-  relate(flat: string, shape: Shape, idx: Index): void {
-    this.remember(`lin:${shape}:${idx.join(',')}`, flat);
-    this.remember(`unf:${shape}:${flat}`, idx.join('|'));
+  relate(flat: Ix, shape: Shape, idx: Index): void {
+    const f = printIx(flat);
+    this.remember(`lin:${shape}:${printIndex(canonicalIndex(idx, shape))}`, f);
+    this.remember(`unf:${shape}:${f}`, JSON.stringify(canonicalIndex(idx, shape)));
   }
 
-  knownFlat(idx: Index, shape: Shape): string | undefined {
-    return this.lookup(`lin:${shape}:${idx.join(',')}`);
+  knownFlat(idx: Index, shape: Shape): Ix | undefined {
+    const f = this.lookup(`lin:${shape}:${printIndex(canonicalIndex(idx, shape))}`);
+    return f === undefined ? undefined : ixVar(f, numel(shape));
   }
 
-  /** Row-major flat offset of `idx` in a tensor of `shape`. */
-  linear(idx: Index, shape: Shape): string {
-    const known = this.knownFlat(idx, shape);
-    if (known) return known;
+  linear(idx: Index, shape: Shape): Ix {
+    return this.knownFlat(idx, shape) ?? dot(canonicalIndex(idx, shape), stridesOf(shape));
+  }
+
+  unflatten(flat: Ix, shape: Shape): Index {
+    const f = this.letIx(flat, 'f');
+    const known = this.lookup(`unf:${shape}:${printIx(f)}`);
+    if (known) return JSON.parse(known) as Ix[];
     const st = stridesOf(shape);
-    const terms: string[] = [];
-    let c = 0;
-    idx.forEach((e, k) => {
-      if (shape[k] === 1) return;
-      if (isLit(e)) c += litVal(e) * st[k]!;
-      else terms.push(st[k] === 1 ? e : `${e} * ${u(st[k]!)}`);
-    });
-    if (c) terms.push(u(c));
-    return terms.length ? terms.join(' + ') : '0u';
+    const idx = shape.map((dim, k) => (dim === 1 ? ZERO : this.letIx(k === 0 ? div(f, st[k]!) : mod(div(f, st[k]!), dim), 'i')));
+    // Each axis index is < its extent (the flat offset is in range).
+    const bounded = idx.map((e, k) => (e.k === 'var' ? ixVar(e.name, Math.min(e.bound, shape[k]!)) : e));
+    this.relate(f, shape, bounded);
+    return bounded;
   }
 
-  /** Splits a flat u32 index into per-axis indices of `shape`. */
-  unflatten(flat: string, shape: Shape): string[] {
-    const f = this.let(flat, 'f');
-    const known = this.lookup(`unf:${shape}:${f}`);
-    if (known) return known.split('|');
-    const st = stridesOf(shape);
-    const idx = shape.map((dim, k) => {
-      if (dim === 1) return '0u';
-      const q = st[k] === 1 ? f : `${f} / ${u(st[k]!)}`;
-      return this.let(k === 0 ? q : `(${q}) % ${u(dim)}`, 'i');
-    });
-    this.relate(f, shape, idx);
-    return idx;
+  broadcastIndex(idx: Index, inShape: Shape): Index {
+    const off = idx.length - inShape.length;
+    return inShape.map((d, k) => (d === 1 ? ZERO : idx[k + off]!));
   }
 
-  /** The value of node `id` at `idx`, emitting whatever statements it needs. */
   value(id: number, at: Index): string {
     const node = this.graph.node(id);
     const idx = canonicalIndex(at, node.type.shape);
-    const key = `${id}@${idx.join(',')}`;
+    const key = `${id}@${printIndex(idx)}`;
     const hit = this.lookup(key);
     if (hit) return hit;
-    const v = !this.provided.has(id) && this.fusion.isMaterialized(id)
-      ? this.let(`${this.buffer(id)}[${this.linear(idx, node.type.shape)}]`)
-      : this.compute(id, idx);
+    let v: string;
+    if (!this.provided.has(id) && this.fusion.isMaterialized(id)) {
+      const stored = this.graph.node(this.fusion.storage(id));
+      v = stored.op === 'constant' && stored.attrs.data.length <= FOLD_CONSTANT_LIMIT
+        ? this.foldedConstant(stored as Node<'constant'>, this.linear(idx, node.type.shape))
+        : this.let(`${this.buffer(id)}[${printIx(this.linear(idx, node.type.shape))}]`);
+    } else {
+      v = this.compute(id, idx);
+    }
     this.remember(key, v);
     return v;
   }
 
-  /** Computes node `id` in this kernel (for a kernel's root, even though it is materialized). */
+  /**
+   * A small constant tensor read at flat offset `at`, without a buffer: a literal when the offset
+   * is known or all values are equal, an affine formula of the offset when the data is one, else
+   * a module-scope array.
+   */
+  private foldedConstant(n: Node<'constant'>, at: Ix): string {
+    const data = n.attrs.data, dtype = n.type.dtype;
+    if (at.k === 'const') return literal(data[at.v]!, dtype);
+    if (data.every((v) => v === data[0])) return literal(data[0]!, dtype);
+    // Integer-valued affine data (token positions, column numbers): exact in any dtype.
+    const first = data[0]!, step = data.length > 1 ? data[1]! - first : 0;
+    const exact = (v: number) => Number.isInteger(v) && Math.abs(v) < 2 ** 24;
+    if (data.every((v, i) => v === first + i * step && exact(v)) && exact(step)) {
+      const t = wgslType(dtype);
+      const scaled = step === 1 ? `${t}(${printIx(at)})` : `${t}(${printIx(at)}) * ${literal(Math.abs(step), dtype)}`;
+      const e = first === 0 && step >= 0 ? scaled : `${literal(first, dtype)} ${step >= 0 ? '+' : '-'} ${scaled}`;
+      return this.let(e);
+    }
+    let name = this.folded.get(n.id);
+    if (!name) {
+      name = this.fresh('table');
+      const t = wgslType(dtype);
+      this.moduleDecl(`var<private> ${name}: array<${t}, ${data.length}> = array<${t}, ${data.length}>(${Array.from(data, (v) => literal(v, dtype)).join(', ')});`);
+      this.folded.set(n.id, name);
+    }
+    return this.let(`${name}[${printIx(at)}]`);
+  }
+
   compute(id: number, at: Index): string {
     const node = this.graph.node(id);
     const idx = canonicalIndex(at, node.type.shape);
@@ -226,15 +239,36 @@ export class KernelWriter {
     return (LOWER[node.op] as Lowering<OpName>)(this, node as Node<OpName>, idx);
   }
 
-  /** Index into an input of shape `inShape` that was broadcast to the output index `idx`. */
-  broadcastIndex(idx: Index, inShape: Shape): string[] {
-    const off = idx.length - inShape.length;
-    return inShape.map((d, k) => (d === 1 ? '0u' : idx[k + off]!));
-  }
-
   input(node: Node, k: number, idx: Index): string {
     const inp = this.graph.node(node.inputs[k]!);
     return this.value(inp.id, this.broadcastIndex(idx, inp.type.shape));
+  }
+
+  /**
+   * The finished kernel: body lines with dead lets removed (repeatedly: removing one can kill
+   * another), and the bindings still used, renumbered in order.
+   */
+  finish(): { body: string; bindings: Binding[]; moduleDecls: string[] } {
+    let lines = [...this.out];
+    for (;;) {
+      const text = lines.join('\n');
+      const uses = new Map<string, number>();
+      for (const m of text.matchAll(/\b[A-Za-z_]\w*\b/g)) uses.set(m[0], (uses.get(m[0]) ?? 0) + 1);
+      const kept = lines.filter((l) => {
+        const m = /^\s*let ([A-Za-z_]\w*) = [^;]*;$/.exec(l);
+        return !m || (uses.get(m[1]!) ?? 0) > 1;
+      });
+      if (kept.length === lines.length) break;
+      lines = kept;
+    }
+    const body = lines.join('\n');
+    const declText = this.decls.join('\n');
+    const used = [...this.bindingMap.values()].filter((b) => new RegExp(`\\b${b.name}\\b`).test(body) || new RegExp(`\\b${b.name}\\b`).test(declText));
+    const moduleDecls = this.decls.filter((d) => {
+      const m = /^var<private> ([A-Za-z_]\w*)/.exec(d);
+      return !m || new RegExp(`\\b${m[1]}\\b`).test(body);
+    });
+    return { body, bindings: used, moduleDecls };
   }
 }
 
@@ -244,7 +278,7 @@ const unary = (f: (x: string, w: KernelWriter) => string, cost = 1): Lowering<Op
   w.countOps(cost);
   return w.let(f(w.input(n, 0, idx), w));
 };
-const helper = (h: WgslHelper): Lowering<OpName> => unary((x, w) => {
+const helper = (h: HelperName): Lowering<OpName> => unary((x, w) => {
   w.helpers.add(h);
   return `${h}(${x})`;
 }, TRANSCENDENTAL * 2);
@@ -254,10 +288,15 @@ const binary = (f: (a: string, b: string) => string): Lowering<OpName> => (w, n,
 };
 const identity: Lowering<OpName> = (w, n, idx) => w.value(n.inputs[0]!, idx);
 const anchor: Lowering<OpName> = (_w, n) => {
-  throw new FusionError(n.id, `${n.op} must be materialized or provided by its kernel template`);
+  throw new FusionError(n.id, `${n.op} must be stored or provided by its kernel template`);
 };
 
 const CMP: Record<OpAttrs['compare']['kind'], string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
+
+/** `e >= c` as WGSL, or undefined when always true. */
+const atLeast = (e: Ix, c: number): string | undefined => (c === 0 ? undefined : `${printIx(e)} >= ${c}u`);
+/** `e < c` as WGSL, or undefined when always true. */
+const below = (e: Ix, c: number): string | undefined => (bound(e) <= c ? undefined : `${printIx(e)} < ${c}u`);
 
 /** How each op is computed in place. Anchors (loops) are lowered by kernel templates instead. */
 export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
@@ -298,46 +337,51 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   reshape: (w, n, idx) => {
     const src = w.graph.node(n.inputs[0]!);
     const inShape = src.type.shape;
-    // An index already related to a flat offset (an epilogue's) maps through that offset.
+    // An index already related to a flat offset (an epilogue's) maps through that offset, so the
+    // epilogue reaches its accumulator at the very index the template provides it.
     const known = w.knownFlat(idx, n.type.shape);
     if (known) return w.value(src.id, w.unflatten(known, inShape));
     // Fast path: only size-1 axes inserted or removed.
     const a = n.type.shape.map((d, k) => [d, k] as const).filter(([d]) => d !== 1);
     const b = inShape.map((d, k) => [d, k] as const).filter(([d]) => d !== 1);
     if (a.length === b.length && a.every(([d], k) => d === b[k]![0])) {
-      const inIdx = inShape.map(() => '0u');
+      const inIdx: Ix[] = inShape.map(() => ZERO);
       a.forEach(([, ko], k) => (inIdx[b[k]![1]] = idx[ko]!));
       return w.value(src.id, inIdx);
     }
+    // Otherwise through the flat offset.
     return w.value(src.id, w.unflatten(w.linear(idx, n.type.shape), inShape));
   },
   permute: (w, n, idx) => {
-    const inIdx = new Array<string>(idx.length);
+    const inIdx = new Array<Ix>(idx.length);
     n.attrs.perm.forEach((p, k) => (inIdx[p] = idx[k]!));
     return w.value(n.inputs[0]!, inIdx);
   },
-  slice: (w, n, idx) => w.value(n.inputs[0]!, idx.map((e, k) => addLit(e, n.attrs.starts[k]!))),
+  slice: (w, n, idx) => w.value(n.inputs[0]!, idx.map((e, k) => add(e, n.attrs.starts[k]!))),
   pad: (w, n, idx) => {
     const src = w.graph.node(n.inputs[0]!);
     const conds: string[] = [];
     const inIdx = idx.map((e, k) => {
       const before = n.attrs.before[k]!, dim = src.type.shape[k]!;
       if (before === 0 && n.attrs.after[k] === 0) return e;
-      conds.push(before ? `${e} >= ${u(before)} && ${e} < ${u(before + dim)}` : `${e} < ${u(dim)}`);
-      return w.let(`min(${before ? `max(${e}, ${u(before)}) - ${u(before)}` : e}, ${u(dim - 1)})`, 'i');
+      for (const c of [atLeast(e, before), below(e, before + dim)]) if (c) conds.push(c);
+      return w.letIx(min(sub(max(e, before), before), dim - 1));
     });
     const v = w.value(src.id, inIdx);
-    return w.let(`select(${literal(0, n.type.dtype)}, ${v}, ${conds.join(' && ')})`);
+    return conds.length ? w.let(`select(${literal(0, n.type.dtype)}, ${v}, ${conds.join(' && ')})`) : v;
   },
   concat: (w, n, idx) => {
     const axis = n.attrs.axis;
+    const e = idx[axis]!;
     let at = 0;
     let acc = '';
     for (const id of n.inputs) {
       const len = w.graph.node(id).type.shape[axis]!;
-      const local = w.let(`min(max(${idx[axis]}, ${u(at)}) - ${u(at)}, ${u(len - 1)})`, 'i');
-      const v = w.value(id, idx.map((e, k) => (k === axis ? local : e)));
-      acc = acc ? w.let(`select(${acc}, ${v}, ${idx[axis]} >= ${u(at)})`) : v;
+      // The part's own index, clamped into it; only the part that owns e is selected.
+      const local = w.letIx(min(sub(max(e, at), at), len - 1));
+      const v = w.value(id, idx.map((x, k) => (k === axis ? local : x)));
+      const from = atLeast(e, at);
+      acc = acc && from ? w.let(`select(${acc}, ${v}, ${from})`) : v;
       at += len;
     }
     return acc;
@@ -346,10 +390,13 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   gather: (w, n, idx) => {
     const [src, ix] = n.inputs.map((i) => w.graph.node(i)) as [Node, Node];
     const axis = n.attrs.axis;
-    const ixIdx = ix.type.shape.map((d, k) => (k === axis ? idx[axis]! : d === 1 ? '0u' : idx[k]!));
+    const ixIdx = ix.type.shape.map((d, k) => (k === axis ? idx[axis]! : d === 1 ? ZERO : idx[k]!));
     const raw = w.value(ix.id, ixIdx);
-    // Out-of-range indices are clamped (robust access); the reference interpreter rejects them.
-    const j = w.let(`u32(clamp(i32(${raw}), 0, ${src.type.shape[axis]! - 1}))`, 'i');
+    const len = src.type.shape[axis]!;
+    // A folded literal index needs no clamp; a data-dependent one is clamped (robust access; the
+    // reference interpreter rejects out-of-range indices).
+    const known = /^i32\((\d+)\)$/.exec(raw);
+    const j = known ? lit(Math.min(Number(known[1]), len - 1)) : ixVar(w.let(`u32(clamp(${raw}, 0, ${len - 1}))`, 'i'), len);
     return w.value(src.id, idx.map((e, k) => (k === axis ? j : e)));
   },
 
@@ -357,18 +404,8 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
     const seed = w.graph.node(n.inputs[0]!).id;
     w.helpers.add('rand');
     w.countOps(TRANSCENDENTAL);
-    return w.let(`rand(${w.linear(idx, n.type.shape)}, ${w.value(seed, ['0u'])}, ${w.value(seed, ['1u'])}, ${u(n.attrs.stream >>> 0)})`);
+    return w.let(`rand(${printIx(w.linear(idx, n.type.shape))}, ${w.value(seed, [ZERO])}, ${w.value(seed, [lit(1)])}, ${n.attrs.stream >>> 0}u)`);
   },
   stopGradient: identity,
   straightThrough: identity,
 };
-
-/** The index of an axis of extent 1 is 0 whatever expression reached it: one spelling per element. */
-export function canonicalIndex(idx: Index, shape: Shape): Index {
-  return shape.some((d, k) => d === 1 && idx[k] !== '0u') ? idx.map((e, k) => (shape[k] === 1 ? '0u' : e)) : idx;
-}
-
-function addLit(e: string, c: number): string {
-  if (c === 0) return e;
-  return isLit(e) ? u(litVal(e) + c) : `(${e} + ${u(c)})`;
-}

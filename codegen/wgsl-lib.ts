@@ -31,8 +31,8 @@ const pcg = tgpu.fn([d.u32], d.u32)`(v: u32) -> u32 {
   return (word >> 22u) ^ word;
 }`.$name('pcg_hash');
 
-const rand = tgpu.fn([d.u32, d.i32, d.i32, d.u32], d.f32)`(index: u32, seed: i32, step: i32, stream: u32) -> f32 {
-  let key = pcg(bitcast<u32>(seed) ^ pcg(bitcast<u32>(step) ^ pcg(stream)));
+const rand = tgpu.fn([d.u32, d.i32, d.i32, d.u32], d.f32)`(index: u32, seed: i32, counter: i32, stream: u32) -> f32 {
+  let key = pcg(bitcast<u32>(seed) ^ pcg(bitcast<u32>(counter) ^ pcg(stream)));
   return f32(pcg(index ^ key) >> 8u) / 16777216.0;
 }`.$uses({ pcg }).$name('rand_uniform');
 

@@ -76,9 +76,17 @@ export function declaredNames(wgsl: string): string[] {
   const code = wgsl.replace(/\/\/[^\n]*/g, '');
   const out: string[] = [];
   for (const m of code.matchAll(/\b(?:let|var(?:<[^>]*>)?|const|fn|override|alias|struct)\s+([A-Za-z_]\w*)/g)) out.push(m[1]!);
-  // Function parameters: "name: type" inside fn headers.
-  for (const m of code.matchAll(/\bfn\s+\w+\s*\(([^)]*)\)/g)) {
-    for (const p of m[1]!.matchAll(/(?:@\w+(?:\([^)]*\))?\s*)*([A-Za-z_]\w*)\s*:/g)) out.push(p[1]!);
+  // Function parameters: "name: type" inside fn headers (attributes like @builtin(x) skipped).
+  for (const m of code.matchAll(/\bfn\s+\w+\s*\(/g)) {
+    let depth = 1, i = m.index! + m[0].length;
+    const start = i;
+    while (i < code.length && depth > 0) {
+      if (code[i] === '(') depth++;
+      else if (code[i] === ')') depth--;
+      i++;
+    }
+    const params = code.slice(start, i - 1).replace(/@\w+(\([^)]*\))?/g, '');
+    for (const p of params.matchAll(/([A-Za-z_]\w*)\s*:/g)) out.push(p[1]!);
   }
   return out;
 }

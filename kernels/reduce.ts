@@ -5,13 +5,13 @@
 
 import type { Node } from '../src/ir/graph.ts';
 import { numel } from '../src/ir/shape.ts';
-import { FusionError, f32Lit, u, type Index } from '../codegen/emit.ts';
-import { FLAT_WORKGROUP, expectOp, nextPow2, spread, type TemplateInput, type TemplateOutput } from './common.ts';
+import { ixVar, printIndex, ZERO, type Index } from './expr.ts';
+import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
 
 function combiner(r: Node): { init: string; step: (acc: string, v: string) => string } {
-  return r.op === 'sum'
+  return expectOp(r, 'sum', 'reduceMax').op === 'sum'
     ? { init: f32Lit(0), step: (a, v) => `${a} + ${v}` }
     : { init: f32Lit(LOWEST_F32), step: (a, v) => `max(${a}, ${v})` };
 }
@@ -25,19 +25,19 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
   const n = x.type.shape[axis]!;
   const outN = numel(root.type.shape);
   const out = w.buffer(root.id, true);
-  w.line(`let g = (${FLAT_WORKGROUP}) * ${u(WG)} + lid;`);
-  w.line(`if (g >= ${u(outN)}) { return; }`);
-  const idx = w.unflatten('g', root.type.shape);
+  w.line(`let g = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
+  w.line(`if (g >= ${outN}u) { return; }`);
+  const idx = w.unflatten(ixVar('g', outN), root.type.shape);
   const { init, step } = combiner(root);
   w.line(`var acc = ${init};`);
-  const loopOps = w.block(`for (var k = 0u; k < ${u(n)}; k++)`, () => {
-    const v = w.value(x.id, idx.map((e, i) => (i === axis ? 'k' : e)));
+  const k = ixVar('k', n);
+  const loopOps = w.block(`for (var k = 0u; k < ${n}u; k++)`, () => {
+    const v = w.value(x.id, idx.map((e, i) => (i === axis ? k : e)));
     w.line(`acc = ${step('acc', v)};`);
   });
   w.line(`${out}[g] = acc;`);
   return {
     kind: 'reduce',
-    moduleDecls: [],
     params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(Math.ceil(outN / WG), limits),
@@ -55,46 +55,47 @@ export function rowKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
   const WG = Math.min(limits.maxInvocationsPerWorkgroup, 256, Math.max(32, nextPow2(n)));
   const out = w.buffer(root.id, true);
   w.line(`let row = ${FLAT_WORKGROUP};`);
-  w.line(`if (row >= ${u(rows)}) { return; }`);
-  const prefix = w.unflatten('row', rowsShape).slice(0, -1);
-  const at = (j: string): Index => [...prefix, j];
+  w.line(`if (row >= ${rows}u) { return; }`);
+  w.moduleDecl(`var<workgroup> red: array<f32, ${WG}>;`);
+  const prefix = w.unflatten(ixVar('row', rows), rowsShape).slice(0, -1);
+  const j = ixVar('j', n);
+  const at = (e: typeof j): Index => [...prefix, e];
 
-  const reductions = graph.nodes.filter((r) => plan.rowFused.get(r.id) === root.id);
+  const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
   let flops = 0;
   for (const r of reductions) {
     const { init, step } = combiner(r);
     const acc = w.fresh('acc');
     w.line(`var ${acc} = ${init};`);
-    const ops = w.block(`for (var j = lid; j < ${u(n)}; j += ${u(WG)})`, () => {
-      w.line(`${acc} = ${step(acc, w.value(r.inputs[0]!, at('j')))};`);
+    const ops = w.block(`for (var j = lid; j < ${n}u; j += ${WG}u)`, () => {
+      w.line(`${acc} = ${step(acc, w.value(r.inputs[0]!, at(j)))};`);
     });
     flops += rows * n * (ops + 1);
     w.line(`red[lid] = ${acc};`);
     w.line('workgroupBarrier();');
-    w.block(`for (var s = ${u(WG / 2)}; s > 0u; s = s >> 1u)`, () => {
+    w.block(`for (var s = ${WG / 2}u; s > 0u; s = s >> 1u)`, () => {
       w.line(`if (lid < s) { red[lid] = ${step('red[lid]', 'red[lid + s]')}; }`);
       w.line('workgroupBarrier();');
     });
     const result = w.let('red[0]', 'r');
     w.line('workgroupBarrier();');
-    w.provided.set(r.id, (idx) => {
-      const ok = idx.length === prefix.length + 1 && idx[prefix.length] === '0u' && prefix.every((p, k) => idx[k] === p);
-      if (!ok) throw new FusionError(r.id, `row reduction read outside its row ([${idx}] vs [${prefix}, 0u])`);
+    const want = printIndex([...prefix, ZERO]);
+    w.provide(r.id, (idx) => {
+      if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
       return result;
     });
   }
   if (isReduction) {
-    w.line(`if (lid == 0u) { ${out}[row] = ${w.compute(root.id, [...prefix, '0u'])}; }`);
+    w.line(`if (lid == 0u) { ${out}[row] = ${w.compute(root.id, [...prefix, ZERO])}; }`);
   } else {
-    const ops = w.block(`for (var j = lid; j < ${u(n)}; j += ${u(WG)})`, () => {
-      w.line(`${out}[row * ${u(n)} + j] = ${w.compute(root.id, at('j'))};`);
+    const ops = w.block(`for (var j = lid; j < ${n}u; j += ${WG}u)`, () => {
+      w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, at(j))};`);
     });
     flops += rows * n * ops;
   }
   return {
     kind: 'row',
-    moduleDecls: [`var<workgroup> red: array<f32, ${WG}>;`],
     params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(rows, limits),
@@ -106,8 +107,8 @@ export function rowKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
 /** Small last-axis reductions are cheaper as a loop per thread than a workgroup per row. */
 export const ROW_KERNEL_MIN_LENGTH = 32;
 
-export function wantsRowKernel(plan: TemplateInput['plan'], root: Node): boolean {
-  if ([...plan.rowFused.values()].includes(root.id)) return true;
+export function wantsRowKernel(plan: FusionView, root: Node): boolean {
+  if (plan.rowReductions(root.id).length > 0) return true;
   if (root.op !== 'sum' && root.op !== 'reduceMax') return false;
   const x = plan.graph.node(root.inputs[0]!);
   return axisOf(root) === x.type.shape.length - 1 && x.type.shape[axisOf(root)]! >= ROW_KERNEL_MIN_LENGTH;

@@ -6,7 +6,7 @@ import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
 import { gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
 import { gradients } from '../../src/ir/autodiff.ts';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { numel } from '../../src/ir/shape.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, type Suite, type SuiteContext, type SuiteResult, type Timing, timeGpuSteps } from '../common.ts';
@@ -129,14 +129,14 @@ async function runCase(ctx: SuiteContext, c: FusionCase, seed: number, problems:
   const outputs = [...graph.outputs.keys()];
   const fusedPlan = compileGraph(graph, { limits: ctx.limits });
   const unfusedPlan = compileGraph(graph, { fuse: false, limits: ctx.limits });
-  const exes: Executable[] = [];
+  const exes: Program[] = [];
   try {
     for (const plan of [fusedPlan, unfusedPlan]) {
-      const exe = await Executable.create(gpu, plan);
+      const exe = await Program.create(gpu, plan);
       exes.push(exe);
       exe.write(feeds);
     }
-    const [fused, unfused] = exes as [Executable, Executable];
+    const [fused, unfused] = exes as [Program, Program];
     const [tf, tu] = await timeGpuSteps(gpu.device, [
       { name: `fused ${label}`, step: () => fused.run() },
       { name: `unfused ${label}`, step: () => unfused.run() },

@@ -17,7 +17,7 @@ import { pruneToOutputs, type Graph } from '../../src/ir/graph.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
 import { withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { lineChart, scatterChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
 
@@ -318,10 +318,10 @@ async function runCase(ctx: SuiteContext, c: InferenceCase, problems: string[]):
   const images = randomArray(c.batch * vit.inChannels * vit.imageSize * vit.imageSize, 77 + c.batch, 0, 1);
   const shared = sharedWeights(c);
   const built = c.variants.map((v) => buildVariant(ctx, c, v, images, shared));
-  const exes: Executable[] = [];
+  const exes: Program[] = [];
   try {
     for (const b of built) {
-      const exe = await Executable.create(gpu, b.plan);
+      const exe = await Program.create(gpu, b.plan);
       exes.push(exe);
       exe.write(b.feeds);
     }

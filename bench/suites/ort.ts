@@ -20,7 +20,7 @@ import { graphInputs, loadOrt, maxRelDiff, ortSession, type OrtModel } from '../
 import type { Graph } from '../../src/ir/graph.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
 import { randomVitWeights, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { loadBackbone } from '../../src/train/checkpoint.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtMs, gpuErrors, randomArray, summarize, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
@@ -121,7 +121,7 @@ async function measure(ctx: SuiteContext, c: OrtCase, problems: string[]): Promi
   const bytes = encodeOnnx(proto);
   const exportMs = performance.now() - t0;
   const model: OrtModel = await ortSession(bytes, graphInputs(c.graph));
-  const exe = await Executable.create(gpu, compileGraph(c.graph, { limits: ctx.limits }));
+  const exe = await Program.create(gpu, compileGraph(c.graph, { limits: ctx.limits }));
   try {
     exe.write(Object.fromEntries(c.weights));
     const feeds = { images: c.images };

@@ -9,7 +9,7 @@ import { compileGraph } from '../../codegen/compile.ts';
 import { GraphBuilder } from '../../src/ir/graph.ts';
 import { randomVitWeights, VIT_PRESETS } from '../../src/models/vit.ts';
 import type { GpuContext } from '../../src/runtime/device.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { loadTfjsWebgpu, tfjsVit, type TfjsRuntime } from '../peer/tfjs-vit.ts';
@@ -129,7 +129,7 @@ async function vitPeer(ctx: SuiteContext, rt: TfjsRuntime, problems: string[]): 
   const weights = randomVitWeights(config, 11);
   const images = randomArray(batch * 3 * 224 * 224, 12, 0, 1);
   const plan = compileGraph(vitGraph(config, batch, 'inference').graph, { limits: ctx.limits });
-  const exe = await Executable.create(gpu, plan);
+  const exe = await Program.create(gpu, plan);
   const x = tf.tensor(images, [batch, 3, 224, 224], 'float32') as import('@tensorflow/tfjs-core').Tensor4D;
   const model = tfjsVit(rt, config, weights);
   try {
@@ -187,7 +187,7 @@ async function matmulPeer(ctx: SuiteContext, rt: TfjsRuntime): Promise<MatmulPee
   const b = new GraphBuilder();
   b.output('c', b.input('a', [n, n]).matmul(b.input('b', [n, n])));
   const plan = compileGraph(b.build(), { limits: ctx.limits });
-  const exe = await Executable.create(gpu, plan);
+  const exe = await Program.create(gpu, plan);
   const A = randomArray(n * n, 21), B = randomArray(n * n, 22);
   exe.write({ a: A, b: B });
   const ta = tf.tensor2d(A, [n, n]), tb = tf.tensor2d(B, [n, n]);

@@ -10,7 +10,7 @@ import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { gradients } from '../../src/ir/autodiff.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS } from '../../src/models/vit.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/train/optimizer.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtTiming, gpuErrors, MiB, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
@@ -96,12 +96,12 @@ export const trainingSuite: Suite = {
     const results: TrainResult[] = [];
     const bar = ctx.progress('training', methods.length + 1, 'step');
     const built: BuiltStep[] = [];
-    const exes: Executable[] = [];
+    const exes: Program[] = [];
     try {
       for (const m of methods) {
         const b = buildStep(ctx, m, batch);
         built.push(b);
-        const exe = await Executable.create(gpu, b.plan, { writeBack: b.writeBack });
+        const exe = await Program.create(gpu, b.plan, { writeBack: b.writeBack });
         exes.push(exe);
         exe.write(b.feeds);
         ctx.log(`  ${trainLabel(m)} b${batch}: ${b.plan.kernels.length} kernels, ${(b.plan.flops / 1e9).toFixed(2)} GFLOP, compiled in ${(b.compileMs / 1e3).toFixed(1)} s`);

@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   infer: () => import('./commands/infer.ts'),
   compile: () => import('./commands/compile.ts'),
   gradcheck: () => import('./commands/gradcheck.ts'),
+  export: () => import('./commands/export.ts'),
   bench: () => import('./commands/bench.ts'),
 };
 

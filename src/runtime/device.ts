@@ -26,6 +26,20 @@ export interface AdapterReport {
   limits: Record<string, number>;
   /** The features enabled on the device. */
   features: string[];
+  /**
+   * The subgroup size kernels can rely on: the adapter's when its minimum and maximum agree and the
+   * `subgroups` feature is enabled (lavapipe: 8, NVIDIA: 32), else 0 (subgroup kernels not offered).
+   */
+  subgroupSize: number;
+}
+
+/** Live GPU memory the context's buffers hold (buffers made through GpuContext.createBuffer). */
+export interface GpuMemoryStats {
+  liveBuffers: number;
+  liveBytes: number;
+  peakBytes: number;
+  created: number;
+  destroyed: number;
 }
 
 export interface GpuContext {
@@ -35,6 +49,11 @@ export interface GpuContext {
   info: AdapterReport;
   /** Returns the uncaptured GPU errors recorded since the last call, and forgets them. */
   takeErrors(): GPUError[];
+  /** device.createBuffer, counted in `memory` until the buffer is destroyed. */
+  createBuffer(desc: GPUBufferDescriptor): GPUBuffer;
+  readonly memory: Readonly<GpuMemoryStats>;
+  /** Resolves with the reason when the device is lost (never, unless it is). */
+  readonly lost: Promise<GPUDeviceLostInfo>;
   destroy(): void;
 }
 
@@ -246,6 +265,8 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   });
 
   const adapterInfo = adapter.info;
+  const sgMin = (adapterInfo as { subgroupMinSize?: number }).subgroupMinSize ?? 0;
+  const sgMax = (adapterInfo as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
   const info: AdapterReport = {
     runtime,
     vendor: adapterInfo.vendor,
@@ -259,17 +280,40 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     ),
     limits: limitsRecord(device.limits),
     features: [...device.features].map(String).sort(),
+    subgroupSize: device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax ? sgMin : 0,
   };
 
+  const memory: GpuMemoryStats = { liveBuffers: 0, liveBytes: 0, peakBytes: 0, created: 0, destroyed: 0 };
   return {
     device,
     adapter,
     runtime,
     info,
+    memory,
+    lost: device.lost,
     takeErrors() {
       const taken = errors;
       errors = [];
       return taken;
+    },
+    createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+      const buffer = device.createBuffer(desc);
+      memory.created++;
+      memory.liveBuffers++;
+      memory.liveBytes += desc.size;
+      memory.peakBytes = Math.max(memory.peakBytes, memory.liveBytes);
+      const destroy = buffer.destroy.bind(buffer);
+      let alive = true;
+      buffer.destroy = () => {
+        if (alive) {
+          alive = false;
+          memory.destroyed++;
+          memory.liveBuffers--;
+          memory.liveBytes -= desc.size;
+        }
+        destroy();
+      };
+      return buffer;
     },
     destroy() {
       device.destroy();
@@ -287,7 +331,7 @@ export function formatAdapterReport(r: AdapterReport): string {
     ` features=[${r.features.filter((f) => (WANTED_FEATURES as string[]).includes(f)).join(',')}]` +
     ` storageBuffers=${l.maxStorageBuffersPerShaderStage} invocations=${l.maxComputeInvocationsPerWorkgroup}` +
     ` wgStorage=${l.maxComputeWorkgroupStorageSize} bindingSize=${l.maxStorageBufferBindingSize}` +
-    ` bufferSize=${l.maxBufferSize}`
+    ` bufferSize=${l.maxBufferSize}${r.subgroupSize ? ` subgroup=${r.subgroupSize}` : ''}`
   );
 }
 

@@ -11,7 +11,7 @@ import { compileGraph } from '../../codegen/compile.ts';
 import { batchCount, batches, loadDataset, makeSplits, type DatasetName, type Subset } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
 import type { GpuContext } from '../runtime/device.ts';
-import { Executable, deviceLimits } from '../runtime/executor.ts';
+import { Program, deviceLimits } from '../runtime/program.ts';
 import { Progress } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { lineChart } from '../util/svg.ts';
@@ -90,7 +90,7 @@ export interface TrainResult {
 }
 
 /** Trainable + optimizer state of the training plan, in a GPU readback. */
-async function readState(exe: Executable, names: readonly string[]): Promise<Weights> {
+async function readState(exe: Program, names: readonly string[]): Promise<Weights> {
   const out = await exe.read(names);
   return new Map(Object.entries(out).map(([k, v]) => [k, v as Float32Array]));
 }
@@ -135,16 +135,16 @@ export async function train(ctx: GpuContext, o: TrainOptions): Promise<TrainResu
   }
 
   // Compile the training step (forward + backward + AdamW) and the inference plan.
-  const limits = deviceLimits(ctx.device);
+  const limits = deviceLimits(ctx);
   const withGrads = gradients(model.graph, { loss: 'loss' });
   const { graph: stepGraph, writeBack } = withAdamW(withGrads, model.trainable, o.adamw);
   const trainPlan = compileGraph(stepGraph, { limits });
   const evalModel = buildModel({ ...spec, batch: o.evalBatch, training: undefined });
   const evalPlan = compileGraph(evalModel.graph, { limits });
   log(`training step: ${trainPlan.kernels.length} kernels (${trainPlan.uniqueKernels} distinct), ${(trainPlan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evalPlan.kernels.length} kernels`);
-  const trainExe = await Executable.create(ctx, trainPlan, { writeBack });
+  const trainExe = await Program.create(ctx, trainPlan, { writeBack });
   const usesSeed = stepGraph.inputs.some((n) => n.attrs.name === 'seed');
-  const evalExe = await Executable.create(ctx, evalPlan);
+  const evalExe = await Program.create(ctx, evalPlan);
 
   const paramFeeds: Record<string, Float32Array> = {};
   for (const p of stepGraph.params) {
@@ -275,7 +275,7 @@ export interface EvalResult {
 }
 
 /** Runs an inference plan over a subset (static batch: the last batch is padded and its padding ignored). */
-export async function evaluateExe(exe: Executable, subset: Subset, batch: number, quiet = false): Promise<EvalResult> {
+export async function evaluateExe(exe: Program, subset: Subset, batch: number, quiet = false): Promise<EvalResult> {
   const n = subset.indices.length;
   const classes = subset.dataset.classes.length;
   const predictions = new Int32Array(n);

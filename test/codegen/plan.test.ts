@@ -14,8 +14,8 @@ import { numel } from '../../src/ir/shape.ts';
 import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
 import { compileCacheSize, compileGraph, DEFAULT_LIMITS, type CompiledPlan, type PlanKernel } from '../../codegen/compile.ts';
 import { reflectKernel } from '../../codegen/reflect.ts';
-import { alignUp, planMemory, type Lifetime } from '../../src/runtime/memory.ts';
-import { Executable } from '../../src/runtime/executor.ts';
+import { alignUp, planMemory, type Lifetime } from '../../codegen/memory.ts';
+import { Program } from '../../src/runtime/program.ts';
 import { assertClose, checkAgainstReference, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 
@@ -174,7 +174,7 @@ test('vit-micro plans: the executor creates every pipeline and bind group withou
   const ctx = await gpu();
   ctx.takeErrors();
   for (const { name, plan, feeds } of vitMicroPlans()) {
-    const exe = await Executable.create(ctx, plan);
+    const exe = await Program.create(ctx, plan);
     try {
       const out = await exe.execute(feeds);
       assert.deepEqual(ctx.takeErrors().map((e) => e.message), [], `${name}: GPU errors`);
@@ -247,9 +247,9 @@ test('plan cache: the same graph (even rebuilt) gets the identical plan; another
   assert.notEqual(otherTokens, otherBatch);
   assert.equal(compileCacheSize(), size + 2);
   // The shape is baked into the kernels, so the WGSL differs too.
-  const wgsl = new Set(p1.kernels.map((k) => k.wgsl));
-  assert.ok(otherBatch.kernels.some((k) => !wgsl.has(k.wgsl)), 'batch 3 reuses every batch-2 kernel');
-  assert.ok(otherTokens.kernels.some((k) => !wgsl.has(k.wgsl)), '10 tokens reuses every 17-token kernel');
+  const wgsl = new Set(p1.kernels.map((k) => k.code));
+  assert.ok(otherBatch.kernels.some((k) => !wgsl.has(k.code)), 'batch 3 reuses every batch-2 kernel');
+  assert.ok(otherTokens.kernels.some((k) => !wgsl.has(k.code)), '10 tokens reuses every 17-token kernel');
   // Unfused and limited compiles are separate entries.
   assert.notEqual(compileGraph(g1, { fuse: false }), p1);
   assert.notEqual(compileGraph(g1, { limits: { maxStorageBuffersPerShaderStage: 5 } }), p1);
@@ -257,7 +257,7 @@ test('plan cache: the same graph (even rebuilt) gets the identical plan; another
 });
 
 test('plan cache: identical blocks of a ViT share WGSL modules', () => {
-  const modules = (p: CompiledPlan) => new Set(p.kernels.map((k) => k.wgsl));
+  const modules = (p: CompiledPlan) => new Set(p.kernels.map((k) => k.code));
   for (const backward of [false, true]) {
     const what = backward ? 'fwd+bwd' : 'forward';
     const depth3 = compileGraph(vitGraph({ depth: 3, backward }).graph);
@@ -299,11 +299,11 @@ test('plan cache: every middle block of a ViT compiles to the same kernels, what
   const blocks = kernelsByBlock(plan);
   assert.equal(blocks.length, 5);
   const ids = new Map<string, number>();
-  const seq = (ks: PlanKernel[]) => ks.map((k) => ids.get(k.wgsl) ?? ids.set(k.wgsl, ids.size).get(k.wgsl)!);
+  const seq = (ks: PlanKernel[]) => ks.map((k) => ids.get(k.code) ?? ids.set(k.code, ids.size).get(k.code)!);
   const seqs = blocks.map(seq);
   const describe = blocks.map((ks, i) => `block ${i}: ${ks.length} kernels, modules [${seqs[i]!.join(' ')}]`).join('\n  ');
   for (let i = 2; i <= 3; i++) {
-    const diff = blocks[i]!.flatMap((k, j) => (blocks[1]![j]?.wgsl === k.wgsl ? [] : [`${blocks[1]![j]?.name ?? '(none)'} vs ${k.name}`]));
+    const diff = blocks[i]!.flatMap((k, j) => (blocks[1]![j]?.code === k.code ? [] : [`${blocks[1]![j]?.name ?? '(none)'} vs ${k.name}`]));
     assert.deepEqual(seqs[i], seqs[1], `block ${i} is planned differently from block 1 (${diff.join('; ')}):\n  ${describe}`);
   }
 });

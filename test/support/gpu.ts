@@ -6,7 +6,7 @@ import type { Graph } from '../../src/ir/graph.ts';
 import { evaluate, type Feeds } from '../../src/ir/interpret.ts';
 import { compileGraph, type CompileOptions, type CompiledPlan } from '../../codegen/compile.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../src/runtime/device.ts';
-import { Executable, deviceLimits, type HostArray } from '../../src/runtime/executor.ts';
+import { Program, deviceLimits, type HostArray } from '../../src/runtime/program.ts';
 
 let shared: Promise<GpuContext> | undefined;
 
@@ -20,8 +20,8 @@ export function gpu(): Promise<GpuContext> {
 
 export async function runOnGpu(graph: Graph, feeds: Feeds, opts: CompileOptions = {}): Promise<{ plan: CompiledPlan; out: Record<string, HostArray> }> {
   const ctx = await gpu();
-  const plan = compileGraph(graph, { ...opts, limits: { ...deviceLimits(ctx.device), ...opts.limits } });
-  const exe = await Executable.create(ctx, plan);
+  const plan = compileGraph(graph, { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } });
+  const exe = await Program.create(ctx, plan);
   try {
     const out = await exe.execute(feeds);
     const errors = ctx.takeErrors();

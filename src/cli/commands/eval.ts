@@ -3,7 +3,7 @@
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
 import { describeSpec } from '../model-options.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { Executable, deviceLimits } from '../../runtime/executor.ts';
+import { Program, deviceLimits } from '../../runtime/program.ts';
 import { compileGraph } from '../../../codegen/compile.ts';
 import { buildModel } from '../../models/model.ts';
 import { evaluateExe } from '../../train/trainer.ts';
@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = await requestGpu({ label: 'eval' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}\nmodel: ${describeSpec(spec)}`);
   const model = buildModel(spec);
-  const exe = await Executable.create(ctx, compileGraph(model.graph, { limits: deviceLimits(ctx.device) }));
+  const exe = await Program.create(ctx, compileGraph(model.graph, { limits: deviceLimits(ctx) }));
   exe.write(Object.fromEntries(model.graph.params.map((p) => [p.attrs.name, weights.get(p.attrs.name)!])));
   const ds = loadDataset(a.dataset as DatasetName);
   const { test } = makeSplits(ds, { trainSize: a.trainSize, testSize: a.testSize, seed: a.splitSeed });

@@ -9,7 +9,7 @@ import { evaluate } from '../../ir/interpret.ts';
 import { checkGradients } from '../../ir/gradcheck.ts';
 import { compileGraph } from '../../../codegen/compile.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { Executable, deviceLimits } from '../../runtime/executor.ts';
+import { Program, deviceLimits } from '../../runtime/program.ts';
 
 export const summary = 'Check gradients: float64 autodiff vs finite differences, and GPU vs the float64 reference.';
 
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
   const g = gradients(model.graph, { loss: 'loss' });
   const ref = evaluate(g, feeds).outputs;
-  const exe = await Executable.create(ctx, compileGraph(g, { limits: deviceLimits(ctx.device) }));
+  const exe = await Program.create(ctx, compileGraph(g, { limits: deviceLimits(ctx) }));
   const out = await exe.execute(feeds);
   let worst = 0, worstName = '';
   for (const name of g.outputs.keys()) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { Executable, deviceLimits } from '../../runtime/executor.ts';
+import { Program, deviceLimits } from '../../runtime/program.ts';
 import { compileGraph } from '../../../codegen/compile.ts';
 import { buildModel } from '../../models/model.ts';
 import { loadTrainedModel } from '../../train/trained-model.ts';
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = await requestGpu({ label: 'infer' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
   const model = buildModel(spec);
-  const exe = await Executable.create(ctx, compileGraph(model.graph, { limits: deviceLimits(ctx.device) }));
+  const exe = await Program.create(ctx, compileGraph(model.graph, { limits: deviceLimits(ctx) }));
   exe.write(Object.fromEntries(model.graph.params.map((p) => [p.attrs.name, weights.get(p.attrs.name)!])));
   const flat = new Float32Array(images.length * size * size);
   images.forEach((im, i) => flat.set(im, i * size * size));

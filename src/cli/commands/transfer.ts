@@ -8,7 +8,7 @@ import { helpText, parseArgs, type OptionSpec } from '../args.ts';
 import { TRAIN_OPTIONS, resultTable, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
-import { Executable, deviceLimits } from '../../runtime/executor.ts';
+import { Program, deviceLimits } from '../../runtime/program.ts';
 import { train, type TrainResult } from '../../train/trainer.ts';
 import { loadBackbone, loadWeights } from '../../train/checkpoint.ts';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../../models/model.ts';
@@ -36,7 +36,7 @@ export const PRETRAIN_COMMAND = 'npm start -- train --method full --merge none -
 async function timeInference(ctx: GpuContext, models: { spec: ModelSpec; weights: Map<string, Float32Array> }[], batch: number, rounds: number, images: Float32Array[]): Promise<number[]> {
   const exes = await Promise.all(models.map(async (m) => {
     const built = buildModel({ ...m.spec, batch, training: undefined });
-    const exe = await Executable.create(ctx, compileGraph(built.graph, { limits: deviceLimits(ctx.device) }));
+    const exe = await Program.create(ctx, compileGraph(built.graph, { limits: deviceLimits(ctx) }));
     exe.write(Object.fromEntries(built.graph.params.map((p) => [p.attrs.name, m.weights.get(p.attrs.name)!])));
     exe.write({ images: images[0]!, onehot: new Float32Array(batch * m.spec.vit.numClasses) });
     exe.run(); // first dispatch compiles the pipelines on software drivers: not timed

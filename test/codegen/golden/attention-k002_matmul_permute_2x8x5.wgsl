@@ -1,3 +1,7 @@
+// k002_matmul_permute_2x8x5: matmul kernel, tiled 16x8x8 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %18 permute f32[2,8,5]
+//   binding 1 buf1 (read): %0 input "x" f32[2,5,8]
+//   binding 2 buf2 (read): %8 param "k.weight" f32[8,8]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read> buf1: array<f32>;
 @group(0) @binding(2) var<storage, read> buf2: array<f32>;
@@ -11,20 +15,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   var acc: array<f32, 1>;
   for (var k0 = 0u; k0 < 8u; k0 += 8u) {
     for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gm = min(m0 + r, 9u); let gk = min(k0 + c, 7u);
-      let f_0 = gm * 8u + gk;
-      let i_1 = f_0 / 40u;
-      let i_2 = (f_0 / 8u) % 5u;
-      let i_3 = (f_0) % 8u;
-      let v_4 = buf1[f_0];
-      As[l] = select(0.0, v_4, m0 + r < 10u && k0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gm_0 = min(m0 + r, 9u);
+      let gk_1 = min(k0 + c, 7u);
+      let f_2 = gm_0 * 8u + gk_1;
+      let v_6 = buf1[f_2];
+      As[l] = select(0.0, v_6, m0 + r < 10u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gk = min(k0 + r, 7u); let gn = min(n0 + c, 7u);
-      let v_5 = buf2[gn * 8u + gk];
-      Bs[l] = select(0.0, v_5, k0 + r < 8u && n0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gk_7 = min(k0 + r, 7u);
+      let gn_8 = min(n0 + c, 7u);
+      let v_9 = buf2[gn_8 * 8u + gk_7];
+      Bs[l] = select(0.0, v_9, k0 + r < 8u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -39,11 +44,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 10u && gn < 8u) {
-        let f_6 = gm * 8u + gn;
-        let i_7 = f_6 / 40u;
-        let i_8 = (f_6 / 8u) % 5u;
-        let i_9 = (f_6) % 8u;
-        buf0[i_7 * 40u + i_9 * 5u + i_8] = acc[i * 1u + j];
+        let f_10 = gm * 8u + gn;
+        let i_11 = f_10 / 40u;
+        let i_12 = f_10 / 8u % 5u;
+        let i_13 = f_10 % 8u;
+        buf0[i_11 * 40u + i_13 * 5u + i_12] = acc[i * 1u + j];
       }
     }
   }

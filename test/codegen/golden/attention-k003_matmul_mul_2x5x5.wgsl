@@ -1,3 +1,7 @@
+// k003_matmul_mul_2x5x5: matmul kernel, tiled 16x8x8 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x2
+//   binding 0 buf0 (read/write): %21 mul f32[2,5,5]
+//   binding 1 buf1 (read/write): %7 add f32[2,5,8]
+//   binding 2 buf2 (read/write): %18 permute f32[2,8,5]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> buf2: array<f32>;
@@ -6,22 +10,25 @@ var<workgroup> Bs: array<f32, 64>;
 
 @compute @workgroup_size(8, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let f_0 = wid.z;
   let m0 = wid.y * 16u;
   let n0 = wid.x * 8u;
   var acc: array<f32, 1>;
   for (var k0 = 0u; k0 < 8u; k0 += 8u) {
     for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gm = min(m0 + r, 4u); let gk = min(k0 + c, 7u);
-      let v_1 = buf1[f_0 * 40u + gm * 8u + gk];
-      As[l] = select(0.0, v_1, m0 + r < 5u && k0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gm_0 = min(m0 + r, 4u);
+      let gk_1 = min(k0 + c, 7u);
+      let v_2 = buf1[wid.z * 40u + gm_0 * 8u + gk_1];
+      As[l] = select(0.0, v_2, m0 + r < 5u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gk = min(k0 + r, 7u); let gn = min(n0 + c, 4u);
-      let v_2 = buf2[f_0 * 40u + gk * 5u + gn];
-      Bs[l] = select(0.0, v_2, k0 + r < 8u && n0 + c < 5u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gk_3 = min(k0 + r, 7u);
+      let gn_4 = min(n0 + c, 4u);
+      let v_5 = buf2[wid.z * 40u + gk_3 * 5u + gn_4];
+      Bs[l] = select(0.0, v_5, k0 + r < 8u && n0 + c < 5u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -36,9 +43,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 5u && gn < 5u) {
-        let f_3 = f_0 * 25u + gm * 5u + gn;
-        let v_4 = acc[i * 1u + j] * 0.35355339059327373;
-        buf0[f_3] = v_4;
+        let f_6 = wid.z * 25u + gm * 5u + gn;
+        let v_7 = acc[i * 1u + j] * 0.35355339059327373;
+        buf0[f_6] = v_7;
       }
     }
   }

@@ -1,3 +1,7 @@
+// k005_reduce_sub_exp_2x5x1: reduce kernel, wg64 loop5; workgroup 64x1x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %26 sum f32[2,5,1]
+//   binding 1 buf1 (read/write): %21 mul f32[2,5,5]
+//   binding 2 buf2 (read/write): %22 reduceMax f32[2,5,1]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
 @group(0) @binding(2) var<storage, read_write> buf2: array<f32>;
@@ -7,7 +11,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 10u) { return; }
   let i_0 = g / 5u;
-  let i_1 = (g) % 5u;
+  let i_1 = g % 5u;
   var acc = 0.0;
   for (var k = 0u; k < 5u; k++) {
     let v_2 = buf1[i_0 * 25u + i_1 * 5u + k];

@@ -1,3 +1,8 @@
+// k007_matmul_add_2x5x8: matmul kernel, tiled 16x8x8 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %35 add -> output "y" f32[2,5,8]
+//   binding 1 buf1 (read/write): %31 reshape f32[10,8]
+//   binding 2 buf2 (read): %29 param "proj.weight" f32[8,8]
+//   binding 3 buf3 (read): %30 param "proj.bias" f32[8]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
 @group(0) @binding(2) var<storage, read> buf2: array<f32>;
@@ -12,16 +17,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   var acc: array<f32, 1>;
   for (var k0 = 0u; k0 < 8u; k0 += 8u) {
     for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gm = min(m0 + r, 9u); let gk = min(k0 + c, 7u);
-      let v_0 = buf1[gm * 8u + gk];
-      As[l] = select(0.0, v_0, m0 + r < 10u && k0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gm_0 = min(m0 + r, 9u);
+      let gk_1 = min(k0 + c, 7u);
+      let v_2 = buf1[gm_0 * 8u + gk_1];
+      As[l] = select(0.0, v_2, m0 + r < 10u && k0 + c < 8u);
     }
     for (var l = lid; l < 64u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gk = min(k0 + r, 7u); let gn = min(n0 + c, 7u);
-      let v_1 = buf2[gn * 8u + gk];
-      Bs[l] = select(0.0, v_1, k0 + r < 8u && n0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gk_3 = min(k0 + r, 7u);
+      let gn_4 = min(n0 + c, 7u);
+      let v_5 = buf2[gn_4 * 8u + gk_3];
+      Bs[l] = select(0.0, v_5, k0 + r < 8u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -36,13 +45,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 10u && gn < 8u) {
-        let f_2 = gm * 8u + gn;
-        let i_3 = f_2 / 40u;
-        let i_4 = (f_2 / 8u) % 5u;
-        let i_5 = (f_2) % 8u;
-        let v_6 = buf3[i_5];
-        let v_7 = acc[i * 1u + j] + v_6;
-        buf0[f_2] = v_7;
+        let f_6 = gm * 8u + gn;
+        let i_9 = f_6 % 8u;
+        let v_10 = buf3[i_9];
+        let v_11 = acc[i * 1u + j] + v_10;
+        buf0[f_6] = v_11;
       }
     }
   }

@@ -1,3 +1,6 @@
+// k000_reduce_exp_3x1x7: reduce kernel, wg64 loop5; workgroup 64x1x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %2 sum f32[3,1,7]
+//   binding 1 buf1 (read): %0 input "x" f32[3,5,7]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read> buf1: array<f32>;
 
@@ -6,7 +9,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 21u) { return; }
   let i_0 = g / 7u;
-  let i_1 = (g) % 7u;
+  let i_1 = g % 7u;
   var acc = 0.0;
   for (var k = 0u; k < 5u; k++) {
     let v_2 = buf1[i_0 * 35u + k * 7u + i_1];

@@ -1,3 +1,12 @@
+// k002_matmul_mul_sub_mul_add_7more_6x12: matmul kernel, tiled 16x16x8 reg1x1 wg16x16; workgroup 16x16x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %34 reshape f32[6,12]
+//   binding 1 buf1 (read): %0 input "x" f32[2,3,8]
+//   binding 2 buf2 (read/write): %3 sum f32[2,3,1]
+//   binding 3 buf3 (read/write): %8 sum f32[2,3,1]
+//   binding 4 buf4 (read): %1 param "ln.weight" f32[8]
+//   binding 5 buf5 (read): %2 param "ln.bias" f32[8]
+//   binding 6 buf6 (read): %17 param "fc1.weight" f32[12,8]
+//   binding 7 buf7 (read): %18 param "fc1.bias" f32[12]
 fn erf_f32(x: f32) -> f32 {
   let a = abs(x);
   let t = 1.0 / (1.0 + 0.3275911 * a);
@@ -21,32 +30,36 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   var acc: array<f32, 1>;
   for (var k0 = 0u; k0 < 8u; k0 += 8u) {
     for (var l = lid; l < 128u; l += 256u) {
-      let r = l / 8u; let c = l % 8u;
-      let gm = min(m0 + r, 5u); let gk = min(k0 + c, 7u);
-      let f_0 = gm * 8u + gk;
-      let i_1 = f_0 / 24u;
-      let i_2 = (f_0 / 8u) % 3u;
-      let i_3 = (f_0) % 8u;
-      let v_4 = buf1[f_0];
-      let v_5 = buf2[i_1 * 3u + i_2];
-      let v_6 = v_5 * 0.125;
-      let v_7 = v_4 - v_6;
-      let v_8 = buf3[i_1 * 3u + i_2];
-      let v_9 = v_8 * 0.125;
-      let v_10 = v_9 + 0.000001;
-      let v_11 = inverseSqrt(v_10);
-      let v_12 = v_7 * v_11;
-      let v_13 = buf4[i_3];
-      let v_14 = v_12 * v_13;
-      let v_15 = buf5[i_3];
-      let v_16 = v_14 + v_15;
-      As[l] = select(0.0, v_16, m0 + r < 6u && k0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gm_0 = min(m0 + r, 5u);
+      let gk_1 = min(k0 + c, 7u);
+      let f_2 = gm_0 * 8u + gk_1;
+      let i_3 = f_2 / 24u;
+      let i_4 = f_2 / 8u % 3u;
+      let i_5 = f_2 % 8u;
+      let v_6 = buf1[f_2];
+      let v_7 = buf2[i_3 * 3u + i_4];
+      let v_8 = v_7 * 0.125;
+      let v_9 = v_6 - v_8;
+      let v_10 = buf3[i_3 * 3u + i_4];
+      let v_11 = v_10 * 0.125;
+      let v_12 = v_11 + 0.000001;
+      let v_13 = inverseSqrt(v_12);
+      let v_14 = v_9 * v_13;
+      let v_15 = buf4[i_5];
+      let v_16 = v_14 * v_15;
+      let v_17 = buf5[i_5];
+      let v_18 = v_16 + v_17;
+      As[l] = select(0.0, v_18, m0 + r < 6u && k0 + c < 8u);
     }
     for (var l = lid; l < 128u; l += 256u) {
-      let r = l / 16u; let c = l % 16u;
-      let gk = min(k0 + r, 7u); let gn = min(n0 + c, 11u);
-      let v_17 = buf6[gn * 8u + gk];
-      Bs[l] = select(0.0, v_17, k0 + r < 8u && n0 + c < 12u);
+      let r = l / 16u;
+      let c = l % 16u;
+      let gk_19 = min(k0 + r, 7u);
+      let gn_20 = min(n0 + c, 11u);
+      let v_21 = buf6[gn_20 * 8u + gk_19];
+      Bs[l] = select(0.0, v_21, k0 + r < 8u && n0 + c < 12u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 8u; kk++) {
@@ -61,18 +74,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 6u && gn < 12u) {
-        let f_18 = gm * 12u + gn;
-        let i_19 = f_18 / 36u;
-        let i_20 = (f_18 / 12u) % 3u;
-        let i_21 = (f_18) % 12u;
-        let v_22 = buf7[i_21];
-        let v_23 = acc[i * 1u + j] + v_22;
-        let v_24 = v_23 * 0.7071067811865476;
-        let v_25 = erf_f32(v_24);
-        let v_26 = v_25 + 1.0;
-        let v_27 = v_23 * v_26;
-        let v_28 = v_27 * 0.5;
-        buf0[f_18] = v_28;
+        let f_22 = gm * 12u + gn;
+        let i_25 = f_22 % 12u;
+        let v_26 = buf7[i_25];
+        let v_27 = acc[i * 1u + j] + v_26;
+        let v_28 = v_27 * 0.7071067811865476;
+        let v_29 = erf_f32(v_28);
+        let v_30 = v_29 + 1.0;
+        let v_31 = v_27 * v_30;
+        let v_32 = v_31 * 0.5;
+        buf0[f_22] = v_32;
       }
     }
   }

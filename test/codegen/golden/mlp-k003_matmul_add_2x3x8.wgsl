@@ -1,3 +1,9 @@
+// k003_matmul_add_2x3x8: matmul kernel, tiled 16x8x16 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %39 add -> output "y" f32[2,3,8]
+//   binding 1 buf1 (read/write): %34 reshape f32[6,12]
+//   binding 2 buf2 (read): %32 param "fc2.weight" f32[8,12]
+//   binding 3 buf3 (read): %0 input "x" f32[2,3,8]
+//   binding 4 buf4 (read): %33 param "fc2.bias" f32[8]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
 @group(0) @binding(2) var<storage, read> buf2: array<f32>;
@@ -13,16 +19,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   var acc: array<f32, 1>;
   for (var k0 = 0u; k0 < 12u; k0 += 16u) {
     for (var l = lid; l < 256u; l += 128u) {
-      let r = l / 16u; let c = l % 16u;
-      let gm = min(m0 + r, 5u); let gk = min(k0 + c, 11u);
-      let v_0 = buf1[gm * 12u + gk];
-      As[l] = select(0.0, v_0, m0 + r < 6u && k0 + c < 12u);
+      let r = l / 16u;
+      let c = l % 16u;
+      let gm_0 = min(m0 + r, 5u);
+      let gk_1 = min(k0 + c, 11u);
+      let v_2 = buf1[gm_0 * 12u + gk_1];
+      As[l] = select(0.0, v_2, m0 + r < 6u && k0 + c < 12u);
     }
     for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u; let c = l % 8u;
-      let gk = min(k0 + r, 11u); let gn = min(n0 + c, 7u);
-      let v_1 = buf2[gn * 12u + gk];
-      Bs[l] = select(0.0, v_1, k0 + r < 12u && n0 + c < 8u);
+      let r = l / 8u;
+      let c = l % 8u;
+      let gk_3 = min(k0 + r, 11u);
+      let gn_4 = min(n0 + c, 7u);
+      let v_5 = buf2[gn_4 * 12u + gk_3];
+      Bs[l] = select(0.0, v_5, k0 + r < 12u && n0 + c < 8u);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -37,15 +47,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let gm = m0 + lid3.y * 1u + i;
       let gn = n0 + lid3.x * 1u + j;
       if (gm < 6u && gn < 8u) {
-        let f_2 = gm * 8u + gn;
-        let i_3 = f_2 / 24u;
-        let i_4 = (f_2 / 8u) % 3u;
-        let i_5 = (f_2) % 8u;
-        let v_6 = buf3[f_2];
-        let v_7 = buf4[i_5];
-        let v_8 = acc[i * 1u + j] + v_7;
-        let v_9 = v_6 + v_8;
-        buf0[f_2] = v_9;
+        let f_6 = gm * 8u + gn;
+        let i_9 = f_6 % 8u;
+        let v_10 = buf3[f_6];
+        let v_11 = buf4[i_9];
+        let v_12 = acc[i * 1u + j] + v_11;
+        let v_13 = v_10 + v_12;
+        buf0[f_6] = v_13;
       }
     }
   }

@@ -1,3 +1,6 @@
+// k000_topk_topk_3x3: topk kernel, wg64 k3 n10; workgroup 64x1x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %1 topk -> output "idx" i32[3,3]
+//   binding 1 buf1 (read): %0 input "x" f32[3,10]
 @group(0) @binding(0) var<storage, read_write> buf0: array<i32>;
 @group(0) @binding(1) var<storage, read> buf1: array<f32>;
 

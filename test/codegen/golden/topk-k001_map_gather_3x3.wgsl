@@ -1,3 +1,7 @@
+// k001_map_gather_3x3: map kernel, wg64; workgroup 64x1x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %2 gather -> output "values" f32[3,3]
+//   binding 1 buf1 (read/write): %1 topk -> output "idx" i32[3,3]
+//   binding 2 buf2 (read): %0 input "x" f32[3,10]
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read_write> buf1: array<i32>;
 @group(0) @binding(2) var<storage, read> buf2: array<f32>;
@@ -7,9 +11,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let g = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (g >= 9u) { return; }
   let i_0 = g / 3u;
-  let i_1 = (g) % 3u;
   let v_2 = buf1[g];
-  let i_3 = u32(clamp(i32(v_2), 0, 9));
+  let i_3 = u32(clamp(v_2, 0, 9));
   let v_4 = buf2[i_0 * 10u + i_3];
   buf0[g] = v_4;
 }

@@ -1,0 +1,338 @@
+// A compiled graph on a device: what `compile(graph, gpu)` returns. Everything a step needs is
+// created once from the plan — arena buffers, pipelines (all compiled ahead, concurrently), bind
+// groups with layouts taken from the plan's bindings, readback staging — so a step is one command
+// buffer with one compute pass and only the outputs asked for come back. A program can also be
+// timed (wall clock per step) and profiled (per-kernel GPU timestamps), and reports its memory.
+
+import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, type CompiledPlan, type PlanKernel, type PlanTensor } from '../../codegen/compile.ts';
+import type { Graph } from '../ir/graph.ts';
+import { fmtShape, numel } from '../ir/shape.ts';
+import { withErrorScope, type GpuContext } from './device.ts';
+
+export type HostArray = Float32Array | Int32Array;
+export type Feeds = Readonly<Record<string, ArrayLike<number>>>;
+
+/** The limits code generation should assume on this device. */
+export function deviceLimits(ctx: GpuContext): CodegenLimits {
+  const l = ctx.device.limits;
+  return {
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    subgroupSize: ctx.info.subgroupSize,
+  };
+}
+
+export interface ProgramOptions extends CompileOptions {
+  /**
+   * [output, parameter] pairs copied at the end of every step (in the same command buffer), so
+   * updated parameters and optimizer state stay on the GPU between steps.
+   */
+  readonly writeBack?: readonly (readonly [string, string])[];
+}
+
+/** Compiles `graph` for the device and creates everything its steps need. */
+export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
+  const plan = compileGraph(graph, { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } });
+  return Program.create(ctx, plan, opts);
+}
+
+export interface KernelTime {
+  readonly name: string;
+  readonly kind: PlanKernel['kind'];
+  readonly config: string;
+  readonly flops: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+interface Step {
+  readonly kernel: PlanKernel;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/** One pipeline per distinct kernel code per device, compiled asynchronously (concurrently with the others). */
+function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeline> {
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  let p = cache.get(k.code);
+  if (!p) {
+    const layout = device.createBindGroupLayout({
+      label: k.name,
+      entries: k.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
+      })),
+    });
+    const module = device.createShaderModule({ label: k.name, code: k.wgsl });
+    p = device.createComputePipelineAsync({
+      label: k.name,
+      layout: device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: k.entryPoint },
+    }).catch(async (e: unknown) => {
+      cache.delete(k.code);
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`);
+      throw new Error(`kernel ${k.name} did not compile: ${msgs.join('; ') || (e as Error).message}`);
+    });
+    cache.set(k.code, p);
+  }
+  return p;
+}
+
+export class Program {
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly plan: CompiledPlan,
+    private readonly arenas: Record<PlanTensor['arena'], GPUBuffer>,
+    private readonly steps: readonly Step[],
+    private readonly byName: ReadonlyMap<string, PlanTensor>,
+    private readonly copies: readonly { from: PlanTensor; to: PlanTensor }[],
+    /** Milliseconds spent creating the pipelines (all of them, concurrently). */
+    readonly pipelineMs: number,
+  ) {}
+
+  static async create(ctx: GpuContext, plan: CompiledPlan, opts: ProgramOptions = {}): Promise<Program> {
+    const byName = new Map<string, PlanTensor>();
+    for (const t of plan.tensors.values()) if (t.name !== undefined) byName.set(t.name, t);
+    const copies = (opts.writeBack ?? []).map(([out, param]) => {
+      const from = byName.get(out), to = byName.get(param);
+      if (!from || from.role !== 'output') throw new Error(`write-back: the plan has no output "${out}"`);
+      if (!to || to.role !== 'param') throw new Error(`write-back: the plan has no parameter "${param}"`);
+      if (from.bytes !== to.bytes) throw new Error(`write-back: "${out}" (${from.bytes} bytes) does not fit "${param}" (${to.bytes} bytes)`);
+      return { from, to };
+    });
+    const { device } = ctx;
+    return withErrorScope(device, async () => {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+      const arenas = {
+        params: ctx.createBuffer({ label: 'params arena', size: Math.max(plan.arenaBytes.params, 4), usage }),
+        inputs: ctx.createBuffer({ label: 'inputs arena', size: Math.max(plan.arenaBytes.inputs, 4), usage }),
+        work: ctx.createBuffer({ label: 'work arena', size: Math.max(plan.arenaBytes.work, 4), usage }),
+      };
+      try {
+        const t0 = performance.now();
+        const pipelines = await Promise.all(plan.kernels.map((k) => pipelineFor(device, k)));
+        const pipelineMs = performance.now() - t0;
+        const steps = plan.kernels.map((kernel, i) => {
+          const pipeline = pipelines[i]!;
+          const bindGroup = device.createBindGroup({
+            label: kernel.name,
+            layout: pipeline.getBindGroupLayout(0),
+            entries: kernel.bindings.map((b) => {
+              const t = plan.tensors.get(b.tensor)!;
+              return { binding: b.binding, resource: { buffer: arenas[t.arena], offset: t.offset, size: t.bytes } };
+            }),
+          });
+          return { kernel, pipeline, bindGroup };
+        });
+        const program = new Program(ctx, plan, arenas, steps, byName, copies, pipelineMs);
+        // Constants folded into the code have no buffer.
+        for (const n of plan.graph.nodesOf('constant')) {
+          const t = plan.tensors.get(n.id);
+          if (t) program.upload(t, n.attrs.data);
+        }
+        return program;
+      } catch (e) {
+        for (const b of Object.values(arenas)) b.destroy();
+        throw e;
+      }
+    }, `creating the program (${plan.kernels.length} kernels, ${((plan.arenaBytes.params + plan.arenaBytes.inputs + plan.arenaBytes.work) / 2 ** 20).toFixed(2)} MiB)`);
+  }
+
+  /** Names of the inputs and parameters this program reads. */
+  get feedNames(): string[] {
+    return [...this.byName.values()].filter((t) => t.role === 'input' || t.role === 'param').map((t) => t.name!);
+  }
+
+  /** Shape of a named input, parameter or output. */
+  shapeOf(name: string): readonly number[] {
+    return this.tensor(name).shape;
+  }
+
+  private tensor(name: string): PlanTensor {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`the program has no tensor named "${name}" (it has: ${[...this.byName.keys()].slice(0, 20).join(', ')}${this.byName.size > 20 ? ', ...' : ''})`);
+    return t;
+  }
+
+  /** Writes inputs and/or parameters by name. */
+  write(feeds: Feeds): void {
+    for (const [name, data] of Object.entries(feeds)) {
+      const t = this.byName.get(name);
+      if (!t || (t.role !== 'input' && t.role !== 'param')) {
+        throw new Error(`the program has no input or parameter named "${name}" (it has: ${this.feedNames.slice(0, 20).join(', ')}${this.feedNames.length > 20 ? ', ...' : ''})`);
+      }
+      this.upload(t, data);
+    }
+  }
+
+  private upload(t: PlanTensor, data: ArrayLike<number>): void {
+    if (data.length !== numel(t.shape)) {
+      throw new Error(`"${t.name ?? `%${t.node}`}" expects ${numel(t.shape)} values for ${t.dtype}${fmtShape(t.shape)}, got ${data.length}`);
+    }
+    const host = t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data);
+    this.ctx.device.queue.writeBuffer(this.arenas[t.arena], t.offset, host);
+  }
+
+  /** Records the whole step into `encoder` as one compute pass. */
+  encode(encoder: GPUCommandEncoder): void {
+    const pass = encoder.beginComputePass({ label: 'program step' });
+    for (const s of this.steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.kernel.dispatch);
+    }
+    pass.end();
+    for (const c of this.copies) encoder.copyBufferToBuffer(this.arenas[c.from.arena], c.from.offset, this.arenas[c.to.arena], c.to.offset, c.to.bytes);
+  }
+
+  /** Submits one step. */
+  run(): void {
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'program step' });
+    this.encode(encoder);
+    this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Where a named tensor lives (for GPU-side copies between programs). */
+  locate(name: string): { buffer: GPUBuffer; offset: number; bytes: number } {
+    const t = this.tensor(name);
+    return { buffer: this.arenas[t.arena], offset: t.offset, bytes: t.bytes };
+  }
+
+  /** Bytes of GPU memory the program holds: parameters (and optimizer state), inputs, planned work arena. */
+  get memoryBytes(): number {
+    const a = this.plan.arenaBytes;
+    return a.params + a.inputs + a.work;
+  }
+
+  /** Reads the named tensors back (waits for submitted work). */
+  async read(names: readonly string[]): Promise<Record<string, HostArray>> {
+    const { device } = this.ctx;
+    const ts = names.map((name) => this.tensor(name));
+    const total = ts.reduce((s, t) => s + t.bytes, 0);
+    const staging = this.ctx.createBuffer({ label: 'readback', size: Math.max(total, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder({ label: 'readback' });
+      let at = 0;
+      for (const t of ts) {
+        encoder.copyBufferToBuffer(this.arenas[t.arena], t.offset, staging, at, t.bytes);
+        at += t.bytes;
+      }
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = staging.getMappedRange().slice(0);
+      staging.unmap();
+      const out: Record<string, HostArray> = {};
+      at = 0;
+      ts.forEach((t, i) => {
+        const n = numel(t.shape);
+        out[names[i]!] = t.dtype === 'f32' ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
+        at += t.bytes;
+      });
+      return out;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Writes feeds, runs one step and reads the named outputs (default: all graph outputs). */
+  async execute(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, HostArray>> {
+    this.write(feeds);
+    this.run();
+    return this.read(outputs ?? [...this.plan.graph.outputs.keys()]);
+  }
+
+  /**
+   * Dispatches every distinct kernel once and waits: drivers that compile at the first dispatch
+   * (lavapipe, SwiftShader) do it now rather than inside the first timed step. Returns the ms it
+   * took. Write-back copies are not run, so parameters are unchanged.
+   */
+  async warmup(): Promise<number> {
+    const t0 = performance.now();
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'warmup' });
+    const pass = encoder.beginComputePass({ label: 'warmup' });
+    const seen = new Set<GPUComputePipeline>();
+    for (const s of this.steps) {
+      if (seen.has(s.pipeline)) continue;
+      seen.add(s.pipeline);
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(1, 1, 1);
+    }
+    pass.end();
+    this.ctx.device.queue.submit([encoder.finish()]);
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  }
+
+  /** Median wall-clock ms of `steps` steps (submit + wait each), after one untimed step. */
+  async time(steps = 5): Promise<number> {
+    this.run();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    const ms: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      this.run();
+      await this.ctx.device.queue.onSubmittedWorkDone();
+      ms.push(performance.now() - t0);
+    }
+    return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+  }
+
+  /**
+   * Per-kernel GPU time (ms, the best of `runs` profiled steps) from timestamp queries around one
+   * compute pass per kernel; undefined when the device has no `timestamp-query`.
+   */
+  async profile(runs = 2): Promise<KernelTime[] | undefined> {
+    const { device } = this.ctx;
+    if (!device.features.has('timestamp-query')) return undefined;
+    const K = this.steps.length;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * K });
+    const resolve = this.ctx.createBuffer({ label: 'profile resolve', size: 16 * K, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.ctx.createBuffer({ label: 'profile readback', size: 16 * K, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      let best: number[] | undefined;
+      for (let run = 0; run <= runs; run++) {
+        const encoder = device.createCommandEncoder({ label: 'profile' });
+        this.steps.forEach((s, i) => {
+          const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+          pass.setPipeline(s.pipeline);
+          pass.setBindGroup(0, s.bindGroup);
+          pass.dispatchWorkgroups(...s.kernel.dispatch);
+          pass.end();
+        });
+        encoder.resolveQuerySet(querySet, 0, 2 * K, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * K);
+        device.queue.submit([encoder.finish()]);
+        await staging.mapAsync(GPUMapMode.READ);
+        const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        if (run === 0) continue; // the first run may also compile pipelines
+        const ms = this.steps.map((_, i) => Math.max(0, Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6));
+        best = best ? best.map((b, i) => Math.min(b, ms[i]!)) : ms;
+      }
+      return this.steps.map(({ kernel: k }, i) => ({ name: k.name, kind: k.kind, config: k.config, flops: k.flops, bytes: k.bytes, ms: best![i]! }));
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
+  }
+
+  /** The plan as a table (kernels, dispatch, FLOPs, bytes, memory). */
+  describe(): string {
+    return describePlan(this.plan);
+  }
+
+  destroy(): void {
+    for (const b of Object.values(this.arenas)) b.destroy();
+  }
+}
