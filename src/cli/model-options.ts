@@ -1,21 +1,26 @@
-// Options shared by the commands that build a model (train, eval, infer, compile, bench).
+// Options shared by the commands that build a model (train, eval, infer, compile, bench), and the
+// load option that renames a weight file's tensors.
 
+import { readFileSync } from 'node:fs';
 import { DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../models/model.ts';
 import { VIT_PRESETS, type VitPreset } from '../models/vit.ts';
+import { MODEL_SPEC_LIMITS } from '../io/schema.ts';
+import { parseNameMap, type NameRule } from '../io/name-map.ts';
+import { display } from '../util/text.ts';
 import { UsageError, type OptionSpec } from './args.ts';
 
 export const MODEL_OPTIONS = {
   preset: { type: 'string', default: 'vit-mnist', choices: Object.keys(VIT_PRESETS), help: 'backbone geometry' },
   method: { type: 'string', default: 'adaptformer', choices: ['adaptformer', 'lora', 'full', 'linear'], help: 'PET method (full = full fine-tuning, linear = head only)' },
   bits: { type: 'number', default: 32, help: 'adapter precision: 32 or 1 (Bi-AdaptFormer / Bi-LoRA)' },
-  adapterDim: { type: 'number', integer: true, min: 1, help: 'adapter bottleneck width (default 8 for 32-bit, 32 for 1-bit)' },
-  adapterScale: { type: 'number', default: 1, help: 'adapter output scale s' },
+  adapterDim: { type: 'number', integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxAdapterDim, help: 'adapter bottleneck width (default 8 for 32-bit, 32 for 1-bit)' },
+  adapterScale: { type: 'number', default: 1, min: -MODEL_SPEC_LIMITS.maxAdapterScale, max: MODEL_SPEC_LIMITS.maxAdapterScale, help: 'adapter output scale s' },
   adapterBias: { type: 'boolean', default: false, help: 'adapters with biases (the original AdaptFormer; FPET\'s reference adapters have none)' },
   merge: { type: 'string', default: 'fpet', choices: ['none', 'fpet', 'tome'], help: 'token merging' },
-  mergeBlocks: { type: 'list', help: 'blocks (0-based) where tokens are merged (default: the middle block for FPET, every block for ToMe)' },
-  mergeRatio: { type: 'number', default: 0.5, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
-  tomeR: { type: 'number', default: 4, integer: true, min: 1, help: 'ToMe: tokens merged per block' },
-  batch: { type: 'number', default: 32, integer: true, min: 1, help: 'batch size' },
+  mergeBlocks: { type: 'list', integer: true, min: 0, max: MODEL_SPEC_LIMITS.maxDepth - 1, help: 'blocks (0-based) where tokens are merged (default: the middle block for FPET, every block for ToMe)' },
+  mergeRatio: { type: 'number', default: 0.5, min: 0.0001, max: MODEL_SPEC_LIMITS.maxMergeRatio, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
+  tomeR: { type: 'number', default: 4, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxTomeR, help: 'ToMe: tokens merged per block' },
+  batch: { type: 'number', default: 32, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxBatch, help: 'batch size' },
 } as const satisfies Record<string, OptionSpec>;
 
 type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number };
@@ -42,3 +47,24 @@ export function describeSpec(s: ModelSpec): string {
   const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
   return `${pet}, ${merge}`;
 }
+
+/** The load option of commands that read a backbone. */
+export const NAME_MAP_OPTION = {
+  nameMap: { type: 'string', help: 'file of rules renaming the backbone file\'s tensors: "pattern -> replacement" per line (see src/io/name-map.ts)' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Reads `--name-map FILE`. */
+export function readNameMapOption(path: string | undefined): NameRule[] | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--name-map ${display(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (text.length > 1_000_000) throw new UsageError(`--name-map ${display(path)}: over 1 MB, not a name map`);
+  return parseNameMap(text, path);
+}
+
+/** The backbone option's value: a path, or undefined for "random". */
+export const backbonePath = (v: string): string | undefined => (v === 'random' ? undefined : v);

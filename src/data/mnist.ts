@@ -19,7 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { keyedRng } from '../util/random.ts';
+import type { Dataset } from './dataset.ts';
 
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
@@ -47,16 +47,6 @@ const SOURCES: Record<DatasetName, Source> = {
 
 export const DATASET_NAMES = Object.keys(SOURCES) as DatasetName[];
 
-export interface Dataset {
-  name: DatasetName;
-  /** N × 28 × 28 pixels in [0,1] (each exactly byte/255). Shared by every caller: do not modify. */
-  images: Float32Array;
-  /** N labels in 0..classes.length-1. */
-  labels: Int32Array;
-  classes: readonly string[];
-  count: number;
-  imageSize: number;
-}
 
 const cache = new Map<DatasetName, Dataset>();
 
@@ -110,7 +100,7 @@ export function loadDataset(name: DatasetName): Dataset {
     labels.fill(c, at, at + bytes.length / PIXELS);
     at += bytes.length / PIXELS;
   }
-  const ds: Dataset = { name, images, labels, classes: src.classes, count, imageSize: IMAGE_SIZE };
+  const ds: Dataset = { name, images, labels, classes: src.classes, count, imageSize: IMAGE_SIZE, channels: 1 };
   cache.set(name, ds);
   return ds;
 }
@@ -224,153 +214,4 @@ export function scanByteRows(buf: Uint8Array, rowLength: number): Uint8Array | n
   if (!expect('}')) return null;
   skipWs();
   return i === n ? out.slice(0, rows * rowLength) : null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Deterministic randomness
-
-const rng = keyedRng;
-
-function shuffleInPlace(a: Int32Array, rand: () => number): Int32Array {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
-}
-
-function checkInt(what: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new Error(`${what} must be an integer >= ${min}, got ${String(v)}`);
-  return v;
-}
-
-// Purposes, so that the test draw, the train draw and the batch order never share a stream.
-const TEST_STREAM = 1;
-const TRAIN_STREAM = 2;
-const BATCH_STREAM = 3;
-
-// ---------------------------------------------------------------------------------------------
-// Splits
-
-/** A subset of a data set: indices into its images/labels. */
-export interface Subset {
-  dataset: Dataset;
-  indices: Int32Array;
-}
-
-export interface SplitOptions {
-  /** Training images (default 1000, VTAB-1k style). */
-  trainSize?: number;
-  /** Held-out test images (default min(10000, ⌊N/5⌋): 2000 for mnist, 10000 for fashion-mnist). */
-  testSize?: number;
-  /** Chooses the training images. */
-  seed: number;
-  /** Chooses the test images (default 0). Keep it fixed to compare runs with different seeds. */
-  testSeed?: number;
-}
-
-export interface Splits {
-  train: Subset;
-  test: Subset;
-}
-
-/** Picks `size` indices from `pool`, class-balanced: floor(size/K) per class, with the remainder
- *  going one each to classes in random order. Returns them sorted (callers shuffle per epoch). */
-function stratified(ds: Dataset, pool: Int32Array, size: number, rand: () => number, what: string): Int32Array {
-  const K = ds.classes.length;
-  const byClass: number[][] = Array.from({ length: K }, () => []);
-  for (const i of pool) byClass[ds.labels[i]!]!.push(i);
-  const want = new Array<number>(K).fill(Math.floor(size / K));
-  const order = shuffleInPlace(Int32Array.from({ length: K }, (_, k) => k), rand);
-  for (let r = 0; r < size % K; r++) want[order[r]!]! += 1;
-  const out: number[] = [];
-  for (let k = 0; k < K; k++) {
-    const have = byClass[k]!;
-    if (have.length < want[k]!) throw new Error(`${what}: class ${k} (${ds.classes[k]}) needs ${want[k]} images but only ${have.length} are available in ${ds.name}`);
-    const picked = shuffleInPlace(Int32Array.from(have), rand);
-    for (let j = 0; j < want[k]!; j++) out.push(picked[j]!);
-  }
-  return Int32Array.from(out).sort();
-}
-
-/**
- * Deterministic, class-balanced train/test splits. The test set depends only on (dataset, testSize,
- * testSeed), never on `seed`, so it is held out from the train set of every seed; the train set is
- * drawn from the remaining images with `seed`. Both are stratified: each class gets ⌊size/K⌋ images,
- * and the remaining size mod K go to distinct randomly chosen classes. Indices are sorted.
- */
-export function makeSplits(ds: Dataset, options: SplitOptions): Splits {
-  const trainSize = checkInt('makeSplits: trainSize', options.trainSize ?? 1000, 1);
-  const testSize = checkInt('makeSplits: testSize', options.testSize ?? Math.min(10000, Math.floor(ds.count / 5)), 0);
-  const seed = checkInt('makeSplits: seed', options.seed, -(2 ** 31));
-  const testSeed = checkInt('makeSplits: testSeed', options.testSeed ?? 0, -(2 ** 31));
-  if (trainSize + testSize > ds.count) throw new Error(`makeSplits: trainSize ${trainSize} + testSize ${testSize} = ${trainSize + testSize} is more than the ${ds.count} images of ${ds.name}`);
-  const all = Int32Array.from({ length: ds.count }, (_, i) => i);
-  const test = stratified(ds, all, testSize, rng(testSeed, TEST_STREAM, testSize), 'makeSplits: testSize');
-  const inTest = new Uint8Array(ds.count);
-  for (const i of test) inTest[i] = 1;
-  const pool = all.filter((i) => !inTest[i]);
-  const train = stratified(ds, pool, trainSize, rng(seed, TRAIN_STREAM, testSeed, testSize), 'makeSplits: trainSize');
-  return { train: { dataset: ds, indices: train }, test: { dataset: ds, indices: test } };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Batches
-
-export interface BatchOptions {
-  /** Shuffle the order (default false: subset order). */
-  shuffle?: boolean;
-  /** With `epoch`, determines the shuffled order (default 0). */
-  seed?: number;
-  epoch?: number;
-  /** Drop a last batch smaller than batchSize (default false). */
-  dropLast?: boolean;
-}
-
-export interface Batch {
-  /** [B, 1, 28, 28] */
-  images: Float32Array;
-  /** [B] */
-  labels: Int32Array;
-  /** [B, K] */
-  oneHot: Float32Array;
-  /** [B] indices into the data set. */
-  indices: Int32Array;
-  size: number;
-}
-
-/** How many batches `batches` yields. */
-export function batchCount(subset: Subset, batchSize: number, dropLast = false): number {
-  checkInt('batchSize', batchSize, 1);
-  const n = subset.indices.length;
-  return dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
-}
-
-/** Yields batches of a subset; the order depends only on (seed, epoch) when shuffling. */
-export function* batches(subset: Subset, batchSize: number, options: BatchOptions = {}): Generator<Batch> {
-  checkInt('batches: batchSize', batchSize, 1);
-  const { shuffle = false, dropLast = false } = options;
-  const seed = checkInt('batches: seed', options.seed ?? 0, -(2 ** 31));
-  const epoch = checkInt('batches: epoch', options.epoch ?? 0, 0);
-  const ds = subset.dataset;
-  const K = ds.classes.length;
-  const order = Int32Array.from(subset.indices);
-  if (shuffle) shuffleInPlace(order, rng(seed, BATCH_STREAM, epoch));
-  const count = batchCount(subset, batchSize, dropLast);
-  for (let b = 0; b < count; b++) {
-    const indices = order.slice(b * batchSize, Math.min(order.length, (b + 1) * batchSize));
-    const B = indices.length;
-    const images = new Float32Array(B * PIXELS);
-    const labels = new Int32Array(B);
-    const oneHot = new Float32Array(B * K);
-    for (let r = 0; r < B; r++) {
-      const i = indices[r]!;
-      images.set(ds.images.subarray(i * PIXELS, (i + 1) * PIXELS), r * PIXELS);
-      labels[r] = ds.labels[i]!;
-      oneHot[r * K + labels[r]!] = 1;
-    }
-    yield { images, labels, oneHot, indices, size: B };
-  }
 }

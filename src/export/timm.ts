@@ -20,6 +20,7 @@
 // its config yaml): we carry them in the file's metadata.
 
 import { readSafetensors, validateTensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import type { NameRule as LoadNameRule } from '../io/name-map.ts';
 import { DEFAULT_MERGE, DEFAULT_PET, modelParamShapes, type MergeSpec, type ModelSpec, type PetMethod } from '../models/model.ts';
 import { VIT_PRESETS, type VitConfig } from '../models/vit.ts';
 
@@ -80,6 +81,15 @@ export function referenceName(ours: string): string {
 /** Our name for a reference (timm + FPET) parameter name; names that are ours already are kept. */
 export function ourName(reference: string): string {
   return rename(reference, FROM_REFERENCE) ?? reference;
+}
+
+/** The reference's adapter names as load-time name-map rules (src/io/name-map.ts) to ours. */
+export function referenceNameRules(): LoadNameRule[] {
+  return NAME_RULES.map((r, k) => ({
+    pattern: FROM_REFERENCE[k]!.re,
+    replacement: `${r.ours.replace('{i}', '$<i>').replace('{p}', '$<p>')}.$<leaf>`,
+    source: `reference names: ${r.reference}`,
+  }));
 }
 
 /** Whether a set of names uses the reference's adapter names (at least one, none of ours). */

@@ -30,6 +30,14 @@ export interface GreyImage {
   readonly pixels: Float32Array;
 }
 
+/** An image as channel planes: [channels, height, width] values in [0, 1]. */
+export interface PlanarImage {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+  readonly pixels: Float32Array;
+}
+
 export interface PngOptions {
   /** Overrides of the bounds in PNG_LIMITS. */
   limits?: Partial<PngLimits>;
@@ -222,6 +230,36 @@ function minimalPng(bytes: Uint8Array, s: Scanned): Uint8Array {
   return out;
 }
 
+/**
+ * Planar RGB in [0, 1] (grey images replicated to three planes; alpha ignored), for models with
+ * three input channels; palette indices are checked against the palette.
+ */
+function toRgb(png: DecodedPng, h: PngHeader, palette: Uint8Array | undefined, where: string): Float32Array {
+  const { width: w, height: ht, bitDepth: depth, channels: ch } = h;
+  const plane = w * ht;
+  if (ch < 3 && h.colorType !== 3) {
+    const grey = toGrey(png, h, palette, where);
+    const out = new Float32Array(3 * plane);
+    for (let c = 0; c < 3; c++) out.set(grey, c * plane);
+    return out;
+  }
+  const out = new Float32Array(3 * plane);
+  if (h.colorType === 3) {
+    toGrey(png, h, palette, where); // validates every index against the palette
+    const data = png.data, rowBytes = Math.ceil((w * depth) / 8), max = 2 ** depth - 1;
+    for (let y = 0; y < ht; y++) {
+      for (let x = 0; x < w; x++) {
+        const idx = depth < 8 ? (data[y * rowBytes + ((x * depth) >> 3)]! >> (8 - depth - ((x * depth) & 7))) & max : data[y * w + x]!;
+        for (let c = 0; c < 3; c++) out[c * plane + y * w + x] = palette![3 * idx + c]! / 255;
+      }
+    }
+    return out;
+  }
+  const max = 2 ** depth - 1;
+  for (let i = 0, p = 0; i < plane; i++, p += ch) for (let c = 0; c < 3; c++) out[c * plane + i] = png.data[p + c]! / max;
+  return out;
+}
+
 /** Luminance in [0, 1] of every pixel; palette indices are checked against the palette. */
 function toGrey(png: DecodedPng, h: PngHeader, palette: Uint8Array | undefined, where: string): Float32Array {
   const { width: w, height: ht, bitDepth: depth, channels: ch } = h;
@@ -276,9 +314,39 @@ export function decodePng(bytes: Uint8Array, source = 'image', options?: PngOpti
   return { width: s.header.width, height: s.header.height, pixels: toGrey(png, s.header, s.palette, where) };
 }
 
+/** Decodes PNG bytes to `channels` planes: 1 (luminance) or 3 (RGB; grey replicated). */
+export function decodePngPlanar(bytes: Uint8Array, channels: 1 | 3, source = 'image', options?: PngOptions): PlanarImage {
+  if (channels === 1) return { ...decodePng(bytes, source, options), channels };
+  const where = display(source);
+  const s = scan(bytes, where, { ...PNG_LIMITS, ...options?.limits });
+  checkDataSize(s.idat, s.header, where);
+  let png: DecodedPng;
+  try {
+    png = fastPngDecode(minimalPng(bytes, s), { checkCrc: false });
+  } catch (e) {
+    throw new PngError(`${where}: cannot decode the image (${errorText(e, 160)})`);
+  }
+  return { width: s.header.width, height: s.header.height, channels, pixels: toRgb(png, s.header, s.palette, where) };
+}
+
+/** Bilinear resize of every plane of an image to size×size: [channels, size, size]. */
+export function resizePlanar(img: PlanarImage, size: number): Float32Array {
+  const plane = img.width * img.height;
+  const out = new Float32Array(img.channels * size * size);
+  for (let c = 0; c < img.channels; c++) {
+    out.set(resizeGrey({ width: img.width, height: img.height, pixels: img.pixels.subarray(c * plane, (c + 1) * plane) }, size), c * size * size);
+  }
+  return out;
+}
+
 /** Reads and decodes a PNG file; a directory, a special file, an unreadable path or a file over
  *  PNG_LIMITS.maxFileBytes is an error naming the path. */
 export async function readPng(path: string, options?: PngOptions): Promise<GreyImage> {
+  return readPngPlanar(path, 1, options);
+}
+
+/** Reads and decodes a PNG file to `channels` planes (errors as readPng). */
+export async function readPngPlanar(path: string, channels: 1 | 3, options?: PngOptions): Promise<PlanarImage> {
   const where = display(path);
   const L = { ...PNG_LIMITS, ...options?.limits };
   const fs = await import('node:fs/promises');
@@ -293,7 +361,7 @@ export async function readPng(path: string, options?: PngOptions): Promise<GreyI
     if (e instanceof PngError) throw e;
     throw new PngError(`${where}: cannot read the file (${errorText(e)})`);
   }
-  return decodePng(bytes, path, options);
+  return decodePngPlanar(bytes, channels, path, options);
 }
 
 /** Bilinear resize of a grey image to size×size. */

@@ -1,12 +1,17 @@
 // Model files on top of safetensors: full models (backbone + modules), adapter-only files
 // (trainable parameters: a few KB for PET), and training checkpoints (trainable parameters,
 // AdamW state, and the run's state in the metadata). Every write is atomic (temp file + rename).
+// Reading checks the header (names, shapes, dtypes; the run state or model spec against bounded
+// schemas) before any tensor data is read.
 
-import { existsSync } from 'node:fs';
-import { readSafetensors, validateTensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { readSafetensors, readSafetensorsHeader, validateTensors, writeSafetensors, type TensorEntry } from '../io/safetensors.ts';
 import { applyNameMap, type NameRule } from '../io/name-map.ts';
+import { modelSpecSchema, parseMetadataJson, runStateSchema } from '../io/schema.ts';
+import { display } from '../util/text.ts';
 import type { ModelSpec } from '../models/model.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
+import type { EpochRecord } from './loop.ts';
 
 export const FORMAT = 'fpet-webgpu/1';
 
@@ -36,33 +41,54 @@ export interface LoadOptions {
   readonly optional?: readonly string[];
   /** Rules renaming the file's tensors before they are matched (src/io/name-map.ts). */
   readonly nameMap?: readonly NameRule[];
+  /** Read and check the header only (metadata; `weights` stays empty). */
+  readonly headerOnly?: boolean;
 }
 
 /**
  * Reads a safetensors file and checks it against `expected` shapes: every problem (missing,
  * unexpected, wrong shape or dtype) is reported by tensor name in one error, the file's unmatched
- * names and the model's unfilled ones side by side.
+ * names and the model's unfilled ones side by side. The header is checked before any data is read.
  */
 export async function loadWeights(path: string, expected: ReadonlyMap<string, readonly number[]>, opts: LoadOptions = {}): Promise<LoadedWeights> {
-  if (!existsSync(path)) throw new Error(`no such model file: ${path}`);
-  const read = await readSafetensors(path);
-  const metadata = read.metadata;
-  const mapped = opts.nameMap?.length ? applyNameMap(read.tensors, opts.nameMap) : undefined;
-  const tensors = mapped ? mapped.renamed : read.tensors;
+  if (!existsSync(path)) throw new Error(`no such model file: ${display(path)}`);
+  const header = await readSafetensorsHeader(path);
+  const mapped = opts.nameMap?.length ? applyNameMap(header.tensors, opts.nameMap) : undefined;
+  const found = mapped ? mapped.renamed : header.tensors;
   const want = new Map([...expected].map(([k, v]) => [k, { shape: v, dtype: 'float' as const }]));
-  for (const k of opts.optional ?? []) if (tensors.has(k)) want.set(k, { shape: tensors.get(k)!.shape, dtype: 'float' });
+  for (const k of opts.optional ?? []) if (found.has(k)) want.set(k, { shape: found.get(k)!.shape, dtype: 'float' });
   try {
-    validateTensors(tensors, want, { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
+    validateTensors(found, want, { allowMissing: opts.allowMissing, allowExtra: opts.allowExtra, source: path });
   } catch (e) {
     const how = mapped
       ? `(names after the name map: ${mapped.changes.size} renamed, ${mapped.dropped.length} dropped)`
       : '(tensors are matched by name; a file with another naming loads with a name map: --name-map FILE, see src/io/name-map.ts)';
-    throw new Error(`${(e as Error).message}
-${how}`);
+    throw new Error(`${(e as Error).message}\n${how}`);
   }
   const weights: Weights = new Map();
-  for (const [name, t] of tensors) if (expected.has(name)) weights.set(name, t.data as Float32Array);
-  return { weights, metadata };
+  if (opts.headerOnly) return { weights, metadata: header.metadata };
+  const { tensors } = await readSafetensors(path);
+  const renamed = mapped ? applyNameMap(tensors, opts.nameMap!).renamed : tensors;
+  for (const [name, t] of renamed) {
+    if (!want.has(name)) continue;
+    weights.set(name, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
+  }
+  return { weights, metadata: header.metadata };
+}
+
+/** Largest magnitude a trained ViT weight plausibly has; beyond it the file is corrupt or not a model. */
+export const ABSURD_WEIGHT = 1e4;
+
+/** Refuses non-finite or absurdly large values, naming the tensor, the index and the value. */
+export function checkWeights(weights: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
+  for (const [name, v] of weights) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (!Number.isFinite(x) || Math.abs(x) > ABSURD_WEIGHT) {
+        throw new Error(`${display(source)}: tensor ${display(name)} has ${Number.isFinite(x) ? `an absurd value ${x} (|w| > ${ABSURD_WEIGHT})` : `a non-finite value ${x}`} at index ${i}; the file is corrupt or not a model (--check-weights false skips this check)`);
+      }
+    }
+  }
 }
 
 /**
@@ -85,18 +111,32 @@ export interface RunState {
   readonly step: number;
   readonly seed: number;
   readonly options: Record<string, unknown>;
-  readonly history: unknown[];
+  readonly history: readonly EpochRecord[];
 }
 
-export const runStateMetadata = (s: RunState): Record<string, string> => ({ kind: 'checkpoint', state: JSON.stringify(s) });
+export const runStateMetadata = (s: RunState): Record<string, string> => ({ kind: 'checkpoint', state: JSON.stringify(s), step: String(s.step) });
 
+/** The run state of a checkpoint, validated against bounded schemas (src/io/schema.ts). */
 export function parseRunState(metadata: Record<string, string>, path: string): RunState {
   if (metadata.format !== FORMAT || metadata.kind !== 'checkpoint' || !metadata.state) {
-    throw new Error(`${path} is not a training checkpoint of this tool (format "${metadata.format ?? 'none'}", kind "${metadata.kind ?? 'none'}")`);
+    throw new Error(`${display(path)} is not a training checkpoint of this tool (format ${display(metadata.format ?? 'none', 40)}, kind ${display(metadata.kind ?? 'none', 40)})`);
   }
+  return parseMetadataJson(metadata, 'state', runStateSchema, path) as RunState;
+}
+
+/** The model spec an adapters (or model) file carries, validated against bounded schemas. */
+export function parseSpec(metadata: Record<string, string>, path: string): ModelSpec {
+  if (!metadata.spec) throw new Error(`${display(path)} has no model spec in its metadata: was it written by train?`);
+  return parseMetadataJson(metadata, 'spec', modelSpecSchema, path) as ModelSpec;
+}
+
+/** run.json of a run folder (written last), or undefined when absent or unreadable. */
+export function readRunManifest(path: string): { step: number; epoch: number } | undefined {
+  if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(metadata.state) as RunState;
-  } catch (e) {
-    throw new Error(`${path}: malformed checkpoint state (${(e as Error).message})`);
+    const m = JSON.parse(readFileSync(path, 'utf8').slice(0, 10_000)) as { step?: unknown; epoch?: unknown };
+    return Number.isInteger(m.step) && Number.isInteger(m.epoch) ? { step: m.step as number, epoch: m.epoch as number } : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -200,7 +200,7 @@ test('a 33 KB adapters file declaring depth 5000 is rejected by the schema, with
   }
 });
 
-function runState(): RunState & { history: Record<string, unknown>[] } {
+function runState(): Omit<RunState, 'history'> & { history: Record<string, unknown>[] } {
   const spec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: 16, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3] }, training: { dropout: 0.1, dropPath: 0.1 } };
   const history: Record<string, unknown>[] = [1, 2].map((epoch) => ({ epoch, lr: 0.005, loss: 1.2 / epoch, testAccuracy: 0.8, trainImagesPerSec: 150.5, seconds: 6.6 }));
   return { spec, epoch: 2, step: 124, seed: 0, options: { epochs: 3, lr: 0.005, data: { dataset: 'mnist', trainSize: 1000 }, outDir: 'runs/x', adamw: { beta1: 0.9 } }, history };

@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEFAULT_MERGE, DEFAULT_PET, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS } from '../../src/models/vit.ts';
-import { TRAIN_DEFAULTS, train, type TrainOptions } from '../../src/train/trainer.ts';
+import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions } from '../../src/train/run.ts';
+import type { GpuContext } from '../../src/runtime/device.ts';
 import { loadBackbone, loadWeights, saveWeights } from '../../src/train/checkpoint.ts';
 import { learningRate } from '../../src/train/schedule.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { TRAIN_OPTIONS } from '../../src/cli/commands/train.ts';
 import { gpu } from '../support/gpu.ts';
+
+const train = async (ctx: GpuContext, o: TrainOptions) => trainRun(ctx, await prepareRun(o));
 
 const tiny = { ...VIT_PRESETS['vit-mnist'], patchSize: 7, dim: 16, depth: 2, heads: 2 };
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ vit: tiny, batch: 16, pet: DEFAULT_PET.full, ...over });
@@ -90,10 +93,13 @@ test('CLI: argument errors are clear and the process exits with status 2', () =>
   assert.throws(() => parseArgs('train', ['--epoch', '3'], TRAIN_OPTIONS), /unknown option --epoch/);
   assert.throws(() => parseArgs('train', ['--method', 'prompt'], TRAIN_OPTIONS), /--method must be one of adaptformer, lora, full, linear/);
   assert.throws(() => parseArgs('train', ['--epochs', 'many'], TRAIN_OPTIONS), /--epochs must be a number/);
-  assert.throws(() => parseArgs('train', ['--batch', '0'], TRAIN_OPTIONS), /--batch must be >= 1/);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--merge-ratio', '0.9', '--backbone', 'random', '--epochs', '1'], { encoding: 'utf8', timeout: 120_000 });
+  assert.throws(() => parseArgs('train', ['--batch', '0'], TRAIN_OPTIONS), /--batch must be in \[1, 65536\]/);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--merge-blocks', '9', '--backbone', 'random', '--epochs', '1'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /merge ratio 0\.9 asks for 44 of 49 tokens but set A has only 25/);
+  assert.match(r.stderr, /merge block 9 is outside the 6 blocks \(0\.\.5\)/);
+  const q = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--merge-ratio', '0.9'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(q.status, 2);
+  assert.match(q.stderr, /--merge-ratio must be .*0\.5/);
   const u = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--bogus'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(u.status, 2);
   assert.match(u.stderr, /unknown option --bogus/);

@@ -3,13 +3,12 @@
 
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
 import { MODEL_OPTIONS, describeSpec, modelSpecFrom } from '../model-options.ts';
-import { buildModel, initialWeights } from '../../models/model.ts';
+import { buildModel, initialWeights, validateSpec } from '../../models/model.ts';
 import { gradients } from '../../ir/autodiff.ts';
-import { evaluate } from '../../ir/interpret.ts';
 import { checkGradients } from '../../ir/gradcheck.ts';
-import { compileGraph } from '../../../codegen/compile.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { Program, deviceLimits } from '../../runtime/program.ts';
+import { verifyOnDevice } from '../../runtime/verify.ts';
+import { mulberry32, uniformArray } from '../../util/random.ts';
 
 export const summary = 'Check gradients: float64 autodiff vs finite differences, and GPU vs the float64 reference.';
 
@@ -18,8 +17,8 @@ const OPTIONS = {
   preset: { ...MODEL_OPTIONS.preset, default: 'vit-micro' },
   batch: { ...MODEL_OPTIONS.batch, default: 2 },
   mergeBlocks: { ...MODEL_OPTIONS.mergeBlocks, default: ['1'] },
-  seed: { type: 'number', default: 1, integer: true, help: 'seed of weights and inputs' },
-  entries: { type: 'number', default: 8, integer: true, min: 1, help: 'finite-difference entries checked per parameter' },
+  seed: { type: 'number', default: 1, integer: true, min: 0, max: 2 ** 32 - 1, help: 'seed of weights and inputs' },
+  entries: { type: 'number', default: 8, integer: true, min: 1, max: 100_000, help: 'finite-difference entries checked per parameter' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -30,16 +29,18 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const spec = modelSpecFrom(a);
+  validateSpec(spec);
   const model = buildModel(spec);
   console.log(`model: ${a.preset}, batch ${a.batch}, ${describeSpec(spec)}; ${model.trainable.length} trainable tensors`);
-  let s = a.seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = mulberry32(a.seed);
   const weights = initialWeights(spec, a.seed);
-  for (const [k, v] of weights) if (k.includes('adapter') && k.endsWith('up.weight')) for (let i = 0; i < v.length; i++) v[i] = (rand() - 0.5) * 0.2;
+  // Non-zero adapter up-projections (they start at 0), so that every adapter path carries gradient.
+  for (const [k, v] of weights) if (k.includes('adapter') && k.endsWith('up.weight')) v.set(uniformArray(rand, v.length, -0.1, 0.1));
   const feeds: Record<string, ArrayLike<number>> = Object.fromEntries(weights);
   const img = model.graph.inputs.find((n) => n.attrs.name === 'images')!.type.shape;
-  feeds.images = Float64Array.from({ length: img.reduce((x, y) => x * y, 1) }, rand);
-  feeds.onehot = Float64Array.from({ length: a.batch * spec.vit.numClasses }, (_, i) => +(i % spec.vit.numClasses === Math.floor(i / spec.vit.numClasses)));
+  feeds.images = uniformArray(rand, img.reduce((x, y) => x * y, 1), 0, 1);
+  const C = spec.vit.numClasses;
+  feeds.onehot = Float32Array.from({ length: a.batch * C }, (_, i) => +(i % C === Math.floor(i / C) % C));
 
   // Straight-through estimators are not derivatives of the forward function, so finite
   // differences only see the parameters whose path to the loss is smooth: not the refinement
@@ -51,18 +52,7 @@ export async function run(argv: string[]): Promise<number> {
   const ctx = await requestGpu({ label: 'gradcheck' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
   const g = gradients(model.graph, { loss: 'loss' });
-  const ref = evaluate(g, feeds).outputs;
-  const exe = await Program.create(ctx, compileGraph(g, { limits: deviceLimits(ctx) }));
-  const out = await exe.execute(feeds);
-  let worst = 0, worstName = '';
-  for (const name of g.outputs.keys()) {
-    const r = ref[name]!.data, o = out[name]!;
-    let scale = 1, err = 0;
-    for (let i = 0; i < r.length; i++) scale = Math.max(scale, Math.abs(r[i]!));
-    for (let i = 0; i < r.length; i++) err = Math.max(err, Math.abs(o[i]! - r[i]!));
-    if (err / scale > worst) [worst, worstName] = [err / scale, name];
-  }
-  const gpuOk = worst < 2e-4;
-  console.log(`GPU (f32) vs float64 reference, ${g.outputs.size} outputs: max scaled error ${worst.toExponential(2)} (${worstName}) -> ${gpuOk ? 'ok' : 'FAIL'}`);
-  return fd.ok && gpuOk ? 0 : 1;
+  const v = await verifyOnDevice(g, feeds, ctx, { tol: 2e-4 });
+  console.log(`GPU (f32) vs float64 reference, ${v.outputs.length} outputs: max scaled error ${v.worst.error.toExponential(2)} (${v.worst.name}) -> ${v.ok ? 'ok' : 'FAIL'}`);
+  return fd.ok && v.ok ? 0 : 1;
 }

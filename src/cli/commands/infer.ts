@@ -1,25 +1,32 @@
-// `infer`: classify PNG images, or samples of the data set, with a trained model.
+// `infer`: classify PNG images, or samples of the data set, with a trained model; optionally draw
+// each image's merge map.
 
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
+import { NAME_MAP_OPTION, backbonePath, readNameMapOption } from '../model-options.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { Program, deviceLimits } from '../../runtime/program.ts';
-import { compileGraph } from '../../../codegen/compile.ts';
-import { buildModel } from '../../models/model.ts';
+import { Classifier } from '../../train/inference.ts';
 import { loadTrainedModel } from '../../train/trained-model.ts';
-import { DATASET_NAMES, loadDataset, makeSplits, batches, type DatasetName } from '../../data/mnist.ts';
-import { decodePng, resizeGrey } from '../../io/png.ts';
+import { batches, makeSplits } from '../../data/dataset.ts';
+import { DATASET_NAMES, loadDataset, type DatasetName } from '../../data/mnist.ts';
+import { readPngPlanar, resizePlanar } from '../../io/png.ts';
+import { mergeMapSvg } from '../../util/merge-map-svg.ts';
+import { writeFileAtomic } from '../../util/atomic.ts';
+import { display } from '../../util/text.ts';
 
-export const summary = 'Classify PNG images (or data set samples) and print the top classes.';
+export const summary = 'Classify PNG images (or data set samples) and print the top classes; --merge-map draws where tokens merged.';
 
 const OPTIONS = {
+  ...NAME_MAP_OPTION,
   adapters: { type: 'string', default: 'runs/train/adapters.safetensors', help: 'adapters (or full model) file written by train' },
   backbone: { type: 'string', default: 'models/vit-mnist-fashion.safetensors', help: 'backbone the adapters were trained on ("random" if none)' },
-  image: { type: 'list', help: 'PNG files (any size; converted to grey and resized to the model input)' },
-  samples: { type: 'number', default: 5, integer: true, min: 1, help: 'without --image: this many test images of the data set' },
-  dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set for --samples' },
+  image: { type: 'list', maxItems: 1000, help: 'PNG files (any size; converted to the model\'s channels and resized to its input)' },
+  samples: { type: 'number', default: 5, integer: true, min: 1, max: 1000, help: 'without --image: this many test images of the data set' },
+  dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set for --samples and class names' },
   invert: { type: 'boolean', default: false, help: 'invert PNG images (dark digit on light paper -> MNIST style)' },
-  top: { type: 'number', default: 3, integer: true, min: 1, help: 'classes printed per image' },
+  top: { type: 'number', default: 3, integer: true, min: 1, max: 1000, help: 'classes printed per image' },
+  mergeMap: { type: 'string', help: 'folder to write one merge-map picture (SVG) per image into' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -29,45 +36,58 @@ export async function run(argv: string[]): Promise<number> {
     console.log(helpText('infer', summary, OPTIONS));
     return 0;
   }
+  const n = a.image?.length ?? a.samples;
+  const { spec, weights } = await loadTrainedModel(a.adapters, backbonePath(a.backbone), Math.min(n, 100), readNameMapOption(a.nameMap));
+  const { imageSize: size, inChannels: channels } = spec.vit;
+  if (channels !== 1 && channels !== 3) throw new Error(`${a.adapters}: a model of ${channels}-channel images; PNG input gives 1 or 3 channels`);
   const ds = loadDataset(a.dataset as DatasetName);
-  let images: Float32Array[] = [], labels: (number | undefined)[] = [], names: string[] = [];
-  const size = 28;
+  const classNames = spec.vit.numClasses === ds.classes.length ? ds.classes : Array.from({ length: spec.vit.numClasses }, (_, i) => `class ${i}`);
+  const per = channels * size * size;
+  const images = new Float32Array(n * per);
+  const labels: (number | undefined)[] = [], names: string[] = [];
   if (a.image?.length) {
-    for (const f of a.image) {
-      const px = resizeGrey(decodePng(readFileSync(f), f), size);
-      if (a.invert) for (let i = 0; i < px.length; i++) px[i] = 1 - px[i]!;
-      images.push(px);
+    for (const [i, f] of a.image.entries()) {
+      const px = resizePlanar(await readPngPlanar(f, channels), size);
+      if (a.invert) for (let k = 0; k < px.length; k++) px[k] = 1 - px[k]!;
+      images.set(px, i * per);
       labels.push(undefined);
-      names.push(f);
+      names.push(display(f));
     }
   } else {
+    if (ds.imageSize !== size || ds.channels !== channels) throw new Error(`${a.dataset} images are ${ds.channels}×${ds.imageSize}×${ds.imageSize}; the model takes ${channels}×${size}×${size}: give PNG files with --image`);
     const { test } = makeSplits(ds, { trainSize: 1000, seed: 0 });
-    const b = batches(test, a.samples, { shuffle: true, seed: 1 }).next().value!;
+    const b = batches(test, n, { shuffle: true, seed: 1 }).next().value!;
+    images.set(b.images);
     for (let i = 0; i < b.size; i++) {
-      images.push(b.images.subarray(i * size * size, (i + 1) * size * size));
       labels.push(b.labels[i]);
       names.push(`${a.dataset} #${b.indices[i]}`);
     }
   }
-  const { spec, weights } = await loadTrainedModel(a.adapters, a.backbone === 'random' ? undefined : a.backbone, images.length);
   const ctx = await requestGpu({ label: 'infer' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
-  const model = buildModel(spec);
-  const exe = await Program.create(ctx, compileGraph(model.graph, { limits: deviceLimits(ctx) }));
-  exe.write(Object.fromEntries(model.graph.params.map((p) => [p.attrs.name, weights.get(p.attrs.name)!])));
-  const flat = new Float32Array(images.length * size * size);
-  images.forEach((im, i) => flat.set(im, i * size * size));
-  const C = spec.vit.numClasses;
-  const out = await exe.execute({ images: flat, onehot: new Float32Array(images.length * C) }, ['logits']);
-  const logits = out.logits!;
-  for (let i = 0; i < images.length; i++) {
-    const row = Array.from(logits.subarray(i * C, (i + 1) * C));
-    const max = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - max));
-    const z = e.reduce((s, v) => s + v, 0);
-    const top = e.map((v, c) => [c, v / z] as const).sort((p, q) => q[1] - p[1]).slice(0, a.top);
-    const truth = labels[i] === undefined ? '' : `  (label: ${ds.classes[labels[i]!]})`;
-    console.log(`${names[i]}: ${top.map(([c, p]) => `${ds.classes[c]} ${(100 * p).toFixed(1)}%`).join(', ')}${truth}`);
+  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined });
+  try {
+    const predictions = await classifier.classify(images, a.top, n);
+    predictions.forEach((p, i) => {
+      const truth = labels[i] === undefined ? '' : `  (label: ${classNames[labels[i]!]})`;
+      console.log(`${names[i]}: ${p.top.map((c) => `${classNames[c.label]} ${(100 * c.probability).toFixed(1)}%`).join(', ')}${truth}`);
+    });
+    if (a.mergeMap !== undefined) {
+      if (!spec.merge) throw new Error(`--merge-map: ${a.adapters} is a model without token merging`);
+      mkdirSync(a.mergeMap, { recursive: true });
+      for (let at = 0; at < n; at += classifier.batch) {
+        const m = Math.min(classifier.batch, n - at);
+        const maps = await classifier.mergeMaps(images.subarray(at * per, (at + m) * per), m);
+        for (let i = 0; i < m; i++) {
+          const k = at + i;
+          const file = join(a.mergeMap, `merge-map-${String(k).padStart(3, '0')}.svg`);
+          await writeFileAtomic(file, mergeMapSvg(maps[i]!, images.subarray(k * per, (k + 1) * per), channels, size, `${names[k]}: ${classNames[predictions[k]!.top[0]!.label]}`));
+        }
+      }
+      console.log(`wrote ${n} merge maps to ${a.mergeMap}`);
+    }
+    return 0;
+  } finally {
+    classifier.destroy();
   }
-  return 0;
 }

@@ -1,53 +1,60 @@
 // `train`: PET (or full fine-tuning) of a ViT on MNIST / Fashion-MNIST on WebGPU.
 
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { MODEL_OPTIONS, describeSpec, modelSpecFrom } from '../model-options.ts';
-import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
-import { TRAIN_DEFAULTS, train, type TrainOptions, type TrainResult } from '../../train/trainer.ts';
+import { MODEL_OPTIONS, NAME_MAP_OPTION, backbonePath, describeSpec, modelSpecFrom, readNameMapOption } from '../model-options.ts';
+import { stopOnSignals } from '../signals.ts';
+import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
+import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { DATASET_NAMES, type DatasetName } from '../../data/mnist.ts';
+import { RUN_STATE_LIMITS } from '../../io/schema.ts';
 
 export const summary = 'Train adapters (or the whole model) with FPET token merging on MNIST / Fashion-MNIST.';
 
 export const TRAIN_OPTIONS = {
   ...MODEL_OPTIONS,
+  ...NAME_MAP_OPTION,
   dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set' },
-  trainSize: { type: 'number', default: 1000, integer: true, min: 1, help: 'training images (VTAB-1k style)' },
-  testSize: { type: 'number', default: 2000, integer: true, min: 1, help: 'held-out test images' },
-  splitSeed: { type: 'number', default: 0, integer: true, help: 'seed of the train/test split' },
-  epochs: { type: 'number', default: 10, integer: true, min: 1, help: 'epochs' },
-  lr: { type: 'number', default: TRAIN_DEFAULTS.lr, min: 0, help: 'peak learning rate' },
-  minLr: { type: 'number', default: TRAIN_DEFAULTS.minLr, min: 0, help: 'final learning rate of the cosine' },
-  warmupLr: { type: 'number', default: TRAIN_DEFAULTS.warmupLr, min: 0, help: 'initial warm-up learning rate' },
-  warmupEpochs: { type: 'number', min: 0, help: 'warm-up epochs (default: 10% of epochs, at least 1)' },
+  trainSize: { type: 'number', default: 1000, integer: true, min: 1, max: 70_000, help: 'training images (VTAB-1k style)' },
+  testSize: { type: 'number', default: 2000, integer: true, min: 1, max: 70_000, help: 'held-out test images' },
+  splitSeed: { type: 'number', default: 0, integer: true, min: RUN_STATE_LIMITS.minSeed, max: RUN_STATE_LIMITS.maxSeed, help: 'seed of the train/test split' },
+  epochs: { type: 'number', default: 10, integer: true, min: 1, max: RUN_STATE_LIMITS.maxEpochs, help: 'epochs' },
+  lr: { type: 'number', default: TRAIN_DEFAULTS.lr, min: 1e-12, max: 10, help: 'peak learning rate' },
+  minLr: { type: 'number', default: TRAIN_DEFAULTS.minLr, min: 0, max: 10, help: 'final learning rate of the cosine' },
+  warmupLr: { type: 'number', default: TRAIN_DEFAULTS.warmupLr, min: 0, max: 10, help: 'initial warm-up learning rate' },
+  warmupEpochs: { type: 'number', min: 0, max: RUN_STATE_LIMITS.maxEpochs, help: 'warm-up epochs (default: 10% of epochs, at least 1)' },
   schedule: { type: 'string', default: 'step', choices: ['step', 'epoch'], help: 'LR updated every step, or per epoch exactly as the reference (timm)' },
-  weightDecay: { type: 'number', default: TRAIN_DEFAULTS.adamw.weightDecay, min: 0, help: 'AdamW decoupled weight decay' },
+  weightDecay: { type: 'number', default: TRAIN_DEFAULTS.adamw.weightDecay, min: 0, max: 10, help: 'AdamW decoupled weight decay' },
   dropout: { type: 'number', default: TRAIN_DEFAULTS.dropout, min: 0, max: 0.95, help: 'adapter dropout' },
   dropPath: { type: 'number', default: TRAIN_DEFAULTS.dropPath, min: 0, max: 0.95, help: 'stochastic depth rate of the last block' },
-  seed: { type: 'number', default: TRAIN_DEFAULTS.seed, integer: true, help: 'seed of initialisation, batch order, dropout' },
-  evalBatch: { type: 'number', default: TRAIN_DEFAULTS.evalBatch, integer: true, min: 1, help: 'evaluation batch size' },
-  evalEvery: { type: 'number', default: TRAIN_DEFAULTS.evalEvery, integer: true, min: 1, help: 'evaluate every N epochs' },
-  logEvery: { type: 'number', default: TRAIN_DEFAULTS.logEvery, integer: true, min: 1, help: 'read the loss back every N steps' },
+  augment: { type: 'number', default: TRAIN_DEFAULTS.augmentShift, integer: true, min: 0, max: 8, help: 'random shifts of up to N pixels (augmentation; 0: off)' },
+  seed: { type: 'number', default: TRAIN_DEFAULTS.seed, integer: true, min: RUN_STATE_LIMITS.minSeed, max: RUN_STATE_LIMITS.maxSeed, help: 'seed of initialisation, batch order, dropout' },
+  evalBatch: { type: 'number', default: TRAIN_DEFAULTS.evalBatch, integer: true, min: 1, max: 65_536, help: 'evaluation batch size' },
+  evalEvery: { type: 'number', default: TRAIN_DEFAULTS.evalEvery, integer: true, min: 1, max: RUN_STATE_LIMITS.maxEpochs, help: 'evaluate every N epochs' },
+  logEvery: { type: 'number', default: TRAIN_DEFAULTS.logEvery, integer: true, min: 1, max: 1_000_000, help: 'read the loss back every N steps' },
   backbone: { type: 'string', default: 'models/vit-mnist-fashion.safetensors', help: 'pre-trained backbone (safetensors, timm names); "random" for random weights' },
-  out: { type: 'string', default: 'runs/train', help: 'output directory (checkpoint, adapters, result.json, curves.svg)' },
+  checkWeights: { type: 'boolean', default: true, help: 'refuse a backbone with non-finite or absurd weights' },
+  out: { type: 'string', default: 'runs/train', help: 'output folder (checkpoint, adapters, run.json, result.json, curves.svg)' },
   resume: { type: 'string', help: 'checkpoint to continue from' },
+  force: { type: 'boolean', default: false, help: 'replace a run already in --out' },
   saveModel: { type: 'string', help: 'also write the whole trained model (safetensors, timm names) here' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
-export function trainOptionsFrom(a: ReturnType<typeof parseArgs<typeof TRAIN_OPTIONS>>): TrainOptions {
-  const spec = modelSpecFrom(a);
+export type TrainArgs = ReturnType<typeof parseArgs<typeof TRAIN_OPTIONS>>;
+
+export function trainOptionsFrom(a: TrainArgs): TrainOptions {
   return {
-    spec,
+    spec: modelSpecFrom(a),
     data: { dataset: a.dataset as DatasetName, trainSize: a.trainSize, testSize: a.testSize, splitSeed: a.splitSeed },
     epochs: a.epochs,
     lr: a.lr, minLr: a.minLr, warmupLr: a.warmupLr,
     warmupEpochs: a.warmupEpochs ?? Math.max(1, Math.round(a.epochs / 10)),
     schedule: a.schedule as 'step' | 'epoch',
     adamw: { ...TRAIN_DEFAULTS.adamw, weightDecay: a.weightDecay },
-    dropout: a.dropout, dropPath: a.dropPath, seed: a.seed,
+    dropout: a.dropout, dropPath: a.dropPath, augmentShift: a.augment, seed: a.seed,
     evalBatch: a.evalBatch, evalEvery: a.evalEvery, logEvery: a.logEvery,
-    backbone: a.backbone === 'random' ? undefined : a.backbone,
-    outDir: a.out, resume: a.resume, saveModel: a.saveModel,
+    backbone: backbonePath(a.backbone), nameMap: readNameMapOption(a.nameMap), checkWeights: a.checkWeights,
+    outDir: a.out, resume: a.resume, force: a.force, saveModel: a.saveModel,
   };
 }
 
@@ -55,10 +62,18 @@ export function resultTable(rows: [string, TrainResult][]): string {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   const header = ['run', 'test acc', 'best acc', 'train img/s', 'infer img/s', 'train GPU mem', 'trainable params'];
   const lines = rows.map(([name, r]) => [name, `${(100 * r.finalAccuracy).toFixed(2)}%`, `${(100 * r.bestAccuracy).toFixed(2)}%`, r.trainImagesPerSec.toFixed(1), r.inferImagesPerSec.toFixed(1), mb(r.trainPeakBytes), String(r.trainableParams)]);
+  return markdownRows(header, lines);
+}
+
+export function markdownRows(header: string[], lines: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
 }
+
+/** One line on the GPU memory the context holds now and at its peak. */
+export const memoryLine = (ctx: GpuContext): string =>
+  `GPU memory: ${(ctx.memory.liveBytes / 2 ** 20).toFixed(2)} MiB live in ${ctx.memory.liveBuffers} buffers, peak ${(ctx.memory.peakBytes / 2 ** 20).toFixed(2)} MiB (${ctx.memory.created} created, ${ctx.memory.destroyed} destroyed)`;
 
 export async function run(argv: string[]): Promise<number> {
   const a = parseArgs('train', argv, TRAIN_OPTIONS);
@@ -66,12 +81,18 @@ export async function run(argv: string[]): Promise<number> {
     console.log(helpText('train', summary, TRAIN_OPTIONS));
     return 0;
   }
-  const opts = trainOptionsFrom(a);
-  const ctx = await requestGpu({ label: 'train' });
-  console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
-  console.log(`model: ${a.preset}, ${describeSpec(opts.spec)}; data: ${a.dataset} ${a.trainSize} train / ${a.testSize} test; ${a.epochs} epochs, batch ${a.batch}`);
-  const r = await train(ctx, opts);
-  console.log(`\n${resultTable([[`${a.method}${opts.spec.merge ? `+${opts.spec.merge.kind}` : ''}`, r]])}`);
-  console.log(`\nwrote ${r.checkpoint}, ${r.adapters}, ${a.out}/result.json, ${a.out}/curves.svg`);
-  return r.interrupted ? 130 : 0;
+  const stop = stopOnSignals();
+  try {
+    const prepared = await prepareRun({ ...trainOptionsFrom(a), shouldStop: stop.shouldStop });
+    const ctx = await requestGpu({ label: 'train' });
+    console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
+    console.log(`model: ${a.preset}, ${describeSpec(prepared.spec)}; data: ${a.dataset} ${a.trainSize} train / ${a.testSize} test; ${a.epochs} epochs, batch ${a.batch}`);
+    const r = await trainRun(ctx, prepared);
+    console.log(`\n${resultTable([[`${a.method}${prepared.spec.merge ? `+${prepared.spec.merge.kind}` : ''}`, r]])}`);
+    console.log(memoryLine(ctx));
+    console.log(`\nwrote ${r.checkpoint}, ${r.adapters}, ${a.out}/run.json, ${a.out}/result.json, ${a.out}/curves.svg`);
+    return r.interrupted ? 130 : 0;
+  } finally {
+    stop.dispose();
+  }
 }

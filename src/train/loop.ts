@@ -1,0 +1,150 @@
+// The training loop: epochs of shuffled batches through a compiled TrainStep, the learning-rate
+// schedule, periodic loss readback, evaluation with a Classifier, and callbacks. It knows nothing
+// of files, processes or signals (the CLI and the web page own those), so the same loop runs in
+// Node, Deno and browsers. Everything random is keyed by (seed, epoch, step): a run stopped and
+// resumed at any step boundary continues exactly as an uninterrupted one.
+
+import { batchCount, batches, shiftAugment, type Subset } from '../data/dataset.ts';
+import type { Classifier } from './inference.ts';
+import { learningRate, type ScheduleConfig } from './schedule.ts';
+import type { TrainStep } from './train-step.ts';
+
+export interface LoopOptions {
+  readonly epochs: number;
+  readonly batch: number;
+  readonly schedule: ScheduleConfig;
+  /** 'step': LR updated every step; 'epoch': per epoch exactly as the reference (timm). */
+  readonly scheduleMode: 'epoch' | 'step';
+  readonly seed: number;
+  /** Read the loss back every this many steps (each readback waits for the GPU). */
+  readonly logEvery: number;
+  /** Evaluate every this many epochs (and after the last); 0: never. */
+  readonly evalEvery: number;
+  /** Random shifts of up to this many pixels (0: no augmentation). */
+  readonly augmentShift?: number;
+  /** Optimizer steps already taken (a resumed run). */
+  readonly startStep?: number;
+  /** Stop (at an epoch boundary) after this many epochs in this call, for tests of resuming. */
+  readonly stopAfterEpochs?: number;
+}
+
+export interface StepInfo {
+  /** Optimizer steps taken, this one included. */
+  readonly step: number;
+  readonly epoch: number;
+  readonly stepInEpoch: number;
+  readonly stepsPerEpoch: number;
+  readonly lr: number;
+  /** The loss of this step when it was read back (every logEvery steps and at the epoch's end). */
+  readonly loss?: number;
+  readonly images: number;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  lr: number;
+  /** Mean of the losses read back during the epoch. */
+  loss: number;
+  testAccuracy?: number;
+  trainImagesPerSec: number;
+  seconds: number;
+  /** Every loss read back during the epoch, as [step, loss]. */
+  steps?: [number, number][];
+}
+
+export interface LoopCallbacks {
+  onStep?(info: StepInfo): void | Promise<void>;
+  /** After each epoch (and its evaluation). */
+  onEpoch?(record: EpochRecord, step: number): void | Promise<void>;
+  /** Called with progress while evaluating. */
+  onEvaluate?(done: number, total: number): void;
+  /** Checked before every step and between evaluation batches: true stops at that boundary. */
+  shouldStop?(): boolean;
+}
+
+export interface LoopResult {
+  readonly history: EpochRecord[];
+  /** Optimizer steps taken in all (including those before a resume). */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epochs: number;
+  /** Stopped by shouldStop before the end. */
+  readonly stopped: boolean;
+  readonly trainSeconds: number;
+  readonly trainImages: number;
+  readonly evalSeconds: number;
+  readonly evalImages: number;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+/** Runs the loop from `startStep` to the last epoch (or until shouldStop / stopAfterEpochs). */
+export async function trainLoop(step: TrainStep, data: { train: Subset; test?: Subset }, evaluator: Classifier | undefined, o: LoopOptions, cb: LoopCallbacks = {}, history: EpochRecord[] = []): Promise<LoopResult> {
+  const stepsPerEpoch = batchCount(data.train, o.batch, true);
+  if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.train.indices.length} training images`);
+  let taken = o.startStep ?? 0;
+  // The step count is the source of truth: a checkpoint written mid-epoch resumes at the very
+  // next batch of the same deterministic epoch order.
+  const startEpoch = Math.floor(taken / stepsPerEpoch);
+  const stopAt = Math.min(o.epochs, startEpoch + (o.stopAfterEpochs ?? Infinity));
+  const ds = data.train.dataset;
+  let stopped = false, trainSeconds = 0, trainImages = 0, evalSeconds = 0, evalImages = 0;
+  let epoch = startEpoch;
+  for (; epoch < stopAt; epoch++) {
+    const t0 = performance.now();
+    const skip = taken - epoch * stepsPerEpoch;
+    const losses: [number, number][] = [];
+    let i = 0, lr = 0;
+    for (const batch of batches(data.train, o.batch, { shuffle: true, seed: o.seed, epoch, dropLast: true })) {
+      if (i < skip) {
+        i++;
+        continue;
+      }
+      if (cb.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      if (o.augmentShift) shiftAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift, o.seed, epoch, i);
+      taken++;
+      lr = learningRate(o.schedule, o.scheduleMode, epoch, i, stepsPerEpoch);
+      step.run(batch, lr, taken, o.seed);
+      i++;
+      let loss: number | undefined;
+      if (i % o.logEvery === 0 || i === stepsPerEpoch) {
+        loss = await step.loss();
+        if (!Number.isFinite(loss)) {
+          throw new NonFiniteLossError(`the loss became ${loss} at step ${taken} (epoch ${epoch + 1}): lower the learning rate (--lr), or check the backbone's weights`);
+        }
+        losses.push([taken, loss]);
+      }
+      await cb.onStep?.({ step: taken, epoch, stepInEpoch: i, stepsPerEpoch, lr, loss, images: (i - skip) * o.batch });
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    trainImages += (i - Math.max(skip, 0)) * o.batch;
+    if (stopped) break;
+    const record: EpochRecord = {
+      epoch: epoch + 1, lr,
+      loss: losses.reduce((a, [, l]) => a + l, 0) / Math.max(1, losses.length),
+      trainImagesPerSec: ((i - skip) * o.batch) / Math.max(seconds, 1e-9), seconds, steps: losses,
+    };
+    const last = epoch + 1 === o.epochs;
+    if (evaluator && data.test && o.evalEvery > 0 && ((epoch + 1) % o.evalEvery === 0 || last)) {
+      evaluator.setWeights(await step.trainableWeights());
+      const ev = await evaluator.evaluate(data.test, { onBatch: cb.onEvaluate, shouldStop: cb.shouldStop });
+      evalSeconds += ev.seconds;
+      evalImages += ev.images;
+      if (ev.stopped) stopped = true;
+      else record.testAccuracy = ev.accuracy;
+    }
+    history.push(record);
+    await cb.onEpoch?.(record, taken);
+    if (stopped) {
+      epoch++;
+      break;
+    }
+  }
+  return { history, step: taken, epochs: Math.floor(taken / stepsPerEpoch), stopped, trainSeconds, trainImages, evalSeconds, evalImages };
+}
