@@ -1,5 +1,5 @@
 // Runs benchmark suites inside the current JavaScript runtime when that is not Node: in headless
-// Chromium (`npm run bench -- --runtime browser`, through test/browser/harness.ts) and in Deno
+// Chromium (`npm run bench -- --runtime browser`, through src/web/chromium.ts) and in Deno
 // (`--runtime deno`, through bench/deno-entry.ts). bench/run.ts bundles this with esbuild,
 // starts the runtime, and writes the tables, JSON and charts from the result it gets back.
 //
@@ -132,7 +132,7 @@ export async function runSuitesHere(opts: RemoteOptions, log: (line: string) => 
   return { adapter, adapterLine, softwareAdapter, runtimeLine: rtLine, timingNote, runs };
 }
 
-/** Browser entry (the contract of test/browser/harness.ts): the result goes to window.__result. */
+/** Browser entry (the contract of src/web/chromium.ts): the result goes to window.__result. */
 export async function browserMain(opts: RemoteOptions): Promise<void> {
   const result = await runSuitesHere(opts);
   (globalThis as unknown as { __result: unknown }).__result = JSON.parse(JSON.stringify(result));

@@ -6,7 +6,7 @@
 // SUITE_LOADERS in bench/browser-entry.ts for Deno and browsers).
 //
 // --runtime deno|browser: the suites run in Deno (wgpu; node_modules/.bin/deno, offline) or in
-// headless Chromium (test/browser/harness.ts) from an esbuild bundle of bench/deno-entry.ts or
+// headless Chromium (src/web/chromium.ts) from an esbuild bundle of bench/deno-entry.ts or
 // bench/browser-entry.ts; this process only writes the report.
 // --gpu: the run is meant for a real GPU: it stops if the adapter is a software/fallback one.
 // Nothing else changes: Dawn (and Deno) pick the hardware driver when VK_ICD_FILENAMES is unset.
@@ -58,7 +58,7 @@ async function packageVersion(name: string): Promise<string> {
 
 /** Spawns the Deno entry (bundled) and returns its RemoteResult; its progress lines are printed as they come. */
 async function runInDeno(opts: RemoteOptions): Promise<RemoteResult> {
-  const { bundleForBrowser } = await import('../test/browser/harness.ts');
+  const { bundleForBrowser } = await import('../src/web/chromium.ts');
   const dir = mkdtempSync(join(tmpdir(), 'bench-deno-'));
   try {
     const bundleFile = join(dir, 'deno-entry.mjs');
@@ -99,9 +99,9 @@ async function runInDeno(opts: RemoteOptions): Promise<RemoteResult> {
   }
 }
 
-/** Runs bench/browser-entry.ts in headless Chromium through the test harness. */
+/** Runs bench/browser-entry.ts in headless Chromium through src/web/chromium.ts. */
 async function runInBrowser(opts: RemoteOptions): Promise<RemoteResult> {
-  const { runInChromium } = await import('../test/browser/harness.ts');
+  const { runInChromium } = await import('../src/web/chromium.ts');
   // The harness waits for window.__result with one page.waitForFunction(), a single DevTools call
   // that puppeteer abandons after its protocolTimeout (180 s by default, not settable through
   // runInChromium): a benchmark runs for many minutes. Raise it for the launches made from here
@@ -237,7 +237,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } else {
     const remoteOpts: RemoteOptions = { suites: selected.map((s) => s.name), quick: opts.quick, requireRealGpu: opts.gpu };
-    console.log(`running ${remoteOpts.suites.join(', ')} in ${runtimeName === 'deno' ? 'Deno (node_modules/.bin/deno, offline)' : 'headless Chromium (test/browser/harness.ts)'} ...`);
+    console.log(`running ${remoteOpts.suites.join(', ')} in ${runtimeName === 'deno' ? 'Deno (node_modules/.bin/deno, offline)' : 'headless Chromium (src/web/chromium.ts)'} ...`);
     const remote = runtimeName === 'deno' ? await runInDeno(remoteOpts) : await runInBrowser(remoteOpts);
     adapter = remote.adapter;
     runs = [...remote.runs];

@@ -20,6 +20,7 @@
 
 import { decode as fastPngDecode, type DecodedPng } from 'fast-png';
 import { Unzlib } from 'fflate';
+import { nodeFs } from '../util/node-import.ts';
 import { PNG_LIMITS, type PngLimits } from './limits.ts';
 import { count, display, errorText } from '../util/text.ts';
 
@@ -349,7 +350,7 @@ export async function readPng(path: string, options?: PngOptions): Promise<GreyI
 export async function readPngPlanar(path: string, channels: 1 | 3, options?: PngOptions): Promise<PlanarImage> {
   const where = display(path);
   const L = { ...PNG_LIMITS, ...options?.limits };
-  const fs = await import('node:fs/promises');
+  const fs = await nodeFs();
   let bytes: Uint8Array;
   try {
     const st = await fs.stat(path);

@@ -21,9 +21,8 @@
 // twice) and lenient about what cannot (unused gaps between tensors, trailing bytes, the order of
 // the JSON entries).
 
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { nodeCrypto, nodeFs, nodePath } from '../util/node-import.ts';
 import { SAFETENSORS_LIMITS, type SafetensorsLimits } from './limits.ts';
 import { count, display, errorText, firstUnsafeChar, preview, quote, TEXT_LIMITS } from '../util/text.ts';
 
@@ -415,6 +414,7 @@ const headerOf = (entries: HeaderEntry[], metadata: Record<string, string>, file
 
 async function openChecked(path: string, where: string): Promise<{ fh: FileHandle; size: number }> {
   let size: number;
+  const { open, stat } = await nodeFs();
   try {
     // stat before open: opening a FIFO or a device could block or never end.
     const st = await stat(path);
@@ -492,6 +492,7 @@ export async function readSafetensorsHeader(path: string, options?: ReadOptions)
  */
 export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorEntry>, metadata?: Record<string, string>): Promise<void> {
   const where = label(path);
+  const [{ open, rename, unlink }, { basename, dirname, join }, { randomBytes }] = await Promise.all([nodeFs(), nodePath(), nodeCrypto()]);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   // Shapes and dtypes determine the header; each tensor's data is checked just before it is written.

@@ -2,7 +2,9 @@
 // Deno (built-in wgpu) and browsers (navigator.gpu). Everything else takes a GpuContext.
 //
 // This module must stay importable from all three: no static import of Node built-ins or of
-// 'webgpu' (see nodeImport below), only globals that exist everywhere until the runtime is known.
+// 'webgpu' (src/util/node-import.ts), only globals that exist everywhere until the runtime is known.
+
+import { nodeImport } from '../util/node-import.ts';
 
 /** Where the device came from. */
 export type GpuRuntime = 'node' | 'deno' | 'browser';
@@ -107,12 +109,8 @@ export function detectRuntime(): GpuRuntime {
 
 type DawnModule = typeof import('webgpu');
 
-// The specifier is a variable on purpose: bundlers (esbuild, Vite) and Deno's module graph only
-// follow string literals, so browser bundles never try to include Dawn or Node built-ins, and
-// Deno never tries to resolve the npm package.
-function nodeImport<T>(specifier: string): Promise<T> {
-  return import(specifier) as Promise<T>;
-}
+// nodeImport's specifier is a variable: browser bundles never try to include Dawn or Node
+// built-ins, and Deno never tries to resolve the npm package.
 
 let dawnPromise: Promise<DawnModule> | undefined;
 

@@ -1,5 +1,5 @@
 // Browser smoke page: the same device layer and axpy shader as the Node and Deno smoke tests.
-// Bundled and run by test/browser/harness.ts; the result goes to window.__result.
+// Bundled and run by src/web/chromium.ts; the result goes to window.__result.
 import { formatAdapterReport, requestGpu } from '../../src/runtime/device.ts';
 import { runAxpy } from '../runtime/fixtures/axpy.ts';
 

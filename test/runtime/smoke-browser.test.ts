@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { formatAdapterReport, type AdapterReport } from '../../src/runtime/device.ts';
 import type { AxpyResult } from './fixtures/axpy.ts';
-import { runInChromium } from '../browser/harness.ts';
+import { runInChromium } from '../../src/web/chromium.ts';
 
 const entry = fileURLToPath(new URL('../browser/smoke-page.ts', import.meta.url));
 

@@ -1,0 +1,48 @@
+// fpet-webgpu: the public API. Everything here runs in Node (Dawn), Deno and browsers; file and
+// data-set helpers that need Node's file system are in `fpet-webgpu/node` (src/node.ts).
+//
+//   build a graph        GraphBuilder, nn.*, gradients, evaluate (float64), checkGradients
+//   compile and run      requestGpu, compile(graph, gpu) -> Program (run, read, time, profile), verifyOnDevice
+//   models               VIT_PRESETS, buildModel (FPET / ToMe / PET), initialWeights, mergeSchedule, merge maps
+//   train and infer      TrainStep, trainLoop (callbacks), Classifier, withAdamW, learningRate
+//   data and files       makeSplits, batches, shiftAugment, encode/decodeSafetensors, parseNameMap
+
+// Graph IR
+export { Graph, GraphBuilder, Tensor, type Node, type NodeOf } from './ir/graph.ts';
+export { OPS, OP_NAMES, type OpKind, type OpName, type OpAttrs } from './ir/ops.ts';
+export { ShapeError, type DType, type Shape } from './ir/shape.ts';
+export * as nn from './ir/nn.ts';
+export { gradients, gradName, type GradOptions } from './ir/autodiff.ts';
+export { evaluate, type EvalResult as ReferenceResult, type Feeds } from './ir/interpret.ts';
+export { checkGradients, type GradCheckOptions, type GradCheckResult } from './ir/gradcheck.ts';
+
+// Code generation and execution
+export { compileGraph, describePlan, DEFAULT_LIMITS, type CodegenLimits, type CompiledPlan, type CompileOptions, type PlanKernel } from '../codegen/compile.ts';
+export { compile, deviceLimits, Program, type HostArray, type KernelTime, type ProgramOptions } from './runtime/program.ts';
+export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type RequestGpuOptions } from './runtime/device.ts';
+export { scaledError, verifyOnDevice, type Verification } from './runtime/verify.ts';
+
+// Models
+export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, type VitConfig, type VitPreset } from './models/vit.ts';
+export {
+  buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, mergeSchedule, modelParamShapes, partnerOutput, validateSpec,
+  type BuildOptions, type BuiltModel, type MergeSpec, type MergeStep, type ModelSpec, type PetMethod, type PetSpec,
+} from './models/model.ts';
+export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeResult, type SplitPlan } from './models/merge.ts';
+export { mergeMapOf, type MergeMap, type MergeMapStep } from './models/merge-map.ts';
+export { adapter, quantize1bit, type AdapterConfig } from './models/pet.ts';
+
+// Training and inference
+export { TrainStep, type TrainStepOptions } from './train/train-step.ts';
+export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './train/loop.ts';
+export { Classifier, softmaxRow, topClasses, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './train/inference.ts';
+export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './train/optimizer.ts';
+export { cosineLr, learningRate, type ScheduleConfig } from './train/schedule.ts';
+
+// Data and files (no file system)
+export { batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
+export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
+export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
+export { decodePng, decodePngPlanar, resizePlanar } from './io/png.ts';
+export { mergeMapSvg } from './util/merge-map-svg.ts';
+export { mulberry32, uniformArray } from './util/random.ts';
