@@ -17,6 +17,8 @@ export interface Dataset {
   /** S: images are square. */
   readonly imageSize: number;
   readonly channels: number;
+  /** Indices of the data set's official test set, when it has one (MNIST's 10,000). */
+  readonly officialTest?: Int32Array;
 }
 
 const pixelsOf = (ds: Dataset) => ds.channels * ds.imageSize * ds.imageSize;
@@ -58,7 +60,10 @@ export interface Subset {
 export interface SplitOptions {
   /** Training images (default 1000, VTAB-1k style). */
   trainSize?: number;
-  /** Held-out test images (default min(10000, ⌊N/5⌋): 2000 for mnist, 10000 for fashion-mnist). */
+  /**
+   * Test images. With an official test set (MNIST): all of it by default, else a class-balanced
+   * sample of it; otherwise held out from all images (default min(10000, ⌊N/5⌋)).
+   */
   testSize?: number;
   /** Chooses the training images. */
   seed: number;
@@ -97,13 +102,25 @@ function stratified(ds: Dataset, pool: Int32Array, size: number, rand: () => num
  * and the remaining size mod K go to distinct randomly chosen classes. Indices are sorted.
  */
 export function makeSplits(ds: Dataset, options: SplitOptions): Splits {
+  const official = ds.officialTest;
   const trainSize = checkInt('makeSplits: trainSize', options.trainSize ?? 1000, 1);
-  const testSize = checkInt('makeSplits: testSize', options.testSize ?? Math.min(10000, Math.floor(ds.count / 5)), 0);
+  const testSize = checkInt('makeSplits: testSize', options.testSize ?? (official ? official.length : Math.min(10000, Math.floor(ds.count / 5))), 0);
   const seed = checkInt('makeSplits: seed', options.seed, -(2 ** 31));
   const testSeed = checkInt('makeSplits: testSeed', options.testSeed ?? 0, -(2 ** 31));
-  if (trainSize + testSize > ds.count) throw new Error(`makeSplits: trainSize ${trainSize} + testSize ${testSize} = ${trainSize + testSize} is more than the ${ds.count} images of ${ds.name}`);
   const all = Int32Array.from({ length: ds.count }, (_, i) => i);
-  const test = stratified(ds, all, testSize, rng(testSeed, TEST_STREAM, testSize), 'makeSplits: testSize');
+  let test: Int32Array;
+  if (official) {
+    if (testSize > official.length) throw new Error(`makeSplits: testSize ${testSize} is more than the ${official.length} images of ${ds.name}'s official test set`);
+    if (trainSize > ds.count - official.length) throw new Error(`makeSplits: trainSize ${trainSize} is more than the ${ds.count - official.length} images of ${ds.name}'s official training set`);
+    test = testSize === official.length ? Int32Array.from(official) : stratified(ds, official, testSize, rng(testSeed, TEST_STREAM, testSize), 'makeSplits: testSize');
+    const inOfficial = new Uint8Array(ds.count);
+    for (const i of official) inOfficial[i] = 1;
+    const pool = all.filter((i) => !inOfficial[i]);
+    const train = stratified(ds, pool, trainSize, rng(seed, TRAIN_STREAM, testSeed, testSize), 'makeSplits: trainSize');
+    return { train: { dataset: ds, indices: train }, test: { dataset: ds, indices: test } };
+  }
+  if (trainSize + testSize > ds.count) throw new Error(`makeSplits: trainSize ${trainSize} + testSize ${testSize} = ${trainSize + testSize} is more than the ${ds.count} images of ${ds.name}`);
+  test = stratified(ds, all, testSize, rng(testSeed, TEST_STREAM, testSize), 'makeSplits: testSize');
   const inTest = new Uint8Array(ds.count);
   for (const i of test) inTest[i] = 1;
   const pool = all.filter((i) => !inTest[i]);

