@@ -1,5 +1,5 @@
 // Token merging by bipartite matching, shared by FPET (differentiable, straight-through) and the
-// ToMe baseline (hard, no gradient through the matching). FPET-SPEC §1.4–1.5 and §2.
+// ToMe baseline (hard, no gradient through the matching). docs/method.md, 3–4.
 //
 // Tokens are split into: protected tokens (cls; pass through untouched), set A (sources) and set
 // B (destinations). Each A token's best B partner is its row argmax of the cosine scores S = ÂB̂ᵀ.
@@ -13,7 +13,7 @@
 //
 // Tie rule: H is the one-hot of the argmax with ties going to the lower B index, so no A token is
 // ever dropped (the reference's `P > 0.5` test drops a token whose top two scores are equal, or
-// within ~1.2e-7 in f32; spec §6 #3 / §7 #8). The two differ only on such near-ties.
+// within ~1.2e-7 in f32; docs/method.md, 3.4). The two differ only on such near-ties.
 
 import type { GraphBuilder, Tensor } from '../ir/graph.ts';
 
@@ -25,7 +25,7 @@ export interface SplitPlan {
 }
 
 /**
- * FPET's checkerboard split of the patch grid (§1.4 step 5), cls protected: A = (even row, even
+ * FPET's checkerboard split of the patch grid (docs/method.md, 3.3), cls protected: A = (even row, even
  * col) then (odd row, odd col); B = (odd row, even col) then (even row, odd col), row-major,
  * token t = patch t−1. Grid width: 14 for 196 patches, else ⌊√n⌋.
  */
@@ -41,7 +41,7 @@ export function checkerboardSplit(patches: number): SplitPlan {
   return { protectedTokens: [0], a: [...cells(0, 0), ...cells(1, 1)], b: [...cells(1, 0), ...cells(0, 1)] };
 }
 
-/** ToMe's 1-D alternating split over the current sequence (§1.8), cls protected: A even, B odd positions. */
+/** ToMe's 1-D alternating split over the current sequence (docs/method.md, 3.3), cls protected: A even, B odd positions. */
 export function alternatingSplit(tokens: number): SplitPlan {
   const a: number[] = [], b: number[] = [];
   for (let t = 1; t < tokens; t++) (t % 2 === 0 ? a : b).push(t);

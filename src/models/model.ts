@@ -1,7 +1,7 @@
 // The FPET model family as one configurable graph: a ViT backbone, a PET method (AdaptFormer,
 // LoRA, their 1-bit forms, full fine-tuning or a linear probe), and optional token merging
 // (FPET's differentiable merge, or the ToMe baseline). Parameter names follow timm for the
-// backbone; trainable parameters are those whose name contains "adapter" or "head" (FPET-SPEC §3),
+// backbone; trainable parameters are those whose name contains "adapter" or "head" (docs/method.md, 1),
 // or all of them for full fine-tuning.
 
 import { GraphBuilder, type Graph, type Tensor } from '../ir/graph.ts';
@@ -79,7 +79,7 @@ function adapterModules(spec: ModelSpec): AdapterModule[] {
   }
   const merge = spec.merge;
   if (merge?.kind === 'fpet') {
-    // FPET-SPEC §1.4 step 3: 1-bit (by default), bias-free, ReLU, scale 1, on the head-mean keys.
+    // docs/method.md, 3.2: 1-bit (by default), bias-free, ReLU, scale 1, on the head-mean keys.
     const refine: AdapterConfig = { dim: merge.refineDim, bits: merge.refineBits, scale: 1, activation: 'relu', dropout, bias: false };
     for (const L of merge.blocks) out.push({ prefix: `blocks.${L}.merge.adapter_refine`, inDim: D / spec.vit.heads, config: refine });
   }
@@ -254,7 +254,7 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
     hooks.afterAttention = (ctx, s, keys) => {
       const step = stepAt.get(ctx.block);
       if (!step) return s;
-      // Similarity metric: this block's keys averaged over heads, detached (§1.4 step 2; ToMe's too).
+      // Similarity metric: this block's keys averaged over heads, detached (docs/method.md, 3.2; ToMe's too).
       const kbar = keys.mean(1, false).stopGradient();
       const metric = kind === 'fpet' ? kbar.add(runAdapter(kbar, `${ctx.prefix}.merge.adapter_refine`)) : kbar;
       const m = mergeTokens(s.x, s.size, metric, { split: step.split, r: step.r, differentiable: kind === 'fpet' });
@@ -275,7 +275,7 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
   return { graph, spec, paramShapes, trainable, tokenCounts: out.tokenCounts, merges };
 }
 
-/** Random backbone plus freshly initialised trainable modules (adapters per §1.2, head uniform ±1/√fan-in). */
+/** Random backbone plus freshly initialised trainable modules (adapters per docs/method.md 2.1, head uniform ±1/√fan-in). */
 export function initialWeights(spec: ModelSpec, seed = 0, backbone?: Map<string, Float32Array>): Map<string, Float32Array> {
   const shapes = modelParamShapes(spec);
   const weights = new Map(backbone ?? randomVitWeights(spec.vit, seed));

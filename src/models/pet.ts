@@ -1,4 +1,4 @@
-// Parameter-efficient tuning modules as the FPET reference code runs them (FPET-SPEC §1.2, §2.6):
+// Parameter-efficient tuning modules as the FPET reference code runs them (docs/method.md, 2):
 // bottleneck adapters (AdaptFormer flavour with ReLU, LoRA flavour linear), each full precision or
 // 1-bit (QLinear fake quantisation in every forward, with its exact gradient). FPET's adapters are
 // bias-free; the original AdaptFormer's have biases (zero-initialised), available with `bias`.
@@ -12,7 +12,7 @@ const QUANT_EPS = 1e-5;
 /**
  * 1-bit fake quantisation: W_eff = κ·sign(Ŵ)·σ + μ with Ŵ = (W − μ)/(σ + 1e-5), σ unbiased.
  * Written as (Ŵ + c)·σ + μ with c = stopgrad(κ·sign(Ŵ) − Ŵ), so autodiff yields exactly the
- * reference gradient of §2.6 (straight-through on Ŵ, plus the mean and std terms).
+ * reference gradient (docs/method.md, 2.2: straight-through on Ŵ, plus the mean and std terms).
  */
 export function quantize1bit(w: Tensor): Tensor {
   const n = w.size;
@@ -76,7 +76,7 @@ export function adapter(z: Tensor, p: AdapterParams, c: AdapterConfig, dropMask?
 }
 
 /**
- * Initial adapter weights (§1.2): Dn uniform ±1/√in (PyTorch's default Linear init); U zero when
+ * Initial adapter weights (docs/method.md, 2.1): Dn uniform ±1/√in (PyTorch's default Linear init); U zero when
  * full precision, truncated normal(0, 1e-3) clipped to ±2e-3 when 1-bit; biases (if any) zero.
  * Returned by suffix, as `adapterShapes`.
  */

@@ -1,4 +1,4 @@
-// Warm-up + cosine learning rate (timm CosineLRScheduler as FPET runs it, FPET-SPEC §4).
+// Warm-up + cosine learning rate (timm CosineLRScheduler as FPET runs it; docs/method.md, 5).
 
 export interface ScheduleConfig {
   readonly lr: number;

@@ -1,4 +1,4 @@
-// FPET-SPEC §7's numeric fixture: one image, 4×4 grid (17 tokens with cls), metric dim 4, features dim 2.
+// The reference's numeric fixture (docs/method.md, 6): one image, 4×4 grid (17 tokens with cls), metric dim 4, features dim 2.
 
 import { GraphBuilder } from '../../src/ir/graph.ts';
 import { checkerboardSplit, mergeTokens } from '../../src/models/merge.ts';

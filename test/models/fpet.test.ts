@@ -1,4 +1,4 @@
-// FPET-SPEC §7: split, matching, sizes, proportional attention, gradients (the numeric fixture,
+// The method's invariants (docs/method.md, 6): split, matching, sizes, proportional attention, gradients (the numeric fixture,
 // float64 to 1e-5 relative), token counts per block and ratio, the PET variants, and the whole
 // small model on the GPU against the float64 reference.
 
@@ -21,7 +21,7 @@ import { rngFrom, uniform } from '../support/random.ts';
 // of the last printed digit, which is all the precision the printed numbers carry.
 const close = (got: number, want: number, digits = 6) => Math.abs(got - want) <= 1e-5 * Math.abs(want) + 0.5 * 10 ** -digits;
 
-test('checkerboard split of a 14×14 grid (§7 #2)', () => {
+test('checkerboard split of a 14×14 grid', () => {
   const s = checkerboardSplit(196);
   assert.equal(s.a.length, 98);
   assert.equal(s.b.length + s.protectedTokens.length, 99);
@@ -32,7 +32,7 @@ test('checkerboard split of a 14×14 grid (§7 #2)', () => {
   assert.deepEqual(alternatingSplit(6), { protectedTokens: [0], a: [2, 4], b: [1, 3, 5] });
 });
 
-test('numeric fixture (§7): merged features, sizes, assignment, loss and gradients in float64', () => {
+test('numeric fixture: merged features, sizes, assignment, loss and gradients in float64', () => {
   const { graph, feeds, split } = fixtureGraph();
   assert.deepEqual(split.a, FIXTURE.aOrder);
   assert.deepEqual([...split.protectedTokens, ...split.b], FIXTURE.bOrder);
@@ -43,7 +43,7 @@ test('numeric fixture (§7): merged features, sizes, assignment, loss and gradie
   assert.ok(close(o.loss!.data[0]!, FIXTURE.loss, 8));
   const dm = o[gradName('metric')]!.data;
   FIXTURE.dMetric.flat().forEach((v, i) => assert.ok(close(dm[i]!, v, 8), `dL/dmetric[${i}] = ${dm[i]}, expected ${v}`));
-  assert.deepEqual([...dm.slice(0, 4)], [0, 0, 0, 0], 'cls metric row gets exactly zero gradient (§7 #12)');
+  assert.deepEqual([...dm.slice(0, 4)], [0, 0, 0, 0], 'cls metric row gets exactly zero gradient');
   const dx = o[gradName('x')]!.data;
   FIXTURE.dXFirst5.flat().forEach((v, i) => assert.ok(close(dx[i]!, v), `dL/dx[${i}] = ${dx[i]}, expected ${v}`));
 });
@@ -57,7 +57,7 @@ test('numeric fixture on the GPU (f32) matches the float64 reference', async () 
   assert.deepEqual([...out.partner!], [...ref.partner!.data]);
 });
 
-test('matching invariants on random metrics (§7 #4–7): one-hot argmax, P range, sizes sum to n', () => {
+test('matching invariants on random metrics: one-hot argmax, P range, sizes sum to n', () => {
   for (let seed = 1; seed <= 5; seed++) {
     const b = new GraphBuilder();
     const n = 1 + 36;
@@ -101,7 +101,7 @@ test('merge ratio below 0.5 merges the r best-matched A tokens and keeps the res
   assert.throws(() => mergeCount(0, 16, 8), /merge ratio must be > 0/);
 });
 
-test('proportional attention: all-ones sizes are a no-op, n copies equal one copy of size n (§7 #9–10)', () => {
+test('proportional attention: all-ones sizes are a no-op, n copies equal one copy of size n', () => {
   const b = new GraphBuilder();
   const q = b.input('q', [1, 1, 2, 3]);
   const k = b.input('k', [1, 1, 4, 3]);
@@ -120,7 +120,7 @@ test('proportional attention: all-ones sizes are a no-op, n copies equal one cop
   o.dup!.data.forEach((val, i) => assert.ok(Math.abs(val - o.sized!.data[i]!) < 1e-14));
 });
 
-test('1-bit QLinear: two distinct values and the exact gradient of §2.6', () => {
+test('1-bit QLinear: two distinct values and the exact gradient (docs/method.md, 2.2)', () => {
   const b = new GraphBuilder();
   const w = b.param('w', [4, 5], { trainable: true });
   const eff = quantize1bit(w);
@@ -130,7 +130,7 @@ test('1-bit QLinear: two distinct values and the exact gradient of §2.6', () =>
   const W = uniform(rngFrom(8), 20);
   const o = evaluate(gradients(b.build(), { loss: 'loss' }), { w: W }).outputs;
   assert.equal(new Set(o.eff!.data).size, 2);
-  // Closed form (§2.6), float64.
+  // Closed form (docs/method.md, 2.2), float64.
   const n = 20, mu = W.reduce((s, v) => s + v, 0) / n;
   const sigma = Math.sqrt(W.reduce((s, v) => s + (v - mu) ** 2, 0) / (n - 1));
   const hat = W.map((v) => (v - mu) / (sigma + 1e-5));
@@ -188,7 +188,7 @@ test('trainable set: adapters, head and the refinement adapter only; frozen para
   }
 });
 
-test('merging disabled: carrying unit sizes through every block leaves ViT logits bit-identical (§7 #9, #11)', () => {
+test('merging disabled: carrying unit sizes through every block leaves ViT logits bit-identical', () => {
   const build = (withSizes: boolean) => {
     const b = new GraphBuilder();
     const images = b.input('images', [2, micro.inChannels, micro.imageSize, micro.imageSize]);

@@ -29,7 +29,7 @@ const options = (dir: string, over: Partial<TrainOptions> = {}): TrainOptions =>
   outDir: dir, quiet: true, ...over,
 });
 
-test('the schedule follows timm semantics in epoch mode (FPET-SPEC §4)', () => {
+test('the schedule follows timm semantics in epoch mode (docs/method.md, 5)', () => {
   const c = { lr: 1e-3, warmupLr: 1e-6, minLr: 1e-5, warmupEpochs: 10, epochs: 100 };
   const lr = (e: number) => learningRate(c, 'epoch', e);
   assert.equal(lr(0), 1e-6);
