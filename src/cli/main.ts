@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   compile: () => import('./commands/compile.ts'),
   gradcheck: () => import('./commands/gradcheck.ts'),
   export: () => import('./commands/export.ts'),
+  sweep: () => import('./commands/sweep.ts'),
   bench: () => import('./commands/bench.ts'),
 };
 

@@ -296,3 +296,33 @@ export function initialWeights(spec: ModelSpec, seed = 0, backbone?: Map<string,
   }
   return weights;
 }
+
+/** Tokens the spec's merges remove in all (the cls + patch tokens entering minus those leaving the last block). */
+export function tokensRemoved(spec: ModelSpec): number {
+  return mergeSchedule(spec).reduce((s, m) => s + m.r, 0);
+}
+
+/**
+ * A ToMe schedule that removes `tokens` tokens in all, the way ToMe spreads merging: the same r in
+ * every merge block, from block 0 on, over as many blocks as possible (at most depth − 1, so that
+ * the last block still runs). Exact when `tokens` factors that way; otherwise the smallest total
+ * above it.
+ */
+export function tomeScheduleRemoving(spec: ModelSpec, tokens: number): MergeSpec {
+  const depth = spec.vit.depth;
+  let best: { blocks: number; r: number; removed: number } | undefined;
+  for (let k = Math.min(depth - 1, tokens); k >= 1; k--) {
+    const r = Math.ceil(tokens / k);
+    const candidate: MergeSpec = { ...DEFAULT_MERGE, kind: 'tome', blocks: [...Array(k).keys()], r };
+    let removed: number;
+    try {
+      removed = tokensRemoved({ ...spec, merge: candidate });
+    } catch {
+      continue; // too many tokens for these blocks
+    }
+    if (removed < tokens) continue;
+    if (!best || removed < best.removed || (removed === best.removed && k > best.blocks)) best = { blocks: k, r, removed };
+  }
+  if (!best) throw new Error(`ToMe cannot remove ${tokens} tokens from ${gridSize(spec.vit) ** 2 + 1} in ${depth} blocks`);
+  return { ...DEFAULT_MERGE, kind: 'tome', blocks: [...Array(best.blocks).keys()], r: best.r };
+}

@@ -1,56 +1,57 @@
-// The main job (`npm start`): PET transfer from the shipped Fashion-MNIST backbone to MNIST with
-// 1,000 training images (VTAB-1k style), AdaptFormer with and without FPET, same seed and data;
-// then both trained models are timed side by side for inference. Prints and writes the comparison.
+// The main job (`npm start`): transfer from the shipped Fashion-MNIST backbone to MNIST with 1,000
+// training images (VTAB-1k style) and the official 10,000-image MNIST test set. Three adapters runs
+// with the same data, seed and recipe: AdaptFormer, AdaptFormer + FPET (merge half of the patch
+// tokens in the middle block), and AdaptFormer + ToMe removing the same number of tokens (ToMe's
+// constant r per block). The trained models are then timed side by side for inference. Prints a
+// table and writes summary.json / summary.svg, each run's files (loss per step, curves, merge maps).
 
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { TRAIN_OPTIONS, memoryLine, resultTable, trainOptionsFrom } from './train.ts';
+import { TRAIN_OPTIONS, markdownRows, memoryLine, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
-import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
-import { prepareRun, trainRun, type TrainResult } from '../../train/run.ts';
+import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import { prepareRun, trainRun, type PreparedRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { Classifier } from '../../train/inference.ts';
+import { inferenceThroughput } from '../../train/timing.ts';
 import { loadTrainedModel } from '../../train/trained-model.ts';
+import { tokensRemoved, tomeScheduleRemoving, type ModelSpec } from '../../models/model.ts';
 import { batches } from '../../data/dataset.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
+import { mergeMapSvg } from '../../util/merge-map-svg.ts';
 import { barChart } from '../../util/svg.ts';
+import { formatDuration } from '../../util/progress.ts';
 
-export const summary = 'Main job: AdaptFormer with and without FPET on MNIST-1k from the shipped Fashion-MNIST backbone, with accuracy, inference speedup and training memory.';
+export const summary = 'Main job: AdaptFormer, AdaptFormer+FPET and AdaptFormer+ToMe on MNIST-1k from the shipped Fashion-MNIST backbone; accuracy on the 10,000 MNIST test images, measured speedups, memory.';
 
 const OPTIONS = {
   ...TRAIN_OPTIONS,
-  // Sized to finish in about 15 minutes on 2 CPU cores with a software adapter.
-  epochs: { ...TRAIN_OPTIONS.epochs, default: 3 },
-  batch: { ...TRAIN_OPTIONS.batch, default: 16 },
-  lr: { ...TRAIN_OPTIONS.lr, default: 5e-3 },
-  testSize: { ...TRAIN_OPTIONS.testSize, default: 500 },
+  // Sized for about 15 minutes on 2 CPU cores with a software adapter (see README).
+  epochs: { ...TRAIN_OPTIONS.epochs, default: 10 },
+  batch: { ...TRAIN_OPTIONS.batch, default: 32 },
+  lr: { ...TRAIN_OPTIONS.lr, default: 1e-2 },
+  testSize: { ...TRAIN_OPTIONS.testSize, default: 10_000 },
+  evalEvery: { ...TRAIN_OPTIONS.evalEvery, default: 0, min: 0, help: 'evaluate every N epochs (0: only after the last)' },
+  mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, default: ['3'] },
+  augment: { ...TRAIN_OPTIONS.augment, default: 2 },
   out: { ...TRAIN_OPTIONS.out, default: 'runs/transfer' },
-  timingBatches: { type: 'number', default: 6, integer: true, min: 1, max: 1000, help: 'inference batches timed per model (interleaved)' },
+  methods: { type: 'list', default: ['adaptformer', 'fpet', 'tome'], choices: ['adaptformer', 'fpet', 'tome'], help: 'runs to compare (AdaptFormer; + FPET; + ToMe removing as many tokens as FPET)' },
+  seeds: { type: 'number', default: 1, integer: true, min: 1, max: 100, help: 'repeat every run with seeds 0..N-1 and report mean ± std' },
+  timingRounds: { type: 'number', default: 8, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved)' },
+  mapImages: { type: 'number', default: 4, integer: true, min: 0, max: 100, help: 'test images whose merge maps are drawn per merging run' },
 } as const satisfies Record<string, OptionSpec>;
 
-export const PRETRAIN_COMMAND = 'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 6000 --test-size 1000 --epochs 3 --batch 50 --backbone random --lr 1e-3 --warmup-epochs 0.3 --drop-path 0.1 --out runs/pretrain --save-model models/vit-mnist-fashion.safetensors';
+type Method = 'adaptformer' | 'fpet' | 'tome';
+const LABEL: Record<Method, string> = { adaptformer: 'AdaptFormer', fpet: 'AdaptFormer+FPET', tome: 'AdaptFormer+ToMe' };
 
-/** Images per second of several classifiers on the same batches, timed interleaved (one untimed warm-up step each). */
-async function timeInference(ctx: GpuContext, classifiers: Classifier[], images: Float32Array[], rounds: number): Promise<number[]> {
-  for (const c of classifiers) {
-    await c.program.warmup();
-    await c.logits(images[0]!);
-  }
-  const seconds = classifiers.map(() => 0);
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, c] of classifiers.entries()) {
-      c.program.write({ images: images[r % images.length]! });
-      const t0 = performance.now();
-      c.program.run();
-      await ctx.device.queue.onSubmittedWorkDone();
-      seconds[k]! += (performance.now() - t0) / 1000;
-    }
-  }
-  return seconds.map((s, k) => (rounds * classifiers[k]!.batch) / s);
-}
+export const PRETRAIN_COMMAND = 'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 12 --batch 64 --backbone random --lr 2e-3 --warmup-epochs 1 --drop-path 0.1 --augment 2 --eval-every 2 --out runs/pretrain --save-model models/vit-mnist-fashion.safetensors';
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 
 export async function run(argv: string[]): Promise<number> {
+  const started = performance.now();
   const a = parseArgs('transfer', argv, OPTIONS);
   if (a.help) {
     console.log(helpText('transfer', summary, OPTIONS));
@@ -59,63 +60,110 @@ export async function run(argv: string[]): Promise<number> {
   if (a.backbone !== 'random' && !existsSync(a.backbone)) {
     throw new Error(`backbone ${a.backbone} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
   }
+  const methods = a.methods as Method[];
+  const fpetOptions = trainOptionsFrom({ ...a, merge: 'fpet' });
+  const base = trainOptionsFrom({ ...a, merge: 'none' });
+  const removed = tokensRemoved(fpetOptions.spec);
+  const specOf = (m: Method): ModelSpec => m === 'adaptformer' ? base.spec : m === 'fpet' ? fpetOptions.spec : { ...base.spec, merge: tomeScheduleRemoving(base.spec, removed) };
+  const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
+
+  // Every run validated (options, data, folders) before the GPU starts.
   const stop = stopOnSignals();
   try {
-    const base = trainOptionsFrom({ ...a, merge: 'none' });
-    const fpet = trainOptionsFrom(a);
-    const runs = await Promise.all(([
-      ['AdaptFormer', { ...base, outDir: join(a.out, 'adaptformer'), shouldStop: stop.shouldStop }],
-      ['AdaptFormer+FPET', { ...fpet, outDir: join(a.out, 'adaptformer-fpet'), shouldStop: stop.shouldStop }],
-    ] as const).map(async ([name, o]) => [name, await prepareRun(o)] as const));
+    const plans: { method: Method; seed: number; prepared: PreparedRun }[] = [];
+    for (let seed = 0; seed < a.seeds; seed++) {
+      for (const method of methods) {
+        const o: TrainOptions = { ...base, spec: specOf(method), seed, evalEvery, outDir: join(a.out, a.seeds > 1 ? `${method}-seed${seed}` : method), shouldStop: stop.shouldStop };
+        plans.push({ method, seed, prepared: await prepareRun(o) });
+      }
+    }
     const ctx = await requestGpu({ label: 'transfer' });
     console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
-    const results: [string, TrainResult][] = [];
-    for (const [name, p] of runs) {
-      console.log(`\n== ${name}: ${describeSpec(p.spec)}; ${a.dataset} ${a.trainSize} train / ${a.testSize} test, ${a.epochs} epochs`);
-      const r = await trainRun(ctx, p);
-      results.push([name, r]);
+    console.log(`data: ${a.dataset} ${a.trainSize} training images, ${plans[0]!.prepared.test.indices.length} test images; ${a.epochs} epochs, batch ${a.batch}, peak LR ${a.lr}; ${a.seeds} seed(s)`);
+    const results: { method: Method; seed: number; r: TrainResult }[] = [];
+    for (const p of plans) {
+      console.log(`\n== ${LABEL[p.method]}${a.seeds > 1 ? ` (seed ${p.seed})` : ''}: ${describeSpec(p.prepared.spec)}`);
+      const r = await trainRun(ctx, p.prepared);
+      results.push({ method: p.method, seed: p.seed, r });
       if (r.interrupted) return 130;
     }
 
-    // Inference speed of the two trained models, measured side by side on the same test images.
-    const images = [...batches(runs[0]![1].test, a.evalBatch, { dropLast: true })].slice(0, 3).map((b) => b.images);
-    const classifiers = await Promise.all(results.map(async ([, r]) => {
-      const m = await loadTrainedModel(r.adapters, base.backbone, a.evalBatch);
-      return Classifier.create(ctx, m.spec, m.weights);
-    }));
-    console.log(`\ntiming inference: ${a.timingBatches} batches of ${a.evalBatch} per model, interleaved`);
-    const [baseRate, fpetRate] = await timeInference(ctx, classifiers, images, a.timingBatches);
+    // Inference speed of the trained models (seed 0), measured side by side on the same test images.
+    const test = plans[0]!.prepared.test;
+    const images = [...batches(test, a.evalBatch, { dropLast: true })].slice(0, 3).map((b) => b.images);
+    const firstSeed = results.filter((x) => x.seed === 0);
+    const trained = await Promise.all(firstSeed.map((x) => loadTrainedModel(x.r.adapters, base.backbone, a.evalBatch)));
+    const classifiers = await Promise.all(trained.map((m) => Classifier.create(ctx, m.spec, m.weights)));
+    console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
+    const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });
+    const flops = classifiers.map((c) => c.program.plan.flops);
     classifiers.forEach((c) => c.destroy());
-    const [[, rb], [, rf]] = results as [[string, TrainResult], [string, TrainResult]];
-    const summaryRows = {
-      accuracyAdaptFormer: rb.finalAccuracy,
-      accuracyFpet: rf.finalAccuracy,
-      inferenceImagesPerSec: { adaptformer: baseRate!, fpet: fpetRate! },
-      fpetInferenceSpeedup: fpetRate! / baseRate!,
-      trainingPeakBytes: { adaptformer: rb.trainPeakBytes, fpet: rf.trainPeakBytes },
-      fpetTrainingMemoryRatio: rf.trainPeakBytes / rb.trainPeakBytes,
-      trainingWorkArenaRatio: rf.trainWorkBytes / rb.trainWorkBytes,
-      trainImagesPerSec: { adaptformer: rb.trainImagesPerSec, fpet: rf.trainImagesPerSec },
-    };
-    console.log(`\n${resultTable(results)}`);
-    console.log([
-      '',
-      `test accuracy: AdaptFormer ${(100 * rb.finalAccuracy).toFixed(2)}%, AdaptFormer+FPET ${(100 * rf.finalAccuracy).toFixed(2)}%`,
-      `FPET inference speedup: ${summaryRows.fpetInferenceSpeedup.toFixed(3)}x (${baseRate!.toFixed(1)} -> ${fpetRate!.toFixed(1)} img/s, batch ${a.evalBatch}, measured side by side)`,
-      `FPET training peak GPU memory: ${summaryRows.fpetTrainingMemoryRatio.toFixed(3)}x of AdaptFormer's (${(rb.trainPeakBytes / 2 ** 20).toFixed(2)} -> ${(rf.trainPeakBytes / 2 ** 20).toFixed(2)} MiB; activations ${summaryRows.trainingWorkArenaRatio.toFixed(3)}x)`,
-      memoryLine(ctx),
-    ].join('\n'));
-    await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({ options: a, summary: summaryRows, runs: results.map(([n, r]) => ({ name: n, ...r })) }, null, 2));
+
+    // Merge maps of a few test images for the merging runs.
+    if (a.mapImages > 0) {
+      const ds = test.dataset;
+      const first = [...batches(test, a.mapImages)][0]!;
+      for (const [k, x] of firstSeed.entries()) {
+        const m = trained[k]!;
+        if (!m.spec.merge) continue;
+        const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true });
+        const maps = await c.mergeMaps(first.images, first.size);
+        const preds = await c.classify(first.images, 1, first.size);
+        c.destroy();
+        const dir = join(a.out, x.method, 'merge-maps');
+        mkdirSync(dir, { recursive: true });
+        const per = ds.channels * ds.imageSize * ds.imageSize;
+        for (let i = 0; i < first.size; i++) {
+          const title = `${LABEL[x.method]}: ${ds.name} test #${first.indices[i]}, label ${ds.classes[first.labels[i]!]}, predicted ${ds.classes[preds[i]!.top[0]!.label]}`;
+          await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title));
+        }
+      }
+    }
+
+    // The comparison.
+    const baseIndex = firstSeed.findIndex((x) => x.method === 'adaptformer');
+    const rows = methods.map((method) => {
+      const runs = results.filter((x) => x.method === method);
+      const k = firstSeed.findIndex((x) => x.method === method);
+      const accs = runs.map((x) => x.r.finalAccuracy);
+      return {
+        method, label: LABEL[method], tokensRemoved: tokensRemoved(specOf(method)), merge: specOf(method).merge ?? null,
+        accuracyMean: mean(accs), accuracyStd: std(accs), accuracies: accs,
+        inferImagesPerSec: rates[k]!, speedup: baseIndex >= 0 ? rates[k]! / rates[baseIndex]! : NaN,
+        inferenceGflop: flops[k]! / 1e9,
+        trainImagesPerSec: mean(runs.map((x) => x.r.trainImagesPerSec)),
+        trainPeakBytes: runs[0]!.r.trainPeakBytes, trainableParams: runs[0]!.r.trainableParams,
+      };
+    });
+    const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+    const table = markdownRows(
+      ['run', 'tokens removed', `test acc (${a.seeds > 1 ? `mean ± std, ${a.seeds} seeds` : '1 seed'})`, 'infer img/s', 'speedup', 'GFLOP/img', 'train img/s', 'train GPU mem', 'trainable'],
+      rows.map((r) => [
+        r.label, String(r.tokensRemoved), a.seeds > 1 ? `${pct(r.accuracyMean)} ± ${(100 * r.accuracyStd).toFixed(2)}` : pct(r.accuracyMean),
+        r.inferImagesPerSec.toFixed(1), Number.isNaN(r.speedup) ? '-' : `${r.speedup.toFixed(2)}x`, (r.inferenceGflop / a.evalBatch).toFixed(4),
+        r.trainImagesPerSec.toFixed(1), `${(r.trainPeakBytes / 2 ** 20).toFixed(2)} MiB`, String(r.trainableParams),
+      ]),
+    );
+    const wall = (performance.now() - started) / 1000;
+    console.log(`\n${table}\n`);
+    const by = Object.fromEntries(rows.map((r) => [r.method, r]));
+    if (by.fpet && by.adaptformer) console.log(`FPET vs AdaptFormer: ${((by.fpet.accuracyMean - by.adaptformer.accuracyMean) * 100).toFixed(2)} accuracy points, ${by.fpet.speedup.toFixed(2)}x inference speed, ${(by.fpet.trainPeakBytes / by.adaptformer.trainPeakBytes).toFixed(3)}x training memory`);
+    if (by.fpet && by.tome) console.log(`FPET vs ToMe (${by.tome.tokensRemoved} tokens removed each way): ${((by.fpet.accuracyMean - by.tome.accuracyMean) * 100).toFixed(2)} accuracy points, speed ${(by.fpet.inferImagesPerSec / by.tome.inferImagesPerSec).toFixed(2)}x ToMe's (ToMe merges r=${by.tome.merge?.r} in blocks ${by.tome.merge?.blocks.join(',')})`);
+    console.log(`${memoryLine(ctx)}\nwall time ${formatDuration(wall)}`);
+    await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({
+      options: a, adapter: ctx.info, wallSeconds: wall, rows,
+      runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
+    }, null, 2));
     await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
-      title: 'AdaptFormer vs AdaptFormer+FPET (relative to AdaptFormer)',
-      yLabel: 'ratio',
+      title: `MNIST-1k transfer: test accuracy and measured inference speedup (${a.seeds} seed${a.seeds > 1 ? 's' : ''})`,
+      yLabel: 'accuracy / speedup',
       groups: [
-        { label: 'test accuracy', bars: [{ name: 'AdaptFormer', value: 1 }, { name: 'FPET', value: rf.finalAccuracy / rb.finalAccuracy }] },
-        { label: 'inference img/s', bars: [{ name: 'AdaptFormer', value: 1 }, { name: 'FPET', value: summaryRows.fpetInferenceSpeedup }] },
-        { label: 'training memory', bars: [{ name: 'AdaptFormer', value: 1 }, { name: 'FPET', value: summaryRows.fpetTrainingMemoryRatio }] },
+        { label: 'test accuracy', bars: rows.map((r) => ({ name: r.label, value: r.accuracyMean })) },
+        { label: 'inference speedup vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: Number.isNaN(r.speedup) ? 0 : r.speedup })) },
+        { label: 'training memory vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: baseIndex >= 0 ? r.trainPeakBytes / rows[baseIndex]!.trainPeakBytes : 1 })) },
       ],
     }));
-    console.log(`\nwrote ${join(a.out, 'summary.json')} and ${join(a.out, 'summary.svg')}`);
+    console.log(`wrote ${join(a.out, 'summary.json')}, ${join(a.out, 'summary.svg')} and each run's folder (curves.svg, merge-maps/)`);
     return 0;
   } finally {
     stop.dispose();
