@@ -44,5 +44,5 @@ export { batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset
 export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
 export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
 export { decodePng, decodePngPlanar, resizePlanar } from './io/png.ts';
-export { mergeMapSvg } from './util/merge-map-svg.ts';
+export { mergeMapSvg } from './models/merge-map-svg.ts';
 export { mulberry32, uniformArray } from './util/random.ts';

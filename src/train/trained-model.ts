@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import type { NameRule } from '../io/name-map.ts';
-import { isReferenceNaming, referenceNameRules } from '../export/timm.ts';
+import { isReferenceNaming, referenceNameRules } from '../models/reference-names.ts';
 import { display } from '../util/text.ts';
 import { checkWeights, loadBackbone, loadWeights, parseSpec } from './checkpoint.ts';
 

@@ -11,7 +11,7 @@ import { loadTrainedModel } from '../../train/trained-model.ts';
 import { batches, makeSplits } from '../../data/dataset.ts';
 import { DATASET_NAMES, loadDataset, type DatasetName } from '../../data/mnist.ts';
 import { readPngPlanar, resizePlanar } from '../../io/png.ts';
-import { mergeMapSvg } from '../../util/merge-map-svg.ts';
+import { mergeMapSvg } from '../../models/merge-map-svg.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { display } from '../../util/text.ts';
 

@@ -19,7 +19,7 @@ import { loadTrainedModel } from '../../train/trained-model.ts';
 import { tokensRemoved, tomeScheduleRemoving, type ModelSpec } from '../../models/model.ts';
 import { batches } from '../../data/dataset.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
-import { mergeMapSvg } from '../../util/merge-map-svg.ts';
+import { mergeMapSvg } from '../../models/merge-map-svg.ts';
 import { barChart } from '../../util/svg.ts';
 import { formatDuration } from '../../util/progress.ts';
 

@@ -2,8 +2,8 @@
 // token each patch belongs to after that merge (patches sharing a colour were merged into one
 // token; uncoloured patches are still tokens of their own), with the token count per block.
 
-import type { MergeMap } from '../models/merge-map.ts';
-import { escapeXml } from './svg.ts';
+import type { MergeMap } from './merge-map.ts';
+import { escapeXml } from '../util/svg.ts';
 
 const GROUP_COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe', '#008080', '#e6beff', '#9a6324', '#fffac8', '#800000', '#aaffc3', '#808000', '#ffd8b1', '#000075', '#808080'];
 
