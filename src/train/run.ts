@@ -327,7 +327,8 @@ const adaptersMetadata = (spec: ModelSpec, o: TrainOptions, step: number): Recor
  */
 async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shapes: Map<string, number[]>, trainable: readonly string[], o: TrainOptions): Promise<void> {
   if (!existsSync(paths.checkpoint)) return;
-  const ck = await loadWeights(paths.checkpoint, new Map(), { allowExtra: true });
+  const ck = await loadWeights(paths.checkpoint, new Map(trainable.map((n) => [n, shapes.get(n)!])), { allowExtra: true }).catch(() => undefined);
+  if (!ck) return; // --force over a checkpoint of another model: it is replaced at the first save
   let state: RunState;
   try {
     state = parseRunState(ck.metadata, paths.checkpoint);

@@ -110,7 +110,13 @@ test('a stop request mid-epoch writes the step reached; a kill between the set\'
   const older = new Map([...adapters.tensors].map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: new Float32Array((t.data as Float32Array).length) }]));
   await writeSafetensors(join(dir, 'adapters.safetensors'), older, { ...adapters.metadata, step: '1' });
   writeFileSync(join(dir, '.checkpoint.safetensors.123.abcd.tmp'), 'partial');
-  const done = await trainRun(ctx, await prepareRun(options(dir, { data: { dataset: 'mnist', trainSize: 64, testSize: 32, splitSeed: 0 }, resume: ck, epochs: 2 })));
+  const data = { dataset: 'mnist' as const, trainSize: 64, testSize: 32, splitSeed: 0 };
+  // A start that trains nothing (no epoch left in this call) still repairs the set.
+  await trainRun(ctx, await prepareRun(options(dir, { data, resume: ck, epochs: 2, stopAfterEpochs: 0 })));
+  const repaired = await readSafetensors(join(dir, 'adapters.safetensors'));
+  assert.equal(repaired.metadata.step, '3', 'adapters rewritten from the checkpoint');
+  assert.deepEqual([...(repaired.tensors.get('head.bias')!.data as Float32Array)], [...((await readSafetensors(ck)).tensors.get('head.bias')!.data as Float32Array)]);
+  const done = await trainRun(ctx, await prepareRun(options(dir, { data, resume: ck, epochs: 2 })));
   assert.equal(done.step, 8);
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'stale temporaries removed');
   const a = await readSafetensors(join(dir, 'adapters.safetensors'));
