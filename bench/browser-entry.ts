@@ -45,6 +45,7 @@ const SUITE_LOADERS: Record<string, () => Promise<Suite>> = {
   memory: async () => (await import('./suites/memory.ts')).memorySuite,
   inference: async () => (await import('./suites/inference.ts')).inferenceSuite,
   training: async () => (await import('./suites/training.ts')).trainingSuite,
+  mainjob: async () => (await import('./suites/mainjob.ts')).mainjobSuite,
   peer: async () => (await import('./suites/peer.ts')).peerSuite,
 };
 

@@ -30,9 +30,10 @@ import { inferenceSuite, isSoftwareAdapter } from './suites/inference.ts';
 import { trainingSuite } from './suites/training.ts';
 import { peerSuite } from './suites/peer.ts';
 import { ortSuite } from './suites/ort.ts';
+import { mainjobSuite } from './suites/mainjob.ts';
 import type { RemoteOptions, RemoteResult } from './browser-entry.ts';
 
-const SUITES: readonly Suite[] = [matmulSuite, fusionSuite, memorySuite, inferenceSuite, trainingSuite, peerSuite, ortSuite];
+const SUITES: readonly Suite[] = [matmulSuite, fusionSuite, memorySuite, inferenceSuite, trainingSuite, mainjobSuite, peerSuite, ortSuite];
 const RUNTIMES = ['node', 'deno', 'browser'] as const;
 type Runtime = (typeof RUNTIMES)[number];
 

@@ -4,12 +4,15 @@
 // shapes, same merge ratio) twice is free; a new shape or merge ratio changes the structure and
 // gets its own kernels.
 
-import type { Graph, Node } from '../src/ir/graph.ts';
+import { Graph, pruneToOutputs, type Node } from '../src/ir/graph.ts';
 import { OPS, type OpKind } from '../src/ir/ops.ts';
 import { fmtShape, numel, type DType, type Shape } from '../src/ir/shape.ts';
 import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
 import { mapKernel } from '../kernels/map.ts';
-import { tiledMatmul } from '../kernels/matmul-tiled.ts';
+import { attentionKernel } from '../kernels/attention.ts';
+import { defaultSplitK, splitKRewrite } from './splitk.ts';
+import { matmulProblem } from '../kernels/matmul.ts';
+import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
 import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
@@ -28,6 +31,8 @@ export interface CodegenLimits {
   readonly maxStorageBufferBindingSize: number;
   /** Subgroup size when the device has the `subgroups` feature, else 0 (not a WebGPU limit). */
   readonly subgroupSize: number;
+  /** CPU (software) adapter or GPU: picks the default kernel variants when nothing is tuned. */
+  readonly adapterClass: AdapterClass;
 }
 
 /** WebGPU's guaranteed minimums: a plan compiled for these runs on any adapter. */
@@ -39,6 +44,7 @@ export const DEFAULT_LIMITS: CodegenLimits = {
   minStorageBufferOffsetAlignment: 256,
   maxStorageBufferBindingSize: 134217728,
   subgroupSize: 0,
+  adapterClass: 'cpu',
 };
 
 export type Arena = 'params' | 'inputs' | 'work';
@@ -63,6 +69,8 @@ export interface KernelBinding {
   readonly access: 'read' | 'read_write';
   /** The binding's name in the WGSL. */
   readonly name: string;
+  /** Bound as array<vec4<f32>> (a second view of a tensor the kernel reads or writes with vector accesses). */
+  readonly vec4?: boolean;
 }
 
 export interface PlanKernel {
@@ -87,7 +95,18 @@ export interface PlanKernel {
   readonly nodes: readonly number[];
   /** WGSL features the kernel needs (e.g. subgroups). */
   readonly features: readonly string[];
+  /** For matmul kernels: the signature, the variant rendered and the variants offered. */
+  readonly matmul?: MatmulKernelInfo;
 }
+
+export interface MatmulKernelInfo {
+  readonly signature: MatmulSignature;
+  readonly variant: MatmulVariant;
+  readonly offered: readonly MatmulVariant[];
+}
+
+/** Picks a matmul variant for a kernel (undefined: the default). */
+export type MatmulChooser = (signature: MatmulSignature, offered: readonly MatmulVariant[]) => MatmulVariant | undefined;
 
 export interface CompiledPlan {
   readonly graph: Graph;
@@ -108,6 +127,27 @@ export interface CompileOptions {
   /** Fuse (default) or emit one kernel per op, the baseline for tests and benchmarks. */
   readonly fuse?: boolean;
   readonly limits?: Partial<CodegenLimits>;
+  /**
+   * Matmul variant: a name forces that variant wherever it is offered (its default configuration);
+   * a function chooses per kernel signature (the tuner). Default: the heuristic per adapter class.
+   */
+  readonly matmulVariant?: MatmulVariantName | MatmulChooser;
+  /**
+   * Identifies a chooser's decisions for the plan cache (plans compiled with a chooser and no key
+   * are not cached).
+   */
+  readonly variantKey?: string;
+  /**
+   * 'baseline': the kernels as they were before the vector and subgroup templates (tiled matmul,
+   * one workgroup per row, scalar elementwise kernels, no fused attention, prologues never stored),
+   * for side-by-side benchmarks. Default 'current'.
+   */
+  readonly kernels?: 'current' | 'baseline';
+  /**
+   * Split-K (codegen/splitk.ts): 'auto' (default: GPU adapters, small outputs with long
+   * contractions), 'off', or a split count forced on every matmul with K ≥ 2 (tests, benchmarks).
+   */
+  readonly splitK?: 'auto' | 'off' | number;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -115,12 +155,18 @@ const planCache = new Map<string, CompiledPlan>();
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledPlan {
   const limits: CodegenLimits = { ...DEFAULT_LIMITS, ...definedOnly(opts.limits ?? {}) };
   const fuse = opts.fuse ?? true;
-  const key = `${fuse}|${JSON.stringify(limits)}|${structureKey(graph)}`;
-  const hit = planCache.get(key);
+  const chooser = opts.matmulVariant;
+  const variantKey = typeof chooser === 'function' ? opts.variantKey : chooser ?? 'default';
+  const baseline = opts.kernels === 'baseline';
+  const split = baseline ? 'off' : opts.splitK ?? 'auto';
+  const key = variantKey === undefined ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${baseline}|${split}|${structureKey(graph)}`;
+  const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
-  const plan = compileUncached(graph, fuse, limits, t0);
-  planCache.set(key, plan);
+  const splitGraph = split === 'off' || !fuse ? undefined
+    : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
+  const plan = compileUncached(splitGraph ?? graph, fuse, limits, baseline ? chooser ?? 'tiled' : chooser, baseline, t0);
+  if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
 
@@ -139,36 +185,103 @@ function fusionView(fusion: FusionPlan): FusionView {
     siblings: (root) => fusion.siblings.get(root) ?? [],
     epilogueAnchor: (root) => fusion.anchorOf.get(root),
     rowReductions: (root) => rowsOf.get(root) ?? [],
+    stored: (id) => fusion.isMaterialized(id),
+    attention: (pv) => fusion.attention.get(pv),
   };
 }
 
-function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
-  const fusion = planFusion(graph, { fuse, maxBindings: limits.maxStorageBuffersPerShaderStage });
+interface RenderContext {
+  readonly graph: Graph;
+  readonly fusion: FusionPlan;
+  readonly view: FusionView;
+  readonly limits: TemplateLimits;
+  readonly adapter: AdapterClass;
+  readonly baseline: boolean;
+}
+
+/** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
+const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
+
+function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], baseline: boolean, t0: number): CompiledPlan {
+  const fusion = planFusion(graph, { fuse, maxBindings: limits.maxStorageBuffersPerShaderStage, modern: !baseline, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension });
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
     maxInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxWorkgroupStorageBytes: limits.maxComputeWorkgroupStorageSize,
     subgroupSize: limits.subgroupSize,
+    adapterClass: limits.adapterClass,
   };
+  const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, baseline };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
-  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(graph, fusion, view, root, tl, i));
-  return assemble(graph, fusion, kernels, fuse, limits, t0);
+  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(rc, root, i, chooser));
+  const plan = assemble(graph, fusion, kernels, fuse, limits, t0);
+  renderContexts.set(plan, rc);
+  return plan;
+}
+
+/**
+ * What kernel `index` computes, as a graph of its own: every tensor it reads becomes an input
+ * named `t<id>` (small folded constants stay constants), the nodes it computes are copied, and
+ * its root is the output "out". Evaluating it with the float64 interpreter gives the reference
+ * for one kernel (the tuner checks each variant against it).
+ */
+export function kernelSubgraph(plan: CompiledPlan, index: number): { graph: Graph; reads: readonly number[] } {
+  const rc = renderContexts.get(plan);
+  if (!rc) throw new Error('kernelSubgraph: the plan was not made by compileGraph');
+  const k = plan.kernels[index]!;
+  const { computed, reads } = rc.fusion.members(k.root);
+  const nodes: Node[] = [];
+  const remap = new Map<number, number>();
+  const inputs: number[] = [];
+  for (const n of rc.graph.nodes) {
+    if (reads.has(n.id)) {
+      const id = nodes.length;
+      remap.set(n.id, id);
+      if (n.op === 'constant') nodes.push({ ...n, id, inputs: [] });
+      else {
+        nodes.push({ id, op: 'input', inputs: [], attrs: { name: `t${n.id}`, shape: n.type.shape, dtype: n.type.dtype }, type: n.type } as Node);
+        inputs.push(n.id);
+      }
+    } else if (computed.has(n.id)) {
+      const id = nodes.length;
+      remap.set(n.id, id);
+      nodes.push({ ...n, id, inputs: n.inputs.map((i) => remap.get(i)!) } as Node);
+    }
+  }
+  return { graph: pruneToOutputs(nodes, new Map([['out', remap.get(k.root)!]])), reads: inputs };
+}
+
+/**
+ * Kernel `index` of `plan` rendered with matmul variant `variant` (same root, fusion and tensors;
+ * the bindings may differ). For the tuner: time the alternatives on the device, keep the fastest.
+ */
+export function renderKernelVariant(plan: CompiledPlan, index: number, variant: MatmulVariant): PlanKernel {
+  const rc = renderContexts.get(plan);
+  if (!rc) throw new Error('renderKernelVariant: the plan was not made by compileGraph');
+  const k = plan.kernels[index]!;
+  const g = generateKernel(rc, rc.graph.node(k.root), index, () => variant);
+  return withBytes(rc.graph, g);
 }
 
 type Template = (t: TemplateInput) => TemplateOutput;
 
-/** The template each kind of kernel root calls for; map kernels for everything computed in place. */
-const TEMPLATE_BY_KIND: { readonly [K in OpKind]: Template | 'row-or-reduce' | 'map' } = {
-  contraction: tiledMatmul,
+/**
+ * The template each kind of kernel root calls for; map kernels for everything computed in place.
+ * Contractions are rendered by the matmul variant chosen for the kernel (kernels/matmul-variants.ts).
+ */
+const TEMPLATE_BY_KIND: { readonly [K in OpKind]: Template | 'matmul' | 'row-or-reduce' | 'map' } = {
+  contraction: 'matmul',
   selection: topkKernel,
   scatter: scatterKernel,
   reduction: 'row-or-reduce',
   leaf: 'map', literal: 'map', elementwise: 'map', view: 'map', index: 'map', random: 'map', gradient: 'map',
 };
 
-function chooseTemplate(view: FusionView, root: Node): Template {
-  if (view.epilogueAnchor(root.id) !== undefined) return TEMPLATE_BY_KIND.contraction as Template;
+function chooseTemplate(view: FusionView, root: Node): Template | 'matmul' {
+  const anchor = view.epilogueAnchor(root.id) ?? (root.op === 'matmul' ? root.id : undefined);
+  if (anchor !== undefined && view.attention(anchor)) return attentionKernel;
+  if (view.epilogueAnchor(root.id) !== undefined) return 'matmul';
   if (wantsRowKernel(view, root)) return rowKernel;
   const t = TEMPLATE_BY_KIND[OPS[root.op].kind];
   return t === 'map' ? mapKernel : t === 'row-or-reduce' ? reduceKernel : t;
@@ -176,14 +289,27 @@ function chooseTemplate(view: FusionView, root: Node): Template {
 
 interface Generated extends Omit<PlanKernel, 'bytes'> {}
 
-function generateKernel(graph: Graph, fusion: FusionPlan, view: FusionView, root: Node, limits: TemplateLimits, index: number): Generated {
-  const w = new KernelWriter(graph, fusion);
-  const t = chooseTemplate(view, root)({ w, graph, plan: view, root, limits });
+function generateKernel(rc: RenderContext, root: Node, index: number, chooser: CompileOptions['matmulVariant']): Generated {
+  const { graph, fusion, view, limits } = rc;
+  const w = new KernelWriter(graph, fusion, rc.adapter === 'cpu' && !rc.baseline);
+  const input: TemplateInput = { w, graph, plan: view, root, limits, baseline: rc.baseline };
+  const chosenTemplate = chooseTemplate(view, root);
+  let matmul: MatmulKernelInfo | undefined;
+  let t: TemplateOutput;
+  if (chosenTemplate === 'matmul') {
+    const offered = offeredVariants(matmulProblem(input), limits);
+    const signature = matmulSignature(input);
+    const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
+    const variant = chosen ?? defaultVariant(offered, rc.adapter);
+    matmul = { signature, variant, offered };
+    t = renderMatmul(input, variant);
+  } else {
+    t = chosenTemplate(input);
+  }
   const { body, bindings: used, moduleDecls } = w.finish();
-  const bindings = used.map((b, i) => ({ binding: i, tensor: b.tensor, access: b.access, name: b.name }));
-  const decls = used.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${wgslType(b.dtype)}>;`);
-  const template = [
-    ...(t.enables ?? []).map((e) => `enable ${e};`),
+  const bindings = used.map((b, i) => ({ binding: i, tensor: b.tensor, access: b.access, name: b.name, ...(b.vec4 ? { vec4: true } : {}) }));
+  const decls = used.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.vec4 ? 'vec4<f32>' : wgslType(b.dtype)}>;`);
+  const source = [
     ...decls,
     ...moduleDecls,
     '',
@@ -193,7 +319,8 @@ function generateKernel(graph: Graph, fusion: FusionPlan, view: FusionView, root
     '}',
     '',
   ].join('\n');
-  const code = linkKernel(template, w.helpers);
+  // Directives first: the linker puts helper functions ahead of the template.
+  const code = [...(t.enables ?? []).map((e) => `enable ${e};`), linkKernel(source, w.helpers)].join('\n');
   const nodes = [...w.fusedNodes].sort((a, b) => a - b);
   const name = kernelName(graph, index, t.kind, root, nodes);
   const header = kernelHeader(graph, name, t, bindings);
@@ -203,6 +330,7 @@ function generateKernel(graph: Graph, fusion: FusionPlan, view: FusionView, root
     flops: Math.round(t.flops), config: t.config, root: root.id,
     outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
     nodes, bindings, features: t.enables ?? [],
+    ...(matmul ? { matmul } : {}),
   };
 }
 
@@ -241,7 +369,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
       throw new Error(`tensor %${n.id} (${n.op} ${n.type.dtype}${fmtShape(n.type.shape)}) needs ${bytesOf(n)} bytes, over the device's binding limit of ${limits.maxStorageBufferBindingSize} bytes (a smaller batch fits)`);
     }
   }
-  const kernels: PlanKernel[] = generated.map((g) => ({ ...g, bytes: g.bindings.reduce((s, b) => s + bytesOf(graph.node(b.tensor)), 0) }));
+  const kernels: PlanKernel[] = generated.map((g) => withBytes(graph, g));
 
   // Leaves live in persistent arenas; kernel outputs in the planned work arena.
   const tensors = new Map<number, PlanTensor>();
@@ -290,6 +418,18 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
     uniqueKernels: new Set(kernels.map((k) => k.code)).size,
     compileMs: performance.now() - t0,
   };
+}
+
+function withBytes(graph: Graph, g: Generated): PlanKernel {
+  const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
+  const seen = new Set<number>();
+  let bytes = 0;
+  for (const b of g.bindings) {
+    if (seen.has(b.tensor)) continue;
+    seen.add(b.tensor);
+    bytes += bytesOf(graph.node(b.tensor));
+  }
+  return { ...g, bytes };
 }
 
 /** A string that is equal for two graphs exactly when they compute the same thing. */

@@ -12,7 +12,10 @@
 
 import type { Graph, Node } from '../src/ir/graph.ts';
 import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/ir/ops.ts';
-import { sameShape } from '../src/ir/shape.ts';
+import { numel, sameShape } from '../src/ir/shape.ts';
+import type { AttentionPattern } from '../kernels/template.ts';
+
+export type AttentionGroup = AttentionPattern;
 
 const opsOfKind = (...kinds: OpKind[]): ReadonlySet<OpName> => new Set(OP_NAMES.filter((op) => kinds.includes(OPS[op].kind)));
 
@@ -34,6 +37,13 @@ export interface FusionOptions {
   readonly fuse: boolean;
   /** Storage buffers one kernel may bind (device limit maxStorageBuffersPerShaderStage). */
   readonly maxBindings: number;
+  /**
+   * false: the planner as it was before fused attention and stored matmul prologues (the
+   * baseline benchmarks compare with). Default true.
+   */
+  readonly modern?: boolean;
+  /** Workgroups per dispatch dimension (fused attention dispatches one per batch·head along z). */
+  readonly maxWorkgroupsPerDimension?: number;
 }
 
 export class FusionPlan {
@@ -47,6 +57,8 @@ export class FusionPlan {
   readonly aliasOf = new Map<number, number>();
   /** Map kernels that also compute and write other roots of the same shape (horizontal fusion). */
   readonly siblings = new Map<number, number[]>();
+  /** Attention fused into one kernel: the P·V matmul -> the pattern around it (see matchAttention). */
+  readonly attention = new Map<number, AttentionGroup>();
   private readonly joined = new Map<number, number>();
 
   constructor(readonly graph: Graph) {}
@@ -94,12 +106,94 @@ export class FusionPlan {
     return { computed, reads };
   }
 
+  /** Gives up a fused attention: its matmul Q·Kᵀ and softmax reductions get kernels of their own. */
+  dissolveAttention(pv: number): void {
+    const g = this.attention.get(pv);
+    if (!g) return;
+    this.attention.delete(pv);
+    for (const id of [g.qk, g.max, g.sum]) this.materialized.add(id);
+  }
+
   /** Stores `id` in memory instead of computing it inside its consumers' kernel (binding limits). */
   unfuse(id: number): void {
     this.materialized.add(id);
     this.rowFused.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
   }
+}
+
+/** P·V matmul `mm` as softmax attention, if the graph around it has the pattern and nothing else reads it. */
+export function matchAttention(graph: Graph, consumers: readonly (readonly number[])[], outputs: ReadonlySet<number>, mm: Node): AttentionGroup | undefined {
+  if (mm.op !== 'matmul') return undefined;
+  const node = (id: number) => graph.node(id);
+  const lastAxis = (n: Node) => n.type.shape.length - 1;
+  const p = node(mm.inputs[0]!);
+  if (p.op !== 'div') return undefined;
+  const e = node(p.inputs[0]!), z = node(p.inputs[1]!);
+  if (e.op !== 'exp' || z.op !== 'sum' || z.inputs[0] !== e.id || z.attrs.axis !== lastAxis(e)) return undefined;
+  const d = node(e.inputs[0]!);
+  if (d.op !== 'sub') return undefined;
+  const scores = node(d.inputs[0]!);
+  let mxp = node(d.inputs[1]!);
+  const sg = mxp.op === 'stopGradient' ? mxp : undefined;
+  if (sg) mxp = node(sg.inputs[0]!);
+  if (mxp.op !== 'reduceMax' || mxp.inputs[0] !== scores.id || mxp.attrs.axis !== lastAxis(scores)) return undefined;
+  if (!sameShape(e.type.shape, p.type.shape) || !sameShape(scores.type.shape, e.type.shape)) return undefined;
+  // S: Q·Kᵀ followed by same-shape elementwise ops whose other inputs do not depend on it.
+  const chain: number[] = [];
+  let cur = scores;
+  while (cur.op !== 'matmul') {
+    if (!ELEMENTWISE.has(cur.op) || cur.type.dtype !== 'f32') return undefined;
+    const full = cur.inputs.filter((i) => sameShape(node(i).type.shape, cur.type.shape));
+    if (full.length !== 1) return undefined;
+    chain.push(cur.id);
+    cur = node(full[0]!);
+  }
+  const qk = cur;
+  const hd = node(mm.inputs[1]!).type.shape.at(-1)!, n = qk.type.shape.at(-1)!, dk = node(qk.inputs[0]!).type.shape.at(-1)!;
+  // The kernel holds a query row's Q and output as vec4s (head dims multiples of 4), and runs one
+  // workgroup per (batch, query block): P·V must not broadcast over more batch axes than Q·Kᵀ.
+  if (!sameShape(qk.type.shape, scores.type.shape) || hd % 4 !== 0 || dk % 4 !== 0 || n < 2) return undefined;
+  if (!sameShape(qk.type.shape.slice(0, -2), mm.type.shape.slice(0, -2))) return undefined;
+  const members = [qk.id, ...chain, mxp.id, ...(sg ? [sg.id] : []), d.id, e.id, z.id, p.id];
+  const inside = new Set([...members, mm.id]);
+  for (const id of members) {
+    if (outputs.has(id) || consumers[id]!.some((c) => !inside.has(c))) return undefined;
+  }
+  // The chain's other inputs must not read anything inside (they are broadcast biases, constants).
+  for (const id of chain) for (const i of node(id).inputs) if (!inside.has(i) && dependsOnAny(graph, i, inside)) return undefined;
+  return { qk: qk.id, scores: scores.id, max: mxp.id, exp: e.id, sum: z.id, probs: p.id, pv: mm.id, members };
+}
+
+const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
+
+/** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */
+function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
+  const seen = new Set<number>();
+  let count = 0;
+  const visit = (id: number, top: boolean) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = graph.node(id);
+    if (!top && mat.has(id)) {
+      if (n.type.shape[n.type.shape.length - 1]! > 1) count++;
+      return;
+    }
+    for (const i of n.inputs) visit(i, false);
+  };
+  visit(root.id, true);
+  return count;
+}
+
+function dependsOnAny(graph: Graph, id: number, set: ReadonlySet<number>): boolean {
+  const seen = new Set<number>();
+  const visit = (n: number): boolean => {
+    if (set.has(n)) return true;
+    if (seen.has(n)) return false;
+    seen.add(n);
+    return graph.node(n).inputs.some(visit);
+  };
+  return visit(id);
 }
 
 export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
@@ -116,10 +210,26 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
   }
   if (!opts.fuse) return plan;
 
+  const claimed = new Set<number>();
+  const inAttention = new Set<number>();
+  // Attention: the whole softmax(Q·Kᵀ)·V chain in the kernel of P·V (when nothing else reads it).
+  const modern = opts.modern !== false;
+  if (modern) {
+    for (const n of nodes) {
+      const g = matchAttention(graph, consumers, outputs, n);
+      if (!g || numel(n.type.shape.slice(0, -2)) > (opts.maxWorkgroupsPerDimension ?? 65535)) continue;
+      plan.attention.set(n.id, g);
+      for (const id of g.members) {
+        mat.delete(id);
+        claimed.add(id);
+        inAttention.add(id);
+      }
+    }
+  }
+
   // Matmul epilogues: grow the set of elementwise same-shape consumers of the product one node
   // at a time in topological order, and keep the largest set that is left through a single node
   // (the kernel root). Nodes inside are computed once per output element, however often used.
-  const claimed = new Set<number>();
   // Members keep the product's element order: elementwise ops whose set-inputs have their own
   // shape (no broadcasting of the product), and reshapes (row-major, so offsets are unchanged).
   const addable = (id: number, set: ReadonlySet<number>) => {
@@ -130,7 +240,7 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     return ELEMENTWISE.has(n.op) && n.inputs.every((i) => !set.has(i) || sameShape(graph.node(i).type.shape, n.type.shape));
   };
   for (const m of nodes) {
-    if (m.op !== 'matmul' || outputs.has(m.id)) continue;
+    if (m.op !== 'matmul' || outputs.has(m.id) || claimed.has(m.id)) continue;
     const set = new Set([m.id]);
     let best: { root: number; members: number[] } | undefined;
     let closed = false;
@@ -152,6 +262,22 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     }
     mat.add(best.root);
     plan.anchorOf.set(best.root, m.id);
+  }
+
+  // Matmul prologues worth storing: a row operand A computed from several buffers that vary
+  // along k (LayerNorm's x, weight and bias) is recomputed for every column tile of the kernel;
+  // stored once (by the kernel that computes it anyway, e.g. the row kernel of its statistics)
+  // it is one read per tile instead.
+  if (modern) {
+    for (const m of nodes) {
+      if (m.op !== 'matmul' || inAttention.has(m.id)) continue;
+      let target = graph.node(m.inputs[0]!);
+      while (target.op === 'reshape' && !mat.has(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+      if (mat.has(target.id) || claimed.has(target.id) || !ELEMENTWISE.has(target.op)) continue;
+      const leaves = kVaryingReads(graph, mat, target);
+      const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
+      if (leaves * tiles > tiles + 1 + leaves) mat.add(target.id);
+    }
   }
 
   // Recompute cheap multi-consumer expressions, store expensive ones. Runs after epilogue fusion,
@@ -248,12 +374,20 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
       // Store the computed node that reads the most buffers; the kernel then reads one instead.
       // Never a node between the root and its matmul: storing it would split the epilogue.
       const anchor = plan.anchorOf.get(root.id);
+      // Never a node of a fused attention either (that would split the pattern).
+      const attention = plan.attention.get(anchor ?? root.id);
       let best = -1, bestReads = 1;
       for (const id of computed) {
-        if (id === root.id || id === anchor) continue;
+        if (id === root.id || id === anchor || attention?.members.includes(id)) continue;
         if (anchor !== undefined && plan.members(id).computed.has(anchor)) continue;
         const r = plan.members(id).reads.size;
         if (r > bestReads) [best, bestReads] = [id, r];
+      }
+      if (best < 0 && attention) {
+        // Only the attention itself is left to split: compute it unfused (matmuls, row kernels).
+        plan.dissolveAttention(attention.pv);
+        changed = true;
+        continue;
       }
       // Nothing but the epilogue itself to split: give the matmul its own kernel instead.
       if (best < 0 && anchor !== undefined) best = anchor;

@@ -46,5 +46,6 @@ export const helperCall = (h: WgslHelper, arg: string): string => `${h}(${arg})`
 export function linkKernel(template: string, helpers: ReadonlySet<WgslHelper>): string {
   if (helpers.size === 0) return template;
   const externals = Object.fromEntries([...helpers].map((h) => [h, WGSL_HELPERS[h]]));
-  return tgpu.resolve({ template, externals });
+  // The resolver puts the helpers right before the template: start it on a line of its own.
+  return tgpu.resolve({ template: `\n${template}`, externals });
 }

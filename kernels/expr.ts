@@ -76,6 +76,16 @@ export function div(x: Ix | number, y: Ix | number): Ix {
   if (isConst(b, 1)) return a;
   if (isConst(a) && isConst(b) && b.v > 0) return lit(Math.floor(a.v / b.v));
   if (isConst(b) && bound(a) <= b.v) return ZERO;
+  if (isConst(b) && b.v > 0 && a.k === 'add') {
+    // (Σ aᵢ·cᵢ + r) / d with every cᵢ a multiple of g, d a multiple of g and r < g:
+    // = (Σ aᵢ·(cᵢ/g)) / (d/g)   (floor division; the remainder never carries).
+    const { scaled, rest } = splitTerms(a);
+    for (const g of candidateFactors(scaled, b.v)) {
+      const big = scaled.filter((t) => t.c % g === 0), small = [...rest, ...scaled.filter((t) => t.c % g !== 0).map(term)];
+      if (!big.length || bound(sum(small)) > g) continue;
+      return div(sum(big.map((t) => mul(t.a, t.c / g))), b.v / g);
+    }
+  }
   return { k: 'div', a, b };
 }
 
@@ -84,7 +94,39 @@ export function mod(x: Ix | number, y: Ix | number): Ix {
   if (isConst(b, 1)) return ZERO;
   if (isConst(a) && isConst(b) && b.v > 0) return lit(a.v % b.v);
   if (isConst(b) && bound(a) <= b.v) return a;
+  if (isConst(b) && b.v > 0 && a.k === 'add') {
+    // Terms that are multiples of d drop out: (Σ aᵢ·d·kᵢ + r) % d = r % d.
+    const { scaled, rest } = splitTerms(a);
+    const kept = [...rest, ...scaled.filter((t) => t.c % b.v !== 0).map(term)];
+    if (kept.length < rest.length + scaled.length) return mod(sum(kept), b);
+  }
   return { k: 'mod', a, b };
+}
+
+/** A sum's terms: those with a constant factor (a·c, or a constant c with a = 1) and the rest. */
+function splitTerms(e: Ix): { scaled: { a: Ix; c: number }[]; rest: Ix[] } {
+  const scaled: { a: Ix; c: number }[] = [], rest: Ix[] = [];
+  const visit = (t: Ix) => {
+    if (t.k === 'add') {
+      visit(t.a);
+      visit(t.b);
+    } else if (t.k === 'mul' && isConst(t.b)) scaled.push({ a: t.a, c: t.b.v });
+    else if (t.k === 'const') scaled.push({ a: lit(1), c: t.v });
+    else rest.push(t);
+  };
+  visit(e);
+  return { scaled, rest };
+}
+
+const term = (t: { a: Ix; c: number }): Ix => mul(t.a, t.c);
+const sum = (ts: readonly Ix[]): Ix => ts.reduce<Ix>((s, t) => add(s, t), ZERO);
+
+/** Divisors g of d worth trying as the common factor (largest first): d itself, then the gcds with d. */
+function candidateFactors(scaled: readonly { c: number }[], d: number): number[] {
+  const gcd = (p: number, q: number): number => (q === 0 ? p : gcd(q, p % q));
+  const out = new Set<number>([d]);
+  for (const t of scaled) if (t.c > 0) out.add(gcd(t.c, d));
+  return [...out].filter((g) => g > 1).sort((p, q) => q - p);
 }
 
 export function min(x: Ix | number, y: Ix | number): Ix {

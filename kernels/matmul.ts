@@ -6,7 +6,7 @@
 
 import type { Node } from '../src/ir/graph.ts';
 import { numel, type Shape } from '../src/ir/shape.ts';
-import { canonicalIndex, printIndex, printIx, type Index, type Ix } from './expr.ts';
+import { canonicalIndex, div, printIndex, printIx, type Index, type Ix } from './expr.ts';
 import { expectOp, FusionError, type KernelBuilder, type TemplateInput } from './template.ts';
 
 /** The problem a matmul kernel solves, read off the graph. */
@@ -45,7 +45,7 @@ export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Ix): {
  * elementwise chain over it (through reshapes: same element order), or a final permute (stored
  * transposed: weight gradients).
  */
-export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: string, cBatch: Index, gm: Ix, gn: Ix, acc: string): void {
+export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: string, cBatch: Index, gm: Ix, gn: Ix, acc: string, guard?: string): void {
   const shape = p.mm.type.shape;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
   const flat = w.letIx(w.linear(idx, shape), 'f');
@@ -62,5 +62,51 @@ export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProbl
     rootIdx = root.attrs.perm.map((q) => inIdx[q]!);
     at = w.linear(rootIdx, root.type.shape);
   } else rootIdx = w.unflatten(flat, root.type.shape);
-  w.line(`${out}[${printIx(at)}] = ${w.compute(root.id, rootIdx)};`);
+  const v = w.compute(root.id, rootIdx);
+  w.line(guard ? `if (${guard}) { ${out}[${printIx(at)}] = ${v}; }` : `${out}[${printIx(at)}] = ${v};`);
+}
+
+/**
+ * Whether the root's values at four consecutive product columns can be computed and stored as one
+ * vec4: N and the root's last extent multiples of 4, the root not a transposing permute, and every
+ * path from the root to the product vectorizable along the product's last axis.
+ */
+export function canStoreVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem): boolean {
+  const root = t.root;
+  const last = root.type.shape.length - 1;
+  if (p.N % 4 !== 0 || root.type.shape[last]! % 4 !== 0) return false;
+  // A final permute keeping the last axis (heads merged back: [B, H, n, d] -> [B, n, H, d]) stores
+  // vectors too; one that moves it (weight gradients stored transposed) does not.
+  if (root.op === 'permute' && root.attrs.perm[last] !== last) return false;
+  return w.vec4Reaches(root.id, last, p.mm.id) === p.mm.type.shape.length - 1;
+}
+
+/**
+ * The vector form of `storeEpilogue`: the root at product elements (cBatch, gm, gn..gn+3), whose
+ * accumulators are the vec4 expression `acc`, stored with one vector write (gn a multiple of 4;
+ * `canStoreVec4` must hold). The store is guarded by `guard` (the values are computed at clamped,
+ * in-range indices so that shared loads stay outside the branch).
+ */
+export function storeEpilogueVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, cBatch: Index, gm: Ix, gn: Ix, acc: string, guard?: string): void {
+  const shape = p.mm.type.shape;
+  const last = shape.length - 1;
+  const idx = canonicalIndex([...cBatch, gm, gn], shape);
+  const flat = w.letIx(w.linear(idx, shape), 'f');
+  w.relate(flat, shape, idx);
+  const want = printIndex(idx);
+  w.provideVec(p.mm.id, (at, axis) => (axis === last && printIndex(at) === want ? acc : undefined));
+  w.provide(p.mm.id, (at) => {
+    throw new FusionError(p.mm.id, `vector epilogue reads the product as a scalar at [${printIndex(at)}]`);
+  });
+  const root = t.root;
+  let rootIdx: Index, rootFlat: Ix = flat;
+  if (root.op === 'permute') {
+    const inIdx = w.unflatten(flat, t.graph.node(root.inputs[0]!).type.shape);
+    rootIdx = root.attrs.perm.map((q) => inIdx[q]!);
+    rootFlat = w.letIx(w.linear(rootIdx, root.type.shape), 'f');
+  } else rootIdx = w.unflatten(flat, root.type.shape);
+  const v = w.computeVec4(root.id, rootIdx, root.type.shape.length - 1);
+  const out = w.bufferVec4(root.id, true);
+  const at = printIx(div(rootFlat, 4));
+  w.line(guard ? `if (${guard}) { ${out}[${at}] = ${v}; }` : `${out}[${at}] = ${v};`);
 }

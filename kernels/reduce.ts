@@ -1,11 +1,16 @@
 // Reductions. `reduceKernel`: one thread per output, looping over the reduced axis (any axis;
-// coalesced when the axis is not the last). `rowKernel`: one workgroup per row of the last axis,
-// computing every row reduction fused into the kernel in dependency order (tree reduction in
-// workgroup memory), then the root: a reduction, or an elementwise output over the row.
+// coalesced when the axis is not the last). `rowKernel`: the row reductions fused into a kernel
+// (LayerNorm statistics, softmax max and sum, their backward sums), then the root: a reduction, or
+// an elementwise output over the row. Two shapes:
+//  - one row per lane (CPU adapters, or many rows): each lane loops over its row with vec4 reads,
+//    reductions that do not depend on each other share one loop (LayerNorm's Σx and a backward
+//    pass's two sums), no workgroup memory and no barrier;
+//  - one workgroup per row (GPUs, or few long rows): strided loops and a tree reduction in
+//    workgroup memory.
 
 import type { Node } from '../src/ir/graph.ts';
 import { numel } from '../src/ir/shape.ts';
-import { ixVar, printIndex, ZERO, type Index } from './expr.ts';
+import { canonicalIndex, ixVar, printIndex, ZERO, type Index, type Ix } from './expr.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
@@ -46,7 +51,182 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
   };
 }
 
-export function rowKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
+export function rowKernel(t: TemplateInput): TemplateOutput {
+  const { graph, root, limits } = t;
+  const domain = root.op === 'sum' || root.op === 'reduceMax' ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
+  const rows = numel(domain.slice(0, -1));
+  // Lanes need enough rows to fill workgroups on every core; a GPU wants coalesced row reads.
+  return !t.baseline && limits.adapterClass === 'cpu' && rows >= 16 ? rowLaneKernel(t) : rowGroupKernel(t);
+}
+
+/** Groups the kernel's row reductions into passes: each pass only needs results of earlier passes. */
+function reductionPasses(plan: FusionView, reductions: readonly Node[]): Node[][] {
+  const level = new Map<number, number>();
+  const passes: Node[][] = [];
+  for (const r of reductions) {
+    // The pass after the latest reduction r reads (through nodes computed in place).
+    let lv = 0;
+    const seen = new Set<number>();
+    const visit = (id: number) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      const l = level.get(id);
+      if (l !== undefined) {
+        lv = Math.max(lv, l + 1);
+        return;
+      }
+      if (plan.stored(id)) return;
+      for (const i of plan.graph.node(id).inputs) visit(i);
+    };
+    visit(r.inputs[0]!);
+    level.set(r.id, lv);
+    (passes[lv] ??= []).push(r);
+  }
+  return passes;
+}
+
+/** Σ(x − c·Σx)² over a row: the reduction `centred`, its x and Σx, and c. */
+interface CentredMoment {
+  readonly centred: number;
+  readonly sum: number;
+  readonly x: number;
+  readonly scale: number;
+}
+
+/**
+ * Whether row reduction `r` is Σ(x − c·S)² with S = Σx another reduction of the kernel (how
+ * src/ir/nn.ts writes LayerNorm's variance: mean = S·(1/n), xc = x − mean, Σ xc·xc).
+ */
+function centredMoment(graph: TemplateInput['graph'], plan: FusionView, r: Node, reductions: readonly Node[]): CentredMoment | undefined {
+  if (r.op !== 'sum') return undefined;
+  const sq = graph.node(r.inputs[0]!);
+  if (sq.op !== 'mul' || sq.inputs[0] !== sq.inputs[1] || plan.stored(sq.id)) return undefined;
+  const d = graph.node(sq.inputs[0]!);
+  if (d.op !== 'sub' || plan.stored(d.id)) return undefined;
+  const x = graph.node(d.inputs[0]!);
+  const m = graph.node(d.inputs[1]!);
+  if (plan.stored(m.id)) return undefined;
+  // m = S·c (either order) or S / n.
+  const literal = (id: number) => {
+    const n = graph.node(id);
+    return n.op === 'fill' && n.type.dtype === 'f32' ? n.attrs.value : undefined;
+  };
+  let sumId: number | undefined, scale: number | undefined;
+  if (m.op === 'mul') {
+    for (const [a, b] of [[0, 1], [1, 0]] as const) {
+      const c = literal(m.inputs[b]!);
+      if (c !== undefined) [sumId, scale] = [m.inputs[a]!, c];
+    }
+  } else if (m.op === 'div') {
+    const c = literal(m.inputs[1]!);
+    if (c !== undefined && c !== 0) [sumId, scale] = [m.inputs[0]!, 1 / c];
+  }
+  if (sumId === undefined || scale === undefined) return undefined;
+  const S = graph.node(sumId);
+  if (S.op !== 'sum' || S.inputs[0] !== x.id || !reductions.some((q) => q.id === S.id) || !sameShapeArr(S.type.shape, r.type.shape)) return undefined;
+  return { centred: r.id, sum: S.id, x: x.id, scale };
+}
+
+const sameShapeArr = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+const hcombine = (r: Node, v: string): string =>
+  r.op === 'sum' ? `${v}.x + ${v}.y + ${v}.z + ${v}.w` : `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`;
+
+/** One row per lane: reductions in passes over the row (vec4 reads), then the root over the row. */
+export function rowLaneKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
+  const isReduction = root.op === 'sum' || root.op === 'reduceMax';
+  const domain = isReduction ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
+  const n = domain[domain.length - 1]!;
+  const last = domain.length - 1;
+  const rowsShape = [...domain.slice(0, -1), 1];
+  const rows = numel(rowsShape);
+  const WG = Math.min(64, limits.maxInvocationsPerWorkgroup, Math.max(8, nextPow2(Math.ceil(rows / 8))));
+  const vec = n % 4 === 0;
+  const out = w.buffer(root.id, true);
+  w.line(`let row = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
+  w.line(`if (row >= ${rows}u) { return; }`);
+  const prefix = w.unflatten(ixVar('row', rows), rowsShape).slice(0, -1);
+  const at = (e: Ix): Index => [...prefix, e];
+  const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
+  if (isReduction) reductions.push(root);
+  let flops = 0;
+  const provideRow = (r: Node, result: string) => {
+    const want = printIndex(canonicalIndex([...prefix, ZERO], r.type.shape));
+    w.provide(r.id, (idx) => {
+      if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
+      return result;
+    });
+  };
+  // Centred second moments (LayerNorm's Σ(x − c·Σx)²) come from the first pass: two moments of
+  // x shifted by its row's first element (accurate while that element is near the mean).
+  const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
+  const passes = reductionPasses(plan, reductions.filter((r) => !moments.has(r.id)));
+  for (const pass of passes) {
+    const accs = pass.map((r) => {
+      const { init } = combiner(r);
+      const acc = w.fresh('acc');
+      w.line(`var ${acc} = ${vec ? `vec4<f32>(${init})` : init};`);
+      return acc;
+    });
+    // Shifted sums Σ(x − x₀) and Σ(x − x₀)² for the moments whose Σx this pass computes.
+    const shifted = [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)).map((mo) => {
+      const x0 = w.let(w.value(mo.x, at(ZERO)), 'x0');
+      const sy = w.fresh('sy'), qy = w.fresh('qy');
+      w.line(`var ${sy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
+      w.line(`var ${qy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
+      return { mo, x0, sy, qy };
+    });
+    const ops = w.block(vec ? `for (var j = 0u; j < ${n}u; j += 4u)` : `for (var j = 0u; j < ${n}u; j++)`, () => {
+      const j = ixVar('j', n);
+      pass.forEach((r, i) => {
+        const { step } = combiner(r);
+        const v = vec ? w.vec4(r.inputs[0]!, at(j), last) : w.value(r.inputs[0]!, at(j));
+        w.line(`${accs[i]} = ${vec && r.op === 'reduceMax' ? `max(${accs[i]}, ${v})` : step(accs[i]!, v)};`);
+      });
+      for (const s of shifted) {
+        const v = vec ? w.vec4(s.mo.x, at(j), last) : w.value(s.mo.x, at(j));
+        const y = w.let(`${v} - ${vec ? `vec4<f32>(${s.x0})` : s.x0}`, 'y');
+        w.line(`${s.sy} = ${s.sy} + ${y};`);
+        w.line(`${s.qy} = ${s.qy} + ${y} * ${y};`);
+      }
+    });
+    flops += rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
+    pass.forEach((r, i) => provideRow(r, w.let(vec ? hcombine(r, accs[i]!) : accs[i]!, 'r')));
+    for (const s of shifted) {
+      // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
+      const sy = w.let(vec ? `${s.sy}.x + ${s.sy}.y + ${s.sy}.z + ${s.sy}.w` : s.sy, 'sy');
+      const qy = w.let(vec ? `${s.qy}.x + ${s.qy}.y + ${s.qy}.z + ${s.qy}.w` : s.qy, 'qy');
+      const sum = w.value(s.mo.sum, [...prefix, ZERO]);
+      const t = w.let(`${f32Lit(s.mo.scale)} * ${sum} - ${s.x0}`, 't');
+      provideRow(graph.node(s.mo.centred), w.let(`max(${qy} - 2.0 * ${t} * ${sy} + ${f32Lit(n)} * ${t} * ${t}, 0.0)`, 'r'));
+    }
+  }
+  if (isReduction) {
+    w.line(`${out}[row] = ${w.compute(root.id, [...prefix, ZERO])};`);
+  } else if (vec && root.type.dtype === 'f32') {
+    const outV = w.bufferVec4(root.id, true);
+    const ops = w.block(`for (var j = 0u; j < ${n}u; j += 4u)`, () => {
+      w.line(`${outV}[row * ${n / 4}u + j / 4u] = ${w.computeVec4(root.id, at(ixVar('j', n)), last)};`);
+    });
+    flops += rows * n * ops / 4;
+  } else {
+    const ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
+      w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, at(ixVar('j', n)))};`);
+    });
+    flops += rows * n * ops;
+  }
+  return {
+    kind: 'row',
+    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
+    workgroupSize: [WG, 1, 1],
+    dispatch: spread(Math.ceil(rows / WG), limits),
+    flops,
+    config: `lanes wg${WG} rows${rows}x${n}${vec ? ' vec4' : ''} reductions${reductions.length} passes${passes.length}${moments.size ? ' moments' : ''}`,
+  };
+}
+
+/** One workgroup per row: strided loops and a barrier tree per reduction. */
+export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
   const isReduction = root.op === 'sum' || root.op === 'reduceMax';
   const domain = isReduction ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
   const n = domain[domain.length - 1]!;
@@ -100,7 +280,7 @@ export function rowKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
     workgroupSize: [WG, 1, 1],
     dispatch: spread(rows, limits),
     flops,
-    config: `wg${WG} rows${rows}x${n} reductions${reductions.length}`,
+    config: `group wg${WG} rows${rows}x${n} reductions${reductions.length}`,
   };
 }
 

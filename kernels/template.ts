@@ -12,7 +12,7 @@ import type { Index, Ix } from './expr.ts';
 
 export type { Index, Ix };
 
-export type KernelKind = 'map' | 'reduce' | 'row' | 'matmul' | 'topk' | 'scatter';
+export type KernelKind = 'map' | 'reduce' | 'row' | 'matmul' | 'attention' | 'topk' | 'scatter';
 
 /** Helper functions a template may call (linked into the kernel only when used). */
 export type HelperName = 'erf' | 'sigmoid' | 'tanh' | 'rand';
@@ -27,6 +27,26 @@ export interface KernelBuilder {
   compute(id: number, idx: Index): string;
   /** Makes `id`'s value at an index come from the template (an accumulator, a row statistic). */
   provide(id: number, at: (idx: Index) => string): void;
+  /**
+   * Node `id`'s values at idx and the next three indices along `axis`, as one vec4<f32> WGSL
+   * expression (idx[axis] must be a multiple of 4 with idx[axis] + 3 in range). Stored tensors
+   * contiguous along the axis are read with one aligned vector load; inlined elementwise ops and
+   * views are computed on vectors; anything else is assembled from scalars.
+   */
+  vec4(id: number, idx: Index, axis: number): string;
+  /** `vec4` of a node computed in this kernel even if it is stored (a kernel's root). */
+  computeVec4(id: number, idx: Index, axis: number): string;
+  /**
+   * Whether computing `id` along `axis` with vectors reaches node `target` (a provided
+   * accumulator) only through vector ops: the axis of `target` it arrives along, else undefined.
+   */
+  vec4Reaches(id: number, axis: number, target: number): number | undefined;
+  /** Buffer reads one `vec4(id, ·, axis)` costs (1: one aligned vector load; 4 per scalar leaf). */
+  vec4Loads(id: number, axis: number): number;
+  /** Makes `id`'s vector value come from the template where `at` returns one (undefined: not there). */
+  provideVec(id: number, at: (idx: Index, axis: number) => string | undefined): void;
+  /** node `id`'s buffer bound as array<vec4<f32>> (for aligned vector loads and stores). */
+  bufferVec4(id: number, write?: boolean): string;
   /** Appends one statement. */
   line(s: string): void;
   /** A nested block (loop or branch) with its own scope; returns the arithmetic ops counted inside. */
@@ -59,6 +79,30 @@ export interface FusionView {
   epilogueAnchor(root: number): number | undefined;
   /** Last-axis reductions computed inside `root`'s row kernel, in graph order. */
   rowReductions(root: number): readonly number[];
+  /** Whether node `id` is read from memory (a buffer) rather than computed where it is used. */
+  stored(id: number): boolean;
+  /** The softmax-attention pattern fused into the kernel of P·V matmul `pv`, if any. */
+  attention(pv: number): AttentionPattern | undefined;
+}
+
+/**
+ * Softmax attention computed by one kernel: O = softmax(S)·V with S an elementwise chain over
+ * Q·Kᵀ (scale, additive bias), softmax written as src/ir/nn.ts does (e = exp(S − max S),
+ * P = e / Σe). Decided by the fusion planner when nothing else reads S, its max, e, Σe or P.
+ */
+export interface AttentionPattern {
+  /** Q·Kᵀ. */
+  readonly qk: number;
+  /** The scores S (qk itself, or the last node of its elementwise chain). */
+  readonly scores: number;
+  readonly max: number;
+  readonly exp: number;
+  readonly sum: number;
+  readonly probs: number;
+  /** P·V. */
+  readonly pv: number;
+  /** Every node computed in place by the kernel except pv's epilogue. */
+  readonly members: readonly number[];
 }
 
 /** Device facts a template may specialise on. */
@@ -68,6 +112,11 @@ export interface TemplateLimits {
   readonly maxWorkgroupStorageBytes: number;
   /** Subgroup size when the device has the `subgroups` feature (0: none). */
   readonly subgroupSize: number;
+  /**
+   * 'cpu': a software adapter (a workgroup runs on one CPU thread, lanes are vector lanes, loads
+   * and barriers are costly); 'gpu': a hardware GPU. Templates pick their default shape from it.
+   */
+  readonly adapterClass: 'cpu' | 'gpu';
 }
 
 export interface TemplateInput {
@@ -76,6 +125,11 @@ export interface TemplateInput {
   readonly plan: FusionView;
   readonly root: Node;
   readonly limits: TemplateLimits;
+  /**
+   * Render the kernels as they were before the vector/subgroup templates (scalar map kernels, one
+   * workgroup per row, the tiled matmul): the baseline benchmarks compare with.
+   */
+  readonly baseline?: boolean;
 }
 
 /** A template's result; the builder holds the body, bindings and module declarations. */

@@ -18,12 +18,13 @@ export { checkGradients, type GradCheckOptions, type GradCheckResult } from './i
 
 // Code generation and execution
 export { compileGraph, describePlan, DEFAULT_LIMITS, type CodegenLimits, type CompiledPlan, type CompileOptions, type PlanKernel } from '../codegen/compile.ts';
-export { compile, deviceLimits, Program, type HostArray, type KernelTime, type ProgramOptions } from './runtime/program.ts';
+export { compile, deviceLimits, isCpuAdapter, Program, type HostArray, type KernelTime, type ProgramOptions } from './runtime/program.ts';
 export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type RequestGpuOptions } from './runtime/device.ts';
 export { scaledError, verifyOnDevice, type Verification } from './runtime/verify.ts';
 
 // Models
-export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, type VitConfig, type VitPreset } from './models/vit.ts';
+export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, vitParamShapes, type VitConfig, type VitPreset } from './models/vit.ts';
+export { isReferenceNaming, referenceNameRules, toReferenceNames, fromReferenceNames } from './models/reference-names.ts';
 export {
   buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, mergeSchedule, modelParamShapes, partnerOutput, validateSpec,
   type BuildOptions, type BuiltModel, type MergeSpec, type MergeStep, type ModelSpec, type PetMethod, type PetSpec,
@@ -37,12 +38,15 @@ export { TrainStep, type TrainStepOptions } from './train/train-step.ts';
 export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './train/loop.ts';
 export { Classifier, softmaxRow, topClasses, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './train/inference.ts';
 export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './train/optimizer.ts';
+export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type LoadedModel } from './train/model-files.ts';
+export { inferenceThroughput } from './train/timing.ts';
 export { cosineLr, learningRate, type ScheduleConfig } from './train/schedule.ts';
 
 // Data and files (no file system)
 export { batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
 export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
 export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
+export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './io/schema.ts';
 export { decodePng, decodePngPlanar, resizePlanar } from './io/png.ts';
 export { mergeMapSvg } from './models/merge-map-svg.ts';
 export { mulberry32, uniformArray } from './util/random.ts';

@@ -14,6 +14,7 @@ import type { CompiledPlan, PlanKernel } from '../../codegen/compile.ts';
 import { compileGraph } from '../../codegen/compile.ts';
 import { reflectKernel } from '../../codegen/reflect.ts';
 import { pruneToOutputs, type Graph } from '../../src/ir/graph.ts';
+import { tunePlan } from '../../src/runtime/tune.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
 import { withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
@@ -145,7 +146,8 @@ export async function profileKernels(gpu: GpuContext, plan: CompiledPlan, feeds:
         }
       }
       for (const n of plan.graph.nodesOf('constant')) {
-        const t = plan.tensors.get(n.id)!;
+        const t = plan.tensors.get(n.id);
+        if (!t) continue; // folded into the code: no buffer
         const data = n.attrs.data as ArrayLike<number>;
         device.queue.writeBuffer(arenas[t.arena], t.offset, t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data));
       }
@@ -208,6 +210,49 @@ export async function profileKernels(gpu: GpuContext, plan: CompiledPlan, feeds:
     querySet?.destroy();
     for (const b of owned) b.destroy();
   }
+}
+
+/** What a kernel does, for time breakdowns. */
+export type KernelClass = 'matmul' | 'attention' | 'row' | 'elementwise' | 'copy' | 'merge';
+
+/**
+ * matmul: linear layers (2-D products); attention: products over heads (rank ≥ 4: QKᵀ, P·V, their
+ * gradients) and fused attention kernels; row: row and column reductions; elementwise: map
+ * kernels with arithmetic; copy: map kernels without (views, concatenation); merge: top-k and
+ * scatter (token merging).
+ */
+export function kernelClass(plan: CompiledPlan, k: PlanKernel): KernelClass {
+  const kind: string = k.kind;
+  if (kind === 'attention') return 'attention';
+  if (kind === 'matmul') {
+    const mm = k.nodes.map((id) => plan.graph.node(id)).find((n) => n.op === 'matmul');
+    return mm && mm.type.shape.length >= 4 ? 'attention' : 'matmul';
+  }
+  if (kind === 'row' || kind === 'reduce') return 'row';
+  if (kind === 'map') return k.flops === 0 ? 'copy' : 'elementwise';
+  return 'merge';
+}
+
+export interface ClassTime {
+  readonly cls: KernelClass;
+  readonly kernels: number;
+  readonly ms: number;
+  readonly gflop: number;
+}
+
+/** GPU time per kernel class; `times` are per kernel of `plan`, in order. */
+export function classBreakdown(plan: CompiledPlan, times: readonly { readonly ms: number }[]): ClassTime[] {
+  const groups = new Map<KernelClass, { kernels: number; ms: number; flops: number }>();
+  plan.kernels.forEach((k, i) => {
+    const c = kernelClass(plan, k);
+    const g = groups.get(c) ?? { kernels: 0, ms: 0, flops: 0 };
+    g.kernels++;
+    g.ms += times[i]!.ms;
+    g.flops += k.flops;
+    groups.set(c, g);
+  });
+  const order: KernelClass[] = ['matmul', 'attention', 'row', 'elementwise', 'copy', 'merge'];
+  return order.filter((c) => groups.has(c)).map((cls) => ({ cls, kernels: groups.get(cls)!.kernels, ms: groups.get(cls)!.ms, gflop: groups.get(cls)!.flops / 1e9 }));
 }
 
 /** Kernel name without its position prefix ("k006_row_reduceMax_1x3x197x1" -> "row_reduceMax_1x3x197x1"). */
@@ -284,7 +329,10 @@ export interface ProfileResult {
   readonly batch: number;
   readonly variant: string;
   readonly totalMs: number;
+  /** Time per kernel class (matmul / attention / row / elementwise / copy / merge). */
   readonly byKind: readonly ProfileGroup[];
+  /** The matmul variants the plan uses. */
+  readonly variants?: readonly string[];
   readonly top: readonly ProfileGroup[];
 }
 
@@ -298,10 +346,21 @@ interface Built {
 /** The backbone and head every variant of a case shares. */
 const sharedWeights = (c: InferenceCase) => initialWeights(inferenceSpec(c.preset, c.batch, { method: 'backbone' }), 1234);
 
-function buildVariant(ctx: SuiteContext, c: InferenceCase, v: Variant, images: Float32Array, shared: ReadonlyMap<string, Float32Array>): Built {
+/**
+ * The plan compile() would run: matmul variants from the on-device tuner (quick mode; the
+ * per-adapter cache answers after the first run). Software adapters: tuning costs the first run
+ * tens of seconds of compiles.
+ */
+export async function tunedPlan(ctx: SuiteContext, graph: Graph): Promise<CompiledPlan> {
+  const base = compileGraph(graph, { limits: ctx.limits });
+  const tune = await tunePlan(ctx.gpu!, base, { mode: 'quick' }, Program);
+  return Object.keys(tune.entries).length ? compileGraph(graph, { limits: ctx.limits, matmulVariant: tune.chooser, variantKey: tune.key }) : base;
+}
+
+async function buildVariant(ctx: SuiteContext, c: InferenceCase, v: Variant, images: Float32Array, shared: ReadonlyMap<string, Float32Array>): Promise<Built> {
   const spec = inferenceSpec(c.preset, c.batch, v);
   const model = buildModel(spec);
-  const plan = compileGraph(logitsGraph(model.graph), { limits: ctx.limits });
+  const plan = await tunedPlan(ctx, logitsGraph(model.graph));
   // One backbone and head for every variant (initialWeights draws the head after the adapters,
   // so it would differ between methods), so that AdaptFormer's zero-initialised up-projections
   // reproduce the backbone's logits: a correctness check for free.
@@ -317,7 +376,8 @@ async function runCase(ctx: SuiteContext, c: InferenceCase, problems: string[]):
   const vit = VIT_PRESETS[c.preset];
   const images = randomArray(c.batch * vit.inChannels * vit.imageSize * vit.imageSize, 77 + c.batch, 0, 1);
   const shared = sharedWeights(c);
-  const built = c.variants.map((v) => buildVariant(ctx, c, v, images, shared));
+  const built: Built[] = [];
+  for (const v of c.variants) built.push(await buildVariant(ctx, c, v, images, shared));
   const exes: Program[] = [];
   try {
     for (const b of built) {
@@ -383,12 +443,16 @@ export function inferenceTables(results: readonly CaseResult[], profiles: readon
   }];
   if (profiles.length) {
     tables.push({
-      title: 'inference: where the GPU time goes (timestamp per kernel, one pass per kernel)',
-      columns: ['model', 'batch', 'variant', 'kernel kind', 'kernels', 'GPU ms', 'share %', 'GFLOP', 'GFLOP/s'],
+      title: 'inference: where the GPU time goes per kernel class (timestamp per kernel, one pass per kernel)',
+      columns: ['model', 'batch', 'variant', 'kernel class', 'kernels', 'GPU ms', 'share %', 'GFLOP', 'GFLOP/s'],
       rows: profiles.flatMap((p) => p.byKind.map((g) => [
         p.model, p.batch, p.variant, g.group, g.kernels, f2(g.ms), Number(((100 * g.ms) / p.totalMs).toFixed(1)), f3(g.gflop), g.ms > 0 ? f2(g.gflop / (g.ms / 1e3)) : null,
       ])),
-      notes: ['Sum over the kernels of their pass times (each kernel in its own compute pass; after a warm-up run, one timed run in quick mode, the faster of two otherwise): a little above a normal one-pass step. Profiled one after the other, not alternated: compare shares, not the two totals.'],
+      notes: [
+        'Sum over the kernels of their pass times (each kernel in its own compute pass; after a warm-up run, one timed run in quick mode, the faster of two otherwise): a little above a normal one-pass step. Profiled one after the other, not alternated: compare shares, not the two totals.',
+        'Classes: matmul = linear layers; attention = products over heads (QKᵀ, P·V) and fused attention; row = row/column reductions (LayerNorm, softmax statistics); elementwise = map kernels with arithmetic; copy = map kernels without; merge = top-k and scatter of token merging.',
+        ...profiles.filter((p) => p.variants?.length).map((p) => `${p.model} b${p.batch} ${p.variant}: matmul variants ${p.variants!.join('; ')}.`),
+      ],
     });
     tables.push({
       title: 'inference: most expensive kernels (identical kernels of all blocks summed)',
@@ -482,13 +546,16 @@ export const inferenceSuite: Suite = {
     for (const v of profileTargets) {
       const label = `profile ${pc.model} b1 ${variantLabel(v)}`;
       try {
-        const b = buildVariant(ctx, pc, v, images, shared);
+        const b = await buildVariant(ctx, pc, v, images, shared);
         const profile = await profileKernels(ctx.gpu!, b.plan, b.feeds, ctx.quick ? 1 : 2);
         if (!profile) {
           problems.push(`${label}: the device has no timestamp-query feature; no per-kernel profile`);
         } else {
           const totalMs = profile.reduce((s, k) => s + k.ms, 0);
-          profiles.push({ model: pc.model, batch: 1, variant: variantLabel(v), totalMs, byKind: profileByKind(profile), top: topKernels(profile, 6) });
+          const byClass = classBreakdown(b.plan, profile).map((g) => ({ group: g.cls, kernels: g.kernels, ms: g.ms, gflop: g.gflop }));
+          const variants = [...new Set(b.plan.kernels.filter((k) => k.matmul).map((k) => k.config))];
+          profiles.push({ model: pc.model, batch: 1, variant: variantLabel(v), totalMs, byKind: byClass, top: topKernels(profile, 6), variants });
+          ctx.log(`  ${label}: matmul variants ${variants.join('; ')}`);
           ctx.log(`  ${label}: ${profile.length} kernels, ${totalMs.toFixed(1)} ms of kernel time`);
         }
       } catch (e) {

@@ -1,13 +1,21 @@
-// matmul: GFLOP/s of the generated matmul kernel against a naive baseline (one thread per output,
-// a plain loop over k, no tiling, no workgroup memory), on the ViT linear-layer shapes, measured
-// side by side on the same input buffers. Both results are checked against a float64 reference on
-// sampled entries.
+// matmul: the generated matmul kernel on the shapes that matter — the ViT-Ti/S linear layers
+// (x @ Wᵀ with W [out, in], as the models store weights), the main job's small ViT (vit-mnist:
+// M = batch·50 tokens, K and N 64–256) and 1024³ — against the old kernel (the tiled
+// workgroup-memory variant, forced, in the same run), TensorFlow.js's webgpu matMul on the same
+// device (1024³) and the CPU's BLAS (numpy in a python3 subprocess, same shapes, when available;
+// on a software adapter that is the ceiling the same cores reach). "ours" is the variant the
+// tuner picks for the kernel's signature on this device (src/runtime/tune.ts, quick mode, the
+// per-adapter cache): its configuration is printed per shape. Results are checked against a
+// float64 reference on sampled entries.
 
-import { GraphBuilder } from '../../src/ir/graph.ts';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { readBuffer, withErrorScope } from '../../src/runtime/device.ts';
+import { GraphBuilder } from '../../src/ir/graph.ts';
+import type { GpuContext } from '../../src/runtime/device.ts';
+import { Program } from '../../src/runtime/program.ts';
+import { tunePlan } from '../../src/runtime/tune.ts';
 import { barChart } from '../../src/util/svg.ts';
-import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
+import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type GpuVariant, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
+import { modelTiming } from './inference.ts';
 
 export interface MatmulCase {
   readonly model: string;
@@ -16,6 +24,8 @@ export interface MatmulCase {
   readonly m: number;
   readonly k: number;
   readonly n: number;
+  /** 'linear': x[m,k] @ W[n,k]ᵀ (model weights); 'plain': a[m,k] @ b[k,n]. */
+  readonly layout: 'linear' | 'plain';
 }
 
 const TOKENS = 197;
@@ -24,235 +34,282 @@ const WIDTHS = [
   { model: 'ViT-S/16', dim: 384 },
 ] as const;
 
-/** The ViT linear layers as [tokens·batch × in] @ [in × out]. */
+/** The benchmark shapes: ViT-Ti/S linear layers, vit-mnist layers, 1024³. */
 export function matmulCases(quick: boolean): MatmulCase[] {
   const out: MatmulCase[] = [];
   for (const batch of quick ? [1] : [1, 8]) {
     for (const { model, dim } of WIDTHS) {
       const m = TOKENS * batch;
-      out.push({ model, layer: 'qkv', batch, m, k: dim, n: 3 * dim });
-      if (!quick) out.push({ model, layer: 'proj', batch, m, k: dim, n: dim });
-      out.push({ model, layer: 'fc1', batch, m, k: dim, n: 4 * dim });
-      out.push({ model, layer: 'fc2', batch, m, k: 4 * dim, n: dim });
+      out.push({ model, layer: 'qkv', batch, m, k: dim, n: 3 * dim, layout: 'linear' });
+      if (!quick) out.push({ model, layer: 'proj', batch, m, k: dim, n: dim, layout: 'linear' });
+      out.push({ model, layer: 'fc1', batch, m, k: dim, n: 4 * dim, layout: 'linear' });
+      out.push({ model, layer: 'fc2', batch, m, k: 4 * dim, n: dim, layout: 'linear' });
     }
   }
+  // vit-mnist (dim 64, MLP 128, 50 tokens): the training step's batch 16 and inference's batch 100.
+  for (const batch of quick ? [16] : [16, 100]) {
+    const m = 50 * batch;
+    out.push({ model: 'vit-mnist', layer: 'qkv', batch, m, k: 64, n: 192, layout: 'linear' });
+    out.push({ model: 'vit-mnist', layer: 'proj', batch, m, k: 64, n: 64, layout: 'linear' });
+    out.push({ model: 'vit-mnist', layer: 'fc1', batch, m, k: 64, n: 128, layout: 'linear' });
+    out.push({ model: 'vit-mnist', layer: 'fc2', batch, m, k: 128, n: 64, layout: 'linear' });
+  }
+  out.push({ model: '1024³', layer: 'square', batch: 1, m: 1024, k: 1024, n: 1024, layout: 'plain' });
   return out;
 }
 
-export const caseLabel = (c: MatmulCase): string => `${c.model.replace('/16', '')} ${c.layer} b${c.batch} [${c.m}x${c.k}]@[${c.k}x${c.n}]`;
-
-/** The baseline: one invocation per output element, a plain loop over k, shapes baked in. */
-export function naiveMatmulWgsl(m: number, k: number, n: number): string {
-  return `@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-
-@compute @workgroup_size(16, 16, 1)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let col = gid.x;
-  let row = gid.y;
-  if (row >= ${m}u || col >= ${n}u) { return; }
-  var acc = 0.0;
-  for (var i = 0u; i < ${k}u; i++) {
-    acc += A[row * ${k}u + i] * B[i * ${n}u + col];
-  }
-  C[row * ${n}u + col] = acc;
-}
-`;
-}
-
-interface Dispatch {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: readonly [number, number, number];
-}
-
-function submit(device: GPUDevice, label: string, dispatches: readonly Dispatch[]): void {
-  const encoder = device.createCommandEncoder({ label });
-  const pass = encoder.beginComputePass({ label });
-  for (const d of dispatches) {
-    pass.setPipeline(d.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
-    pass.dispatchWorkgroups(...d.workgroups);
-  }
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-}
-
-function pipeline(device: GPUDevice, label: string, code: string, entryPoint: string, access: readonly ('read' | 'read_write')[]): GPUComputePipeline {
-  const layout = device.createBindGroupLayout({
-    label,
-    entries: access.map((a, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: a === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout })),
-  });
-  return device.createComputePipeline({
-    label,
-    layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
-    compute: { module: device.createShaderModule({ label, code }), entryPoint },
-  });
-}
+export const caseLabel = (c: MatmulCase): string =>
+  c.layout === 'plain' ? `[${c.m}x${c.k}]@[${c.k}x${c.n}]` : `${c.model.replace('/16', '')} ${c.layer} b${c.batch} [${c.m}x${c.k}]@[${c.n}x${c.k}]ᵀ`;
 
 export interface MatmulResult extends MatmulCase {
+  /** Products per timed step (one command buffer). */
+  readonly reps: number;
   readonly gflop: number;
-  readonly kernel: string;
   readonly config: string;
+  readonly oldConfig: string;
   readonly ours: Timing;
-  readonly naive: Timing;
+  readonly old: Timing;
   readonly oursGflops: number;
-  readonly naiveGflops: number;
-  /** ours GFLOP/s ÷ naive GFLOP/s (= naive time ÷ our time). */
+  readonly oldGflops: number;
+  /** old time ÷ our time. */
   readonly speedup: number;
-  /** Max relative error on sampled entries against a float64 reference. */
+  readonly tfjsGflops?: number;
+  /** tfjs time ÷ our time. */
+  readonly vsTfjs?: number;
+  readonly blasGflops?: number;
+  /** ours as a percentage of numpy's BLAS on the same shape. */
+  readonly pctBlas?: number;
   readonly oursErr: number;
-  readonly naiveErr: number;
+  readonly oldErr: number;
 }
 
-async function runCase(ctx: SuiteContext, c: MatmulCase, seed: number, problems: string[]): Promise<MatmulResult> {
-  const gpu = ctx.gpu!;
-  const { device } = gpu;
-  const label = caseLabel(c);
+function graphFor(c: MatmulCase) {
   const b = new GraphBuilder();
-  b.output('c', b.input('a', [c.m, c.k]).matmul(b.input('b', [c.k, c.n])));
-  const plan: CompiledPlan = compileGraph(b.build(), { limits: ctx.limits });
-  if (plan.kernels.length !== 1 || plan.kernels[0]!.kind !== 'matmul') {
-    problems.push(`${label}: expected one matmul kernel, got ${plan.kernels.map((k) => `${k.name} (${k.kind})`).join(', ')}`);
-  }
-  const kernel = plan.kernels.find((k) => k.kind === 'matmul') ?? plan.kernels[0]!;
-  const tensorByName = new Map([...plan.tensors.values()].filter((t) => t.name !== undefined).map((t) => [t.name!, t]));
-  const [ta, tb, tc] = (['a', 'b', 'c'] as const).map((name) => {
-    const t = tensorByName.get(name);
-    if (!t) throw new Error(`${label}: the plan has no tensor "${name}"`);
-    return t;
-  }) as [NonNullable<ReturnType<typeof tensorByName.get>>, NonNullable<ReturnType<typeof tensorByName.get>>, NonNullable<ReturnType<typeof tensorByName.get>>];
-
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const buffers: GPUBuffer[] = [];
-  try {
-    return await withErrorScope(device, async () => {
-      // The plan's arenas (the layout the executor would use), plus the naive kernel's output.
-      const arenas = {
-        params: device.createBuffer({ label: 'params', size: Math.max(4, plan.arenaBytes.params), usage }),
-        inputs: device.createBuffer({ label: 'inputs', size: Math.max(4, plan.arenaBytes.inputs), usage }),
-        work: device.createBuffer({ label: 'work', size: Math.max(4, plan.arenaBytes.work), usage }),
-      };
-      const naiveOut = device.createBuffer({ label: 'naive C', size: c.m * c.n * 4, usage });
-      buffers.push(...Object.values(arenas), naiveOut);
-      const A = randomArray(c.m * c.k, seed), B = randomArray(c.k * c.n, seed + 1);
-      device.queue.writeBuffer(arenas[ta.arena], ta.offset, A);
-      device.queue.writeBuffer(arenas[tb.arena], tb.offset, B);
-      const range = (t: typeof ta) => ({ buffer: arenas[t.arena], offset: t.offset, size: t.bytes });
-
-      const oursPipe = pipeline(device, kernel.name, kernel.wgsl, kernel.entryPoint, kernel.bindings.map((x) => x.access));
-      const ours: Dispatch = {
-        pipeline: oursPipe,
-        bindGroup: device.createBindGroup({
-          layout: oursPipe.getBindGroupLayout(0),
-          entries: kernel.bindings.map((x) => ({ binding: x.binding, resource: range(plan.tensors.get(x.tensor)!) })),
-        }),
-        workgroups: kernel.dispatch,
-      };
-      const naivePipe = pipeline(device, `naive ${label}`, naiveMatmulWgsl(c.m, c.k, c.n), 'main', ['read', 'read', 'read_write']);
-      const naive: Dispatch = {
-        pipeline: naivePipe,
-        bindGroup: device.createBindGroup({
-          layout: naivePipe.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: range(ta) },
-            { binding: 1, resource: range(tb) },
-            { binding: 2, resource: { buffer: naiveOut } },
-          ],
-        }),
-        workgroups: [Math.ceil(c.n / 16), Math.ceil(c.m / 16), 1],
-      };
-
-      const [oursT, naiveT] = await timeGpuSteps(device, [
-        { name: `ours ${label}`, step: () => submit(device, 'ours', [ours]) },
-        { name: `naive ${label}`, step: () => submit(device, 'naive', [naive]) },
-      ], ctx.timing) as [Timing, Timing];
-
-      const got = new Float32Array(await readBuffer(device, arenas[tc.arena], c.m * c.n * 4, tc.offset));
-      const gotNaive = new Float32Array(await readBuffer(device, naiveOut, c.m * c.n * 4));
-      const [oursErr, naiveErr] = sampledError(A, B, c, [got, gotNaive], seed);
-      const tol = 1e-4;
-      if (!(oursErr <= tol)) problems.push(`${label}: generated matmul differs from the float64 reference: max rel error ${fmtErr(oursErr)}`);
-      if (!(naiveErr <= tol)) problems.push(`${label}: naive matmul differs from the float64 reference: max rel error ${fmtErr(naiveErr)}`);
-
-      const flop = 2 * c.m * c.n * c.k;
-      const oursGflops = flop / (oursT.medianMs * 1e6), naiveGflops = flop / (naiveT.medianMs * 1e6);
-      return {
-        ...c, gflop: flop / 1e9, kernel: kernel.name, config: kernel.config,
-        ours: oursT, naive: naiveT, oursGflops, naiveGflops, speedup: oursGflops / naiveGflops, oursErr, naiveErr,
-      };
-    }, label);
-  } finally {
-    for (const buf of buffers) buf.destroy();
-  }
+  const a = b.input('a', [c.m, c.k]);
+  b.output('c', c.layout === 'linear' ? a.matmul(b.input('w', [c.n, c.k]).transpose()) : a.matmul(b.input('w', [c.k, c.n])));
+  return b.build();
 }
 
-/** Max relative error of each result on ~256 sampled entries, against float64 dot products. */
-function sampledError(A: Float32Array, B: Float32Array, c: MatmulCase, results: readonly Float32Array[], seed: number): number[] {
+/** Max relative error on ~256 sampled entries against float64 dot products (last row and column included). */
+function sampledError(A: Float32Array, W: Float32Array, c: MatmulCase, result: ArrayLike<number>, seed: number): number {
   const pick = randomArray(512, seed + 7, 0, 1);
-  const errs = results.map(() => 0);
+  let err = 0;
   for (let s = 0; s < 256; s++) {
-    // Always include the last row and column (the tile edges).
     const i = s === 0 ? c.m - 1 : Math.floor(pick[2 * s]! * c.m);
     const j = s === 1 ? c.n - 1 : Math.floor(pick[2 * s + 1]! * c.n);
     let ref = 0, scale = 0;
     for (let p = 0; p < c.k; p++) {
-      const t = A[i * c.k + p]! * B[p * c.n + j]!;
+      const t = A[i * c.k + p]! * (c.layout === 'linear' ? W[j * c.k + p]! : W[p * c.n + j]!);
       ref += t;
       scale += Math.abs(t);
     }
-    results.forEach((r, idx) => {
-      const e = Math.abs(r[i * c.n + j]! - ref) / Math.max(1, scale);
-      errs[idx] = Number.isNaN(e) ? Infinity : Math.max(errs[idx]!, e);
-    });
+    const e = Math.abs(result[i * c.n + j]! - ref) / Math.max(1, scale);
+    err = Number.isNaN(e) ? Infinity : Math.max(err, e);
   }
-  return errs;
+  return err;
+}
+
+// numpy on the same shapes, one subprocess for all of them (median of repeated runs each).
+const NUMPY_SCRIPT = `
+import json, os, sys, time
+import numpy as np
+shapes = json.loads(sys.argv[1])
+rng = np.random.default_rng(0)
+out = []
+for (m, k, n, linear) in shapes:
+    a = rng.random((m, k), dtype=np.float32)
+    w = rng.random((n, k) if linear else (k, n), dtype=np.float32)
+    f = (lambda: a @ w.T) if linear else (lambda: a @ w)
+    f()
+    reps = max(3, min(200, int(2e9 / (2 * m * n * k + 1))))
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    ts.sort()
+    out.append(ts[len(ts) // 2] * 1e3)
+blas = 'unknown'
+try:
+    blas = np.__config__.CONFIG['Build Dependencies']['blas']['name']
+except Exception:
+    pass
+print(json.dumps({'python': sys.executable, 'numpy': np.__version__, 'blas': blas, 'ms': out}))
+`;
+
+function nodeImport<T>(specifier: string): Promise<T> {
+  return import(specifier) as Promise<T>;
+}
+
+interface NumpyTimes {
+  readonly label?: string;
+  readonly ms?: readonly number[];
+  readonly unavailable?: string;
+}
+
+async function numpyTimes(runtime: GpuContext['runtime'], cases: readonly MatmulCase[]): Promise<NumpyTimes> {
+  if (runtime === 'browser') return { unavailable: 'no subprocesses in a browser' };
+  const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
+  const arg = JSON.stringify(cases.map((c) => [c.m, c.k, c.n, c.layout === 'linear']));
+  const tried: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', NUMPY_SCRIPT, arg], { encoding: 'utf8', timeout: 300_000 });
+    if (r.error || r.status !== 0) {
+      tried.push(`${python}: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop()}`);
+      continue;
+    }
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { python: string; numpy: string; blas: string; ms: number[] };
+    return { label: `numpy ${o.numpy} (${o.blas}, ${o.python})`, ms: o.ms };
+  }
+  return { unavailable: `numpy is not available (${tried.join('; ')}); not installed by the benchmark` };
+}
+
+async function runCase(ctx: SuiteContext, c: MatmulCase, seed: number, tfjs: TfjsMatmul | undefined, problems: string[]): Promise<MatmulResult> {
+  const gpu = ctx.gpu!;
+  const label = caseLabel(c);
+  const graph = graphFor(c);
+  const base = compileGraph(graph, { limits: ctx.limits });
+  const tune = await tunePlan(gpu, base, { mode: 'quick' }, Program);
+  const ours: CompiledPlan = Object.keys(tune.entries).length ? compileGraph(graph, { limits: ctx.limits, matmulVariant: tune.chooser, variantKey: tune.key }) : base;
+  const old = compileGraph(graph, { limits: ctx.limits, matmulVariant: 'tiled' });
+  const A = randomArray(c.m * c.k, seed), W = randomArray(c.k * c.n, seed + 1);
+  const exes: Program[] = [];
+  try {
+    for (const plan of [ours, old]) {
+      const exe = await Program.create(gpu, plan);
+      exe.write({ a: A, w: W });
+      exes.push(exe);
+    }
+    // Small products run many times per step (one command buffer): a submit-and-wait costs about
+    // as much as a whole 800×64×64 product on a software adapter, and would hide the kernels.
+    const flopCount = 2 * c.m * c.n * c.k;
+    const reps = Math.max(1, Math.min(64, Math.ceil(1e8 / flopCount)));
+    const repeated = (exe: Program) => () => {
+      const encoder = gpu.device.createCommandEncoder({ label: `matmul x${reps}` });
+      for (let r = 0; r < reps; r++) exe.encode(encoder);
+      gpu.device.queue.submit([encoder.finish()]);
+    };
+    const variants: GpuVariant[] = [
+      { name: `ours ${label}`, step: repeated(exes[0]!) },
+      { name: `old ${label}`, step: repeated(exes[1]!) },
+    ];
+    const tf = tfjs && c.layout === 'plain' && reps === 1 ? tfjs.prepare(A, W, c) : undefined;
+    if (tf) variants.push({ name: `tfjs ${label}`, step: tf.step });
+    const timings = await timeGpuSteps(gpu.device, variants, c.m * c.n * c.k > 1e8 ? modelTiming(ctx) : ctx.timing);
+    tf?.dispose();
+    const [to, tt] = timings as [Timing, Timing];
+    const [got, gotOld] = await Promise.all(exes.map(async (e) => (await e.read(['c'])).c!));
+    const oursErr = sampledError(A, W, c, got!, seed), oldErr = sampledError(A, W, c, gotOld!, seed);
+    if (!(oursErr <= 1e-4)) problems.push(`${label}: generated matmul differs from the float64 reference: max rel error ${fmtErr(oursErr)}`);
+    if (!(oldErr <= 1e-4)) problems.push(`${label}: old (tiled) matmul differs from the float64 reference: max rel error ${fmtErr(oldErr)}`);
+    const gf = (t: Timing, r = reps) => (flopCount * r) / (t.medianMs * 1e6);
+    const tfT = timings[2];
+    return {
+      ...c, reps, gflop: flopCount / 1e9, config: ours.kernels.find((k) => k.matmul)!.config, oldConfig: old.kernels.find((k) => k.matmul)!.config,
+      ours: to, old: tt, oursGflops: gf(to), oldGflops: gf(tt), speedup: tt.medianMs / to.medianMs,
+      ...(tfT ? { tfjsGflops: gf(tfT, 1), vsTfjs: tfT.medianMs / to.medianMs } : {}),
+      oursErr, oldErr,
+    };
+  } finally {
+    for (const e of exes) e.destroy();
+  }
+}
+
+interface TfjsMatmul {
+  readonly version: string;
+  prepare(A: Float32Array, B: Float32Array, c: MatmulCase): { step: () => void; dispose: () => void };
+}
+
+/** tfjs's webgpu matMul on our device (bench/peer/tfjs-vit.ts loads it), or why not. */
+async function loadTfjs(ctx: SuiteContext): Promise<TfjsMatmul | string> {
+  try {
+    const { loadTfjsWebgpu } = await import('../peer/tfjs-vit.ts');
+    const rt = await loadTfjsWebgpu(ctx.gpu!);
+    const { tf } = rt;
+    const backend = rt.backend as unknown as { endComputePassEncoder(): void; submitQueue(): void };
+    return {
+      version: rt.version,
+      prepare(A, B, c) {
+        const ta = tf.tensor2d(A, [c.m, c.k]), tb = tf.tensor2d(B, [c.k, c.n]);
+        let last: { dispose(): void } | undefined;
+        return {
+          step: () => {
+            const out = tf.matMul(ta, tb);
+            last?.dispose();
+            last = out;
+            backend.endComputePassEncoder();
+            backend.submitQueue();
+          },
+          dispose: () => {
+            last?.dispose();
+            ta.dispose();
+            tb.dispose();
+          },
+        };
+      },
+    };
+  } catch (e) {
+    return e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  }
 }
 
 export const matmulSuite: Suite = {
   name: 'matmul',
-  description: 'generated matmul kernel vs a naive one-thread-per-output WGSL matmul (GFLOP/s)',
+  description: 'generated matmul (tuned variant) vs the old tiled kernel, tfjs-webgpu matMul (1024³) and numpy BLAS, GFLOP/s',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const cases = matmulCases(ctx.quick);
     const problems: string[] = [];
     const results: MatmulResult[] = [];
-    const bar = ctx.progress('matmul', cases.length, 'shape');
+    const tfjs = await loadTfjs(ctx);
+    if (typeof tfjs === 'string') problems.push(`tfjs webgpu did not start: ${tfjs}`);
+    const bar = ctx.progress('matmul', cases.length + 1, 'shape');
     for (const [i, c] of cases.entries()) {
       try {
-        const r = await runCase(ctx, c, 1000 + i * 10, problems);
+        const r = await runCase(ctx, c, 1000 + i * 10, typeof tfjs === 'string' ? undefined : tfjs, problems);
         results.push(r);
-        ctx.log(`  ${caseLabel(c)}: ours ${r.oursGflops.toFixed(2)} GFLOP/s (${fmtTiming(r.ours)}), naive ${r.naiveGflops.toFixed(2)} GFLOP/s (${fmtTiming(r.naive)}), ×${r.speedup.toFixed(2)}`);
+        ctx.log(`  ${caseLabel(c)}: ours ${r.oursGflops.toFixed(2)} GFLOP/s (${fmtTiming(r.ours)}${r.reps > 1 ? ` per ${r.reps} products` : ''}) [${r.config}], old ${r.oldGflops.toFixed(2)} GFLOP/s, ×${r.speedup.toFixed(2)}${r.tfjsGflops ? `, tfjs ${r.tfjsGflops.toFixed(2)} GFLOP/s (ours ×${r.vsTfjs!.toFixed(2)})` : ''}`);
       } catch (e) {
         problems.push(`${caseLabel(c)}: ${e instanceof Error ? e.message : String(e)}`);
       }
       problems.push(...gpuErrors(ctx.gpu, caseLabel(c)));
       bar.tick(1, caseLabel(c));
     }
+    const np = await numpyTimes(ctx.gpu!.runtime, results);
+    bar.tick(1, 'numpy');
     bar.done();
-    const geo = results.length ? Math.exp(results.reduce((s, r) => s + Math.log(r.speedup), 0) / results.length) : NaN;
+    const withBlas: MatmulResult[] = results.map((r, i) => {
+      const ms = np.ms?.[i];
+      if (ms === undefined) return r;
+      const blasGflops = 2 * r.m * r.n * r.k / (ms * 1e6);
+      return { ...r, blasGflops, pctBlas: 100 * r.oursGflops / blasGflops };
+    });
+    const geo = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);
+    const groupGeo = (f: (r: MatmulResult) => boolean) => geo(withBlas.filter(f).map((r) => r.speedup));
+    const f2 = (x: number | undefined) => (x === undefined ? null : Number(x.toFixed(2)));
     return {
-      data: results,
+      data: { results: withBlas, numpy: np },
       problems,
       tables: [{
-        title: 'matmul: generated kernel vs naive (GFLOP/s from the median step time)',
-        columns: ['model', 'layer', 'batch', 'M×K @ K×N', 'GFLOP', 'ours GFLOP/s', '±%', 'naive GFLOP/s', '±%', 'ours/naive', 'ours config', 'max rel err ours / naive'],
-        rows: results.map((r) => [
-          r.model, r.layer, r.batch, `${r.m}×${r.k} @ ${r.k}×${r.n}`, Number(r.gflop.toFixed(3)),
-          Number(r.oursGflops.toFixed(2)), Math.round(r.ours.rmePct), Number(r.naiveGflops.toFixed(2)), Math.round(r.naive.rmePct),
-          Number(r.speedup.toFixed(2)), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.naiveErr)}`,
+        title: 'matmul: tuned generated kernel vs the old tiled kernel, tfjs and numpy BLAS (GFLOP/s from median step times)',
+        columns: ['shape', 'GFLOP', 'ours GFLOP/s', '±%', 'old GFLOP/s', 'ours/old', 'tfjs GFLOP/s', 'ours/tfjs', 'BLAS GFLOP/s', 'ours % of BLAS', 'ours config', 'max rel err ours / old'],
+        rows: withBlas.map((r) => [
+          caseLabel(r), Number(r.gflop.toFixed(3)), f2(r.oursGflops), Math.round(r.ours.rmePct), f2(r.oldGflops), f2(r.speedup),
+          f2(r.tfjsGflops), f2(r.vsTfjs), f2(r.blasGflops), r.pctBlas === undefined ? null : Number(r.pctBlas.toFixed(1)), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.oldErr)}`,
         ]),
-        notes: [`Geometric mean speedup over the naive kernel: ×${Number.isFinite(geo) ? geo.toFixed(2) : '–'}. ±% is benchmark.js's relative margin of error of the mean.`],
+        notes: [
+          `Geometric mean ours/old: ViT-Ti/S linear layers ×${groupGeo((r) => r.model.startsWith('ViT')).toFixed(2)}, vit-mnist layers ×${groupGeo((r) => r.model === 'vit-mnist').toFixed(2)}, 1024³ ×${groupGeo((r) => r.layout === 'plain').toFixed(2)}.`,
+          `old: the tiled workgroup-memory kernel (the generator's only matmul before the vector variants), compiled in the same run with matmulVariant 'tiled'. ours: the variant the tuner picked (quick mode, per-adapter cache). tfjs: ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `tfjs-backend-webgpu ${tfjs.version} tf.matMul on the same device`} (1024³ only).`,
+          `BLAS: ${np.label ?? np.unavailable}, timed in a subprocess after the GPU runs (median of repeats per shape).`,
+          'Small shapes: one timed step runs the product several times in one command buffer (about 0.1 GFLOP per step), so that submit-and-wait latency does not hide the kernel; ours and old alike.',
+        ],
       }],
       charts: [{
         file: 'matmul.svg',
         svg: barChart({
-          title: 'matmul GFLOP/s: generated vs naive',
+          title: 'matmul GFLOP/s: tuned generated kernel vs old tiled kernel vs BLAS',
           yLabel: 'GFLOP/s',
-          groups: results.map((r) => ({
-            label: `${r.model.replace('/16', '')} ${r.layer} b${r.batch}`,
-            bars: [{ name: 'generated', value: r.oursGflops }, { name: 'naive', value: r.naiveGflops }],
+          groups: withBlas.map((r) => ({
+            label: r.layout === 'plain' ? '1024³' : `${r.model.replace('/16', '')} ${r.layer} b${r.batch}`,
+            bars: [{ name: 'ours', value: r.oursGflops }, { name: 'old', value: r.oldGflops }, ...(r.blasGflops ? [{ name: 'BLAS', value: r.blasGflops }] : [])],
           })),
         }),
       }],

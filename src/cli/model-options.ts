@@ -48,6 +48,11 @@ export function describeSpec(s: ModelSpec): string {
   return `${pet}, ${merge}`;
 }
 
+/** How the commands that run kernels pick matmul variants (src/runtime/tune.ts). */
+export const TUNE_OPTION = {
+  tune: { type: 'string', choices: ['off', 'quick', 'full'], help: 'matmul kernel variants timed on this device and cached per adapter: off (heuristic defaults), quick (time-bounded search of what the cache lacks), full (default: $FPET_TUNE, else quick)' },
+} as const satisfies Record<string, OptionSpec>;
+
 /** The load option of commands that read a backbone. */
 export const NAME_MAP_OPTION = {
   nameMap: { type: 'string', help: 'file of rules renaming the backbone file\'s tensors: "pattern -> replacement" per line (see src/io/name-map.ts)' },

@@ -11,7 +11,9 @@ const GROUP_COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#
 export function mergeMapSvg(map: MergeMap, image: Float32Array, channels: number, size: number, title: string): string {
   const panel = 160, gap = 16, top = 40, pix = panel / size, cell = panel / map.grid;
   const panels = Math.max(1, map.steps.length);
-  const width = gap + panels * (panel + gap), height = top + panel + 56;
+  const footer = `tokens per block (MLP input): ${map.tokensPerBlock.join(' ')}`;
+  // Wide enough for the panels, the title and the footer (about 7 px per character at 12–14 px).
+  const width = Math.max(gap + panels * (panel + gap), gap * 2 + 7.5 * Math.max(footer.length, title.length)), height = top + panel + 56;
   const plane = size * size;
   const imageRects: string[] = [];
   for (let y = 0; y < size; y++) {
@@ -46,6 +48,6 @@ export function mergeMapSvg(map: MergeMap, image: Float32Array, channels: number
       out.push(`</g><text x="${x0}" y="${top + panel + 18}">no merging</text>`);
     }
   });
-  out.push(`<text x="${gap}" y="${height - 6}" fill="#555">tokens per block (MLP input): ${map.tokensPerBlock.join(' ')}</text>`, '</svg>');
+  out.push(`<text x="${gap}" y="${height - 6}" fill="#555">${escapeXml(footer)}</text>`, '</svg>');
   return out.join('\n');
 }

@@ -8,6 +8,7 @@ import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, ty
 import type { Graph } from '../ir/graph.ts';
 import { fmtShape, numel } from '../ir/shape.ts';
 import { withErrorScope, type GpuContext } from './device.ts';
+import { compileTuned, defaultTuneMode, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
 
 export type HostArray = Float32Array | Int32Array;
 export type Feeds = Readonly<Record<string, ArrayLike<number>>>;
@@ -23,7 +24,14 @@ export function deviceLimits(ctx: GpuContext): CodegenLimits {
     minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
     maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
     subgroupSize: ctx.info.subgroupSize,
+    adapterClass: isCpuAdapter(ctx) ? 'cpu' : 'gpu',
   };
+}
+
+/** Software adapters (lavapipe, SwiftShader, WARP): the GPU work runs on the CPU. */
+export function isCpuAdapter(ctx: GpuContext): boolean {
+  const i = ctx.info;
+  return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${i.description} ${i.device} ${i.architecture} ${i.vendor}`);
 }
 
 export interface ProgramOptions extends CompileOptions {
@@ -32,12 +40,32 @@ export interface ProgramOptions extends CompileOptions {
    * updated parameters and optimizer state stay on the GPU between steps.
    */
   readonly writeBack?: readonly (readonly [string, string])[];
+  /**
+   * Matmul variant tuning on this device (src/runtime/tune.ts): 'off' (heuristic defaults),
+   * 'quick' (time-bounded search of what the per-adapter cache lacks), 'full'. Default: the
+   * FPET_TUNE environment variable, else off under `node --test`, else quick. Ignored when
+   * `matmulVariant` is given.
+   */
+  readonly tune?: TuneMode;
+  /** Search budget for tune 'quick' (ms, default 30 s). */
+  readonly tuneBudgetMs?: number;
+  /** Progress of the search (one call per signature and per candidate timed). */
+  readonly onTuneProgress?: (p: TuneProgress) => void;
+  /** Where tuned choices persist (default: the per-adapter cache). */
+  readonly tuneStore?: TuneStore;
 }
 
-/** Compiles `graph` for the device and creates everything its steps need. */
+/** Compiles `graph` for the device (tuning matmul variants unless tune is off) and creates everything its steps need. */
 export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
-  const plan = compileGraph(graph, { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } });
-  return Program.create(ctx, plan, opts);
+  const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
+  const mode = opts.tune ?? defaultTuneMode();
+  if (mode === 'off' || opts.matmulVariant !== undefined || opts.kernels === 'baseline') {
+    return Program.create(ctx, compileGraph(graph, compileOpts), opts);
+  }
+  const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
+  const program = await Program.create(ctx, plan, opts);
+  program.tuneResult = tune;
+  return program;
 }
 
 export interface KernelTime {
@@ -88,6 +116,9 @@ function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeli
 }
 
 export class Program {
+  /** How the matmul variants were chosen, when compile() tuned them. */
+  tuneResult?: TuneResult;
+
   private constructor(
     readonly ctx: GpuContext,
     readonly plan: CompiledPlan,
@@ -145,6 +176,40 @@ export class Program {
         throw e;
       }
     }, `creating the program (${plan.kernels.length} kernels, ${((plan.arenaBytes.params + plan.arenaBytes.inputs + plan.arenaBytes.work) / 2 ** 20).toFixed(2)} MiB)`);
+  }
+
+  /**
+   * Any kernel over this plan's tensors (one of its own, or a variant of one rendered for the same
+   * plan: the tuner's candidates) bound to this program's buffers, ready to dispatch and time.
+   */
+  async bindKernel(kernel: PlanKernel): Promise<BoundKernel> {
+    const { device } = this.ctx;
+    return withErrorScope(device, async () => {
+      const pipeline = await pipelineFor(device, kernel);
+      const bindGroup = device.createBindGroup({
+        label: kernel.name,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: kernel.bindings.map((b) => {
+          const t = this.plan.tensors.get(b.tensor)!;
+          return { binding: b.binding, resource: { buffer: this.arenas[t.arena], offset: t.offset, size: t.bytes } };
+        }),
+      });
+      return new BoundKernel(this.ctx, kernel, pipeline, bindGroup);
+    }, `binding kernel ${kernel.name}`);
+  }
+
+  /** Writes a tensor by node id (any tensor of the plan: the tuner fills a kernel's inputs). */
+  writeTensor(node: number, data: ArrayLike<number>): void {
+    const t = this.plan.tensors.get(node);
+    if (!t) throw new Error(`the plan has no tensor for node %${node}`);
+    this.upload(t, data);
+  }
+
+  /** Reads a tensor back by node id. */
+  async readTensor(node: number): Promise<HostArray> {
+    const t = this.plan.tensors.get(node);
+    if (!t) throw new Error(`the plan has no tensor for node %${node}`);
+    return (await this.readPlaced([t]))[0]!;
   }
 
   /** Names of the inputs and parameters this program reads. */
@@ -215,8 +280,12 @@ export class Program {
 
   /** Reads the named tensors back (waits for submitted work). */
   async read(names: readonly string[]): Promise<Record<string, HostArray>> {
+    const arrays = await this.readPlaced(names.map((name) => this.tensor(name)));
+    return Object.fromEntries(names.map((n, i) => [n, arrays[i]!]));
+  }
+
+  private async readPlaced(ts: readonly PlanTensor[]): Promise<HostArray[]> {
     const { device } = this.ctx;
-    const ts = names.map((name) => this.tensor(name));
     const total = ts.reduce((s, t) => s + t.bytes, 0);
     const staging = this.ctx.createBuffer({ label: 'readback', size: Math.max(total, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     try {
@@ -230,14 +299,13 @@ export class Program {
       await staging.mapAsync(GPUMapMode.READ);
       const bytes = staging.getMappedRange().slice(0);
       staging.unmap();
-      const out: Record<string, HostArray> = {};
       at = 0;
-      ts.forEach((t, i) => {
+      return ts.map((t) => {
         const n = numel(t.shape);
-        out[names[i]!] = t.dtype === 'f32' ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
+        const a = t.dtype === 'f32' ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
         at += t.bytes;
+        return a;
       });
-      return out;
     } finally {
       staging.destroy();
     }
@@ -334,5 +402,61 @@ export class Program {
 
   destroy(): void {
     for (const b of Object.values(this.arenas)) b.destroy();
+  }
+}
+
+/** One kernel bound to a program's buffers (see Program.bindKernel). */
+export class BoundKernel {
+  constructor(
+    readonly ctx: GpuContext,
+    readonly kernel: PlanKernel,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly bindGroup: GPUBindGroup,
+  ) {}
+
+  private encode(reps: number, timestamps?: { querySet: GPUQuerySet }): GPUCommandEncoder {
+    const encoder = this.ctx.device.createCommandEncoder({ label: this.kernel.name });
+    const pass = encoder.beginComputePass(timestamps ? { timestampWrites: { querySet: timestamps.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...this.kernel.dispatch);
+    pass.end();
+    return encoder;
+  }
+
+  /** Dispatches the kernel `reps` times in one pass and waits. */
+  async run(reps = 1): Promise<void> {
+    this.ctx.device.queue.submit([this.encode(reps).finish()]);
+    await this.ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * Milliseconds per dispatch over `reps` dispatches in one pass: GPU timestamps when the device
+   * has them, else wall clock around submit and completion.
+   */
+  async time(reps: number): Promise<number> {
+    const { device } = this.ctx;
+    if (!device.features.has('timestamp-query')) {
+      const t0 = performance.now();
+      await this.run(reps);
+      return (performance.now() - t0) / reps;
+    }
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = this.ctx.createBuffer({ label: 'kernel time resolve', size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.ctx.createBuffer({ label: 'kernel time readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.encode(reps, { querySet });
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return Math.max(0, Number(ts[1]! - ts[0]!) / 1e6) / reps;
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
   }
 }

@@ -12,8 +12,10 @@ import { display } from '../util/text.ts';
 import type { ModelSpec } from '../models/model.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
 import type { EpochRecord } from './loop.ts';
+import { FILE_FORMAT } from './model-files.ts';
 
-export const FORMAT = 'fpet-webgpu/1';
+export { ABSURD_WEIGHT, checkWeights } from './model-files.ts';
+export const FORMAT = FILE_FORMAT;
 
 export type Weights = Map<string, Float32Array>;
 
@@ -74,21 +76,6 @@ export async function loadWeights(path: string, expected: ReadonlyMap<string, re
     weights.set(name, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>));
   }
   return { weights, metadata: header.metadata };
-}
-
-/** Largest magnitude a trained ViT weight plausibly has; beyond it the file is corrupt or not a model. */
-export const ABSURD_WEIGHT = 1e4;
-
-/** Refuses non-finite or absurdly large values, naming the tensor, the index and the value. */
-export function checkWeights(weights: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
-  for (const [name, v] of weights) {
-    for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (!Number.isFinite(x) || Math.abs(x) > ABSURD_WEIGHT) {
-        throw new Error(`${display(source)}: tensor ${display(name)} has ${Number.isFinite(x) ? `an absurd value ${x} (|w| > ${ABSURD_WEIGHT})` : `a non-finite value ${x}`} at index ${i}; the file is corrupt or not a model (--check-weights false skips this check)`);
-      }
-    }
-  }
 }
 
 /**

@@ -120,10 +120,18 @@ export class Classifier {
 
   /** Merge maps of n ≤ batch images (the model must be built with mergeOutputs). */
   async mergeMaps(images: Float32Array, n = images.length / this.pixels): Promise<MergeMap[]> {
+    return (await this.classifyWithMaps(images, 1, n)).map((p) => p.mergeMap);
+  }
+
+  /** Top-k classes and merge maps of n ≤ batch images from one run of the program. */
+  async classifyWithMaps(images: Float32Array, k = 3, n = images.length / this.pixels): Promise<(Prediction & { mergeMap: MergeMap })[]> {
     if (!this.model.graph.outputs.has('sizes')) throw new Error('this classifier has no merge outputs: create it with mergeOutputs (and a model that merges)');
-    const names = [...this.model.graph.outputs.keys()].filter((k) => k.startsWith('merge.'));
+    const names = ['logits', ...[...this.model.graph.outputs.keys()].filter((o) => o.startsWith('merge.'))];
     const r = await this.runBatch(images, n, names);
-    return Array.from({ length: n }, (_, i) => mergeMapOf(this.model, r, i));
+    return Array.from({ length: n }, (_, i) => {
+      const row = (r.logits as Float32Array).subarray(i * this.classes, (i + 1) * this.classes);
+      return { logits: row, top: topClasses(softmaxRow(row), k), mergeMap: mergeMapOf(this.model, r, i) };
+    });
   }
 
   /** Accuracy over a subset of a data set; `shouldStop` is checked between batches. */

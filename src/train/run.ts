@@ -14,11 +14,13 @@ import { loadDataset, type DatasetName } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, validateSpec, type ModelSpec } from '../models/model.ts';
 import type { NameRule } from '../io/name-map.ts';
 import type { GpuContext } from '../runtime/device.ts';
+import { describeTune, type TuneMode } from '../runtime/tune.ts';
 import { Progress } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { lineChart } from '../util/svg.ts';
 import { checkWeights, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
 import { Classifier, type Weights } from './inference.ts';
+import { adaptersMetadata } from './model-files.ts';
 import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
 import { ADAMW_DEFAULTS, type AdamWConfig } from './optimizer.ts';
 import { TrainStep } from './train-step.ts';
@@ -70,6 +72,8 @@ export interface TrainOptions {
   /** Called after every step (tests inject faults here). */
   readonly onStep?: (step: number) => void;
   readonly quiet?: boolean;
+  /** Matmul variant tuning (src/runtime/tune.ts; default: $FPET_TUNE, else quick). */
+  readonly tune?: TuneMode;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -195,14 +199,15 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   }
 
   // Compile before creating the run folder: limits and compile errors leave no files behind.
-  const step = await TrainStep.create(ctx, spec, weights, { adamw: o.adamw, optimizerState }).catch((e: unknown) => {
+  const step = await TrainStep.create(ctx, spec, weights, { adamw: o.adamw, optimizerState, tune: o.tune }).catch((e: unknown) => {
     throw batchLimitError(e, spec.batch, '--batch');
   });
-  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, weights).catch((e: unknown) => {
+  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, weights, { tune: o.tune }).catch((e: unknown) => {
     step.destroy();
     throw batchLimitError(e, o.evalBatch, '--eval-batch');
   });
   const plan = step.program.plan;
+  if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
   log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct), ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; pipelines ready in ${(step.program.pipelineMs / 1000).toFixed(1)} s`);
 
   mkdirSync(o.outDir, { recursive: true });
@@ -215,7 +220,7 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
     const epochs = loop.history.length;
     const runState: RunState = { spec, epoch: epochs, step: loop.step, seed: o.seed, options: optionsRecord(o), history: loop.history };
     await saveWeights(paths.checkpoint, state, step.stateShapes, runStateMetadata(runState));
-    await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMetadata(spec, o, loop.step));
+    await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(spec, o, loop.step));
     await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: loop.step, epoch: epochs, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
   };
 
@@ -317,9 +322,7 @@ function optionsRecord(o: TrainOptions): Record<string, unknown> {
   return { ...rest, nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
 }
 
-const adaptersMetadata = (spec: ModelSpec, o: TrainOptions, step: number): Record<string, string> => ({
-  kind: 'adapters', spec: JSON.stringify({ ...spec, training: undefined }), seed: String(o.seed), backbone: o.backbone ?? 'random', step: String(step),
-});
+const adaptersMeta = (spec: ModelSpec, o: TrainOptions, step: number): Record<string, string> => adaptersMetadata(spec, { seed: o.seed, backbone: o.backbone ?? 'random', step });
 
 /**
  * A kill between writing the checkpoint and the adapters (or the manifest) leaves them at
@@ -339,7 +342,7 @@ async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shape
   const adaptersStep = existsSync(paths.adapters) ? Number((await loadWeights(paths.adapters, new Map(), { allowExtra: true, headerOnly: true })).metadata.step ?? NaN) : NaN;
   if (manifest?.step === state.step && adaptersStep === state.step) return;
   if (trainable.every((n) => ck.weights.has(n))) {
-    await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMetadata(spec, o, state.step));
+    await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMeta(spec, o, state.step));
     await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: state.step, epoch: state.epoch, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
     if (!o.quiet) console.log(`repaired ${paths.adapters}: it was at step ${Number.isNaN(adaptersStep) ? '?' : adaptersStep}, the checkpoint at step ${state.step}`);
   }

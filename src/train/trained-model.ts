@@ -1,15 +1,16 @@
-// Loading a trained model for evaluation and inference: the adapters file written by `train`
-// carries its model spec in the metadata (validated against a bounded schema); the backbone comes
-// from the backbone file. Files with the reference implementation's adapter names (timm + the
-// official FPET code) load too.
+// Loading a trained model for evaluation and inference from files: the backbone (a safetensors
+// file in timm names, optionally renamed by a name map) and the adapters file written by `train`
+// (decoded by src/train/model-files.ts, the code the web page uses too).
 
 import { existsSync } from 'node:fs';
-import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
+import { readFile } from 'node:fs/promises';
+import type { ModelSpec } from '../models/model.ts';
 import { readSafetensorsHeader } from '../io/safetensors.ts';
 import type { NameRule } from '../io/name-map.ts';
-import { isReferenceNaming, referenceNameRules } from '../models/reference-names.ts';
+import { parseSpec } from './checkpoint.ts';
 import { display } from '../util/text.ts';
-import { checkWeights, loadBackbone, loadWeights, parseSpec } from './checkpoint.ts';
+import { loadBackbone } from './checkpoint.ts';
+import { checkWeights, decodeAdapters } from './model-files.ts';
 
 export interface TrainedModel {
   readonly spec: ModelSpec;
@@ -23,21 +24,14 @@ export interface TrainedModel {
  */
 export async function loadTrainedModel(adaptersPath: string, backbonePath: string | undefined, batch: number, nameMap?: readonly NameRule[]): Promise<TrainedModel> {
   if (!existsSync(adaptersPath)) throw new Error(`no such adapters file: ${display(adaptersPath)} (train writes <out>/adapters.safetensors)`);
+  // The header (bounded) and the spec (a bounded schema) are checked before the data is read.
   const header = await readSafetensorsHeader(adaptersPath);
-  const saved = parseSpec(header.metadata, adaptersPath);
-  const spec: ModelSpec = { ...saved, batch, training: undefined };
+  const spec = parseSpec(header.metadata, adaptersPath);
   if (backbonePath === undefined && header.metadata.backbone && header.metadata.backbone !== 'random') {
     throw new Error(`${display(adaptersPath)} was trained on the backbone ${display(header.metadata.backbone)}: pass it with --backbone`);
   }
   const backbone = backbonePath ? (await loadBackbone(backbonePath, spec.vit, nameMap)).weights : undefined;
   if (backbone) checkWeights(backbone, backbonePath!);
-  const weights = initialWeights(spec, Number(header.metadata.seed ?? 0), backbone);
-  const shapes = modelParamShapes(spec);
-  const trainable = buildModel(spec).trainable;
-  const names = isReferenceNaming(header.tensors.keys()) ? referenceNameRules() : undefined;
-  const wanted = spec.pet.method === 'full' ? shapes : new Map(trainable.map((n) => [n, shapes.get(n)!]));
-  const trained = await loadWeights(adaptersPath, wanted, { nameMap: names });
-  checkWeights(trained.weights, adaptersPath);
-  for (const [k, v] of trained.weights) weights.set(k, v);
-  return { spec, weights };
+  const m = decodeAdapters(new Uint8Array(await readFile(adaptersPath)), backbone, batch, adaptersPath);
+  return { spec: m.spec, weights: m.weights };
 }

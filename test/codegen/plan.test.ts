@@ -119,7 +119,7 @@ function checkKernelBindings(plan: CompiledPlan, k: PlanKernel, where: string): 
     `${at}: reflected bindings differ from the plan's`,
   );
   // And wgsl_reflect read what the text declares (every declared buffer is also used by main).
-  const declared = [...k.wgsl.matchAll(/@group\((\d+)\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>\s*(\w+)\s*:\s*array<(\w+)>/g)]
+  const declared = [...k.wgsl.matchAll(/@group\((\d+)\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>\s*(\w+)\s*:\s*array<(\w+)(?:<\w+>)?>/g)]
     .map((m) => [Number(m[1]), Number(m[2]), m[3], m[4], m[5]]);
   assert.deepEqual(reflected.bindings.map((b) => [b.group, b.binding, b.access, b.name, b.elementType]), declared, `${at}: reflection vs declarations`);
   assert.equal(new Set(k.bindings.map((b) => b.binding)).size, k.bindings.length, `${at}: duplicate binding number`);
@@ -128,7 +128,10 @@ function checkKernelBindings(plan: CompiledPlan, k: PlanKernel, where: string): 
   for (const [i, b] of k.bindings.entries()) {
     const t = plan.tensors.get(b.tensor);
     assert.ok(t, `${at}: binding ${b.binding} names tensor %${b.tensor}, which has no place in memory`);
-    assert.equal(reflected.bindings[i]!.elementType, t.dtype, `${at}: binding ${b.binding} is array<${reflected.bindings[i]!.elementType}> but tensor %${b.tensor} is ${t.dtype}`);
+    // vec4 bindings (aligned vector reads and writes) hold f32 tensors whose length is a multiple of 4.
+    const want = b.vec4 ? 'vec4' : t.dtype;
+    assert.equal(reflected.bindings[i]!.elementType, want, `${at}: binding ${b.binding} is array<${reflected.bindings[i]!.elementType}> but tensor %${b.tensor} is ${t.dtype}${b.vec4 ? ' bound as vec4' : ''}`);
+    if (b.vec4) assert.ok(t.dtype === 'f32' && numel(t.shape) % 4 === 0, `${at}: vec4 binding of %${b.tensor} (${t.dtype}, ${numel(t.shape)} values)`);
     if (LEAF_ROLES.has(t.role)) assert.equal(b.access, 'read', `${at}: leaf %${b.tensor} (${t.role} ${t.name ?? ''}) is bound ${b.access}`);
     else assert.equal(t.arena, 'work', `${at}: kernel output %${b.tensor} is not in the work arena`);
   }

@@ -6,18 +6,20 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { MODEL_OPTIONS, describeSpec, modelSpecFrom } from '../model-options.ts';
+import { MODEL_OPTIONS, TUNE_OPTION, describeSpec, modelSpecFrom } from '../model-options.ts';
 import { buildModel, validateSpec } from '../../models/model.ts';
 import { gradients } from '../../ir/autodiff.ts';
 import { withAdamW } from '../../train/optimizer.ts';
 import { compileGraph, describePlan, DEFAULT_LIMITS } from '../../../codegen/compile.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
 import { Program, deviceLimits } from '../../runtime/program.ts';
+import { compileTuned, defaultTuneMode, describeTune, type TuneMode } from '../../runtime/tune.ts';
 
 export const summary = 'Compile a model to WGSL: print the plan, write the kernels, validate them on the device.';
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
+  ...TUNE_OPTION,
   merge: { ...MODEL_OPTIONS.merge, default: 'none' },
   batch: { ...MODEL_OPTIONS.batch, default: 1 },
   mode: { type: 'string', default: 'forward', choices: ['forward', 'backward', 'train-step'], help: 'inference graph, forward+backward, or a whole AdamW training step' },
@@ -52,10 +54,20 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
-  const plan = compileGraph(graph, { fuse: !a.unfused, limits });
+  // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
+  // plans use the heuristic defaults.
+  const tuneMode = (a.tune as TuneMode | undefined) ?? defaultTuneMode();
+  let plan = compileGraph(graph, { fuse: !a.unfused, limits });
+  let tuned = '';
+  if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
+    const t = await compileTuned(graph, ctx, { fuse: true, limits }, { mode: tuneMode }, Program);
+    plan = t.plan;
+    tuned = describeTune(t.tune);
+  }
   const text = [
     `model: ${a.preset}, batch ${a.batch}, ${describeSpec(spec)}, ${a.mode}; tokens per block (attention/MLP): ${model.tokenCounts.map((t) => `${t.attention}/${t.mlp}`).join(' ')}`,
     `graph: ${graph.nodes.length} nodes; limits: ${a.target === 'device' && ctx ? `this device (${ctx.info.description})` : 'WebGPU defaults (portable)'}`,
+    ...(tuned ? [tuned] : []),
     describePlan(plan),
   ].join('\n');
   console.log(text);

@@ -1,10 +1,11 @@
 // `eval`: accuracy of a trained model on the held-out test set.
 
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { NAME_MAP_OPTION, backbonePath, describeSpec, readNameMapOption } from '../model-options.ts';
+import { NAME_MAP_OPTION, TUNE_OPTION, backbonePath, describeSpec, readNameMapOption } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { memoryLine } from './train.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import type { TuneMode } from '../../runtime/tune.ts';
 import { Classifier } from '../../train/inference.ts';
 import { loadTrainedModel } from '../../train/trained-model.ts';
 import { makeSplits } from '../../data/dataset.ts';
@@ -15,6 +16,7 @@ export const summary = 'Evaluate a trained model (adapters file from train) on t
 
 const OPTIONS = {
   ...NAME_MAP_OPTION,
+  ...TUNE_OPTION,
   adapters: { type: 'string', default: 'runs/train/adapters.safetensors', help: 'adapters (or full model) file written by train' },
   backbone: { type: 'string', default: 'models/vit-mnist-fashion.safetensors', help: 'backbone the adapters were trained on ("random" if none)' },
   dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set' },
@@ -40,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const { test } = makeSplits(ds, { trainSize: a.trainSize, testSize: a.testSize, seed: a.splitSeed });
   const ctx = await requestGpu({ label: 'eval' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}\nmodel: ${describeSpec(spec)}`);
-  const classifier = await Classifier.create(ctx, spec, weights);
+  const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode | undefined });
   const stop = stopOnSignals('stopping the evaluation');
   const bar = new Progress({ label: 'evaluate', total: test.indices.length, unit: 'img' });
   try {

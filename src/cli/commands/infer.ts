@@ -4,8 +4,9 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { NAME_MAP_OPTION, backbonePath, readNameMapOption } from '../model-options.ts';
+import { NAME_MAP_OPTION, TUNE_OPTION, backbonePath, readNameMapOption } from '../model-options.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import type { TuneMode } from '../../runtime/tune.ts';
 import { Classifier } from '../../train/inference.ts';
 import { loadTrainedModel } from '../../train/trained-model.ts';
 import { batches, makeSplits } from '../../data/dataset.ts';
@@ -19,6 +20,7 @@ export const summary = 'Classify PNG images (or data set samples) and print the 
 
 const OPTIONS = {
   ...NAME_MAP_OPTION,
+  ...TUNE_OPTION,
   adapters: { type: 'string', default: 'runs/train/adapters.safetensors', help: 'adapters (or full model) file written by train' },
   backbone: { type: 'string', default: 'models/vit-mnist-fashion.safetensors', help: 'backbone the adapters were trained on ("random" if none)' },
   image: { type: 'list', maxItems: 1000, help: 'PNG files (any size; converted to the model\'s channels and resized to its input)' },
@@ -65,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const ctx = await requestGpu({ label: 'infer' });
   console.log(`adapter: ${formatAdapterReport(ctx.info)}`);
-  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined });
+  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined, tune: a.tune as TuneMode | undefined });
   try {
     const predictions = await classifier.classify(images, a.top, n);
     predictions.forEach((p, i) => {

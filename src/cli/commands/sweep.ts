@@ -9,6 +9,7 @@ import { TRAIN_OPTIONS, markdownRows, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import type { TuneMode } from '../../runtime/tune.ts';
 import { prepareRun, trainRun, type PreparedRun } from '../../train/run.ts';
 import { Classifier } from '../../train/inference.ts';
 import { inferenceThroughput } from '../../train/timing.ts';
@@ -79,7 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     const classifiers: Classifier[] = [];
     for (const p of points) {
       const m = await loadTrainedModel(join(a.out, p.dir, 'adapters.safetensors'), base.backbone, a.evalBatch);
-      classifiers.push(await Classifier.create(ctx, m.spec, m.weights));
+      classifiers.push(await Classifier.create(ctx, m.spec, m.weights, { tune: a.tune as TuneMode | undefined }));
     }
     console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
     const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });

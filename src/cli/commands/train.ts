@@ -1,18 +1,20 @@
 // `train`: PET (or full fine-tuning) of a ViT on MNIST / Fashion-MNIST on WebGPU.
 
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { MODEL_OPTIONS, NAME_MAP_OPTION, backbonePath, describeSpec, modelSpecFrom, readNameMapOption } from '../model-options.ts';
+import { MODEL_OPTIONS, NAME_MAP_OPTION, TUNE_OPTION, backbonePath, describeSpec, modelSpecFrom, readNameMapOption } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
 import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { DATASET_NAMES, type DatasetName } from '../../data/mnist.ts';
 import { RUN_STATE_LIMITS } from '../../io/schema.ts';
+import type { TuneMode } from '../../runtime/tune.ts';
 
 export const summary = 'Train adapters (or the whole model) with FPET token merging on MNIST / Fashion-MNIST.';
 
 export const TRAIN_OPTIONS = {
   ...MODEL_OPTIONS,
   ...NAME_MAP_OPTION,
+  ...TUNE_OPTION,
   dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set' },
   trainSize: { type: 'number', default: 1000, integer: true, min: 1, max: 70_000, help: 'training images (VTAB-1k style)' },
   testSize: { type: 'number', default: 2000, integer: true, min: 1, max: 70_000, help: 'held-out test images' },
@@ -55,6 +57,7 @@ export function trainOptionsFrom(a: TrainArgs): TrainOptions {
     evalBatch: a.evalBatch, evalEvery: a.evalEvery, logEvery: a.logEvery,
     backbone: backbonePath(a.backbone), nameMap: readNameMapOption(a.nameMap), checkWeights: a.checkWeights,
     outDir: a.out, resume: a.resume, force: a.force, saveModel: a.saveModel,
+    tune: a.tune as TuneMode | undefined,
   };
 }
 

@@ -12,6 +12,7 @@ import { TRAIN_OPTIONS, markdownRows, memoryLine, trainOptionsFrom } from './tra
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import type { TuneMode } from '../../runtime/tune.ts';
 import { prepareRun, trainRun, type PreparedRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { Classifier } from '../../train/inference.ts';
 import { inferenceThroughput } from '../../train/timing.ts';
@@ -93,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     const images = [...batches(test, a.evalBatch, { dropLast: true })].slice(0, 3).map((b) => b.images);
     const firstSeed = results.filter((x) => x.seed === 0);
     const trained = await Promise.all(firstSeed.map((x) => loadTrainedModel(x.r.adapters, base.backbone, a.evalBatch)));
-    const classifiers = await Promise.all(trained.map((m) => Classifier.create(ctx, m.spec, m.weights)));
+    const classifiers = await Promise.all(trained.map((m) => Classifier.create(ctx, m.spec, m.weights, { tune: a.tune as TuneMode | undefined })));
     console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
     const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });
     const flops = classifiers.map((c) => c.program.plan.flops);
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       for (const [k, x] of firstSeed.entries()) {
         const m = trained[k]!;
         if (!m.spec.merge) continue;
-        const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true });
+        const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true, tune: a.tune as TuneMode | undefined });
         const maps = await c.mergeMaps(first.images, first.size);
         const preds = await c.classify(first.images, 1, first.size);
         c.destroy();

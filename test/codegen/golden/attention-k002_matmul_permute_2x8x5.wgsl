@@ -1,55 +1,69 @@
-// k002_matmul_permute_2x8x5: matmul kernel, tiled 16x8x8 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x1
-//   binding 0 buf0 (read/write): %18 permute f32[2,8,5]
-//   binding 1 buf1 (read): %0 input "x" f32[2,5,8]
-//   binding 2 buf2 (read): %8 param "k.weight" f32[8,8]
-@group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
-@group(0) @binding(1) var<storage, read> buf1: array<f32>;
-@group(0) @binding(2) var<storage, read> buf2: array<f32>;
-var<workgroup> As: array<f32, 128>;
-var<workgroup> Bs: array<f32, 64>;
+// k002_matmul_permute_2x8x5: matmul kernel, vec4 r8 wg8x1 swap x:k y:k; workgroup 8x1x1, dispatch 1x1x1
+//   binding 0 buf0v (read): %8 param "k.weight" f32[8,8]
+//   binding 1 buf1v (read): %0 input "x" f32[2,5,8]
+//   binding 2 buf2 (read/write): %18 permute f32[2,8,5]
+@group(0) @binding(0) var<storage, read> buf0v: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> buf1v: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> buf2: array<f32>;
 
-@compute @workgroup_size(8, 16, 1)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let m0 = wid.y * 16u;
-  let n0 = wid.x * 8u;
-  var acc: array<f32, 1>;
-  for (var k0 = 0u; k0 < 8u; k0 += 8u) {
-    for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u;
-      let c = l % 8u;
-      let gm_0 = min(m0 + r, 9u);
-      let gk_1 = min(k0 + c, 7u);
-      let f_2 = gm_0 * 8u + gk_1;
-      let v_6 = buf1[f_2];
-      As[l] = select(0.0, v_6, m0 + r < 10u && k0 + c < 8u);
-    }
-    for (var l = lid; l < 64u; l += 128u) {
-      let r = l / 8u;
-      let c = l % 8u;
-      let gk_7 = min(k0 + r, 7u);
-      let gn_8 = min(n0 + c, 7u);
-      let v_9 = buf2[gn_8 * 8u + gk_7];
-      Bs[l] = select(0.0, v_9, k0 + r < 8u && n0 + c < 8u);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 8u; kk++) {
-      let a0 = As[(lid3.y * 1u + 0u) * 8u + kk];
-      let b0 = Bs[kk * 8u + lid3.x * 1u + 0u];
-      acc[0] = fma(a0, b0, acc[0]);
-    }
-    workgroupBarrier();
+@compute @workgroup_size(8, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let c_0 = lid.x * 4u;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
+  let cc_9 = min(c_0, 9u);
+  let i_11 = cc_9 / 5u;
+  let i_12 = cc_9 % 5u;
+  let cc_14 = min(c_0 + 1u, 9u);
+  let i_16 = cc_14 / 5u;
+  let i_17 = cc_14 % 5u;
+  let cc_19 = min(c_0 + 2u, 9u);
+  let i_21 = cc_19 / 5u;
+  let i_22 = cc_19 % 5u;
+  let cc_24 = min(c_0 + 3u, 9u);
+  let i_26 = cc_24 / 5u;
+  let i_27 = cc_24 % 5u;
+  for (var k = 0u; k < 8u + opaque0; k += 4u) {
+    let vl_1 = buf0v[k / 4u];
+    let vl_2 = buf0v[k / 4u + 2u];
+    let vl_3 = buf0v[k / 4u + 4u];
+    let vl_4 = buf0v[k / 4u + 6u];
+    let vl_5 = buf0v[k / 4u + 8u];
+    let vl_6 = buf0v[k / 4u + 10u];
+    let vl_7 = buf0v[k / 4u + 12u];
+    let vl_8 = buf0v[k / 4u + 14u];
+    let vl_13 = buf1v[i_11 * 10u + i_12 * 2u + k / 4u];
+    let vl_18 = buf1v[i_16 * 10u + i_17 * 2u + k / 4u];
+    let vl_23 = buf1v[i_21 * 10u + i_22 * 2u + k / 4u];
+    let vl_28 = buf1v[i_26 * 10u + i_27 * 2u + k / 4u];
+    let yt_29 = vec4<f32>(vl_13.x, vl_18.x, vl_23.x, vl_28.x);
+    let yt_30 = vec4<f32>(vl_13.y, vl_18.y, vl_23.y, vl_28.y);
+    let yt_31 = vec4<f32>(vl_13.z, vl_18.z, vl_23.z, vl_28.z);
+    let yt_32 = vec4<f32>(vl_13.w, vl_18.w, vl_23.w, vl_28.w);
+    acc0 = acc0 + vl_1.x * yt_29 + vl_1.y * yt_30 + vl_1.z * yt_31 + vl_1.w * yt_32;
+    acc1 = acc1 + vl_2.x * yt_29 + vl_2.y * yt_30 + vl_2.z * yt_31 + vl_2.w * yt_32;
+    acc2 = acc2 + vl_3.x * yt_29 + vl_3.y * yt_30 + vl_3.z * yt_31 + vl_3.w * yt_32;
+    acc3 = acc3 + vl_4.x * yt_29 + vl_4.y * yt_30 + vl_4.z * yt_31 + vl_4.w * yt_32;
+    acc4 = acc4 + vl_5.x * yt_29 + vl_5.y * yt_30 + vl_5.z * yt_31 + vl_5.w * yt_32;
+    acc5 = acc5 + vl_6.x * yt_29 + vl_6.y * yt_30 + vl_6.z * yt_31 + vl_6.w * yt_32;
+    acc6 = acc6 + vl_7.x * yt_29 + vl_7.y * yt_30 + vl_7.z * yt_31 + vl_7.w * yt_32;
+    acc7 = acc7 + vl_8.x * yt_29 + vl_8.y * yt_30 + vl_8.z * yt_31 + vl_8.w * yt_32;
   }
-  for (var i = 0u; i < 1u; i++) {
-    for (var j = 0u; j < 1u; j++) {
-      let gm = m0 + lid3.y * 1u + i;
-      let gn = n0 + lid3.x * 1u + j;
-      if (gm < 10u && gn < 8u) {
-        let f_10 = gm * 8u + gn;
-        let i_11 = f_10 / 40u;
-        let i_12 = f_10 / 8u % 5u;
-        let i_13 = f_10 % 8u;
-        buf0[i_11 * 40u + i_13 * 5u + i_12] = acc[i * 1u + j];
-      }
+  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  for (var r = 0u; r < 8u + opaque0; r++) {
+    for (var i = 0u; i < 4u + opaque0; i++) {
+      let gm_33 = c_0 + i;
+      let gm_34 = min(gm_33, 9u);
+      let i_36 = gm_34 / 5u;
+      let i_37 = gm_34 % 5u;
+      if (gm_33 < 10u) { buf2[i_36 * 40u + r * 5u + i_37] = accs[r][i]; }
     }
   }
 }

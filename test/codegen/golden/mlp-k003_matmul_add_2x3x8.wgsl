@@ -1,60 +1,66 @@
-// k003_matmul_add_2x3x8: matmul kernel, tiled 16x8x16 reg1x1 wg8x16; workgroup 8x16x1, dispatch 1x1x1
-//   binding 0 buf0 (read/write): %39 add -> output "y" f32[2,3,8]
-//   binding 1 buf1 (read/write): %34 reshape f32[6,12]
-//   binding 2 buf2 (read): %32 param "fc2.weight" f32[8,12]
-//   binding 3 buf3 (read): %0 input "x" f32[2,3,8]
-//   binding 4 buf4 (read): %33 param "fc2.bias" f32[8]
-@group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
-@group(0) @binding(1) var<storage, read_write> buf1: array<f32>;
-@group(0) @binding(2) var<storage, read> buf2: array<f32>;
-@group(0) @binding(3) var<storage, read> buf3: array<f32>;
-@group(0) @binding(4) var<storage, read> buf4: array<f32>;
-var<workgroup> As: array<f32, 256>;
-var<workgroup> Bs: array<f32, 128>;
+// k003_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
+//   binding 0 buf0v (read/write): %34 reshape f32[6,12]
+//   binding 1 buf1v (read): %32 param "fc2.weight" f32[8,12]
+//   binding 2 buf2v (read): %0 input "x" f32[2,3,8]
+//   binding 3 buf3v (read): %33 param "fc2.bias" f32[8]
+//   binding 4 buf4v (read/write): %39 add -> output "y" f32[2,3,8]
+@group(0) @binding(0) var<storage, read_write> buf0v: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> buf1v: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> buf2v: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> buf3v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> buf4v: array<vec4<f32>>;
 
-@compute @workgroup_size(8, 16, 1)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let m0 = wid.y * 16u;
-  let n0 = wid.x * 8u;
-  var acc: array<f32, 1>;
-  for (var k0 = 0u; k0 < 12u; k0 += 16u) {
-    for (var l = lid; l < 256u; l += 128u) {
-      let r = l / 16u;
-      let c = l % 16u;
-      let gm_0 = min(m0 + r, 5u);
-      let gk_1 = min(k0 + c, 11u);
-      let v_2 = buf1[gm_0 * 12u + gk_1];
-      As[l] = select(0.0, v_2, m0 + r < 6u && k0 + c < 12u);
-    }
-    for (var l = lid; l < 128u; l += 128u) {
-      let r = l / 8u;
-      let c = l % 8u;
-      let gk_3 = min(k0 + r, 11u);
-      let gn_4 = min(n0 + c, 7u);
-      let v_5 = buf2[gn_4 * 12u + gk_3];
-      Bs[l] = select(0.0, v_5, k0 + r < 12u && n0 + c < 8u);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      let a0 = As[(lid3.y * 1u + 0u) * 16u + kk];
-      let b0 = Bs[kk * 8u + lid3.x * 1u + 0u];
-      acc[0] = fma(a0, b0, acc[0]);
-    }
-    workgroupBarrier();
+@compute @workgroup_size(8, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let c_0 = lid.x * 4u;
+  let cb_1 = min(c_0, 4u);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
+  let cc_8 = min(c_0, 7u);
+  let cc_10 = min(c_0 + 1u, 7u);
+  let cc_12 = min(c_0 + 2u, 7u);
+  let cc_14 = min(c_0 + 3u, 7u);
+  for (var k = 0u; k < 12u + opaque0; k += 4u) {
+    let vl_2 = buf0v[k / 4u];
+    let vl_3 = buf0v[k / 4u + 3u];
+    let vl_4 = buf0v[k / 4u + 6u];
+    let vl_5 = buf0v[k / 4u + 9u];
+    let vl_6 = buf0v[k / 4u + 12u];
+    let vl_7 = buf0v[k / 4u + 15u];
+    let vl_9 = buf1v[cc_8 * 3u + k / 4u];
+    let vl_11 = buf1v[cc_10 * 3u + k / 4u];
+    let vl_13 = buf1v[cc_12 * 3u + k / 4u];
+    let vl_15 = buf1v[cc_14 * 3u + k / 4u];
+    let yt_16 = vec4<f32>(vl_9.x, vl_11.x, vl_13.x, vl_15.x);
+    let yt_17 = vec4<f32>(vl_9.y, vl_11.y, vl_13.y, vl_15.y);
+    let yt_18 = vec4<f32>(vl_9.z, vl_11.z, vl_13.z, vl_15.z);
+    let yt_19 = vec4<f32>(vl_9.w, vl_11.w, vl_13.w, vl_15.w);
+    acc0 = acc0 + vl_2.x * yt_16 + vl_2.y * yt_17 + vl_2.z * yt_18 + vl_2.w * yt_19;
+    acc1 = acc1 + vl_3.x * yt_16 + vl_3.y * yt_17 + vl_3.z * yt_18 + vl_3.w * yt_19;
+    acc2 = acc2 + vl_4.x * yt_16 + vl_4.y * yt_17 + vl_4.z * yt_18 + vl_4.w * yt_19;
+    acc3 = acc3 + vl_5.x * yt_16 + vl_5.y * yt_17 + vl_5.z * yt_18 + vl_5.w * yt_19;
+    acc4 = acc4 + vl_6.x * yt_16 + vl_6.y * yt_17 + vl_6.z * yt_18 + vl_6.w * yt_19;
+    acc5 = acc5 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
+    acc6 = acc6 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
+    acc7 = acc7 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
   }
-  for (var i = 0u; i < 1u; i++) {
-    for (var j = 0u; j < 1u; j++) {
-      let gm = m0 + lid3.y * 1u + i;
-      let gn = n0 + lid3.x * 1u + j;
-      if (gm < 6u && gn < 8u) {
-        let f_6 = gm * 8u + gn;
-        let i_9 = f_6 % 8u;
-        let v_10 = buf3[f_6];
-        let v_11 = buf4[i_9];
-        let v_12 = acc[i * 1u + j] + v_11;
-        let v_13 = v_10 + v_12;
-        buf0[f_6] = v_13;
-      }
-    }
+  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  let vl_25 = buf3v[cb_1 / 4u];
+  for (var r = 0u; r < 8u + opaque0; r++) {
+    let gm_20 = min(r, 5u);
+    let f_21 = gm_20 * 8u + cb_1;
+    let i_22 = gm_20 / 3u;
+    let i_23 = gm_20 % 3u;
+    let vl_24 = buf2v[i_22 * 6u + i_23 * 2u + cb_1 / 4u];
+    let vv_26 = accs[r] + vl_25;
+    let vv_27 = vl_24 + vv_26;
+    if (r < 6u && c_0 < 8u) { buf4v[f_21 / 4u] = vv_27; }
   }
 }

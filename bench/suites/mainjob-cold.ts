@@ -1,0 +1,24 @@
+// Child process of the mainjob suite: compiles the vit-mnist AF + FPET training step (batch 16)
+// and inference plan (batch 100) and dispatches every pipeline once, timing each plan's first
+// dispatches. Run with an empty MESA_SHADER_CACHE_DIR, this is the cold-cache compile cost of
+// the main job's first epoch. Prints one line: COLD {"train": ms, "infer": ms, "kernels": n}.
+
+import { compileGraph } from '../../codegen/compile.ts';
+import { requestGpu } from '../../src/runtime/device.ts';
+import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { jobGraph } from './mainjob.ts';
+
+const ctx = await requestGpu({ label: 'mainjob cold compile' });
+const out: Record<string, number> = {};
+let kernels = 0;
+for (const mode of ['train', 'infer'] as const) {
+  const job = jobGraph('fpet', mode);
+  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), kernels: process.argv[2] === 'baseline' ? 'baseline' : 'current' });
+  const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
+  exe.write(job.feeds);
+  out[mode] = await exe.warmup();
+  kernels += plan.uniqueKernels;
+  exe.destroy();
+}
+console.log(`COLD ${JSON.stringify({ ...out, kernels })}`);
+process.exit(0);

@@ -1,0 +1,128 @@
+// Fused softmax attention: O = softmax(S)·V, S an elementwise chain over Q·Kᵀ (scale, the log-size
+// bias of proportional attention), in one kernel per (batch·head, block of query rows), the
+// pattern the fusion planner recognised (AttentionPattern in template.ts). Each lane owns one
+// query row: its Q row and its output row live in registers as vec4s; the lane walks the keys
+// once with an online softmax (running max m and sum l; on a new max the sum and the output are
+// rescaled by exp(m_old − m_new)), so the n×n scores, their max, exponentials and sums are never
+// stored. K and V rows are the same for every lane: with subgroups each lane reads a few vec4
+// chunks and shares them with subgroupBroadcast; without, each lane reads them itself. The output
+// goes through P·V's epilogue (the head merge permute, a residual, ...) like a matmul's.
+
+import { add, canonicalIndex, ixVar, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4 } from './matmul.ts';
+import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+
+export interface AttentionConfig {
+  /** Lanes per workgroup (the subgroup size when `subgroup`). */
+  readonly lanes: number;
+  /** Query rows per lane (their K and V reads shared): the workgroup covers lanes × rows queries. */
+  readonly rows: number;
+  /** Share K and V rows across the subgroup with subgroupBroadcast. */
+  readonly subgroup: boolean;
+}
+
+export function defaultAttentionConfig(limits: TemplateLimits, nq: number): AttentionConfig {
+  const lanes = limits.subgroupSize > 0 ? limits.subgroupSize : 8;
+  // Two query rows per lane halve the K/V reads and broadcasts per query, unless that would
+  // pad the queries much more (measured on lavapipe, vit-mnist: 50 queries, 8 lanes).
+  const pad = (r: number) => Math.ceil(nq / (lanes * r)) * lanes * r;
+  const rows = (globalThis as any).process?.env?.ATT_ROWS ? Number((globalThis as any).process.env.ATT_ROWS) : pad(2) <= 1.25 * pad(1) ? 2 : 1;
+  return { lanes, rows, subgroup: limits.subgroupSize > 0 };
+}
+
+const LOWEST_F32 = -3.4028234663852886e38;
+
+export function attentionKernel(t: TemplateInput, config?: AttentionConfig): TemplateOutput {
+  const { w, graph, plan, root, limits } = t;
+  const p = matmulProblem(t);
+  const g = plan.attention(p.mm.id);
+  if (!g) throw new FusionError(root.id, 'attention template without an attention pattern');
+  const qk = expectOp(graph.node(g.qk), 'matmul');
+  const [Q, KT] = qk.inputs.map((i) => graph.node(i));
+  const V = p.b;
+  const nq = p.M, hd = p.N, n = p.K;
+  const dk = Q!.type.shape.at(-1)!;
+  const cfg = config ?? defaultAttentionConfig(limits, nq);
+  const { lanes: S, subgroup, rows: QL } = cfg;
+  if (subgroup && limits.subgroupSize !== S) throw new Error(`attention: subgroup size ${limits.subgroupSize}, configured ${S}`);
+  const batchId = ixVar('wid.z', p.batchCount);
+  const { cBatch, bBatch: vBatch } = batchIndices(w, p, batchId);
+  const qBatch = w.broadcastIndex(cBatch, Q!.type.shape.slice(0, -2));
+  const kBatch = w.broadcastIndex(cBatch, KT!.type.shape.slice(0, -2));
+  const tiles = Math.ceil(nq / (S * QL));
+  const [dx, dy] = spread(tiles, limits);
+  const lane = subgroup ? 'sid' : 'lid';
+  w.line(`let tile = ${FLAT_WORKGROUP};`);
+  if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
+  const rq = Q!.type.shape.length, rk = KT!.type.shape.length, rv = V.type.shape.length;
+  // Query rows of this lane: tile·S·QL + lane + r·S (clamped for reads, guarded for stores).
+  const rowsOf = Array.from({ length: QL }, (_, r) => {
+    const qi = w.letIx(add(add(mul(ixVar('tile', tiles), S * QL), ixVar(lane, S)), S * r), 'qi');
+    const qc = w.letIx(min(qi, nq - 1), 'qc');
+    // The query row, as dk/4 vectors (read once: hoisted out of the key loop).
+    const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q!.id, [...qBatch, qc, lit(4 * c)], rq - 1));
+    const m = w.fresh('m'), l = w.fresh('l');
+    w.line(`var ${m} = ${f32Lit(LOWEST_F32)};`);
+    w.line(`var ${l} = 0.0;`);
+    const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
+    for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
+    return { qi, qc, qv, m, l, outs };
+  });
+  const ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
+    const j = ixVar('j', n);
+    // K row j (Kᵀ column j) and V row j, as vec4 chunks, shared by the lane's query rows.
+    const kAt = (d: Ix): Index => { const idx: Ix[] = [...kBatch, ZERO, ZERO]; idx[rk - 2] = d; idx[rk - 1] = j; return idx; };
+    const vAt = (d: Ix): Index => { const idx: Ix[] = [...vBatch, ZERO, ZERO]; idx[rv - 2] = j; idx[rv - 1] = d; return idx; };
+    const chunks = (count: number, load: (d: Ix) => string): string[] => {
+      if (!subgroup) return Array.from({ length: count }, (_, c) => load(lit(4 * c)));
+      // Lane s reads chunks s, s + S, ...; every chunk reaches all lanes by broadcast.
+      const slots = Array.from({ length: Math.ceil(count / S) }, (_, k) => load(w.letIx(mul(min(add(ixVar(lane, S), S * k), count - 1), 4), 'dc')));
+      return Array.from({ length: count }, (_, c) => w.let(`subgroupBroadcast(${slots[Math.floor(c / S)]!}, ${c % S}u)`, 'kb'));
+    };
+    const kv = chunks(dk / 4, (d) => w.vec4(KT!.id, kAt(d), rk - 2));
+    const vv = chunks(hd / 4, (d) => w.vec4(V.id, vAt(d), rv - 1));
+    for (const row of rowsOf) {
+      const dot = w.let(kv.map((k, c) => `dot(${row.qv[c]}, ${k})`).join(' + '), 'qk');
+      const want = printIndex(canonicalIndex([...cBatch, row.qc, j], qk.type.shape));
+      w.provide(qk.id, (at) => {
+        if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
+        return dot;
+      });
+      const sc = w.compute(g.scores, [...cBatch, row.qc, j]);
+      const mn = w.let(`max(${row.m}, ${sc})`, 'mn');
+      const alpha = w.let(`exp(${row.m} - ${mn})`, 'alpha');
+      const pj = w.let(`exp(${sc} - ${mn})`, 'pj');
+      w.line(`${row.l} = ${row.l} * ${alpha} + ${pj};`);
+      row.outs.forEach((o, c) => w.line(`${o} = ${o} * ${alpha} + ${pj} * ${vv[c]};`));
+      w.line(`${row.m} = ${mn};`);
+    }
+  });
+  // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
+  const vector = canStoreVec4(w, t, p);
+  const out = vector ? '' : w.buffer(root.id, true);
+  for (const row of rowsOf) {
+    const inv = w.let(`1.0 / ${row.l}`, 'inv');
+    const guard = row.qi.k === 'var' && row.qi.bound <= nq ? undefined : `${printIx(row.qi)} < ${nq}u`;
+    if (vector) {
+      row.outs.forEach((o, c) => storeEpilogueVec4(w, t, p, cBatch, row.qc, lit(4 * c), w.let(`${o} * ${inv}`, 'ov'), guard));
+    } else {
+      const comp = ['x', 'y', 'z', 'w'];
+      row.outs.forEach((o, c) => {
+        for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, row.qc, lit(4 * c + k), w.let(`${o}.${comp[k]} * ${inv}`, 'ov'), guard);
+      });
+    }
+  }
+  return {
+    kind: 'attention',
+    params: subgroup
+      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
+      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
+    workgroupSize: [S, 1, 1],
+    dispatch: [dx, dy, p.batchCount],
+    // Q·Kᵀ and P·V (2 per multiply-add), the online softmax (2 exp and ~4 ops per score), and the
+    // chain over S (counted per lane and key).
+    flops: p.batchCount * (nq * n * (2 * dk + 2 * hd + 12) + tiles * S * n * ops / QL),
+    config: `attention ${subgroup ? `sg${S}` : `wg${S}`} rows${QL} q${nq} keys${n} d${dk}/${hd}`,
+    enables: subgroup ? ['subgroups'] : undefined,
+  };
+}

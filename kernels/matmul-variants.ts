@@ -1,0 +1,97 @@
+// Matmul variants as data: each variant is a named template with a configuration, offered for a
+// problem only when its requirements hold on the device (subgroup size, workgroup limits), and
+// rendered by its template. The code generator picks one per kernel: by default a heuristic per
+// adapter class, or whatever a chooser (the on-device tuner) returns for the kernel's signature.
+
+import { matmulProblem, type MatmulProblem } from './matmul.ts';
+import { tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
+import { defaultVec4Config, describeVec4, vec4Matmul, vec4Supported, type Vec4Config } from './matmul-vec4.ts';
+import { canStoreVec4 } from './matmul.ts';
+import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.ts';
+
+export type MatmulVariant =
+  | { readonly name: 'tiled'; readonly config: TiledConfig }
+  | { readonly name: 'subgroup'; readonly config: Vec4Config }
+  | { readonly name: 'vec4'; readonly config: Vec4Config };
+
+export type MatmulVariantName = MatmulVariant['name'];
+export const MATMUL_VARIANT_NAMES: readonly MatmulVariantName[] = ['tiled', 'subgroup', 'vec4'];
+
+/**
+ * What a matmul kernel computes, as far as speed is concerned: sizes, and how its operands and
+ * epilogue read (buffer reads per vec4 of each operand along its two axes; vector or scalar
+ * stores). Kernels with equal keys share a tuning result.
+ */
+export interface MatmulSignature {
+  readonly batch: number;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  /** Reads per vec4 of A along m and along k; of B along k and along n. */
+  readonly a: readonly [number, number];
+  readonly b: readonly [number, number];
+  readonly storeVec4: boolean;
+  readonly key: string;
+}
+
+export function matmulSignature(t: TemplateInput): MatmulSignature {
+  const p = matmulProblem(t);
+  const w = t.w;
+  const ra = p.a.type.shape.length, rb = p.b.type.shape.length;
+  const loads = (id: number, ax: number, ext: number) => (ext % 4 === 0 ? w.vec4Loads(id, ax) : 4 * w.vec4Loads(id, ax));
+  const a = [loads(p.a.id, ra - 2, p.M), loads(p.a.id, ra - 1, p.K)] as const;
+  const b = [loads(p.b.id, rb - 2, p.K), loads(p.b.id, rb - 1, p.N)] as const;
+  const storeVec4 = canStoreVec4(w, t, p);
+  return {
+    batch: p.batchCount, M: p.M, N: p.N, K: p.K, a, b, storeVec4,
+    key: `${p.batchCount}x${p.M}x${p.N}x${p.K} a${a.join('/')} b${b.join('/')} ${storeVec4 ? 'v' : 's'}`,
+  };
+}
+
+export const describeVariant = (v: MatmulVariant): string =>
+  v.name === 'tiled' ? `tiled ${v.config.wy * v.config.tm}x${v.config.wx * v.config.tn}x${v.config.bk}` : describeVec4(v.config);
+
+/** The variants (with their configurations) that may run this problem on this device, best guess first. */
+export function offeredVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {
+  const out: MatmulVariant[] = [];
+  if (limits.subgroupSize > 0) {
+    const S = limits.subgroupSize;
+    const first = defaultVec4Config(p, limits, true);
+    out.push({ name: 'subgroup', config: first });
+    for (const swap of [false, true]) {
+      for (const rows of [16, 8]) {
+        const c: Vec4Config = { rows, lanes: S, groups: 1, subgroup: true, swap };
+        if (vec4Supported(c, limits, p.batchCount) && !sameVec4(c, first)) out.push({ name: 'subgroup', config: c });
+      }
+    }
+  }
+  const v4 = defaultVec4Config(p, limits, false);
+  out.push({ name: 'vec4', config: v4 });
+  const alt: Vec4Config = { ...v4, swap: !v4.swap };
+  if (vec4Supported(alt, limits, p.batchCount)) out.push({ name: 'vec4', config: alt });
+  if (p.batchCount <= limits.maxWorkgroupsPerDimension) out.push({ name: 'tiled', config: tiledConfig(p.M, p.N, p.K, limits.maxInvocationsPerWorkgroup) });
+  return out;
+}
+
+const sameVec4 = (a: Vec4Config, b: Vec4Config) => a.rows === b.rows && a.lanes === b.lanes && a.groups === b.groups && a.subgroup === b.subgroup && a.swap === b.swap;
+
+/** Adapter classes the default heuristic distinguishes. */
+export type AdapterClass = 'cpu' | 'gpu';
+
+/**
+ * The variant used without tuning: on CPU adapters the subgroup design when the subgroup size is
+ * known, else vec4; on GPUs the tiled workgroup-memory design (the classic one for hardware).
+ */
+export function defaultVariant(offered: readonly MatmulVariant[], adapter: AdapterClass): MatmulVariant {
+  const pick = (name: MatmulVariantName) => offered.find((v) => v.name === name);
+  const order: MatmulVariantName[] = adapter === 'gpu' ? ['tiled', 'subgroup', 'vec4'] : ['subgroup', 'vec4', 'tiled'];
+  for (const n of order) {
+    const v = pick(n);
+    if (v) return v;
+  }
+  throw new Error('no matmul variant fits this device');
+}
+
+export function renderMatmul(t: TemplateInput, v: MatmulVariant): TemplateOutput {
+  return v.name === 'tiled' ? tiledMatmul(t, v.config) : vec4Matmul(t, v.config);
+}

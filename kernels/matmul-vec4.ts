@@ -1,0 +1,264 @@
+// Matmul variants "subgroup" and "vec4": register-blocked vec4 accumulators with no workgroup
+// memory and no barrier, for adapters where loads, not arithmetic, set the speed (CPU drivers such
+// as lavapipe run a workgroup on one thread, eight lanes per 256-bit vector, and every storage load
+// is a per-lane instruction sequence, whatever its width).
+//
+// A lane owns 4 consecutive output columns and R rows: R vec4 accumulators in named variables
+// (a private array indexed at run time would spill). Per 4-wide k step it reads the R×4 block of
+// the row operand X in R vec4 "pieces" and the 4×4 block of the column operand Y in four vec4s, and
+// does 16·R multiply-adds.
+//  - "subgroup": the workgroup is one subgroup of S lanes covering 4·S columns; the R pieces of X are
+//    shared: lane l reads pieces l, l + S, ... and every piece reaches all lanes by
+//    subgroupBroadcast, so a lane reads R/S + 4 vectors per 16·R multiply-adds.
+//  - "vec4": the same without subgroups (adapters that have none, or no fixed size): every lane reads
+//    its own R pieces (R + 4 vectors per 16·R multiply-adds).
+// Operands are any fused expressions: each vector is read along the axis where the operand is
+// contiguous (X along k or along its rows, Y along its columns or along k, then transposed in
+// registers), falling back to scalars assembled into vectors. `swap` computes Cᵀ = Bᵀ·Aᵀ (lanes
+// along m), for outputs narrower than a subgroup's 4·S columns. Tails: rows and columns past the
+// end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
+
+import { add, bound, div, ixVar, lit, min, mod, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
+import { FLAT_WORKGROUP, spread, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+
+export interface Vec4Config {
+  /** Rows per lane (vec4 accumulators per lane), a multiple of 4. */
+  readonly rows: number;
+  /** Lanes along the columns per workgroup (the subgroup size for "subgroup"). */
+  readonly lanes: number;
+  /** Lane groups along the rows per workgroup ("vec4" only; 1 for "subgroup"). */
+  readonly groups: number;
+  /** Share the row operand across the subgroup with subgroupBroadcast. */
+  readonly subgroup: boolean;
+  /** Compute Cᵀ = Bᵀ·Aᵀ: lanes along m, accumulator rows along n. */
+  readonly swap: boolean;
+}
+
+/** One matmul operand seen as rows × k: which axes of the node are its "rows" and k. */
+interface Operand {
+  readonly id: number;
+  readonly batch: Index;
+  readonly outAxis: number;
+  readonly kAxis: number;
+  /** Extent of the out axis (rows of X or columns of Y). */
+  readonly ext: number;
+}
+
+const at = (o: Operand, r: Ix, k: Ix): Index => {
+  const idx = [...o.batch, ZERO, ZERO];
+  idx[o.outAxis] = r;
+  idx[o.kAxis] = k;
+  return idx;
+};
+
+export const describeVec4 = (c: Vec4Config): string =>
+  `${c.subgroup ? 'subgroup' : 'vec4'} r${c.rows} ${c.subgroup ? `sg${c.lanes}` : `wg${c.lanes}x${c.groups}`}${c.swap ? ' swap' : ''}`;
+
+/** Whether `c` can run on this device for this problem (checked before a variant is offered). */
+export function vec4Supported(c: Vec4Config, limits: TemplateLimits, batchCount: number): boolean {
+  if (c.rows % 4 !== 0 || c.rows < 4) return false;
+  if (c.subgroup && (limits.subgroupSize === 0 || c.lanes !== limits.subgroupSize || c.groups !== 1)) return false;
+  if (c.lanes * c.groups > limits.maxInvocationsPerWorkgroup) return false;
+  return batchCount <= limits.maxWorkgroupsPerDimension;
+}
+
+export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
+  const { w, root, limits } = t;
+  const p = matmulProblem(t);
+  const { M, N, K, batchCount } = p;
+  const { rows: R, lanes: S, groups: G, subgroup, swap } = cfg;
+  if (!vec4Supported(cfg, limits, batchCount)) throw new Error(`matmul variant ${describeVec4(cfg)} is not supported here`);
+  const ra = p.a.type.shape.length, rb = p.b.type.shape.length;
+  const { aBatch, bBatch, cBatch } = batchIndices(w, p, ixVar('wid.z', batchCount));
+  const A: Operand = { id: p.a.id, batch: aBatch.slice(), outAxis: ra - 2, kAxis: ra - 1, ext: M };
+  const B: Operand = { id: p.b.id, batch: bBatch.slice(), outAxis: rb - 1, kAxis: rb - 2, ext: N };
+  const [X, Y] = swap ? [B, A] : [A, B];
+  const rowsExt = X.ext, colsExt = Y.ext;
+  const BR = R * G, BC = 4 * S;
+  const tilesC = Math.ceil(colsExt / BC), tilesR = Math.ceil(rowsExt / BR);
+  const K4 = K - (K % 4);
+
+  // Read axes: X pieces along rows or k, Y vectors along columns or k (fewest buffer reads).
+  const xAlongRows = rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
+  const yAlongCols = colsExt % 4 === 0 && w.vec4Loads(Y.id, Y.outAxis) <= w.vec4Loads(Y.id, Y.kAxis);
+
+  const lane = subgroup ? 'sid' : 'lid.x';
+  const tiles = tilesC * tilesR;
+  const [dx, dy] = spread(tiles, limits);
+  w.line(`let tile = ${FLAT_WORKGROUP};`);
+  // Only when the dispatch is spread over two dimensions are there workgroups past the last tile.
+  if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
+  const c0 = w.letIx(add(mul(mod(ixVar('tile', tilesC * tilesR), tilesC), BC), mul(ixVar(lane, S), 4)), 'c');
+  const r0 = w.letIx(add(mul(div(ixVar('tile', tilesC * tilesR), tilesC), BR), G > 1 ? mul(ixVar('lid.y', G), R) : ZERO), 'r');
+  // Column vector base (clamped into range: out-of-range lanes read the last columns, store nothing).
+  const cBase = colsExt % 4 === 0 ? w.letIx(min(c0, colsExt - 4), 'cb') : c0;
+  const colIx = (c: number): Ix => w.letIx(min(add(c0, c), colsExt - 1), 'cc');
+  for (let r = 0; r < R; r++) w.line(`var acc${r} = vec4<f32>(0.0);`);
+
+  // Pieces of X this lane reads: subgroup lanes read pieces lane, lane + S, ...; others all R.
+  const perLane = subgroup ? Math.ceil(R / S) : R;
+  const pieceIndex = (j: number): Ix => (subgroup ? w.letIx(min(add(ixVar(lane, S), S * j), R - 1), 'pc') : lit(j));
+  /** The piece's value (a vec4) for piece j of this lane at k step kk0. */
+  const loadPiece = (j: number, k: Ix): string => {
+    const pc = pieceIndex(j);
+    if (!xAlongRows) {
+      const row = w.letIx(min(add(r0, pc), rowsExt - 1), 'xr');
+      return w.vec4(X.id, at(X, row, k), X.kAxis);
+    }
+    // Piece q = kk·(R/4) + block: rows r0 + 4·block .. + 3 at k + kk.
+    const q4 = R / 4;
+    const kk = pc.k === 'const' ? lit(Math.floor(pc.v / q4)) : w.letIx(div(pc, q4), 'pk');
+    const blk = pc.k === 'const' ? lit(pc.v % q4) : w.letIx(mod(pc, q4), 'pb');
+    const row = w.letIx(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
+    return w.vec4(X.id, at(X, row, w.letIx(add(k, kk), 'xk')), X.outAxis);
+  };
+  /** Scalar x[r][kk] of the block (after sharing), given the per-lane pieces. */
+  const shareX = (pieces: readonly string[]): ((r: number, kk: number) => string) => {
+    const piece = (q: number): string => {
+      if (!subgroup) return pieces[q]!;
+      return w.let(`subgroupBroadcast(${pieces[Math.floor(q / S)]!}, ${q % S}u)`, 'xb');
+    };
+    const shared = new Map<number, string>();
+    const get = (q: number) => {
+      if (!shared.has(q)) shared.set(q, piece(q));
+      return shared.get(q)!;
+    };
+    const comp = ['x', 'y', 'z', 'w'];
+    return xAlongRows
+      ? (r, kk) => `${get(kk * (R / 4) + Math.floor(r / 4))}.${comp[r % 4]}`
+      : (r, kk) => `${get(r)}.${comp[kk]}`;
+  };
+  /** Y's 4×4 block at k: four vec4s over the lane's columns, one per kk. */
+  const loadY = (k: Ix): string[] => {
+    if (yAlongCols) return [0, 1, 2, 3].map((kk) => w.vec4(Y.id, at(Y, cBase, w.letIx(add(k, kk), 'yk')), Y.outAxis));
+    const cols = [0, 1, 2, 3].map((c) => w.vec4(Y.id, at(Y, colIx(c), k), Y.kAxis));
+    const comp = ['x', 'y', 'z', 'w'];
+    return [0, 1, 2, 3].map((kk) => w.let(`vec4<f32>(${cols.map((v) => `${v}.${comp[kk]}`).join(', ')})`, 'yt'));
+  };
+
+  let loopOps = 0;
+  if (K4 > 0) {
+    loopOps = w.block(`for (var k = 0u; k < ${K4}u; k += 4u)`, () => {
+      const k = ixVar('k', K4);
+      const pieces = Array.from({ length: perLane }, (_, j) => loadPiece(j, k));
+      const x = shareX(pieces);
+      const y = loadY(k);
+      for (let r = 0; r < R; r++) {
+        w.line(`acc${r} = acc${r} + ${[0, 1, 2, 3].map((kk) => `${x(r, kk)} * ${y[kk]}`).join(' + ')};`);
+      }
+    });
+  }
+  if (K4 < K) {
+    // k tail: one k at a time, scalars of X shared the same way, Y as one vector over the columns.
+    loopOps += w.block(`for (var k = ${K4}u; k < ${K}u; k++)`, () => {
+      const k = ixVar('k', K);
+      const xs = Array.from({ length: perLane }, (_, j) => {
+        const row = w.letIx(min(add(r0, pieceIndex(j)), rowsExt - 1), 'xr');
+        return w.value(X.id, at(X, row, k));
+      });
+      const y = colsExt % 4 === 0
+        ? w.vec4(Y.id, at(Y, cBase, k), Y.outAxis)
+        : w.let(`vec4<f32>(${[0, 1, 2, 3].map((c) => w.value(Y.id, at(Y, colIx(c), k))).join(', ')})`, 'yt');
+      for (let r = 0; r < R; r++) {
+        const xr = subgroup ? w.let(`subgroupBroadcast(${xs[Math.floor(r / S)]!}, ${r % S}u)`, 'xb') : xs[r]!;
+        w.line(`acc${r} = acc${r} + ${xr} * ${y};`);
+      }
+    });
+  }
+
+  // Epilogue: a loop over the rows (the accumulators copied to an array once), so that the
+  // epilogue's code is emitted once, not R times: the driver compiles it faster, and it runs the
+  // same (its loads of row-invariant operands such as a bias are hoisted out of the loop).
+  // Values are computed at clamped indices, stores guarded.
+  w.line(`var accs = array<vec4<f32>, ${R}>(${Array.from({ length: R }, (_, r) => `acc${r}`).join(', ')});`);
+  const vecStore = canStoreVec4(w, t, p);
+  let epilogueOps = 0;
+  const r = ixVar('r', R), i = ixVar('i', 4), q = ixVar('q', R / 4);
+  const store = (gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean) => {
+    const guard = guardOf([[gm, M], [gn, N]]);
+    if (guard === null) return;
+    const gmc = w.letIx(min(gm, M - 1), 'gm'), gnc = w.letIx(min(gn, N - gnClamp), 'gn');
+    if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard);
+    else storeEpilogue(w, t, p, w.buffer(root.id, true), cBatch, gmc, gnc, acc, guard);
+  };
+  if (vecStore && !swap) {
+    epilogueOps = w.block(`for (var r = 0u; r < ${R}u; r++)`, () => store(w.letIx(add(r0, r), 'gm'), c0, 4, 'accs[r]', true)) / 4;
+  } else if (vecStore) {
+    // Lanes hold 4 rows (m) × R columns (n): transposed into vectors along n.
+    w.block(`for (var i = 0u; i < 4u; i++)`, () => {
+      epilogueOps = w.block(`for (var q = 0u; q < ${R / 4}u; q++)`, () => {
+        const v = w.let(`vec4<f32>(${[0, 1, 2, 3].map((j) => `accs[4u * q + ${j}u][i]`).join(', ')})`, 'cv');
+        store(w.letIx(add(c0, i), 'gm'), w.letIx(add(r0, mul(q, 4)), 'gn'), 4, v, true);
+      }) / 4;
+    });
+  } else {
+    w.block(`for (var r = 0u; r < ${R}u; r++)`, () => {
+      epilogueOps = w.block('for (var i = 0u; i < 4u; i++)', () => {
+        const [gm, gn] = swap ? [add(c0, i), add(r0, r)] : [add(r0, r), add(c0, i)];
+        store(w.letIx(gm, 'gm'), w.letIx(gn, 'gn'), 1, 'accs[r][i]', false);
+      });
+    });
+  }
+
+  return {
+    kind: 'matmul',
+    params: subgroup
+      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
+      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u',
+    workgroupSize: [S, G, 1],
+    dispatch: [dx, dy, batchCount],
+    // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
+    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + tiles * S * G * Math.ceil(K / 4) * loopOps),
+    config: `${describeVec4(cfg)} x:${xAlongRows ? 'rows' : 'k'} y:${yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
+    enables: subgroup ? ['subgroups'] : undefined,
+  };
+}
+
+/**
+ * The store guard `e₁ < n₁ && ...` without the comparisons that always hold; undefined when all
+ * do, null when one never does (the element is past the end in every workgroup).
+ */
+function guardOf(conds: readonly (readonly [Ix, number])[]): string | undefined | null {
+  const parts: string[] = [];
+  for (const [e, n] of conds) {
+    if (e.k === 'const') {
+      if (e.v >= n) return null;
+      continue;
+    }
+    if (bound(e) <= n) continue;
+    parts.push(`${printIx(e)} < ${n}u`);
+  }
+  return parts.length ? parts.join(' && ') : undefined;
+}
+
+/**
+ * A default configuration (measured on lavapipe, 8-lane subgroups): 16 rows per lane unless the
+ * rows are few (fewer reads per multiply-add: ~15% faster at ViT shapes), lanes along n unless
+ * the output is much narrower than a subgroup's columns (transposed reads cost ~30% at equal
+ * padding), ranked by the padded work of whole tiles.
+ */
+export function defaultVec4Config(p: MatmulProblem, limits: TemplateLimits, subgroup: boolean): Vec4Config {
+  const S = subgroup ? limits.subgroupSize : 8;
+  const options: Vec4Config[] = [];
+  for (const swap of [false, true]) {
+    for (const rows of subgroup ? [16, 8] : [8, 4]) {
+      for (const groups of subgroup ? [1] : [8, 4, 2, 1]) {
+        const c = { rows, lanes: S, groups, subgroup, swap };
+        if (vec4Supported(c, limits, p.batchCount)) options.push(c);
+      }
+    }
+  }
+  if (!options.length) {
+    // The batch runs along the grid's z axis: the standard dispatch-limit message lets callers name the option.
+    if (p.batchCount > limits.maxWorkgroupsPerDimension) throw new Error(`matmul: ${p.batchCount} workgroups exceed the device's dispatch limit (${limits.maxWorkgroupsPerDimension} per dimension)`);
+    throw new Error(`no vec4 matmul configuration fits this device (${limits.maxInvocationsPerWorkgroup} invocations per workgroup, subgroup size ${limits.subgroupSize})`);
+  }
+  const cost = (c: Vec4Config) => {
+    const [rowsExt, colsExt] = c.swap ? [p.N, p.M] : [p.M, p.N];
+    const br = c.rows * c.groups, bc = 4 * c.lanes;
+    const padded = Math.ceil(rowsExt / br) * br * Math.ceil(colsExt / bc) * bc;
+    return padded * (c.rows >= 16 ? 1 : c.rows >= 8 ? 1.15 : 1.4) * (c.swap ? 1.3 : 1) * (1 + 0.02 / c.groups);
+  };
+  return options.reduce((best, c) => (cost(c) < cost(best) ? c : best));
+}

@@ -1,0 +1,75 @@
+// Index expressions: the simplifier's rewrites (constant folding, clamps and modulos dropped by
+// bounds, and the division/modulo of sums with a common factor: (r·64 + k) / 64 = r for k < 64)
+// keep the value of every expression, for every assignment of its variables within their bounds.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { add, bound, div, ixVar, lit, max, min, mod, mul, printIx, sub, type Ix } from '../../kernels/expr.ts';
+import { fcParams } from '../support/random.ts';
+
+function evalIx(e: Ix, env: Record<string, number>): number {
+  switch (e.k) {
+    case 'const': return e.v;
+    case 'var': return env[e.name]!;
+    case 'add': return evalIx(e.a, env) + evalIx(e.b, env);
+    case 'sub': return evalIx(e.a, env) - evalIx(e.b, env);
+    case 'mul': return evalIx(e.a, env) * evalIx(e.b, env);
+    case 'div': return Math.floor(evalIx(e.a, env) / evalIx(e.b, env));
+    case 'mod': return evalIx(e.a, env) % evalIx(e.b, env);
+    case 'min': return Math.min(evalIx(e.a, env), evalIx(e.b, env));
+    case 'max': return Math.max(evalIx(e.a, env), evalIx(e.b, env));
+  }
+}
+
+/** Random expression trees over variables x0..x2 with small bounds; `raw` evaluates without simplification. */
+type Tree = { op: 'var'; i: number } | { op: 'const'; v: number } | { op: 'add' | 'mul' | 'div' | 'mod' | 'min' | 'max'; a: Tree; b: Tree | number };
+const BOUNDS = [3, 16, 64];
+const treeArb: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
+  t: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.record({ op: fc.constant('var' as const), i: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ op: fc.constant('const' as const), v: fc.integer({ min: 0, max: 70 }) }),
+    fc.record({ op: fc.constantFrom('add' as const, 'min' as const, 'max' as const), a: tie('t'), b: tie('t') }),
+    fc.record({ op: fc.constantFrom('mul' as const, 'div' as const, 'mod' as const), a: tie('t'), b: fc.constantFrom(1, 2, 4, 8, 16, 50, 64, 128, 3200) }),
+  ),
+})).t;
+
+function build(t: Tree): { e: Ix; raw: (env: number[]) => number } {
+  switch (t.op) {
+    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]), raw: (env) => env[t.i]! };
+    case 'const': return { e: lit(t.v), raw: () => t.v };
+    default: {
+      const a = build(t.a);
+      const b = typeof t.b === 'number' ? { e: lit(t.b), raw: () => t.b as number } : build(t.b);
+      const f = { add, mul, div, mod, min, max }[t.op];
+      const g = { add: (x: number, y: number) => x + y, mul: (x: number, y: number) => x * y, div: (x: number, y: number) => Math.floor(x / y), mod: (x: number, y: number) => x % y, min: Math.min, max: Math.max }[t.op];
+      return { e: f(a.e, b.e), raw: (env) => g(a.raw(env), b.raw(env)) };
+    }
+  }
+}
+
+test('index simplification keeps values for all variables within their bounds', () => {
+  fc.assert(
+    fc.property(treeArb, fc.tuple(fc.nat(2), fc.nat(15), fc.nat(63)), (t, xs) => {
+      const { e, raw } = build(t);
+      const env = { x0: xs[0], x1: xs[1], x2: xs[2] };
+      const want = raw(xs);
+      assert.equal(evalIx(e, env), want, `${JSON.stringify(t)} -> ${printIx(e)} at ${JSON.stringify(env)}`);
+      assert.ok(want < bound(e), `${printIx(e)} = ${want} at ${JSON.stringify(env)} is not below its bound ${bound(e)}`);
+    }),
+    fcParams(3000),
+  );
+});
+
+test('division and modulo of sums with a common factor simplify', () => {
+  const r = ixVar('r', 100), k = ixVar('k', 64), j = ixVar('j', 4);
+  assert.equal(printIx(div(add(mul(r, 64), k), 64)), 'r');
+  assert.equal(printIx(mod(add(mul(r, 64), k), 64)), 'k');
+  assert.equal(printIx(div(add(mul(r, 64), k), 3200)), 'r / 50u');
+  assert.equal(printIx(mod(div(add(mul(r, 64), k), 64), 50)), 'r % 50u');
+  // (4j + 1) / 4 = j only while the remainder stays below the factor; not so for k < 64 over 4.
+  assert.equal(printIx(div(add(mul(j, 4), 1), 4)), 'j');
+  assert.notEqual(printIx(div(add(mul(r, 4), k), 4)), 'r');
+  assert.equal(printIx(sub(add(r, 5), 2)), 'r + 3u');
+});

@@ -1,0 +1,208 @@
+// Every matmul variant (each configuration the code generator offers for the problem, both
+// orientations, subgroup and plain vec4, the tiled baseline) against the float64 reference, over
+// random shapes (unaligned ones included: M, N, K not multiples of 4, tails of every tile), with
+// batch axes (broadcast ones included), fused prologues (transposed weights, LayerNorm output,
+// gathered rows, a strided head slice of a wider tensor, an elementwise expression) and fused
+// epilogues (bias, GELU, residual through a reshape, a transposed store).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
+import { evaluate } from '../../src/ir/interpret.ts';
+import { gelu, layerNorm } from '../../src/ir/nn.ts';
+import { numel } from '../../src/ir/shape.ts';
+import { compileGraph, DEFAULT_LIMITS, type CompiledPlan } from '../../codegen/compile.ts';
+import { describeVariant, type MatmulVariant } from '../../kernels/matmul-variants.ts';
+import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { assertClose, gpu } from '../support/gpu.ts';
+import { fcParams, rngFrom, uniform } from '../support/random.ts';
+
+const A_FORMS = ['plain', 'transposed', 'layerNorm', 'gather', 'expr'] as const;
+const B_FORMS = ['plain', 'weight', 'heads', 'expr'] as const;
+const EPILOGUES = ['none', 'bias', 'gelu', 'residual', 'transpose'] as const;
+
+interface Case {
+  readonly batch: readonly number[];
+  /** Whether A / B have the batch axes (else they broadcast over them). */
+  readonly aBatched: boolean;
+  readonly bBatched: boolean;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+  readonly a: (typeof A_FORMS)[number];
+  readonly b: (typeof B_FORMS)[number];
+  readonly epilogue: (typeof EPILOGUES)[number];
+  readonly seed: number;
+}
+
+// Sizes: small unaligned ones and multiples of 4 (the vector paths), some past one tile.
+const dim = fc.oneof(fc.integer({ min: 1, max: 23 }), fc.constantFrom(4, 8, 12, 16, 20, 32, 36, 40));
+const caseArb: fc.Arbitrary<Case> = fc.record({
+  batch: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 }),
+  aBatched: fc.boolean(),
+  bBatched: fc.boolean(),
+  M: dim, N: dim, K: dim,
+  a: fc.constantFrom(...A_FORMS),
+  b: fc.constantFrom(...B_FORMS),
+  epilogue: fc.constantFrom(...EPILOGUES),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
+function buildCase(c: Case): { graph: Graph; feeds: Record<string, number[]> } {
+  const g = new GraphBuilder();
+  const rng = rngFrom(c.seed);
+  const feeds: Record<string, number[]> = {};
+  const input = (name: string, shape: readonly number[]) => {
+    feeds[name] = uniform(rng, numel(shape), -1, 1);
+    return g.input(name, [...shape]);
+  };
+  const aB = c.aBatched ? c.batch : [], bB = c.bBatched ? c.batch : [];
+  let a: Tensor;
+  switch (c.a) {
+    case 'plain': a = input('a', [...aB, c.M, c.K]); break;
+    case 'transposed': a = input('a', [...aB, c.K, c.M]).transpose(); break;
+    case 'layerNorm': a = layerNorm(input('a', [...aB, c.M, c.K]), input('g', [c.K]), input('h', [c.K]), 1e-5); break;
+    case 'gather': {
+      const rows = c.M + 2;
+      const idx = Array.from({ length: c.M }, (_, i) => (i * 7 + 3) % rows);
+      a = input('a', [...aB, rows, c.K]).gather(g.constant(idx, [...aB.map(() => 1), c.M], 'i32'), aB.length);
+      break;
+    }
+    case 'expr': a = input('a', [...aB, c.M, c.K]).tanh().mul(input('s', [c.K])); break;
+  }
+  let b: Tensor;
+  switch (c.b) {
+    case 'plain': b = input('b', [...bB, c.K, c.N]); break;
+    case 'weight': b = input('w', [c.N, c.K]).transpose(); break;
+    case 'heads': {
+      // A slice of a wider tensor viewed as heads: qkv[..., k, 3N] -> the middle N columns.
+      b = input('qkv', [...bB, c.K, 3 * c.N]).narrow(-1, c.N, c.N);
+      break;
+    }
+    case 'expr': b = input('b', [...bB, c.K, c.N]).exp().sub(1); break;
+  }
+  let y = a.matmul(b);
+  const outShape = y.shape;
+  switch (c.epilogue) {
+    case 'none': break;
+    case 'bias': y = y.add(input('bias', [c.N])); break;
+    case 'gelu': y = gelu(y.add(input('bias', [c.N]))); break;
+    case 'residual': {
+      // Through a reshape that merges the leading axes (rows of a linear layer).
+      const rows = numel(outShape.slice(0, -1));
+      y = y.reshape([rows, c.N]).add(input('res', [rows, c.N]));
+      break;
+    }
+    case 'transpose': y = y.mul(0.5).transpose(); break;
+  }
+  g.output('y', y);
+  return { graph: g.build(), feeds };
+}
+
+async function runPlan(plan: CompiledPlan, feeds: Record<string, number[]>) {
+  const ctx = await gpu();
+  const exe = await Program.create(ctx, plan);
+  try {
+    const out = await exe.execute(feeds);
+    assert.deepEqual(ctx.takeErrors().map((e) => e.message), []);
+    return out;
+  } finally {
+    exe.destroy();
+  }
+}
+
+let checked = 0;
+const seenVariants = new Map<string, number>();
+
+test('matmul variants: every offered variant matches the float64 reference (random shapes, prologues, epilogues, batches)', async () => {
+  const ctx = await gpu();
+  const limits = deviceLimits(ctx);
+  await fc.assert(
+    fc.asyncProperty(caseArb, async (c) => {
+      const { graph, feeds } = buildCase(c);
+      const ref = evaluate(graph, feeds).outputs.y!.data;
+      const base = compileGraph(graph, { limits });
+      const mm = base.kernels.filter((k) => k.matmul);
+      assert.equal(mm.length, 1, `one matmul kernel expected, got ${base.kernels.map((k) => k.name).join(', ')}`);
+      const offered = mm[0]!.matmul!.offered;
+      assert.ok(offered.some((v) => v.name === 'tiled'), 'the tiled baseline is always offered');
+      for (const v of offered) {
+        const label = describeVariant(v);
+        const plan = compileGraph(graph, { limits, matmulVariant: () => v, variantKey: `test ${JSON.stringify(v)}` });
+        const k = plan.kernels.find((x) => x.matmul)!;
+        assert.equal(describeVariant(k.matmul!.variant), label);
+        assert.ok(k.config.startsWith(v.name), `config "${k.config}" names the variant ${v.name}`);
+        const out = await runPlan(plan, feeds);
+        assertClose(`${label} ${k.config} ${JSON.stringify(c)}`, out.y!, ref);
+        const key = `${v.name}${v.name !== 'tiled' && v.config.swap ? ' swap' : ''}`;
+        seenVariants.set(key, (seenVariants.get(key) ?? 0) + 1);
+        checked++;
+      }
+    }),
+    fcParams(14),
+  );
+  console.log(`matmul variants: ${checked} (case, variant) pairs checked; ${[...seenVariants].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  for (const name of ['subgroup', 'subgroup swap', 'vec4', 'vec4 swap', 'tiled']) {
+    if (name.startsWith('subgroup') && !ctx.info.subgroupSize) continue;
+    assert.ok(seenVariants.has(name), `variant ${name} was never exercised`);
+  }
+});
+
+test('matmul variants: requirements are checked before a variant is offered', () => {
+  const b = new GraphBuilder();
+  b.output('y', b.input('a', [9, 13]).matmul(b.input('b', [13, 6])));
+  const graph = b.build();
+  const names = (subgroupSize: number) => new Set(compileGraph(graph, { limits: { ...DEFAULT_LIMITS, subgroupSize } }).kernels[0]!.matmul!.offered.map((v) => v.name));
+  assert.deepEqual(names(0), new Set(['vec4', 'tiled']), 'no subgroups: no subgroup variant');
+  assert.deepEqual(names(8), new Set(['subgroup', 'vec4', 'tiled']));
+  const sg = compileGraph(graph, { limits: { ...DEFAULT_LIMITS, subgroupSize: 4 } }).kernels[0]!.matmul!.offered.filter((v): v is Extract<MatmulVariant, { name: 'subgroup' }> => v.name === 'subgroup');
+  assert.ok(sg.length > 0 && sg.every((v) => v.config.lanes === 4), 'subgroup variants use the adapter\'s subgroup size');
+  // Defaults: CPU adapters the subgroup design (vec4 without subgroups), GPUs the tiled one.
+  const chosen = (l: Partial<typeof DEFAULT_LIMITS>) => compileGraph(graph, { limits: { ...DEFAULT_LIMITS, ...l } }).kernels[0]!.config.split(' ')[0];
+  assert.equal(chosen({ subgroupSize: 8, adapterClass: 'cpu' }), 'subgroup');
+  assert.equal(chosen({ subgroupSize: 0, adapterClass: 'cpu' }), 'vec4');
+  assert.equal(chosen({ subgroupSize: 32, adapterClass: 'gpu' }), 'tiled');
+  // A forced name applies where offered.
+  assert.equal(compileGraph(graph, { limits: DEFAULT_LIMITS, matmulVariant: 'tiled' }).kernels[0]!.config.split(' ')[0], 'tiled');
+});
+
+test('split-K: partial products over K chunks plus a reduction match the float64 reference (weight-gradient shapes, tails, epilogues)', async () => {
+  const ctx = await gpu();
+  const limits = deviceLimits(ctx);
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        M: fc.integer({ min: 1, max: 20 }), N: fc.integer({ min: 1, max: 20 }), T: fc.integer({ min: 2, max: 90 }),
+        batch: fc.array(fc.integer({ min: 1, max: 2 }), { maxLength: 1 }),
+        splits: fc.integer({ min: 2, max: 7 }), transposedStore: fc.boolean(), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ M, N, T, batch, splits, transposedStore, seed }) => {
+        const g = new GraphBuilder();
+        const rng = rngFrom(seed);
+        const feeds: Record<string, number[]> = {};
+        const input = (name: string, shape: number[]) => {
+          feeds[name] = uniform(rng, numel(shape), -1, 1);
+          return g.input(name, shape);
+        };
+        // dW = dYᵀ·X (tokens contracted), stored transposed or scaled, like a weight gradient.
+        const dy = input('dy', [...batch, T, M]), x = input('x', [...batch, T, N]);
+        const w = dy.transpose().matmul(x);
+        g.output('y', transposedStore ? w.transpose() : w.mul(input('s', [N])).add(1));
+        const graph = g.build();
+        const plan = compileGraph(graph, { limits, splitK: splits });
+        assert.ok(plan.kernels.some((k) => k.kind === 'reduce' || k.kind === 'row'), `a reduction sums the partials: ${plan.kernels.map((k) => k.name).join(', ')}`);
+        const out = await runPlan(plan, feeds);
+        assertClose(`split-K ${JSON.stringify({ M, N, T, batch, splits, transposedStore })}`, out.y!, evaluate(graph, feeds).outputs.y!.data);
+      },
+    ),
+    fcParams(10),
+  );
+  // The default policy splits only on GPUs, only small outputs with long contractions.
+  const b = new GraphBuilder();
+  b.output('w', b.input('dy', [4096, 16]).transpose().matmul(b.input('x', [4096, 32])));
+  const graph = b.build();
+  const kinds = (adapterClass: 'cpu' | 'gpu') => compileGraph(graph, { limits: { ...DEFAULT_LIMITS, adapterClass } }).kernels.map((k) => k.kind);
+  assert.deepEqual(kinds('cpu'), ['matmul']);
+  assert.ok(kinds('gpu').length === 2 && kinds('gpu')[0] === 'matmul', `GPU: split ${kinds('gpu')}`);
+});

@@ -1,0 +1,131 @@
+// Row kernels (one row per lane with vec4 reads and shared passes; one workgroup per row with a
+// barrier tree) and the fused attention kernel (online softmax, with and without subgroups)
+// against the float64 reference over random shapes, fixed seeds.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
+import { gradients } from '../../src/ir/autodiff.ts';
+import { evaluate } from '../../src/ir/interpret.ts';
+import { layerNorm, linear, logSoftmax, softmax } from '../../src/ir/nn.ts';
+import { numel } from '../../src/ir/shape.ts';
+import { compileGraph, type CodegenLimits, type CompiledPlan } from '../../codegen/compile.ts';
+import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { assertClose, gpu } from '../support/gpu.ts';
+import { fcParams, rngFrom, uniform } from '../support/random.ts';
+
+async function runPlan(plan: CompiledPlan, feeds: Record<string, ArrayLike<number>>) {
+  const ctx = await gpu();
+  const exe = await Program.create(ctx, plan);
+  try {
+    const out = await exe.execute(feeds);
+    assert.deepEqual(ctx.takeErrors().map((e) => e.message), []);
+    return out;
+  } finally {
+    exe.destroy();
+  }
+}
+
+function feedsFor(graph: Graph, seed: number): Record<string, number[]> {
+  const rng = rngFrom(seed);
+  const feeds: Record<string, number[]> = {};
+  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1.5, 1.5);
+  return feeds;
+}
+
+async function checkAll(graph: Graph, feeds: Record<string, number[]>, limits: CodegenLimits, what: string): Promise<CompiledPlan> {
+  const plan = compileGraph(graph, { limits });
+  const out = await runPlan(plan, feeds);
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(`${what} ${name}`, out[name]!, ref[name]!.data);
+  return plan;
+}
+
+// layerNormFar: rows far from zero (mean ≫ spread), where a plain Σx² − (Σx)²/n would cancel:
+// the one-pass moments are shifted by each row's first element.
+const ROW_OPS = ['layerNorm', 'layerNormFar', 'softmax', 'logSoftmax', 'rowSum'] as const;
+
+test('row kernels: lanes and workgroups match the float64 reference, forward and backward (random rows)', async () => {
+  const ctx = await gpu();
+  const seen = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        rows: fc.oneof(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 16, max: 90 })),
+        n: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.constantFrom(4, 16, 64, 100)),
+        op: fc.constantFrom(...ROW_OPS),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ rows, n, op, seed }) => {
+        const b = new GraphBuilder();
+        const x = b.param('x', [rows, n]);
+        let y: Tensor;
+        switch (op) {
+          case 'layerNorm': y = layerNorm(x.mul(2).add(0.5), b.param('g', [n]), b.param('h', [n]), 1e-5); break;
+          case 'layerNormFar': y = layerNorm(x.add(300), b.param('g', [n]), b.param('h', [n]), 1e-5); break;
+          case 'softmax': y = softmax(x.mul(3)); break;
+          case 'logSoftmax': y = logSoftmax(x); break;
+          case 'rowSum': y = x.tanh().sum(-1); break;
+        }
+        b.output('y', y);
+        b.output('loss', y.mul(b.input('w', [...y.shape])).sumAll());
+        const graph = gradients(b.build(), { loss: 'loss' });
+        const feeds = feedsFor(graph, seed);
+        for (const adapterClass of ['cpu', 'gpu'] as const) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), adapterClass }, `${op} ${rows}x${n} ${adapterClass}`);
+          for (const k of plan.kernels) if (k.kind === 'row') for (const word of ['lanes', 'group', 'moments']) if (k.config.includes(word)) seen.add(word);
+        }
+      },
+    ),
+    fcParams(12),
+  );
+  assert.ok(seen.has('lanes') && seen.has('group') && seen.has('moments'), `both row kernel shapes and one-pass moments exercised (${[...seen]})`);
+});
+
+test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches the float64 reference (subgroups and not)', async () => {
+  const ctx = await gpu();
+  let fused = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }),
+        nq: fc.integer({ min: 1, max: 21 }), nk: fc.integer({ min: 2, max: 21 }),
+        d: fc.constantFrom(4, 8, 16, 6), bias: fc.boolean(), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ B, H, nq, nk, d, bias, seed }) => {
+        const b = new GraphBuilder();
+        const q = b.input('q', [B, H, nq, d]), k = b.input('k', [B, H, nk, d]), v = b.input('v', [B, H, nk, d]);
+        let s = q.matmul(k.transpose()).mul(1 / Math.sqrt(d));
+        // Proportional attention's key bias: log of positive sizes, broadcast over heads and queries.
+        if (bias) s = s.add(b.input('size', [B, nk]).abs().add(0.5).log().reshape([B, 1, 1, nk]));
+        const o = softmax(s).matmul(v).permute([0, 2, 1, 3]).reshape([B, nq, H * d]);
+        b.output('y', linear(o, b.param('w', [5, H * d]), b.param('bb', [5])));
+        const graph = b.build();
+        const feeds = feedsFor(graph, seed);
+        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize }, `attention B${B} H${H} ${nq}x${nk} d${d} bias ${bias} sg${subgroupSize}`);
+          const att = plan.kernels.filter((x) => x.kind === 'attention');
+          // Head dims that are multiples of 4 are fused; others keep the matmul + softmax kernels.
+          assert.equal(att.length, d % 4 === 0 ? 1 : 0, `fused attention kernels: ${plan.kernels.map((x) => x.name).join(', ')}`);
+          fused += att.length;
+        }
+      },
+    ),
+    fcParams(12),
+  );
+  assert.ok(fused > 0);
+});
+
+test('fused attention is not used when the probabilities are needed elsewhere (training)', () => {
+  const b = new GraphBuilder();
+  const P = (name: string) => b.param(name, [2, 2, 9, 8], { trainable: true });
+  const q = P('q'), k = P('k'), v = P('v');
+  b.output('loss', softmax(q.matmul(k.transpose()).mul(0.3)).matmul(v).sumAll());
+  const fwd = b.build();
+  const limits = { maxStorageBuffersPerShaderStage: 8 };
+  assert.equal(compileGraph(fwd, { limits }).kernels.filter((x) => x.kind === 'attention').length, 1, 'inference: fused');
+  const train = gradients(fwd, { loss: 'loss' });
+  assert.equal(compileGraph(train, { limits }).kernels.filter((x) => x.kind === 'attention').length, 0, 'training: the backward reads P, so it is stored');
+  assert.equal(compileGraph(fwd, { limits, kernels: 'baseline' }).kernels.filter((x) => x.kind === 'attention').length, 0, 'baseline kernels: no fused attention');
+});

@@ -1,0 +1,103 @@
+// The on-device tuner: candidates compiled and timed, the chosen variant is one that was offered
+// and matches the float64 reference, choices persist (memory store; file store under
+// XDG_CACHE_HOME) and a second compile searches nothing; tests default to no tuning.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GraphBuilder } from '../../src/ir/graph.ts';
+import { evaluate } from '../../src/ir/interpret.ts';
+import { gelu, linear } from '../../src/ir/nn.ts';
+import { numel } from '../../src/ir/shape.ts';
+import { describeVariant } from '../../kernels/matmul-variants.ts';
+import { compile } from '../../src/runtime/program.ts';
+import { adapterIdentity, defaultTuneMode, defaultTuneStore, hash64, memoryTuneStore, type TuneProgress } from '../../src/runtime/tune.ts';
+import { assertClose, gpu } from '../support/gpu.ts';
+import { rngFrom, uniform } from '../support/random.ts';
+
+function smallModel() {
+  const b = new GraphBuilder();
+  const x = b.input('x', [3, 21, 24]);
+  const h = gelu(linear(x, b.param('w1', [36, 24]), b.param('b1', [36])));
+  b.output('y', linear(h, b.param('w2', [10, 36]), b.param('b2', [10])).add(x.narrow(2, 0, 10)));
+  const graph = b.build();
+  const rng = rngFrom(5);
+  const feeds: Record<string, number[]> = {};
+  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1, 1);
+  return { graph, feeds };
+}
+
+test('tuner: every signature searched, the choice is an offered variant that matches the reference, a second compile searches nothing', async () => {
+  const ctx = await gpu();
+  const { graph, feeds } = smallModel();
+  const store = memoryTuneStore(`test-${Date.now()}`);
+  const progress: TuneProgress[] = [];
+  const p1 = await compile(graph, ctx, { tune: 'full', tuneStore: store, onTuneProgress: (p) => progress.push(p) });
+  try {
+    const t = p1.tuneResult!;
+    const sigs = new Set(p1.plan.kernels.filter((k) => k.matmul).map((k) => k.matmul!.signature.key));
+    assert.equal(t.searched, sigs.size, 'full mode searches every signature');
+    for (const k of p1.plan.kernels.filter((x) => x.matmul)) {
+      const e = t.entries[k.matmul!.signature.key]!;
+      assert.ok(e.searched && e.candidates.length === k.matmul!.offered.length, 'full mode times every offered variant');
+      assert.equal(describeVariant(k.matmul!.variant), e.label, 'the plan uses the chosen variant');
+      const ok = e.candidates.filter((c) => c.ms !== undefined);
+      assert.ok(ok.length > 0 && ok.every((c) => e.ms! <= c.ms!), 'the fastest correct candidate wins');
+      assert.ok(k.config.startsWith(e.variant.name), `config "${k.config}" names the variant`);
+    }
+    assert.ok(progress.some((p) => p.candidate), 'progress reported per candidate');
+    const out = await p1.execute(feeds);
+    assertClose('tuned y', out.y!, evaluate(graph, feeds).outputs.y!.data);
+  } finally {
+    p1.destroy();
+  }
+  const p2 = await compile(graph, ctx, { tune: 'quick', tuneStore: store });
+  try {
+    assert.equal(p2.tuneResult!.searched, 0, 'second run: no search');
+    assert.equal(p2.plan, p1.plan, 'same choices, same cached plan');
+  } finally {
+    p2.destroy();
+  }
+});
+
+test('tuner: choices persist per adapter in $XDG_CACHE_HOME/fpet-webgpu/tune-<hash>.json', async () => {
+  const ctx = await gpu();
+  const dir = mkdtempSync(join(tmpdir(), 'tune-xdg-'));
+  const saved = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = dir;
+  try {
+    const store = await defaultTuneStore(ctx);
+    const file = join(dir, 'fpet-webgpu', `tune-${hash64(await adapterIdentity(ctx))}.json`);
+    assert.equal(store.where, file);
+    const { graph } = smallModel();
+    const p = await compile(graph, ctx, { tune: 'quick', tuneBudgetMs: 120_000 });
+    p.destroy();
+    assert.ok(existsSync(file), 'cache file written');
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { identity: string; entries: Record<string, unknown> };
+    assert.equal(data.identity, await adapterIdentity(ctx));
+    assert.ok(Object.keys(data.entries).length > 0);
+    assert.deepEqual(Object.keys(await store.load()).sort(), Object.keys(data.entries).sort());
+    const again = await compile(graph, ctx, { tune: 'quick' });
+    assert.equal(again.tuneResult!.searched, 0, 'loaded from the file: no search');
+    again.destroy();
+  } finally {
+    if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+    else process.env.XDG_CACHE_HOME = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tuner: off under the test runner unless FPET_TUNE says otherwise', () => {
+  const saved = process.env.FPET_TUNE;
+  try {
+    delete process.env.FPET_TUNE;
+    assert.equal(defaultTuneMode(), process.env.NODE_TEST_CONTEXT ? 'off' : 'quick');
+    process.env.FPET_TUNE = 'full';
+    assert.equal(defaultTuneMode(), 'full');
+  } finally {
+    if (saved === undefined) delete process.env.FPET_TUNE;
+    else process.env.FPET_TUNE = saved;
+  }
+});
