@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.ts'),
   sweep: () => import('./commands/sweep.ts'),
   bench: () => import('./commands/bench.ts'),
+  serve: () => import('./commands/serve.ts'),
 };
 
 function usage(): string {

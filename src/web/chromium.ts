@@ -1,5 +1,6 @@
 // Runs a TypeScript entry in headless Chromium with WebGPU (SwiftShader) and returns what it
-// stored in window.__result. Used by the browser smoke test; meant for browser benchmarks too.
+// stored in window.__result. Used by the browser smoke test and the browser benchmarks;
+// launchChromium alone is what the web page's test (test/browser/page.test.ts) drives.
 //
 // The entry is bundled on the fly with esbuild (from tsx's dependencies), served from
 // http://127.0.0.1:<random port> (navigator.gpu exists only in secure contexts; loopback counts,
@@ -91,6 +92,53 @@ function serve(bundle: string): Promise<{ server: Server; url: string }> {
   });
 }
 
+export interface LaunchOptions {
+  /** Launch, and every single DevTools call (puppeteer's protocolTimeout). Default 120 s. */
+  timeoutMs?: number;
+  /** Default: env CHROMIUM_PATH, else /usr/bin/chromium. */
+  executablePath?: string;
+  /** Appended to CHROMIUM_WEBGPU_FLAGS (later switches win in Chromium's command line). */
+  extraArgs?: string[];
+}
+
+export interface LaunchedChromium {
+  readonly browser: Browser;
+  /** Closes the browser (killing it if it does not close) and removes its throwaway profile. */
+  close(): Promise<void>;
+}
+
+/**
+ * Headless system Chromium with WebGPU on SwiftShader (CHROMIUM_WEBGPU_FLAGS), a fresh throwaway
+ * profile and DevTools over a pipe. Used by runInChromium and by the web page's test.
+ */
+export async function launchChromium(opts: LaunchOptions = {}): Promise<LaunchedChromium> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  let browser: Browser;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: opts.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true, // puppeteer adds --headless=new itself
+      args: [...CHROMIUM_WEBGPU_FLAGS.filter((f) => f !== '--headless'), ...(opts.extraArgs ?? [])],
+      userDataDir, // a fresh profile: nothing left over from earlier runs
+      pipe: true, // DevTools over a pipe rather than another TCP port
+      timeout: timeoutMs,
+      // A long page.waitForFunction is one DevTools call: without this puppeteer abandons it after 180 s.
+      protocolTimeout: timeoutMs,
+    });
+  } catch (e) {
+    rmSync(userDataDir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    browser,
+    close: async () => {
+      await browser.close().catch(() => browser.process()?.kill('SIGKILL'));
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Bundles entryFile, serves it, runs it in headless Chromium and returns window.__result. */
 export async function runInChromium(entryFile: string, opts: RunInChromiumOptions = {}): Promise<unknown> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
@@ -100,17 +148,10 @@ export async function runInChromium(entryFile: string, opts: RunInChromiumOption
 
   const bundle = await bundleForBrowser(entryFile);
   const { server, url } = await serve(bundle);
-  const userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  let browser: Browser | undefined;
+  let launched: LaunchedChromium | undefined;
   try {
-    browser = await puppeteer.launch({
-      executablePath: opts.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true, // puppeteer adds --headless=new itself
-      args: [...CHROMIUM_WEBGPU_FLAGS.filter((f) => f !== '--headless'), ...(opts.extraArgs ?? [])],
-      userDataDir, // a fresh profile: nothing left over from earlier runs
-      pipe: true, // DevTools over a pipe rather than another TCP port
-      timeout: timeoutMs,
-    });
+    launched = await launchChromium({ timeoutMs, executablePath: opts.executablePath, extraArgs: opts.extraArgs });
+    const browser = launched.browser;
     const page = await browser.newPage();
     page.on('console', (msg) => {
       onConsole(msg.type(), msg.text());
@@ -140,9 +181,8 @@ export async function runInChromium(entryFile: string, opts: RunInChromiumOption
     }
     return result;
   } finally {
-    await browser?.close().catch(() => browser?.process()?.kill('SIGKILL'));
+    await launched?.close();
     server.closeAllConnections();
     server.close();
-    rmSync(userDataDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,181 @@
+// The web page's universal parts, without a browser or a GPU: its adapters files against the CLI's
+// writer and loader (byte-compatible both ways), the backbone decoder against loadBackbone, data
+// packs, the round-robin baton that lets two training loops take turns, and the static server's
+// path checks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, buildModel, initialWeights, makeSplits, modelParamShapes, mulberry32, type Dataset, type ModelSpec } from '../../src/index.ts';
+import { FORMAT, loadBackbone, saveWeights } from '../../src/train/checkpoint.ts';
+import { loadTrainedModel } from '../../src/train/trained-model.ts';
+import { toReferenceNames } from '../../src/export/timm.ts';
+import { encodeSafetensors } from '../../src/io/safetensors.ts';
+import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from '../../src/train/model-files.ts';
+import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/web/data-pack.ts';
+import { Baton } from '../../src/web/trainer.ts';
+import { ROOT } from '../../src/web/build.ts';
+import { resolveStatic } from '../../src/web/static-server.ts';
+
+const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
+const fpetSpec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: 8, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };
+
+function trainedTensors(spec: ModelSpec, seed: number): Map<string, Float32Array> {
+  const w = initialWeights(spec, seed);
+  const rand = mulberry32(seed + 1);
+  return new Map(buildModel(spec).trainable.map((n) => [n, w.get(n)!.map((x) => x + 0.1 * (rand() - 0.5))]));
+}
+
+
+test('web: the backbone decoder gives what loadBackbone gives', async () => {
+  const vit = VIT_PRESETS['vit-mnist'];
+  const ours = decodeBackbone(new Uint8Array(readFileSync(BACKBONE)), vit, 'backbone');
+  const cli = (await loadBackbone(BACKBONE, vit)).weights;
+  // loadBackbone also passes the file's head through (initialWeights replaces it for the new task); ours drops it.
+  for (const k of ['head.weight', 'head.bias']) cli.delete(k);
+  assert.deepEqual([...ours.keys()].sort(), [...cli.keys()].sort());
+  for (const [k, v] of cli) assert.deepEqual(ours.get(k), v, k);
+});
+
+test('web: adapters downloaded from the page load with the CLI (eval --adapters), and CLI files load in the page', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'web-adapters-'));
+  try {
+    const backbone = (await loadBackbone(BACKBONE, fpetSpec.vit)).weights;
+    // page -> CLI
+    const trained = trainedTensors(fpetSpec, 3);
+    const file = join(dir, 'page.safetensors');
+    writeFileSync(file, encodeAdapters({ ...fpetSpec, training: { dropout: 0.1, dropPath: 0.1 } }, trained, { seed: 0, step: 42, backbone: SHIPPED_BACKBONE }));
+    const cli = await loadTrainedModel(file, BACKBONE, 100);
+    assert.deepEqual(cli.spec, { ...fpetSpec, batch: 100, training: undefined });
+    for (const [k, v] of trained) assert.deepEqual(cli.weights.get(k), v, k);
+    // CLI -> page: the writer train uses, with the metadata train writes
+    const cliFile = join(dir, 'cli.safetensors');
+    await saveWeights(cliFile, trained, modelParamShapes(fpetSpec), { kind: 'adapters', spec: JSON.stringify(fpetSpec), seed: '0', backbone: SHIPPED_BACKBONE, step: '42' });
+    const page = decodeAdapters(new Uint8Array(readFileSync(cliFile)), backbone, 1, 'cli.safetensors');
+    assert.equal(page.step, 42);
+    assert.equal(page.spec.batch, 1);
+    assert.equal(page.referenceNaming, false);
+    for (const [k, v] of trained) assert.deepEqual(page.weights.get(k), v, k);
+    for (const [k, v] of backbone) if (!k.startsWith('head.')) assert.deepEqual(page.weights.get(k), v, k);
+    assert.deepEqual(page.weights, (await loadTrainedModel(cliFile, BACKBONE, 1)).weights);
+    // reference names (timm + official FPET code) load too
+    const shapes = modelParamShapes(fpetSpec);
+    const refEntries = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+    for (const [n, v] of trained) refEntries.set([...toReferenceNames(new Map([[n, v]])).keys()][0]!, { dtype: 'F32', shape: shapes.get(n)!, data: v });
+    assert.ok([...refEntries.keys()].some((k) => k.includes('adapter_down')), 'reference names differ from ours');
+    const refBytes = encodeSafetensors(refEntries, { spec: JSON.stringify(fpetSpec), seed: '0', backbone: SHIPPED_BACKBONE });
+    const ref = decodeAdapters(refBytes, backbone, 1, 'ref.safetensors');
+    assert.equal(ref.referenceNaming, true);
+    for (const [k, v] of trained) assert.deepEqual(ref.weights.get(k), v, k);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('web: bad adapters files are refused with the reason', async () => {
+  const backbone = (await loadBackbone(BACKBONE, fpetSpec.vit)).weights;
+  const trained = trainedTensors(fpetSpec, 4);
+  const bytes = (spec: ModelSpec, tensors = trained) => encodeSafetensors(
+    new Map([...tensors].map(([k, v]) => [k, { dtype: 'F32' as const, shape: modelParamShapes(spec.batch > 0 && spec.merge?.blocks[0] !== 9 ? spec : fpetSpec).get(k)!, data: v }])),
+    { format: FORMAT, kind: 'adapters', spec: JSON.stringify(spec), seed: '0', backbone: SHIPPED_BACKBONE },
+  );
+  assert.throws(() => decodeAdapters(bytes({ ...fpetSpec, batch: 0 }), backbone, 1, 'f'), /batch/);
+  assert.throws(() => decodeAdapters(bytes({ ...fpetSpec, merge: { ...fpetSpec.merge!, blocks: [9] } }), backbone, 1, 'f'), /blocks/);
+  const missing = new Map(trained);
+  missing.delete('head.bias');
+  assert.throws(() => decodeAdapters(bytes(fpetSpec, missing), backbone, 1, 'f'), /missing tensor "head\.bias"/);
+  const nan = new Map(trained);
+  nan.set('head.bias', new Float32Array(10).fill(NaN));
+  assert.throws(() => decodeAdapters(bytes(fpetSpec, nan), backbone, 1, 'f'), /non-finite/);
+  assert.throws(() => decodeAdapters(encodeSafetensors(new Map(), { format: FORMAT }), backbone, 1, 'f'), /no model spec/);
+  const wide = { ...fpetSpec, vit: { ...fpetSpec.vit, dim: 128, heads: 4 } };
+  assert.throws(() => decodeAdapters(bytes(wide, trainedTensors(wide, 1)), backbone, 1, 'f'), /does not fit the page's backbone/);
+});
+
+test('web: data packs round-trip (gzip-compressed), with every prefix class-balanced as built', async () => {
+  const n = 60;
+  const rand = mulberry32(5);
+  const ds: Dataset = {
+    name: 'toy', images: Float32Array.from({ length: n * 16 }, () => Math.round(rand() * 255) / 255), labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+    classes: ['a', 'b', 'c'], count: n, imageSize: 4, channels: 1,
+  };
+  const { train, test } = makeSplits(ds, { trainSize: 30, testSize: 12, seed: 0 });
+  const raw = encodeDataPack(ds, train.indices, test.indices, 'toy split');
+  const pack = await decodeDataPack(await gzip(raw), 'toy.bin');
+  assert.equal(pack.source, 'toy split');
+  assert.deepEqual(pack.dataset.classes, ['a', 'b', 'c']);
+  assert.equal(pack.train.indices.length, 30);
+  assert.equal(pack.test.indices.length, 12);
+  const per = 16;
+  train.indices.forEach((src, k) => {
+    assert.deepEqual(pack.dataset.images.subarray(k * per, (k + 1) * per), ds.images.subarray(src * per, (src + 1) * per));
+    assert.equal(pack.dataset.labels[k], ds.labels[src]);
+  });
+  assert.equal(firstOf(pack.test, 5).indices.length, 5);
+  assert.deepEqual(await decodeDataPack(raw, 'plain'), pack, 'a host that already removed the gzip encoding');
+  await assert.rejects(decodeDataPack(encodeSafetensors(new Map(), { format: 'other' }), 'x'), /not a data pack/);
+});
+
+test('web: the baton lets runners take turns, pauses at a boundary and survives one leaving', async () => {
+  const baton = new Baton();
+  const order: string[] = [];
+  const loop = async (id: string, steps: number) => {
+    for (let i = 0; i < steps; i++) {
+      order.push(`${id}${i}`);
+      await new Promise((r) => setTimeout(r, 1));
+      await baton.pass(id);
+    }
+    baton.leave(id);
+  };
+  const ends: Promise<void>[] = [];
+  baton.join('a', () => ends.push(loop('a', 3)));
+  baton.join('b', () => ends.push(loop('b', 5)));
+  for (let i = 0; i < 50 && ends.length < 2; i++) await new Promise((r) => setTimeout(r, 2));
+  await Promise.all(ends);
+  assert.deepEqual(order, ['a0', 'b0', 'a1', 'b1', 'a2', 'b2', 'b3', 'b4']);
+
+  const paused = new Baton();
+  const seen: number[] = [];
+  let stop = false;
+  const done = new Promise<void>((resolve) => paused.join('x', async () => {
+    for (let i = 0; !stop; i++) {
+      seen.push(i);
+      await new Promise((r) => setTimeout(r, 1));
+      await paused.pass('x');
+    }
+    paused.leave('x');
+    resolve();
+  }));
+  await new Promise((r) => setTimeout(r, 5));
+  paused.pause();
+  await new Promise((r) => setTimeout(r, 5));
+  const atPause = seen.length;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(seen.length, atPause, 'no step while paused');
+  stop = true;
+  paused.release('x');
+  await done;
+});
+
+test('web: the static server serves files under its root only', () => {
+  const root = mkdtempSync(join(tmpdir(), 'web-root-'));
+  const outside = mkdtempSync(join(tmpdir(), 'web-outside-'));
+  try {
+    mkdirSync(join(root, 'assets'));
+    writeFileSync(join(root, 'index.html'), 'x');
+    writeFileSync(join(root, 'assets', 'a.bin'), 'x');
+    writeFileSync(join(root, '.secret'), 'x');
+    writeFileSync(join(outside, 'b.txt'), 'x');
+    symlinkSync(join(outside, 'b.txt'), join(root, 'link.txt'));
+    assert.equal(resolveStatic(root, '/'), join(root, 'index.html'));
+    assert.equal(resolveStatic(root, '/assets/a.bin?x=1'), join(root, 'assets', 'a.bin'));
+    for (const bad of ['/../etc/passwd', '/assets/../../x', '/%2e%2e/x', '/.secret', '/link.txt', '/assets', '/nope', '/%E0%A4%A', '/a\\b', '/a%00b']) {
+      assert.equal(resolveStatic(root, bad), undefined, bad);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  }
+});
