@@ -15,6 +15,9 @@ import { buildModel, initialWeights, modelParamShapes, validateSpec, type ModelS
 import type { NameRule } from '../io/name-map.ts';
 import type { GpuContext } from '../runtime/device.ts';
 import { describeTune, type TuneMode } from '../runtime/tune.ts';
+import { deviceLimits } from '../runtime/program.ts';
+import { compileGraph } from '../../codegen/compile.ts';
+import type { Graph } from '../ir/graph.ts';
 import { Progress } from '../util/progress.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { lineChart } from '../util/svg.ts';
@@ -23,7 +26,7 @@ import { Classifier, type Weights } from './inference.ts';
 import { adaptersMetadata } from './model-files.ts';
 import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
 import { ADAMW_DEFAULTS, type AdamWConfig } from './optimizer.ts';
-import { TrainStep } from './train-step.ts';
+import { TrainStep, trainStepGraph } from './train-step.ts';
 
 export interface DataOptions {
   readonly dataset: DatasetName;
@@ -200,11 +203,11 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
 
   // Compile before creating the run folder: limits and compile errors leave no files behind.
   const step = await TrainStep.create(ctx, spec, weights, { adamw: o.adamw, optimizerState, tune: o.tune }).catch((e: unknown) => {
-    throw batchLimitError(e, spec.batch, '--batch');
+    throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
   });
   const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, weights, { tune: o.tune }).catch((e: unknown) => {
     step.destroy();
-    throw batchLimitError(e, o.evalBatch, '--eval-batch');
+    throw batchLimitError(e, o.evalBatch, '--eval-batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
   });
   const plan = step.program.plan;
   if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
@@ -349,12 +352,35 @@ async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shape
 }
 
 /** A device limit hit at compile time, restated with the option that sets the batch and the largest that fits. */
-function batchLimitError(e: unknown, batch: number, option: string): Error {
+/** [needed, limit] of a plan that exceeds a device limit proportional to the batch, from its message. */
+function limitOverrun(msg: string): [number, number] | undefined {
+  const m = /needs (\d+) bytes, over the device's binding limit of (\d+) bytes/.exec(msg) ?? /(\d+) workgroups exceed the device's dispatch limit \((\d+)/.exec(msg);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * A compile error from a batch too large for the device's binding or dispatch limits, restated
+ * with the option's name and the largest batch whose plan fits every limit (found by planning the
+ * graph at smaller batches: code generation only, no GPU work).
+ */
+function batchLimitError(e: unknown, batch: number, option: string, graphAt: (batch: number) => Graph, ctx: GpuContext): Error {
   const msg = (e as Error).message ?? String(e);
-  const m = /needs (\d+) bytes, over the device's binding limit of (\d+) bytes/.exec(msg) ?? /(\d+) workgroups exceed the device's dispatch limit \((\d+)/.exec(msg) ?? /matmul batch (\d+) exceeds the device's dispatch limit of (\d+)/.exec(msg);
-  if (!m) return e as Error;
-  const fits = Math.max(0, Math.floor((batch * Number(m[2])) / Number(m[1])));
-  return new Error(`${option} ${batch} is too large for this device: ${msg}. The largest ${option} that fits is about ${fits}.`);
+  let over = limitOverrun(msg);
+  if (!over) return e as Error;
+  const limits = deviceLimits(ctx);
+  let fits = batch;
+  for (let i = 0; i < 8 && over && fits > 0; i++) {
+    fits = Math.min(fits - 1, Math.floor((fits * over[1]) / over[0]));
+    if (fits <= 0) break;
+    try {
+      compileGraph(graphAt(fits), { limits });
+      over = undefined;
+    } catch (e2) {
+      over = limitOverrun((e2 as Error).message ?? String(e2));
+    }
+  }
+  const advice = !over && fits > 0 ? `The largest ${option} that fits is about ${fits}.` : `No ${option} found that fits.`;
+  return new Error(`${option} ${batch} is too large for this device: ${msg}. ${advice}`);
 }
 
 async function writeReport(dir: string, history: readonly EpochRecord[], stepsPerEpoch: number): Promise<void> {

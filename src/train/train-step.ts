@@ -3,6 +3,7 @@
 // end of every step); the loss is read back only when asked.
 
 import { gradients } from '../ir/autodiff.ts';
+import type { Graph } from '../ir/graph.ts';
 import { buildModel, type BuiltModel, type ModelSpec } from '../models/model.ts';
 import type { GpuContext } from '../runtime/device.ts';
 import { compile, type Program, type ProgramOptions } from '../runtime/program.ts';
@@ -13,6 +14,14 @@ export interface TrainStepOptions extends ProgramOptions {
   readonly adamw?: AdamWConfig;
   /** AdamW moments to start from (a resumed run); zeros otherwise. */
   readonly optimizerState?: ReadonlyMap<string, Float32Array>;
+}
+
+/** The graph of one training step: forward, backward and AdamW (`spec.training` sets dropout and DropPath). */
+export function trainStepGraph(spec: ModelSpec, adamw: AdamWConfig = ADAMW_DEFAULTS): { model: BuiltModel; graph: Graph; writeBack: readonly (readonly [string, string])[] } {
+  const model = buildModel(spec);
+  if (model.trainable.length === 0) throw new Error('the model has no trainable parameters');
+  const { graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, adamw);
+  return { model, graph, writeBack };
 }
 
 export class TrainStep {
@@ -27,9 +36,7 @@ export class TrainStep {
   /** `spec.training` sets dropout and DropPath (drawn from the step's seed); `weights` has every parameter. */
   static async create(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, opts: TrainStepOptions = {}): Promise<TrainStep> {
     const adamw = opts.adamw ?? ADAMW_DEFAULTS;
-    const model = buildModel(spec);
-    if (model.trainable.length === 0) throw new Error('the model has no trainable parameters');
-    const { graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, adamw);
+    const { model, graph, writeBack } = trainStepGraph(spec, adamw);
     const program = await compile(graph, ctx, { ...opts, writeBack });
     const stateShapes = new Map<string, readonly number[]>();
     for (const n of model.trainable) {

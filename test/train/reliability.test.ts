@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS } from '../../src/models/vit.ts';
 import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions } from '../../src/train/run.ts';
 import { saveWeights } from '../../src/train/checkpoint.ts';
@@ -20,6 +20,8 @@ import { makeSplits, batches } from '../../src/data/dataset.ts';
 import { loadDataset } from '../../src/data/mnist.ts';
 import { requestGpu } from '../../src/runtime/device.ts';
 import { gpu } from '../support/gpu.ts';
+import { compileGraph } from '../../codegen/compile.ts';
+import { deviceLimits } from '../../src/runtime/program.ts';
 
 const tiny = { ...VIT_PRESETS['vit-mnist'], patchSize: 7, dim: 16, depth: 2, heads: 2 };
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ vit: tiny, batch: 16, pet: { ...DEFAULT_PET.adaptformer, dim: 4 }, ...over });
@@ -75,8 +77,14 @@ test('a batch beyond the device\'s binding limit names the option and the larges
   const ctx = await gpu();
   const dir = fresh('fpet-limit-');
   // 16384 images × 17 tokens × 64 (the MLP) × 4 bytes overflows the 128 MiB binding of lavapipe.
-  const p = await prepareRun(options(dir, { evalBatch: 65536, spec: spec({ vit: { ...tiny, dim: 64, heads: 4 } }) }));
-  await assert.rejects(trainRun(ctx, p), /--eval-batch 65536 is too large for this device: .*binding limit.*The largest --eval-batch that fits is about \d+/s);
+  const s = spec({ vit: { ...tiny, dim: 64, heads: 4 } });
+  const p = await prepareRun(options(dir, { evalBatch: 65536, spec: s }));
+  let message = '';
+  await assert.rejects(trainRun(ctx, p), (e: Error) => ((message = e.message), /--eval-batch 65536 is too large for this device: .*(binding|dispatch) limit.*The largest --eval-batch that fits is about \d+/s.test(e.message)));
+  // The batch it suggests plans within every limit of this device.
+  const suggested = Number(/fits is about (\d+)/.exec(message)![1]);
+  assert.ok(suggested > 0 && suggested < 65536);
+  assert.doesNotThrow(() => compileGraph(buildModel({ ...s, batch: suggested }).graph, { limits: deviceLimits(ctx) }));
   assert.equal(existsSync(join(dir, 'checkpoint.safetensors')), false, 'nothing written');
 });
 

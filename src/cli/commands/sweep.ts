@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { TRAIN_OPTIONS, markdownRows, trainOptionsFrom } from './train.ts';
+import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
@@ -23,7 +23,7 @@ import { formatDuration } from '../../util/progress.ts';
 export const summary = 'Accuracy vs measured speed: FPET over merge ratios × blocks, ToMe over r, AdaptFormer; JSON and an SVG chart.';
 
 const OPTIONS = {
-  ...TRAIN_OPTIONS,
+  ...MULTI_RUN_OPTIONS,
   epochs: { ...TRAIN_OPTIONS.epochs, default: 6 },
   batch: { ...TRAIN_OPTIONS.batch, default: 32 },
   lr: { ...TRAIN_OPTIONS.lr, default: 1e-2 },

@@ -44,7 +44,10 @@ export const TRAIN_OPTIONS = {
 
 export type TrainArgs = ReturnType<typeof parseArgs<typeof TRAIN_OPTIONS>>;
 
-export function trainOptionsFrom(a: TrainArgs): TrainOptions {
+/** Options of the commands that train several runs (transfer, sweep): one checkpoint or model file cannot serve them all. */
+export const { resume: _resume, saveModel: _saveModel, ...MULTI_RUN_OPTIONS } = TRAIN_OPTIONS;
+
+export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Partial<Pick<TrainArgs, 'resume' | 'saveModel'>>): TrainOptions {
   return {
     spec: modelSpecFrom(a),
     data: { dataset: a.dataset as DatasetName, trainSize: a.trainSize, testSize: a.testSize, splitSeed: a.splitSeed },
