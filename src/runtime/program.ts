@@ -115,6 +115,16 @@ function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeli
   return p;
 }
 
+/** What a failing Program.create was allocating: arenas and the largest tensor (GPU errors name the kernel by its label). */
+function describeProgramSize(plan: CompiledPlan): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  let largest: PlanTensor | undefined;
+  for (const t of plan.tensors.values()) if (!largest || t.bytes > largest.bytes) largest = t;
+  const node = largest ? plan.graph.node(largest.node) : undefined;
+  const big = largest && node ? `; largest tensor %${node.id} ${largest.name ?? node.op} [${node.type.shape.join(', ')}] ${mib(largest.bytes)}` : '';
+  return `creating the program (${plan.kernels.length} kernels; arenas: params ${mib(plan.arenaBytes.params)}, inputs ${mib(plan.arenaBytes.inputs)}, work ${mib(plan.arenaBytes.work)}${big})`;
+}
+
 export class Program {
   /** How the matmul variants were chosen, when compile() tuned them. */
   tuneResult?: TuneResult;
@@ -175,7 +185,7 @@ export class Program {
         for (const b of Object.values(arenas)) b.destroy();
         throw e;
       }
-    }, `creating the program (${plan.kernels.length} kernels, ${((plan.arenaBytes.params + plan.arenaBytes.inputs + plan.arenaBytes.work) / 2 ** 20).toFixed(2)} MiB)`);
+    }, describeProgramSize(plan));
   }
 
   /**

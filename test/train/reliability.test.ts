@@ -21,7 +21,8 @@ import { loadDataset } from '../../src/data/mnist.ts';
 import { requestGpu } from '../../src/runtime/device.ts';
 import { gpu } from '../support/gpu.ts';
 import { compileGraph } from '../../codegen/compile.ts';
-import { deviceLimits } from '../../src/runtime/program.ts';
+import { deviceLimits, Program } from '../../src/runtime/program.ts';
+import { GraphBuilder } from '../../src/ir/graph.ts';
 
 const tiny = { ...VIT_PRESETS['vit-mnist'], patchSize: 7, dim: 16, depth: 2, heads: 2 };
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ vit: tiny, batch: 16, pet: { ...DEFAULT_PET.adaptformer, dim: 4 }, ...over });
@@ -190,4 +191,20 @@ test('SIGTERM to the CLI stops at a step boundary with a checkpoint; --resume fi
   const step = JSON.parse((await readSafetensors(ck)).metadata.state!).step as number;
   assert.ok(step >= 1 && step < 16, `stopped mid-run at step ${step}`);
   rmSync(join(dir, 'result.json'), { force: true });
+});
+
+test('a GPU validation error while creating a program names the kernel and the sizes it was allocating', async () => {
+  const ctx = await gpu();
+  const limits = deviceLimits(ctx);
+  // A tensor one element past the device's binding limit, planned as if the limit were larger:
+  // the device itself refuses the binding (caught by the error scope of Program.create).
+  const n = limits.maxStorageBufferBindingSize / 4 + 1;
+  const b = new GraphBuilder();
+  b.output('y', b.input('x', [n]).exp());
+  const plan = compileGraph(b.build(), { limits: { ...limits, maxStorageBufferBindingSize: 2 ** 31 } });
+  await assert.rejects(Program.create(ctx, plan), (e: Error) => {
+    assert.match(e.message, /creating the program \(1 kernels; arenas: params [\d.]+ MiB, inputs [\d.]+ MiB, work [\d.]+ MiB; largest tensor %\d+ \w+ \[\d+\] [\d.]+ MiB\): GPU validation error/);
+    assert.ok(e.message.includes(plan.kernels[0]!.name), `the message names the kernel: ${e.message.slice(0, 400)}`);
+    return true;
+  });
 });
