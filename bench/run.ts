@@ -129,12 +129,17 @@ async function runInBrowser(opts: RemoteOptions): Promise<RemoteResult> {
   }
 }
 
+const gpuMemoryLine = (m: NonNullable<SuiteRun['gpuMemory']>) =>
+  `GPU memory after the suite: ${(m.liveBytes / 2 ** 20).toFixed(2)} MiB live in ${m.liveBuffers} buffers (peak so far ${(m.peakBytes / 2 ** 20).toFixed(2)} MiB)`;
+
 interface SuiteRun {
   readonly name: string;
   readonly description: string;
   readonly seconds: number;
   readonly result?: SuiteResult;
   readonly error?: string;
+  /** GPU memory held through GpuContext after the suite (Node only): what a suite leaks shows here. */
+  readonly gpuMemory?: { readonly liveBuffers: number; readonly liveBytes: number; readonly peakBytes: number };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -234,7 +239,13 @@ async function main(argv: string[]): Promise<number> {
         active?.done();
         active = undefined;
       }
-      console.log(`== ${suite.name} done in ${formatDuration(runs[runs.length - 1]!.seconds)}`);
+      if (gpu) {
+        const m = gpu.memory;
+        const last = runs.pop()!;
+        runs.push({ ...last, gpuMemory: { liveBuffers: m.liveBuffers, liveBytes: m.liveBytes, peakBytes: m.peakBytes } });
+      }
+      const done = runs[runs.length - 1]!;
+      console.log(`== ${suite.name} done in ${formatDuration(done.seconds)}${done.gpuMemory ? `; ${gpuMemoryLine(done.gpuMemory)}` : ''}`);
     }
   } else {
     const remoteOpts: RemoteOptions = { suites: selected.map((s) => s.name), quick: opts.quick, requireRealGpu: opts.gpu };
@@ -260,6 +271,7 @@ async function main(argv: string[]): Promise<number> {
     ...runs.flatMap((r) => [
       `## ${r.name}`,
       '',
+      ...(r.gpuMemory ? [`${gpuMemoryLine(r.gpuMemory)}.`, ''] : []),
       ...(r.error ? ['```', r.error, '```', ''] : []),
       ...(r.result?.tables ?? []).flatMap((t) => [markdownTable(t), '']),
       ...(r.result?.charts ?? []).map((c) => `![${r.name}](${c.file})\n`),
