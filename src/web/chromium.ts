@@ -59,7 +59,7 @@ export async function bundleForBrowser(entryFile: string): Promise<string> {
     external: ['webgpu', 'node:*'],
     logLevel: 'silent',
   });
-  return out.outputFiles[0].text;
+  return out.outputFiles[0]!.text;
 }
 
 const PAGE = `<!doctype html>

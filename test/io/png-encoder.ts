@@ -80,7 +80,7 @@ function scanlines(w: number, h: number, ch: number, depth: number, get: (x: num
           row[bit / 8] = v >> 8;
           row[bit / 8 + 1] = v & 255;
         } else if (depth === 8) row[bit / 8] = v;
-        else row[bit >> 3] |= v << (8 - depth - (bit & 7));
+        else row[bit >> 3]! |= v << (8 - depth - (bit & 7));
       }
     }
     const f = filter === 'cycle' ? (rowBase + y) % 5 : (filter ?? 0);

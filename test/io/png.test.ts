@@ -64,7 +64,7 @@ const memory = () => ({ ab: process.memoryUsage().arrayBuffers, maxRss: process.
 test('every colour type and bit depth, all five filters, Adam7 at 8 and 16 bits: luminance as encoded', () => {
   for (const [ct, depths] of [[0, [1, 2, 4, 8, 16]], [2, [8, 16]], [3, [1, 2, 4, 8]], [4, [8, 16]], [6, [8, 16]]] as const) {
     for (const depth of depths) {
-      for (const [w, h] of [[1, 1], [9, 7], [16, 3], [3, 17]]) {
+      for (const [w, h] of [[1, 1], [9, 7], [16, 3], [3, 17]] as const) {
         assertDecodes(image(w, h, ct, depth), `ct${ct}-${depth}bit-${w}x${h}`);
         if (depth >= 8) assertDecodes(image(w, h, ct, depth, { interlace: true }), `ct${ct}-${depth}bit-${w}x${h}-adam7`);
       }

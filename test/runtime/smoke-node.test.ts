@@ -76,5 +76,5 @@ test('errors outside a scope are recorded by the uncaptured-error handler', asyn
     errors.push(...gpu.takeErrors());
   }
   assert.equal(errors.length, 1);
-  assert.match(errors[0].message, /parsing WGSL|error/i);
+  assert.match(errors[0]!.message, /parsing WGSL|error/i);
 });
