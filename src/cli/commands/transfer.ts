@@ -29,13 +29,13 @@ export const summary = 'Main job: AdaptFormer, AdaptFormer+FPET and AdaptFormer+
 const OPTIONS = {
   ...MULTI_RUN_OPTIONS,
   // Sized for about 15 minutes on 2 CPU cores with a software adapter (see README).
-  epochs: { ...TRAIN_OPTIONS.epochs, default: 10 },
-  batch: { ...TRAIN_OPTIONS.batch, default: 32 },
+  epochs: { ...TRAIN_OPTIONS.epochs, default: 20 },
+  batch: { ...TRAIN_OPTIONS.batch, default: 16 },
   lr: { ...TRAIN_OPTIONS.lr, default: 1e-2 },
   testSize: { ...TRAIN_OPTIONS.testSize, default: 10_000 },
   evalEvery: { ...TRAIN_OPTIONS.evalEvery, default: 0, min: 0, help: 'evaluate every N epochs (0: only after the last)' },
   mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, default: ['3'] },
-  augment: { ...TRAIN_OPTIONS.augment, default: 2 },
+  augment: { ...TRAIN_OPTIONS.augment, default: 1 },
   out: { ...TRAIN_OPTIONS.out, default: 'runs/transfer' },
   methods: { type: 'list', default: ['adaptformer', 'fpet', 'tome'], choices: ['adaptformer', 'fpet', 'tome'], help: 'runs to compare (AdaptFormer; + FPET; + ToMe removing as many tokens as FPET)' },
   seeds: { type: 'number', default: 1, integer: true, min: 1, max: 100, help: 'repeat every run with seeds 0..N-1 and report mean ± std' },
