@@ -275,11 +275,13 @@ test('property: a run state with any value replaced anywhere parses to a valid s
   assert.ok(rejected > 0 && valid > 0);
 });
 
-test('the shipped backbone\'s spec (written before representationSize and adapter biases) parses', async () => {
-  const path = 'models/vit-mnist-fashion.safetensors';
-  const { metadata } = await readSafetensors(path);
-  const spec = parseMetadataJson(metadata, 'spec', modelSpecSchema, path);
+test('a spec written before representationSize and adapter biases (the first shipped backbone\'s) parses, and so does the shipped one', async () => {
+  const old = '{"vit":{"imageSize":28,"patchSize":4,"inChannels":1,"dim":64,"depth":6,"heads":4,"mlpRatio":2,"numClasses":10,"preLogits":false},"batch":50,"pet":{"method":"full","bits":32,"dim":0,"scale":1}}';
+  const spec = parseMetadataJson({ spec: old }, 'spec', modelSpecSchema, 'old backbone');
   assert.equal(spec.vit.representationSize, 0);
   assert.equal(spec.pet.bias, false);
   assert.deepEqual(spec.vit, { ...VIT_PRESETS['vit-mnist'] });
+  const path = 'models/vit-mnist-fashion.safetensors';
+  const { metadata } = await readSafetensors(path);
+  assert.deepEqual(parseMetadataJson(metadata, 'spec', modelSpecSchema, path).vit, { ...VIT_PRESETS['vit-mnist'] });
 });
