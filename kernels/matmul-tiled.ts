@@ -30,7 +30,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const { M, N, K, batchCount } = p;
   const { tm, tn, bk, wx, wy } = cfg;
   const BM = wy * tm, BN = wx * tn, threads = wx * wy;
-  if (batchCount > limits.maxWorkgroupsPerDimension) throw new Error(`matmul batch ${batchCount} exceeds the device's dispatch limit of ${limits.maxWorkgroupsPerDimension} workgroups`);
+  if (batchCount > limits.maxWorkgroupsPerDimension) throw new Error(`matmul: ${batchCount} workgroups exceed the device's dispatch limit (${limits.maxWorkgroupsPerDimension} per dimension)`);
   w.moduleDecl(`var<workgroup> As: array<f32, ${BM * bk}>;`);
   w.moduleDecl(`var<workgroup> Bs: array<f32, ${bk * BN}>;`);
   const out = w.buffer(root.id, true);

@@ -351,7 +351,6 @@ async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shape
   }
 }
 
-/** A device limit hit at compile time, restated with the option that sets the batch and the largest that fits. */
 /** [needed, limit] of a plan that exceeds a device limit proportional to the batch, from its message. */
 function limitOverrun(msg: string): [number, number] | undefined {
   const m = /needs (\d+) bytes, over the device's binding limit of (\d+) bytes/.exec(msg) ?? /(\d+) workgroups exceed the device's dispatch limit \((\d+)/.exec(msg);
