@@ -228,22 +228,21 @@ async function main(argv: string[]): Promise<number> {
     for (const suite of selected) {
       console.log(`\n== ${suite.name}: ${suite.description}`);
       const s0 = performance.now();
+      let outcome: Pick<SuiteRun, 'result' | 'error'>;
       try {
         const result = await suite.run(ctx);
-        runs.push({ name: suite.name, description: suite.description, seconds: (performance.now() - s0) / 1e3, result });
+        outcome = { result };
       } catch (e) {
         const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
         console.error(`suite ${suite.name} failed: ${error}`);
-        runs.push({ name: suite.name, description: suite.description, seconds: (performance.now() - s0) / 1e3, error });
+        outcome = { error };
       } finally {
         active?.done();
         active = undefined;
       }
-      if (gpu) {
-        const m = gpu.memory;
-        const last = runs.pop()!;
-        runs.push({ ...last, gpuMemory: { liveBuffers: m.liveBuffers, liveBytes: m.liveBytes, peakBytes: m.peakBytes } });
-      }
+      const m = gpu?.memory;
+      const gpuMemory = m && { liveBuffers: m.liveBuffers, liveBytes: m.liveBytes, peakBytes: m.peakBytes };
+      runs.push({ name: suite.name, description: suite.description, seconds: (performance.now() - s0) / 1e3, ...outcome, gpuMemory });
       const done = runs[runs.length - 1]!;
       console.log(`== ${suite.name} done in ${formatDuration(done.seconds)}${done.gpuMemory ? `; ${gpuMemoryLine(done.gpuMemory)}` : ''}`);
     }

@@ -45,7 +45,8 @@ export const TRAIN_OPTIONS = {
 export type TrainArgs = ReturnType<typeof parseArgs<typeof TRAIN_OPTIONS>>;
 
 /** Options of the commands that train several runs (transfer, sweep): one checkpoint or model file cannot serve them all. */
-export const { resume: _resume, saveModel: _saveModel, ...MULTI_RUN_OPTIONS } = TRAIN_OPTIONS;
+const { resume: _resume, saveModel: _saveModel, ...multiRunOptions } = TRAIN_OPTIONS;
+export const MULTI_RUN_OPTIONS = multiRunOptions;
 
 export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Partial<Pick<TrainArgs, 'resume' | 'saveModel'>>): TrainOptions {
   return {
