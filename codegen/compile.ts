@@ -10,6 +10,7 @@ import { fmtShape, numel, type DType, type Shape } from '../src/ir/shape.ts';
 import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
 import { mapKernel } from '../kernels/map.ts';
 import { attentionKernel } from '../kernels/attention.ts';
+import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
@@ -273,6 +274,7 @@ type Template = (t: TemplateInput) => TemplateOutput;
 const TEMPLATE_BY_KIND: { readonly [K in OpKind]: Template | 'matmul' | 'row-or-reduce' | 'map' } = {
   contraction: 'matmul',
   selection: topkKernel,
+  attention: attentionBackwardKernel,
   scatter: scatterKernel,
   reduction: 'row-or-reduce',
   leaf: 'map', literal: 'map', elementwise: 'map', view: 'map', index: 'map', random: 'map', gradient: 'map',

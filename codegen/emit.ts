@@ -544,7 +544,7 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   },
   cast: (w, n, idx) => w.let(`${wgslType(n.attrs.dtype)}(${w.input(n, 0, idx)})`),
 
-  sum: anchor, reduceMax: anchor, topk: anchor, matmul: anchor, scatterAdd: anchor,
+  sum: anchor, reduceMax: anchor, topk: anchor, matmul: anchor, scatterAdd: anchor, attentionBackward: anchor,
 
   // An index already related to a flat offset (an epilogue's) maps through that offset, so the
   // epilogue reaches its accumulator at the very index the template provides it.

@@ -10,6 +10,7 @@
 //    computed inside that kernel (row fusion: LayerNorm, softmax and their backward passes);
 //  - no kernel may bind more storage buffers than the device allows.
 
+import { matchSoftmax } from '../src/ir/attention.ts';
 import type { Graph, Node } from '../src/ir/graph.ts';
 import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/ir/ops.ts';
 import { numel, sameShape } from '../src/ir/shape.ts';
@@ -22,7 +23,7 @@ const opsOfKind = (...kinds: OpKind[]): ReadonlySet<OpName> => new Set(OP_NAMES.
 /** Ops whose values live in buffers from the start. */
 export const BUFFER_LEAVES = opsOfKind('leaf');
 /** Ops that need a loop of their own (a kernel template): always stored, unless fused as a row reduction or an epilogue's product. */
-export const ANCHORS = opsOfKind('reduction', 'selection', 'contraction', 'scatter');
+export const ANCHORS = opsOfKind('reduction', 'selection', 'contraction', 'scatter', 'attention');
 const ELEMENTWISE = opsOfKind('elementwise');
 /** Ops that are free to recompute (index arithmetic, literals, identities). */
 const FREE = opsOfKind('view', 'index', 'literal', 'gradient');
@@ -126,19 +127,9 @@ export class FusionPlan {
 export function matchAttention(graph: Graph, consumers: readonly (readonly number[])[], outputs: ReadonlySet<number>, mm: Node): AttentionGroup | undefined {
   if (mm.op !== 'matmul') return undefined;
   const node = (id: number) => graph.node(id);
-  const lastAxis = (n: Node) => n.type.shape.length - 1;
-  const p = node(mm.inputs[0]!);
-  if (p.op !== 'div') return undefined;
-  const e = node(p.inputs[0]!), z = node(p.inputs[1]!);
-  if (e.op !== 'exp' || z.op !== 'sum' || z.inputs[0] !== e.id || z.attrs.axis !== lastAxis(e)) return undefined;
-  const d = node(e.inputs[0]!);
-  if (d.op !== 'sub') return undefined;
-  const scores = node(d.inputs[0]!);
-  let mxp = node(d.inputs[1]!);
-  const sg = mxp.op === 'stopGradient' ? mxp : undefined;
-  if (sg) mxp = node(sg.inputs[0]!);
-  if (mxp.op !== 'reduceMax' || mxp.inputs[0] !== scores.id || mxp.attrs.axis !== lastAxis(scores)) return undefined;
-  if (!sameShape(e.type.shape, p.type.shape) || !sameShape(scores.type.shape, e.type.shape)) return undefined;
+  const sm = matchSoftmax(graph, node(mm.inputs[0]!));
+  if (!sm) return undefined;
+  const scores = node(sm.scores);
   // S: Q·Kᵀ followed by same-shape elementwise ops whose other inputs do not depend on it.
   const chain: number[] = [];
   let cur = scores;
@@ -155,14 +146,14 @@ export function matchAttention(graph: Graph, consumers: readonly (readonly numbe
   // workgroup per (batch, query block): P·V must not broadcast over more batch axes than Q·Kᵀ.
   if (!sameShape(qk.type.shape, scores.type.shape) || hd % 4 !== 0 || dk % 4 !== 0 || n < 2) return undefined;
   if (!sameShape(qk.type.shape.slice(0, -2), mm.type.shape.slice(0, -2))) return undefined;
-  const members = [qk.id, ...chain, mxp.id, ...(sg ? [sg.id] : []), d.id, e.id, z.id, p.id];
+  const members = [qk.id, ...chain, sm.max, ...(sm.stop !== undefined ? [sm.stop] : []), sm.shifted, sm.exp, sm.sum, sm.probs];
   const inside = new Set([...members, mm.id]);
   for (const id of members) {
     if (outputs.has(id) || consumers[id]!.some((c) => !inside.has(c))) return undefined;
   }
   // The chain's other inputs must not read anything inside (they are broadcast biases, constants).
   for (const id of chain) for (const i of node(id).inputs) if (!inside.has(i) && dependsOnAny(graph, i, inside)) return undefined;
-  return { qk: qk.id, scores: scores.id, max: mxp.id, exp: e.id, sum: z.id, probs: p.id, pv: mm.id, members };
+  return { qk: qk.id, scores: scores.id, max: sm.max, exp: sm.exp, sum: sm.sum, probs: sm.probs, pv: mm.id, members };
 }
 
 const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
@@ -277,6 +268,17 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
       const leaves = kVaryingReads(graph, mat, target);
       const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
       if (leaves * tiles > tiles + 1 + leaves) mat.add(target.id);
+    }
+  }
+
+  // Attention's backward parts read each input row once per row of the other side (n times):
+  // whatever computes an input is stored, not recomputed at every read (views stay inlined).
+  const THROUGH = opsOfKind('view', 'gradient');
+  for (const n of nodes) {
+    if (OPS[n.op].kind !== 'attention') continue;
+    for (let id of n.inputs) {
+      while (THROUGH.has(graph.node(id).op) && graph.node(id).inputs.length === 1 && !mat.has(id)) id = graph.node(id).inputs[0]!;
+      if (!claimed.has(id) && OPS[graph.node(id).op].kind !== 'literal') mat.add(id);
     }
   }
 

@@ -10,7 +10,7 @@
 
 import { add, canonicalIndex, ixVar, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4 } from './matmul.ts';
-import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
 
 export interface AttentionConfig {
   /** Lanes per workgroup (the subgroup size when `subgroup`). */
@@ -26,11 +26,30 @@ export function defaultAttentionConfig(limits: TemplateLimits, nq: number): Atte
   // Two query rows per lane halve the K/V reads and broadcasts per query, unless that would
   // pad the queries much more (measured on lavapipe, vit-mnist: 50 queries, 8 lanes).
   const pad = (r: number) => Math.ceil(nq / (lanes * r)) * lanes * r;
-  const rows = (globalThis as any).process?.env?.ATT_ROWS ? Number((globalThis as any).process.env.ATT_ROWS) : pad(2) <= 1.25 * pad(1) ? 2 : 1;
-  return { lanes, rows, subgroup: limits.subgroupSize > 0 };
+  return { lanes, rows: pad(2) <= 1.25 * pad(1) ? 2 : 1, subgroup: limits.subgroupSize > 0 };
 }
 
-const LOWEST_F32 = -3.4028234663852886e38;
+export const LOWEST_F32 = -3.4028234663852886e38;
+
+/** How the lanes of a workgroup share rows every lane needs. */
+export interface LaneSharing {
+  /** The WGSL name of the lane index. */
+  readonly lane: string;
+  readonly lanes: number;
+  /** Through subgroupBroadcast (else every lane reads every chunk itself). */
+  readonly subgroup: boolean;
+}
+
+/**
+ * `count` chunks of `width` elements that every lane needs (chunk c at element offset c·width),
+ * as WGSL values. With subgroups lane s reads chunks s, s + S, ... and every chunk reaches all
+ * lanes by broadcast, so each lane issues count/S loads instead of count.
+ */
+export function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: number, load: (offset: Ix) => string): string[] {
+  if (!s.subgroup) return Array.from({ length: count }, (_, c) => load(lit(width * c)));
+  const slots = Array.from({ length: Math.ceil(count / s.lanes) }, (_, k) => load(w.letIx(mul(min(add(ixVar(s.lane, s.lanes), s.lanes * k), count - 1), width), 'dc')));
+  return Array.from({ length: count }, (_, c) => w.let(`subgroupBroadcast(${slots[Math.floor(c / s.lanes)]!}, ${c % s.lanes}u)`, 'kb'));
+}
 
 export function attentionKernel(t: TemplateInput, config?: AttentionConfig): TemplateOutput {
   const { w, graph, plan, root, limits } = t;
@@ -73,14 +92,9 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
     // K row j (Kᵀ column j) and V row j, as vec4 chunks, shared by the lane's query rows.
     const kAt = (d: Ix): Index => { const idx: Ix[] = [...kBatch, ZERO, ZERO]; idx[rk - 2] = d; idx[rk - 1] = j; return idx; };
     const vAt = (d: Ix): Index => { const idx: Ix[] = [...vBatch, ZERO, ZERO]; idx[rv - 2] = j; idx[rv - 1] = d; return idx; };
-    const chunks = (count: number, load: (d: Ix) => string): string[] => {
-      if (!subgroup) return Array.from({ length: count }, (_, c) => load(lit(4 * c)));
-      // Lane s reads chunks s, s + S, ...; every chunk reaches all lanes by broadcast.
-      const slots = Array.from({ length: Math.ceil(count / S) }, (_, k) => load(w.letIx(mul(min(add(ixVar(lane, S), S * k), count - 1), 4), 'dc')));
-      return Array.from({ length: count }, (_, c) => w.let(`subgroupBroadcast(${slots[Math.floor(c / S)]!}, ${c % S}u)`, 'kb'));
-    };
-    const kv = chunks(dk / 4, (d) => w.vec4(KT!.id, kAt(d), rk - 2));
-    const vv = chunks(hd / 4, (d) => w.vec4(V.id, vAt(d), rv - 1));
+    const share = { lane, lanes: S, subgroup };
+    const kv = sharedChunks(w, share, dk / 4, 4, (d) => w.vec4(KT!.id, kAt(d), rk - 2));
+    const vv = sharedChunks(w, share, hd / 4, 4, (d) => w.vec4(V.id, vAt(d), rv - 1));
     for (const row of rowsOf) {
       const dot = w.let(kv.map((k, c) => `dot(${row.qv[c]}, ${k})`).join(' + '), 'qk');
       const want = printIndex(canonicalIndex([...cBatch, row.qc, j], qk.type.shape));

@@ -267,6 +267,7 @@ const LOWER: { readonly [K in OpName]: Lowering<K> | 'unsupported' } = {
   },
 
   rand: 'unsupported',
+  attentionBackward: 'unsupported', // training graphs only
   stopGradient: (c, n) => c.e.one('Identity', [c.value(n.inputs[0]!)], {}, c.label),
   straightThrough: (c, n) => c.e.one('Identity', [c.value(n.inputs[0]!)], {}, c.label),
 };

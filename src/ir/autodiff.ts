@@ -2,6 +2,7 @@
 // computation and its backward, so code generation treats both alike. Only nodes on a path from a
 // requested parameter to the loss get gradient work; frozen parameters get none.
 
+import { attentionGradients, matchSoftmaxAttention, type SoftmaxAttention } from './attention.ts';
 import { GraphBuilder, type Graph, type Tensor } from './graph.ts';
 import { OPS, type OpName, type OpRule } from './ops.ts';
 import { fmtShape } from './shape.ts';
@@ -13,6 +14,12 @@ export interface GradOptions {
   readonly loss: string;
   /** Parameters (by name) to differentiate with respect to; defaults to every trainable parameter. */
   readonly wrt?: readonly string[];
+  /**
+   * Softmax attention differentiated by the attentionBackward parts, which recompute the scores
+   * instead of reading the n×n probabilities (src/ir/attention.ts). Default true; false keeps the
+   * primitive rules everywhere.
+   */
+  readonly fusedAttention?: boolean;
 }
 
 /** The forward graph plus one output `grad:<param>` per requested parameter. */
@@ -47,10 +54,29 @@ export function gradients(graph: Graph, opts: GradOptions): Graph {
   };
   if (active(loss.id)) accumulate(loss.id, b.fill(1, loss.type.shape));
 
+  // Attention whose backward the fused parts take over, by P·V node.
+  const attention = new Map<number, SoftmaxAttention>();
+  if (opts.fusedAttention !== false) {
+    const readers: number[][] = graph.nodes.map(() => []);
+    for (const node of graph.nodes) for (const i of new Set(node.inputs)) readers[i]!.push(node.id);
+    const outputIds = new Set(graph.outputs.values());
+    for (const node of graph.nodes) {
+      if (node.op !== 'matmul' || !active(node.id)) continue;
+      const g = matchSoftmaxAttention(graph, (id) => readers[id]!, (id) => outputIds.has(id), node);
+      if (g) attention.set(node.id, g);
+    }
+  }
+
   for (let id = loss.id; id >= 0; id--) {
     const dy = grads.get(id);
     const node = graph.nodes[id]!;
     if (!dy || !active(id) || node.inputs.length === 0) continue;
+    const fused = attention.get(id);
+    const viaParts = fused && attentionGradients(fused, (i) => t[i]!, dy, active);
+    if (viaParts) {
+      for (const [inp, g] of viaParts) accumulate(inp, g);
+      continue;
+    }
     const rule = OPS[node.op] as OpRule<OpName>;
     const needs = node.inputs.map(active);
     const gs = rule.vjp!({ x: node.inputs.map((i) => t[i]!), y: t[id]!, dy, attrs: node.attrs, needs });

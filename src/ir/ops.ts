@@ -46,6 +46,23 @@ export interface OpAttrs {
   // gradient control
   stopGradient: NoAttrs;
   straightThrough: NoAttrs;
+  // the backward pass of softmax attention, recomputing the scores (src/ir/attention.ts)
+  attentionBackward: AttentionBackwardAttrs;
+}
+
+/**
+ * Softmax attention's backward, without the n×n probabilities: scores s = scale·Q·Kᵀ (+ bias,
+ * broadcast to [..., nq, n]) are recomputed where needed. Inputs Q [..., nq, d], Kᵀ [..., d, n],
+ * then for 'dq' and 'dkv' V [..., n, dv], dO [..., nq, dv], lse [..., nq, 1], D = rowsum(dO ⊙ O)
+ * [..., nq, 1]; the bias last when `bias`. Outputs:
+ *  - lse: log Σⱼ exp(sᵢⱼ), [..., nq, 1];
+ *  - dq:  scale Σⱼ dsᵢⱼ kⱼ, [..., nq, d], with pᵢⱼ = exp(sᵢⱼ − lseᵢ), dsᵢⱼ = pᵢⱼ (dOᵢ·vⱼ − Dᵢ);
+ *  - dkv: per key row j, [scale Σᵢ dsᵢⱼ qᵢ | Σᵢ pᵢⱼ dOᵢ | Σᵢ dsᵢⱼ (when `bias`)], [..., n, d + dv (+1)].
+ */
+export interface AttentionBackwardAttrs {
+  readonly part: 'lse' | 'dq' | 'dkv';
+  readonly scale: number;
+  readonly bias: boolean;
 }
 
 export type OpName = keyof OpAttrs;
@@ -75,11 +92,12 @@ export interface VjpArgs<K extends OpName> {
  *  - index: a data-dependent re-indexing (gather);  scatter: a data-dependent accumulation;
  *  - reduction: along one axis (sum, max);  selection: top-k indices along one axis;
  *  - contraction: matmul;  random: counter-based numbers;  gradient: identity in the forward
- *    pass that only changes what autodiff does (stopGradient, straightThrough).
+ *    pass that only changes what autodiff does (stopGradient, straightThrough);
+ *  - attention: softmax attention's backward parts, each walking all keys or queries per row.
  */
 export type OpKind =
   | 'leaf' | 'literal' | 'elementwise' | 'view' | 'index' | 'scatter'
-  | 'reduction' | 'selection' | 'contraction' | 'random' | 'gradient';
+  | 'reduction' | 'selection' | 'contraction' | 'random' | 'gradient' | 'attention';
 
 export interface OpRule<K extends OpName> {
   readonly kind: OpKind;
@@ -571,7 +589,95 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
     reference: (x) => x[0]!.data.slice(),
     vjp: ({ dy }) => [undefined, dy],
   },
+  attentionBackward: {
+    kind: 'attention',
+    arity: -1,
+    infer: attentionBackwardInfer,
+    reference: attentionBackwardReference,
+    vjp: null,
+  },
 };
+
+function attentionBackwardInfer(x: readonly TensorType[], a: AttentionBackwardAttrs): TensorType {
+  const op = `attentionBackward(${a.part})`;
+  const want = (a.part === 'lse' ? 2 : 6) + (a.bias ? 1 : 0);
+  if (x.length !== want) throw new ShapeError(`${op}: expects ${want} inputs, got ${x.length}`);
+  requireF32(op, x);
+  if (!Number.isFinite(a.scale)) throw new ShapeError(`${op}: scale ${a.scale} is not finite`);
+  const [q, kt] = x as [TensorType, TensorType];
+  if (q.shape.length < 2) throw new ShapeError(`${op}: Q needs rank >= 2, got ${fmtShape(q.shape)}`);
+  const batch = q.shape.slice(0, -2);
+  const [nq, d] = q.shape.slice(-2) as [number, number];
+  const n = kt.shape[kt.shape.length - 1]!;
+  const expect = (t: TensorType, name: string, tail: readonly number[]) => {
+    if (!sameShape(t.shape, [...batch, ...tail])) throw new ShapeError(`${op}: ${name} must be ${fmtShape([...batch, ...tail])} (Q ${fmtShape(q.shape)}), got ${fmtShape(t.shape)}`);
+  };
+  expect(kt, 'Kᵀ', [d, n]);
+  let dv = 0;
+  if (a.part !== 'lse') {
+    const v = x[2]!;
+    dv = v.shape[v.shape.length - 1]!;
+    expect(v, 'V', [n, dv]);
+    expect(x[3]!, 'dO', [nq, dv]);
+    expect(x[4]!, 'lse', [nq, 1]);
+    expect(x[5]!, 'D', [nq, 1]);
+  }
+  if (a.bias) broadcastShapes(`${op} bias`, x[x.length - 1]!.shape, [...batch, nq, n]);
+  const tail = a.part === 'lse' ? [nq, 1] : a.part === 'dq' ? [nq, d] : [n, d + dv + (a.bias ? 1 : 0)];
+  return { shape: [...batch, ...tail], dtype: 'f32' };
+}
+
+function attentionBackwardReference(x: readonly F64[], a: AttentionBackwardAttrs, out: TensorType): Float64Array {
+  const [q, kt] = x as [F64, F64];
+  const batch = numel(q.shape.slice(0, -2));
+  const [nq, d] = q.shape.slice(-2) as [number, number];
+  const n = kt.shape[kt.shape.length - 1]!;
+  const scoresShape = [...q.shape.slice(0, -2), nq, n];
+  const biasAt = a.bias ? viewOffsets(scoresShape, broadcastStrides(x[x.length - 1]!.shape, scoresShape)) : undefined;
+  const biasData = a.bias ? x[x.length - 1]!.data : undefined;
+  const res = new Float64Array(numel(out.shape));
+  for (let b = 0; b < batch; b++) {
+    // s[i·n + j] = scale·qᵢ·kⱼ + bias
+    const s = new Float64Array(nq * n);
+    for (let i = 0; i < nq; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let c = 0; c < d; c++) acc += q.data[(b * nq + i) * d + c]! * kt.data[(b * d + c) * n + j]!;
+        s[i * n + j] = a.scale * acc + (biasData ? biasData[biasAt![(b * nq + i) * n + j]!]! : 0);
+      }
+    }
+    if (a.part === 'lse') {
+      for (let i = 0; i < nq; i++) {
+        let m = -Infinity;
+        for (let j = 0; j < n; j++) m = Math.max(m, s[i * n + j]!);
+        let z = 0;
+        for (let j = 0; j < n; j++) z += Math.exp(s[i * n + j]! - m);
+        res[b * nq + i] = m + Math.log(z);
+      }
+      continue;
+    }
+    const [v, dO, lse, D] = x.slice(2, 6) as [F64, F64, F64, F64];
+    const dv = v.shape[v.shape.length - 1]!;
+    const cols = d + dv + (a.bias ? 1 : 0);
+    for (let i = 0; i < nq; i++) {
+      for (let j = 0; j < n; j++) {
+        const p = Math.exp(s[i * n + j]! - lse.data[b * nq + i]!);
+        let dp = 0;
+        for (let e = 0; e < dv; e++) dp += dO.data[(b * nq + i) * dv + e]! * v.data[(b * n + j) * dv + e]!;
+        const ds = p * (dp - D.data[b * nq + i]!);
+        if (a.part === 'dq') {
+          for (let c = 0; c < d; c++) res[(b * nq + i) * d + c]! += a.scale * ds * kt.data[(b * d + c) * n + j]!;
+        } else {
+          const row = (b * n + j) * cols;
+          for (let c = 0; c < d; c++) res[row + c]! += a.scale * ds * q.data[(b * nq + i) * d + c]!;
+          for (let e = 0; e < dv; e++) res[row + d + e]! += p * dO.data[(b * nq + i) * dv + e]!;
+          if (a.bias) res[row + d + dv]! += ds;
+        }
+      }
+    }
+  }
+  return res;
+}
 
 function reduceInfer(op: string, x: TensorType, axis: number, keep: number, _k: boolean): TensorType {
   if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) throw new ShapeError(`${op}: axis ${axis} out of range for ${fmtShape(x.shape)}`);

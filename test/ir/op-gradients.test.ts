@@ -72,6 +72,7 @@ const CASES: Record<OpName, GradCase | string> = {
   sum: { arb: withAxis, build: ([x], _r, [axis]) => x!.sum(axis!) },
   reduceMax: { arb: withAxis, build: ([x], _r, [axis]) => x!.max(axis!) },
   topk: 'integer output (indices)',
+  attentionBackward: 'a backward pass itself (no second derivatives): test/ir/attention.test.ts checks the gradients it gives against finite differences',
   matmul: {
     arb: fc
       .tuple(shapeArb(0, 2, 3), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.nat(3))

@@ -117,15 +117,54 @@ test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches t
   assert.ok(fused > 0);
 });
 
-test('fused attention is not used when the probabilities are needed elsewhere (training)', () => {
+test('training: fused attention forward, and a backward that recomputes the scores instead of storing the probabilities', () => {
   const b = new GraphBuilder();
   const P = (name: string) => b.param(name, [2, 2, 9, 8], { trainable: true });
   const q = P('q'), k = P('k'), v = P('v');
   b.output('loss', softmax(q.matmul(k.transpose()).mul(0.3)).matmul(v).sumAll());
   const fwd = b.build();
   const limits = { maxStorageBuffersPerShaderStage: 8 };
-  assert.equal(compileGraph(fwd, { limits }).kernels.filter((x) => x.kind === 'attention').length, 1, 'inference: fused');
-  const train = gradients(fwd, { loss: 'loss' });
-  assert.equal(compileGraph(train, { limits }).kernels.filter((x) => x.kind === 'attention').length, 0, 'training: the backward reads P, so it is stored');
-  assert.equal(compileGraph(fwd, { limits, kernels: 'baseline' }).kernels.filter((x) => x.kind === 'attention').length, 0, 'baseline kernels: no fused attention');
+  const configs = (g: Graph, kernels?: 'baseline') => compileGraph(g, { limits, kernels }).kernels.filter((x) => x.kind === 'attention').map((x) => x.config.split(' ').slice(0, 2).join(' '));
+  assert.deepEqual(configs(fwd).length, 1, 'inference: fused');
+  const parts = configs(gradients(fwd, { loss: 'loss' }));
+  assert.equal(parts.filter((c) => c.startsWith('attention ')).length, 1, `training: the forward is fused (${parts})`);
+  assert.deepEqual(parts.filter((c) => c.startsWith('attention-backward')).sort(), ['attention-backward dkv', 'attention-backward dq', 'attention-backward lse']);
+  // With the primitive rules the backward reads P, so the forward is not fused and P is stored.
+  assert.deepEqual(configs(gradients(fwd, { loss: 'loss', fusedAttention: false })), []);
+  assert.equal(configs(fwd, 'baseline').length, 0, 'baseline kernels: no fused attention');
+});
+
+test('attention backward kernels match the float64 reference: dQ, dK, dV and the bias, subgroups and not (random shapes)', async () => {
+  const ctx = await gpu();
+  let parts = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        B: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 3 }),
+        nq: fc.integer({ min: 1, max: 21 }), nk: fc.integer({ min: 1, max: 21 }),
+        d: fc.constantFrom(4, 8, 16, 6, 3), dv: fc.constantFrom(4, 8, 5), bias: fc.constantFrom('none', 'constant', 'trainable'),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ B, H, nq, nk, d, dv, bias, seed }) => {
+        const b = new GraphBuilder();
+        const P = (name: string, shape: number[]) => b.param(name, shape, { trainable: true });
+        // Q, K and V from one projection with a bias, as a ViT block computes them (views over a stored matmul).
+        const x = b.input('x', [B, nq, 6]);
+        const q = linear(x, P('wq', [H * d, 6])).reshape([B, nq, H, d]).permute([0, 2, 1, 3]);
+        const k = P('k', [B, H, nk, d]), v = P('v', [B, H, nk, dv]);
+        let s = q.matmul(k.transpose()).mul(1 / Math.sqrt(d));
+        if (bias !== 'none') s = s.add(b.param('size', [B, nk], { trainable: bias === 'trainable' }).abs().add(0.5).log().reshape([B, 1, 1, nk]));
+        const o = softmax(s).matmul(v).permute([0, 2, 1, 3]).reshape([B, nq, H * dv]);
+        b.output('loss', linear(o, P('w', [5, H * dv]), P('bb', [5])).mul(b.input('t', [B, nq, 5])).sumAll());
+        const graph = gradients(b.build(), { loss: 'loss' });
+        const feeds = feedsFor(graph, seed);
+        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize }, `attention backward B${B} H${H} ${nq}x${nk} d${d}/${dv} bias ${bias} sg${subgroupSize}`);
+          parts += plan.kernels.filter((k) => k.config.startsWith('attention-backward')).length;
+        }
+      },
+    ),
+    fcParams(14),
+  );
+  assert.ok(parts > 0);
 });
