@@ -111,6 +111,16 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
       w.line(`${row.m} = ${mn};`);
     }
   });
+  // The backward's lse part, when the planner gave it to this kernel (codegen/fuse.ts joinAttentionLse).
+  const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
+  if (lse !== undefined) {
+    const out = w.buffer(lse, true);
+    const shape = graph.node(lse).type.shape;
+    for (const row of rowsOf) {
+      const store = `${out}[${printIx(w.linear([...cBatch, row.qi, ZERO], shape))}] = ${row.m} + log(${row.l});`;
+      w.line(row.qi.k === 'var' && row.qi.bound <= nq ? store : `if (${printIx(row.qi)} < ${nq}u) { ${store} }`);
+    }
+  }
   // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
   const vector = canStoreVec4(w, t, p);
   const out = vector ? '' : w.buffer(root.id, true);
