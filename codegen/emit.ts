@@ -43,6 +43,8 @@ const TRANSCENDENTAL = 4;
 
 /** Constant tensors up to this many values are folded into the code instead of bound as buffers. */
 export const FOLD_CONSTANT_LIMIT = 1024;
+/** Whether a stored node is a small constant the kernels carry as literals instead of a binding. */
+const isFolded = (n: Node): boolean => n.op === 'constant' && n.attrs.fold !== false && n.attrs.data.length <= FOLD_CONSTANT_LIMIT;
 
 export class KernelWriter implements KernelBuilder {
   private readonly out: string[] = [];
@@ -289,7 +291,7 @@ export class KernelWriter implements KernelBuilder {
     let v: string;
     if (!this.provided.has(id) && this.fusion.isMaterialized(id)) {
       const stored = this.graph.node(this.fusion.storage(id));
-      v = stored.op === 'constant' && stored.attrs.data.length <= FOLD_CONSTANT_LIMIT
+      v = isFolded(stored)
         ? this.foldedConstant(stored as Node<'constant'>, this.linear(idx, node.type.shape))
         : this.let(`${this.buffer(id)}[${printIx(this.linear(idx, node.type.shape))}]`);
     } else {
@@ -418,7 +420,7 @@ export class KernelWriter implements KernelBuilder {
     if (this.fusion.isMaterialized(node.id)) {
       const stored = this.graph.node(this.fusion.storage(node.id));
       const st = stridesOf(node.type.shape);
-      const folded = stored.op === 'constant' && stored.attrs.data.length <= FOLD_CONSTANT_LIMIT;
+      const folded = isFolded(stored);
       if (folded || st[axis] !== 1 || node.type.shape[axis]! % 4 !== 0) return this.vec4Scalars(node, idx, axis);
       const at = idx.reduce<Ix>((acc, e, a) => (node.type.shape[a] === 1 ? acc : add(acc, a === axis ? div(e, 4) : mul(e, st[a]! / 4))), ZERO);
       return this.let(`${this.bufferVec4(node.id)}[${printIx(at)}]`, 'vl');
@@ -601,7 +603,7 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
     const seed = w.graph.node(n.inputs[0]!).id;
     w.helpers.add('rand');
     w.countOps(TRANSCENDENTAL);
-    return w.let(`rand(${printIx(w.linear(idx, n.type.shape))}, ${w.value(seed, [ZERO])}, ${w.value(seed, [lit(1)])}, ${n.attrs.stream >>> 0}u)`);
+    return w.let(`rand(${printIx(w.linear(idx, n.type.shape))}, ${w.value(seed, [ZERO])}, ${w.value(seed, [lit(1)])}, u32(${w.value(n.inputs[1]!, [ZERO])}))`);
   },
   stopGradient: identity,
   straightThrough: identity,
@@ -713,7 +715,7 @@ export function vecLoadCount(graph: Graph, fusion: FusionState, id: number, axis
     let c: number;
     if (fusion.isMaterialized(n)) {
       const stored = graph.node(fusion.storage(n));
-      c = stored.op === 'constant' && stored.attrs.data.length <= FOLD_CONSTANT_LIMIT ? 0 : 1;
+      c = isFolded(stored) ? 0 : 1;
     } else c = node.inputs.reduce((s, i) => s + scalar(i), 0);
     scalarMemo.set(n, c);
     return c;

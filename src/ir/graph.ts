@@ -258,7 +258,7 @@ export class GraphBuilder {
   }
   /** Uniform [0,1) numbers from `seed` (i32 [seed, step]); `stream` separates independent draws. */
   rand(shape: readonly number[], seed: Tensor, stream: number): Tensor {
-    return this.op('rand', [seed], { shape: [...shape], stream });
+    return this.op('rand', [seed, this.op('constant', [], { data: Float64Array.of(stream), shape: [1], dtype: 'i32', fold: false })], { shape: [...shape] });
   }
   concat(parts: readonly Tensor[], axis: number): Tensor {
     if (parts.length === 0) throw new ShapeError('concat: needs at least one input');

@@ -17,7 +17,11 @@ export interface OpAttrs {
   input: { name: string; shape: Shape; dtype: DType };
   param: { name: string; shape: Shape; trainable: boolean };
   fill: { value: number; shape: Shape; dtype: DType };
-  constant: { data: Float64Array; shape: Shape; dtype: DType };
+  /**
+   * fold: false keeps the values in a buffer even when small enough to be folded into the code,
+   * so kernels that differ only in them share one pipeline (rand streams).
+   */
+  constant: { data: Float64Array; shape: Shape; dtype: DType; fold?: boolean };
   // elementwise unary (f32)
   neg: NoAttrs; exp: NoAttrs; log: NoAttrs; sqrt: NoAttrs; rsqrt: NoAttrs; recip: NoAttrs;
   tanh: NoAttrs; erf: NoAttrs; relu: NoAttrs; sigmoid: NoAttrs; sign: NoAttrs; abs: NoAttrs;
@@ -41,8 +45,9 @@ export interface OpAttrs {
   // indexing
   gather: { axis: number };
   scatterAdd: { axis: number; size: number };
-  // counter-based random numbers: uniform [0,1) from an i32 [seed, step] input, reproducible on any device
-  rand: { shape: Shape; stream: number };
+  // counter-based random numbers: uniform [0,1) from an i32 [seed, step] input and an i32 [1] stream
+  // (a buffer, not a literal: the masks of identical blocks then come from one kernel), reproducible on any device
+  rand: { shape: Shape };
   // gradient control
   stopGradient: NoAttrs;
   straightThrough: NoAttrs;
@@ -558,13 +563,14 @@ export const OPS: { readonly [K in OpName]: OpRule<K> } = {
 
   rand: {
     kind: 'random',
-    arity: 1,
+    arity: 2,
     infer: (x, a) => {
       if (x[0]!.dtype !== 'i32' || !sameShape(x[0]!.shape, [2])) throw new ShapeError(`rand: the seed must be i32[2] ([seed, step]), got ${x[0]!.dtype}${fmtShape(x[0]!.shape)}`);
+      if (x[1]!.dtype !== 'i32' || !sameShape(x[1]!.shape, [1])) throw new ShapeError(`rand: the stream must be i32[1], got ${x[1]!.dtype}${fmtShape(x[1]!.shape)}`);
       return { shape: a.shape, dtype: 'f32' };
     },
     reference: (x, a) => {
-      const key = randKey(x[0]!.data[0]!, x[0]!.data[1]!, a.stream);
+      const key = randKey(x[0]!.data[0]!, x[0]!.data[1]!, x[1]!.data[0]!);
       return Float64Array.from({ length: numel(a.shape) }, (_, i) => randUniform(i, key));
     },
     vjp: null,

@@ -138,9 +138,11 @@ function checkKernelBindings(plan: CompiledPlan, k: PlanKernel, where: string): 
   const root = k.bindings.find((b) => b.tensor === k.root);
   assert.ok(root, `${at}: the root %${k.root} is not bound`);
   assert.equal(root.access, 'read_write', `${at}: the root is bound ${root.access}`);
-  // The WGSL stores into exactly one storage buffer: the root's.
+  // The WGSL stores into exactly the buffers of the kernel's outputs: its root's, and those of the
+  // siblings it also computes (horizontal fusion; the attention backward's lse in a forward attention).
   const written = writtenBuffers(k.wgsl, new Set(nameOf.values()));
-  assert.deepEqual([...written], [nameOf.get(root.binding)], `${at}: writes ${[...written].join(', ')}; expected only the root's ${nameOf.get(root.binding)}`);
+  const outputs = k.outputs.map((id) => nameOf.get(k.bindings.find((b) => b.tensor === id)!.binding)!);
+  assert.deepEqual([...written].sort(), outputs.sort(), `${at}: writes ${[...written].join(', ')}; expected only its outputs' ${outputs.join(', ')}`);
 
   const L = { ...DEFAULT_LIMITS, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64 };
   const [x, y, z] = reflected.workgroupSize;
