@@ -180,32 +180,14 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   const { o, spec, train, test, paths } = prepared;
   const log = (s: string) => o.quiet || console.log(s);
   const shapes = modelParamShapes(spec);
-
-  // Weights: backbone (file or random), fresh adapters and head; or the trainable part from a checkpoint.
-  const backbone = o.backbone ? (await loadBackbone(o.backbone, spec.vit, o.nameMap)).weights : undefined;
-  if (backbone && o.checkWeights !== false) checkWeights(backbone, o.backbone!);
-  const weights = initialWeights(spec, o.seed, backbone);
   const model = buildModel(spec);
-  let startStep = 0;
-  let history: EpochRecord[] = [];
-  let optimizerState: Weights | undefined;
-  if (o.resume && prepared.resumeState) {
-    const stateShapes = new Map<string, readonly number[]>();
-    for (const n of model.trainable) stateShapes.set(n, shapes.get(n)!).set(`adam.m:${n}`, shapes.get(n)!).set(`adam.v:${n}`, shapes.get(n)!);
-    const ck = await loadWeights(o.resume, stateShapes);
-    checkWeights(ck.weights, o.resume);
-    for (const n of model.trainable) weights.set(n, ck.weights.get(n)!);
-    optimizerState = ck.weights;
-    startStep = prepared.resumeState.step;
-    history = prepared.resumeState.history.map((h) => ({ ...h })) as EpochRecord[];
-    log(`resuming ${o.resume}: ${startStep} steps done`);
-  }
+  const start = await startingPoint(prepared, model.trainable, log);
 
   // Compile before creating the run folder: limits and compile errors leave no files behind.
-  const step = await TrainStep.create(ctx, spec, weights, { adamw: o.adamw, optimizerState, tune: o.tune }).catch((e: unknown) => {
+  const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune }).catch((e: unknown) => {
     throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
   });
-  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, weights, { tune: o.tune }).catch((e: unknown) => {
+  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, start.weights, { tune: o.tune }).catch((e: unknown) => {
     step.destroy();
     throw batchLimitError(e, o.evalBatch, '--eval-batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
   });
@@ -228,55 +210,31 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   };
 
   const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
-  let bar: Progress | undefined;
-  let barEpoch = -1;
-  let evalBar: Progress | undefined;
+  const progress = new RunProgress(o);
   let result: LoopResult;
-  let lastStep = startStep;
+  let lastStep = start.step;
   try {
     result = await trainLoop(step, { train, test }, evaluator, {
       epochs: o.epochs, batch: spec.batch,
       schedule: { lr: o.lr, minLr: o.minLr, warmupLr: o.warmupLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs },
       scheduleMode: o.schedule, seed: o.seed, logEvery: o.logEvery, evalEvery: o.evalEvery,
-      augmentShift: o.augmentShift, startStep, stopAfterEpochs: o.stopAfterEpochs,
+      augmentShift: o.augmentShift, startStep: start.step, stopAfterEpochs: o.stopAfterEpochs,
     }, {
       shouldStop: o.shouldStop,
       onStep: (s) => {
         lastStep = s.step;
-        if (!o.quiet) {
-          if (!bar || barEpoch !== s.epoch) {
-            bar?.done();
-            barEpoch = s.epoch;
-            bar = new Progress({ label: `epoch ${s.epoch + 1}/${o.epochs}`, total: (s.stepsPerEpoch - s.stepInEpoch + 1) * spec.batch, unit: 'img' });
-          }
-          bar.tick(spec.batch, s.loss !== undefined ? `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}` : undefined);
-        }
+        progress.step(s);
         o.onStep?.(s.step);
       },
-      onEvaluate: (done, total) => {
-        if (o.quiet) return;
-        if (!evalBar || done <= o.evalBatch) {
-          bar?.done();
-          bar = undefined;
-          evalBar = new Progress({ label: 'evaluate', total, unit: 'img' });
-        }
-        evalBar.tick(done - evalBar.value);
-        if (done >= total) {
-          evalBar.done();
-          evalBar = undefined;
-        }
-      },
+      onEvaluate: (done, total) => progress.evaluate(done, total),
       onEpoch: async (record, taken) => {
-        bar?.done();
-        bar = undefined;
-        evalBar?.done();
-        evalBar = undefined;
-        await saveSet({ step: taken, history });
+        progress.endEpoch();
+        await saveSet({ step: taken, history: start.history });
         log(`epoch ${record.epoch}: loss ${record.loss.toFixed(4)}${record.testAccuracy !== undefined ? `, test accuracy ${(100 * record.testAccuracy).toFixed(2)}%` : ''}, ${record.trainImagesPerSec.toFixed(1)} img/s`);
       },
-    }, history);
+    }, start.history);
   } catch (e) {
-    bar?.done();
+    progress.endEpoch();
     step.destroy();
     evaluator.destroy();
     const lost = await Promise.race([ctx.lost.then((l) => l), new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
@@ -284,7 +242,7 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
     if (lost) throw new Error(`the GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) at step ${lastStep}; ${where}`);
     throw new Error(`${(e as Error).message}\n(training stopped at step ${lastStep}; ${where})`);
   }
-  bar?.done();
+  progress.endEpoch();
   if (result.stopped) {
     // Stopped mid-epoch (or during evaluation): save the step reached so that --resume continues there.
     await saveSet({ step: result.step, history: result.history });
@@ -293,7 +251,7 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   await writeReport(o.outDir, result.history, stepsPerEpoch);
   if (o.saveModel && !result.stopped) {
     const trained = await step.trainableWeights();
-    const full = new Map([...weights].filter(([k]) => shapes.has(k)).map(([k, v]) => [k, trained.get(k) ?? v]));
+    const full = new Map([...start.weights].filter(([k]) => shapes.has(k)).map(([k, v]) => [k, trained.get(k) ?? v]));
     await saveWeights(o.saveModel, full, shapes, { kind: 'model', spec: JSON.stringify({ ...spec, training: undefined }) });
     log(`wrote the trained model to ${o.saveModel}`);
   }
@@ -318,6 +276,67 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   step.destroy();
   evaluator.destroy();
   return out;
+}
+
+/**
+ * Where training starts: the backbone (file or random) with fresh adapters and head, or, when
+ * resuming, the trainable part, AdamW state, step and history from the checkpoint.
+ */
+async function startingPoint(prepared: PreparedRun, trainable: readonly string[], log: (s: string) => void) {
+  const { o, spec } = prepared;
+  const shapes = modelParamShapes(spec);
+  const backbone = o.backbone ? (await loadBackbone(o.backbone, spec.vit, o.nameMap)).weights : undefined;
+  if (backbone && o.checkWeights !== false) checkWeights(backbone, o.backbone!);
+  const weights = initialWeights(spec, o.seed, backbone);
+  if (!o.resume || !prepared.resumeState) return { weights, step: 0, history: [] as EpochRecord[], optimizerState: undefined };
+  const stateShapes = new Map<string, readonly number[]>();
+  for (const n of trainable) stateShapes.set(n, shapes.get(n)!).set(`adam.m:${n}`, shapes.get(n)!).set(`adam.v:${n}`, shapes.get(n)!);
+  const ck = await loadWeights(o.resume, stateShapes);
+  checkWeights(ck.weights, o.resume);
+  for (const n of trainable) weights.set(n, ck.weights.get(n)!);
+  log(`resuming ${o.resume}: ${prepared.resumeState.step} steps done`);
+  return { weights, step: prepared.resumeState.step, history: prepared.resumeState.history.map((h) => ({ ...h })) as EpochRecord[], optimizerState: ck.weights as Weights };
+}
+
+/** The console progress of a run: one bar per epoch (images, loss, learning rate), one per evaluation. */
+class RunProgress {
+  private bar: Progress | undefined;
+  private barEpoch = -1;
+  private evalBar: Progress | undefined;
+
+  constructor(private readonly o: TrainOptions) {}
+
+  step(s: { epoch: number; stepsPerEpoch: number; stepInEpoch: number; loss?: number; lr: number }): void {
+    if (this.o.quiet) return;
+    const batch = this.o.spec.batch;
+    if (!this.bar || this.barEpoch !== s.epoch) {
+      this.bar?.done();
+      this.barEpoch = s.epoch;
+      this.bar = new Progress({ label: `epoch ${s.epoch + 1}/${this.o.epochs}`, total: (s.stepsPerEpoch - s.stepInEpoch + 1) * batch, unit: 'img' });
+    }
+    this.bar.tick(batch, s.loss !== undefined ? `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}` : undefined);
+  }
+
+  evaluate(done: number, total: number): void {
+    if (this.o.quiet) return;
+    if (!this.evalBar || done <= this.o.evalBatch) {
+      this.bar?.done();
+      this.bar = undefined;
+      this.evalBar = new Progress({ label: 'evaluate', total, unit: 'img' });
+    }
+    this.evalBar.tick(done - this.evalBar.value);
+    if (done >= total) {
+      this.evalBar.done();
+      this.evalBar = undefined;
+    }
+  }
+
+  endEpoch(): void {
+    this.bar?.done();
+    this.bar = undefined;
+    this.evalBar?.done();
+    this.evalBar = undefined;
+  }
 }
 
 function optionsRecord(o: TrainOptions): Record<string, unknown> {
