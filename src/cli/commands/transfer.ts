@@ -7,18 +7,18 @@
 
 import { join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { helpText, parseArgs, type OptionSpec } from '../args.ts';
+import { helpText, parseArgs, type OptionSpec, type Parsed } from '../args.ts';
 import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, memoryLine, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
-import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
+import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
 import type { TuneMode } from '../../runtime/tune.ts';
 import { prepareRun, trainRun, type PreparedRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { Classifier } from '../../train/inference.ts';
 import { inferenceThroughput } from '../../train/timing.ts';
-import { loadTrainedModel } from '../../train/trained-model.ts';
+import { loadTrainedModel, type TrainedModel } from '../../train/trained-model.ts';
 import { tokensRemoved, tomeScheduleRemoving, type ModelSpec } from '../../models/model.ts';
-import { batches } from '../../data/dataset.ts';
+import { batches, type Subset } from '../../data/dataset.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { mergeMapSvg } from '../../models/merge-map-svg.ts';
 import { barChart } from '../../util/svg.ts';
@@ -101,29 +101,11 @@ export async function run(argv: string[]): Promise<number> {
     classifiers.forEach((c) => c.destroy());
 
     // Merge maps of a few test images for the merging runs.
-    if (a.mapImages > 0) {
-      const ds = test.dataset;
-      const first = [...batches(test, a.mapImages)][0]!;
-      for (const [k, x] of firstSeed.entries()) {
-        const m = trained[k]!;
-        if (!m.spec.merge) continue;
-        const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true, tune: a.tune as TuneMode | undefined });
-        const maps = await c.mergeMaps(first.images, first.size);
-        const preds = await c.classify(first.images, 1, first.size);
-        c.destroy();
-        const dir = join(a.out, x.method, 'merge-maps');
-        mkdirSync(dir, { recursive: true });
-        const per = ds.channels * ds.imageSize * ds.imageSize;
-        for (let i = 0; i < first.size; i++) {
-          const title = `${LABEL[x.method]}: ${ds.name} test #${first.indices[i]}, label ${ds.classes[first.labels[i]!]}, predicted ${ds.classes[preds[i]!.top[0]!.label]}`;
-          await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title));
-        }
-      }
-    }
+    if (a.mapImages > 0) await writeMergeMaps(ctx, test, a.mapImages, firstSeed.map((x, k) => ({ method: x.method, model: trained[k]! })), a.out, a.tune as TuneMode | undefined);
 
     // The comparison.
     const baseIndex = firstSeed.findIndex((x) => x.method === 'adaptformer');
-    const rows = methods.map((method) => {
+    const rows: Row[] = methods.map((method) => {
       const runs = results.filter((x) => x.method === method);
       const k = firstSeed.findIndex((x) => x.method === method);
       const accs = runs.map((x) => x.r.finalAccuracy);
@@ -136,37 +118,65 @@ export async function run(argv: string[]): Promise<number> {
         trainPeakBytes: runs[0]!.r.trainPeakBytes, trainableParams: runs[0]!.r.trainableParams,
       };
     });
-    const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    const table = markdownRows(
-      ['run', 'tokens removed', `test acc (${a.seeds > 1 ? `mean ± std, ${a.seeds} seeds` : '1 seed'})`, 'infer img/s', 'speedup', 'GFLOP/img', 'train img/s', 'train GPU mem', 'trainable'],
-      rows.map((r) => [
-        r.label, String(r.tokensRemoved), a.seeds > 1 ? `${pct(r.accuracyMean)} ± ${(100 * r.accuracyStd).toFixed(2)}` : pct(r.accuracyMean),
-        r.inferImagesPerSec.toFixed(1), Number.isNaN(r.speedup) ? '-' : `${r.speedup.toFixed(2)}x`, (r.inferenceGflop / a.evalBatch).toFixed(4),
-        r.trainImagesPerSec.toFixed(1), `${(r.trainPeakBytes / 2 ** 20).toFixed(2)} MiB`, String(r.trainableParams),
-      ]),
-    );
-    const wall = (performance.now() - started) / 1000;
-    console.log(`\n${table}\n`);
-    const by = Object.fromEntries(rows.map((r) => [r.method, r]));
-    if (by.fpet && by.adaptformer) console.log(`FPET vs AdaptFormer: ${((by.fpet.accuracyMean - by.adaptformer.accuracyMean) * 100).toFixed(2)} accuracy points, ${by.fpet.speedup.toFixed(2)}x inference speed, ${(by.fpet.trainPeakBytes / by.adaptformer.trainPeakBytes).toFixed(3)}x training memory`);
-    if (by.fpet && by.tome) console.log(`FPET vs ToMe (${by.tome.tokensRemoved} tokens removed each way): ${((by.fpet.accuracyMean - by.tome.accuracyMean) * 100).toFixed(2)} accuracy points, speed ${(by.fpet.inferImagesPerSec / by.tome.inferImagesPerSec).toFixed(2)}x ToMe's (ToMe merges r=${by.tome.merge?.r} in blocks ${by.tome.merge?.blocks.join(',')})`);
-    console.log(`${memoryLine(ctx)}\nwall time ${formatDuration(wall)}`);
-    await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({
-      options: a, adapter: ctx.info, wallSeconds: wall, rows,
-      runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
-    }, null, 2));
-    await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
-      title: `MNIST-1k transfer: test accuracy and measured inference speedup (${a.seeds} seed${a.seeds > 1 ? 's' : ''})`,
-      yLabel: 'accuracy / speedup',
-      groups: [
-        { label: 'test accuracy', bars: rows.map((r) => ({ name: r.label, value: r.accuracyMean })) },
-        { label: 'inference speedup vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: Number.isNaN(r.speedup) ? 0 : r.speedup })) },
-        { label: 'training memory vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: baseIndex >= 0 ? r.trainPeakBytes / rows[baseIndex]!.trainPeakBytes : 1 })) },
-      ],
-    }));
-    console.log(`wrote ${join(a.out, 'summary.json')}, ${join(a.out, 'summary.svg')} and each run's folder (curves.svg, merge-maps/)`);
+    await report(a, ctx, rows, results, baseIndex, (performance.now() - started) / 1000);
     return 0;
   } finally {
     stop.dispose();
   }
+}
+
+type TransferArgs = Parsed<typeof OPTIONS>;
+
+type Row = { method: Method; label: string; tokensRemoved: number; merge: ModelSpec['merge'] | null; accuracyMean: number; accuracyStd: number; accuracies: number[]; inferImagesPerSec: number; speedup: number; inferenceGflop: number; trainImagesPerSec: number; trainPeakBytes: number; trainableParams: number };
+
+/** Merge-map pictures (SVG) of the first `count` test images for each merging run, in <out>/<method>/merge-maps. */
+async function writeMergeMaps(ctx: GpuContext, test: Subset, count: number, runs: readonly { method: Method; model: TrainedModel }[], out: string, tune: TuneMode | undefined): Promise<void> {
+  const ds = test.dataset;
+  const first = [...batches(test, count)][0]!;
+  for (const { method, model: m } of runs) {
+    if (!m.spec.merge) continue;
+    const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true, tune });
+    const maps = await c.mergeMaps(first.images, first.size);
+    const preds = await c.classify(first.images, 1, first.size);
+    c.destroy();
+    const dir = join(out, method, 'merge-maps');
+    mkdirSync(dir, { recursive: true });
+    const per = ds.channels * ds.imageSize * ds.imageSize;
+    for (let i = 0; i < first.size; i++) {
+      const title = `${LABEL[method]}: ${ds.name} test #${first.indices[i]}, label ${ds.classes[first.labels[i]!]}, predicted ${ds.classes[preds[i]!.top[0]!.label]}`;
+      await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title));
+    }
+  }
+}
+
+/** The comparison: a table and one-line verdicts on the console, summary.json and summary.svg in --out. */
+async function report(a: TransferArgs, ctx: GpuContext, rows: readonly Row[], results: readonly { method: Method; seed: number; r: TrainResult }[], baseIndex: number, wall: number): Promise<void> {
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const table = markdownRows(
+    ['run', 'tokens removed', `test acc (${a.seeds > 1 ? `mean ± std, ${a.seeds} seeds` : '1 seed'})`, 'infer img/s', 'speedup', 'GFLOP/img', 'train img/s', 'train GPU mem', 'trainable'],
+    rows.map((r) => [
+      r.label, String(r.tokensRemoved), a.seeds > 1 ? `${pct(r.accuracyMean)} ± ${(100 * r.accuracyStd).toFixed(2)}` : pct(r.accuracyMean),
+      r.inferImagesPerSec.toFixed(1), Number.isNaN(r.speedup) ? '-' : `${r.speedup.toFixed(2)}x`, (r.inferenceGflop / a.evalBatch).toFixed(4),
+      r.trainImagesPerSec.toFixed(1), `${(r.trainPeakBytes / 2 ** 20).toFixed(2)} MiB`, String(r.trainableParams),
+    ]),
+  );
+  console.log(`\n${table}\n`);
+  const by = Object.fromEntries(rows.map((r) => [r.method, r]));
+  if (by.fpet && by.adaptformer) console.log(`FPET vs AdaptFormer: ${((by.fpet.accuracyMean - by.adaptformer.accuracyMean) * 100).toFixed(2)} accuracy points, ${by.fpet.speedup.toFixed(2)}x inference speed, ${(by.fpet.trainPeakBytes / by.adaptformer.trainPeakBytes).toFixed(3)}x training memory`);
+  if (by.fpet && by.tome) console.log(`FPET vs ToMe (${by.tome.tokensRemoved} tokens removed each way): ${((by.fpet.accuracyMean - by.tome.accuracyMean) * 100).toFixed(2)} accuracy points, speed ${(by.fpet.inferImagesPerSec / by.tome.inferImagesPerSec).toFixed(2)}x ToMe's (ToMe merges r=${by.tome.merge?.r} in blocks ${by.tome.merge?.blocks.join(',')})`);
+  console.log(`${memoryLine(ctx)}\nwall time ${formatDuration(wall)}`);
+  await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({
+    options: a, adapter: ctx.info, wallSeconds: wall, rows,
+    runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
+  }, null, 2));
+  await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
+    title: `MNIST-1k transfer: test accuracy and measured inference speedup (${a.seeds} seed${a.seeds > 1 ? 's' : ''})`,
+    yLabel: 'accuracy / speedup',
+    groups: [
+      { label: 'test accuracy', bars: rows.map((r) => ({ name: r.label, value: r.accuracyMean })) },
+      { label: 'inference speedup vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: Number.isNaN(r.speedup) ? 0 : r.speedup })) },
+      { label: 'training memory vs AdaptFormer', bars: rows.map((r) => ({ name: r.label, value: baseIndex >= 0 ? r.trainPeakBytes / rows[baseIndex]!.trainPeakBytes : 1 })) },
+    ],
+  }));
+  console.log(`wrote ${join(a.out, 'summary.json')}, ${join(a.out, 'summary.svg')} and each run's folder (curves.svg, merge-maps/)`);
 }
