@@ -8,7 +8,9 @@
 //
 // Also: per-kernel GPU timestamps (one compute pass per kernel, timestamp-query) of the ViT-Ti
 // backbone and of its FPET variant, to show where the time goes and why a speedup falls short of
-// its FLOP bound.
+// its FLOP bound; and, when python can import torch, the same ViT-Ti/16 backbone forward (batch 1)
+// in PyTorch eager on the CPU (bench/peer/torch-peer.ts, after the GPU work): what a user without
+// a GPU runs instead.
 
 import type { CompiledPlan, PlanKernel } from '../../codegen/compile.ts';
 import { compileGraph } from '../../codegen/compile.ts';
@@ -20,7 +22,8 @@ import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
 import { withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
 import { Program } from '../../src/runtime/program.ts';
 import { lineChart, scatterChart } from '../../src/util/svg.ts';
-import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
+import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Cell, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
+import { torchPeer, torchResult, torchVitJob, type TorchPeer } from '../peer/torch-peer.ts';
 
 export const MODELS: readonly { readonly model: string; readonly preset: VitPreset }[] = [
   { model: 'ViT-Ti/16', preset: 'vit-ti16' },
@@ -465,6 +468,26 @@ export function inferenceTables(results: readonly CaseResult[], profiles: readon
   return tables;
 }
 
+/** ViT-Ti/16 batch 1 backbone: ours vs PyTorch eager on the CPU (when torch ran). */
+export function torchTable(results: readonly CaseResult[], torch: TorchPeer): Table {
+  const ours = results.find((r) => r.model === 'ViT-Ti/16' && r.batch === 1)?.variants.find((v) => v.method === 'backbone');
+  const t = torchResult(torch, 0, 'vit');
+  const rows: (readonly Cell[])[] = [];
+  if (ours) rows.push(['ours (backbone plan, this adapter)', f2(ours.timing.medianMs), f2(ours.timing.minMs), ours.timing.sampleMs.length, f2(ours.imagesPerSec), t ? f3(ours.timing.medianMs / t.medianMs) : null]);
+  rows.push(t ? ['PyTorch eager, CPU, torch.inference_mode()', f2(t.medianMs), f2(t.minMs), t.reps, f2(1e3 / t.medianMs), 1] : [`PyTorch: ${torch.ok ? 'no answer for the job' : 'unavailable (see below)'}`, null, null, null, null, null]);
+  return {
+    title: 'inference: ViT-Ti/16 forward at 224, batch 1, ours vs PyTorch on the CPU (median ms)',
+    columns: ['framework', 'ms', 'min ms', 'samples', 'img/s', 'ours/torch time'],
+    rows,
+    notes: [
+      torch.ok
+        ? `torch: ${torch.label}; a plain torch model of the same architecture as timm's vit_tiny_patch16_224 (${t ? `${(t.params / 1e6).toFixed(2)}M parameters; ` : ''}F.scaled_dot_product_attention as timm's fused attention), eval mode; timed in a subprocess after the GPU runs, not alternated with ours (warm-up, then repeats for ${t ? `${t.reps} samples` : 'its budget'}; min–max ${t ? `${f2(t.minMs)}–${f2(t.maxMs)}` : '–'} ms).`
+        : `torch: unavailable (${torch.unavailable}).`,
+      'Random weights on both sides (ours: the suite\'s shared backbone; torch: its default init): only time is compared, not logits. On a software adapter ours runs on the same CPU cores as torch.',
+    ],
+  };
+}
+
 export function inferenceCharts(results: readonly CaseResult[]): { file: string; svg: string }[] {
   const charts: { file: string; svg: string }[] = [];
   for (const r of results) {
@@ -515,7 +538,7 @@ export function inferenceCharts(results: readonly CaseResult[]): { file: string;
 
 export const inferenceSuite: Suite = {
   name: 'inference',
-  description: 'ViT forward: backbone, + AdaptFormer, + FPET merging (ratios × merge blocks): latency, throughput, FLOP bound',
+  description: 'ViT forward: backbone, + AdaptFormer, + FPET merging (ratios × merge blocks): latency, throughput, FLOP bound; ViT-Ti/16 vs torch on the CPU (when available)',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const realGpu = !isSoftwareAdapter(ctx.gpu);
@@ -524,7 +547,7 @@ export const inferenceSuite: Suite = {
     const results: CaseResult[] = [];
     const profiles: ProfileResult[] = [];
     const profileTargets: Variant[] = [{ method: 'backbone' }, { method: 'fpet', ratio: 0.5, block: 6 }];
-    const bar = ctx.progress('inference', cases.length + profileTargets.length, 'case');
+    const bar = ctx.progress('inference', cases.length + profileTargets.length + 1, 'case');
     for (const c of cases) {
       const label = `${c.model} b${c.batch}`;
       try {
@@ -564,7 +587,18 @@ export const inferenceSuite: Suite = {
       problems.push(...gpuErrors(ctx.gpu, label));
       bar.tick(1, label);
     }
+    // PyTorch on the CPU, after the GPU work: the ViT-Ti/16 backbone at batch 1.
+    const torch = await torchPeer(ctx.gpu!.runtime, [torchVitJob('ViT-Ti/16 b1', inferenceSpec('vit-ti16', 1, { method: 'backbone' }), 'infer', ctx.quick ? 2 : 5)]);
+    const tv = torchResult(torch, 0, 'vit');
+    if (tv && !tv.finite) problems.push('torch peer: ViT-Ti/16 logits are not finite');
+    ctx.log(`  torch CPU ViT-Ti/16 b1: ${tv ? `${tv.medianMs.toFixed(1)} ms median of ${tv.reps} (${torch.ok ? torch.label : ''})` : torch.ok ? 'no answer' : torch.unavailable}`);
+    bar.tick(1, 'torch');
     bar.done();
-    return { data: { cases: results, profiles }, problems, tables: inferenceTables(results, profiles), charts: inferenceCharts(results) };
+    return {
+      data: { cases: results, profiles, torch },
+      problems,
+      tables: [...inferenceTables(results, profiles), torchTable(results, torch)],
+      charts: inferenceCharts(results),
+    };
   },
 };

@@ -12,8 +12,9 @@ const ctx = await requestGpu({ label: 'mainjob cold compile' });
 const out: Record<string, number> = {};
 let kernels = 0;
 for (const mode of ['train', 'infer'] as const) {
-  const job = jobGraph('fpet', mode);
-  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), kernels: process.argv[2] === 'baseline' ? 'baseline' : 'current' });
+  const variant = process.argv[2] === 'baseline' ? 'baseline' : 'current';
+  const job = jobGraph('fpet', mode, variant);
+  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), kernels: variant });
   const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
   exe.write(job.feeds);
   out[mode] = await exe.warmup();

@@ -6,7 +6,10 @@
 // class (matmul / attention / row / elementwise / copy / merge), the matmul variants chosen, and
 // compile times: code generation, pipeline creation, first dispatch of every pipeline (where
 // software drivers compile) with this process's shader cache, and — on Node — with a cold one (a
-// child process with an empty MESA_SHADER_CACHE_DIR).
+// child process with an empty MESA_SHADER_CACHE_DIR). When python can import torch, the same
+// AdaptFormer model in PyTorch eager on the CPU (bench/peer/torch-peer.ts: training step with AdamW
+// on the adapters and head, backbone frozen; inference under torch.inference_mode()), after the
+// GPU work: what a user without a GPU runs instead.
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { gradients } from '../../src/ir/autodiff.ts';
@@ -19,10 +22,13 @@ import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/train/optimizer.
 import { barChart } from '../../src/util/svg.ts';
 import { fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { classBreakdown, logitsGraph, modelTiming, type ClassTime } from './inference.ts';
+import { torchPeer, torchResult, torchVitJob, type TorchPeer, type TorchVitResult } from '../peer/torch-peer.ts';
 
 export type JobMethod = 'adaptformer' | 'fpet';
 export type JobMode = 'train' | 'infer';
 export const JOB_BATCH: Record<JobMode, number> = { train: 16, infer: 100 };
+/** The learning rate of the timed AdamW step (its value does not change the work). */
+export const JOB_LR = 5e-3;
 
 export function jobSpec(method: JobMethod, mode: JobMode): ModelSpec {
   const vit = VIT_PRESETS['vit-mnist'];
@@ -38,20 +44,24 @@ export interface JobGraph {
   readonly feeds: Record<string, ArrayLike<number>>;
 }
 
-/** The training step (forward, backward, AdamW) or the inference graph, with feeds. */
-export function jobGraph(method: JobMethod, mode: JobMode): JobGraph {
+/**
+ * The training step (forward, backward, AdamW) or the inference graph, with feeds. For the old
+ * (baseline) kernels the backward keeps the primitive attention rules, as it was before the
+ * fused attention backward.
+ */
+export function jobGraph(method: JobMethod, mode: JobMode, kernels: 'current' | 'baseline' = 'current'): JobGraph {
   const spec = jobSpec(method, mode);
   const model = buildModel(spec);
   const batch = spec.batch;
   let graph: Graph, writeBack: [string, string][] = [];
-  if (mode === 'train') ({ graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, ADAMW_DEFAULTS));
+  if (mode === 'train') ({ graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss', fusedAttention: kernels === 'current' }), model.trainable, ADAMW_DEFAULTS));
   else graph = logitsGraph(model.graph);
   const weights = initialWeights(spec, 42);
   const feeds: Record<string, ArrayLike<number>> = { images: randomArray(batch * 28 * 28, 300 + batch, 0, 1) };
   if (mode === 'train') {
     const onehot = new Float32Array(batch * 10);
     for (let i = 0; i < batch; i++) onehot[i * 10 + ((i * 7) % 10)] = 1;
-    Object.assign(feeds, { onehot, seed: [7, 1], hyper: adamHyper(5e-3, 1, ADAMW_DEFAULTS) });
+    Object.assign(feeds, { onehot, seed: [7, 1], hyper: adamHyper(JOB_LR, 1, ADAMW_DEFAULTS) });
   }
   for (const p of graph.params) feeds[p.attrs.name] = weights.get(p.attrs.name) ?? new Float32Array(p.type.shape.reduce((a, b) => a * b, 1));
   return { graph, writeBack, feeds };
@@ -99,7 +109,7 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
   try {
     for (const kernels of ['current', 'baseline'] as const) {
       for (const method of ['adaptformer', 'fpet'] as const) {
-        const job = jobGraph(method, mode);
+        const job = jobGraph(method, mode, kernels);
         const t0 = performance.now();
         let plan = compileGraph(job.graph, { limits: ctx.limits, kernels });
         let tuneMs = 0;
@@ -177,13 +187,21 @@ async function coldCompile(ctx: SuiteContext, kernels: 'current' | 'baseline'): 
 
 const f1 = (x: number) => Number(x.toFixed(1));
 
+const TORCH_MODES: readonly JobMode[] = ['train', 'infer'];
+
+/** The AdaptFormer model (no merging) in PyTorch eager on the CPU: training step and inference, in TORCH_MODES' order. */
+function torchJobs(ctx: SuiteContext): Promise<TorchPeer> {
+  const budget = ctx.quick ? 2 : 5;
+  return torchPeer(ctx.gpu!.runtime, TORCH_MODES.map((mode) => torchVitJob(`vit-mnist AdaptFormer ${mode} b${JOB_BATCH[mode]}`, jobSpec('adaptformer', mode), mode, budget, { ...ADAMW_DEFAULTS, lr: JOB_LR })));
+}
+
 export const mainjobSuite: Suite = {
   name: 'mainjob',
-  description: 'the main job\'s vit-mnist: AdaptFormer vs + FPET, training step (batch 16) and inference (batch 100), new vs old kernels, per-class time, compile times',
+  description: 'the main job\'s vit-mnist: AdaptFormer vs + FPET, training step (batch 16) and inference (batch 100), new vs old kernels, per-class time, compile times; AdaptFormer in torch on the CPU (when available)',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const problems: string[] = [];
-    const bar = ctx.progress('mainjob', 3, 'part');
+    const bar = ctx.progress('mainjob', 4, 'part');
     const results: JobResult[] = [];
     for (const mode of ['train', 'infer'] as const) {
       const r = await runMode(ctx, mode, problems);
@@ -195,7 +213,19 @@ export const mainjobSuite: Suite = {
     const cold = await coldCompile(ctx, 'current');
     const coldOld = ctx.quick ? undefined : await coldCompile(ctx, 'baseline');
     bar.tick(1, 'cold compile');
+    const torch = await torchJobs(ctx);
+    const torchOf = (mode: JobMode): TorchVitResult | undefined => torchResult(torch, TORCH_MODES.indexOf(mode), 'vit');
+    if (!torch.ok) ctx.log(`  torch CPU: ${torch.unavailable}`);
+    else {
+      for (const mode of TORCH_MODES) {
+        const t = torchOf(mode);
+        if (t && !t.finite) problems.push(`torch peer: vit-mnist ${mode}: non-finite ${mode === 'train' ? 'loss' : 'logits'}`);
+        ctx.log(`  torch CPU ${mode} b${JOB_BATCH[mode]} AdaptFormer: ${t ? `${t.medianMs.toFixed(1)} ms, ${(t.batch / (t.medianMs / 1e3)).toFixed(0)} img/s` : 'no answer'}`);
+      }
+    }
+    bar.tick(1, 'torch');
     bar.done();
+    const torchIps = (t: TorchVitResult) => t.batch / (t.medianMs / 1e3);
     const tables: Table[] = [];
     for (const r of results) {
       const get = (m: JobMethod, k: 'current' | 'baseline') => r.rows.find((x) => x.method === m && x.kernels === k)!;
@@ -207,10 +237,20 @@ export const mainjobSuite: Suite = {
       }
       for (const m of ['adaptformer', 'fpet'] as const) notes.push(`${m === 'fpet' ? 'AF + FPET' : 'AdaptFormer'}: new kernels ${(get(m, 'baseline').timing.medianMs / get(m, 'current').timing.medianMs).toFixed(2)}× the old ones.`);
       notes.push('first dispatch: every distinct pipeline dispatched once (Program.warmup), with this process\'s shader cache — software drivers compile there. tune: the matmul tuner\'s search (0 when the per-adapter cache had every signature).');
+      const t = torchOf(r.mode);
+      if (t) {
+        const ours = get('adaptformer', 'current');
+        notes.push(`torch CPU: ${torch.ok ? torch.label : ''}; the same AdaptFormer model in plain torch (${t.params} parameters, ${t.trainable} trainable${r.mode === 'train' ? ': AdamW over adapters and head, backbone frozen, dropout and DropPath as ours' : ', eval mode, torch.inference_mode()'}), random weights (only time is compared), timed in a subprocess after the GPU runs, not alternated with ours (${t.reps} samples, min–max ${f1(t.minMs)}–${f1(t.maxMs)} ms). Ours (AdaptFormer, new kernels) runs at ${(ours.imagesPerSec / torchIps(t)).toFixed(2)}× torch's img/s.`);
+      } else {
+        notes.push(`torch CPU: ${torch.ok ? 'no answer for this job' : `unavailable (${torch.unavailable})`}.`);
+      }
       tables.push({
         title: `mainjob: vit-mnist ${r.mode === 'train' ? 'AdamW training step' : 'inference'} at batch ${r.batch}`,
         columns: ['variant', 'median ms', '±%', 'img/s', 'GFLOP', 'kernels (distinct)', 'codegen ms', 'pipelines ms', 'first dispatch ms', 'tune ms'],
-        rows: r.rows.map((x) => [x.label, f1(x.timing.medianMs), Math.round(x.timing.rmePct), Math.round(x.imagesPerSec), Number(x.gflop.toFixed(3)), `${x.kernelCount} (${x.uniqueKernels})`, Math.round(x.codegenMs), Math.round(x.pipelineMs), Math.round(x.firstDispatchMs), Math.round(x.tuneMs)]),
+        rows: [
+          ...r.rows.map((x) => [x.label, f1(x.timing.medianMs), Math.round(x.timing.rmePct), Math.round(x.imagesPerSec), Number(x.gflop.toFixed(3)), `${x.kernelCount} (${x.uniqueKernels})`, Math.round(x.codegenMs), Math.round(x.pipelineMs), Math.round(x.firstDispatchMs), Math.round(x.tuneMs)]),
+          ...(t ? [['AdaptFormer (PyTorch eager, CPU)', f1(t.medianMs), null, Math.round(torchIps(t)), null, null, null, null, null, null]] : []),
+        ],
         notes,
       });
       if (r.breakdown.length) {
@@ -241,7 +281,7 @@ export const mainjobSuite: Suite = {
       notes: ['Each distinct kernel is compiled by the driver at its first dispatch (Program.warmup dispatches each once). Old kernels: full runs only.'],
     });
     return {
-      data: { results, cold, coldOld },
+      data: { results, cold, coldOld, torch },
       problems,
       tables,
       charts: results.map((r) => ({
@@ -251,7 +291,10 @@ export const mainjobSuite: Suite = {
           yLabel: 'img/s',
           groups: (['adaptformer', 'fpet'] as const).map((m) => ({
             label: m === 'fpet' ? 'AF + FPET' : 'AdaptFormer',
-            bars: (['current', 'baseline'] as const).map((k) => ({ name: k === 'current' ? 'new kernels' : 'old kernels', value: r.rows.find((x) => x.method === m && x.kernels === k)!.imagesPerSec })),
+            bars: [
+              ...(['current', 'baseline'] as const).map((k) => ({ name: k === 'current' ? 'new kernels' : 'old kernels', value: r.rows.find((x) => x.method === m && x.kernels === k)!.imagesPerSec })),
+              ...(m === 'adaptformer' && torchOf(r.mode) ? [{ name: 'torch CPU', value: torchIps(torchOf(r.mode)!) }] : []),
+            ],
           })),
         }),
       })),

@@ -2,11 +2,12 @@
 // (x @ Wᵀ with W [out, in], as the models store weights), the main job's small ViT (vit-mnist:
 // M = batch·50 tokens, K and N 64–256) and 1024³ — against the old kernel (the tiled
 // workgroup-memory variant, forced, in the same run), TensorFlow.js's webgpu matMul on the same
-// device (1024³) and the CPU's BLAS (numpy in a python3 subprocess, same shapes, when available;
-// on a software adapter that is the ceiling the same cores reach). "ours" is the variant the
-// tuner picks for the kernel's signature on this device (src/runtime/tune.ts, quick mode, the
-// per-adapter cache): its configuration is printed per shape. Results are checked against a
-// float64 reference on sampled entries.
+// device (1024³), the CPU's BLAS (numpy in a python subprocess, same shapes, when available;
+// on a software adapter that is the ceiling the same cores reach) and PyTorch on the CPU
+// (torch.matmul, same shapes, torch's default threads, when python can import torch:
+// bench/peer/torch-peer.ts). "ours" is the variant the tuner picks for the kernel's signature on
+// this device (src/runtime/tune.ts, quick mode, the per-adapter cache): its configuration is
+// printed per shape. Results are checked against a float64 reference on sampled entries.
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { GraphBuilder } from '../../src/ir/graph.ts';
@@ -16,6 +17,8 @@ import { tunePlan } from '../../src/runtime/tune.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type GpuVariant, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
 import { modelTiming } from './inference.ts';
+import { runPython } from '../peer/python.ts';
+import { torchPeer, torchResult } from '../peer/torch-peer.ts';
 
 export interface MatmulCase {
   readonly model: string;
@@ -79,6 +82,8 @@ export interface MatmulResult extends MatmulCase {
   readonly blasGflops?: number;
   /** ours as a percentage of numpy's BLAS on the same shape. */
   readonly pctBlas?: number;
+  /** torch.matmul on the CPU (PyTorch peer), same shape. */
+  readonly torchGflops?: number;
   readonly oursErr: number;
   readonly oldErr: number;
 }
@@ -135,10 +140,6 @@ except Exception:
 print(json.dumps({'python': sys.executable, 'numpy': np.__version__, 'blas': blas, 'ms': out}))
 `;
 
-function nodeImport<T>(specifier: string): Promise<T> {
-  return import(specifier) as Promise<T>;
-}
-
 interface NumpyTimes {
   readonly label?: string;
   readonly ms?: readonly number[];
@@ -146,20 +147,11 @@ interface NumpyTimes {
 }
 
 async function numpyTimes(runtime: GpuContext['runtime'], cases: readonly MatmulCase[]): Promise<NumpyTimes> {
-  if (runtime === 'browser') return { unavailable: 'no subprocesses in a browser' };
-  const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
   const arg = JSON.stringify(cases.map((c) => [c.m, c.k, c.n, c.layout === 'linear']));
-  const tried: string[] = [];
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, ['-c', NUMPY_SCRIPT, arg], { encoding: 'utf8', timeout: 300_000 });
-    if (r.error || r.status !== 0) {
-      tried.push(`${python}: ${r.error?.message ?? (r.stderr || r.stdout).trim().split('\n').pop()}`);
-      continue;
-    }
-    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { python: string; numpy: string; blas: string; ms: number[] };
-    return { label: `numpy ${o.numpy} (${o.blas}, ${o.python})`, ms: o.ms };
-  }
-  return { unavailable: `numpy is not available (${tried.join('; ')}); not installed by the benchmark` };
+  const r = await runPython<{ python: string; numpy: string; blas: string; ms: number[] }>(runtime, 'numpy', NUMPY_SCRIPT, [arg], 300_000);
+  if (!r.ok) return { unavailable: r.unavailable };
+  const o = r.out;
+  return { label: `numpy ${o.numpy} (${o.blas}, ${o.python})`, ms: o.ms };
 }
 
 async function runCase(ctx: SuiteContext, c: MatmulCase, seed: number, tfjs: TfjsMatmul | undefined, problems: string[]): Promise<MatmulResult> {
@@ -253,7 +245,7 @@ async function loadTfjs(ctx: SuiteContext): Promise<TfjsMatmul | string> {
 
 export const matmulSuite: Suite = {
   name: 'matmul',
-  description: 'generated matmul (tuned variant) vs the old tiled kernel, tfjs-webgpu matMul (1024³) and numpy BLAS, GFLOP/s',
+  description: 'generated matmul (tuned variant) vs the old tiled kernel, tfjs-webgpu matMul (1024³), numpy BLAS and torch on the CPU (when available), GFLOP/s',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const cases = matmulCases(ctx.quick);
@@ -261,7 +253,7 @@ export const matmulSuite: Suite = {
     const results: MatmulResult[] = [];
     const tfjs = await loadTfjs(ctx);
     if (typeof tfjs === 'string') problems.push(`tfjs webgpu did not start: ${tfjs}`);
-    const bar = ctx.progress('matmul', cases.length + 1, 'shape');
+    const bar = ctx.progress('matmul', cases.length + 2, 'shape');
     for (const [i, c] of cases.entries()) {
       try {
         const r = await runCase(ctx, c, 1000 + i * 10, typeof tfjs === 'string' ? undefined : tfjs, problems);
@@ -275,41 +267,51 @@ export const matmulSuite: Suite = {
     }
     const np = await numpyTimes(ctx.gpu!.runtime, results);
     bar.tick(1, 'numpy');
+    const torch = await torchPeer(ctx.gpu!.runtime, [{ kind: 'matmul', shapes: results.map((c) => [c.m, c.k, c.n, c.layout === 'linear'] as const) }]);
+    const torchMs = torchResult(torch, 0, 'matmul')?.ms;
+    if (torch.ok && !torchMs) problems.push('torch peer: no matmul times in its answer');
+    bar.tick(1, 'torch');
     bar.done();
     const withBlas: MatmulResult[] = results.map((r, i) => {
-      const ms = np.ms?.[i];
-      if (ms === undefined) return r;
-      const blasGflops = 2 * r.m * r.n * r.k / (ms * 1e6);
-      return { ...r, blasGflops, pctBlas: 100 * r.oursGflops / blasGflops };
+      const flop = 2 * r.m * r.n * r.k;
+      const ms = np.ms?.[i], tms = torchMs?.[i];
+      const blasGflops = ms === undefined ? undefined : flop / (ms * 1e6);
+      return {
+        ...r,
+        ...(blasGflops === undefined ? {} : { blasGflops, pctBlas: 100 * r.oursGflops / blasGflops }),
+        ...(tms === undefined ? {} : { torchGflops: flop / (tms * 1e6) }),
+      };
     });
+    ctx.log(`  torch CPU: ${torch.ok ? `${torch.label}: ${withBlas.map((r) => r.torchGflops?.toFixed(1) ?? '–').join(', ')} GFLOP/s` : torch.unavailable}`);
     const geo = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : NaN);
     const groupGeo = (f: (r: MatmulResult) => boolean) => geo(withBlas.filter(f).map((r) => r.speedup));
     const f2 = (x: number | undefined) => (x === undefined ? null : Number(x.toFixed(2)));
     return {
-      data: { results: withBlas, numpy: np },
+      data: { results: withBlas, numpy: np, torch: torch.ok ? { python: torch.python, torch: torch.torch, threads: torch.threads } : { unavailable: torch.unavailable } },
       problems,
       tables: [{
-        title: 'matmul: tuned generated kernel vs the old tiled kernel, tfjs and numpy BLAS (GFLOP/s from median step times)',
-        columns: ['shape', 'GFLOP', 'ours GFLOP/s', '±%', 'old GFLOP/s', 'ours/old', 'tfjs GFLOP/s', 'ours/tfjs', 'BLAS GFLOP/s', 'ours % of BLAS', 'ours config', 'max rel err ours / old'],
+        title: 'matmul: tuned generated kernel vs the old tiled kernel, tfjs, numpy BLAS and torch on the CPU (GFLOP/s from median step times)',
+        columns: ['shape', 'GFLOP', 'ours GFLOP/s', '±%', 'old GFLOP/s', 'ours/old', 'tfjs GFLOP/s', 'ours/tfjs', 'BLAS GFLOP/s', 'torch CPU GFLOP/s', 'ours % of BLAS', 'ours config', 'max rel err ours / old'],
         rows: withBlas.map((r) => [
           caseLabel(r), Number(r.gflop.toFixed(3)), f2(r.oursGflops), Math.round(r.ours.rmePct), f2(r.oldGflops), f2(r.speedup),
-          f2(r.tfjsGflops), f2(r.vsTfjs), f2(r.blasGflops), r.pctBlas === undefined ? null : Number(r.pctBlas.toFixed(1)), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.oldErr)}`,
+          f2(r.tfjsGflops), f2(r.vsTfjs), f2(r.blasGflops), f2(r.torchGflops), r.pctBlas === undefined ? null : Number(r.pctBlas.toFixed(1)), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.oldErr)}`,
         ]),
         notes: [
           `Geometric mean ours/old: ViT-Ti/S linear layers ×${groupGeo((r) => r.model.startsWith('ViT')).toFixed(2)}, vit-mnist layers ×${groupGeo((r) => r.model === 'vit-mnist').toFixed(2)}, 1024³ ×${groupGeo((r) => r.layout === 'plain').toFixed(2)}.`,
           `old: the tiled workgroup-memory kernel (the generator's only matmul before the vector variants), compiled in the same run with matmulVariant 'tiled'. ours: the variant the tuner picked (quick mode, per-adapter cache). tfjs: ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `tfjs-backend-webgpu ${tfjs.version} tf.matMul on the same device`} (1024³ only).`,
           `BLAS: ${np.label ?? np.unavailable}, timed in a subprocess after the GPU runs (median of repeats per shape).`,
+          `torch CPU: ${torch.ok ? `${torch.label}; torch.matmul float32 (x @ Wᵀ for the linear layers), timed in a subprocess after numpy (median of repeats per shape)` : `unavailable (${torch.unavailable})`}.`,
           'Small shapes: one timed step runs the product several times in one command buffer (about 0.1 GFLOP per step), so that submit-and-wait latency does not hide the kernel; ours and old alike.',
         ],
       }],
       charts: [{
         file: 'matmul.svg',
         svg: barChart({
-          title: 'matmul GFLOP/s: tuned generated kernel vs old tiled kernel vs BLAS',
+          title: 'matmul GFLOP/s: tuned generated kernel vs old tiled kernel vs BLAS vs torch (CPU)',
           yLabel: 'GFLOP/s',
           groups: withBlas.map((r) => ({
             label: r.layout === 'plain' ? '1024³' : `${r.model.replace('/16', '')} ${r.layer} b${r.batch}`,
-            bars: [{ name: 'ours', value: r.oursGflops }, { name: 'old', value: r.oldGflops }, ...(r.blasGflops ? [{ name: 'BLAS', value: r.blasGflops }] : [])],
+            bars: [{ name: 'ours', value: r.oursGflops }, { name: 'old', value: r.oldGflops }, ...(r.blasGflops ? [{ name: 'BLAS', value: r.blasGflops }] : []), ...(r.torchGflops ? [{ name: 'torch CPU', value: r.torchGflops }] : [])],
           })),
         }),
       }],

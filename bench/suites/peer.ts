@@ -3,7 +3,7 @@
 // GPUDevice: the logits are compared (max abs diff), both are timed side by side (alternating
 // rounds) and the time ratio ours/theirs is reported, with the GPU dispatches per forward.
 // On a software (CPU) adapter, one 1024³ float32 matmul is also timed in both and set against
-// the CPU's BLAS (numpy in a python3 subprocess, when available): the ceiling a CPU could reach.
+// the CPU's BLAS (numpy in a python subprocess, when available): the ceiling a CPU could reach.
 
 import { compileGraph } from '../../codegen/compile.ts';
 import { GraphBuilder } from '../../src/ir/graph.ts';
@@ -13,6 +13,7 @@ import { Program } from '../../src/runtime/program.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { loadTfjsWebgpu, tfjsVit, type TfjsRuntime } from '../peer/tfjs-vit.ts';
+import { runPython } from '../peer/python.ts';
 import { vitGraph } from './memory.ts';
 import { isSoftwareAdapter, modelTiming } from './inference.ts';
 
@@ -68,30 +69,11 @@ except Exception:
 print(json.dumps({'python': sys.executable, 'numpy': np.__version__, 'blas': blas, 'threads': os.environ.get('OPENBLAS_NUM_THREADS', 'default'), 'medianMs': ts[len(ts) // 2] * 1e3}))
 `;
 
-// A variable specifier, as in src/runtime/device.ts: bundles for browsers never follow it.
-function nodeImport<T>(specifier: string): Promise<T> {
-  return import(specifier) as Promise<T>;
-}
-
-/** numpy's 1024³ float32 matmul in a python3 subprocess (python3 on PATH, then /usr/bin/python3). */
+/** numpy's 1024³ float32 matmul in a python subprocess (bench/peer/python.ts: $FPET_BENCH_PYTHON, python3, /usr/bin/python3). */
 export async function numpyMatmul(runtime: GpuContext['runtime']): Promise<BlasResult> {
-  if (runtime === 'browser') return { unavailable: 'no subprocesses in a browser' };
-  const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
-  const tried: string[] = [];
-  for (const python of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(python, ['-c', NUMPY_SCRIPT], { encoding: 'utf8', timeout: 120_000 });
-    if (r.error) {
-      tried.push(`${python}: ${r.error.message}`);
-      continue;
-    }
-    if (r.status !== 0) {
-      tried.push(`${python}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
-      continue;
-    }
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as BlasResult & { medianMs: number };
-    return { ...out, gflops: (2 * 1024 ** 3) / (out.medianMs / 1e3) / 1e9 };
-  }
-  return { unavailable: `numpy is not available (${tried.join('; ')}); not installed by the benchmark` };
+  const r = await runPython<BlasResult & { medianMs: number }>(runtime, 'numpy', NUMPY_SCRIPT, [], 120_000);
+  if (!r.ok) return { unavailable: r.unavailable };
+  return { ...r.out, gflops: (2 * 1024 ** 3) / (r.out.medianMs / 1e3) / 1e9 };
 }
 
 export interface PeerResult {
