@@ -46,7 +46,14 @@ const OPTIONS = {
 type Method = 'adaptformer' | 'fpet' | 'tome';
 const LABEL: Record<Method, string> = { adaptformer: 'AdaptFormer', fpet: 'AdaptFormer+FPET', tome: 'AdaptFormer+ToMe' };
 
-export const PRETRAIN_COMMAND = 'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone random --lr 2e-3 --warmup-epochs 0.5 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain --save-model models/vit-mnist-fashion.safetensors';
+/**
+ * How the shipped backbone was made: stage 1 from random weights, stage 2 a warm restart of the
+ * cosine schedule from stage 1's weights (the head re-initialised, as a backbone file has none).
+ */
+export const PRETRAIN_COMMAND = [
+  'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone random --lr 2e-3 --warmup-epochs 0.5 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain --save-model runs/pretrain/stage1.safetensors',
+  'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone runs/pretrain/stage1.safetensors --lr 1e-3 --warmup-epochs 0.3 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain2 --save-model models/vit-mnist-fashion.safetensors',
+].join(' && \\\n  ');
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
