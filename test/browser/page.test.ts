@@ -247,6 +247,9 @@ test('web page: train, draw, merge map, speed, adapter files, memory and device 
     assert.match(await textOf(page, 'source-fpet'), /loaded cli-adapters\.safetensors \(step 123\)/);
     assert.equal(await page.$eval('#merge-block', (e) => (e as HTMLSelectElement).value), '2');
     await waitForInference(page);
+    // The inference of the picture already shown may still be the old model's: the page re-specialises
+    // FPET for the file's block and ratio and infers again, so wait for that merge map (as below for the ratio).
+    await page.waitForFunction(() => document.getElementById('merge-map')?.dataset.tokens === '50 50 38 38 38 38', { timeout: STEP_MS, polling: 200 }).catch(() => undefined);
     assert.equal(await dataOf(page, 'merge-map', 'tokens'), '50 50 38 38 38 38');
     log(`uploaded a CLI-written adapters file: ${await textOf(page, 'files-info')}`);
 
