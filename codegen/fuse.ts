@@ -10,7 +10,7 @@
 //    computed inside that kernel (row fusion: LayerNorm, softmax and their backward passes);
 //  - no kernel may bind more storage buffers than the device allows.
 
-import { matchSoftmax, matchSoftmaxAttention } from '../src/ir/attention.ts';
+import { matchSoftmax, matchSoftmaxAttention, type SoftmaxAttention } from '../src/ir/attention.ts';
 import type { Graph, Node } from '../src/ir/graph.ts';
 import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/ir/ops.ts';
 import { numel, sameShape } from '../src/ir/shape.ts';
@@ -337,16 +337,18 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
  */
 function joinAttentionLse(plan: FusionPlan, consumers: readonly (readonly number[])[], outputs: ReadonlySet<number>, maxBindings: number): void {
   const graph = plan.graph;
-  const kernelOf = new Map<number, number>(); // P·V -> the root of the kernel that computes it
+  // Each fused forward attention as the IR sees it, with the root of the kernel that computes it.
+  const forwards: { g: SoftmaxAttention; leader: number }[] = [];
   for (const r of plan.kernelRoots()) {
     const pv = plan.anchorOf.get(r.id) ?? r.id;
-    if (plan.attention.has(pv)) kernelOf.set(pv, r.id);
+    if (!plan.attention.has(pv)) continue;
+    const g = matchSoftmaxAttention(graph, (id) => consumers[id]!, (id) => outputs.has(id), graph.node(pv));
+    if (g) forwards.push({ g, leader: r.id });
   }
   for (const n of graph.nodes) {
     if (n.op !== 'attentionBackward' || n.attrs.part !== 'lse' || !plan.materialized.has(n.id) || outputs.has(n.id)) continue;
-    for (const [pv, leader] of kernelOf) {
-      const g = matchSoftmaxAttention(graph, (id) => consumers[id]!, (id) => outputs.has(id), graph.node(pv));
-      const same = g && g.q === n.inputs[0] && g.kt === n.inputs[1] && g.scale === n.attrs.scale && g.bias === (n.attrs.bias ? n.inputs[2] : undefined);
+    for (const { g, leader } of forwards) {
+      const same = g.q === n.inputs[0] && g.kt === n.inputs[1] && g.scale === n.attrs.scale && g.bias === (n.attrs.bias ? n.inputs[2] : undefined);
       if (!same || (plan.siblings.get(leader)?.length ?? 0) > 0) continue;
       if (plan.members(leader).reads.size + 2 > maxBindings) continue;
       plan.join(leader, n.id);

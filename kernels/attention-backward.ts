@@ -51,10 +51,10 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
   const row = w.letIx(add(mul(tile, S), ixVar(share.lane, S)), 'row');
   const rc = w.letIx(min(row, own - 1), 'rc');
 
-  // Row vectors of each operand, chunk offsets along its contiguous axis.
-  const qAt = (i: Ix) => (c: Ix): Index => [...bIdx, i, c];
+  // Row vectors of each operand, chunk offsets along its contiguous axis: rows of Q, V and dO;
+  // columns of Kᵀ (the rows of K).
+  const rowAt = (i: Ix) => (c: Ix): Index => [...bIdx, i, c];
   const kAt = (j: Ix) => (c: Ix): Index => [...bIdx, c, j];
-  const vAt = (j: Ix) => (e: Ix): Index => [...bIdx, j, e];
   const chunksOf = (count: number, f: (off: Ix) => string) => Array.from({ length: count / W }, (_, c) => w.let(f(lit(W * c)), 'r'));
   const ownRow = (id: number, at: (off: Ix) => Index, count: number, axis: number) => chunksOf(count, (off) => load(id, at(off), axis));
   const sharedRow = (id: number, at: (off: Ix) => Index, count: number, axis: number) => sharedChunks(w, share, count / W, W, (off) => load(id, at(off), axis));
@@ -74,7 +74,7 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
   const guarded = (body: () => void) => (own % S === 0 ? body() : w.block(`if (${printIx(row)} < ${own}u)`, body));
 
   if (part === 'lse') {
-    const qv = ownRow(Q.id, qAt(rc), d, r + 1);
+    const qv = ownRow(Q.id, rowAt(rc), d, r + 1);
     w.line(`var m = ${f32Lit(LOWEST_F32)};`);
     w.line('var l = 0.0;');
     w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
@@ -86,15 +86,15 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
     });
     guarded(() => store(0, 'm + log(l)'));
   } else if (part === 'dq') {
-    const qv = ownRow(Q.id, qAt(rc), d, r + 1);
-    const gv = ownRow(dO!.id, vAt(rc), dv, r + 1);
+    const qv = ownRow(Q.id, rowAt(rc), d, r + 1);
+    const gv = ownRow(dO!.id, rowAt(rc), dv, r + 1);
     const li = w.let(w.value(L!.id, [...bIdx, rc, ZERO]), 'li');
     const di = w.let(w.value(D!.id, [...bIdx, rc, ZERO]), 'di');
     const dq = accumulators(d);
     w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
       const j = ixVar('j', n);
       const kv = sharedRow(KT.id, kAt(j), d, r);
-      const vv = sharedRow(V!.id, vAt(j), dv, r + 1);
+      const vv = sharedRow(V!.id, rowAt(j), dv, r + 1);
       const s = score(qv, kv, rc, j);
       const p = w.let(`exp(${s} - ${li})`, 'p');
       const ds = w.let(`${p} * (${dotOf(gv, vv)} - ${di})`, 'ds');
@@ -103,13 +103,13 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
     guarded(() => storeRow(0, dq, `${f32Lit(scale)} * `));
   } else {
     const kv = ownRow(KT.id, kAt(rc), d, r);
-    const vv = ownRow(V!.id, vAt(rc), dv, r + 1);
+    const vv = ownRow(V!.id, rowAt(rc), dv, r + 1);
     const dk = accumulators(d), dvAcc = accumulators(dv);
     if (bias) w.line('var db = 0.0;');
     w.block(`for (var i = 0u; i < ${nq}u; i++)`, () => {
       const i = ixVar('i', nq);
-      const qv = sharedRow(Q.id, qAt(i), d, r + 1);
-      const gv = sharedRow(dO!.id, vAt(i), dv, r + 1);
+      const qv = sharedRow(Q.id, rowAt(i), d, r + 1);
+      const gv = sharedRow(dO!.id, rowAt(i), dv, r + 1);
       const s = score(qv, kv, i, rc);
       const p = w.let(`exp(${s} - ${w.value(L!.id, [...bIdx, i, ZERO])})`, 'p');
       const ds = w.let(`${p} * (${dotOf(gv, vv)} - ${w.value(D!.id, [...bIdx, i, ZERO])})`, 'ds');

@@ -259,9 +259,9 @@ export type TorchPeer =
  */
 export function torchVitJob(label: string, spec: ModelSpec, mode: 'infer' | 'train', budgetS: number, adamw?: AdamWConfig & { lr: number }): TorchJob {
   const { pet } = spec;
-  if (spec.merge) throw new Error('torch peer: token merging is not implemented');
+  if (spec.merge) throw new Error('torch peer: it times the backbone and AdaptFormer only, without token merging');
   if (pet.method !== 'linear' && pet.method !== 'full' && !(pet.method === 'adaptformer' && pet.bits === 32 && !pet.bias)) {
-    throw new Error(`torch peer: PET ${pet.method}${pet.bits === 1 ? ' 1-bit' : ''}${pet.bias ? ' with biases' : ''} is not implemented`);
+    throw new Error(`torch peer: it times the backbone (linear, full) and 32-bit bias-free AdaptFormer only, not ${pet.method}${pet.bits === 1 ? ' 1-bit' : ''}${pet.bias ? ' with biases' : ''}`);
   }
   if (mode === 'train' && !adamw) throw new Error('torch peer: a training job needs the AdamW settings');
   const dropout = mode === 'train' ? spec.training?.dropout ?? 0 : 0;
