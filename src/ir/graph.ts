@@ -256,6 +256,13 @@ export class GraphBuilder {
   constant(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.op('constant', [], { data: Float64Array.from(data), shape: [...shape], dtype });
   }
+  /**
+   * A scalar kept in a buffer instead of printed into kernel code, so that kernels differing only
+   * in this value (the drop rates of different blocks) share one pipeline: one driver compile.
+   */
+  runtimeScalar(value: number, dtype: DType = 'f32'): Tensor {
+    return this.op('constant', [], { data: Float64Array.of(value), shape: [], dtype, fold: false });
+  }
   /** Uniform [0,1) numbers from `seed` (i32 [seed, step]); `stream` separates independent draws. */
   rand(shape: readonly number[], seed: Tensor, stream: number): Tensor {
     return this.op('rand', [seed, this.op('constant', [], { data: Float64Array.of(stream), shape: [1], dtype: 'i32', fold: false })], { shape: [...shape] });

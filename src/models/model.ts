@@ -215,7 +215,8 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
   let stream = 0;
   const dropMask = (shape: readonly number[], p: number): Tensor | undefined => {
     if (!seed || !(p > 0)) return undefined;
-    return b.rand(shape, seed, ++stream).compare('ge', p).mul(1 / (1 - p));
+    // Rate and scale are runtime scalars: blocks whose drop-path rates differ still share kernels.
+    return b.rand(shape, seed, ++stream).compare('ge', b.runtimeScalar(p)).mul(b.runtimeScalar(1 / (1 - p)));
   };
   const modules = new Map(adapterModules(spec).map((m) => [m.prefix, m]));
   const runAdapter = (z: Tensor, prefix: string) => {
