@@ -12,13 +12,13 @@
 import { numel } from '../src/ir/shape.ts';
 import { sharedChunks, LOWEST_F32 } from './attention.ts';
 import { add, div, ixVar, lit, min, mod, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { expectOp, f32Lit, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /**
  * Rows of the other side per step of the walk (see walkLoop). vit-mnist training step (lavapipe,
  * GPU timestamps, two runs): dkv 25-31 -> 19-23 ms, dq 18-20 -> 10-13 ms; 8 rows: no better.
  */
 const WALK_BLOCK = 4;
-import { expectOp, f32Lit, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const node = expectOp(root, 'attentionBackward');

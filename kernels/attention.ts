@@ -3,8 +3,8 @@
 // pattern the fusion planner recognised (AttentionPattern in template.ts). Each lane owns one
 // query row: its Q row and its output row live in registers as vec4s; the lane walks the keys
 // once with an online softmax (running max m and sum l; on a new max the sum and the output are
-// rescaled by exp(m_old − m_new), once per block of keys), so the n×n scores, their max, exponentials and sums are never
-// stored. K and V rows are the same for every lane: with subgroups each lane reads a few vec4
+// rescaled by exp(m_old − m_new), once per block of keys), so the n×n scores, their max,
+// exponentials and sums are never stored. K and V rows are the same for every lane: with subgroups each lane reads a few vec4
 // chunks and shares them with subgroupBroadcast; without, each lane reads them itself. The output
 // goes through P·V's epilogue (the head merge permute, a residual, ...) like a matmul's.
 
@@ -99,15 +99,15 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   const keyStep = (j: Ix, count: number) => {
     const keys = Array.from({ length: count }, (_, i) => (i === 0 ? j : w.letIx(add(j, i), 'jk')));
     // K rows j..j+count-1 (Kᵀ columns) and V rows, as vec4 chunks: chunk c is key c / (d/4), offset 4·c mod d.
-    const chunksOf = (id: number, d: number, rank: number, batch: Index, kAxis: number, dAxis: number) =>
+    const chunksOf = (id: number, d: number, batch: Index, kAxis: number, dAxis: number) =>
       sharedChunks(w, share, (count * d) / 4, 4, (off) => {
         const idx: Ix[] = [...batch, ZERO, ZERO];
         idx[kAxis] = count === 1 ? j : add(j, div(off, d));
         idx[dAxis] = count === 1 ? off : mod(off, d);
         return w.vec4(id, idx, dAxis);
       });
-    const kv = chunksOf(KT!.id, dk, rk, kBatch, rk - 1, rk - 2);
-    const vv = chunksOf(V.id, hd, rv, vBatch, rv - 2, rv - 1);
+    const kv = chunksOf(KT!.id, dk, kBatch, rk - 1, rk - 2);
+    const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
     const kChunks = dk / 4, vChunks = hd / 4;
     for (const row of rowsOf) {
       const scores = keys.map((jj, i) => {
