@@ -34,7 +34,7 @@ const OPTIONS = {
   ratios: { type: 'list', default: ['0.25', '0.5'], help: 'FPET merge ratios' },
   blocks: { type: 'list', integer: true, min: 0, max: 63, default: ['1', '2', '3', '4'], help: 'FPET merge blocks (one merge each)' },
   tomeRs: { type: 'list', integer: true, min: 1, max: 1000, default: ['2', '4', '6', '8'], help: 'ToMe tokens merged per block (blocks 0..depth-2)' },
-  timingRounds: { type: 'number', default: 6, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved)' },
+  timingRounds: { type: 'number', default: 12, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved; its img/s is from the median step)' },
 } as const satisfies Record<string, OptionSpec>;
 
 interface Point {

@@ -39,7 +39,7 @@ const OPTIONS = {
   out: { ...TRAIN_OPTIONS.out, default: 'runs/transfer' },
   methods: { type: 'list', default: ['adaptformer', 'fpet', 'tome'], choices: ['adaptformer', 'fpet', 'tome'], help: 'runs to compare (AdaptFormer; + FPET; + ToMe removing as many tokens as FPET)' },
   seeds: { type: 'number', default: 1, integer: true, min: 1, max: 100, help: 'repeat every run with seeds 0..N-1 and report mean ± std' },
-  timingRounds: { type: 'number', default: 8, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved)' },
+  timingRounds: { type: 'number', default: 16, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved; its img/s is from the median step)' },
   mapImages: { type: 'number', default: 4, integer: true, min: 0, max: 100, help: 'test images whose merge maps are drawn per merging run' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -47,12 +47,13 @@ type Method = 'adaptformer' | 'fpet' | 'tome';
 const LABEL: Record<Method, string> = { adaptformer: 'AdaptFormer', fpet: 'AdaptFormer+FPET', tome: 'AdaptFormer+ToMe' };
 
 /**
- * How the shipped backbone was made: stage 1 from random weights, stage 2 a warm restart of the
- * cosine schedule from stage 1's weights (the head re-initialised, as a backbone file has none).
+ * How the shipped backbone was made: stage 1 from random weights, stages 2 and 3 warm restarts of
+ * the cosine schedule from the previous stage's weights (the head re-initialised each time).
  */
 export const PRETRAIN_COMMAND = [
   'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone random --lr 2e-3 --warmup-epochs 0.5 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain --save-model runs/pretrain/stage1.safetensors',
-  'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone runs/pretrain/stage1.safetensors --lr 1e-3 --warmup-epochs 0.3 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain2 --save-model models/vit-mnist-fashion.safetensors',
+  'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone runs/pretrain/stage1.safetensors --lr 1e-3 --warmup-epochs 0.3 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain2 --save-model runs/pretrain2/stage2.safetensors',
+  'npm start -- train --method full --merge none --dataset fashion-mnist --train-size 60000 --test-size 10000 --epochs 5 --batch 64 --backbone runs/pretrain2/stage2.safetensors --lr 6e-4 --warmup-epochs 0.2 --weight-decay 0.05 --drop-path 0 --augment 1 --eval-every 1 --log-every 10 --out runs/pretrain3 --save-model models/vit-mnist-fashion.safetensors',
 ].join(' && \\\n  ');
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
