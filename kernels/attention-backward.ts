@@ -10,12 +10,12 @@
 // subgroupBroadcast where the device has subgroups.
 
 import { numel } from '../src/ir/shape.ts';
-import { sharedChunks, LOWEST_F32 } from './attention.ts';
-import { add, div, ixVar, lit, min, mod, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { blockedLoop, sharedRows, LOWEST_F32 } from './attention.ts';
+import { add, ixVar, lit, min, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /**
- * Rows of the other side per step of the walk (see walkLoop). vit-mnist training step (lavapipe,
+ * Rows of the other side per step of the walk (blockedLoop in attention.ts). vit-mnist training step (lavapipe,
  * GPU timestamps, two runs): dkv 25-31 -> 19-23 ms, dq 18-20 -> 10-13 ms; 8 rows: no better.
  */
 const WALK_BLOCK = 4;
@@ -63,25 +63,13 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
   const kAt = (j: Ix) => (c: Ix): Index => [...bIdx, c, j];
   const chunksOf = (count: number, f: (off: Ix) => string) => Array.from({ length: count / W }, (_, c) => w.let(f(lit(W * c)), 'r'));
   const ownRow = (id: number, at: (off: Ix) => Index, count: number, axis: number) => chunksOf(count, (off) => load(id, at(off), axis));
-  /** Rows base .. base + count − 1 of an operand (`width` elements each), read once per workgroup and shared: [row][chunk]. */
-  const sharedRows = (id: number, at: (i: Ix) => (c: Ix) => Index, base: Ix, count: number, width: number, axis: number): string[][] => {
-    const per = width / W;
-    const flat = sharedChunks(w, share, count * per, W, (off) => load(id, at(count === 1 ? base : add(base, div(off, width)))(count === 1 ? off : mod(off, width)), axis));
-    return Array.from({ length: count }, (_, k) => flat.slice(k * per, (k + 1) * per));
-  };
-  /** Per-row scalars (L, D) of rows base .. base + count − 1, shared the same way. */
-  const sharedScalars = (id: number, base: Ix, count: number) => sharedChunks(w, share, count, 1, (off) => w.value(id, [...bIdx, add(base, off), ZERO]));
-  /**
-   * The walk over the other side in blocks of WALK_BLOCK rows (a tail row by row): a block's rows
-   * fill the subgroup's lanes when they are read and shared (a 16-wide row is 4 vec4 chunks, half
-   * a subgroup of 8), so each lane issues a quarter of the loads.
-   */
-  const walkLoop = (body: (base: Ix, count: number) => void) => {
-    const block = Math.min(WALK_BLOCK, walk), main = walk - (walk % block);
-    if (main > 0) w.block(`for (var t = 0u; t < ${main}u; t += ${block}u)`, () => body(ixVar('t', main), block));
-    if (main < walk) w.block(`for (var t = ${main}u; t < ${walk}u; t++)`, () => body(ixVar('t', walk), 1));
-  };
-  const offsets = (base: Ix, count: number) => Array.from({ length: count }, (_, k) => (k === 0 ? base : w.letIx(add(base, k), 'ix')));
+  /** Rows of an operand in the walk's block, read once per workgroup and shared: [row][chunk]. */
+  const sharedRowsOf = (id: number, at: (i: Ix) => (c: Ix) => Index, rows: readonly Ix[], width: number, axis: number) =>
+    sharedRows(w, share, rows[0]!, rows.length, width, W, (i, off) => load(id, at(i)(off), axis));
+  /** Per-row scalars (L, D) of the walk's block, shared the same way. */
+  const sharedScalars = (id: number, rows: readonly Ix[]) => sharedRows(w, share, rows[0]!, rows.length, 1, 1, (i) => w.value(id, [...bIdx, i, ZERO])).flat();
+  /** The walk over the other side, WALK_BLOCK rows at a time (blockedLoop). */
+  const walkLoop = (body: (rows: readonly Ix[]) => void) => blockedLoop(w, 't', 'ix', walk, WALK_BLOCK, body);
   const score = (qv: readonly string[], kv: readonly string[], i: Ix, j: Ix) => {
     const b = bias ? ` + ${w.value(bias.id, w.broadcastIndex([...bIdx, i, j], bias.type.shape))}` : '';
     return w.let(`${f32Lit(scale)} * (${dotOf(qv, kv)})${b}`, 's');
@@ -101,9 +89,9 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
     const qv = ownRow(Q.id, rowAt(rc), d, r + 1);
     w.line(`var m = ${f32Lit(LOWEST_F32)};`);
     w.line('var l = 0.0;');
-    walkLoop((base, count) => {
-      const kvs = sharedRows(KT.id, kAt, base, count, d, r);
-      offsets(base, count).forEach((j, k) => {
+    walkLoop((keys) => {
+      const kvs = sharedRowsOf(KT.id, kAt, keys, d, r);
+      keys.forEach((j, k) => {
         const s = score(qv, kvs[k]!, rc, j);
         const mn = w.let(`max(m, ${s})`, 'mn');
         w.line(`l = l * exp(m - ${mn}) + exp(${s} - ${mn});`);
@@ -117,10 +105,10 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
     const li = w.let(w.value(L!.id, [...bIdx, rc, ZERO]), 'li');
     const di = w.let(w.value(D!.id, [...bIdx, rc, ZERO]), 'di');
     const dq = accumulators(d);
-    walkLoop((base, count) => {
-      const kvs = sharedRows(KT.id, kAt, base, count, d, r);
-      const vvs = sharedRows(V!.id, rowAt, base, count, dv, r + 1);
-      offsets(base, count).forEach((j, k) => {
+    walkLoop((keys) => {
+      const kvs = sharedRowsOf(KT.id, kAt, keys, d, r);
+      const vvs = sharedRowsOf(V!.id, rowAt, keys, dv, r + 1);
+      keys.forEach((j, k) => {
         const s = score(qv, kvs[k]!, rc, j);
         const p = w.let(`exp(${s} - ${li})`, 'p');
         const ds = w.let(`${p} * (${dotOf(gv, vvs[k]!)} - ${di})`, 'ds');
@@ -133,11 +121,11 @@ export function attentionBackwardKernel({ w, graph, root, limits }: TemplateInpu
     const vv = ownRow(V!.id, rowAt(rc), dv, r + 1);
     const dk = accumulators(d), dvAcc = accumulators(dv);
     if (bias) w.line('var db = 0.0;');
-    walkLoop((base, count) => {
-      const qvs = sharedRows(Q.id, rowAt, base, count, d, r + 1);
-      const gvs = sharedRows(dO!.id, rowAt, base, count, dv, r + 1);
-      const ls = sharedScalars(L!.id, base, count), ds_ = sharedScalars(D!.id, base, count);
-      offsets(base, count).forEach((i, k) => {
+    walkLoop((queries) => {
+      const qvs = sharedRowsOf(Q.id, rowAt, queries, d, r + 1);
+      const gvs = sharedRowsOf(dO!.id, rowAt, queries, dv, r + 1);
+      const ls = sharedScalars(L!.id, queries), ds_ = sharedScalars(D!.id, queries);
+      queries.forEach((i, k) => {
         const s = score(qvs[k]!, kv, i, rc);
         const p = w.let(`exp(${s} - ${ls[k]!})`, 'p');
         const ds = w.let(`${p} * (${dotOf(gvs[k]!, vv)} - ${ds_[k]!})`, 'ds');

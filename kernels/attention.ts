@@ -48,10 +48,35 @@ export interface LaneSharing {
  * as WGSL values. With subgroups lane s reads chunks s, s + S, ... and every chunk reaches all
  * lanes by broadcast, so each lane issues count/S loads instead of count.
  */
-export function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: number, load: (offset: Ix) => string): string[] {
+function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: number, load: (offset: Ix) => string): string[] {
   if (!s.subgroup) return Array.from({ length: count }, (_, c) => load(lit(width * c)));
   const slots = Array.from({ length: Math.ceil(count / s.lanes) }, (_, k) => load(w.letIx(mul(min(add(ixVar(s.lane, s.lanes), s.lanes * k), count - 1), width), 'dc')));
   return Array.from({ length: count }, (_, c) => w.let(`subgroupBroadcast(${slots[Math.floor(c / s.lanes)]!}, ${c % s.lanes}u)`, 'kb'));
+}
+
+/**
+ * Rows base .. base + count − 1 of an operand every lane needs, `width` elements each, read in
+ * chunks of `vec` elements by `load(row, offset)` and shared as in sharedChunks: [row][chunk].
+ * A block's rows fill the subgroup's lanes (a 16-wide row is 4 vec4 chunks, half a subgroup of 8).
+ */
+export function sharedRows(w: KernelBuilder, s: LaneSharing, base: Ix, count: number, width: number, vec: number, load: (row: Ix, offset: Ix) => string): string[][] {
+  const per = width / vec;
+  const flat = sharedChunks(w, s, count * per, vec, (off) => (count === 1 ? load(base, off) : load(add(base, div(off, width)), mod(off, width))));
+  return Array.from({ length: count }, (_, k) => flat.slice(k * per, (k + 1) * per));
+}
+
+/**
+ * A loop over n rows in blocks of `block` (the variable `v` steps by the block), then a tail row
+ * by row; the body gets the block's row indices (v, v + 1, ...; `hint` names them). Returns the
+ * body's operations summed over all iterations.
+ */
+export function blockedLoop(w: KernelBuilder, v: string, hint: string, n: number, block: number, body: (rows: readonly Ix[]) => void): number {
+  const b = Math.min(block, n), main = n - (n % b);
+  const rowsFrom = (base: Ix, count: number) => Array.from({ length: count }, (_, k) => (k === 0 ? base : w.letIx(add(base, k), hint)));
+  let ops = 0;
+  if (main > 0) ops += w.block(`for (var ${v} = 0u; ${v} < ${main}u; ${v} += ${b}u)`, () => body(rowsFrom(ixVar(v, main), b))) * (main / b);
+  if (main < n) ops += w.block(`for (var ${v} = ${main}u; ${v} < ${n}u; ${v}++)`, () => body(rowsFrom(ixVar(v, n), 1))) * (n - main);
+  return ops;
 }
 
 export function attentionKernel(t: TemplateInput, config?: AttentionConfig): TemplateOutput {
@@ -94,21 +119,19 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   // instead of idle duplicates), and the running max and the output rescale once per block
   // (exp(m_old − m_new) and hd multiplies per block, not per key). A tail runs key by key.
   const KB = Math.min(cfg.keys ?? 1, n);
-  const nMain = n - (n % KB);
   const share = { lane, lanes: S, subgroup };
-  const keyStep = (j: Ix, count: number) => {
-    const keys = Array.from({ length: count }, (_, i) => (i === 0 ? j : w.letIx(add(j, i), 'jk')));
-    // K rows j..j+count-1 (Kᵀ columns) and V rows, as vec4 chunks: chunk c is key c / (d/4), offset 4·c mod d.
+  const kChunks = dk / 4, vChunks = hd / 4;
+  const ops = blockedLoop(w, 'j', 'jk', n, KB, (keys) => {
+    // K rows (Kᵀ columns) and V rows of the block, as vec4 chunks.
     const chunksOf = (id: number, d: number, batch: Index, kAxis: number, dAxis: number) =>
-      sharedChunks(w, share, (count * d) / 4, 4, (off) => {
+      sharedRows(w, share, keys[0]!, keys.length, d, 4, (key, off) => {
         const idx: Ix[] = [...batch, ZERO, ZERO];
-        idx[kAxis] = count === 1 ? j : add(j, div(off, d));
-        idx[dAxis] = count === 1 ? off : mod(off, d);
+        idx[kAxis] = key;
+        idx[dAxis] = off;
         return w.vec4(id, idx, dAxis);
-      });
+      }).flat();
     const kv = chunksOf(KT!.id, dk, kBatch, rk - 1, rk - 2);
     const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
-    const kChunks = dk / 4, vChunks = hd / 4;
     for (const row of rowsOf) {
       const scores = keys.map((jj, i) => {
         const dot = w.let(Array.from({ length: kChunks }, (_, c) => `dot(${row.qv[c]}, ${kv[i * kChunks + c]})`).join(' + '), 'qk');
@@ -126,10 +149,7 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
       row.outs.forEach((o, c) => w.line(`${o} = ${o} * ${alpha} + ${ps.map((pj, i) => `${pj} * ${vv[i * vChunks + c]}`).join(' + ')};`));
       w.line(`${row.m} = ${mn};`);
     }
-  };
-  let ops = 0;
-  if (nMain > 0) ops += w.block(`for (var j = 0u; j < ${nMain}u; j += ${KB}u)`, () => keyStep(ixVar('j', nMain), KB)) * (nMain / KB);
-  if (nMain < n) ops += w.block(`for (var j = ${nMain}u; j < ${n}u; j++)`, () => keyStep(ixVar('j', n), 1)) * (n - nMain);
+  });
   // The backward's lse part, when the planner gave it to this kernel (codegen/fuse.ts joinAttentionLse).
   const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
   if (lse !== undefined) {

@@ -19,7 +19,7 @@ export interface OpAttrs {
   fill: { value: number; shape: Shape; dtype: DType };
   /**
    * fold: false keeps the values in a buffer even when small enough to be folded into the code,
-   * so kernels that differ only in them share one pipeline (rand streams).
+   * so kernels that differ only in them share one pipeline (rand streams, drop rates).
    */
   constant: { data: Float64Array; shape: Shape; dtype: DType; fold?: boolean };
   // elementwise unary (f32)
