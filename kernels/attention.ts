@@ -11,6 +11,7 @@
 import { add, canonicalIndex, div, ixVar, mod, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4 } from './matmul.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+import type { Node } from '../src/ir/graph.ts';
 
 export interface AttentionConfig {
   /** Lanes per workgroup (the subgroup size when `subgroup`). */
@@ -21,15 +22,37 @@ export interface AttentionConfig {
   readonly subgroup: boolean;
   /** Keys per step of the key loop (their chunks shared, one rescale per step); default 1. */
   readonly keys?: number;
+  /**
+   * Split the keys across the subgroup instead: one query row per workgroup, lane s walks keys
+   * s, s + S, ... with its own online softmax, and the lanes' maxima, sums and outputs are
+   * combined with subgroupMax/subgroupAdd. For hardware GPUs with few query rows per head (a
+   * ViT at batch 1: 197 queries × 3 heads fill 21 subgroups of 32 lanes on a 132-SM H200).
+   * Needs `subgroup`; `rows` and `keys` are then 1.
+   */
+  readonly split?: boolean;
 }
 
-export function defaultAttentionConfig(limits: TemplateLimits, nq: number): AttentionConfig {
+/**
+ * Below this many workgroups of the row-per-lane design a hardware GPU gets the split-keys one.
+ * Measured on an H200 (bench/device/attention-ab.ts, GPU timestamps of the attention kernels,
+ * row-per-lane → split): ViT-Ti b1 (21 workgroups) 3.31 → 0.37 ms, ViT-B b1 (84) 3.80 → 1.81,
+ * ViT-Ti b8 (168) 3.65 → 1.65, vit-mnist b16 (64) 0.32 → 0.20, but vit-mnist b100 (400)
+ * 0.13 → 0.30: there the rows already fill the GPU and split lanes get 1-2 keys each.
+ */
+export const SPLIT_KEYS_BELOW_WORKGROUPS = 256;
+
+export function defaultAttentionConfig(limits: TemplateLimits, nq: number, heads = 1): AttentionConfig {
   const lanes = limits.subgroupSize > 0 ? limits.subgroupSize : 8;
+  const subgroup = limits.subgroupSize > 0;
   // Two query rows per lane halve the K/V reads and broadcasts per query, unless that would
   // pad the queries much more (measured on lavapipe, vit-mnist: 50 queries, 8 lanes). Four keys
   // per step: vit-mnist inference's attention kernels 100-104 -> 74 ms (2 or 8 keys: 101, 74-94).
   const pad = (r: number) => Math.ceil(nq / (lanes * r)) * lanes * r;
-  return { lanes, rows: pad(2) <= 1.25 * pad(1) ? 2 : 1, subgroup: limits.subgroupSize > 0, keys: 4 };
+  const rows = pad(2) <= 1.25 * pad(1) ? 2 : 1;
+  if (subgroup && limits.adapterClass === 'gpu' && heads * Math.ceil(nq / (lanes * rows)) < SPLIT_KEYS_BELOW_WORKGROUPS) {
+    return { lanes, rows: 1, subgroup, keys: 1, split: true };
+  }
+  return { lanes, rows, subgroup, keys: 4 };
 }
 
 export const LOWEST_F32 = -3.4028234663852886e38;
@@ -89,13 +112,15 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   const V = p.b;
   const nq = p.M, hd = p.N, n = p.K;
   const dk = Q!.type.shape.at(-1)!;
-  const cfg = config ?? defaultAttentionConfig(limits, nq);
+  const cfg = config ?? defaultAttentionConfig(limits, nq, p.batchCount);
   const { lanes: S, subgroup, rows: QL } = cfg;
   if (subgroup && limits.subgroupSize !== S) throw new Error(`attention: subgroup size ${limits.subgroupSize}, configured ${S}`);
+  if (cfg.split && !subgroup) throw new Error('attention: split keys needs subgroups');
   const batchId = ixVar('wid.z', p.batchCount);
   const { cBatch, bBatch: vBatch } = batchIndices(w, p, batchId);
   const qBatch = w.broadcastIndex(cBatch, Q!.type.shape.slice(0, -2));
   const kBatch = w.broadcastIndex(cBatch, KT!.type.shape.slice(0, -2));
+  if (cfg.split) return splitKeysAttention(t, { p, g, qk, Q: Q!, KT: KT!, V, S, cBatch, qBatch, kBatch, vBatch });
   const tiles = Math.ceil(nq / (S * QL));
   const [dx, dy] = spread(tiles, limits);
   const lane = subgroup ? 'sid' : 'lid';
@@ -187,5 +212,95 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
     flops: p.batchCount * (nq * n * (2 * dk + 2 * hd + 12) + (tiles * S * ops) / QL),
     config: `attention ${subgroup ? `sg${S}` : `wg${S}`} rows${QL} keys/step${KB} q${nq} keys${n} d${dk}/${hd}`,
     enables: subgroup ? ['subgroups'] : undefined,
+  };
+}
+
+interface AttentionParts {
+  readonly p: ReturnType<typeof matmulProblem>;
+  readonly g: NonNullable<ReturnType<TemplateInput['plan']['attention']>>;
+  readonly qk: Node;
+  readonly Q: Node;
+  readonly KT: Node;
+  readonly V: Node;
+  /** Lanes: the subgroup size. */
+  readonly S: number;
+  readonly cBatch: Index;
+  readonly qBatch: Index;
+  readonly kBatch: Index;
+  readonly vBatch: Index;
+}
+
+/**
+ * AttentionConfig.split: one query row per workgroup (one subgroup); lane s takes keys s, s + S,
+ * ... with its own running max, sum and output; then M = max over lanes, and the sum and output
+ * are the lanes' ones rescaled by exp(m_s − M) and added across the subgroup. Lanes without keys
+ * (n < S) keep m = lowest and l = 0, so exp(m_s − M) = 0 drops them: no infinities.
+ */
+function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput {
+  const { w, graph, plan, root, limits } = t;
+  const { p, g, qk, Q, KT, V, S, cBatch, qBatch, kBatch, vBatch } = a;
+  const nq = p.M, hd = p.N, n = p.K;
+  const dk = Q.type.shape.at(-1)!;
+  const rq = Q.type.shape.length, rk = KT.type.shape.length, rv = V.type.shape.length;
+  const [dx, dy] = spread(nq, limits);
+  w.line(`let qi = ${FLAT_WORKGROUP};`);
+  if (dx * dy > nq) w.line(`if (qi >= ${nq}u) { return; }`);
+  const qi = ixVar('qi', nq);
+  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qi, lit(4 * c)], rq - 1));
+  w.line(`var m = ${f32Lit(LOWEST_F32)};`);
+  w.line('var l = 0.0;');
+  const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
+  for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
+  const want = printIndex(canonicalIndex([...cBatch, qi, ixVar('j', n)], qk.type.shape));
+  const ops = w.block(`for (var j = sid; j < ${n}u; j += ${S}u)`, () => {
+    const j = ixVar('j', n);
+    const chunk = (id: number, batch: Index, kAxis: number, dAxis: number, c: number) => {
+      const idx: Ix[] = [...batch, ZERO, ZERO];
+      idx[kAxis] = j;
+      idx[dAxis] = lit(4 * c);
+      return w.vec4(id, idx, dAxis);
+    };
+    const dot = w.let(qv.map((q, c) => `dot(${q}, ${chunk(KT.id, kBatch, rk - 1, rk - 2, c)})`).join(' + '), 'qk');
+    w.provide(qk.id, (at) => {
+      if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
+      return dot;
+    });
+    const score = w.compute(g.scores, [...cBatch, qi, j]);
+    w.line(`let mn = max(m, ${score});`);
+    w.line('let alpha = exp(m - mn);');
+    w.line(`let pj = exp(${score} - mn);`);
+    w.line('l = l * alpha + pj;');
+    outs.forEach((o, c) => w.line(`${o} = ${o} * alpha + pj * ${chunk(V.id, vBatch, rv - 2, rv - 1, c)};`));
+    w.line('m = mn;');
+  });
+  const M = w.let('subgroupMax(m)', 'mall');
+  const f = w.let(`exp(m - ${M})`, 'f');
+  const L = w.let(`subgroupAdd(l * ${f})`, 'lall');
+  // The backward's lse part, when the planner gave it to this kernel (codegen/fuse.ts joinAttentionLse).
+  const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
+  if (lse !== undefined) {
+    const out = w.buffer(lse, true);
+    w.line(`if (sid == 0u) { ${out}[${printIx(w.linear([...cBatch, qi, ZERO], graph.node(lse).type.shape))}] = ${M} + log(${L}); }`);
+  }
+  // P·V through its epilogue: output chunk c is stored by lane c mod S.
+  const inv = w.let(`1.0 / ${L}`, 'inv');
+  const vector = canStoreVec4(w, t, p);
+  const out = vector ? '' : w.buffer(root.id, true);
+  const comp = ['x', 'y', 'z', 'w'];
+  outs.forEach((o, c) => {
+    const value = w.let(`subgroupAdd(${o} * ${f}) * ${inv}`, 'ov');
+    const guard = `sid == ${c % S}u`;
+    if (vector) storeEpilogueVec4(w, t, p, cBatch, qi, lit(4 * c), value, guard);
+    else for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, qi, lit(4 * c + k), `${value}.${comp[k]}`, guard);
+  });
+  return {
+    kind: 'attention',
+    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32',
+    workgroupSize: [S, 1, 1],
+    dispatch: [dx, dy, p.batchCount],
+    // As the row-per-lane kernel, plus the combine (hd/4 + 2 subgroup reductions per query row).
+    flops: p.batchCount * nq * (n * (2 * dk + 2 * hd + 12) + Math.ceil(n / S) * S * ops + S * (hd + 8)),
+    config: `attention sg${S} split-keys q${nq} keys${n} d${dk}/${hd}`,
+    enables: ['subgroups'],
   };
 }

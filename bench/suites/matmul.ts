@@ -16,7 +16,7 @@ import { Program } from '../../src/runtime/program.ts';
 import { tunePlan } from '../../src/runtime/tune.ts';
 import { barChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type GpuVariant, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
-import { modelTiming } from './inference.ts';
+import { isSoftwareAdapter, modelTiming } from './inference.ts';
 import { runPython } from '../peer/python.ts';
 import { torchPeer, torchResult } from '../peer/torch-peer.ts';
 
@@ -32,13 +32,33 @@ export interface MatmulCase {
 }
 
 const TOKENS = 197;
+
+/**
+ * The adapter's float32 FMA peak, for "% of peak" on real GPUs: $FPET_BENCH_FP32_PEAK_GFLOPS when
+ * set, else a known part matched by name. WebGPU exposes neither clocks nor core counts, so the
+ * table holds datasheet arithmetic (float32 on the CUDA cores: WebGPU reaches no tensor cores).
+ */
+const FP32_PEAKS: readonly { readonly match: RegExp; readonly gflops: number; readonly why: string }[] = [
+  { match: /\bH(100|200)\b(?!.*PCIe)/i, gflops: 66_900, why: 'H100/H200 SXM: 132 SMs × 128 FP32 lanes × 2 FLOP × 1.98 GHz boost' },
+];
+
+export function fp32Peak(gpu: GpuContext): { gflops: number; source: string } | undefined {
+  const fromEnv = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FPET_BENCH_FP32_PEAK_GFLOPS);
+  if (fromEnv > 0) return { gflops: fromEnv, source: '$FPET_BENCH_FP32_PEAK_GFLOPS' };
+  const i = gpu.info;
+  const known = FP32_PEAKS.find((p) => p.match.test(`${i.description} ${i.device}`));
+  return known && { gflops: known.gflops, source: known.why };
+}
 const WIDTHS = [
   { model: 'ViT-Ti/16', dim: 192 },
   { model: 'ViT-S/16', dim: 384 },
 ] as const;
 
-/** The benchmark shapes: ViT-Ti/S linear layers, vit-mnist layers, 1024³. */
-export function matmulCases(quick: boolean): MatmulCase[] {
+/**
+ * The benchmark shapes: ViT-Ti/S linear layers, vit-mnist layers, 1024³, and on a real GPU also
+ * 4096³ (the only shape here large enough to approach a hardware GPU's peak).
+ */
+export function matmulCases(quick: boolean, hardware = false): MatmulCase[] {
   const out: MatmulCase[] = [];
   for (const batch of quick ? [1] : [1, 8]) {
     for (const { model, dim } of WIDTHS) {
@@ -58,6 +78,7 @@ export function matmulCases(quick: boolean): MatmulCase[] {
     out.push({ model: 'vit-mnist', layer: 'fc2', batch, m, k: 128, n: 64, layout: 'linear' });
   }
   out.push({ model: '1024³', layer: 'square', batch: 1, m: 1024, k: 1024, n: 1024, layout: 'plain' });
+  if (hardware) out.push({ model: '4096³', layer: 'square', batch: 1, m: 4096, k: 4096, n: 4096, layout: 'plain' });
   return out;
 }
 
@@ -84,6 +105,8 @@ export interface MatmulResult extends MatmulCase {
   readonly pctBlas?: number;
   /** torch.matmul on the CPU (PyTorch peer), same shape. */
   readonly torchGflops?: number;
+  /** ours as a percentage of the adapter's float32 peak (real GPUs with a known peak). */
+  readonly pctPeak?: number;
   readonly oursErr: number;
   readonly oldErr: number;
 }
@@ -248,7 +271,9 @@ export const matmulSuite: Suite = {
   description: 'generated matmul (tuned variant) vs the old tiled kernel, tfjs-webgpu matMul (1024³), numpy BLAS and torch on the CPU (when available), GFLOP/s',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
-    const cases = matmulCases(ctx.quick);
+    const hardware = !isSoftwareAdapter(ctx.gpu);
+    const cases = matmulCases(ctx.quick, hardware);
+    const peak = hardware ? fp32Peak(ctx.gpu!) : undefined;
     const problems: string[] = [];
     const results: MatmulResult[] = [];
     const tfjs = await loadTfjs(ctx);
@@ -280,6 +305,7 @@ export const matmulSuite: Suite = {
         ...r,
         ...(blasGflops === undefined ? {} : { blasGflops, pctBlas: 100 * r.oursGflops / blasGflops }),
         ...(tms === undefined ? {} : { torchGflops: flop / (tms * 1e6) }),
+        ...(peak ? { pctPeak: (100 * r.oursGflops) / peak.gflops } : {}),
       };
     });
     ctx.log(`  torch CPU: ${torch.ok ? `${torch.label}: ${withBlas.map((r) => r.torchGflops?.toFixed(1) ?? '–').join(', ')} GFLOP/s` : torch.unavailable}`);
@@ -287,17 +313,18 @@ export const matmulSuite: Suite = {
     const groupGeo = (f: (r: MatmulResult) => boolean) => geo(withBlas.filter(f).map((r) => r.speedup));
     const f2 = (x: number | undefined) => (x === undefined ? null : Number(x.toFixed(2)));
     return {
-      data: { results: withBlas, numpy: np, torch: torch.ok ? { python: torch.python, torch: torch.torch, threads: torch.threads } : { unavailable: torch.unavailable } },
+      data: { results: withBlas, numpy: np, fp32PeakGflops: peak?.gflops ?? null, torch: torch.ok ? { python: torch.python, torch: torch.torch, threads: torch.threads } : { unavailable: torch.unavailable } },
       problems,
       tables: [{
         title: 'matmul: tuned generated kernel vs the old tiled kernel, tfjs, numpy BLAS and torch on the CPU (GFLOP/s from median step times)',
-        columns: ['shape', 'GFLOP', 'ours GFLOP/s', '±%', 'old GFLOP/s', 'ours/old', 'tfjs GFLOP/s', 'ours/tfjs', 'BLAS GFLOP/s', 'torch CPU GFLOP/s', 'ours % of BLAS', 'ours config', 'max rel err ours / old'],
+        columns: ['shape', 'GFLOP', 'ours GFLOP/s', '±%', 'old GFLOP/s', 'ours/old', 'tfjs GFLOP/s', 'ours/tfjs', 'BLAS GFLOP/s', 'torch CPU GFLOP/s', 'ours % of BLAS', ...(peak ? ['ours % of fp32 peak'] : []), 'ours config', 'max rel err ours / old'],
         rows: withBlas.map((r) => [
           caseLabel(r), Number(r.gflop.toFixed(3)), f2(r.oursGflops), Math.round(r.ours.rmePct), f2(r.oldGflops), f2(r.speedup),
-          f2(r.tfjsGflops), f2(r.vsTfjs), f2(r.blasGflops), f2(r.torchGflops), r.pctBlas === undefined ? null : Number(r.pctBlas.toFixed(1)), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.oldErr)}`,
+          f2(r.tfjsGflops), f2(r.vsTfjs), f2(r.blasGflops), f2(r.torchGflops), r.pctBlas === undefined ? null : Number(r.pctBlas.toFixed(1)), ...(peak ? [r.pctPeak === undefined ? null : Number(r.pctPeak.toFixed(2))] : []), r.config, `${fmtErr(r.oursErr)} / ${fmtErr(r.oldErr)}`,
         ]),
         notes: [
-          `Geometric mean ours/old: ViT-Ti/S linear layers ×${groupGeo((r) => r.model.startsWith('ViT')).toFixed(2)}, vit-mnist layers ×${groupGeo((r) => r.model === 'vit-mnist').toFixed(2)}, 1024³ ×${groupGeo((r) => r.layout === 'plain').toFixed(2)}.`,
+          `Geometric mean ours/old: ViT-Ti/S linear layers ×${groupGeo((r) => r.model.startsWith('ViT')).toFixed(2)}, vit-mnist layers ×${groupGeo((r) => r.model === 'vit-mnist').toFixed(2)}, square ×${groupGeo((r) => r.layout === 'plain').toFixed(2)}.`,
+          ...(hardware ? [`fp32 peak: ${peak ? `${(peak.gflops / 1000).toFixed(1)} TFLOP/s (${peak.source})` : 'unknown for this adapter (set FPET_BENCH_FP32_PEAK_GFLOPS to report % of peak)'}.`] : []),
           `old: the tiled workgroup-memory kernel (the generator's only matmul before the vector variants), compiled in the same run with matmulVariant 'tiled'. ours: the variant the tuner picked (quick mode, per-adapter cache). tfjs: ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `tfjs-backend-webgpu ${tfjs.version} tf.matMul on the same device`} (1024³ only).`,
           `BLAS: ${np.label ?? np.unavailable}, timed in a subprocess after the GPU runs (median of repeats per shape).`,
           `torch CPU: ${torch.ok ? `${torch.label}; torch.matmul float32 (x @ Wᵀ for the linear layers), timed in a subprocess after numpy (median of repeats per shape)` : `unavailable (${torch.unavailable})`}.`,
@@ -310,7 +337,7 @@ export const matmulSuite: Suite = {
           title: 'matmul GFLOP/s: tuned generated kernel vs old tiled kernel vs BLAS vs torch (CPU)',
           yLabel: 'GFLOP/s',
           groups: withBlas.map((r) => ({
-            label: r.layout === 'plain' ? '1024³' : `${r.model.replace('/16', '')} ${r.layer} b${r.batch}`,
+            label: r.layout === 'plain' ? r.model : `${r.model.replace('/16', '')} ${r.layer} b${r.batch}`,
             bars: [{ name: 'ours', value: r.oursGflops }, { name: 'old', value: r.oldGflops }, ...(r.blasGflops ? [{ name: 'BLAS', value: r.blasGflops }] : []), ...(r.torchGflops ? [{ name: 'torch CPU', value: r.torchGflops }] : [])],
           })),
         }),

@@ -158,9 +158,15 @@ let swiftShaderInstance: GPU | undefined;
 //   instance has found lavapipe, forceFallback on it returns lavapipe. Both are CPU adapters.
 // A VK_ICD_FILENAMES (or VK_DRIVER_FILES, which takes precedence in the loader) set by the user is
 // respected: no fallback then.
+// Dawn quantizes timestamp queries by default (a browser's defence against timing attacks): here
+// every interval came out a multiple of 65,536 ns. On a real GPU a kernel takes a few µs, so the
+// per-kernel profiles read 0 and the tuner timed noise (seen on an H200). Nothing in a Node
+// process needs that defence.
+export const DAWN_FLAGS: readonly string[] = ['disable-dawn-features=timestamp_quantization'];
+
 async function requestNodeAdapter(adapterOptions: GPURequestAdapterOptions): Promise<GPUAdapter | null> {
   const dawn = await loadDawn();
-  defaultInstance ??= dawn.create([]);
+  defaultInstance ??= dawn.create([...DAWN_FLAGS]);
   const adapter = await defaultInstance.requestAdapter(adapterOptions);
   if (adapter) return adapter;
 
@@ -172,7 +178,7 @@ async function requestNodeAdapter(adapterOptions: GPURequestAdapterOptions): Pro
 
   env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   try {
-    swiftShaderInstance = dawn.create([]);
+    swiftShaderInstance = dawn.create([...DAWN_FLAGS]);
     const fallback = await swiftShaderInstance.requestAdapter(adapterOptions);
     if (fallback && !adapterOptions.forceFallbackAdapter) {
       console.error(`[gpu] Dawn found no usable Vulkan driver; using SwiftShader (${SWIFTSHADER_ICD})`);

@@ -85,7 +85,7 @@ test('row kernels: lanes and workgroups match the float64 reference, forward and
 
 test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches the float64 reference (subgroups and not)', async () => {
   const ctx = await gpu();
-  let fused = 0;
+  let fused = 0, split = 0;
   await fc.assert(
     fc.asyncProperty(
       fc.record({
@@ -103,18 +103,21 @@ test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches t
         b.output('y', linear(o, b.param('w', [5, H * d]), b.param('bb', [5])));
         const graph = b.build();
         const feeds = feedsFor(graph, seed);
-        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
-          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize }, `attention B${B} H${H} ${nq}x${nk} d${d} bias ${bias} sg${subgroupSize}`);
+        // The row-per-lane kernel with and without subgroups, and (adapter class 'gpu') the split-keys one.
+        for (const [subgroupSize, adapterClass] of [[ctx.info.subgroupSize, 'cpu'], [0, 'cpu'], [ctx.info.subgroupSize, 'gpu']] as const) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass }, `attention B${B} H${H} ${nq}x${nk} d${d} bias ${bias} sg${subgroupSize} ${adapterClass}`);
           const att = plan.kernels.filter((x) => x.kind === 'attention');
           // Head dims that are multiples of 4 are fused; others keep the matmul + softmax kernels.
           assert.equal(att.length, d % 4 === 0 ? 1 : 0, `fused attention kernels: ${plan.kernels.map((x) => x.name).join(', ')}`);
           fused += att.length;
+          if (att.some((x) => x.config.includes('split-keys'))) split++;
         }
       },
     ),
     fcParams(12),
   );
   assert.ok(fused > 0);
+  if (ctx.info.subgroupSize > 0) assert.ok(split > 0, 'the split-keys kernel was exercised');
 });
 
 test('training: fused attention forward, and a backward that recomputes the scores instead of storing the probabilities', () => {
@@ -162,8 +165,9 @@ test('attention backward kernels match the float64 reference: dQ, dK, dV and the
         b.output('loss', linear(o, P('w', [5, H * dv]), P('bb', [5])).mul(b.input('t', [B, nq, 5])).sumAll());
         const graph = gradients(b.build(), { loss: 'loss' });
         const feeds = feedsFor(graph, seed);
-        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
-          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize }, `attention backward B${B} H${H} ${nq}x${nk} d${d}/${dv} bias ${bias} sg${subgroupSize}`);
+        // adapter class 'gpu' with subgroups: the split-keys forward writes the lse the backward reads.
+        for (const [subgroupSize, adapterClass] of [[ctx.info.subgroupSize, 'cpu'], [0, 'cpu'], [ctx.info.subgroupSize, 'gpu']] as const) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass }, `attention backward B${B} H${H} ${nq}x${nk} d${d}/${dv} bias ${bias} sg${subgroupSize} ${adapterClass}`);
           parts += plan.kernels.filter((k) => k.config.startsWith('attention-backward')).length;
         }
       },

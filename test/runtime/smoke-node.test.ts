@@ -78,3 +78,45 @@ test('errors outside a scope are recorded by the uncaptured-error handler', asyn
   assert.equal(errors.length, 1);
   assert.match(errors[0]!.message, /parsing WGSL|error/i);
 });
+
+test('timestamp queries are not quantized (a few-µs kernel must be measurable on a real GPU)', async (t) => {
+  const { device } = gpu;
+  if (!device.features.has('timestamp-query')) return t.skip('no timestamp-query on this adapter');
+  const module = device.createShaderModule({
+    code: `@group(0) @binding(0) var<storage, read_write> b: array<f32>;
+      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+        var x = b[g.x];
+        for (var i = 0u; i < 50u; i++) { x = x * 1.0001 + 0.5; }
+        b[g.x] = x;
+      }`,
+  });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const data = gpu.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
+  const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: data } }] });
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+  const resolved = gpu.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const readback = gpu.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const intervals: bigint[] = [];
+  for (let r = 0; r < 6; r++) {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(64);
+    pass.end();
+    encoder.resolveQuerySet(querySet, 0, 2, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const [begin, end] = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    intervals.push(end! - begin!);
+  }
+  for (const b of [data, resolved, readback]) b.destroy();
+  querySet.destroy();
+  console.log(`timestamp intervals (ns): ${intervals.join(', ')}`);
+  assert.ok(intervals.every((ns) => ns >= 0n), 'an end timestamp precedes its begin');
+  // Dawn's default quantization made every interval a multiple of 65,536 ns (src/runtime/device.ts DAWN_FLAGS).
+  assert.ok(intervals.some((ns) => ns % 65536n !== 0n), `every interval is a multiple of 65,536 ns: timestamps are quantized (${intervals.join(', ')})`);
+  assert.deepEqual(gpu.takeErrors(), []);
+});
