@@ -7,6 +7,8 @@
 // exponentials and sums are never stored. K and V rows are the same for every lane: with subgroups each lane reads a few vec4
 // chunks and shares them with subgroupBroadcast; without, each lane reads them itself. The output
 // goes through P·V's epilogue (the head merge permute, a residual, ...) like a matmul's.
+// On hardware GPUs with few query rows the keys are split across the subgroup instead
+// (AttentionConfig.split, splitKeysAttention below).
 
 import { add, canonicalIndex, div, ixVar, mod, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4 } from './matmul.ts';
@@ -26,7 +28,8 @@ export interface AttentionConfig {
    * Split the keys across the subgroup instead: one query row per workgroup, lane s walks keys
    * s, s + S, ... with its own online softmax, and the lanes' maxima, sums and outputs are
    * combined with subgroupMax/subgroupAdd. For hardware GPUs with few query rows per head (a
-   * ViT at batch 1: 197 queries × 3 heads fill 21 subgroups of 32 lanes on a 132-SM H200).
+   * ViT-Ti at batch 1: 197 queries × 3 heads, two rows per lane, fill 12 subgroups of 32 lanes on a
+   * 132-SM H200).
    * Needs `subgroup`; `rows` and `keys` are then 1.
    */
   readonly split?: boolean;
@@ -35,8 +38,8 @@ export interface AttentionConfig {
 /**
  * Below this many workgroups of the row-per-lane design a hardware GPU gets the split-keys one.
  * Measured on an H200 (bench/device/attention-ab.ts, GPU timestamps of the attention kernels,
- * row-per-lane → split): ViT-Ti b1 (21 workgroups) 3.31 → 0.37 ms, ViT-B b1 (84) 3.80 → 1.81,
- * ViT-Ti b8 (168) 3.65 → 1.65, vit-mnist b16 (64) 0.32 → 0.20, but vit-mnist b100 (400)
+ * row-per-lane → split): ViT-Ti b1 (12 workgroups) 3.31 → 0.37 ms, ViT-B b1 (48) 3.80 → 1.81,
+ * ViT-Ti b8 (96) 3.65 → 1.65, vit-mnist b16 (64) 0.32 → 0.20, but vit-mnist b100 (400)
  * 0.13 → 0.30: there the rows already fill the GPU and split lanes get 1-2 keys each.
  */
 export const SPLIT_KEYS_BELOW_WORKGROUPS = 256;
