@@ -11,7 +11,7 @@
 // (AttentionConfig.split, splitKeysAttention below).
 
 import { add, canonicalIndex, div, ixVar, mod, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
-import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4 } from './matmul.ts';
+import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
 import type { Node } from '../src/ir/graph.ts';
 
@@ -152,12 +152,7 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   const ops = blockedLoop(w, 'j', 'jk', n, KB, (keys) => {
     // K rows (Kᵀ columns) and V rows of the block, as vec4 chunks.
     const chunksOf = (id: number, d: number, batch: Index, kAxis: number, dAxis: number) =>
-      sharedRows(w, share, keys[0]!, keys.length, d, 4, (key, off) => {
-        const idx: Ix[] = [...batch, ZERO, ZERO];
-        idx[kAxis] = key;
-        idx[dAxis] = off;
-        return w.vec4(id, idx, dAxis);
-      }).flat();
+      sharedRows(w, share, keys[0]!, keys.length, d, 4, (key, off) => keyChunk(w, id, batch, kAxis, dAxis, key, off)).flat();
     const kv = chunksOf(KT!.id, dk, kBatch, rk - 1, rk - 2);
     const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
     for (const row of rowsOf) {
@@ -178,30 +173,14 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
       w.line(`${row.m} = ${mn};`);
     }
   });
-  // The backward's lse part, when the planner gave it to this kernel (codegen/fuse.ts joinAttentionLse).
-  const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
-  if (lse !== undefined) {
-    const out = w.buffer(lse, true);
-    const shape = graph.node(lse).type.shape;
-    for (const row of rowsOf) {
-      const store = `${out}[${printIx(w.linear([...cBatch, row.qi, ZERO], shape))}] = ${row.m} + log(${row.l});`;
-      w.line(row.qi.k === 'var' && row.qi.bound <= nq ? store : `if (${printIx(row.qi)} < ${nq}u) { ${store} }`);
-    }
-  }
-  // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
-  const vector = canStoreVec4(w, t, p);
-  const out = vector ? '' : w.buffer(root.id, true);
+  // The backward's lse part, when the planner gave it to this kernel.
+  const lse = lseStore(t, cBatch);
   for (const row of rowsOf) {
-    const inv = w.let(`1.0 / ${row.l}`, 'inv');
     const guard = row.qi.k === 'var' && row.qi.bound <= nq ? undefined : `${printIx(row.qi)} < ${nq}u`;
-    if (vector) {
-      row.outs.forEach((o, c) => storeEpilogueVec4(w, t, p, cBatch, row.qc, lit(4 * c), w.let(`${o} * ${inv}`, 'ov'), guard));
-    } else {
-      const comp = ['x', 'y', 'z', 'w'];
-      row.outs.forEach((o, c) => {
-        for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, row.qc, lit(4 * c + k), w.let(`${o}.${comp[k]} * ${inv}`, 'ov'), guard);
-      });
-    }
+    if (lse) w.line(guard ? `if (${guard}) { ${lse(row.qi, `${row.m} + log(${row.l})`)} }` : lse(row.qi, `${row.m} + log(${row.l})`));
+    // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
+    const inv = w.let(`1.0 / ${row.l}`, 'inv');
+    storeOutputRow(t, p, cBatch, row.qc, row.outs.map((o) => w.let(`${o} * ${inv}`, 'ov')), () => guard);
   }
   return {
     kind: 'attention',
@@ -219,7 +198,7 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
 }
 
 interface AttentionParts {
-  readonly p: ReturnType<typeof matmulProblem>;
+  readonly p: MatmulProblem;
   readonly g: NonNullable<ReturnType<TemplateInput['plan']['attention']>>;
   readonly qk: Node;
   readonly Q: Node;
@@ -240,7 +219,7 @@ interface AttentionParts {
  * (n < S) keep m = lowest and l = 0, so exp(m_s − M) = 0 drops them: no infinities.
  */
 function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput {
-  const { w, graph, plan, root, limits } = t;
+  const { w, limits } = t;
   const { p, g, qk, Q, KT, V, S, cBatch, qBatch, kBatch, vBatch } = a;
   const nq = p.M, hd = p.N, n = p.K;
   const dk = Q.type.shape.at(-1)!;
@@ -257,13 +236,7 @@ function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput
   const want = printIndex(canonicalIndex([...cBatch, qi, ixVar('j', n)], qk.type.shape));
   const ops = w.block(`for (var j = sid; j < ${n}u; j += ${S}u)`, () => {
     const j = ixVar('j', n);
-    const chunk = (id: number, batch: Index, kAxis: number, dAxis: number, c: number) => {
-      const idx: Ix[] = [...batch, ZERO, ZERO];
-      idx[kAxis] = j;
-      idx[dAxis] = lit(4 * c);
-      return w.vec4(id, idx, dAxis);
-    };
-    const dot = w.let(qv.map((q, c) => `dot(${q}, ${chunk(KT.id, kBatch, rk - 1, rk - 2, c)})`).join(' + '), 'qk');
+    const dot = w.let(qv.map((q, c) => `dot(${q}, ${keyChunk(w, KT.id, kBatch, rk - 1, rk - 2, j, lit(4 * c))})`).join(' + '), 'qk');
     w.provide(qk.id, (at) => {
       if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
       return dot;
@@ -273,29 +246,17 @@ function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput
     w.line('let alpha = exp(m - mn);');
     w.line(`let pj = exp(${score} - mn);`);
     w.line('l = l * alpha + pj;');
-    outs.forEach((o, c) => w.line(`${o} = ${o} * alpha + pj * ${chunk(V.id, vBatch, rv - 2, rv - 1, c)};`));
+    outs.forEach((o, c) => w.line(`${o} = ${o} * alpha + pj * ${keyChunk(w, V.id, vBatch, rv - 2, rv - 1, j, lit(4 * c))};`));
     w.line('m = mn;');
   });
   const M = w.let('subgroupMax(m)', 'mall');
   const f = w.let(`exp(m - ${M})`, 'f');
   const L = w.let(`subgroupAdd(l * ${f})`, 'lall');
-  // The backward's lse part, when the planner gave it to this kernel (codegen/fuse.ts joinAttentionLse).
-  const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
-  if (lse !== undefined) {
-    const out = w.buffer(lse, true);
-    w.line(`if (sid == 0u) { ${out}[${printIx(w.linear([...cBatch, qi, ZERO], graph.node(lse).type.shape))}] = ${M} + log(${L}); }`);
-  }
+  const lse = lseStore(t, cBatch);
+  if (lse) w.line(`if (sid == 0u) { ${lse(qi, `${M} + log(${L})`)} }`);
   // P·V through its epilogue: output chunk c is stored by lane c mod S.
   const inv = w.let(`1.0 / ${L}`, 'inv');
-  const vector = canStoreVec4(w, t, p);
-  const out = vector ? '' : w.buffer(root.id, true);
-  const comp = ['x', 'y', 'z', 'w'];
-  outs.forEach((o, c) => {
-    const value = w.let(`subgroupAdd(${o} * ${f}) * ${inv}`, 'ov');
-    const guard = `sid == ${c % S}u`;
-    if (vector) storeEpilogueVec4(w, t, p, cBatch, qi, lit(4 * c), value, guard);
-    else for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, qi, lit(4 * c + k), `${value}.${comp[k]}`, guard);
-  });
+  storeOutputRow(t, p, cBatch, qi, outs.map((o) => w.let(`subgroupAdd(${o} * ${f}) * ${inv}`, 'ov')), (c) => `sid == ${c % S}u`);
   return {
     kind: 'attention',
     params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32',
@@ -306,4 +267,38 @@ function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput
     config: `attention sg${S} split-keys q${nq} keys${n} d${dk}/${hd}`,
     enables: ['subgroups'],
   };
+}
+
+/** The vec4 at element `off` of row `key` of a K/V-like operand (`kAxis` its row axis, `dAxis` contiguous). */
+function keyChunk(w: KernelBuilder, id: number, batch: Index, kAxis: number, dAxis: number, key: Ix, off: Ix): string {
+  const idx: Ix[] = [...batch, ZERO, ZERO];
+  idx[kAxis] = key;
+  idx[dAxis] = off;
+  return w.vec4(id, idx, dAxis);
+}
+
+/**
+ * The store of a query row's log-sum-exp when the planner gave the backward's lse part to this
+ * kernel (codegen/fuse.ts joinAttentionLse), else undefined.
+ */
+function lseStore(t: TemplateInput, cBatch: Index): ((row: Ix, value: string) => string) | undefined {
+  const { w, graph, plan, root } = t;
+  const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
+  if (lse === undefined) return undefined;
+  const out = w.buffer(lse, true);
+  const shape = graph.node(lse).type.shape;
+  return (row, value) => `${out}[${printIx(w.linear([...cBatch, row, ZERO], shape))}] = ${value};`;
+}
+
+/** One output row (vec4 values, chunk c at column 4·c) through P·V's epilogue; `guard(c)` guards chunk c's store. */
+function storeOutputRow(t: TemplateInput, p: MatmulProblem, cBatch: Index, row: Ix, values: readonly string[], guard: (c: number) => string | undefined): void {
+  const { w, root } = t;
+  if (canStoreVec4(w, t, p)) {
+    values.forEach((v, c) => storeEpilogueVec4(w, t, p, cBatch, row, lit(4 * c), v, guard(c)));
+    return;
+  }
+  const out = w.buffer(root.id, true);
+  values.forEach((v, c) => {
+    for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, row, lit(4 * c + k), `${v}.${'xyzw'[k]}`, guard(c));
+  });
 }

@@ -15,6 +15,7 @@ import type { GpuContext } from '../../src/runtime/device.ts';
 import { Program } from '../../src/runtime/program.ts';
 import { tunePlan } from '../../src/runtime/tune.ts';
 import { barChart } from '../../src/util/svg.ts';
+import { envVar } from '../../src/util/node-import.ts';
 import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type GpuVariant, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
 import { isSoftwareAdapter, modelTiming } from './inference.ts';
 import { runPython } from '../peer/python.ts';
@@ -43,7 +44,7 @@ const FP32_PEAKS: readonly { readonly match: RegExp; readonly gflops: number; re
 ];
 
 export function fp32Peak(gpu: GpuContext): { gflops: number; source: string } | undefined {
-  const fromEnv = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.FPET_BENCH_FP32_PEAK_GFLOPS);
+  const fromEnv = Number(envVar('FPET_BENCH_FP32_PEAK_GFLOPS'));
   if (fromEnv > 0) return { gflops: fromEnv, source: '$FPET_BENCH_FP32_PEAK_GFLOPS' };
   const i = gpu.info;
   const known = FP32_PEAKS.find((p) => p.match.test(`${i.description} ${i.device}`));

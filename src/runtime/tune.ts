@@ -14,6 +14,7 @@ import { describeVariant, type MatmulVariant } from '../../kernels/matmul-varian
 import type { Graph } from '../ir/graph.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { numel } from '../ir/shape.ts';
+import { envVar } from '../util/node-import.ts';
 import type { GpuContext } from './device.ts';
 import type { Program as ProgramType } from './program.ts';
 
@@ -96,10 +97,9 @@ export function describeTune(t: TuneResult): string {
 
 /** FPET_TUNE=off|quick|full wins; under `node --test` the default is off (deterministic tests); else quick. */
 export function defaultTuneMode(): TuneMode {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  const v = env?.FPET_TUNE;
+  const v = envVar('FPET_TUNE');
   if (v === 'off' || v === 'quick' || v === 'full') return v;
-  if (env?.NODE_TEST_CONTEXT) return 'off';
+  if (envVar('NODE_TEST_CONTEXT')) return 'off';
   return 'quick';
 }
 

@@ -10,3 +10,8 @@ export function nodeImport<T>(specifier: string): Promise<T> {
 export const nodeFs = () => nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
 export const nodePath = () => nodeImport<typeof import('node:path')>('node:path');
 export const nodeCrypto = () => nodeImport<typeof import('node:crypto')>('node:crypto');
+
+/** An environment variable where the runtime has `process.env` (Node, Deno's Node globals); undefined in browsers. */
+export function envVar(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}

@@ -111,9 +111,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   let inv_89 = 1.0 / l_4;
   let ov_90 = o_5 * inv_89;
-  let f_91 = wid.z * 40u + qc_0 * 8u;
-  if (lid < 5u) { buf3v[f_91 / 4u] = ov_90; }
-  let ov_93 = o_6 * inv_89;
+  let ov_91 = o_6 * inv_89;
+  let f_92 = wid.z * 40u + qc_0 * 8u;
+  if (lid < 5u) { buf3v[f_92 / 4u] = ov_90; }
   let f_94 = wid.z * 40u + qc_0 * 8u + 4u;
-  if (lid < 5u) { buf3v[f_94 / 4u] = ov_93; }
+  if (lid < 5u) { buf3v[f_94 / 4u] = ov_91; }
 }
