@@ -9,6 +9,8 @@ import { parseNameMap, type NameRule } from '../io/name-map.ts';
 import { display } from '../util/text.ts';
 import { UsageError, type OptionSpec } from './args.ts';
 
+export const INPUT_CROP_HELP = 'the model sees the central N×N pixels of each image, scaled back up to the image size (bilinear; part of the model, so eval and infer apply it too)';
+
 export const MODEL_OPTIONS = {
   preset: { type: 'string', default: 'vit-mnist', choices: Object.keys(VIT_PRESETS), help: 'backbone geometry' },
   method: { type: 'string', default: 'adaptformer', choices: ['adaptformer', 'lora', 'full', 'linear'], help: 'PET method (full = full fine-tuning, linear = head only)' },
@@ -21,9 +23,10 @@ export const MODEL_OPTIONS = {
   mergeRatio: { type: 'number', default: 0.5, min: 0.0001, max: MODEL_SPEC_LIMITS.maxMergeRatio, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
   tomeR: { type: 'number', default: 4, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxTomeR, help: 'ToMe: tokens merged per block' },
   batch: { type: 'number', default: 32, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxBatch, help: 'batch size' },
+  inputCrop: { type: 'number', integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxImageSize, help: `${INPUT_CROP_HELP}; absent: the whole image` },
 } as const satisfies Record<string, OptionSpec>;
 
-type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number };
+type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number; inputCrop?: number };
 
 export function modelSpecFrom(a: ModelArgs): ModelSpec {
   const vit = VIT_PRESETS[a.preset as VitPreset];
@@ -39,13 +42,15 @@ export function modelSpecFrom(a: ModelArgs): ModelSpec {
     }) ?? (a.merge === 'fpet' ? [Math.floor(vit.depth / 2)] : [...Array(vit.depth).keys()]);
     merge = { ...DEFAULT_MERGE, kind: a.merge as 'fpet' | 'tome', blocks, ratio: a.mergeRatio, r: a.tomeR };
   }
-  return { vit, batch: a.batch, pet, merge };
+  if (a.inputCrop !== undefined && a.inputCrop > vit.imageSize) throw new UsageError(`--input-crop must be an integer in [1, ${vit.imageSize}] (the image size of ${a.preset}; got ${a.inputCrop})`);
+  return { vit, batch: a.batch, pet, merge, ...(a.inputCrop !== undefined && a.inputCrop < vit.imageSize ? { inputCrop: a.inputCrop } : {}) };
 }
 
 export function describeSpec(s: ModelSpec): string {
   const pet = s.pet.method === 'adaptformer' || s.pet.method === 'lora' ? `${s.pet.bits === 1 ? 'Bi-' : ''}${s.pet.method === 'lora' ? 'LoRA' : 'AdaptFormer'}(dim ${s.pet.dim}, s ${s.pet.scale})` : s.pet.method === 'full' ? 'full fine-tuning' : 'linear probe';
   const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
-  return `${pet}, ${merge}`;
+  const crop = s.inputCrop !== undefined && s.inputCrop < s.vit.imageSize ? `, input: central ${s.inputCrop}×${s.inputCrop} scaled to ${s.vit.imageSize}×${s.vit.imageSize}` : '';
+  return `${pet}, ${merge}${crop}`;
 }
 
 /** How the commands that run kernels pick matmul variants (src/runtime/tune.ts). */

@@ -408,18 +408,20 @@ export const mergeSpecSchema = object({
   refineDim: int(1, M.maxAdapterDim),
 });
 
-/** ModelSpec (src/models/model.ts) with bounds: image ≤ 1024, ≤ 256 patches per side, width ≤ 4096, depth ≤ 64, heads ≤ 64, classes ≤ 100,000, adapter dim ≤ 4096, merge blocks inside the depth, ratio in (0, 0.5], bits 1 or 32, ≤ 1e9 backbone parameters. */
+/** ModelSpec (src/models/model.ts) with bounds: image ≤ 1024, ≤ 256 patches per side, width ≤ 4096, depth ≤ 64, heads ≤ 64, classes ≤ 100,000, adapter dim ≤ 4096, merge blocks inside the depth, input crop inside the image, ratio in (0, 0.5], bits 1 or 32, ≤ 1e9 backbone parameters. */
 export const modelSpecSchema = refine(
   object({
     vit: vitConfigSchema,
     batch: int(1, M.maxBatch),
     pet: petSpecSchema,
     merge: optional(mergeSpecSchema),
+    inputCrop: optional(int(1, M.maxImageSize)),
     training: optional(object({ dropout: num(0, M.maxDropout), dropPath: num(0, M.maxDropout) })),
   }),
   (s) => {
     const i = s.merge?.blocks.findIndex((b) => b >= s.vit.depth) ?? -1;
     if (i >= 0) return { at: ['merge', 'blocks', i], message: `must be a block of the ${s.vit.depth}-block model: an integer in [0, ${s.vit.depth - 1}] (got ${s.merge!.blocks[i]})` };
+    if (s.inputCrop !== undefined && s.inputCrop > s.vit.imageSize) return { at: ['inputCrop'], message: `must be an integer in [1, ${s.vit.imageSize}] (the image size; got ${s.inputCrop})` };
     return undefined;
   },
 );

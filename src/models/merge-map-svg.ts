@@ -4,11 +4,16 @@
 
 import type { MergeMap } from './merge-map.ts';
 import { escapeXml } from '../util/svg.ts';
+import { croppedView } from './input-crop.ts';
 
 const GROUP_COLOURS = ['#e6194b', '#3cb44b', '#ffe119', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe', '#008080', '#e6beff', '#9a6324', '#fffac8', '#800000', '#aaffc3', '#808000', '#ffd8b1', '#000075', '#808080'];
 
-/** SVG of `map` over the image ([channels, size, size] in [0, 1]). */
-export function mergeMapSvg(map: MergeMap, image: Float32Array, channels: number, size: number, title: string): string {
+/**
+ * SVG of `map` over the image ([channels, size, size] in [0, 1]), drawn as the model saw it: with a
+ * model's input crop (ModelSpec.inputCrop) the patch grid covers the central crop×crop pixels.
+ */
+export function mergeMapSvg(map: MergeMap, original: Float32Array, channels: number, size: number, title: string, inputCrop?: number): string {
+  const image = croppedView(original, channels, size, inputCrop);
   const panel = 160, gap = 16, top = 40, pix = panel / size, cell = panel / map.grid;
   const panels = Math.max(1, map.steps.length);
   const footer = `tokens per block (MLP input): ${map.tokensPerBlock.join(' ')}`;

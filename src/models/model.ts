@@ -10,6 +10,7 @@ import { mulberry32 } from '../util/random.ts';
 import { adapter, adapterShapes, initAdapter, type AdapterConfig } from './pet.ts';
 import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, type SplitPlan } from './merge.ts';
 import { buildVit, gridSize, headInputs, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
+import { cropAndResize } from './input-crop.ts';
 
 export type PetMethod = 'adaptformer' | 'lora' | 'full' | 'linear';
 
@@ -41,6 +42,11 @@ export interface ModelSpec {
   readonly batch: number;
   readonly pet: PetSpec;
   readonly merge?: MergeSpec;
+  /**
+   * The model sees the central inputCrop×inputCrop pixels of each image, scaled back up to the
+   * image size (bilinear; src/models/input-crop.ts). Absent, or equal to the image size: the whole image.
+   */
+  readonly inputCrop?: number;
   /** Training adds dropout (adapters, p=0.1) and DropPath (linear to `dropPath` over depth), drawn from the `seed` input. */
   readonly training?: { readonly dropout: number; readonly dropPath: number };
 }
@@ -112,6 +118,9 @@ export function validateSpec(spec: ModelSpec): void {
   if ((pet.method === 'adaptformer' || pet.method === 'lora') && !positiveInt(pet.dim)) throw new Error(`${pet.method} needs an adapter dim that is an integer >= 1 (got ${pet.dim})`);
   if (pet.bits !== 32 && pet.bits !== 1) throw new Error(`adapter bits must be 32 or 1 (got ${pet.bits})`);
   if (!Number.isFinite(pet.scale)) throw new Error(`adapter scale must be a finite number (got ${pet.scale})`);
+  if (spec.inputCrop !== undefined && !(Number.isInteger(spec.inputCrop) && spec.inputCrop >= 1 && spec.inputCrop <= vit.imageSize)) {
+    throw new Error(`input crop must be an integer in [1, ${vit.imageSize}] (the image size; got ${spec.inputCrop})`);
+  }
   if (merge) {
     if (merge.kind === 'fpet' && !positiveInt(merge.refineDim)) throw new Error(`FPET refinement adapter dim must be an integer >= 1 (got ${merge.refineDim})`);
     if (merge.blocks.length === 0) throw new Error('merging needs at least one merge block');
@@ -267,7 +276,9 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
       return { x: m.x, size: m.size };
     };
   }
-  const out = buildVit(b, images, vit, param, hooks);
+  // The input transform is part of the model, so every consumer of a trained model applies it.
+  const seen = spec.inputCrop !== undefined && spec.inputCrop < vit.imageSize ? cropAndResize(b, images, vit.imageSize, spec.inputCrop) : images;
+  const out = buildVit(b, seen, vit, param, hooks);
   b.output('logits', out.logits);
   b.output('loss', crossEntropy(out.logits, onehot));
   if (opts.mergeOutputs && lastSize) b.output('sizes', lastSize);

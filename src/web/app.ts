@@ -732,7 +732,7 @@ class Page {
         el('span', { class: 'cls' }, `${classes[t.label] ?? t.label}${picture.label === t.label ? ' ✓' : ''}`),
         el('span', { class: 'pbar' }, el('div', { style: `width:${(100 * t.probability).toFixed(1)}%` })),
         el('span', { class: 'p' }, pct(t.probability)))));
-      if (pred?.mergeMap) this.showMergeMap(pred.mergeMap, picture, `${this.label(v)}: ${classes[pred.top[0]!.label]}`);
+      if (pred?.mergeMap) this.showMergeMap(pred.mergeMap, picture, `${this.label(v)}: ${classes[pred.top[0]!.label]}`, c.model.spec.inputCrop);
     }
     if (!this.variants.fpet.interactive?.model.merges.length) {
       $('merge-map').replaceChildren();
@@ -740,11 +740,11 @@ class Page {
     }
   }
 
-  showMergeMap(map: MergeMap, picture: CurrentPicture, title: string): void {
+  showMergeMap(map: MergeMap, picture: CurrentPicture, title: string, inputCrop?: number): void {
     this.lastMergeMap = map;
     const box = $('merge-map');
     // mergeMapSvg: the CLI's `infer --merge-map` picture (every value in it is a number or escaped text).
-    box.innerHTML = mergeMapSvg(map, picture.pixels, 1, IMAGE, title);
+    box.innerHTML = mergeMapSvg(map, picture.pixels, 1, IMAGE, title, inputCrop);
     const groups = map.steps.map((s) => Array.from(s.sizes).filter((n) => n > 1).length);
     box.dataset.groups = groups.join(' ');
     box.dataset.picture = String(picture.id);

@@ -36,6 +36,8 @@ const specArb: fc.Arbitrary<ModelSpec> = fc
     depth: fc.integer({ min: 1, max: 3 }),
     representation: fc.constantFrom(0, 0, 7),
     training: fc.boolean(),
+    // The input crop: none, or 1 to 2 pixels off each side; now and then larger than the image (rejected).
+    crop: fc.constantFrom(0, 0, 1, 2, -1),
   })
   .map((c) => ({
     vit: {
@@ -50,6 +52,7 @@ const specArb: fc.Arbitrary<ModelSpec> = fc
       blocks: [...new Set(c.blocks.map((b, i) => (c.blockOutside && i === 0 ? c.depth : b % c.depth)))],
     },
     training: c.training ? { dropout: 0.1, dropPath: 0.1 } : undefined,
+    ...(c.crop === 0 ? {} : { inputCrop: c.patch * c.grid + c.misfit - 2 * c.crop }),
   }));
 
 /** A rejection must say what is wrong and what is allowed. */
@@ -65,7 +68,7 @@ function validates(spec: ModelSpec): Error | undefined {
 }
 
 test('configuration space (fast-check): every model either is rejected with its range or matches float64 on the GPU', async () => {
-  let ran = 0, rejected = 0;
+  let ran = 0, rejected = 0, cropped = 0;
   const reasons = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(specArb, fc.integer({ min: 1, max: 1e6 }), async (spec, seed) => {
@@ -92,10 +95,11 @@ test('configuration space (fast-check): every model either is rejected with its 
       const { out } = await runOnGpu(graph, feeds);
       for (const name of graph.outputs.keys()) assertClose(`${name} of ${JSON.stringify(spec)}`, out[name]!, ref[name]!.data, 2e-4);
       ran++;
+      if (spec.inputCrop !== undefined) cropped++;
     }),
     fcParams(24),
   );
-  console.log(`configurations: ${ran} ran on the GPU against float64, ${rejected} rejected before any GPU work`);
+  console.log(`configurations: ${ran} ran on the GPU against float64 (${cropped} with an input crop), ${rejected} rejected before any GPU work`);
   for (const [k, n] of reasons) console.log(`  rejected ${n}x: ${k}`);
   assert.ok(ran > 0);
 });
@@ -109,10 +113,11 @@ test('CLI options: every accepted combination validates, or fails naming the opt
     blocks: fc.uniqueArray(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 4 }),
     ratio: fc.constantFrom('0.05', '0.25', '0.5', '0.51', '1'),
     tomeR: fc.integer({ min: 1, max: 30 }),
+    inputCrop: fc.constantFrom(undefined, '0', '6', '20', '28', '29'),
   });
   let ok = 0, bad = 0;
   fc.assert(fc.property(argvArb, (a) => {
-    const argv = ['--preset', a.preset, '--method', a.method, '--bits', a.bits, '--merge', a.merge, '--merge-blocks', a.blocks.join(','), '--merge-ratio', a.ratio, '--tome-r', String(a.tomeR)];
+    const argv = ['--preset', a.preset, '--method', a.method, '--bits', a.bits, '--merge', a.merge, '--merge-blocks', a.blocks.join(','), '--merge-ratio', a.ratio, '--tome-r', String(a.tomeR), ...(a.inputCrop ? ['--input-crop', a.inputCrop] : [])];
     try {
       const spec = modelSpecFrom(parseArgs('test', argv, MODEL_OPTIONS));
       validateSpec(spec);

@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
         for (let i = 0; i < m; i++) {
           const k = at + i;
           const file = join(a.mergeMap, `merge-map-${String(k).padStart(3, '0')}.svg`);
-          await writeFileAtomic(file, mergeMapSvg(maps[i]!, images.subarray(k * per, (k + 1) * per), channels, size, `${names[k]}: ${classNames[predictions[k]!.top[0]!.label]}`));
+          await writeFileAtomic(file, mergeMapSvg(maps[i]!, images.subarray(k * per, (k + 1) * per), channels, size, `${names[k]}: ${classNames[predictions[k]!.top[0]!.label]}`, spec.inputCrop));
         }
       }
       console.log(`wrote ${n} merge maps to ${a.mergeMap}`);

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, trainOptionsFrom } from './train.ts';
+import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, multiRunInputCrop, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(helpText('sweep', summary, OPTIONS));
     return 0;
   }
-  const base = trainOptionsFrom({ ...a, merge: 'none' });
+  const base = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'none' });
   const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
   const depth = base.spec.vit.depth;
   const points: Point[] = [{ method: 'adaptformer', label: 'AdaptFormer', spec: base.spec, dir: 'adaptformer' }];

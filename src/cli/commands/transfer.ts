@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec, type Parsed } from '../args.ts';
-import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, memoryLine, trainOptionsFrom } from './train.ts';
+import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, memoryLine, multiRunInputCrop, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
@@ -71,8 +71,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`backbone ${a.backbone} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
   }
   const methods = a.methods as Method[];
-  const fpetOptions = trainOptionsFrom({ ...a, merge: 'fpet' });
-  const base = trainOptionsFrom({ ...a, merge: 'none' });
+  const fpetOptions = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'fpet' });
+  const base = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'none' });
   const removed = tokensRemoved(fpetOptions.spec);
   const specOf = (m: Method): ModelSpec => m === 'adaptformer' ? base.spec : m === 'fpet' ? fpetOptions.spec : { ...base.spec, merge: tomeScheduleRemoving(base.spec, removed) };
   const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
@@ -153,7 +153,7 @@ async function writeMergeMaps(ctx: GpuContext, test: Subset, count: number, runs
     const per = ds.channels * ds.imageSize * ds.imageSize;
     for (let i = 0; i < first.size; i++) {
       const title = `${LABEL[method]}: ${ds.name} test #${first.indices[i]}, label ${ds.classes[first.labels[i]!]}, predicted ${ds.classes[preds[i]!.top[0]!.label]}`;
-      await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title));
+      await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title, m.spec.inputCrop));
     }
   }
 }
