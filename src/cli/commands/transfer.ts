@@ -26,7 +26,7 @@ import { formatDuration } from '../../util/progress.ts';
 
 export const summary = 'Main job: AdaptFormer, AdaptFormer+FPET and AdaptFormer+ToMe on MNIST-1k from the shipped Fashion-MNIST backbone; accuracy on the 10,000 MNIST test images, measured speedups, memory.';
 
-const OPTIONS = {
+export const TRANSFER_OPTIONS = {
   ...MULTI_RUN_OPTIONS,
   // Sized for about 15 minutes on 2 CPU cores with a software adapter (see README).
   epochs: { ...TRAIN_OPTIONS.epochs, default: 20 },
@@ -62,9 +62,9 @@ const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a 
 
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
-  const a = parseArgs('transfer', argv, OPTIONS);
+  const a = parseArgs('transfer', argv, TRANSFER_OPTIONS);
   if (a.help) {
-    console.log(helpText('transfer', summary, OPTIONS));
+    console.log(helpText('transfer', summary, TRANSFER_OPTIONS));
     return 0;
   }
   if (a.backbone !== 'random' && !existsSync(a.backbone)) {
@@ -134,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-type TransferArgs = Parsed<typeof OPTIONS>;
+type TransferArgs = Parsed<typeof TRANSFER_OPTIONS>;
 
 type Row = { method: Method; label: string; tokensRemoved: number; merge: ModelSpec['merge'] | null; accuracyMean: number; accuracyStd: number; accuracies: number[]; inferImagesPerSec: number; speedup: number; inferenceGflop: number; trainImagesPerSec: number; trainPeakBytes: number; trainableParams: number };
 
