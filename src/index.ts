@@ -43,7 +43,7 @@ export { inferenceThroughput } from './train/timing.ts';
 export { cosineLr, learningRate, type ScheduleConfig } from './train/schedule.ts';
 
 // Data and files (no file system)
-export { batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
+export { MNIST_DIGIT_BOX, batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
 export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
 export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
 export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './io/schema.ts';

@@ -5,6 +5,13 @@
 
 import { keyedRng } from '../util/random.ts';
 
+/**
+ * Side of the box every MNIST digit was size-normalised into (LeCun's preprocessing, then centred in
+ * the 28×28 frame by its centre of mass). Fashion-MNIST objects fill the whole frame instead. Here
+ * rather than in mnist.ts so that the web page (drawing pad, model spec) can use it.
+ */
+export const MNIST_DIGIT_BOX = 20;
+
 /** Images as [N, C, S, S] pixels in [0, 1] (no mean/std normalisation: the FPET recipe), with labels. */
 export interface Dataset {
   readonly name: string;

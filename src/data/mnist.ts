@@ -26,11 +26,6 @@ import type { Dataset } from './dataset.ts';
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
 export const IMAGE_SIZE = 28;
-/**
- * Side of the box every MNIST digit was size-normalised into (LeCun's preprocessing, then centred in
- * the 28×28 frame by its centre of mass). Fashion-MNIST objects fill the whole frame instead.
- */
-export const MNIST_DIGIT_BOX = 20;
 const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 
 interface Source {

@@ -12,7 +12,7 @@
 // re-runs do not grow GPU memory (the header shows the context's live buffer bytes).
 
 import {
-  Classifier, DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, decodeAdapters, decodeBackbone, encodeAdapters, initialWeights, isCpuAdapter, mergeMapSvg, mergeSchedule, requestGpu,
+  Classifier, DEFAULT_MERGE, DEFAULT_PET, MNIST_DIGIT_BOX, VIT_PRESETS, decodeAdapters, decodeBackbone, encodeAdapters, initialWeights, isCpuAdapter, mergeMapSvg, mergeSchedule, requestGpu,
   type GpuContext, type MergeMap, type ModelSpec, type Weights,
 } from '../index.ts';
 import { decodeDataPack, firstOf, type DataPack } from './data-pack.ts';
@@ -26,8 +26,11 @@ import type { WebManifest } from './build.ts';
 type VariantId = 'base' | 'fpet';
 const VARIANTS: readonly VariantId[] = ['base', 'fpet'];
 const COLOURS: Record<VariantId, string> = { base: '#4363d8', fpet: '#e8731a' };
-/** src/train/run.ts TRAIN_DEFAULTS (the CLI's): adapter dropout, DropPath, schedule ends, seed. */
-const TRAINING = { dropout: 0.1, dropPath: 0.1, minLr: 1e-5, warmupLr: 1e-6, seed: 0 } as const;
+/**
+ * The main job's recipe (`npm start -- transfer`): adapter dropout, no DropPath (the backbone is
+ * frozen), schedule ends, seed; on MNIST the models see the central 20×20 (specFor).
+ */
+const TRAINING = { dropout: 0.1, dropPath: 0, minLr: 1e-5, warmupLr: 1e-6, seed: 0 } as const;
 const VIT = VIT_PRESETS['vit-mnist'];
 const IMAGE = VIT.imageSize;
 
@@ -211,6 +214,8 @@ class Page {
       batch,
       pet: { ...DEFAULT_PET.adaptformer },
       merge: id === 'fpet' ? { ...DEFAULT_MERGE, blocks: [block], ratio } : undefined,
+      // As the main job: the Fashion-MNIST backbone sees MNIST digits at its own object scale.
+      ...(this.pack?.dataset.name === 'mnist' ? { inputCrop: MNIST_DIGIT_BOX } : {}),
     };
   }
 

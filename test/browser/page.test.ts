@@ -205,6 +205,7 @@ test('web page: train, draw, merge map, speed, adapter files, memory and device 
     assert.equal(cli.spec.merge?.ratio, 0.5);
     assert.equal(cli.spec.pet.method, 'adaptformer');
     assert.equal(cli.spec.batch, 100);
+    assert.equal(cli.spec.inputCrop, 20, 'trained on MNIST with the main job\'s recipe: the central 20×20 digit box');
     log(`downloaded ${name}; loadTrainedModel (eval --adapters) reads it: ${cli.weights.size} tensors`);
 
     // --- Reset: every training program destroyed, GPU memory back to the baseline.

@@ -224,8 +224,10 @@ test('runStateSchema: a trainer state round-trips; every lie in it is named', ()
   assert.match(lie({ history: [] }), /metadata\.state\.history must have one record per completed epoch: 2 \(got 0\)/);
   assert.match(lie({ history: [ok.history[1], ok.history[0]] }), /metadata\.state\.history\[0\]\.epoch must be 1 \(records in epoch order; got 2\)/);
   assert.match(lie({ history: [{ ...ok.history[0], loss: null }, ok.history[1]] }), /metadata\.state\.history\[0\]\.loss must be a number in \[0, 1000000000\] \(got null\)/);
-  assert.match(lie({ spec: undefined }), /metadata\.state\.spec is missing \(must be an object with fields vit, batch, pet, merge, training\)/);
+  assert.match(lie({ spec: undefined }), /metadata\.state\.spec is missing \(must be an object with fields vit, batch, pet, merge, inputCrop, training\)/);
   assert.match(lie({ spec: { ...ok.spec, vit: { ...ok.spec.vit, depth: 5000 } } }), /metadata\.state\.spec\.vit\.depth must be an integer in \[1, 64\]/);
+  assert.match(lie({ spec: { ...ok.spec, inputCrop: ok.spec.vit.imageSize + 1 } }), new RegExp(`metadata\\.state\\.spec\\.inputCrop must be an integer in \\[1, ${ok.spec.vit.imageSize}\\] \\(the image size; got ${ok.spec.vit.imageSize + 1}\\)`));
+  assert.match(lie({ spec: { ...ok.spec, inputCrop: 0 } }), /metadata\.state\.spec\.inputCrop must be an integer in \[1, 1024\]/);
   assert.match(lie({ seed: 2 ** 40 }), /metadata\.state\.seed must be an integer in \[-2147483648, 4294967295\]/);
   assert.match(lie({ epoch: -1 }), /metadata\.state\.epoch must be an integer in \[0, 100000\]/);
   assert.match(lie({ options: [] }), /metadata\.state\.options must be an object of at most 256 entries/);

@@ -5,7 +5,8 @@ import { INPUT_CROP_HELP, MODEL_OPTIONS, NAME_MAP_OPTION, TUNE_OPTION, backboneP
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
 import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
-import { DATASET_NAMES, MNIST_DIGIT_BOX, type DatasetName } from '../../data/mnist.ts';
+import { DATASET_NAMES, type DatasetName } from '../../data/mnist.ts';
+import { MNIST_DIGIT_BOX } from '../../data/dataset.ts';
 import { RUN_STATE_LIMITS } from '../../io/schema.ts';
 import type { TuneMode } from '../../runtime/tune.ts';
 

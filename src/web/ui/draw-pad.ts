@@ -3,6 +3,8 @@
 // scaled to fit 20×20 (aspect kept), then centred by its centre of mass in the 28×28 frame.
 // Pictures (uploads, held-out images) can be shown on it too.
 
+import { MNIST_DIGIT_BOX } from '../../data/dataset.ts';
+
 export class DrawPad {
   private drawing = false;
   private last: [number, number] | undefined;
@@ -121,7 +123,7 @@ export class DrawPad {
       return readGrey(c, size);
     }
     const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-    const box = (20 / 28) * size;
+    const box = (MNIST_DIGIT_BOX / 28) * size;
     const k = box / Math.max(bw, bh);
     const dw = bw * k, dh = bh * k;
     c.drawImage(this.canvas, x0, y0, bw, bh, (size - dw) / 2, (size - dh) / 2, dw, dh);
