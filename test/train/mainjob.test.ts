@@ -25,10 +25,18 @@ test('main job, shortened: AdaptFormer, + FPET and + ToMe removing as many token
     assert.match(r.stdout, /FPET vs ToMe \(25 tokens removed each way\)/);
     assert.match(r.stdout, /wall time /);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      options: { inputCrop?: number; dropPath: number };
       rows: { method: string; tokensRemoved: number; accuracies: number[]; accuracyMean: number; inferImagesPerSec: number; speedup: number }[];
       runs: { method: string; seed: number; history: { steps?: [number, number][] }[] }[];
     };
     assert.deepEqual(summary.rows.map((x) => x.method), ['adaptformer', 'fpet', 'tome']);
+    // MNIST: the recipe's 20×20 input crop and no DropPath, recorded in the summary and in every model.
+    assert.equal(summary.options.inputCrop, 20);
+    assert.equal(summary.options.dropPath, 0);
+    for (const method of ['adaptformer', 'fpet', 'tome']) {
+      const result = JSON.parse(readFileSync(join(out, `${method}-seed0`, 'result.json'), 'utf8')) as { spec: { inputCrop?: number } };
+      assert.equal(result.spec.inputCrop, 20, `${method}: the model carries the input crop`);
+    }
     const [base, fpet, tome] = summary.rows as [typeof summary.rows[0], typeof summary.rows[0], typeof summary.rows[0]];
     assert.equal(base.tokensRemoved, 0);
     assert.equal(fpet.tokensRemoved, 25, 'FPET at ratio 0.5 merges all 25 tokens of set A');

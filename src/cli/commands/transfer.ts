@@ -175,7 +175,8 @@ async function report(a: TransferArgs, ctx: GpuContext, rows: readonly Row[], re
   if (by.fpet && by.tome) console.log(`FPET vs ToMe (${by.tome.tokensRemoved} tokens removed each way): ${((by.fpet.accuracyMean - by.tome.accuracyMean) * 100).toFixed(2)} accuracy points, speed ${(by.fpet.inferImagesPerSec / by.tome.inferImagesPerSec).toFixed(2)}x ToMe's (ToMe merges r=${by.tome.merge?.r} in blocks ${by.tome.merge?.blocks.join(',')})`);
   console.log(`${memoryLine(ctx)}\nwall time ${formatDuration(wall)}`);
   await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({
-    options: a, adapter: ctx.info, wallSeconds: wall, rows,
+    // The options as run: with the input crop the job chose for the data set.
+    options: { ...a, ...multiRunInputCrop(a) }, adapter: ctx.info, wallSeconds: wall, rows,
     runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
   }, null, 2));
   await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
