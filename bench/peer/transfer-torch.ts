@@ -20,13 +20,14 @@ interface Answer { torch: string; threads: number; runs: { seed: number; accurac
 const summary = 'The main job\'s AdaptFormer (or full fine-tuning) run re-implemented in PyTorch on the CPU: same backbone, data split and recipe.';
 
 async function main(argv: string[]): Promise<number> {
-  const a = parseArgs('transfer-torch', argv, TRANSFER_OPTIONS);
+  const parsed = parseArgs('transfer-torch', argv, TRANSFER_OPTIONS);
+  const a = { ...parsed, ...multiRunInputCrop(parsed) };
   if (a.help) {
     console.log(helpText('transfer-torch', summary, TRANSFER_OPTIONS));
     return 0;
   }
   if (a.method !== 'adaptformer' && a.method !== 'full') throw new Error(`--method ${a.method}: the PyTorch reference has adaptformer and full`);
-  const o = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'none' });
+  const o = trainOptionsFrom({ ...a, merge: 'none' });
   if (!o.backbone) throw new Error('the PyTorch reference needs a backbone file (--backbone)');
   const ds = loadDataset(o.data.dataset);
   const { train, test } = makeSplits(ds, { trainSize: o.data.trainSize, testSize: o.data.testSize, seed: o.data.splitSeed });

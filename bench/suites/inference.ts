@@ -20,7 +20,7 @@ import { tunePlan } from '../../src/runtime/tune.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
 import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
 import { withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
-import { Program } from '../../src/runtime/program.ts';
+import { Program, isCpuAdapter } from '../../src/runtime/program.ts';
 import { lineChart, scatterChart } from '../../src/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Cell, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
 import { torchPeer, torchResult, torchVitJob, type TorchPeer } from '../peer/torch-peer.ts';
@@ -102,11 +102,9 @@ export function modelTiming(ctx: SuiteContext): TimingOptions {
   return ctx.quick ? { ...ctx.timing, minSamples: 4, rounds: 2 } : ctx.timing;
 }
 
-/** Whether the adapter is a CPU/software one (lavapipe, SwiftShader, WARP). */
+/** Whether the adapter is a CPU/software one (lavapipe, SwiftShader, WARP); the code generator's own test (isCpuAdapter). */
 export function isSoftwareAdapter(gpu: GpuContext | undefined): boolean {
-  if (!gpu) return true;
-  const i = gpu.info;
-  return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${i.description} ${i.device} ${i.architecture} ${i.vendor}`);
+  return !gpu || isCpuAdapter(gpu);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,8 +56,8 @@ export function referenceCaveats(spec: ModelSpec): string[] {
     if (spec.merge.refineBits !== 1 || spec.merge.refineDim !== 32) out.push(`the reference's refinement adapter is 1-bit with 32 hidden units; this one is ${spec.merge.refineBits}-bit with ${spec.merge.refineDim}`);
   }
   if (spec.inputCrop !== undefined && spec.inputCrop < spec.vit.imageSize) {
-    const c = spec.inputCrop, n = spec.vit.imageSize;
-    out.push(`the model sees the central ${c}×${c} pixels scaled to ${n}×${n}: feed the timm model F.interpolate(x[..., ${Math.floor((n - c) / 2)}:${Math.floor((n - c) / 2) + c}, ${Math.floor((n - c) / 2)}:${Math.floor((n - c) / 2) + c}], size=(${n}, ${n}), mode="bilinear", align_corners=False)`);
+    const c = spec.inputCrop, n = spec.vit.imageSize, from = Math.floor((n - c) / 2), to = from + c;
+    out.push(`the model sees the central ${c}×${c} pixels scaled to ${n}×${n}: feed the timm model F.interpolate(x[..., ${from}:${to}, ${from}:${to}], size=(${n}, ${n}), mode="bilinear", align_corners=False)`);
   }
   if (spec.vit.dim !== 768 && (spec.pet.method === 'adaptformer' || spec.pet.method === 'lora')) out.push(`the reference's set_adapter builds Adapter(dim, bit) with in_dim 768 (ViT-B); for width ${spec.vit.dim} pass in_dim=${spec.vit.dim}`);
   if (spec.merge?.kind === 'fpet' && spec.vit.dim / spec.vit.heads !== 64) out.push(`apply_patch's dim_key defaults to 64; pass dim_key=${spec.vit.dim / spec.vit.heads}`);

@@ -46,12 +46,14 @@ interface Point {
 
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
-  const a = parseArgs('sweep', argv, OPTIONS);
+  const parsed = parseArgs('sweep', argv, OPTIONS);
+  // The options as run: with the input crop chosen for the data set (recorded in sweep.json).
+  const a = { ...parsed, ...multiRunInputCrop(parsed) };
   if (a.help) {
     console.log(helpText('sweep', summary, OPTIONS));
     return 0;
   }
-  const base = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'none' });
+  const base = trainOptionsFrom({ ...a, merge: 'none' });
   const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
   const depth = base.spec.vit.depth;
   const points: Point[] = [{ method: 'adaptformer', label: 'AdaptFormer', spec: base.spec, dir: 'adaptformer' }];
@@ -89,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`\n${markdownRows(['model', 'tokens removed', 'test acc', 'infer img/s', 'speedup'], rows.map((r) => [r.label, String(r.tokensRemoved), `${(100 * r.accuracy).toFixed(2)}%`, r.imagesPerSec.toFixed(1), `${r.speedup.toFixed(2)}x`]))}`);
     const curve = (m: Point['method']) => rows.filter((r) => r.method === m || r.method === 'adaptformer').map((r) => [r.imagesPerSec, r.accuracy] as const).sort((x, y) => x[0] - y[0]);
     const fpetByBlock = a.blocks.map((b) => ({ name: `FPET @block ${b}`, points: rows.filter((r) => r.method === 'fpet' && r.merge?.blocks[0] === Number(b)).map((r) => [r.imagesPerSec, r.accuracy] as const).sort((x, y) => x[0] - y[0]) }));
-    await writeFileAtomic(join(a.out, 'sweep.json'), JSON.stringify({ options: { ...a, ...multiRunInputCrop(a) }, adapter: ctx.info, wallSeconds: (performance.now() - started) / 1000, rows }, null, 2));
+    await writeFileAtomic(join(a.out, 'sweep.json'), JSON.stringify({ options: a, adapter: ctx.info, wallSeconds: (performance.now() - started) / 1000, rows }, null, 2));
     await writeFileAtomic(join(a.out, 'sweep.svg'), lineChart({
       title: `Accuracy vs measured inference speed (${a.dataset}, ${a.trainSize} training images, batch ${a.evalBatch})`,
       xLabel: 'images per second',

@@ -62,7 +62,9 @@ const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a 
 
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
-  const a = parseArgs('transfer', argv, TRANSFER_OPTIONS);
+  const parsed = parseArgs('transfer', argv, TRANSFER_OPTIONS);
+  // The options as run: with the input crop chosen for the data set (recorded in summary.json).
+  const a = { ...parsed, ...multiRunInputCrop(parsed) };
   if (a.help) {
     console.log(helpText('transfer', summary, TRANSFER_OPTIONS));
     return 0;
@@ -71,8 +73,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new Error(`backbone ${a.backbone} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
   }
   const methods = a.methods as Method[];
-  const fpetOptions = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'fpet' });
-  const base = trainOptionsFrom({ ...a, ...multiRunInputCrop(a), merge: 'none' });
+  const fpetOptions = trainOptionsFrom({ ...a, merge: 'fpet' });
+  const base = trainOptionsFrom({ ...a, merge: 'none' });
   const removed = tokensRemoved(fpetOptions.spec);
   const specOf = (m: Method): ModelSpec => m === 'adaptformer' ? base.spec : m === 'fpet' ? fpetOptions.spec : { ...base.spec, merge: tomeScheduleRemoving(base.spec, removed) };
   const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
@@ -175,8 +177,7 @@ async function report(a: TransferArgs, ctx: GpuContext, rows: readonly Row[], re
   if (by.fpet && by.tome) console.log(`FPET vs ToMe (${by.tome.tokensRemoved} tokens removed each way): ${((by.fpet.accuracyMean - by.tome.accuracyMean) * 100).toFixed(2)} accuracy points, speed ${(by.fpet.inferImagesPerSec / by.tome.inferImagesPerSec).toFixed(2)}x ToMe's (ToMe merges r=${by.tome.merge?.r} in blocks ${by.tome.merge?.blocks.join(',')})`);
   console.log(`${memoryLine(ctx)}\nwall time ${formatDuration(wall)}`);
   await writeFileAtomic(join(a.out, 'summary.json'), JSON.stringify({
-    // The options as run: with the input crop the job chose for the data set.
-    options: { ...a, ...multiRunInputCrop(a) }, adapter: ctx.info, wallSeconds: wall, rows,
+    options: a, adapter: ctx.info, wallSeconds: wall, rows,
     runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
   }, null, 2));
   await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
