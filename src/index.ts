@@ -5,7 +5,7 @@
 //   compile and run      requestGpu, compile(graph, gpu) -> Program (run, read, time, profile), verifyOnDevice
 //   models               VIT_PRESETS, buildModel (FPET / ToMe / PET), initialWeights, mergeSchedule, merge maps
 //   train and infer      TrainStep, trainLoop (callbacks), Classifier, withAdamW, learningRate
-//   data and files       makeSplits, batches, shiftAugment, encode/decodeSafetensors, parseNameMap
+//   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap
 
 // Graph IR
 export { Graph, GraphBuilder, Tensor, type Node, type NodeOf } from './ir/graph.ts';
@@ -43,7 +43,7 @@ export { inferenceThroughput } from './train/timing.ts';
 export { cosineLr, learningRate, type ScheduleConfig } from './train/schedule.ts';
 
 // Data and files (no file system)
-export { MNIST_DIGIT_BOX, batchCount, batches, makeSplits, shiftAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
+export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
 export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
 export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
 export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './io/schema.ts';

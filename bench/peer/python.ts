@@ -22,16 +22,33 @@ export async function pythonCandidates(): Promise<string[]> {
   return [...new Set([...(first ? [first] : []), 'python3', '/usr/bin/python3'])];
 }
 
+/** Lines a script writes to stderr with this prefix are progress, shown as they come when asked. */
+export const PROGRESS_PREFIX = 'progress: ';
+
 /**
  * Runs `script` (python source) with `args` in the first interpreter that answers; `what` names
- * the peer in the reason given when none does ("numpy", "PyTorch").
+ * the peer in the reason given when none does ("numpy", "PyTorch"). `onProgress` receives the
+ * script's progress lines (stderr lines starting with PROGRESS_PREFIX) while it runs.
  */
-export async function runPython<T>(runtime: GpuRuntime, what: string, script: string, args: readonly string[], timeoutMs: number): Promise<PythonAnswer<T>> {
+export async function runPython<T>(runtime: GpuRuntime, what: string, script: string, args: readonly string[], timeoutMs: number, onProgress?: (line: string) => void): Promise<PythonAnswer<T>> {
   if (runtime === 'browser') return { ok: false, unavailable: 'no subprocesses in a browser' };
-  const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
+  const { spawn } = await nodeImport<typeof import('node:child_process')>('node:child_process');
   const tried: string[] = [];
   for (const python of await pythonCandidates()) {
-    const r = spawnSync(python, ['-c', script, ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 16 << 20 });
+    const r = await new Promise<{ status: number | null; signal: string | null; error?: Error; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(python, ['-c', script, ...args], { timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '', pending = '', error: Error | undefined;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        pending += d;
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const line of lines) if (onProgress && line.startsWith(PROGRESS_PREFIX)) onProgress(line.slice(PROGRESS_PREFIX.length));
+      });
+      child.on('error', (e) => { error = e; });
+      child.on('close', (status, signal) => resolve({ status, signal, error, stdout, stderr }));
+    });
     if (r.error || r.status !== 0) {
       const why = r.error?.message ?? ((r.stderr || r.stdout || '').trim().split('\n').pop() || `exit status ${r.status ?? r.signal}`);
       tried.push(`${python}: ${why}`);

@@ -129,9 +129,10 @@ class PatchEmbed(nn.Module):
 
 class ViT(nn.Module):
     # timm's VisionTransformer layout and parameter names (as src/models/vit.ts).
-    def __init__(self, c, adapter=None, drop_path=0.0):
+    def __init__(self, c, adapter=None, drop_path=0.0, input_crop=None):
         super().__init__()
         dim, depth = c['dim'], c['depth']
+        self.input_crop = input_crop
         tokens = (c['imageSize'] // c['patchSize']) ** 2 + 1
         self.patch_embed = PatchEmbed(c)
         self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
@@ -144,6 +145,10 @@ class ViT(nn.Module):
         self.head = nn.Linear(rep if rep > 0 else dim, c['numClasses'])
 
     def forward(self, images):
+        if self.input_crop:  # the central crop scaled back up, as src/models/input-crop.ts
+            s, k = images.shape[-1], self.input_crop
+            o = (s - k) // 2
+            images = F.interpolate(images[:, :, o:o + k, o:o + k], size=(s, s), mode='bilinear', align_corners=False)
         x = self.patch_embed(images)
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
         for b in self.blocks:
@@ -166,7 +171,7 @@ def run_matmul(job):
 
 def run_vit(job):
     c, batch = job['vit'], job['batch']
-    model = ViT(c, job.get('adapter'), job.get('dropPath', 0.0))
+    model = ViT(c, job.get('adapter'), job.get('dropPath', 0.0), job.get('inputCrop'))
     x = torch.rand(batch, c['inChannels'], c['imageSize'], c['imageSize'])
     params = sum(p.numel() for p in model.parameters())
     budget = job.get('budgetS', 2.0)
@@ -218,6 +223,8 @@ export type TorchJob =
     /** AdaptFormer adapters parallel to every MLP, or none (the backbone). */
     readonly adapter?: { readonly dim: number; readonly dropout: number; readonly scale: number };
     readonly dropPath?: number;
+    /** The model sees the central N×N pixels scaled back up (ModelSpec.inputCrop). */
+    readonly inputCrop?: number;
     /** Training: every parameter trainable (full fine-tuning) instead of adapters and head. */
     readonly trainAll?: boolean;
     readonly adamw?: AdamWConfig & { readonly lr: number };
@@ -254,7 +261,7 @@ export type TorchPeer =
 
 /**
  * The torch job for a model spec of ours: the backbone (PET 'linear', probe) or AdaptFormer
- * (fp32) without merging; inference, or one training step with AdamW (`adamw`) and the spec's
+ * (fp32) without merging, with the spec's input crop; inference, or one training step with AdamW (`adamw`) and the spec's
  * dropout and DropPath.
  */
 export function torchVitJob(label: string, spec: ModelSpec, mode: 'infer' | 'train', budgetS: number, adamw?: AdamWConfig & { lr: number }): TorchJob {
@@ -267,6 +274,7 @@ export function torchVitJob(label: string, spec: ModelSpec, mode: 'infer' | 'tra
   const dropout = mode === 'train' ? spec.training?.dropout ?? 0 : 0;
   return {
     kind: 'vit', label, mode, vit: spec.vit, batch: spec.batch, budgetS,
+    ...(spec.inputCrop !== undefined ? { inputCrop: spec.inputCrop } : {}),
     ...(pet.method === 'adaptformer' ? { adapter: { dim: pet.dim, dropout, scale: pet.scale } } : {}),
     ...(mode === 'train' ? { dropPath: spec.training?.dropPath ?? 0, trainAll: pet.method === 'full', adamw } : {}),
   };

@@ -184,6 +184,6 @@ for seed in o['seeds']:
             opt.step()
             total += loss.item()
         losses.append(total / steps)
-        print(f'seed {seed} epoch {epoch + 1}: loss {losses[-1]:.4f}', file=sys.stderr, flush=True)
+        print(f'progress: seed {seed} epoch {epoch + 1}/{o["epochs"]}: loss {losses[-1]:.4f}', file=sys.stderr, flush=True)
     runs.append({'seed': seed, 'accuracy': accuracy(m), 'epochLoss': losses, 'seconds': time.perf_counter() - t0})
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'runs': runs}))

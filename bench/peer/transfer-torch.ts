@@ -54,8 +54,11 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(join(dir, 'job.json'), JSON.stringify(job));
     console.log(`PyTorch reference: ${spec.pet.method}, input crop ${spec.inputCrop ?? 'none'}, ${o.epochs} epochs, batch ${spec.batch}, lr ${o.lr}, dropout ${o.dropout}, drop-path ${o.dropPath}, shifts ${o.augmentShift}; ${train.indices.length} training and ${test.indices.length} test images; seeds ${job.seeds.join(',')}`);
     const script = readFileSync(new URL('./transfer-torch.py', import.meta.url), 'utf8');
-    const r = await runPython<Answer>('node', 'PyTorch', script, [join(dir, 'job.json')], 6 * 3600_000);
-    if (!r.ok) throw new Error(r.unavailable);
+    const r = await runPython<Answer>('node', 'PyTorch', script, [join(dir, 'job.json')], 6 * 3600_000, (line) => console.log(line));
+    if (!r.ok) {
+      console.error(`${r.unavailable}; set FPET_BENCH_PYTHON to a python that can import torch`);
+      return 1;
+    }
     const accs = r.out.runs.map((x) => 100 * x.accuracy);
     for (const x of r.out.runs) console.log(`seed ${x.seed}: test accuracy ${(100 * x.accuracy).toFixed(2)}%, final epoch loss ${x.epochLoss.at(-1)!.toFixed(4)}, ${x.seconds.toFixed(0)} s`);
     const mean = accs.reduce((s, x) => s + x, 0) / accs.length;

@@ -4,7 +4,7 @@
 // Node, Deno and browsers. Everything random is keyed by (seed, epoch, step): a run stopped and
 // resumed at any step boundary continues exactly as an uninterrupted one.
 
-import { batchCount, batches, shiftAugment, type Subset } from '../data/dataset.ts';
+import { affineAugment, batchCount, batches, shiftAugment, type AffineAugment, type Subset } from '../data/dataset.ts';
 import type { Classifier } from './inference.ts';
 import { learningRate, type ScheduleConfig } from './schedule.ts';
 import type { TrainStep } from './train-step.ts';
@@ -22,6 +22,8 @@ export interface LoopOptions {
   readonly evalEvery: number;
   /** Random shifts of up to this many pixels (0: no augmentation). */
   readonly augmentShift?: number;
+  /** Random zoom and rotation as well (the shifts become sub-pixel translations). */
+  readonly augmentAffine?: AffineAugment;
   /** Optimizer steps already taken (a resumed run). */
   readonly startStep?: number;
   /** Stop (at an epoch boundary) after this many epochs in this call, for tests of resuming. */
@@ -106,7 +108,8 @@ export async function trainLoop(step: TrainStep, data: { train: Subset; test?: S
         stopped = true;
         break;
       }
-      if (o.augmentShift) shiftAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift, o.seed, epoch, i);
+      if (o.augmentAffine) affineAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift ?? 0, o.augmentAffine, o.seed, epoch, i);
+      else if (o.augmentShift) shiftAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift, o.seed, epoch, i);
       taken++;
       lr = learningRate(o.schedule, o.scheduleMode, epoch, i, stepsPerEpoch);
       step.run(batch, lr, taken, o.seed);

@@ -9,7 +9,7 @@
 
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSplits, type Subset } from '../data/dataset.ts';
+import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
 import { loadDataset, type DatasetName } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, validateSpec, type ModelSpec } from '../models/model.ts';
 import type { NameRule } from '../io/name-map.ts';
@@ -49,6 +49,8 @@ export interface TrainOptions {
   readonly dropout: number;
   readonly dropPath: number;
   readonly augmentShift: number;
+  /** Random zoom and rotation on top of the shifts (pre-training; absent: whole-pixel shifts only). */
+  readonly augmentAffine?: AffineAugment;
   readonly seed: number;
   readonly evalBatch: number;
   /** Evaluate every this many epochs (and after the last). */
@@ -218,7 +220,7 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
       epochs: o.epochs, batch: spec.batch,
       schedule: { lr: o.lr, minLr: o.minLr, warmupLr: o.warmupLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs },
       scheduleMode: o.schedule, seed: o.seed, logEvery: o.logEvery, evalEvery: o.evalEvery,
-      augmentShift: o.augmentShift, startStep: start.step, stopAfterEpochs: o.stopAfterEpochs,
+      augmentShift: o.augmentShift, augmentAffine: o.augmentAffine, startStep: start.step, stopAfterEpochs: o.stopAfterEpochs,
     }, {
       shouldStop: o.shouldStop,
       onStep: (s) => {

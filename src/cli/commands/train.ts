@@ -1,12 +1,12 @@
 // `train`: PET (or full fine-tuning) of a ViT on MNIST / Fashion-MNIST on WebGPU.
 
-import { helpText, parseArgs, type OptionSpec } from '../args.ts';
+import { UsageError, helpText, parseArgs, type OptionSpec } from '../args.ts';
 import { INPUT_CROP_HELP, MODEL_OPTIONS, NAME_MAP_OPTION, TUNE_OPTION, backbonePath, describeSpec, modelSpecFrom, readNameMapOption } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
 import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions, type TrainResult } from '../../train/run.ts';
 import { DATASET_NAMES, type DatasetName } from '../../data/mnist.ts';
-import { MNIST_DIGIT_BOX } from '../../data/dataset.ts';
+import { AFFINE_AUGMENT_LIMITS, MNIST_DIGIT_BOX, type AffineAugment } from '../../data/dataset.ts';
 import { RUN_STATE_LIMITS } from '../../io/schema.ts';
 import type { TuneMode } from '../../runtime/tune.ts';
 
@@ -30,6 +30,9 @@ export const TRAIN_OPTIONS = {
   dropout: { type: 'number', default: TRAIN_DEFAULTS.dropout, min: 0, max: 0.95, help: 'adapter dropout' },
   dropPath: { type: 'number', default: TRAIN_DEFAULTS.dropPath, min: 0, max: 0.95, help: 'stochastic depth rate of the last block' },
   augment: { type: 'number', default: TRAIN_DEFAULTS.augmentShift, integer: true, min: 0, max: 8, help: 'random shifts of up to N pixels (augmentation; 0: off)' },
+  augmentScale: { type: 'list', maxItems: 2, min: AFFINE_AUGMENT_LIMITS.scale[0], max: AFFINE_AUGMENT_LIMITS.scale[1], help: 'random zoom MIN,MAX: each image is resampled on a grid scaled by a factor drawn from [MIN, MAX] (above 1 the object shrinks); with it the shifts become sub-pixel' },
+  augmentRotate: { type: 'number', default: 0, min: AFFINE_AUGMENT_LIMITS.rotate[0], max: AFFINE_AUGMENT_LIMITS.rotate[1], help: 'random rotation of up to ±N degrees (with it the shifts become sub-pixel)' },
+  augmentPlain: { type: 'number', default: 0, min: AFFINE_AUGMENT_LIMITS.plain[0], max: AFFINE_AUGMENT_LIMITS.plain[1], help: 'fraction of the images left unzoomed and unrotated (with --augment-scale or --augment-rotate)' },
   seed: { type: 'number', default: TRAIN_DEFAULTS.seed, integer: true, min: RUN_STATE_LIMITS.minSeed, max: RUN_STATE_LIMITS.maxSeed, help: 'seed of initialisation, batch order, dropout' },
   evalBatch: { type: 'number', default: TRAIN_DEFAULTS.evalBatch, integer: true, min: 1, max: 65_536, help: 'evaluation batch size' },
   evalEvery: { type: 'number', default: TRAIN_DEFAULTS.evalEvery, integer: true, min: 1, max: RUN_STATE_LIMITS.maxEpochs, help: 'evaluate every N epochs' },
@@ -59,6 +62,19 @@ export const MULTI_RUN_OPTIONS = {
 export const multiRunInputCrop = (a: { dataset: string; inputCrop?: number }): { inputCrop?: number } =>
   a.inputCrop !== undefined ? { inputCrop: a.inputCrop } : a.dataset === 'mnist' ? { inputCrop: MNIST_DIGIT_BOX } : {};
 
+/** --augment-scale / --augment-rotate / --augment-plain as AffineAugment (absent when neither zoom nor rotation is asked for). */
+function affineAugmentFrom(a: { augmentScale?: string[]; augmentRotate: number; augmentPlain: number }): { augmentAffine?: AffineAugment } {
+  const scale = a.augmentScale?.map(Number);
+  if (scale && (scale.length !== 2 || !(scale[0]! <= scale[1]!))) {
+    throw new UsageError(`--augment-scale takes MIN,MAX with ${AFFINE_AUGMENT_LIMITS.scale[0]} <= MIN <= MAX <= ${AFFINE_AUGMENT_LIMITS.scale[1]} (got ${a.augmentScale!.join(',')})`);
+  }
+  if (!scale && a.augmentRotate === 0) {
+    if (a.augmentPlain !== 0) throw new UsageError('--augment-plain needs --augment-scale or --augment-rotate');
+    return {};
+  }
+  return { augmentAffine: { scale: (scale as [number, number] | undefined) ?? [1, 1], rotate: a.augmentRotate, plain: a.augmentPlain } };
+}
+
 export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Partial<Pick<TrainArgs, 'resume' | 'saveModel'>>): TrainOptions {
   return {
     spec: modelSpecFrom(a),
@@ -68,7 +84,7 @@ export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Pa
     warmupEpochs: a.warmupEpochs ?? Math.max(1, Math.round(a.epochs / 10)),
     schedule: a.schedule as 'step' | 'epoch',
     adamw: { ...TRAIN_DEFAULTS.adamw, weightDecay: a.weightDecay },
-    dropout: a.dropout, dropPath: a.dropPath, augmentShift: a.augment, seed: a.seed,
+    dropout: a.dropout, dropPath: a.dropPath, augmentShift: a.augment, ...affineAugmentFrom(a), seed: a.seed,
     evalBatch: a.evalBatch, evalEvery: a.evalEvery, logEvery: a.logEvery,
     backbone: backbonePath(a.backbone), nameMap: readNameMapOption(a.nameMap), checkWeights: a.checkWeights,
     outDir: a.out, resume: a.resume, force: a.force, saveModel: a.saveModel,
