@@ -16,15 +16,17 @@ const num = (max: number) => fc.oneof(
 );
 
 test('property: --augment-scale/--augment-rotate/--augment-plain parse to an AffineAugment within its limits or fail naming the option', () => {
-  let ok = 0, bad = 0;
+  let ok = 0, affine = 0, bad = 0;
   fc.assert(fc.property(
-    fc.option(fc.array(num(2.2), { minLength: 1, maxLength: 3 }), { nil: undefined }), fc.option(num(190), { nil: undefined }), fc.option(num(1.1), { nil: undefined }),
+    fc.option(fc.oneof(fc.array(num(2.2), { minLength: 1, maxLength: 3 }), fc.tuple(fc.double({ min: 0.5, max: 2, noNaN: true }), fc.double({ min: 0.5, max: 2, noNaN: true })).map(([x, y]) => [String(Math.min(x, y)), String(Math.max(x, y))])), { nil: undefined }),
+    fc.option(num(190), { nil: undefined }), fc.option(num(1.1), { nil: undefined }),
     (scale, rotate, plain) => {
       const argv = ['--backbone', 'random', ...(scale ? ['--augment-scale', scale.join(',')] : []), ...(rotate !== undefined ? ['--augment-rotate', rotate] : []), ...(plain !== undefined ? ['--augment-plain', plain] : [])];
       try {
         const o = trainOptionsFrom(parseArgs('train', argv, TRAIN_OPTIONS));
         ok++;
         if (!o.augmentAffine) return;
+        affine++;
         const { scale: [lo, hi], rotate: r, plain: p } = o.augmentAffine;
         const L = AFFINE_AUGMENT_LIMITS;
         assert.ok(L.scale[0] <= lo && lo <= hi && hi <= L.scale[1], `scale ${lo},${hi}`);
@@ -38,7 +40,8 @@ test('property: --augment-scale/--augment-rotate/--augment-plain parse to an Aff
       }
     },
   ), fcParams(300));
-  console.log(`augmentation options: ${ok} parsed, ${bad} rejected`);
+  console.log(`augmentation options: ${ok} parsed (${affine} with zoom or rotation), ${bad} rejected`);
+  assert.ok(affine > 0 && bad > 0, 'the generator reaches both outcomes');
 });
 
 test('augmentation options: the pre-training recipe parses; plain without zoom or rotation is refused', () => {
