@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, helpText } from '../../src/cli/args.ts';
 import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
-import { multiRunInputCrop, trainOptionsFrom } from '../../src/cli/commands/train.ts';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
 import { loadDataset } from '../../src/data/mnist.ts';
 import { makeSplits, type Subset } from '../../src/data/dataset.ts';
 import { runPython } from './python.ts';
@@ -21,7 +21,7 @@ const summary = 'The main job\'s AdaptFormer (or full fine-tuning) run re-implem
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs('transfer-torch', argv, TRANSFER_OPTIONS);
-  const a = { ...parsed, ...multiRunInputCrop(parsed) };
+  const a = { ...parsed, ...multiRunDefaults(parsed) };
   if (a.help) {
     console.log(helpText('transfer-torch', summary, TRANSFER_OPTIONS));
     return 0;

@@ -16,7 +16,7 @@ import { gradients } from '../../src/ir/autodiff.ts';
 import type { Graph } from '../../src/ir/graph.ts';
 import { parseArgs } from '../../src/cli/args.ts';
 import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
-import { multiRunInputCrop, trainOptionsFrom } from '../../src/cli/commands/train.ts';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
 import { buildModel, initialWeights, type ModelSpec } from '../../src/models/model.ts';
 import { Program } from '../../src/runtime/program.ts';
 import { tunePlan } from '../../src/runtime/tune.ts';
@@ -39,7 +39,7 @@ export const JOB_LR = 5e-3;
  */
 export function jobSpec(method: JobMethod, mode: JobMode): ModelSpec {
   const main = parseArgs('transfer', [], TRANSFER_OPTIONS);
-  const { spec, dropout, dropPath } = trainOptionsFrom({ ...main, ...multiRunInputCrop(main), merge: method === 'fpet' ? 'fpet' : 'none' });
+  const { spec, dropout, dropPath } = trainOptionsFrom({ ...main, ...multiRunDefaults(main), merge: method === 'fpet' ? 'fpet' : 'none' });
   return { ...spec, batch: JOB_BATCH[mode], ...(mode === 'train' ? { training: { dropout, dropPath } } : {}) };
 }
 

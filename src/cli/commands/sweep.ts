@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { helpText, parseArgs, type OptionSpec } from '../args.ts';
-import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, multiRunInputCrop, trainOptionsFrom } from './train.ts';
+import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, multiRunDefaults, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu } from '../../runtime/device.ts';
@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
   const parsed = parseArgs('sweep', argv, OPTIONS);
   // The options as run: with the input crop chosen for the data set (recorded in sweep.json).
-  const a = { ...parsed, ...multiRunInputCrop(parsed) };
+  const a = { ...parsed, ...multiRunDefaults(parsed) };
   if (a.help) {
     console.log(helpText('sweep', summary, OPTIONS));
     return 0;

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { helpText, parseArgs, type OptionSpec, type Parsed } from '../args.ts';
-import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, memoryLine, multiRunInputCrop, trainOptionsFrom } from './train.ts';
+import { MULTI_RUN_OPTIONS, TRAIN_OPTIONS, markdownRows, memoryLine, multiRunDefaults, trainOptionsFrom } from './train.ts';
 import { describeSpec } from '../model-options.ts';
 import { stopOnSignals } from '../signals.ts';
 import { formatAdapterReport, requestGpu, type GpuContext } from '../../runtime/device.ts';
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
   const parsed = parseArgs('transfer', argv, TRANSFER_OPTIONS);
   // The options as run: with the input crop chosen for the data set (recorded in summary.json).
-  const a = { ...parsed, ...multiRunInputCrop(parsed) };
+  const a = { ...parsed, ...multiRunDefaults(parsed) };
   if (a.help) {
     console.log(helpText('transfer', summary, TRANSFER_OPTIONS));
     return 0;
