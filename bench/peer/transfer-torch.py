@@ -13,7 +13,8 @@
 # epochs every step (src/train/schedule.ts, 'step' mode). Batches: shuffled, last partial batch
 # dropped, shifts of up to `augment` pixels per image. Input crop: F.interpolate(align_corners=False).
 #
-# argv[1]: a JSON file with the options and the data file paths. Prints one JSON line.
+# argv[1]: a JSON file with the options and the data file paths (validation images optional).
+# Prints one JSON line.
 import json, math, struct, sys, time
 import torch
 import torch.nn as nn
@@ -49,10 +50,14 @@ X = tensor_file(o['trainImages'], (-1, vit['inChannels'], S, S), torch.float32)
 Y = tensor_file(o['trainLabels'], (-1,), torch.int32).long()
 Xt = tensor_file(o['testImages'], (-1, vit['inChannels'], S, S), torch.float32)
 Yt = tensor_file(o['testLabels'], (-1,), torch.int32).long()
+Xv = tensor_file(o['valImages'], (-1, vit['inChannels'], S, S), torch.float32) if o.get('valImages') else None
+Yv = tensor_file(o['valLabels'], (-1,), torch.int32).long() if o.get('valImages') else None
 crop = o.get('inputCrop')
 if crop and crop < S:
     off = (S - crop) // 2
     X, Xt = [F.interpolate(t[:, :, off:off + crop, off:off + crop], size=(S, S), mode='bilinear', align_corners=False) for t in (X, Xt)]
+    if Xv is not None:
+        Xv = F.interpolate(Xv[:, :, off:off + crop, off:off + crop], size=(S, S), mode='bilinear', align_corners=False)
 W = load_safetensors(o['backbone'])
 
 
@@ -150,11 +155,11 @@ def lr_at(t):  # t in fractional epochs
     return o['minLr'] + 0.5 * (o['lr'] - o['minLr']) * (1 + math.cos(math.pi * t / o['epochs']))
 
 
-def accuracy(m):
+def accuracy(m, Xa, Ya):
     m.eval()
     with torch.no_grad():
-        right = sum((m(Xt[i:i + 500]).argmax(1) == Yt[i:i + 500]).sum().item() for i in range(0, len(Xt), 500))
-    return right / len(Xt)
+        right = sum((m(Xa[i:i + 500]).argmax(1) == Ya[i:i + 500]).sum().item() for i in range(0, len(Xa), 500))
+    return right / len(Xa)
 
 
 runs = []
@@ -185,5 +190,5 @@ for seed in o['seeds']:
             total += loss.item()
         losses.append(total / steps)
         print(f'progress: seed {seed} epoch {epoch + 1}/{o["epochs"]}: loss {losses[-1]:.4f}', file=sys.stderr, flush=True)
-    runs.append({'seed': seed, 'accuracy': accuracy(m), 'epochLoss': losses, 'seconds': time.perf_counter() - t0})
+    runs.append({'seed': seed, 'accuracy': accuracy(m, Xt, Yt), 'valAccuracy': accuracy(m, Xv, Yv) if Xv is not None else None, 'epochLoss': losses, 'seconds': time.perf_counter() - t0})
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'runs': runs}))

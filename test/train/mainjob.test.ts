@@ -25,7 +25,7 @@ test('main job, shortened: AdaptFormer, + FPET and + ToMe removing as many token
     assert.match(r.stdout, /FPET vs ToMe \(25 tokens removed each way\)/);
     assert.match(r.stdout, /wall time /);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
-      options: { inputCrop?: number; dropPath: number };
+      options: { inputCrop?: number; dropPath: number; dropout: number; adapterDim?: number };
       rows: { method: string; tokensRemoved: number; accuracies: number[]; accuracyMean: number; inferImagesPerSec: number; speedup: number }[];
       runs: { method: string; seed: number; history: { steps?: [number, number][] }[] }[];
     };
@@ -33,9 +33,13 @@ test('main job, shortened: AdaptFormer, + FPET and + ToMe removing as many token
     // MNIST: the recipe's 20×20 input crop and no DropPath, recorded in the summary and in every model.
     assert.equal(summary.options.inputCrop, 20);
     assert.equal(summary.options.dropPath, 0);
+    // vit-mnist: width-32 adapters without dropout (the validated recipe, README "Main job results").
+    assert.equal(summary.options.dropout, 0);
+    assert.equal(summary.options.adapterDim, 32);
     for (const method of ['adaptformer', 'fpet', 'tome']) {
-      const result = JSON.parse(readFileSync(join(out, `${method}-seed0`, 'result.json'), 'utf8')) as { spec: { inputCrop?: number } };
+      const result = JSON.parse(readFileSync(join(out, `${method}-seed0`, 'result.json'), 'utf8')) as { spec: { inputCrop?: number; pet: { dim: number } } };
       assert.equal(result.spec.inputCrop, 20, `${method}: the model carries the input crop`);
+      assert.equal(result.spec.pet.dim, 32, `${method}: the model carries the adapter width`);
     }
     const [base, fpet, tome] = summary.rows as [typeof summary.rows[0], typeof summary.rows[0], typeof summary.rows[0]];
     assert.equal(base.tokensRemoved, 0);

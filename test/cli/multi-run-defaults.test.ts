@@ -1,0 +1,41 @@
+// transfer and sweep fill in two choices the user did not make: MNIST's 20×20 input crop and, on
+// vit-mnist, width-32 32-bit adapters. What the user passes always wins; nothing else is touched.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
+import { parseArgs } from '../../src/cli/args.ts';
+import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
+
+const args = fc.record({
+  dataset: fc.constantFrom('mnist', 'fashion-mnist', 'cifar10'),
+  preset: fc.constantFrom('vit-mnist', 'vit-ti16', 'vit-b16'),
+  method: fc.constantFrom('adaptformer', 'lora', 'full', 'linear'),
+  bits: fc.constantFrom(32, 1),
+  inputCrop: fc.option(fc.integer({ min: 1, max: 28 }), { nil: undefined }),
+  adapterDim: fc.option(fc.integer({ min: 1, max: 4096 }), { nil: undefined }),
+});
+
+test('multiRunDefaults: explicit values are kept; the crop only on MNIST, width 32 only for 32-bit AdaptFormer/LoRA on vit-mnist', () => {
+  fc.assert(fc.property(args, (a) => {
+    const d = multiRunDefaults(a);
+    assert.equal(d.inputCrop, a.inputCrop ?? (a.dataset === 'mnist' ? 20 : undefined));
+    const widened = a.preset === 'vit-mnist' && a.bits === 32 && (a.method === 'adaptformer' || a.method === 'lora');
+    assert.equal(d.adapterDim, a.adapterDim ?? (widened ? 32 : undefined));
+  }));
+});
+
+test('the main job\'s model: width-32 adapters, no adapter dropout, unless asked otherwise', () => {
+  const specOf = (argv: string[]) => {
+    const parsed = parseArgs('transfer', argv, TRANSFER_OPTIONS);
+    return trainOptionsFrom({ ...parsed, ...multiRunDefaults(parsed), merge: 'none' });
+  };
+  const main = specOf([]);
+  assert.equal(main.spec.pet.dim, 32);
+  assert.equal(main.dropout, 0);
+  const narrow = specOf(['--adapter-dim', '8', '--dropout', '0.1']);
+  assert.equal(narrow.spec.pet.dim, 8);
+  assert.equal(narrow.dropout, 0.1);
+  assert.equal(specOf(['--bits', '1']).spec.pet.dim, 32, '1-bit adapters keep their own default width');
+});
