@@ -47,7 +47,7 @@ interface Point {
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
   const parsed = parseArgs('sweep', argv, OPTIONS);
-  // The options as run: with the input crop chosen for the data set (recorded in sweep.json).
+  // The options as run: with the input crop and adapter width chosen for the data set and model (recorded in sweep.json).
   const a = { ...parsed, ...multiRunDefaults(parsed) };
   if (a.help) {
     console.log(helpText('sweep', summary, OPTIONS));

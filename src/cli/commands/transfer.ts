@@ -62,7 +62,7 @@ const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a 
 export async function run(argv: string[]): Promise<number> {
   const started = performance.now();
   const parsed = parseArgs('transfer', argv, TRANSFER_OPTIONS);
-  // The options as run: with the input crop chosen for the data set (recorded in summary.json).
+  // The options as run: with the input crop and adapter width chosen for the data set and model (recorded in summary.json).
   const a = { ...parsed, ...multiRunDefaults(parsed) };
   if (a.help) {
     console.log(helpText('transfer', summary, TRANSFER_OPTIONS));
