@@ -1,5 +1,5 @@
 // Runs benchmark suites inside the current JavaScript runtime when that is not Node: in headless
-// Chromium (`npm run bench -- --runtime browser`, through src/web/chromium.ts) and in Deno
+// Chromium (`npm run bench -- --runtime browser`, through src/frontends/web/chromium.ts) and in Deno
 // (`--runtime deno`, through bench/deno-entry.ts). bench/run.ts bundles this with esbuild,
 // starts the runtime, and writes the tables, JSON and charts from the result it gets back.
 //
@@ -10,7 +10,7 @@
 // `window` makes benchmark.js take globalThis as its root, and the constructor is made global.
 // Suites are loaded with dynamic imports for that reason (and so tfjs is only loaded for `peer`).
 
-import type { AdapterReport } from '../src/runtime/device.ts';
+import type { AdapterReport } from '../src/core/runtime/device.ts';
 import type { Suite, SuiteContext, SuiteResult } from './common.ts';
 
 export interface RemoteOptions {
@@ -85,10 +85,10 @@ function runtimeLine(): string {
 /** Runs the suites here and returns everything bench/run.ts needs to write the report. */
 export async function runSuitesHere(opts: RemoteOptions, log: (line: string) => void = (l) => console.log(l)): Promise<RemoteResult> {
   const timingNote = await prepareBenchmarkJs();
-  const { formatAdapterReport, requestGpu } = await import('../src/runtime/device.ts');
-  const { deviceLimits } = await import('../src/runtime/program.ts');
+  const { formatAdapterReport, requestGpu } = await import('../src/core/runtime/device.ts');
+  const { deviceLimits } = await import('../src/core/runtime/program.ts');
   const { FULL_TIMING, QUICK_TIMING } = await import('./common.ts');
-  const { Progress } = await import('../src/util/progress.ts');
+  const { Progress } = await import('../src/core/util/progress.ts');
   const { isSoftwareAdapter } = await import('./suites/inference.ts');
 
   const gpu = await requestGpu({ label: 'bench' });
@@ -133,7 +133,7 @@ export async function runSuitesHere(opts: RemoteOptions, log: (line: string) => 
   return { adapter, adapterLine, softwareAdapter, runtimeLine: rtLine, timingNote, runs };
 }
 
-/** Browser entry (the contract of src/web/chromium.ts): the result goes to window.__result. */
+/** Browser entry (the contract of src/frontends/web/chromium.ts): the result goes to window.__result. */
 export async function browserMain(opts: RemoteOptions): Promise<void> {
   const result = await runSuitesHere(opts);
   (globalThis as unknown as { __result: unknown }).__result = JSON.parse(JSON.stringify(result));

@@ -6,11 +6,11 @@
 // vary run to run: compare ratios measured side by side in one run, never absolute times across
 // machines, and never put thresholds on them in tests.
 
-import { mulberry32, uniformArray } from '../src/util/random.ts';
+import { mulberry32, uniformArray } from '../src/core/util/random.ts';
 import Benchmark from 'benchmark';
 import type { CodegenLimits } from '../codegen/compile.ts';
-import type { GpuContext } from '../src/runtime/device.ts';
-import { Progress } from '../src/util/progress.ts';
+import type { GpuContext } from '../src/core/runtime/device.ts';
+import { Progress } from '../src/core/util/progress.ts';
 
 export type Cell = string | number | null;
 

@@ -6,7 +6,7 @@
 // SUITE_LOADERS in bench/browser-entry.ts for Deno and browsers).
 //
 // --runtime deno|browser: the suites run in Deno (wgpu; node_modules/.bin/deno, offline) or in
-// headless Chromium (src/web/chromium.ts) from an esbuild bundle of bench/deno-entry.ts or
+// headless Chromium (src/frontends/web/chromium.ts) from an esbuild bundle of bench/deno-entry.ts or
 // bench/browser-entry.ts; this process only writes the report.
 // --gpu: the run is meant for a real GPU: it stops if the adapter is a software/fallback one.
 // Nothing else changes: Dawn (and Deno) pick the hardware driver when VK_ICD_FILENAMES is unset.
@@ -17,11 +17,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../src/cli/args.ts';
-import { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext } from '../src/runtime/device.ts';
-import { deviceLimits } from '../src/runtime/program.ts';
-import { writeFileAtomic } from '../src/util/atomic.ts';
-import { formatDuration, Progress } from '../src/util/progress.ts';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../src/frontends/cli/args.ts';
+import { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext } from '../src/core/runtime/device.ts';
+import { deviceLimits } from '../src/core/runtime/program.ts';
+import { writeFileAtomic } from '../src/core/util/atomic.ts';
+import { formatDuration, Progress } from '../src/core/util/progress.ts';
 import { FULL_TIMING, QUICK_TIMING, markdownTable, toJson, type Suite, type SuiteContext, type SuiteResult } from './common.ts';
 import { fusionSuite } from './suites/fusion.ts';
 import { matmulSuite } from './suites/matmul.ts';
@@ -59,7 +59,7 @@ async function packageVersion(name: string): Promise<string> {
 
 /** Spawns the Deno entry (bundled) and returns its RemoteResult; its progress lines are printed as they come. */
 async function runInDeno(opts: RemoteOptions): Promise<RemoteResult> {
-  const { bundleForBrowser } = await import('../src/web/chromium.ts');
+  const { bundleForBrowser } = await import('../src/frontends/web/chromium.ts');
   const dir = mkdtempSync(join(tmpdir(), 'bench-deno-'));
   try {
     const bundleFile = join(dir, 'deno-entry.mjs');
@@ -100,9 +100,9 @@ async function runInDeno(opts: RemoteOptions): Promise<RemoteResult> {
   }
 }
 
-/** Runs bench/browser-entry.ts in headless Chromium through src/web/chromium.ts. */
+/** Runs bench/browser-entry.ts in headless Chromium through src/frontends/web/chromium.ts. */
 async function runInBrowser(opts: RemoteOptions): Promise<RemoteResult> {
-  const { runInChromium } = await import('../src/web/chromium.ts');
+  const { runInChromium } = await import('../src/frontends/web/chromium.ts');
   // The harness waits for window.__result with one page.waitForFunction(), a single DevTools call
   // that puppeteer abandons after its protocolTimeout (180 s by default, not settable through
   // runInChromium): a benchmark runs for many minutes. Raise it for the launches made from here
@@ -248,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } else {
     const remoteOpts: RemoteOptions = { suites: selected.map((s) => s.name), quick: opts.quick, requireRealGpu: opts.gpu };
-    console.log(`running ${remoteOpts.suites.join(', ')} in ${runtimeName === 'deno' ? 'Deno (node_modules/.bin/deno, offline)' : 'headless Chromium (src/web/chromium.ts)'} ...`);
+    console.log(`running ${remoteOpts.suites.join(', ')} in ${runtimeName === 'deno' ? 'Deno (node_modules/.bin/deno, offline)' : 'headless Chromium (src/frontends/web/chromium.ts)'} ...`);
     const remote = runtimeName === 'deno' ? await runInDeno(remoteOpts) : await runInBrowser(remoteOpts);
     adapter = remote.adapter;
     runs = [...remote.runs];

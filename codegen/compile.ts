@@ -4,9 +4,9 @@
 // shapes, same merge ratio) twice is free; a new shape or merge ratio changes the structure and
 // gets its own kernels.
 
-import { Graph, pruneToOutputs, type Node } from '../src/ir/graph.ts';
-import { OPS, type OpKind } from '../src/ir/ops.ts';
-import { fmtShape, numel, type DType, type Shape } from '../src/ir/shape.ts';
+import { Graph, pruneToOutputs, type Node } from '../src/core/ir/graph.ts';
+import { OPS, type OpKind } from '../src/core/ir/ops.ts';
+import { fmtShape, numel, type DType, type Shape } from '../src/core/ir/shape.ts';
 import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
 import { mapKernel } from '../kernels/map.ts';
 import { attentionKernel } from '../kernels/attention.ts';

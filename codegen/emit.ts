@@ -6,9 +6,9 @@
 // built as kernels/expr.ts trees with every shape a compile-time constant, and simplified before
 // printing. `finish()` then removes dead lets and the bindings nothing reads any more.
 
-import type { Graph, Node } from '../src/ir/graph.ts';
-import type { OpAttrs, OpName } from '../src/ir/ops.ts';
-import { numel, stridesOf, type DType, type Shape } from '../src/ir/shape.ts';
+import type { Graph, Node } from '../src/core/ir/graph.ts';
+import type { OpAttrs, OpName } from '../src/core/ir/ops.ts';
+import { numel, stridesOf, type DType, type Shape } from '../src/core/ir/shape.ts';
 import { add, bound, canonicalIndex, div, dot, ixVar, lit, max, min, mod, mul, printIndex, printIx, sub, ZERO, type Index, type Ix } from '../kernels/expr.ts';
 import { f32Lit, FusionError, type HelperName, type KernelBuilder } from '../kernels/template.ts';
 import { BUFFER_LEAVES } from './fuse.ts';

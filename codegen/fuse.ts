@@ -10,10 +10,10 @@
 //    computed inside that kernel (row fusion: LayerNorm, softmax and their backward passes);
 //  - no kernel may bind more storage buffers than the device allows.
 
-import { matchSoftmax, matchSoftmaxAttention, type SoftmaxAttention } from '../src/ir/attention.ts';
-import type { Graph, Node } from '../src/ir/graph.ts';
-import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/ir/ops.ts';
-import { numel, sameShape } from '../src/ir/shape.ts';
+import { matchSoftmax, matchSoftmaxAttention, type SoftmaxAttention } from '../src/core/ir/attention.ts';
+import type { Graph, Node } from '../src/core/ir/graph.ts';
+import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/core/ir/ops.ts';
+import { numel, sameShape } from '../src/core/ir/shape.ts';
 import type { AttentionPattern } from '../kernels/template.ts';
 
 export type AttentionGroup = AttentionPattern;
@@ -330,7 +330,7 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
 }
 
 /**
- * The lse part of an attention backward (src/ir/attention.ts) over the same scores as a fused
+ * The lse part of an attention backward (src/core/ir/attention.ts) over the same scores as a fused
  * forward attention is written by that kernel, which has every query row's max and sum at hand
  * (lse = m + log l; FlashAttention stores it in its forward): the backward then does not walk
  * the keys once more.

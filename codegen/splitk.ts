@@ -10,8 +10,8 @@
 // pays where there are too few output tiles to occupy the device: GPUs. The default applies it on
 // GPU adapters only; CompileOptions.splitK forces a split count.
 
-import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/ir/graph.ts';
-import { numel } from '../src/ir/shape.ts';
+import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/core/ir/graph.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import type { AdapterClass } from '../kernels/matmul-variants.ts';
 
 /** Splits for matmul `m` (contraction length K) under the default policy (1: none). */

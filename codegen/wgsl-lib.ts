@@ -24,7 +24,7 @@ const tanh = tgpu.fn([d.f32], d.f32)`(x: f32) -> f32 {
   return sign(x) * (1.0 - e) / (1.0 + e);
 }`.$name('tanh_f32');
 
-// Counter-based random numbers, bit-identical to pcgHash/randKey/randUniform in src/ir/ops.ts.
+// Counter-based random numbers, bit-identical to pcgHash/randKey/randUniform in src/core/ir/ops.ts.
 const pcg = tgpu.fn([d.u32], d.u32)`(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;

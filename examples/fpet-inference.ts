@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Classifier, mergeMapSvg, requestGpu } from '../src/index.ts';
 import { loadTrainedModel, readPngPlanar } from '../src/node.ts';
-import { resizePlanar } from '../src/io/png.ts';
+import { resizePlanar } from '../src/core/io/png.ts';
 
 const imagePath = process.argv[2] ?? 'examples/assets/digit-7.png';
 const adaptersPath = process.argv[3] ?? 'models/mnist-adaptformer-fpet.safetensors';

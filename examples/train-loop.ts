@@ -7,7 +7,7 @@
 
 import { Classifier, DEFAULT_MERGE, DEFAULT_PET, TrainStep, VIT_PRESETS, batchCount, batches, cosineLr, initialWeights, requestGpu, type ModelSpec } from '../src/index.ts';
 import { loadBackbone, loadDataset } from '../src/node.ts';
-import { makeSplits } from '../src/data/dataset.ts';
+import { makeSplits } from '../src/fpet/data/dataset.ts';
 
 const epochs = Number(process.argv[process.argv.indexOf('--epochs') + 1] || 2);
 const data = loadDataset('mnist');

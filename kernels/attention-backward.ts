@@ -1,4 +1,4 @@
-// The parts of softmax attention's backward (op attentionBackward, src/ir/ops.ts), each one kernel
+// The parts of softmax attention's backward (op attentionBackward, src/core/ir/ops.ts), each one kernel
 // that recomputes the scores sᵢⱼ = scale·qᵢ·kⱼ (+ bias) instead of reading stored probabilities.
 // Like the fused forward (attention.ts), each lane owns one row and walks the other side once:
 //  - lse, dq: a query row i per lane, walking the keys j (the online max/sum for lse; for dq,
@@ -9,7 +9,7 @@
 // 4 (scalars otherwise); the rows of the other side are read once per workgroup and shared with
 // subgroupBroadcast where the device has subgroups.
 
-import { numel } from '../src/ir/shape.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import { blockedLoop, sharedRows, LOWEST_F32 } from './attention.ts';
 import { add, ixVar, lit, min, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';

@@ -13,7 +13,7 @@
 import { add, canonicalIndex, div, ixVar, mod, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
-import type { Node } from '../src/ir/graph.ts';
+import type { Node } from '../src/core/ir/graph.ts';
 
 export interface AttentionConfig {
   /** Lanes per workgroup (the subgroup size when `subgroup`). */

@@ -3,7 +3,7 @@
 // kernel for elementwise chains and views, and for the same-shape siblings horizontal fusion gives
 // it (each computed at the same index and written).
 
-import { numel } from '../src/ir/shape.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import { ixVar, mul } from './expr.ts';
 import { FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 

@@ -4,8 +4,8 @@
 // residual, ...), which reads the accumulator in place. The variants (kernels/matmul-*.ts) differ
 // in how they tile and load; this module holds what they share.
 
-import type { Node } from '../src/ir/graph.ts';
-import { numel, type Shape } from '../src/ir/shape.ts';
+import type { Node } from '../src/core/ir/graph.ts';
+import { numel, type Shape } from '../src/core/ir/shape.ts';
 import { canonicalIndex, div, printIndex, printIx, type Index, type Ix } from './expr.ts';
 import { expectOp, FusionError, type KernelBuilder, type TemplateInput } from './template.ts';
 

@@ -8,8 +8,8 @@
 //  - one workgroup per row (GPUs, or few long rows): strided loops and a tree reduction in
 //    workgroup memory.
 
-import type { Node } from '../src/ir/graph.ts';
-import { numel } from '../src/ir/shape.ts';
+import type { Node } from '../src/core/ir/graph.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import { canonicalIndex, ixVar, printIndex, ZERO, type Index, type Ix } from './expr.ts';
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type TemplateInput, type TemplateOutput } from './template.ts';
 
@@ -95,7 +95,7 @@ interface CentredMoment {
 
 /**
  * Whether row reduction `r` is Σ(x − c·S)² with S = Σx another reduction of the kernel (how
- * src/ir/nn.ts writes LayerNorm's variance: mean = S·(1/n), xc = x − mean, Σ xc·xc).
+ * src/core/ir/nn.ts writes LayerNorm's variance: mean = S·(1/n), xc = x − mean, Σ xc·xc).
  */
 function centredMoment(graph: TemplateInput['graph'], plan: FusionView, r: Node, reductions: readonly Node[]): CentredMoment | undefined {
   if (r.op !== 'sum') return undefined;

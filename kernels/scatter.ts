@@ -1,7 +1,7 @@
 // scatterAdd written as a gather (WGSL has no float atomics): each destination element loops over
 // the sources and sums those whose index names it. O(M) per output, fine for token-sized axes.
 
-import { numel } from '../src/ir/shape.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import { ixVar, printIx, ZERO } from './expr.ts';
 import { expectOp, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 

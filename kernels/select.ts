@@ -2,7 +2,7 @@
 // comes after the previous pick in (value descending, index ascending) order — the same tie rule
 // as the reference interpreter. Output: i32 indices.
 
-import { numel } from '../src/ir/shape.ts';
+import { numel } from '../src/core/ir/shape.ts';
 import { ixVar, printIx } from './expr.ts';
 import { expectOp, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 

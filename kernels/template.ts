@@ -5,9 +5,9 @@
 // and supplies values the template provides, such as a matmul accumulator). Templates import only
 // this module, kernels/expr.ts and the IR, never the code generator's internals.
 
-import type { Graph, Node } from '../src/ir/graph.ts';
-import type { OpName } from '../src/ir/ops.ts';
-import type { Shape } from '../src/ir/shape.ts';
+import type { Graph, Node } from '../src/core/ir/graph.ts';
+import type { OpName } from '../src/core/ir/ops.ts';
+import type { Shape } from '../src/core/ir/shape.ts';
 import type { Index, Ix } from './expr.ts';
 
 export type { Index, Ix };
@@ -87,7 +87,7 @@ export interface FusionView {
 
 /**
  * Softmax attention computed by one kernel: O = softmax(S)·V with S an elementwise chain over
- * Q·Kᵀ (scale, additive bias), softmax written as src/ir/nn.ts does (e = exp(S − max S),
+ * Q·Kᵀ (scale, additive bias), softmax written as src/core/ir/nn.ts does (e = exp(S − max S),
  * P = e / Σe). Decided by the fusion planner when nothing else reads S, its max, e, Σe or P.
  */
 export interface AttentionPattern {

@@ -8,45 +8,45 @@
 //   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap
 
 // Graph IR
-export { Graph, GraphBuilder, Tensor, type Node, type NodeOf } from './ir/graph.ts';
-export { OPS, OP_NAMES, type OpKind, type OpName, type OpAttrs } from './ir/ops.ts';
-export { ShapeError, type DType, type Shape } from './ir/shape.ts';
-export * as nn from './ir/nn.ts';
-export { gradients, gradName, type GradOptions } from './ir/autodiff.ts';
-export { evaluate, type EvalResult as ReferenceResult, type Feeds } from './ir/interpret.ts';
-export { checkGradients, type GradCheckOptions, type GradCheckResult } from './ir/gradcheck.ts';
+export { Graph, GraphBuilder, Tensor, type Node, type NodeOf } from './core/ir/graph.ts';
+export { OPS, OP_NAMES, type OpKind, type OpName, type OpAttrs } from './core/ir/ops.ts';
+export { ShapeError, type DType, type Shape } from './core/ir/shape.ts';
+export * as nn from './core/ir/nn.ts';
+export { gradients, gradName, type GradOptions } from './core/ir/autodiff.ts';
+export { evaluate, type EvalResult as ReferenceResult, type Feeds } from './core/ir/interpret.ts';
+export { checkGradients, type GradCheckOptions, type GradCheckResult } from './core/ir/gradcheck.ts';
 
 // Code generation and execution
 export { compileGraph, describePlan, DEFAULT_LIMITS, type CodegenLimits, type CompiledPlan, type CompileOptions, type PlanKernel } from '../codegen/compile.ts';
-export { compile, deviceLimits, isCpuAdapter, Program, type HostArray, type KernelTime, type ProgramOptions } from './runtime/program.ts';
-export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type RequestGpuOptions } from './runtime/device.ts';
-export { scaledError, verifyOnDevice, type Verification } from './runtime/verify.ts';
+export { compile, deviceLimits, isCpuAdapter, Program, type HostArray, type KernelTime, type ProgramOptions } from './core/runtime/program.ts';
+export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type RequestGpuOptions } from './core/runtime/device.ts';
+export { scaledError, verifyOnDevice, type Verification } from './core/runtime/verify.ts';
 
 // Models
-export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, vitParamShapes, type VitConfig, type VitPreset } from './models/vit.ts';
-export { isReferenceNaming, referenceNameRules, toReferenceNames, fromReferenceNames } from './models/reference-names.ts';
+export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, vitParamShapes, type VitConfig, type VitPreset } from './fpet/models/vit.ts';
+export { isReferenceNaming, referenceNameRules, toReferenceNames, fromReferenceNames } from './fpet/models/reference-names.ts';
 export {
   buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, mergeSchedule, modelParamShapes, partnerOutput, validateSpec,
   type BuildOptions, type BuiltModel, type MergeSpec, type MergeStep, type ModelSpec, type PetMethod, type PetSpec,
-} from './models/model.ts';
-export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeResult, type SplitPlan } from './models/merge.ts';
-export { mergeMapOf, type MergeMap, type MergeMapStep } from './models/merge-map.ts';
-export { adapter, quantize1bit, type AdapterConfig } from './models/pet.ts';
+} from './fpet/models/model.ts';
+export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeResult, type SplitPlan } from './fpet/models/merge.ts';
+export { mergeMapOf, type MergeMap, type MergeMapStep } from './fpet/models/merge-map.ts';
+export { adapter, quantize1bit, type AdapterConfig } from './fpet/models/pet.ts';
 
 // Training and inference
-export { TrainStep, type TrainStepOptions } from './train/train-step.ts';
-export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './train/loop.ts';
-export { Classifier, softmaxRow, topClasses, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './train/inference.ts';
-export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './train/optimizer.ts';
-export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type LoadedModel } from './train/model-files.ts';
-export { inferenceThroughput } from './train/timing.ts';
-export { cosineLr, learningRate, type ScheduleConfig } from './train/schedule.ts';
+export { TrainStep, type TrainStepOptions } from './fpet/train/train-step.ts';
+export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './fpet/train/loop.ts';
+export { Classifier, softmaxRow, topClasses, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './fpet/train/inference.ts';
+export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './fpet/train/optimizer.ts';
+export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type LoadedModel } from './fpet/train/model-files.ts';
+export { inferenceThroughput } from './fpet/train/timing.ts';
+export { cosineLr, learningRate, type ScheduleConfig } from './fpet/train/schedule.ts';
 
 // Data and files (no file system)
-export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type Dataset, type Splits, type Subset } from './data/dataset.ts';
-export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './io/safetensors.ts';
-export { applyNameMap, parseNameMap, type NameRule } from './io/name-map.ts';
-export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './io/schema.ts';
-export { decodePng, decodePngPlanar, resizePlanar } from './io/png.ts';
-export { mergeMapSvg } from './models/merge-map-svg.ts';
-export { mulberry32, uniformArray } from './util/random.ts';
+export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type Dataset, type Splits, type Subset } from './fpet/data/dataset.ts';
+export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './core/io/safetensors.ts';
+export { applyNameMap, parseNameMap, type NameRule } from './core/io/name-map.ts';
+export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './core/io/schema.ts';
+export { decodePng, decodePngPlanar, resizePlanar } from './core/io/png.ts';
+export { mergeMapSvg } from './fpet/models/merge-map-svg.ts';
+export { mulberry32, uniformArray } from './core/util/random.ts';

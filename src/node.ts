@@ -3,9 +3,9 @@
 // training runs on disk, and PNG files. Everything else is in the main entry (src/index.ts).
 
 export * from './index.ts';
-export { DATASET_NAMES, loadDataset, type DatasetName } from './data/mnist.ts';
-export { readSafetensors, readSafetensorsHeader, writeSafetensors } from './io/safetensors.ts';
-export { checkWeights, loadBackbone, loadWeights, parseRunState, parseSpec, saveWeights, type LoadOptions, type RunState } from './train/checkpoint.ts';
-export { loadTrainedModel, type TrainedModel } from './train/trained-model.ts';
-export { prepareRun, TRAIN_DEFAULTS, trainRun, type TrainOptions, type TrainResult } from './train/run.ts';
-export { readPng, readPngPlanar } from './io/png.ts';
+export { DATASET_NAMES, loadDataset, type DatasetName } from './fpet/data/mnist.ts';
+export { readSafetensors, readSafetensorsHeader, writeSafetensors } from './core/io/safetensors.ts';
+export { checkWeights, loadBackbone, loadWeights, parseRunState, parseSpec, saveWeights, type LoadOptions, type RunState } from './fpet/train/checkpoint.ts';
+export { loadTrainedModel, type TrainedModel } from './fpet/train/trained-model.ts';
+export { prepareRun, TRAIN_DEFAULTS, trainRun, type TrainOptions, type TrainResult } from './fpet/train/run.ts';
+export { readPng, readPngPlanar } from './core/io/png.ts';

@@ -1,12 +1,12 @@
 // A/B of the attention kernels on the device (bench/device/run.sh): split-keys (adapter class gpu) vs row-per-lane
 // ('cpu' class) in the same process; attention GPU ms from timestamps, whole-step wall ms, logits agreement.
 import { compileGraph } from '../../codegen/compile.ts';
-import { buildModel, initialWeights } from '../../src/models/model.ts';
-import { requestGpu } from '../../src/runtime/device.ts';
-import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { buildModel, initialWeights } from '../../src/fpet/models/model.ts';
+import { requestGpu } from '../../src/core/runtime/device.ts';
+import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { inferenceSpec, logitsGraph } from '../suites/inference.ts';
 import { randomArray } from '../common.ts';
-import type { VitPreset } from '../../src/models/vit.ts';
+import type { VitPreset } from '../../src/fpet/models/vit.ts';
 
 const gpu = await requestGpu({ label: 'att-ab' });
 const cases: [VitPreset, number, string][] = process.argv[2] === 'small' ? [['vit-mnist', 4, 'af']] : [

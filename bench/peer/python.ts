@@ -8,8 +8,8 @@
 // Node built-ins are imported through nodeImport (a variable specifier) so that the suites still
 // bundle for Deno and browsers; in a browser there are no subprocesses and the answer says so.
 
-import type { GpuRuntime } from '../../src/runtime/device.ts';
-import { nodeImport } from '../../src/util/node-import.ts';
+import type { GpuRuntime } from '../../src/core/runtime/device.ts';
+import { nodeImport } from '../../src/core/util/node-import.ts';
 
 export type PythonAnswer<T> =
   | { readonly ok: true; readonly python: string; readonly out: T }

@@ -1,4 +1,4 @@
-// The peer model of the `peer` benchmark suite: the same ViT forward as src/models/vit.ts (timm
+// The peer model of the `peer` benchmark suite: the same ViT forward as src/fpet/models/vit.ts (timm
 // layout: patch-embedding matmul, pre-norm blocks with qkv, softmax attention, proj, exact-GELU
 // MLP, final LayerNorm, class token, head), written with TensorFlow.js ops for its `webgpu`
 // backend, on the same GPUDevice our executor uses (so: same runtime, same adapter, same queue).
@@ -6,7 +6,7 @@
 // How tfjs gets a GPU here: WebGPUBackend's constructor only checks that `navigator.gpu` exists
 // (webgpu_util.isWebGPUSupported), and the factory tfjs registers at import time would ask
 // navigator.gpu for an adapter and create a second device. We instead register a factory that
-// wraps the GpuContext from src/runtime/device.ts (its adapter and device). In Node, where there
+// wraps the GpuContext from src/core/runtime/device.ts (its adapter and device). In Node, where there
 // is no `navigator.gpu` (Node 20 has no `navigator` at all), we install a minimal GPU object whose
 // requestAdapter() returns that same adapter: no second Dawn instance is created, and the Dawn GPU
 // object that owns the adapter stays referenced for the life of the process by device.ts (see the
@@ -16,8 +16,8 @@
 
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import type { GpuContext } from '../../src/runtime/device.ts';
-import { vitParamShapes, type VitConfig } from '../../src/models/vit.ts';
+import type { GpuContext } from '../../src/core/runtime/device.ts';
+import { vitParamShapes, type VitConfig } from '../../src/fpet/models/vit.ts';
 
 export type Tf = typeof TfCore;
 
@@ -106,7 +106,7 @@ export interface TfjsVit {
 }
 
 /**
- * The ViT of src/models/vit.ts in tfjs ops, on `weights` in timm names (as randomVitWeights makes).
+ * The ViT of src/fpet/models/vit.ts in tfjs ops, on `weights` in timm names (as randomVitWeights makes).
  * Linear layers are tf.fused.matMul(x, W, transposeB, +bias) on the [out, in] weights as stored, the
  * idiomatic tfjs form (one _FusedMatMul kernel with the bias epilogue); LayerNorm is tf.moments then
  * the affine map (tfjs-core has no layer-norm op); GELU is the exact 0.5·x·(1 + erf(x/√2)).

@@ -8,16 +8,16 @@
 //     ReLU, scale 1, dropout on the hidden activations in training) and DropPath in training;
 //     inference in eval mode under torch.inference_mode(), or one training step (forward,
 //     cross-entropy, backward, AdamW over the trainable parameters only: names containing
-//     "adapter" or starting with "head.", as src/models/model.ts decides; the backbone frozen).
+//     "adapter" or starting with "head.", as src/fpet/models/model.ts decides; the backbone frozen).
 // Weights are random (torch's default init, adapters' up-projections zero as ours): only time is
 // compared. Threads: torch's default (torch.get_num_threads(), reported). Every job is a warm-up
 // and then repeats until its time budget is spent (at least 5, at most 50 for models), median.
 // The geometry comes from the caller's ModelSpec (torchVitJob), so it is the one our suites run.
 
-import type { GpuRuntime } from '../../src/runtime/device.ts';
-import type { ModelSpec } from '../../src/models/model.ts';
-import type { VitConfig } from '../../src/models/vit.ts';
-import type { AdamWConfig } from '../../src/train/optimizer.ts';
+import type { GpuRuntime } from '../../src/core/runtime/device.ts';
+import type { ModelSpec } from '../../src/fpet/models/model.ts';
+import type { VitConfig } from '../../src/fpet/models/vit.ts';
+import type { AdamWConfig } from '../../src/fpet/train/optimizer.ts';
 import { runPython } from './python.ts';
 
 export const TORCH_SCRIPT = `
@@ -65,7 +65,7 @@ class Mlp(nn.Module):
 
 
 class Adapter(nn.Module):
-    # AdaptFormer as src/models/pet.ts: s * U * Drop(ReLU(Dn * z)), bias-free, U zero-initialised.
+    # AdaptFormer as src/fpet/models/pet.ts: s * U * Drop(ReLU(Dn * z)), bias-free, U zero-initialised.
     def __init__(self, dim, width, dropout, scale):
         super().__init__()
         self.down = nn.Linear(dim, width, bias=False)
@@ -128,7 +128,7 @@ class PatchEmbed(nn.Module):
 
 
 class ViT(nn.Module):
-    # timm's VisionTransformer layout and parameter names (as src/models/vit.ts).
+    # timm's VisionTransformer layout and parameter names (as src/fpet/models/vit.ts).
     def __init__(self, c, adapter=None, drop_path=0.0, input_crop=None):
         super().__init__()
         dim, depth = c['dim'], c['depth']
@@ -145,7 +145,7 @@ class ViT(nn.Module):
         self.head = nn.Linear(rep if rep > 0 else dim, c['numClasses'])
 
     def forward(self, images):
-        if self.input_crop:  # the central crop scaled back up, as src/models/input-crop.ts
+        if self.input_crop:  # the central crop scaled back up, as src/fpet/models/input-crop.ts
             s, k = images.shape[-1], self.input_crop
             o = (s - k) // 2
             images = F.interpolate(images[:, :, o:o + k, o:o + k], size=(s, s), mode='bilinear', align_corners=False)

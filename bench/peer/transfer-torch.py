@@ -10,7 +10,7 @@
 # not drop-pathed), DropPath linear over depth, the head re-initialised (PyTorch's default Linear
 # init). Optimiser: AdamW over names containing "adapter" or starting with "head." (all for
 # --method full). LR: linear warm-up from warmup_lr, then timm's cosine f(t) evaluated at fractional
-# epochs every step (src/train/schedule.ts, 'step' mode). Batches: shuffled, last partial batch
+# epochs every step (src/fpet/train/schedule.ts, 'step' mode). Batches: shuffled, last partial batch
 # dropped, shifts of up to `augment` pixels per image. Input crop: F.interpolate(align_corners=False).
 #
 # argv[1]: a JSON file with the options and the data file paths (validation images optional).

@@ -8,11 +8,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, helpText, type OptionSpec } from '../../src/cli/args.ts';
-import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
-import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
-import { loadDataset } from '../../src/data/mnist.ts';
-import { makeSplits, type Dataset, type Subset } from '../../src/data/dataset.ts';
+import { parseArgs, helpText, type OptionSpec } from '../../src/frontends/cli/args.ts';
+import { TRANSFER_OPTIONS } from '../../src/frontends/cli/commands/transfer.ts';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { loadDataset } from '../../src/fpet/data/mnist.ts';
+import { makeSplits, type Dataset, type Subset } from '../../src/fpet/data/dataset.ts';
 import { runPython } from './python.ts';
 
 interface Answer { torch: string; threads: number; runs: { seed: number; accuracy: number; valAccuracy: number | null; epochLoss: number[]; seconds: number }[] }

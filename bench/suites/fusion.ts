@@ -2,13 +2,13 @@
 // (one kernel per op), forward and forward+backward: kernel counts, time per step, and the
 // unfused/fused time ratio. The fused and unfused results are compared with each other.
 
-import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
-import { gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.ts';
+import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { numel } from '../../src/ir/shape.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, type Suite, type SuiteContext, type SuiteResult, type Timing, timeGpuSteps } from '../common.ts';
 
 export type BlockKind = 'mlp' | 'attention';

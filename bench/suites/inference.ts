@@ -15,13 +15,13 @@
 import type { CompiledPlan, PlanKernel } from '../../codegen/compile.ts';
 import { compileGraph } from '../../codegen/compile.ts';
 import { reflectKernel } from '../../codegen/reflect.ts';
-import { pruneToOutputs, type Graph } from '../../src/ir/graph.ts';
-import { tunePlan } from '../../src/runtime/tune.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
-import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
-import { withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
-import { Program, isCpuAdapter } from '../../src/runtime/program.ts';
-import { lineChart, scatterChart } from '../../src/util/svg.ts';
+import { pruneToOutputs, type Graph } from '../../src/core/ir/graph.ts';
+import { tunePlan } from '../../src/core/runtime/tune.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS, type VitPreset } from '../../src/fpet/models/vit.ts';
+import { withErrorScope, type GpuContext } from '../../src/core/runtime/device.ts';
+import { Program, isCpuAdapter } from '../../src/core/runtime/program.ts';
+import { lineChart, scatterChart } from '../../src/core/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Cell, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
 import { torchPeer, torchResult, torchVitJob, type TorchPeer } from '../peer/torch-peer.ts';
 

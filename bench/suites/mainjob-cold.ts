@@ -4,8 +4,8 @@
 // the main job's first epoch. Prints one line: COLD {"train": ms, "infer": ms, "kernels": n}.
 
 import { compileGraph } from '../../codegen/compile.ts';
-import { requestGpu } from '../../src/runtime/device.ts';
-import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { requestGpu } from '../../src/core/runtime/device.ts';
+import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { jobGraph } from './mainjob.ts';
 
 const ctx = await requestGpu({ label: 'mainjob cold compile' });

@@ -12,16 +12,16 @@
 // GPU work: what a user without a GPU runs instead.
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import type { Graph } from '../../src/ir/graph.ts';
-import { parseArgs } from '../../src/cli/args.ts';
-import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
-import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
-import { buildModel, initialWeights, type ModelSpec } from '../../src/models/model.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { tunePlan } from '../../src/runtime/tune.ts';
-import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/train/optimizer.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import type { Graph } from '../../src/core/ir/graph.ts';
+import { parseArgs } from '../../src/frontends/cli/args.ts';
+import { TRANSFER_OPTIONS } from '../../src/frontends/cli/commands/transfer.ts';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { buildModel, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { tunePlan } from '../../src/core/runtime/tune.ts';
+import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/fpet/train/optimizer.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { classBreakdown, logitsGraph, modelTiming, type ClassTime } from './inference.ts';
 import { torchPeer, torchResult, torchVitJob, type TorchPeer, type TorchVitResult } from '../peer/torch-peer.ts';

@@ -6,16 +6,16 @@
 // on a software adapter that is the ceiling the same cores reach) and PyTorch on the CPU
 // (torch.matmul, same shapes, torch's default threads, when python can import torch:
 // bench/peer/torch-peer.ts). "ours" is the variant the tuner picks for the kernel's signature on
-// this device (src/runtime/tune.ts, quick mode, the per-adapter cache): its configuration is
+// this device (src/core/runtime/tune.ts, quick mode, the per-adapter cache): its configuration is
 // printed per shape. Results are checked against a float64 reference on sampled entries.
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import type { GpuContext } from '../../src/runtime/device.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { tunePlan } from '../../src/runtime/tune.ts';
-import { barChart } from '../../src/util/svg.ts';
-import { envVar } from '../../src/util/node-import.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import type { GpuContext } from '../../src/core/runtime/device.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { tunePlan } from '../../src/core/runtime/tune.ts';
+import { barChart } from '../../src/core/util/svg.ts';
+import { envVar } from '../../src/core/util/node-import.ts';
 import { fmtErr, fmtTiming, gpuErrors, randomArray, timeGpuSteps, type GpuVariant, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
 import { isSoftwareAdapter, modelTiming } from './inference.ts';
 import { runPython } from '../peer/python.ts';

@@ -4,12 +4,12 @@
 // total with no reuse, and kernel counts. Kernels per block come from compiling the same model
 // at depth 1 and depth 2 and taking the difference.
 
-import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
-import { crossEntropy } from '../../src/ir/nn.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
+import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
+import { crossEntropy } from '../../src/core/ir/nn.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/fpet/models/vit.ts';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { MiB, type Suite, type SuiteContext, type SuiteResult } from '../common.ts';
 
 export type TrainMode = 'inference' | 'train-all' | 'train-head';

@@ -1,4 +1,4 @@
-// ort: ONNX Runtime on the CPU as a peer. The same models are exported to ONNX (src/export/onnx.ts)
+// ort: ONNX Runtime on the CPU as a peer. The same models are exported to ONNX (src/core/export/onnx.ts)
 // and run by onnxruntime-node (CPU execution provider, all graph optimisations, its default
 // thread pool) and by our WebGPU executor, in the same process and run:
 // - ViT-Ti/16 at 224×224, batch 1, random weights (randomVitWeights, seed 11, as the peer suite);
@@ -15,14 +15,14 @@
 
 import { cpus } from 'node:os';
 import { compileGraph } from '../../codegen/compile.ts';
-import { exportOnnx, encodeOnnx } from '../../src/export/onnx.ts';
-import { graphInputs, loadOrt, maxRelDiff, ortSession, type OrtModel } from '../../src/export/verify.ts';
-import type { Graph } from '../../src/ir/graph.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
-import { randomVitWeights, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { loadBackbone } from '../../src/train/checkpoint.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { exportOnnx, encodeOnnx } from '../../src/core/export/onnx.ts';
+import { graphInputs, loadOrt, maxRelDiff, ortSession, type OrtModel } from '../../src/core/export/verify.ts';
+import type { Graph } from '../../src/core/ir/graph.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { randomVitWeights, VIT_PRESETS, type VitConfig } from '../../src/fpet/models/vit.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { loadBackbone } from '../../src/fpet/train/checkpoint.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { fmtErr, fmtMs, gpuErrors, randomArray, summarize, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { isSoftwareAdapter, logitsGraph } from './inference.ts';
 import { vitGraph } from './memory.ts';

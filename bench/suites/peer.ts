@@ -6,11 +6,11 @@
 // the CPU's BLAS (numpy in a python subprocess, when available): the ceiling a CPU could reach.
 
 import { compileGraph } from '../../codegen/compile.ts';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { randomVitWeights, VIT_PRESETS } from '../../src/models/vit.ts';
-import type { GpuContext } from '../../src/runtime/device.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { randomVitWeights, VIT_PRESETS } from '../../src/fpet/models/vit.ts';
+import type { GpuContext } from '../../src/core/runtime/device.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { fmtTiming, gpuErrors, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing } from '../common.ts';
 import { loadTfjsWebgpu, tfjsVit, type TfjsRuntime } from '../peer/tfjs-vit.ts';
 import { runPython } from '../peer/python.ts';

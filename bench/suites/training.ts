@@ -1,5 +1,5 @@
 // training: one full training step (forward, backward, AdamW update; one compiled plan, one
-// command buffer, parameters and optimizer state written back on the GPU), as src/train/trainer.ts
+// command buffer, parameters and optimizer state written back on the GPU), as src/fpet/train/trainer.ts
 // runs it: AdaptFormer vs AdaptFormer + FPET (the reference merge: r=0.5 at block 6), and full
 // fine-tuning for contrast. ViT-Ti/16 geometry at 224×224, batch 8 (quick: 1). Time per step
 // (side by side, alternating rounds) and the GPU memory the plan holds: params arena (frozen
@@ -7,12 +7,12 @@
 // activation saved for the backward pass, the gradients, the updates).
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
-import { VIT_PRESETS } from '../../src/models/vit.ts';
-import { Program } from '../../src/runtime/program.ts';
-import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/train/optimizer.ts';
-import { barChart } from '../../src/util/svg.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
+import { Program } from '../../src/core/runtime/program.ts';
+import { ADAMW_DEFAULTS, adamHyper, withAdamW } from '../../src/fpet/train/optimizer.ts';
+import { barChart } from '../../src/core/util/svg.ts';
 import { fmtTiming, gpuErrors, MiB, randomArray, timeGpuSteps, type Suite, type SuiteContext, type SuiteResult, type Timing } from '../common.ts';
 import { modelTiming } from './inference.ts';
 
@@ -24,7 +24,7 @@ export const trainLabel = (m: TrainMethod): string =>
 /** ViT-Ti/16 at 224 with a 100-class head (a VTAB-sized task; the paper's tasks have 2–397 classes). */
 export function trainSpec(method: TrainMethod, batch: number): ModelSpec {
   const vit = { ...VIT_PRESETS['vit-ti16'], numClasses: 100 };
-  // The trainer's defaults (TRAIN_DEFAULTS in src/train/trainer.ts, not imported: it pulls in
+  // The trainer's defaults (TRAIN_DEFAULTS in src/fpet/train/trainer.ts, not imported: it pulls in
   // node:fs and the datasets, and this suite also runs in Deno and browsers).
   const training = { dropout: 0.1, dropPath: 0.1 };
   if (method === 'full') return { vit, batch, pet: DEFAULT_PET.full, training };

@@ -1,5 +1,5 @@
 // The web page in real headless Chromium (system Chromium, SwiftShader WebGPU): builds it
-// (src/web/build.ts, as `npm run build:web`), serves dist/web from localhost (src/web/static-server.ts,
+// (src/frontends/web/build.ts, as `npm run build:web`), serves dist/web from localhost (src/frontends/web/static-server.ts,
 // as `npm start -- serve`) and uses it as a person would:
 //
 //   - without WebGPU: the page says why and what to do;
@@ -24,11 +24,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer';
-import { buildWeb, DEFAULT_OUT, ROOT } from '../../src/web/build.ts';
-import { serveStatic } from '../../src/web/static-server.ts';
-import { launchChromium } from '../../src/web/chromium.ts';
-import { loadTrainedModel } from '../../src/train/trained-model.ts';
-import { saveWeights } from '../../src/train/checkpoint.ts';
+import { buildWeb, DEFAULT_OUT, ROOT } from '../../src/frontends/web/build.ts';
+import { serveStatic } from '../../src/frontends/web/static-server.ts';
+import { launchChromium } from '../../src/frontends/web/chromium.ts';
+import { loadTrainedModel } from '../../src/fpet/train/trained-model.ts';
+import { saveWeights } from '../../src/fpet/train/checkpoint.ts';
 import { DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, buildModel, initialWeights, mulberry32, modelParamShapes, type ModelSpec } from '../../src/index.ts';
 
 const OUT = join(ROOT, 'runs/browser-page');

@@ -1,6 +1,6 @@
 // Browser smoke page: the same device layer and axpy shader as the Node and Deno smoke tests.
-// Bundled and run by src/web/chromium.ts; the result goes to window.__result.
-import { formatAdapterReport, requestGpu } from '../../src/runtime/device.ts';
+// Bundled and run by src/frontends/web/chromium.ts; the result goes to window.__result.
+import { formatAdapterReport, requestGpu } from '../../src/core/runtime/device.ts';
 import { runAxpy } from '../runtime/fixtures/axpy.ts';
 
 const gpu = await requestGpu({ label: 'smoke-browser' });

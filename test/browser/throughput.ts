@@ -3,7 +3,7 @@
 //   node --import tsx test/browser/throughput.ts [--batch 8] [--steps 8]
 //
 // Node runs it on Dawn (lavapipe, or whatever requestGpu finds); the browser run is headless
-// Chromium on SwiftShader through src/web/chromium.ts. The job is test/browser/throughput-job.ts:
+// Chromium on SwiftShader through src/frontends/web/chromium.ts. The job is test/browser/throughput-job.ts:
 // the page's two models, compiled and trained with trainLoop, loss read back every step.
 // Software adapters: compare the two numbers of one run, never absolute numbers across machines.
 
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInChromium } from '../../src/web/chromium.ts';
+import { runInChromium } from '../../src/frontends/web/chromium.ts';
 import { throughputJob, type JobResult } from './throughput-job.ts';
 
 const arg = (name: string, fallback: number) => {

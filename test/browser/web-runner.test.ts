@@ -1,4 +1,4 @@
-// The page's training machinery (src/web/trainer.ts) on the GPU, in Node, on the tiny test
+// The page's training machinery (src/frontends/web/trainer.ts) on the GPU, in Node, on the tiny test
 // geometry: two runners (AdaptFormer, AdaptFormer + FPET) taking turns through trainLoop, paused and
 // resumed, and FPET re-specialised mid-run for another merge ratio the way the page does it (stop
 // at a step boundary, read the trainable tensors and AdamW moments, compile the new step, carry
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Classifier, DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, initialWeights, makeSplits, mulberry32, requestGpu, type Dataset, type ModelSpec } from '../../src/index.ts';
-import { Baton, Runner, compileTrainStep, type RunSettings } from '../../src/web/trainer.ts';
+import { Baton, Runner, compileTrainStep, type RunSettings } from '../../src/frontends/web/trainer.ts';
 
 test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 600_000 }, async () => {
   const ctx = await requestGpu({ label: 'web-runner' });

@@ -9,15 +9,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, buildModel, initialWeights, makeSplits, modelParamShapes, mulberry32, type Dataset, type ModelSpec } from '../../src/index.ts';
-import { FORMAT, loadBackbone, saveWeights } from '../../src/train/checkpoint.ts';
-import { loadTrainedModel } from '../../src/train/trained-model.ts';
-import { toReferenceNames } from '../../src/export/timm.ts';
-import { encodeSafetensors } from '../../src/io/safetensors.ts';
-import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from '../../src/train/model-files.ts';
-import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/web/data-pack.ts';
-import { Baton } from '../../src/web/trainer.ts';
-import { ROOT } from '../../src/web/build.ts';
-import { resolveStatic } from '../../src/web/static-server.ts';
+import { FORMAT, loadBackbone, saveWeights } from '../../src/fpet/train/checkpoint.ts';
+import { loadTrainedModel } from '../../src/fpet/train/trained-model.ts';
+import { toReferenceNames } from '../../src/fpet/export/timm.ts';
+import { encodeSafetensors } from '../../src/core/io/safetensors.ts';
+import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from '../../src/fpet/train/model-files.ts';
+import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/frontends/web/data-pack.ts';
+import { Baton } from '../../src/frontends/web/trainer.ts';
+import { ROOT } from '../../src/frontends/web/build.ts';
+import { resolveStatic } from '../../src/frontends/web/static-server.ts';
 
 const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
 const fpetSpec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: 8, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };

@@ -1,11 +1,11 @@
-// Option parsing (src/cli/args.ts): what is accepted, and every way a command line can be wrong,
+// Option parsing (src/frontends/cli/args.ts): what is accepted, and every way a command line can be wrong,
 // each rejected with a message naming the command, the option and what it accepts.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { helpText, parseArgs, UsageError, type OptionSpec } from '../../src/cli/args.ts';
-import { takeRuntime } from '../../src/cli/launch.ts';
+import { helpText, parseArgs, UsageError, type OptionSpec } from '../../src/frontends/cli/args.ts';
+import { takeRuntime } from '../../src/frontends/cli/launch.ts';
 import { fcParams } from '../support/random.ts';
 
 const SPEC = {

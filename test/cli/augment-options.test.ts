@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { UsageError, parseArgs } from '../../src/cli/args.ts';
-import { TRAIN_OPTIONS, trainOptionsFrom } from '../../src/cli/commands/train.ts';
-import { AFFINE_AUGMENT_LIMITS } from '../../src/data/dataset.ts';
+import { UsageError, parseArgs } from '../../src/frontends/cli/args.ts';
+import { TRAIN_OPTIONS, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { AFFINE_AUGMENT_LIMITS } from '../../src/fpet/data/dataset.ts';
 import { fcParams } from '../support/random.ts';
 
 // Mostly inside the ranges, sometimes just outside, sometimes not a number.

@@ -83,7 +83,7 @@ test('exit statuses pass through: a code, death by a signal (128 + n), and a chi
 });
 
 test('the CLI under Deno: --runtime=deno and --runtime deno both work; the child\'s status is the launcher\'s', { timeout: 120_000 }, () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 100_000, env: { ...process.env, NO_COLOR: '1' } });
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/frontends/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 100_000, env: { ...process.env, NO_COLOR: '1' } });
   const help = cli('train', '--runtime=deno', '--help');
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /npm start -- train \[options\]/);

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { multiRunDefaults, trainOptionsFrom } from '../../src/cli/commands/train.ts';
-import { parseArgs } from '../../src/cli/args.ts';
-import { TRANSFER_OPTIONS } from '../../src/cli/commands/transfer.ts';
+import { multiRunDefaults, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { parseArgs } from '../../src/frontends/cli/args.ts';
+import { TRANSFER_OPTIONS } from '../../src/frontends/cli/commands/transfer.ts';
 
 const args = fc.record({
   dataset: fc.constantFrom('mnist', 'fashion-mnist', 'cifar10'),

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { PRETRAIN_COMMAND } from '../../src/cli/commands/transfer.ts';
+import { PRETRAIN_COMMAND } from '../../src/frontends/cli/commands/transfer.ts';
 
 test('every stage of PRETRAIN_COMMAND appears verbatim in the README, and only those stages', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -1,6 +1,6 @@
 // Every generated kernel must compile in both WebGPU implementations, not only in the one the
 // other tests run on: Dawn/Tint (Node, this process) and wgpu/naga (Deno, a child process running
-// test/deno/compile-kernels.ts through the same src/runtime/device.ts). The kernels: vit-micro
+// test/deno/compile-kernels.ts through the same src/core/runtime/device.ts). The kernels: vit-micro
 // forward and forward+backward (fused and unfused), the golden-WGSL graphs (read from
 // test/codegen/golden/, which golden.test.ts keeps equal to the generator's output), and random
 // graphs from a fixed seed, forward+backward, fused and unfused.
@@ -14,12 +14,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { crossEntropy } from '../../src/ir/nn.ts';
-import { buildVit, VIT_PRESETS } from '../../src/models/vit.ts';
+import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { crossEntropy } from '../../src/core/ir/nn.ts';
+import { buildVit, VIT_PRESETS } from '../../src/fpet/models/vit.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
-import { withErrorScope, type AdapterReport } from '../../src/runtime/device.ts';
+import { withErrorScope, type AdapterReport } from '../../src/core/runtime/device.ts';
 import { gpu } from '../support/gpu.ts';
 import { randInt, rngFrom } from '../support/random.ts';
 import { STEPS, buildRandomGraph } from '../support/random-graphs.ts';

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
-import { gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
+import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
+import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
 
 const GOLDEN_DIR = fileURLToPath(new URL('./golden/', import.meta.url));

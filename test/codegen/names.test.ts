@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { declaredNames, whyUndeclarable } from '../../codegen/wgsl-names.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../../src/models/model.ts';
-import { VIT_PRESETS } from '../../src/models/vit.ts';
-import { withAdamW } from '../../src/train/optimizer.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
+import { withAdamW } from '../../src/fpet/train/optimizer.ts';
 
 type Mode = 'forward' | 'backward' | 'train-step';
 

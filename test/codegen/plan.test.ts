@@ -6,16 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { crossEntropy, gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { numel } from '../../src/ir/shape.ts';
-import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/models/vit.ts';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { crossEntropy, gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/fpet/models/vit.ts';
 import { compileCacheSize, compileGraph, DEFAULT_LIMITS, type CompiledPlan, type PlanKernel } from '../../codegen/compile.ts';
 import { reflectKernel } from '../../codegen/reflect.ts';
 import { alignUp, planMemory, type Lifetime } from '../../codegen/memory.ts';
-import { Program } from '../../src/runtime/program.ts';
+import { Program } from '../../src/core/runtime/program.ts';
 import { assertClose, checkAgainstReference, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 

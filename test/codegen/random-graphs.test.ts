@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
 import { fcParams } from '../support/random.ts';
 import { buildRandomGraph, programArb } from '../support/random-graphs.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { affineAugment, affineResample, shiftAugment } from '../../src/data/dataset.ts';
+import { affineAugment, affineResample, shiftAugment } from '../../src/fpet/data/dataset.ts';
 
 // Two channels of a 5×5 image: channel c, pixel j = ((7c + 3j) mod 11) / 10.
 const IMAGE = Float32Array.from({ length: 50 }, (_, k) => ((7 * Math.floor(k / 25) + 3 * (k % 25)) % 11) / 10);

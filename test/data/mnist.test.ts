@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DATASET_NAMES, loadDataset, scanByteRows, type DatasetName } from '../../src/data/mnist.ts';
-import { batchCount, batches, makeSplits, type Dataset, type Subset } from '../../src/data/dataset.ts';
+import { DATASET_NAMES, loadDataset, scanByteRows, type DatasetName } from '../../src/fpet/data/mnist.ts';
+import { batchCount, batches, makeSplits, type Dataset, type Subset } from '../../src/fpet/data/dataset.ts';
 
 const PIXELS = 28 * 28;
 const packageFile = (pkg: string, file: string) => join(dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), file);

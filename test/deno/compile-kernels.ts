@@ -4,7 +4,7 @@
 //   node_modules/.bin/deno run -A --no-config --no-lock --no-remote --no-npm test/deno/compile-kernels.ts <kernels.json>
 // where kernels.json is [{ "name": string, "wgsl": string, "entryPoint"?: string }, ...].
 // Prints the adapter line, then one line `RESULT {json}` for the Node side to parse.
-import { formatAdapterReport, requestGpu, withErrorScope } from '../../src/runtime/device.ts';
+import { formatAdapterReport, requestGpu, withErrorScope } from '../../src/core/runtime/device.ts';
 
 interface KernelSource {
   name: string;

@@ -2,7 +2,7 @@
 // WebGPU (wgpu). Run by test/runtime/smoke-deno.test.ts:
 //   node_modules/.bin/deno run -A --no-config --no-lock --no-remote --no-npm test/deno/smoke.ts
 // Prints the adapter line, then one line `RESULT {json}` for the Node side to parse.
-import { formatAdapterReport, requestGpu } from '../../src/runtime/device.ts';
+import { formatAdapterReport, requestGpu } from '../../src/core/runtime/device.ts';
 import { runAxpy } from '../runtime/fixtures/axpy.ts';
 
 const gpu = await requestGpu({ label: 'smoke-deno' });

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/cli/commands/export.ts';
-import { readSafetensors } from '../../src/io/safetensors.ts';
-import { buildModel } from '../../src/models/model.ts';
-import { saveWeights } from '../../src/train/checkpoint.ts';
-import { loadTrainedModel } from '../../src/train/trained-model.ts';
-import { graphInputs, maxRelDiff, ortSession, referenceOutputs } from '../../src/export/verify.ts';
-import { isReferenceNaming } from '../../src/export/timm.ts';
+import { run } from '../../src/frontends/cli/commands/export.ts';
+import { readSafetensors } from '../../src/core/io/safetensors.ts';
+import { buildModel } from '../../src/fpet/models/model.ts';
+import { saveWeights } from '../../src/fpet/train/checkpoint.ts';
+import { loadTrainedModel } from '../../src/fpet/train/trained-model.ts';
+import { graphInputs, maxRelDiff, ortSession, referenceOutputs } from '../../src/core/export/verify.ts';
+import { isReferenceNaming } from '../../src/fpet/export/timm.ts';
 import { SHIPPED_BACKBONE, specOf, testImages, trainedLikeWeights } from './helpers.ts';
 
 test('export --format onnx|timm from a trained adapters file, and back from the timm checkpoint', async () => {

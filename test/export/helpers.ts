@@ -1,9 +1,9 @@
 // Shared by the export tests: model specs, trained-looking weights (adapters with non-zero up
 // projections, so they change the logits), the shipped backbone and test images.
 
-import { DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type MergeSpec, type ModelSpec, type PetMethod } from '../../src/models/model.ts';
-import { VIT_PRESETS, type VitPreset } from '../../src/models/vit.ts';
-import { loadBackbone } from '../../src/train/checkpoint.ts';
+import { DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type MergeSpec, type ModelSpec, type PetMethod } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS, type VitPreset } from '../../src/fpet/models/vit.ts';
+import { loadBackbone } from '../../src/fpet/train/checkpoint.ts';
 import { rngFrom, uniform } from '../support/random.ts';
 
 export const SHIPPED_BACKBONE = 'models/vit-mnist-fashion.safetensors';

@@ -7,12 +7,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { softmax } from '../../src/ir/nn.ts';
-import { OP_NAMES } from '../../src/ir/ops.ts';
-import { buildModel, initialWeights } from '../../src/models/model.ts';
-import { encodeOnnx, exportOnnx, ONNX_OPSET, OnnxExportError, onnxBytes, operatorCounts } from '../../src/export/onnx.ts';
-import { maxRelDiff, verifyAgainstReference } from '../../src/export/verify.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { softmax } from '../../src/core/ir/nn.ts';
+import { OP_NAMES } from '../../src/core/ir/ops.ts';
+import { buildModel, initialWeights } from '../../src/fpet/models/model.ts';
+import { encodeOnnx, exportOnnx, ONNX_OPSET, OnnxExportError, onnxBytes, operatorCounts } from '../../src/core/export/onnx.ts';
+import { maxRelDiff, verifyAgainstReference } from '../../src/core/export/verify.ts';
 import { runOnGpu } from '../support/gpu.ts';
 import { buildRandomGraph, programArb } from '../support/random-graphs.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { buildModel, modelParamShapes } from '../../src/models/model.ts';
-import { VIT_PRESETS } from '../../src/models/vit.ts';
+import { readSafetensors, writeSafetensors, type TensorEntry } from '../../src/core/io/safetensors.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { buildModel, modelParamShapes } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
 import {
   fromReferenceNames, isReferenceNaming, nameTableMarkdown, ourName, readReferenceCheckpoint, referenceCaveats,
   referenceName, toReferenceNames, writeReferenceCheckpoint,
-} from '../../src/export/timm.ts';
+} from '../../src/fpet/export/timm.ts';
 import { SHIPPED_BACKBONE, specOf, testImages, trainedLikeWeights, type Case } from './helpers.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fpet-timm-'));

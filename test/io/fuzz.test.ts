@@ -18,10 +18,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, type TensorEntry } from '../../src/io/safetensors.ts';
-import { decodePng, PngError } from '../../src/io/png.ts';
-import { PNG_LIMITS } from '../../src/io/limits.ts';
-import { TEXT_LIMITS } from '../../src/util/text.ts';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, SafetensorsError, type TensorEntry } from '../../src/core/io/safetensors.ts';
+import { decodePng, PngError } from '../../src/core/io/png.ts';
+import { PNG_LIMITS } from '../../src/core/io/limits.ts';
+import { TEXT_LIMITS } from '../../src/core/util/text.ts';
 import { fcParams } from '../support/random.ts';
 import { CHANNELS, chunk, concat, crc32, encodeTestPng, type TestPng } from './png-encoder.ts';
 

@@ -1,4 +1,4 @@
-// PNG decoding through fast-png behind the structural and size checks of src/io/png.ts: every
+// PNG decoding through fast-png behind the structural and size checks of src/core/io/png.ts: every
 // colour type, bit depth, filter and interlacing against an independent encoder; the pixel limit
 // checked from IHDR before inflating; decompression bombs stopped; every malformed file reported
 // as a PngError naming the file.
@@ -9,8 +9,8 @@ import { createDeflate, deflateSync } from 'node:zlib';
 import { chmod, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng, PngError, readPng, readPngHeader, resizeGrey } from '../../src/io/png.ts';
-import { PNG_LIMITS } from '../../src/io/limits.ts';
+import { decodePng, PngError, readPng, readPngHeader, resizeGrey } from '../../src/core/io/png.ts';
+import { PNG_LIMITS } from '../../src/core/io/limits.ts';
 import { CHANNELS, chunk, chunksOf, concat, encodeTestPng, expectedGrey, fixCrc, ihdr, SIGNATURE, type TestPng } from './png-encoder.ts';
 
 /** Deterministic samples for a geometry. */

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsHeader, SafetensorsError, validateTensors, writeSafetensors, type TensorEntry } from '../../src/io/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, readSafetensorsHeader, SafetensorsError, validateTensors, writeSafetensors, type TensorEntry } from '../../src/core/io/safetensors.ts';
 import { fcParams } from '../support/random.ts';
 
 const bits = (a: Float32Array): number[] => [...new Uint32Array(a.buffer, a.byteOffset, a.length)];

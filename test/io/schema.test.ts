@@ -1,4 +1,4 @@
-// The bounded JSON validator (src/io/schema.ts): each combinator's bounds and messages, sizes
+// The bounded JSON validator (src/core/io/schema.ts): each combinator's bounds and messages, sizes
 // checked before contents, the ready-made model-spec and run-state schemas, and a small file that
 // declares a huge model rejected without allocating it.
 
@@ -11,11 +11,11 @@ import fc from 'fast-check';
 import {
   array, bool, int, json, modelSpecSchema, num, object, oneOf, optional, parse, parseJson, parseMetadataJson, record, refine, runStateSchema, SchemaError, str, withDefault,
   MODEL_SPEC_LIMITS, type ModelSpecData, type RunStateData, type Schema,
-} from '../../src/io/schema.ts';
-import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
-import { DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/models/model.ts';
-import { VIT_PRESETS } from '../../src/models/vit.ts';
-import type { RunState } from '../../src/train/checkpoint.ts';
+} from '../../src/core/io/schema.ts';
+import { readSafetensors, writeSafetensors } from '../../src/core/io/safetensors.ts';
+import { DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
+import type { RunState } from '../../src/fpet/train/checkpoint.ts';
 import { fcParams } from '../support/random.ts';
 
 // Compile-time: what the schemas return is what the rest of the code uses.

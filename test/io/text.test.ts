@@ -1,10 +1,10 @@
-// Text echoed from inputs (src/util/text.ts): escaped so it cannot drive a terminal, clipped and
+// Text echoed from inputs (src/core/util/text.ts): escaped so it cannot drive a terminal, clipped and
 // capped so it cannot flood one.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { capLines, clip, clipMessage, display, escapeControl, firstUnsafeChar, listOf, preview, quote, TEXT_LIMITS } from '../../src/util/text.ts';
+import { capLines, clip, clipMessage, display, escapeControl, firstUnsafeChar, listOf, preview, quote, TEXT_LIMITS } from '../../src/core/util/text.ts';
 import { fcParams } from '../support/random.ts';
 
 /** Anything a terminal acts on, or that hides or reorders text. */

@@ -1,4 +1,4 @@
-// Softmax attention's fused backward (src/ir/attention.ts, op attentionBackward) in float64:
+// Softmax attention's fused backward (src/core/ir/attention.ts, op attentionBackward) in float64:
 // against the primitive rules of the same graph (an independent derivation: the chain rule through
 // matmul, softmax and the bias) and against central finite differences, over random shapes, head
 // dims and biases (none, constant, trainable; per key or per query and key).
@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { gradName, gradients } from '../../src/ir/autodiff.ts';
-import { GraphBuilder, type Graph } from '../../src/ir/graph.ts';
-import { checkGradients } from '../../src/ir/gradcheck.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { softmax } from '../../src/ir/nn.ts';
-import { numel } from '../../src/ir/shape.ts';
+import { gradName, gradients } from '../../src/core/ir/autodiff.ts';
+import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
+import { checkGradients } from '../../src/core/ir/gradcheck.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { softmax } from '../../src/core/ir/nn.ts';
+import { numel } from '../../src/core/ir/shape.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 
 type BiasKind = 'none' | 'constant' | 'trainable' | 'perQuery';

@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { gradients, gradName } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { erf64 } from '../../src/ir/ops.ts';
-import { ShapeError } from '../../src/ir/shape.ts';
-import { checkGradients } from '../../src/ir/gradcheck.ts';
-import { crossEntropy, gelu, layerNorm, linear, logSoftmax, softmax } from '../../src/ir/nn.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { gradients, gradName } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { erf64 } from '../../src/core/ir/ops.ts';
+import { ShapeError } from '../../src/core/ir/shape.ts';
+import { checkGradients } from '../../src/core/ir/gradcheck.ts';
+import { crossEntropy, gelu, layerNorm, linear, logSoftmax, softmax } from '../../src/core/ir/nn.ts';
 import { fcParams, rngFrom, shapeArb, uniform } from '../support/random.ts';
 
 test('shape errors name the op and both shapes', () => {

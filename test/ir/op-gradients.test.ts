@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder, type Tensor } from '../../src/ir/graph.ts';
-import type { OpName } from '../../src/ir/ops.ts';
-import { numel } from '../../src/ir/shape.ts';
-import { checkGradients } from '../../src/ir/gradcheck.ts';
+import { GraphBuilder, type Tensor } from '../../src/core/ir/graph.ts';
+import type { OpName } from '../../src/core/ir/ops.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+import { checkGradients } from '../../src/core/ir/gradcheck.ts';
 import { fcParams, randInt, rngFrom, shapeArb, uniform, type Rng } from '../support/random.ts';
 
 interface GradCase {

@@ -8,13 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { gelu, layerNorm } from '../../src/ir/nn.ts';
-import { numel } from '../../src/ir/shape.ts';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { gelu, layerNorm } from '../../src/core/ir/nn.ts';
+import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, DEFAULT_LIMITS, type CompiledPlan } from '../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../kernels/matmul-variants.ts';
-import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 

@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder, type Graph, type Tensor } from '../../src/ir/graph.ts';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { layerNorm, linear, logSoftmax, softmax } from '../../src/ir/nn.ts';
-import { numel } from '../../src/ir/shape.ts';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { layerNorm, linear, logSoftmax, softmax } from '../../src/core/ir/nn.ts';
+import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, type CodegenLimits, type CompiledPlan } from '../../codegen/compile.ts';
-import { Program, deviceLimits } from '../../src/runtime/program.ts';
+import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 

@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { gradients } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { buildModel, DEFAULT_MERGE, initialWeights, validateSpec, type ModelSpec } from '../../src/models/model.ts';
-import { modelSpecFrom, MODEL_OPTIONS } from '../../src/cli/model-options.ts';
-import { parseArgs } from '../../src/cli/args.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { buildModel, DEFAULT_MERGE, initialWeights, validateSpec, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { modelSpecFrom, MODEL_OPTIONS } from '../../src/frontends/cli/model-options.ts';
+import { parseArgs } from '../../src/frontends/cli/args.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
 

@@ -1,7 +1,7 @@
 // The reference's numeric fixture (docs/method.md, 6): one image, 4×4 grid (17 tokens with cls), metric dim 4, features dim 2.
 
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { checkerboardSplit, mergeTokens } from '../../src/models/merge.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { checkerboardSplit, mergeTokens } from '../../src/fpet/models/merge.ts';
 
 export const FIXTURE = {
   aOrder: [1, 3, 9, 11, 6, 8, 14, 16],

@@ -4,15 +4,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { gradients, gradName } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { checkGradients } from '../../src/ir/gradcheck.ts';
-import { softmax } from '../../src/ir/nn.ts';
-import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens } from '../../src/models/merge.ts';
-import { KAPPA, quantize1bit } from '../../src/models/pet.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/models/model.ts';
-import { VIT_PRESETS, buildVit, randomVitWeights } from '../../src/models/vit.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { gradients, gradName } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { checkGradients } from '../../src/core/ir/gradcheck.ts';
+import { softmax } from '../../src/core/ir/nn.ts';
+import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens } from '../../src/fpet/models/merge.ts';
+import { KAPPA, quantize1bit } from '../../src/fpet/models/pet.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS, buildVit, randomVitWeights } from '../../src/fpet/models/vit.ts';
 import { FIXTURE, fixtureGraph } from './fixture.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';
 import { rngFrom, uniform } from '../support/random.ts';
@@ -192,7 +192,7 @@ test('merging disabled: carrying unit sizes through every block leaves ViT logit
   const build = (withSizes: boolean) => {
     const b = new GraphBuilder();
     const images = b.input('images', [2, micro.inChannels, micro.imageSize, micro.imageSize]);
-    const hooks = withSizes ? { afterAttention: (_c: unknown, s: { x: import('../../src/ir/graph.ts').Tensor }) => ({ x: s.x, size: b.fill(1, [2, s.x.dim(1)]) }) } : {};
+    const hooks = withSizes ? { afterAttention: (_c: unknown, s: { x: import('../../src/core/ir/graph.ts').Tensor }) => ({ x: s.x, size: b.fill(1, [2, s.x.dim(1)]) }) } : {};
     b.output('logits', buildVit(b, images, micro, (n, sh) => b.param(n, sh), hooks).logits);
     return b.build();
   };

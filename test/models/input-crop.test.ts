@@ -1,11 +1,11 @@
-// The model's input crop (src/models/input-crop.ts) against values PyTorch computed
+// The model's input crop (src/fpet/models/input-crop.ts) against values PyTorch computed
 // (torch 2.13, F.interpolate with align_corners=False), the graph on the float64 interpreter,
 // and the picture helper against the graph.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cropAndResize, cropResizeMatrix, croppedView } from '../../src/models/input-crop.ts';
-import { GraphBuilder } from '../../src/ir/graph.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
+import { cropAndResize, cropResizeMatrix, croppedView } from '../../src/fpet/models/input-crop.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
 
 // F.interpolate(v.reshape(1,1,20), size=28, mode='linear', align_corners=False) with v_k = k².
 const TORCH_LINEAR_20_TO_28 = [0.0, 0.5714285714, 1.8571428571, 4.0, 7.5714285714, 12.0, 17.2857142857, 23.7142857143, 31.2857142857, 39.7142857143, 49.0, 59.7142857143, 71.2857142857, 83.7142857143, 97.2857142857, 112.0, 127.5714285714, 144.0, 161.8571428571, 180.5714285714, 200.1428571429, 220.8571428571, 242.7142857143, 265.4285714286, 289.0, 314.0, 339.8571428571, 361.0];

@@ -1,7 +1,7 @@
 // An independent float64 reference of a ViT with AdaptFormer adapters and ToMe token merging,
 // written from the published algorithm (Bolya et al., ICLR 2023: `bipartite_soft_matching` and
 // `merge_wavg` in facebookresearch/ToMe, tome/merge.py; the timm patch, tome/patch/timm.py) and
-// timm's VisionTransformer, in plain loops over arrays. It shares no code with src/models or the
+// timm's VisionTransformer, in plain loops over arrays. It shares no code with src/fpet/models or the
 // IR: the tests compare our whole-model logits and gradients with it.
 //
 // ToMe with a class token, per merge block, on the block's keys averaged over heads (the metric):

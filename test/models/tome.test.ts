@@ -5,11 +5,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gradients, gradName } from '../../src/ir/autodiff.ts';
-import { evaluate } from '../../src/ir/interpret.ts';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, partnerOutput, type ModelSpec } from '../../src/models/model.ts';
-import { tokenDestinations } from '../../src/models/merge.ts';
-import { headInputs, type VitConfig } from '../../src/models/vit.ts';
+import { gradients, gradName } from '../../src/core/ir/autodiff.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, partnerOutput, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { tokenDestinations } from '../../src/fpet/models/merge.ts';
+import { headInputs, type VitConfig } from '../../src/fpet/models/vit.ts';
 import { bipartiteSoftMatching, referenceLogits, referenceLoss, type RefConfig } from './tome-reference.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';
 import { rngFrom, uniform } from '../support/random.ts';

@@ -15,7 +15,7 @@
 // InstanceBase::ProcessEvents on the freed instance (pthread_mutex_lock on a misaligned address).
 // Optimized code lets the GC see the `gpu` local as dead; the interpreter does not, which is why
 // --no-turbofan hid it. A GPU object dropped right away crashes at the first mapAsync with or
-// without --no-turbofan. src/runtime/device.ts now keeps its GPU objects alive, and the second
+// without --no-turbofan. src/core/runtime/device.ts now keeps its GPU objects alive, and the second
 // test below checks that the fix holds even with TurboFan on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

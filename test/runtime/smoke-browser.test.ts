@@ -1,11 +1,11 @@
-// Browser smoke test: bundles test/browser/smoke-page.ts (which imports src/runtime/device.ts),
+// Browser smoke test: bundles test/browser/smoke-page.ts (which imports src/core/runtime/device.ts),
 // runs it in headless Chromium on SwiftShader WebGPU and checks the axpy result.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { formatAdapterReport, type AdapterReport } from '../../src/runtime/device.ts';
+import { formatAdapterReport, type AdapterReport } from '../../src/core/runtime/device.ts';
 import type { AxpyResult } from './fixtures/axpy.ts';
-import { runInChromium } from '../../src/web/chromium.ts';
+import { runInChromium } from '../../src/frontends/web/chromium.ts';
 
 const entry = fileURLToPath(new URL('../browser/smoke-page.ts', import.meta.url));
 

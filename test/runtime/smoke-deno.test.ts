@@ -1,5 +1,5 @@
 // Deno smoke test: runs test/deno/smoke.ts under the deno binary from node_modules, so the same
-// src/runtime/device.ts is proven on Deno's WebGPU (wgpu) too.
+// src/core/runtime/device.ts is proven on Deno's WebGPU (wgpu) too.
 // Offline by construction: --no-remote/--no-npm (no module downloads), --no-config/--no-lock (no
 // deno.json or package.json driven installs), DENO_NO_UPDATE_CHECK=1, and a throwaway DENO_DIR.
 // Checked with the network cut off (`unshare -n`): same output, same time.
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AdapterReport } from '../../src/runtime/device.ts';
+import type { AdapterReport } from '../../src/core/runtime/device.ts';
 import type { AxpyResult } from './fixtures/axpy.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -2,7 +2,7 @@
 // and turns GPU validation errors into thrown JS errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatAdapterReport, requestGpu, withErrorScope, type GpuContext } from '../../src/runtime/device.ts';
+import { formatAdapterReport, requestGpu, withErrorScope, type GpuContext } from '../../src/core/runtime/device.ts';
 import { runAxpy } from './fixtures/axpy.ts';
 
 let gpu: GpuContext;
@@ -116,7 +116,7 @@ test('timestamp queries are not quantized (a few-µs kernel must be measurable o
   querySet.destroy();
   console.log(`timestamp intervals (ns): ${intervals.join(', ')}`);
   assert.ok(intervals.every((ns) => ns >= 0n), 'an end timestamp precedes its begin');
-  // Dawn's default quantization made every interval a multiple of 65,536 ns (src/runtime/device.ts DAWN_FLAGS).
+  // Dawn's default quantization made every interval a multiple of 65,536 ns (src/core/runtime/device.ts DAWN_FLAGS).
   assert.ok(intervals.some((ns) => ns % 65536n !== 0n), `every interval is a multiple of 65,536 ns: timestamps are quantized (${intervals.join(', ')})`);
   assert.deepEqual(gpu.takeErrors(), []);
 });

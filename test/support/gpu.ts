@@ -2,11 +2,11 @@
 // run on the GPU with the float64 reference interpreter.
 
 import assert from 'node:assert/strict';
-import type { Graph } from '../../src/ir/graph.ts';
-import { evaluate, type Feeds } from '../../src/ir/interpret.ts';
+import type { Graph } from '../../src/core/ir/graph.ts';
+import { evaluate, type Feeds } from '../../src/core/ir/interpret.ts';
 import { compileGraph, type CompileOptions, type CompiledPlan } from '../../codegen/compile.ts';
-import { formatAdapterReport, requestGpu, type GpuContext } from '../../src/runtime/device.ts';
-import { Program, deviceLimits, type HostArray } from '../../src/runtime/program.ts';
+import { formatAdapterReport, requestGpu, type GpuContext } from '../../src/core/runtime/device.ts';
+import { Program, deviceLimits, type HostArray } from '../../src/core/runtime/program.ts';
 
 let shared: Promise<GpuContext> | undefined;
 

@@ -2,9 +2,9 @@
 // deliberately not multiples of tile or workgroup sizes), every parameter trainable, with a loss.
 
 import fc from 'fast-check';
-import { GraphBuilder, type Tensor } from '../../src/ir/graph.ts';
-import { gelu, layerNorm, linear, softmax } from '../../src/ir/nn.ts';
-import { numel } from '../../src/ir/shape.ts';
+import { GraphBuilder, type Tensor } from '../../src/core/ir/graph.ts';
+import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
+import { numel } from '../../src/core/ir/shape.ts';
 import { randInt, rngFrom, uniform } from './random.ts';
 
 export const STEPS = ['unary', 'broadcastBinary', 'linear', 'layerNorm', 'softmax', 'rowReduce', 'colReduce', 'transpose', 'slice', 'pad', 'concat', 'gather', 'scatter', 'attention', 'topkGather', 'max'] as const;

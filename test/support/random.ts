@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 
-import { mulberry32, type Rng } from '../../src/util/random.ts';
+import { mulberry32, type Rng } from '../../src/core/util/random.ts';
 
 export type { Rng };
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 1_500_000 });
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/frontends/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 1_500_000 });
 const SHORT = ['--train-size', '24', '--test-size', '20', '--epochs', '1', '--batch', '8', '--eval-batch', '10', '--timing-rounds', '1', '--log-every', '1'];
 
 test('main job, shortened: AdaptFormer, + FPET and + ToMe removing as many tokens, over 2 seeds, with summary, curves and merge maps', { timeout: 1_500_000 }, () => {

@@ -12,19 +12,19 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/models/model.ts';
-import { VIT_PRESETS } from '../../src/models/vit.ts';
-import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions } from '../../src/train/run.ts';
-import { saveWeights } from '../../src/train/checkpoint.ts';
-import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.ts';
-import { TrainStep } from '../../src/train/train-step.ts';
-import { makeSplits, batches } from '../../src/data/dataset.ts';
-import { loadDataset } from '../../src/data/mnist.ts';
-import { requestGpu } from '../../src/runtime/device.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
+import { TRAIN_DEFAULTS, prepareRun, trainRun, type TrainOptions } from '../../src/fpet/train/run.ts';
+import { saveWeights } from '../../src/fpet/train/checkpoint.ts';
+import { readSafetensors, writeSafetensors } from '../../src/core/io/safetensors.ts';
+import { TrainStep } from '../../src/fpet/train/train-step.ts';
+import { makeSplits, batches } from '../../src/fpet/data/dataset.ts';
+import { loadDataset } from '../../src/fpet/data/mnist.ts';
+import { requestGpu } from '../../src/core/runtime/device.ts';
 import { gpu } from '../support/gpu.ts';
 import { compileGraph } from '../../codegen/compile.ts';
-import { deviceLimits, Program } from '../../src/runtime/program.ts';
-import { GraphBuilder } from '../../src/ir/graph.ts';
+import { deviceLimits, Program } from '../../src/core/runtime/program.ts';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
 
 const tiny = { ...VIT_PRESETS['vit-mnist'], patchSize: 7, dim: 16, depth: 2, heads: 2 };
 const spec = (over: Partial<ModelSpec> = {}): ModelSpec => ({ vit: tiny, batch: 16, pet: { ...DEFAULT_PET.adaptformer, dim: 4 }, ...over });
@@ -191,7 +191,7 @@ test('1,000 training steps: GPU buffers and live bytes constant after the first 
 
 test('SIGTERM to the CLI stops at a step boundary with a checkpoint; --resume finishes the run', async () => {
   const dir = fresh('fpet-sigterm-');
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'train', '--merge', 'none', '--train-size', '64', '--test-size', '16', '--batch', '8', '--eval-batch', '16', '--epochs', '2', '--log-every', '1', '--out', dir];
+  const args = ['--import', 'tsx', 'src/frontends/cli/main.ts', 'train', '--merge', 'none', '--train-size', '64', '--test-size', '16', '--batch', '8', '--eval-batch', '16', '--epochs', '2', '--log-every', '1', '--out', dir];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => {

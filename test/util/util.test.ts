@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Progress, formatDuration, formatProgress, formatRate, progressStats, type ProgressStream } from '../../src/util/progress.ts';
-import { barChart, escapeXml, formatTick, lineChart, niceTicks, scatterChart, wrapText } from '../../src/util/svg.ts';
-import { writeFileAtomic } from '../../src/util/atomic.ts';
+import { Progress, formatDuration, formatProgress, formatRate, progressStats, type ProgressStream } from '../../src/core/util/progress.ts';
+import { barChart, escapeXml, formatTick, lineChart, niceTicks, scatterChart, wrapText } from '../../src/core/util/svg.ts';
+import { writeFileAtomic } from '../../src/core/util/atomic.ts';
 
 // ---------------------------------------------------------------------------------------------
 // progress

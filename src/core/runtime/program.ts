@@ -1,0 +1,472 @@
+// A compiled graph on a device: what `compile(graph, gpu)` returns. Everything a step needs is
+// created once from the plan — arena buffers, pipelines (all compiled ahead, concurrently), bind
+// groups with layouts taken from the plan's bindings, readback staging — so a step is one command
+// buffer with one compute pass and only the outputs asked for come back. A program can also be
+// timed (wall clock per step) and profiled (per-kernel GPU timestamps), and reports its memory.
+
+import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, type CompiledPlan, type PlanKernel, type PlanTensor } from '../../../codegen/compile.ts';
+import type { Graph } from '../ir/graph.ts';
+import { fmtShape, numel } from '../ir/shape.ts';
+import { withErrorScope, type GpuContext } from './device.ts';
+import { compileTuned, defaultTuneMode, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
+
+export type HostArray = Float32Array | Int32Array;
+export type Feeds = Readonly<Record<string, ArrayLike<number>>>;
+
+/** The limits code generation should assume on this device. */
+export function deviceLimits(ctx: GpuContext): CodegenLimits {
+  const l = ctx.device.limits;
+  return {
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    subgroupSize: ctx.info.subgroupSize,
+    adapterClass: isCpuAdapter(ctx) ? 'cpu' : 'gpu',
+  };
+}
+
+/** Software adapters (lavapipe, SwiftShader, WARP): the GPU work runs on the CPU. */
+export function isCpuAdapter(ctx: GpuContext): boolean {
+  const i = ctx.info;
+  return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${i.description} ${i.device} ${i.architecture} ${i.vendor}`);
+}
+
+export interface ProgramOptions extends CompileOptions {
+  /**
+   * [output, parameter] pairs copied at the end of every step (in the same command buffer), so
+   * updated parameters and optimizer state stay on the GPU between steps.
+   */
+  readonly writeBack?: readonly (readonly [string, string])[];
+  /**
+   * Matmul variant tuning on this device (src/core/runtime/tune.ts): 'off' (heuristic defaults),
+   * 'quick' (time-bounded search of what the per-adapter cache lacks), 'full'. Default: the
+   * FPET_TUNE environment variable, else off under `node --test`, else quick. Ignored when
+   * `matmulVariant` is given.
+   */
+  readonly tune?: TuneMode;
+  /** Search budget for tune 'quick' (ms, default 30 s). */
+  readonly tuneBudgetMs?: number;
+  /** Progress of the search (one call per signature and per candidate timed). */
+  readonly onTuneProgress?: (p: TuneProgress) => void;
+  /** Where tuned choices persist (default: the per-adapter cache). */
+  readonly tuneStore?: TuneStore;
+}
+
+/** Compiles `graph` for the device (tuning matmul variants unless tune is off) and creates everything its steps need. */
+export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
+  const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
+  const mode = opts.tune ?? defaultTuneMode();
+  if (mode === 'off' || opts.matmulVariant !== undefined || opts.kernels === 'baseline') {
+    return Program.create(ctx, compileGraph(graph, compileOpts), opts);
+  }
+  const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
+  const program = await Program.create(ctx, plan, opts);
+  program.tuneResult = tune;
+  return program;
+}
+
+export interface KernelTime {
+  readonly name: string;
+  readonly kind: PlanKernel['kind'];
+  readonly config: string;
+  readonly flops: number;
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+interface Step {
+  readonly kernel: PlanKernel;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+/** One pipeline per distinct kernel code per device, compiled asynchronously (concurrently with the others). */
+function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeline> {
+  let cache = pipelineCache.get(device);
+  if (!cache) pipelineCache.set(device, (cache = new Map()));
+  let p = cache.get(k.code);
+  if (!p) {
+    const layout = device.createBindGroupLayout({
+      label: k.name,
+      entries: k.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
+      })),
+    });
+    const module = device.createShaderModule({ label: k.name, code: k.wgsl });
+    p = device.createComputePipelineAsync({
+      label: k.name,
+      layout: device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: k.entryPoint },
+    }).catch(async (e: unknown) => {
+      cache.delete(k.code);
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`);
+      throw new Error(`kernel ${k.name} did not compile: ${msgs.join('; ') || (e as Error).message}`);
+    });
+    cache.set(k.code, p);
+  }
+  return p;
+}
+
+/** What a failing Program.create was allocating: arenas and the largest tensor (GPU errors name the kernel by its label). */
+function describeProgramSize(plan: CompiledPlan): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  let largest: PlanTensor | undefined;
+  for (const t of plan.tensors.values()) if (!largest || t.bytes > largest.bytes) largest = t;
+  const node = largest ? plan.graph.node(largest.node) : undefined;
+  const big = largest && node ? `; largest tensor %${node.id} ${largest.name ?? node.op} [${node.type.shape.join(', ')}] ${mib(largest.bytes)}` : '';
+  return `creating the program (${plan.kernels.length} kernels; arenas: params ${mib(plan.arenaBytes.params)}, inputs ${mib(plan.arenaBytes.inputs)}, work ${mib(plan.arenaBytes.work)}${big})`;
+}
+
+export class Program {
+  /** How the matmul variants were chosen, when compile() tuned them. */
+  tuneResult?: TuneResult;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly plan: CompiledPlan,
+    private readonly arenas: Record<PlanTensor['arena'], GPUBuffer>,
+    private readonly steps: readonly Step[],
+    private readonly byName: ReadonlyMap<string, PlanTensor>,
+    private readonly copies: readonly { from: PlanTensor; to: PlanTensor }[],
+    /** Milliseconds spent creating the pipelines (all of them, concurrently). */
+    readonly pipelineMs: number,
+  ) {}
+
+  static async create(ctx: GpuContext, plan: CompiledPlan, opts: ProgramOptions = {}): Promise<Program> {
+    const byName = new Map<string, PlanTensor>();
+    for (const t of plan.tensors.values()) if (t.name !== undefined) byName.set(t.name, t);
+    const copies = (opts.writeBack ?? []).map(([out, param]) => {
+      const from = byName.get(out), to = byName.get(param);
+      if (!from || from.role !== 'output') throw new Error(`write-back: the plan has no output "${out}"`);
+      if (!to || to.role !== 'param') throw new Error(`write-back: the plan has no parameter "${param}"`);
+      if (from.bytes !== to.bytes) throw new Error(`write-back: "${out}" (${from.bytes} bytes) does not fit "${param}" (${to.bytes} bytes)`);
+      return { from, to };
+    });
+    const { device } = ctx;
+    return withErrorScope(device, async () => {
+      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+      const arenas = {
+        params: ctx.createBuffer({ label: 'params arena', size: Math.max(plan.arenaBytes.params, 4), usage }),
+        inputs: ctx.createBuffer({ label: 'inputs arena', size: Math.max(plan.arenaBytes.inputs, 4), usage }),
+        work: ctx.createBuffer({ label: 'work arena', size: Math.max(plan.arenaBytes.work, 4), usage }),
+      };
+      try {
+        const t0 = performance.now();
+        const pipelines = await Promise.all(plan.kernels.map((k) => pipelineFor(device, k)));
+        const pipelineMs = performance.now() - t0;
+        const steps = plan.kernels.map((kernel, i) => {
+          const pipeline = pipelines[i]!;
+          const bindGroup = device.createBindGroup({
+            label: kernel.name,
+            layout: pipeline.getBindGroupLayout(0),
+            entries: kernel.bindings.map((b) => {
+              const t = plan.tensors.get(b.tensor)!;
+              return { binding: b.binding, resource: { buffer: arenas[t.arena], offset: t.offset, size: t.bytes } };
+            }),
+          });
+          return { kernel, pipeline, bindGroup };
+        });
+        const program = new Program(ctx, plan, arenas, steps, byName, copies, pipelineMs);
+        // Constants folded into the code have no buffer.
+        for (const n of plan.graph.nodesOf('constant')) {
+          const t = plan.tensors.get(n.id);
+          if (t) program.upload(t, n.attrs.data);
+        }
+        return program;
+      } catch (e) {
+        for (const b of Object.values(arenas)) b.destroy();
+        throw e;
+      }
+    }, describeProgramSize(plan));
+  }
+
+  /**
+   * Any kernel over this plan's tensors (one of its own, or a variant of one rendered for the same
+   * plan: the tuner's candidates) bound to this program's buffers, ready to dispatch and time.
+   */
+  async bindKernel(kernel: PlanKernel): Promise<BoundKernel> {
+    const { device } = this.ctx;
+    return withErrorScope(device, async () => {
+      const pipeline = await pipelineFor(device, kernel);
+      const bindGroup = device.createBindGroup({
+        label: kernel.name,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: kernel.bindings.map((b) => {
+          const t = this.plan.tensors.get(b.tensor)!;
+          return { binding: b.binding, resource: { buffer: this.arenas[t.arena], offset: t.offset, size: t.bytes } };
+        }),
+      });
+      return new BoundKernel(this.ctx, kernel, pipeline, bindGroup);
+    }, `binding kernel ${kernel.name}`);
+  }
+
+  /** Writes a tensor by node id (any tensor of the plan: the tuner fills a kernel's inputs). */
+  writeTensor(node: number, data: ArrayLike<number>): void {
+    const t = this.plan.tensors.get(node);
+    if (!t) throw new Error(`the plan has no tensor for node %${node}`);
+    this.upload(t, data);
+  }
+
+  /** Reads a tensor back by node id. */
+  async readTensor(node: number): Promise<HostArray> {
+    const t = this.plan.tensors.get(node);
+    if (!t) throw new Error(`the plan has no tensor for node %${node}`);
+    return (await this.readPlaced([t]))[0]!;
+  }
+
+  /** Names of the inputs and parameters this program reads. */
+  get feedNames(): string[] {
+    return [...this.byName.values()].filter((t) => t.role === 'input' || t.role === 'param').map((t) => t.name!);
+  }
+
+  /** Shape of a named input, parameter or output. */
+  shapeOf(name: string): readonly number[] {
+    return this.tensor(name).shape;
+  }
+
+  private tensor(name: string): PlanTensor {
+    const t = this.byName.get(name);
+    if (!t) throw new Error(`the program has no tensor named "${name}" (it has: ${[...this.byName.keys()].slice(0, 20).join(', ')}${this.byName.size > 20 ? ', ...' : ''})`);
+    return t;
+  }
+
+  /** Writes inputs and/or parameters by name. */
+  write(feeds: Feeds): void {
+    for (const [name, data] of Object.entries(feeds)) {
+      const t = this.byName.get(name);
+      if (!t || (t.role !== 'input' && t.role !== 'param')) {
+        throw new Error(`the program has no input or parameter named "${name}" (it has: ${this.feedNames.slice(0, 20).join(', ')}${this.feedNames.length > 20 ? ', ...' : ''})`);
+      }
+      this.upload(t, data);
+    }
+  }
+
+  private upload(t: PlanTensor, data: ArrayLike<number>): void {
+    if (data.length !== numel(t.shape)) {
+      throw new Error(`"${t.name ?? `%${t.node}`}" expects ${numel(t.shape)} values for ${t.dtype}${fmtShape(t.shape)}, got ${data.length}`);
+    }
+    const host = t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data);
+    this.ctx.device.queue.writeBuffer(this.arenas[t.arena], t.offset, host);
+  }
+
+  /** Records the whole step into `encoder` as one compute pass. */
+  encode(encoder: GPUCommandEncoder): void {
+    const pass = encoder.beginComputePass({ label: 'program step' });
+    for (const s of this.steps) {
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(...s.kernel.dispatch);
+    }
+    pass.end();
+    for (const c of this.copies) encoder.copyBufferToBuffer(this.arenas[c.from.arena], c.from.offset, this.arenas[c.to.arena], c.to.offset, c.to.bytes);
+  }
+
+  /** Submits one step. */
+  run(): void {
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'program step' });
+    this.encode(encoder);
+    this.ctx.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Where a named tensor lives (for GPU-side copies between programs). */
+  locate(name: string): { buffer: GPUBuffer; offset: number; bytes: number } {
+    const t = this.tensor(name);
+    return { buffer: this.arenas[t.arena], offset: t.offset, bytes: t.bytes };
+  }
+
+  /** Bytes of GPU memory the program holds: parameters (and optimizer state), inputs, planned work arena. */
+  get memoryBytes(): number {
+    const a = this.plan.arenaBytes;
+    return a.params + a.inputs + a.work;
+  }
+
+  /** Reads the named tensors back (waits for submitted work). */
+  async read(names: readonly string[]): Promise<Record<string, HostArray>> {
+    const arrays = await this.readPlaced(names.map((name) => this.tensor(name)));
+    return Object.fromEntries(names.map((n, i) => [n, arrays[i]!]));
+  }
+
+  private async readPlaced(ts: readonly PlanTensor[]): Promise<HostArray[]> {
+    const { device } = this.ctx;
+    const total = ts.reduce((s, t) => s + t.bytes, 0);
+    const staging = this.ctx.createBuffer({ label: 'readback', size: Math.max(total, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder({ label: 'readback' });
+      let at = 0;
+      for (const t of ts) {
+        encoder.copyBufferToBuffer(this.arenas[t.arena], t.offset, staging, at, t.bytes);
+        at += t.bytes;
+      }
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = staging.getMappedRange().slice(0);
+      staging.unmap();
+      at = 0;
+      return ts.map((t) => {
+        const n = numel(t.shape);
+        const a = t.dtype === 'f32' ? new Float32Array(bytes, at, n) : new Int32Array(bytes, at, n);
+        at += t.bytes;
+        return a;
+      });
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Writes feeds, runs one step and reads the named outputs (default: all graph outputs). */
+  async execute(feeds: Feeds, outputs?: readonly string[]): Promise<Record<string, HostArray>> {
+    this.write(feeds);
+    this.run();
+    return this.read(outputs ?? [...this.plan.graph.outputs.keys()]);
+  }
+
+  /**
+   * Dispatches every distinct kernel once and waits: drivers that compile at the first dispatch
+   * (lavapipe, SwiftShader) do it now rather than inside the first timed step. Returns the ms it
+   * took. Write-back copies are not run, so parameters are unchanged.
+   */
+  async warmup(): Promise<number> {
+    const t0 = performance.now();
+    const encoder = this.ctx.device.createCommandEncoder({ label: 'warmup' });
+    const pass = encoder.beginComputePass({ label: 'warmup' });
+    const seen = new Set<GPUComputePipeline>();
+    for (const s of this.steps) {
+      if (seen.has(s.pipeline)) continue;
+      seen.add(s.pipeline);
+      pass.setPipeline(s.pipeline);
+      pass.setBindGroup(0, s.bindGroup);
+      pass.dispatchWorkgroups(1, 1, 1);
+    }
+    pass.end();
+    this.ctx.device.queue.submit([encoder.finish()]);
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  }
+
+  /** Median wall-clock ms of `steps` steps (submit + wait each), after one untimed step. */
+  async time(steps = 5): Promise<number> {
+    this.run();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    const ms: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      this.run();
+      await this.ctx.device.queue.onSubmittedWorkDone();
+      ms.push(performance.now() - t0);
+    }
+    return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+  }
+
+  /**
+   * Per-kernel GPU time (ms, the best of `runs` profiled steps) from timestamp queries around one
+   * compute pass per kernel; undefined when the device has no `timestamp-query`.
+   */
+  async profile(runs = 2): Promise<KernelTime[] | undefined> {
+    const { device } = this.ctx;
+    if (!device.features.has('timestamp-query')) return undefined;
+    const K = this.steps.length;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * K });
+    const resolve = this.ctx.createBuffer({ label: 'profile resolve', size: 16 * K, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.ctx.createBuffer({ label: 'profile readback', size: 16 * K, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      let best: number[] | undefined;
+      for (let run = 0; run <= runs; run++) {
+        const encoder = device.createCommandEncoder({ label: 'profile' });
+        this.steps.forEach((s, i) => {
+          const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+          pass.setPipeline(s.pipeline);
+          pass.setBindGroup(0, s.bindGroup);
+          pass.dispatchWorkgroups(...s.kernel.dispatch);
+          pass.end();
+        });
+        encoder.resolveQuerySet(querySet, 0, 2 * K, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * K);
+        device.queue.submit([encoder.finish()]);
+        await staging.mapAsync(GPUMapMode.READ);
+        const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        if (run === 0) continue; // the first run may also compile pipelines
+        const ms = this.steps.map((_, i) => Math.max(0, Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6));
+        best = best ? best.map((b, i) => Math.min(b, ms[i]!)) : ms;
+      }
+      return this.steps.map(({ kernel: k }, i) => ({ name: k.name, kind: k.kind, config: k.config, flops: k.flops, bytes: k.bytes, ms: best![i]! }));
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
+  }
+
+  /** The plan as a table (kernels, dispatch, FLOPs, bytes, memory). */
+  describe(): string {
+    return describePlan(this.plan);
+  }
+
+  destroy(): void {
+    for (const b of Object.values(this.arenas)) b.destroy();
+  }
+}
+
+/** One kernel bound to a program's buffers (see Program.bindKernel). */
+export class BoundKernel {
+  constructor(
+    readonly ctx: GpuContext,
+    readonly kernel: PlanKernel,
+    private readonly pipeline: GPUComputePipeline,
+    private readonly bindGroup: GPUBindGroup,
+  ) {}
+
+  private encode(reps: number, timestamps?: { querySet: GPUQuerySet }): GPUCommandEncoder {
+    const encoder = this.ctx.device.createCommandEncoder({ label: this.kernel.name });
+    const pass = encoder.beginComputePass(timestamps ? { timestampWrites: { querySet: timestamps.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    for (let i = 0; i < reps; i++) pass.dispatchWorkgroups(...this.kernel.dispatch);
+    pass.end();
+    return encoder;
+  }
+
+  /** Dispatches the kernel `reps` times in one pass and waits. */
+  async run(reps = 1): Promise<void> {
+    this.ctx.device.queue.submit([this.encode(reps).finish()]);
+    await this.ctx.device.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * Milliseconds per dispatch over `reps` dispatches in one pass: GPU timestamps when the device
+   * has them, else wall clock around submit and completion.
+   */
+  async time(reps: number): Promise<number> {
+    const { device } = this.ctx;
+    if (!device.features.has('timestamp-query')) {
+      const t0 = performance.now();
+      await this.run(reps);
+      return (performance.now() - t0) / reps;
+    }
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolve = this.ctx.createBuffer({ label: 'kernel time resolve', size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.ctx.createBuffer({ label: 'kernel time readback', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.encode(reps, { querySet });
+      encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return Math.max(0, Number(ts[1]! - ts[0]!) / 1e6) / reps;
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      staging.destroy();
+    }
+  }
+}

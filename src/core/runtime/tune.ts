@@ -1,0 +1,367 @@
+// The on-device tuner: for every matmul kernel signature of a plan (sizes, batch, how its operands
+// and epilogue read: kernels/matmul-variants.ts), the variants the code generator offers are
+// compiled and timed on this device, each result checked against the float64 reference of the
+// kernel, and the fastest correct one is kept. Choices persist per adapter (adapter info, driver,
+// package and code-generator version) in a cache file on Node (~/.cache/fpet-webgpu, respecting
+// XDG_CACHE_HOME), in localStorage in browsers, in memory elsewhere: a second run does no search.
+//
+// Modes: 'off' (the heuristic defaults, deterministic: tests), 'quick' (the default: the biggest
+// signatures first, at most three candidates each, within a time budget; what is left over keeps
+// its default and is tuned by later runs), 'full' (every signature, every candidate).
+
+import { compileGraph, kernelSubgraph, renderKernelVariant, type CompiledPlan, type MatmulChooser, type PlanKernel } from '../../../codegen/compile.ts';
+import { describeVariant, type MatmulVariant } from '../../../kernels/matmul-variants.ts';
+import type { Graph } from '../ir/graph.ts';
+import { evaluate } from '../ir/interpret.ts';
+import { numel } from '../ir/shape.ts';
+import { envVar } from '../util/node-import.ts';
+import type { GpuContext } from './device.ts';
+import type { Program as ProgramType } from './program.ts';
+
+export type TuneMode = 'off' | 'quick' | 'full';
+
+/** Bump when kernel templates change in a way that invalidates stored timings. */
+export const GENERATOR_VERSION = 1;
+
+export interface TuneCandidate {
+  readonly label: string;
+  readonly variant: MatmulVariant;
+  /** Milliseconds per dispatch, undefined when it failed (compile error or wrong result). */
+  readonly ms?: number;
+  readonly error?: string;
+}
+
+export interface TuneEntry {
+  readonly label: string;
+  readonly variant: MatmulVariant;
+  /** Milliseconds per dispatch of the chosen variant (undefined when it was not searched). */
+  readonly ms?: number;
+  /** Not searched (quick mode: budget spent, or too small to matter): the default is kept until a full run. */
+  readonly searched: boolean;
+  /** What the results were checked against: the float64 interpreter, or (large kernels) the tiled variant. */
+  readonly checkedAgainst: 'float64' | 'tiled';
+  readonly candidates: readonly TuneCandidate[];
+  readonly mode: TuneMode;
+  readonly at: string;
+}
+
+export interface TuneProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly signature: string;
+  /** The candidate just timed (absent on the line that starts a signature). */
+  readonly candidate?: TuneCandidate;
+  readonly elapsedMs: number;
+}
+
+export interface TuneStore {
+  /** Where the choices live (a file path, "localStorage", "memory"). */
+  readonly where: string;
+  load(): Promise<Record<string, TuneEntry>>;
+  save(entries: Record<string, TuneEntry>): Promise<void>;
+}
+
+export interface TuneOptions {
+  readonly mode?: TuneMode;
+  /** Wall-clock budget of the search (quick: 30 s, full: unbounded). */
+  readonly budgetMs?: number;
+  readonly onProgress?: (p: TuneProgress) => void;
+  /** Where choices persist (default: per adapter, see defaultTuneStore). */
+  readonly store?: TuneStore;
+}
+
+export interface TuneResult {
+  readonly chooser: MatmulChooser;
+  /** Identifies the choices for the plan cache. */
+  readonly key: string;
+  /** Entries for the signatures of this plan (tuned now or loaded). */
+  readonly entries: Readonly<Record<string, TuneEntry>>;
+  /** Signatures searched in this call (0: everything came from the cache). */
+  readonly searched: number;
+  /** Signatures left at their default in this call (quick: budget spent, or too small to matter). */
+  readonly skipped: number;
+  readonly ms: number;
+  readonly where: string;
+}
+
+/** One line saying where a plan's matmul variants came from. */
+export function describeTune(t: TuneResult): string {
+  const n = Object.keys(t.entries).length;
+  const cached = n - t.searched - t.skipped;
+  const parts = [`${n} matmul signature${n === 1 ? '' : 's'}`];
+  if (cached > 0) parts.push(`${cached} from the cache`);
+  if (t.searched > 0) parts.push(`${t.searched} timed now (${(t.ms / 1000).toFixed(1)} s)`);
+  if (t.skipped > 0) parts.push(`${t.skipped} left at the default until a later run`);
+  return `kernel variants: ${parts.join(', ')} [${t.where}]`;
+}
+
+/** FPET_TUNE=off|quick|full wins; under `node --test` the default is off (deterministic tests); else quick. */
+export function defaultTuneMode(): TuneMode {
+  const v = envVar('FPET_TUNE');
+  if (v === 'off' || v === 'quick' || v === 'full') return v;
+  if (envVar('NODE_TEST_CONTEXT')) return 'off';
+  return 'quick';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stores
+
+const nodeImport = <T>(specifier: string): Promise<T> => import(specifier) as Promise<T>;
+const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' && !('Deno' in globalThis);
+
+/** FNV-1a, 64 bits as 16 hex digits. */
+export function hash64(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < s.length; i++) {
+    h ^= BigInt(s.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+async function packageVersion(): Promise<string> {
+  if (!isNode()) return 'unknown';
+  try {
+    const { readFile } = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
+    return `${pkg.name}@${pkg.version}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What identifies an adapter for stored timings: adapter info (incl. driver), runtime, package and generator version. */
+export async function adapterIdentity(ctx: GpuContext): Promise<string> {
+  const i = ctx.info;
+  return JSON.stringify({
+    vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
+    runtime: i.runtime, fallback: i.isFallbackAdapter, subgroup: i.subgroupSize,
+    package: await packageVersion(), generator: GENERATOR_VERSION,
+  });
+}
+
+const memoryStores = new Map<string, Record<string, TuneEntry>>();
+
+export function memoryTuneStore(id = 'default'): TuneStore {
+  return {
+    where: 'memory',
+    load: async () => ({ ...(memoryStores.get(id) ?? {}) }),
+    save: async (e) => void memoryStores.set(id, { ...e }),
+  };
+}
+
+/** The store for this adapter: a JSON file on Node, localStorage in browsers, memory elsewhere. */
+export async function defaultTuneStore(ctx: GpuContext): Promise<TuneStore> {
+  const identity = await adapterIdentity(ctx);
+  const id = hash64(identity);
+  if (isNode()) {
+    const os = await nodeImport<typeof import('node:os')>('node:os');
+    const path = await nodeImport<typeof import('node:path')>('node:path');
+    const fs = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
+    const env = process.env;
+    const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+    const file = path.join(base, 'fpet-webgpu', `tune-${id}.json`);
+    return {
+      where: file,
+      async load() {
+        try {
+          const data = JSON.parse(await fs.readFile(file, 'utf8')) as { identity?: string; entries?: Record<string, TuneEntry> };
+          return data.identity === identity && data.entries ? data.entries : {};
+        } catch {
+          return {};
+        }
+      },
+      async save(entries) {
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await fs.writeFile(tmp, JSON.stringify({ identity, entries }, null, 1));
+        await fs.rename(tmp, file);
+      },
+    };
+  }
+  const ls = (globalThis as { localStorage?: Storage }).localStorage;
+  if (ls) {
+    const key = `fpet-webgpu-tune-${id}`;
+    return {
+      where: 'localStorage',
+      load: async () => {
+        try {
+          return (JSON.parse(ls.getItem(key) ?? '{}') as Record<string, TuneEntry>) ?? {};
+        } catch {
+          return {};
+        }
+      },
+      save: async (e) => ls.setItem(key, JSON.stringify(e)),
+    };
+  }
+  return memoryTuneStore(id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The search
+
+/** The variant of `offered` equal to `v` (same name and configuration), if any. */
+function findOffered(offered: readonly MatmulVariant[], v: MatmulVariant): MatmulVariant | undefined {
+  const label = describeVariant(v);
+  return offered.find((o) => describeVariant(o) === label);
+}
+
+/** A chooser answering from stored entries (undefined: the default). */
+export function chooserFrom(entries: Readonly<Record<string, TuneEntry>>): MatmulChooser {
+  return (sig, offered) => {
+    const e = entries[sig.key];
+    return e ? findOffered(offered, e.variant) : undefined;
+  };
+}
+
+/** Values for a kernel's read tensors: positive f32 (log, sqrt and division stay finite), zero indices. */
+function fillValues(n: number, dtype: string, seed: number): Float32Array | Int32Array {
+  if (dtype !== 'f32') return new Int32Array(n);
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = 0.5 + (s >>> 0) / 4294967296;
+  }
+  return out;
+}
+
+/** max |a − b| ≤ tol · max(1, max |b|), NaN only where the reference has one. */
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): boolean {
+  if (a.length !== b.length) return false;
+  let scale = 1;
+  for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i]!)) scale = Math.max(scale, Math.abs(b[i]!));
+  for (let i = 0; i < b.length; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (Number.isNaN(y)) continue;
+    if (!(Math.abs(x - y) <= tol * scale)) return false;
+  }
+  return true;
+}
+
+/** Kernels up to this many FLOPs are checked against the float64 interpreter; larger ones against the tiled variant. */
+const FLOAT64_CHECK_FLOPS = 3e8;
+
+/**
+ * Tunes the matmul kernels of `plan` (compiled with default choices) on the device: signatures
+ * missing from the store are searched, biggest first. Returns a chooser for compileGraph.
+ */
+export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOptions, Program: typeof ProgramType): Promise<TuneResult> {
+  const t0 = performance.now();
+  const mode = opts.mode ?? 'quick';
+  const store = opts.store ?? (await defaultTuneStore(ctx));
+  const entries = mode === 'off' ? {} : await store.load();
+  // Signatures of this plan, with their total FLOPs and one kernel to time.
+  const bySig = new Map<string, { index: number; flops: number; kernel: PlanKernel }>();
+  plan.kernels.forEach((k, index) => {
+    if (!k.matmul) return;
+    const s = bySig.get(k.matmul.signature.key);
+    if (s) s.flops += k.flops;
+    else bySig.set(k.matmul.signature.key, { index, flops: k.flops, kernel: k });
+  });
+  // Quick: what no earlier run decided; full: also what quick runs left unsearched.
+  const wanted = (key: string) => !entries[key] || (mode === 'full' && (!entries[key]!.searched || entries[key]!.mode !== 'full'));
+  const todo = mode === 'off' ? [] : [...bySig].filter(([key, s]) => wanted(key) && s.kernel.matmul!.offered.length > 1).sort((a, b) => b[1].flops - a[1].flops);
+  const budget = opts.budgetMs ?? (mode === 'full' ? Infinity : 30_000);
+  const totalFlops = [...bySig.values()].reduce((a, s) => a + s.flops, 0);
+  let searched = 0, skipped = 0;
+  const keepDefault = (key: string, k: PlanKernel): TuneEntry =>
+    ({ label: describeVariant(k.matmul!.variant), variant: k.matmul!.variant, searched: false, checkedAgainst: 'float64', candidates: [], mode, at: new Date().toISOString() });
+  if (todo.length) {
+    const prog = await Program.create(ctx, plan);
+    try {
+      for (const [i, [key, s]] of todo.entries()) {
+        // Quick mode decides every signature in one run: past the budget, or below 1% of the
+        // plan's matmul work, a signature keeps its default (a full run searches it later).
+        if (mode === 'quick' && (performance.now() - t0 > budget || s.flops < 0.01 * totalFlops)) {
+          entries[key] = keepDefault(key, s.kernel);
+          skipped++;
+          continue;
+        }
+        opts.onProgress?.({ done: i, total: todo.length, signature: key, elapsedMs: performance.now() - t0 });
+        const entry = await tuneSignature(ctx, prog, plan, s.index, mode, (candidate) =>
+          opts.onProgress?.({ done: i, total: todo.length, signature: key, candidate, elapsedMs: performance.now() - t0 }));
+        if (entry) {
+          entries[key] = entry;
+          searched++;
+          await store.save(entries);
+        }
+      }
+    } finally {
+      prog.destroy();
+    }
+    await store.save(entries);
+  }
+  const mine: Record<string, TuneEntry> = {};
+  for (const key of bySig.keys()) if (entries[key]) mine[key] = entries[key]!;
+  const chooser = chooserFrom(mine);
+  const keyText = Object.entries(mine).map(([k, e]) => `${k}=${e.label}`).sort().join(';');
+  return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, ms: performance.now() - t0, where: store.where };
+}
+
+async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, mode: TuneMode, report: (c: TuneCandidate) => void): Promise<TuneEntry | undefined> {
+  const k = plan.kernels[index]!;
+  const info = k.matmul!;
+  const defaultLabel = describeVariant(info.variant);
+  const rest = info.offered.filter((v) => describeVariant(v) !== defaultLabel);
+  // Quick: the default and the next two offered (the best guesses of each family come first).
+  const candidates = [info.variant, ...(mode === 'full' ? rest : rest.slice(0, 2))];
+  // Inputs: every tensor the kernel reads.
+  const { graph: sub, reads } = kernelSubgraph(plan, index);
+  const feeds: Record<string, ArrayLike<number>> = {};
+  for (const id of reads) {
+    const t = plan.tensors.get(id)!;
+    const data = fillValues(numel(t.shape), t.dtype, id * 2654435761);
+    prog.writeTensor(id, data);
+    feeds[`t${id}`] = data;
+  }
+  let reference: ArrayLike<number> | undefined;
+  let checkedAgainst: TuneEntry['checkedAgainst'] = 'float64';
+  if (k.flops <= FLOAT64_CHECK_FLOPS) reference = evaluate(sub as Graph, feeds).outputs.out!.data;
+  else {
+    checkedAgainst = 'tiled';
+    const tiled = info.offered.find((v) => v.name === 'tiled');
+    if (tiled) {
+      const bound = await prog.bindKernel(renderKernelVariant(plan, index, tiled));
+      await bound.run(1);
+      reference = Float32Array.from(await prog.readTensor(k.root));
+    }
+  }
+  const results: TuneCandidate[] = [];
+  for (const v of candidates) {
+    const label = describeVariant(v);
+    let c: TuneCandidate;
+    try {
+      const kernel = renderKernelVariant(plan, index, v);
+      const bound = await prog.bindKernel(kernel);
+      await bound.run(1); // drivers that compile at the first dispatch do it here
+      const first = await bound.time(1);
+      const reps = Math.max(1, Math.min(64, Math.ceil(4 / Math.max(first, 1e-3))));
+      let ms = Infinity;
+      for (let r = 0; r < 3; r++) ms = Math.min(ms, await bound.time(reps));
+      const out = await prog.readTensor(k.root);
+      const errors = ctx.takeErrors();
+      if (errors.length) c = { label, variant: v, error: errors.map((e) => e.message).join('; ') };
+      else if (reference && !close(out, reference, 2e-3)) c = { label, variant: v, error: 'result differs from the reference' };
+      else c = { label, variant: v, ms };
+    } catch (e) {
+      c = { label, variant: v, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+    }
+    results.push(c);
+    report(c);
+  }
+  const ok = results.filter((c) => c.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
+  if (!ok.length) return undefined;
+  const best = ok[0]!;
+  return { label: best.label, variant: best.variant, ms: best.ms!, searched: true, checkedAgainst, candidates: results, mode, at: new Date().toISOString() };
+}
+
+/** Compiles with tuned matmul variants (searching what the store lacks). */
+export async function compileTuned(graph: Graph, ctx: GpuContext, compileOpts: Parameters<typeof compileGraph>[1], opts: TuneOptions, Program: typeof ProgramType): Promise<{ plan: CompiledPlan; tune: TuneResult }> {
+  const base = compileGraph(graph, compileOpts);
+  const tune = await tunePlan(ctx, base, opts, Program);
+  const plan = Object.keys(tune.entries).length ? compileGraph(graph, { ...compileOpts, matmulVariant: tune.chooser, variantKey: tune.key }) : base;
+  return { plan, tune };
+}

@@ -1,0 +1,419 @@
+// A training run on disk: everything `train` and the main job do around the loop. Options are
+// validated and the run folder checked before any GPU work or any file is written; weights come
+// from a backbone file (checked for non-finite or absurd values) or a checkpoint (its run state
+// validated against a bounded schema and against the options); after every epoch — and when the
+// caller asks to stop, at the next step boundary — the run writes one consistent set of files:
+// checkpoint.safetensors (trainable parameters, AdamW state, run state), adapters.safetensors
+// (trainable parameters and the model spec) and run.json (a manifest written last, naming the step
+// both files hold). A file set left inconsistent by a kill is repaired on the next start.
+
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
+import { loadDataset, type DatasetName } from '../data/mnist.ts';
+import { buildModel, initialWeights, modelParamShapes, validateSpec, type ModelSpec } from '../models/model.ts';
+import type { NameRule } from '../../core/io/name-map.ts';
+import type { GpuContext } from '../../core/runtime/device.ts';
+import { describeTune, type TuneMode } from '../../core/runtime/tune.ts';
+import { deviceLimits } from '../../core/runtime/program.ts';
+import { compileGraph } from '../../../codegen/compile.ts';
+import type { Graph } from '../../core/ir/graph.ts';
+import { Progress } from '../../core/util/progress.ts';
+import { writeFileAtomic } from '../../core/util/atomic.ts';
+import { lineChart } from '../../core/util/svg.ts';
+import { checkWeights, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
+import { Classifier, type Weights } from './inference.ts';
+import { adaptersMetadata } from './model-files.ts';
+import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
+import { ADAMW_DEFAULTS, type AdamWConfig } from './optimizer.ts';
+import { TrainStep, trainStepGraph } from './train-step.ts';
+
+export interface DataOptions {
+  readonly dataset: DatasetName;
+  readonly trainSize: number;
+  readonly testSize: number;
+  readonly splitSeed: number;
+}
+
+export interface TrainOptions {
+  /** Model to train; `training` (dropout, DropPath) is set from the options below. */
+  readonly spec: ModelSpec;
+  readonly data: DataOptions;
+  readonly epochs: number;
+  readonly lr: number;
+  readonly minLr: number;
+  readonly warmupLr: number;
+  readonly warmupEpochs: number;
+  readonly schedule: 'epoch' | 'step';
+  readonly adamw: AdamWConfig;
+  readonly dropout: number;
+  readonly dropPath: number;
+  readonly augmentShift: number;
+  /** Random zoom and rotation on top of the shifts (pre-training; absent: whole-pixel shifts only). */
+  readonly augmentAffine?: AffineAugment;
+  readonly seed: number;
+  readonly evalBatch: number;
+  /** Evaluate every this many epochs (and after the last). */
+  readonly evalEvery: number;
+  /** Read the loss back every this many steps. */
+  readonly logEvery: number;
+  /** Safetensors backbone in timm names (else random weights). */
+  readonly backbone?: string;
+  /** Rules renaming the backbone file's tensors. */
+  readonly nameMap?: readonly NameRule[];
+  /** Refuse a backbone with non-finite or absurdly large weights (default true). */
+  readonly checkWeights?: boolean;
+  readonly outDir: string;
+  /** Continue from this checkpoint. */
+  readonly resume?: string;
+  /** Replace an existing run folder's files. */
+  readonly force?: boolean;
+  /** Also write the whole trained model (backbone + modules, no optimizer state) here. */
+  readonly saveModel?: string;
+  /** Stop after this many epochs in this invocation (for tests of resuming). */
+  readonly stopAfterEpochs?: number;
+  /** Checked at every step boundary and between evaluation batches: true stops with a checkpoint. */
+  readonly shouldStop?: () => boolean;
+  /** Called after every step (tests inject faults here). */
+  readonly onStep?: (step: number) => void;
+  readonly quiet?: boolean;
+  /** Matmul variant tuning (src/core/runtime/tune.ts; default: $FPET_TUNE, else quick). */
+  readonly tune?: TuneMode;
+}
+
+export const TRAIN_DEFAULTS = {
+  lr: 1e-3, minLr: 1e-5, warmupLr: 1e-6, schedule: 'step' as const, adamw: ADAMW_DEFAULTS,
+  dropout: 0.1, dropPath: 0.1, augmentShift: 0, seed: 0, evalBatch: 100, evalEvery: 1, logEvery: 5,
+};
+
+export interface TrainResult {
+  readonly history: EpochRecord[];
+  readonly finalAccuracy: number;
+  readonly bestAccuracy: number;
+  readonly trainImagesPerSec: number;
+  readonly inferImagesPerSec: number;
+  /** GPU bytes of the training program (parameters + optimizer state + inputs + planned work arena). */
+  readonly trainPeakBytes: number;
+  readonly trainWorkBytes: number;
+  readonly inferPeakBytes: number;
+  readonly trainableParams: number;
+  readonly trainKernels: number;
+  readonly checkpoint: string;
+  readonly adapters: string;
+  /** Stopped before the last epoch at the caller's request. */
+  readonly interrupted: boolean;
+  readonly step: number;
+}
+
+/** What a run needs before the GPU: checked options, data, the model, and where files go. */
+export interface PreparedRun {
+  readonly o: TrainOptions;
+  readonly spec: ModelSpec;
+  readonly train: Subset;
+  readonly test: Subset;
+  readonly resumeState?: RunState;
+  readonly paths: { checkpoint: string; adapters: string; manifest: string };
+}
+
+const fileSetOf = (dir: string) => ({
+  checkpoint: join(dir, 'checkpoint.safetensors'),
+  adapters: join(dir, 'adapters.safetensors'),
+  manifest: join(dir, 'run.json'),
+});
+
+/**
+ * Validates everything that can be checked without a GPU and without writing a file: the model
+ * spec, the data (split sizes, image geometry), the run folder (an existing run needs --resume or
+ * --force) and, when resuming, the checkpoint's run state against the options.
+ */
+export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
+  const ds = loadDataset(o.data.dataset);
+  const spec: ModelSpec = { ...o.spec, vit: { ...o.spec.vit, numClasses: ds.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
+  validateSpec(spec);
+  if (spec.vit.imageSize !== ds.imageSize || spec.vit.inChannels !== ds.channels) {
+    throw new Error(`the model expects ${spec.vit.inChannels}×${spec.vit.imageSize}×${spec.vit.imageSize} images but ${ds.name} has ${ds.channels}×${ds.imageSize}×${ds.imageSize} (--preset vit-mnist fits it)`);
+  }
+  const { train, test } = makeSplits(ds, { trainSize: o.data.trainSize, testSize: o.data.testSize, seed: o.data.splitSeed });
+  if (train.indices.length < spec.batch) throw new Error(`--batch ${spec.batch} is larger than the ${train.indices.length} training images (--train-size)`);
+  if (o.evalBatch < 1) throw new Error(`--eval-batch must be >= 1 (got ${o.evalBatch})`);
+  const paths = fileSetOf(o.outDir);
+  if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new Error(`--out ${o.outDir} exists and is not a folder`);
+  const hasRun = [paths.checkpoint, paths.adapters, paths.manifest].some((p) => existsSync(p));
+  if (hasRun && !o.resume && !o.force) {
+    throw new Error(`--out ${o.outDir} already holds a run (${paths.checkpoint}); continue it with --resume ${paths.checkpoint}, replace it with --force, or choose another --out`);
+  }
+  let resumeState: RunState | undefined;
+  if (o.resume) {
+    if (!existsSync(o.resume)) throw new Error(`--resume ${o.resume}: no such checkpoint`);
+    const { metadata } = await loadWeights(o.resume, new Map(), { allowExtra: true, headerOnly: true });
+    resumeState = parseRunState(metadata, o.resume);
+    const s = resumeState.spec;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(s.vit, spec.vit) || !same(s.pet, spec.pet) || !same(s.merge ?? null, spec.merge ?? null)) {
+      throw new Error(`--resume ${o.resume}: the checkpoint was trained with another model (${JSON.stringify({ pet: s.pet, merge: s.merge ?? 'none' })}); resume with the same model options`);
+    }
+    if (s.batch !== spec.batch) throw new Error(`--resume ${o.resume}: the checkpoint was trained with --batch ${s.batch}, not ${spec.batch}; resume with --batch ${s.batch}`);
+    if (resumeState.seed !== o.seed) throw new Error(`--resume ${o.resume}: the checkpoint was trained with --seed ${resumeState.seed}, not ${o.seed}; resume with --seed ${resumeState.seed}`);
+    const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
+    if (resumeState.step > o.epochs * stepsPerEpoch) {
+      throw new Error(`--resume ${o.resume}: the checkpoint is at step ${resumeState.step}, past the end of a ${o.epochs}-epoch run (${o.epochs * stepsPerEpoch} steps of ${stepsPerEpoch}); raise --epochs to train further`);
+    }
+    if (Math.floor(resumeState.step / stepsPerEpoch) < resumeState.epoch) {
+      throw new Error(`--resume ${o.resume}: its run state says ${resumeState.epoch} epochs but only ${resumeState.step} steps of ${stepsPerEpoch} per epoch (--train-size and --batch must match the run's)`);
+    }
+  }
+  return { o, spec, train, test, resumeState, paths };
+}
+
+/** Removes temporary files a killed write left in the run folder. */
+function removeStaleTemporaries(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of readdirSync(dir)) {
+    if (/^\..*\.tmp$/.test(f)) {
+      rmSync(join(dir, f), { force: true });
+      n++;
+    }
+  }
+  return n;
+}
+
+export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<TrainResult> {
+  const { o, spec, train, test, paths } = prepared;
+  const log = (s: string) => o.quiet || console.log(s);
+  const shapes = modelParamShapes(spec);
+  const model = buildModel(spec);
+  const start = await startingPoint(prepared, model.trainable, log);
+
+  // Compile before creating the run folder: limits and compile errors leave no files behind.
+  const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune }).catch((e: unknown) => {
+    throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
+  });
+  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, start.weights, { tune: o.tune }).catch((e: unknown) => {
+    step.destroy();
+    throw batchLimitError(e, o.evalBatch, '--eval-batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
+  });
+  const plan = step.program.plan;
+  if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
+  log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct), ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; pipelines ready in ${(step.program.pipelineMs / 1000).toFixed(1)} s`);
+
+  mkdirSync(o.outDir, { recursive: true });
+  const stale = removeStaleTemporaries(o.outDir);
+  if (stale) log(`removed ${stale} temporary file(s) left by an interrupted write in ${o.outDir}`);
+  await repairFileSet(paths, spec, shapes, model.trainable, o);
+
+  const saveSet = async (loop: { step: number; history: EpochRecord[] }) => {
+    const state = await step.state();
+    const epochs = loop.history.length;
+    const runState: RunState = { spec, epoch: epochs, step: loop.step, seed: o.seed, options: optionsRecord(o), history: loop.history };
+    await saveWeights(paths.checkpoint, state, step.stateShapes, runStateMetadata(runState));
+    await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(spec, o, loop.step));
+    await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: loop.step, epoch: epochs, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
+  };
+
+  const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
+  const progress = new RunProgress(o);
+  let result: LoopResult;
+  let lastStep = start.step;
+  try {
+    result = await trainLoop(step, { train, test }, evaluator, {
+      epochs: o.epochs, batch: spec.batch,
+      schedule: { lr: o.lr, minLr: o.minLr, warmupLr: o.warmupLr, warmupEpochs: o.warmupEpochs, epochs: o.epochs },
+      scheduleMode: o.schedule, seed: o.seed, logEvery: o.logEvery, evalEvery: o.evalEvery,
+      augmentShift: o.augmentShift, augmentAffine: o.augmentAffine, startStep: start.step, stopAfterEpochs: o.stopAfterEpochs,
+    }, {
+      shouldStop: o.shouldStop,
+      onStep: (s) => {
+        lastStep = s.step;
+        progress.step(s);
+        o.onStep?.(s.step);
+      },
+      onEvaluate: (done, total) => progress.evaluate(done, total),
+      onEpoch: async (record, taken) => {
+        progress.endEpoch();
+        await saveSet({ step: taken, history: start.history });
+        log(`epoch ${record.epoch}: loss ${record.loss.toFixed(4)}${record.testAccuracy !== undefined ? `, test accuracy ${(100 * record.testAccuracy).toFixed(2)}%` : ''}, ${record.trainImagesPerSec.toFixed(1)} img/s`);
+      },
+    }, start.history);
+  } catch (e) {
+    progress.endEpoch();
+    step.destroy();
+    evaluator.destroy();
+    const lost = await Promise.race([ctx.lost.then((l) => l), new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
+    const where = existsSync(paths.checkpoint) ? `the last checkpoint (${paths.checkpoint}) is intact; continue with --resume ${paths.checkpoint}` : 'no checkpoint was written yet';
+    if (lost) throw new Error(`the GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) at step ${lastStep}; ${where}`);
+    throw new Error(`${(e as Error).message}\n(training stopped at step ${lastStep}; ${where})`);
+  }
+  progress.endEpoch();
+  if (result.stopped) {
+    // Stopped mid-epoch (or during evaluation): save the step reached so that --resume continues there.
+    await saveSet({ step: result.step, history: result.history });
+    log(`stopped at step ${result.step} (epoch ${Math.floor(result.step / stepsPerEpoch) + 1}, step ${result.step % stepsPerEpoch} of ${stepsPerEpoch}): checkpoint ${paths.checkpoint} (continue with --resume ${paths.checkpoint})`);
+  }
+  await writeReport(o.outDir, result.history, stepsPerEpoch);
+  if (o.saveModel && !result.stopped) {
+    const trained = await step.trainableWeights();
+    const full = new Map([...start.weights].filter(([k]) => shapes.has(k)).map(([k, v]) => [k, trained.get(k) ?? v]));
+    await saveWeights(o.saveModel, full, shapes, { kind: 'model', spec: JSON.stringify({ ...spec, training: undefined }) });
+    log(`wrote the trained model to ${o.saveModel}`);
+  }
+  const accs = result.history.map((h) => h.testAccuracy).filter((a): a is number => a !== undefined);
+  const out: TrainResult = {
+    history: result.history,
+    finalAccuracy: accs[accs.length - 1] ?? NaN,
+    bestAccuracy: accs.length ? Math.max(...accs) : NaN,
+    trainImagesPerSec: result.trainImages / Math.max(result.trainSeconds, 1e-9),
+    inferImagesPerSec: result.evalImages / Math.max(result.evalSeconds, 1e-9),
+    trainPeakBytes: step.program.memoryBytes,
+    trainWorkBytes: plan.arenaBytes.work,
+    inferPeakBytes: evaluator.program.memoryBytes,
+    trainableParams: model.trainable.reduce((s, n) => s + shapes.get(n)!.reduce((a, b) => a * b, 1), 0),
+    trainKernels: plan.kernels.length,
+    checkpoint: paths.checkpoint,
+    adapters: paths.adapters,
+    interrupted: result.stopped,
+    step: result.step,
+  };
+  await writeFileAtomic(join(o.outDir, 'result.json'), JSON.stringify({ options: optionsRecord(o), spec, result: out }, null, 2));
+  step.destroy();
+  evaluator.destroy();
+  return out;
+}
+
+/**
+ * Where training starts: the backbone (file or random) with fresh adapters and head, or, when
+ * resuming, the trainable part, AdamW state, step and history from the checkpoint.
+ */
+async function startingPoint(prepared: PreparedRun, trainable: readonly string[], log: (s: string) => void) {
+  const { o, spec } = prepared;
+  const shapes = modelParamShapes(spec);
+  const backbone = o.backbone ? (await loadBackbone(o.backbone, spec.vit, o.nameMap)).weights : undefined;
+  if (backbone && o.checkWeights !== false) checkWeights(backbone, o.backbone!);
+  const weights = initialWeights(spec, o.seed, backbone);
+  if (!o.resume || !prepared.resumeState) return { weights, step: 0, history: [] as EpochRecord[], optimizerState: undefined };
+  const stateShapes = new Map<string, readonly number[]>();
+  for (const n of trainable) stateShapes.set(n, shapes.get(n)!).set(`adam.m:${n}`, shapes.get(n)!).set(`adam.v:${n}`, shapes.get(n)!);
+  const ck = await loadWeights(o.resume, stateShapes);
+  checkWeights(ck.weights, o.resume);
+  for (const n of trainable) weights.set(n, ck.weights.get(n)!);
+  log(`resuming ${o.resume}: ${prepared.resumeState.step} steps done`);
+  return { weights, step: prepared.resumeState.step, history: prepared.resumeState.history.map((h) => ({ ...h })) as EpochRecord[], optimizerState: ck.weights as Weights };
+}
+
+/** The console progress of a run: one bar per epoch (images, loss, learning rate), one per evaluation. */
+class RunProgress {
+  private bar: Progress | undefined;
+  private barEpoch = -1;
+  private evalBar: Progress | undefined;
+
+  constructor(private readonly o: TrainOptions) {}
+
+  step(s: { epoch: number; stepsPerEpoch: number; stepInEpoch: number; loss?: number; lr: number }): void {
+    if (this.o.quiet) return;
+    const batch = this.o.spec.batch;
+    if (!this.bar || this.barEpoch !== s.epoch) {
+      this.bar?.done();
+      this.barEpoch = s.epoch;
+      this.bar = new Progress({ label: `epoch ${s.epoch + 1}/${this.o.epochs}`, total: (s.stepsPerEpoch - s.stepInEpoch + 1) * batch, unit: 'img' });
+    }
+    this.bar.tick(batch, s.loss !== undefined ? `loss ${s.loss.toFixed(4)} lr ${s.lr.toExponential(2)}` : undefined);
+  }
+
+  evaluate(done: number, total: number): void {
+    if (this.o.quiet) return;
+    if (!this.evalBar || done <= this.o.evalBatch) {
+      this.bar?.done();
+      this.bar = undefined;
+      this.evalBar = new Progress({ label: 'evaluate', total, unit: 'img' });
+    }
+    this.evalBar.tick(done - this.evalBar.value);
+    if (done >= total) {
+      this.evalBar.done();
+      this.evalBar = undefined;
+    }
+  }
+
+  endEpoch(): void {
+    this.bar?.done();
+    this.bar = undefined;
+    this.evalBar?.done();
+    this.evalBar = undefined;
+  }
+}
+
+function optionsRecord(o: TrainOptions): Record<string, unknown> {
+  const { spec: _s, nameMap, shouldStop: _st, onStep: _os, ...rest } = o;
+  return { ...rest, nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
+}
+
+const adaptersMeta = (spec: ModelSpec, o: TrainOptions, step: number): Record<string, string> => adaptersMetadata(spec, { seed: o.seed, backbone: o.backbone ?? 'random', step });
+
+/**
+ * A kill between writing the checkpoint and the adapters (or the manifest) leaves them at
+ * different steps: the adapters are the checkpoint's trainable tensors, so rewrite them from it.
+ */
+async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shapes: Map<string, number[]>, trainable: readonly string[], o: TrainOptions): Promise<void> {
+  if (!existsSync(paths.checkpoint)) return;
+  const ck = await loadWeights(paths.checkpoint, new Map(trainable.map((n) => [n, shapes.get(n)!])), { allowExtra: true }).catch(() => undefined);
+  if (!ck) return; // --force over a checkpoint of another model: it is replaced at the first save
+  let state: RunState;
+  try {
+    state = parseRunState(ck.metadata, paths.checkpoint);
+  } catch {
+    return; // --force over an unreadable run: it is replaced at the first save
+  }
+  const manifest = readRunManifest(paths.manifest);
+  const adaptersStep = existsSync(paths.adapters) ? Number((await loadWeights(paths.adapters, new Map(), { allowExtra: true, headerOnly: true })).metadata.step ?? NaN) : NaN;
+  if (manifest?.step === state.step && adaptersStep === state.step) return;
+  if (trainable.every((n) => ck.weights.has(n))) {
+    await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMeta(spec, o, state.step));
+    await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: state.step, epoch: state.epoch, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
+    if (!o.quiet) console.log(`repaired ${paths.adapters}: it was at step ${Number.isNaN(adaptersStep) ? '?' : adaptersStep}, the checkpoint at step ${state.step}`);
+  }
+}
+
+/** [needed, limit] of a plan that exceeds a device limit proportional to the batch, from its message. */
+function limitOverrun(msg: string): [number, number] | undefined {
+  const m = /needs (\d+) bytes, over the device's binding limit of (\d+) bytes/.exec(msg) ?? /(\d+) workgroups exceed the device's dispatch limit \((\d+)/.exec(msg);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * A compile error from a batch too large for the device's binding or dispatch limits, restated
+ * with the option's name and the largest batch whose plan fits every limit (found by planning the
+ * graph at smaller batches: code generation only, no GPU work).
+ */
+function batchLimitError(e: unknown, batch: number, option: string, graphAt: (batch: number) => Graph, ctx: GpuContext): Error {
+  const msg = (e as Error).message ?? String(e);
+  let over = limitOverrun(msg);
+  if (!over) return e as Error;
+  const limits = deviceLimits(ctx);
+  let fits = batch;
+  for (let i = 0; i < 8 && over && fits > 0; i++) {
+    fits = Math.min(fits - 1, Math.floor((fits * over[1]) / over[0]));
+    if (fits <= 0) break;
+    try {
+      compileGraph(graphAt(fits), { limits });
+      over = undefined;
+    } catch (e2) {
+      over = limitOverrun((e2 as Error).message ?? String(e2));
+    }
+  }
+  const advice = !over && fits > 0 ? `The largest ${option} that fits is about ${fits}.` : `No ${option} found that fits.`;
+  return new Error(`${option} ${batch} is too large for this device: ${msg}. ${advice}`);
+}
+
+async function writeReport(dir: string, history: readonly EpochRecord[], stepsPerEpoch: number): Promise<void> {
+  const stepLosses = history.flatMap((h) => h.steps ?? []);
+  const svg = lineChart({
+    title: 'Training loss per step and test accuracy per epoch',
+    xLabel: 'epoch',
+    yLabel: 'loss / accuracy',
+    series: [
+      ...(stepLosses.length ? [{ name: 'train loss (per step)', points: stepLosses.map(([s, l]) => [s / stepsPerEpoch, l] as const) }] : []),
+      { name: 'train loss (epoch mean)', points: history.map((h) => [h.epoch, h.loss] as const) },
+      { name: 'test accuracy', points: history.filter((h) => h.testAccuracy !== undefined).map((h) => [h.epoch, h.testAccuracy!] as const) },
+    ],
+  });
+  await writeFileAtomic(join(dir, 'curves.svg'), svg);
+}

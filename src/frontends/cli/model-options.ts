@@ -1,0 +1,80 @@
+// Options shared by the commands that build a model (train, eval, infer, compile, bench), and the
+// load option that renames a weight file's tensors.
+
+import { readFileSync } from 'node:fs';
+import { DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../../fpet/models/model.ts';
+import { VIT_PRESETS, type VitPreset } from '../../fpet/models/vit.ts';
+import { MODEL_SPEC_LIMITS } from '../../core/io/schema.ts';
+import { parseNameMap, type NameRule } from '../../core/io/name-map.ts';
+import { display } from '../../core/util/text.ts';
+import { UsageError, type OptionSpec } from './args.ts';
+
+export const INPUT_CROP_HELP = 'the model sees the central N×N pixels of each image, scaled back up to the image size (bilinear; part of the model, so eval and infer apply it too)';
+
+export const MODEL_OPTIONS = {
+  preset: { type: 'string', default: 'vit-mnist', choices: Object.keys(VIT_PRESETS), help: 'backbone geometry' },
+  method: { type: 'string', default: 'adaptformer', choices: ['adaptformer', 'lora', 'full', 'linear'], help: 'PET method (full = full fine-tuning, linear = head only)' },
+  bits: { type: 'number', default: 32, help: 'adapter precision: 32 or 1 (Bi-AdaptFormer / Bi-LoRA)' },
+  adapterDim: { type: 'number', integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxAdapterDim, help: 'adapter bottleneck width (default 8 for 32-bit, 32 for 1-bit)' },
+  adapterScale: { type: 'number', default: 1, min: -MODEL_SPEC_LIMITS.maxAdapterScale, max: MODEL_SPEC_LIMITS.maxAdapterScale, help: 'adapter output scale s' },
+  adapterBias: { type: 'boolean', default: false, help: 'adapters with biases (the original AdaptFormer; FPET\'s reference adapters have none)' },
+  merge: { type: 'string', default: 'fpet', choices: ['none', 'fpet', 'tome'], help: 'token merging' },
+  mergeBlocks: { type: 'list', integer: true, min: 0, max: MODEL_SPEC_LIMITS.maxDepth - 1, help: 'blocks (0-based) where tokens are merged (default: the middle block for FPET, every block for ToMe)' },
+  mergeRatio: { type: 'number', default: 0.5, min: 0.0001, max: MODEL_SPEC_LIMITS.maxMergeRatio, help: 'FPET: fraction of patch tokens merged (0.5 = all of set A, the reference)' },
+  tomeR: { type: 'number', default: 4, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxTomeR, help: 'ToMe: tokens merged per block' },
+  batch: { type: 'number', default: 32, integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxBatch, help: 'batch size' },
+  inputCrop: { type: 'number', integer: true, min: 1, max: MODEL_SPEC_LIMITS.maxImageSize, help: `${INPUT_CROP_HELP}; absent: the whole image` },
+} as const satisfies Record<string, OptionSpec>;
+
+type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number; inputCrop?: number };
+
+export function modelSpecFrom(a: ModelArgs): ModelSpec {
+  const vit = VIT_PRESETS[a.preset as VitPreset];
+  if (a.bits !== 32 && a.bits !== 1) throw new UsageError(`--bits must be 32 or 1 (got ${a.bits})`);
+  const method = a.method as PetMethod;
+  const pet = { ...DEFAULT_PET[method], bits: a.bits as 32 | 1, scale: a.adapterScale, bias: a.adapterBias, dim: a.adapterDim ?? (method === 'adaptformer' || method === 'lora' ? (a.bits === 1 ? 32 : 8) : 0) };
+  let merge: MergeSpec | undefined;
+  if (a.merge !== 'none') {
+    const blocks = a.mergeBlocks?.map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n)) throw new UsageError(`--merge-blocks takes block numbers, got "${s}"`);
+      return n;
+    }) ?? (a.merge === 'fpet' ? [Math.floor(vit.depth / 2)] : [...Array(vit.depth).keys()]);
+    merge = { ...DEFAULT_MERGE, kind: a.merge as 'fpet' | 'tome', blocks, ratio: a.mergeRatio, r: a.tomeR };
+  }
+  if (a.inputCrop !== undefined && a.inputCrop > vit.imageSize) throw new UsageError(`--input-crop must be an integer in [1, ${vit.imageSize}] (the image size of ${a.preset}; got ${a.inputCrop})`);
+  return { vit, batch: a.batch, pet, merge, ...(a.inputCrop !== undefined && a.inputCrop < vit.imageSize ? { inputCrop: a.inputCrop } : {}) };
+}
+
+export function describeSpec(s: ModelSpec): string {
+  const pet = s.pet.method === 'adaptformer' || s.pet.method === 'lora' ? `${s.pet.bits === 1 ? 'Bi-' : ''}${s.pet.method === 'lora' ? 'LoRA' : 'AdaptFormer'}(dim ${s.pet.dim}, s ${s.pet.scale})` : s.pet.method === 'full' ? 'full fine-tuning' : 'linear probe';
+  const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
+  const crop = s.inputCrop !== undefined && s.inputCrop < s.vit.imageSize ? `, input: central ${s.inputCrop}×${s.inputCrop} scaled to ${s.vit.imageSize}×${s.vit.imageSize}` : '';
+  return `${pet}, ${merge}${crop}`;
+}
+
+/** How the commands that run kernels pick matmul variants (src/core/runtime/tune.ts). */
+export const TUNE_OPTION = {
+  tune: { type: 'string', choices: ['off', 'quick', 'full'], help: 'matmul kernel variants timed on this device and cached per adapter: off (heuristic defaults), quick (time-bounded search of what the cache lacks), full (default: $FPET_TUNE, else quick)' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The load option of commands that read a backbone. */
+export const NAME_MAP_OPTION = {
+  nameMap: { type: 'string', help: 'file of rules renaming the backbone file\'s tensors: "pattern -> replacement" per line (see src/core/io/name-map.ts)' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Reads `--name-map FILE`. */
+export function readNameMapOption(path: string | undefined): NameRule[] | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--name-map ${display(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (text.length > 1_000_000) throw new UsageError(`--name-map ${display(path)}: over 1 MB, not a name map`);
+  return parseNameMap(text, path);
+}
+
+/** The backbone option's value: a path, or undefined for "random". */
+export const backbonePath = (v: string): string | undefined => (v === 'random' ? undefined : v);

@@ -1,0 +1,286 @@
+// Live training in the page: one Runner per model variant (AdaptFormer, AdaptFormer + FPET), each
+// a compiled TrainStep driven by the library's own trainLoop (src/fpet/train/loop.ts), the same loop the
+// CLI runs. The runners take turns step by step (a baton passed in trainLoop's onStep callback), so
+// both curves grow side by side and every step's wall time belongs to one variant; pausing holds the
+// baton at a step boundary; stopping (reset, a new merge setting, a lost device) ends a loop at the
+// next step boundary through shouldStop. Universal: no DOM here.
+
+import {
+  Classifier, TrainStep, trainLoop, type EpochRecord, type GpuContext, type LoopResult, type ModelSpec, type Program, type Subset,
+} from '../../index.ts';
+
+export type Weights = Map<string, Float32Array>;
+
+/** Round-robin turns between runners, with pause. */
+export class Baton {
+  private order: string[] = [];
+  private current: string | undefined;
+  private waiters = new Map<string, () => void>();
+  private starters = new Map<string, () => void>();
+  private pausedFlag = false;
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  /** Adds a participant; `start` is called when it first gets the turn (at once when it is the only one). */
+  join(id: string, start: () => void): void {
+    this.order.push(id);
+    this.starters.set(id, start);
+    if (this.current === undefined && !this.pausedFlag) this.grant(id);
+  }
+
+  /** Called by `id` at a step boundary: hands the turn on and resolves when `id` has it again (and is not paused). */
+  pass(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.set(id, resolve);
+      if (this.current === id && !this.pausedFlag) this.grant(this.next(id));
+    });
+  }
+
+  /** Resolves a waiting participant at once (it is stopping), whoever has the turn. */
+  release(id: string): void {
+    const w = this.waiters.get(id);
+    this.waiters.delete(id);
+    w?.();
+  }
+
+  /** Removes a participant (its loop ended); the turn moves on if it had it. */
+  leave(id: string): void {
+    const i = this.order.indexOf(id);
+    if (i < 0) return;
+    const wasCurrent = this.current === id;
+    const next = this.order.length > 1 ? this.order[(i + 1) % this.order.length] : undefined;
+    this.order.splice(i, 1);
+    this.starters.delete(id);
+    this.release(id);
+    if (wasCurrent) {
+      this.current = undefined;
+      if (next !== undefined && !this.pausedFlag) this.grant(next);
+    }
+  }
+
+  pause(): void {
+    this.pausedFlag = true;
+  }
+
+  resume(): void {
+    if (!this.pausedFlag) return;
+    this.pausedFlag = false;
+    const holder = this.current;
+    if (holder === undefined) {
+      if (this.order.length) this.grant(this.order[0]!);
+    } else if (this.waiters.has(holder)) {
+      // The holder paused at its boundary: let the next one go (or the holder itself if alone).
+      this.grant(this.next(holder));
+    }
+  }
+
+  private next(id: string): string {
+    const i = this.order.indexOf(id);
+    return this.order[(i + 1) % this.order.length] ?? id;
+  }
+
+  private grant(id: string): void {
+    this.current = id;
+    const start = this.starters.get(id);
+    if (start) {
+      this.starters.delete(id);
+      start();
+      return;
+    }
+    const w = this.waiters.get(id);
+    if (w) {
+      this.waiters.delete(id);
+      w();
+    }
+  }
+}
+
+export interface RunSettings {
+  readonly epochs: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly minLr: number;
+  readonly warmupLr: number;
+  readonly warmupEpochs: number;
+  readonly seed: number;
+  /** Held-out accuracy every this many steps (0: only at the end of each epoch). */
+  readonly evalEverySteps: number;
+  /** Read the loss back every this many steps (1: every step, exact per-step timing). */
+  readonly logEvery: number;
+}
+
+export interface RunnerEvents {
+  onStep?(r: Runner, info: { step: number; epoch: number; stepInEpoch: number; stepsPerEpoch: number; loss?: number; lr: number; seconds: number }): void;
+  onAccuracy?(r: Runner, info: { step: number; accuracy: number; images: number; seconds: number; epochEnd: boolean }): void;
+  onEpoch?(r: Runner, record: EpochRecord): void;
+  onEvaluating?(r: Runner, done: number, total: number): void;
+  /** The loop ended: finished, stopped, or failed (error set). */
+  onEnd?(r: Runner, result: LoopResult | undefined, error: unknown): void;
+}
+
+export interface CompileReport {
+  readonly what: string;
+  readonly kernels: number;
+  readonly distinct: number;
+  /** Graph -> plan -> WGSL (JavaScript), and creating the buffers. */
+  readonly planMs: number;
+  /** Matmul variant tuning, when the program did it (a search on the device; its choices are stored per adapter). */
+  readonly tune?: { readonly ms: number; readonly searched: number; readonly where: string };
+  /** createComputePipelineAsync for every kernel (cached per device and kernel code). */
+  readonly pipelineMs: number;
+  /** One dispatch of every kernel: drivers that compile at first use (SwiftShader, lavapipe) do it here. */
+  readonly warmupMs: number;
+  readonly totalMs: number;
+  readonly bytes: number;
+}
+
+/** Where a program's compile time went (tuning read duck-typed: it is optional in Program). */
+function reportOf(program: Program, what: string, createMs: number, warmupMs: number): CompileReport {
+  const t = (program as { tuneResult?: { ms?: unknown; searched?: unknown; where?: unknown } }).tuneResult;
+  const tune = t && typeof t.ms === 'number' ? { ms: t.ms, searched: Number(t.searched) || 0, where: String(t.where ?? '') } : undefined;
+  return {
+    what, kernels: program.plan.kernels.length, distinct: program.plan.uniqueKernels,
+    planMs: Math.max(0, createMs - program.pipelineMs - (tune?.ms ?? 0)), tune, pipelineMs: program.pipelineMs, warmupMs,
+    totalMs: createMs + warmupMs, bytes: program.memoryBytes,
+  };
+}
+
+/** Compiles a training step and reports where the time went. */
+export async function compileTrainStep(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, optimizerState: ReadonlyMap<string, Float32Array> | undefined, what: string): Promise<{ step: TrainStep; report: CompileReport }> {
+  const t0 = performance.now();
+  const step = await TrainStep.create(ctx, spec, weights, { optimizerState });
+  const createMs = performance.now() - t0;
+  const warmupMs = await step.program.warmup();
+  return { step, report: reportOf(step.program, what, createMs, warmupMs) };
+}
+
+/** Compiles an inference classifier and reports where the time went. */
+export async function compileClassifier(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, mergeOutputs: boolean, what: string): Promise<{ classifier: Classifier; report: CompileReport }> {
+  const t0 = performance.now();
+  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs });
+  const createMs = performance.now() - t0;
+  const warmupMs = await classifier.program.warmup();
+  return { classifier, report: reportOf(classifier.program, what, createMs, warmupMs) };
+}
+
+/**
+ * One variant's training: a TrainStep and trainLoop. The evaluator (the variant's inference
+ * classifier) is borrowed, not owned: it outlives the run.
+ */
+export class Runner {
+  stopping = false;
+  /** Steps taken (including those before a re-specialisation). */
+  step = 0;
+  history: EpochRecord[] = [];
+  /** Mean seconds per step over the run (excluding evaluation). */
+  trainSeconds = 0;
+  trainImages = 0;
+  private turnAt = 0;
+  private loop: Promise<LoopResult | undefined> | undefined;
+
+  constructor(
+    readonly id: string,
+    public spec: ModelSpec,
+    public trainStep: TrainStep,
+    public evaluator: Classifier,
+    private readonly baton: Baton,
+    private readonly data: { train: Subset; test: Subset },
+    private readonly settings: RunSettings,
+    private readonly events: RunnerEvents,
+  ) {}
+
+  get stepsPerEpoch(): number {
+    return Math.floor(this.data.train.indices.length / this.settings.batch);
+  }
+  get totalSteps(): number {
+    return this.stepsPerEpoch * this.settings.epochs;
+  }
+  get finished(): boolean {
+    return this.step >= this.totalSteps;
+  }
+  get running(): boolean {
+    return this.loop !== undefined;
+  }
+
+  /** Joins the baton; the loop starts when it gets the turn. Resolves when the loop ends. */
+  start(): Promise<LoopResult | undefined> {
+    if (this.loop) return this.loop;
+    this.stopping = false;
+    let resolveLoop!: (r: LoopResult | undefined) => void;
+    this.loop = new Promise((r) => (resolveLoop = r));
+    this.baton.join(this.id, () => {
+      this.turnAt = performance.now();
+      void this.runLoop().then(resolveLoop);
+    });
+    return this.loop;
+  }
+
+  /** Stops at the next step boundary; resolves when the loop has ended. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.baton.release(this.id);
+    await this.loop;
+  }
+
+  /** Trainable parameters and AdamW moments (waits for the GPU). */
+  state(): Promise<Weights> {
+    return this.trainStep.state();
+  }
+
+  private async runLoop(): Promise<LoopResult | undefined> {
+    const s = this.settings;
+    const data = this.data;
+    let result: LoopResult | undefined;
+    let error: unknown;
+    try {
+      result = await trainLoop(this.trainStep, data, this.evaluator, {
+        epochs: s.epochs, batch: s.batch,
+        schedule: { lr: s.lr, minLr: s.minLr, warmupLr: s.warmupLr, warmupEpochs: s.warmupEpochs, epochs: s.epochs },
+        scheduleMode: 'step', seed: s.seed, logEvery: s.logEvery, evalEvery: 1, startStep: this.step,
+      }, {
+        shouldStop: () => this.stopping,
+        onStep: async (info) => {
+          const seconds = (performance.now() - this.turnAt) / 1000;
+          this.step = info.step;
+          this.trainSeconds += seconds;
+          this.trainImages += s.batch;
+          this.events.onStep?.(this, { ...info, seconds });
+          if (s.evalEverySteps > 0 && info.step % s.evalEverySteps === 0 && info.stepInEpoch !== info.stepsPerEpoch && !this.stopping) {
+            await this.evaluate(false);
+          }
+          await this.baton.pass(this.id);
+          this.turnAt = performance.now();
+        },
+        onEvaluate: (done, total) => this.events.onEvaluating?.(this, done, total),
+        onEpoch: (record, step) => {
+          this.step = step;
+          if (record.testAccuracy !== undefined) this.events.onAccuracy?.(this, { step, accuracy: record.testAccuracy, images: data.test.indices.length, seconds: 0, epochEnd: true });
+          this.events.onEpoch?.(this, record);
+          this.turnAt = performance.now();
+        },
+      }, this.history);
+      this.step = result.step;
+    } catch (e) {
+      error = e;
+    } finally {
+      this.loop = undefined;
+      this.baton.leave(this.id);
+    }
+    this.events.onEnd?.(this, result, error);
+    return result;
+  }
+
+  /** Held-out accuracy of the current weights (the evaluator gets them first). */
+  async evaluate(epochEnd: boolean): Promise<number> {
+    this.evaluator.setWeights(await this.trainStep.trainableWeights());
+    const r = await this.evaluator.evaluate(this.data.test, { onBatch: (d, t) => this.events.onEvaluating?.(this, d, t), shouldStop: () => this.stopping });
+    if (!r.stopped) this.events.onAccuracy?.(this, { step: this.step, accuracy: r.accuracy, images: r.images, seconds: r.seconds, epochEnd });
+    return r.accuracy;
+  }
+
+  destroy(): void {
+    this.trainStep.destroy();
+  }
+}
