@@ -154,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (opts.help) {
-    console.log(helpText('bench', 'Code generator benchmarks (npm run bench -- [options]).', SPEC).replace('npm start -- bench', 'npm run bench --'));
+    console.log(helpText('bench', 'Code generator benchmarks (npm run bench -- [options]).', SPEC).replace('fpet-webgpu bench', 'npm run bench --'));
     return 0;
   }
   const unknown = opts.suite.filter((s) => !SUITES.some((x) => x.name === s));

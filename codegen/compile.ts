@@ -48,8 +48,13 @@ export const DEFAULT_LIMITS: CodegenLimits = {
   adapterClass: 'cpu',
 };
 
+/**
+ * The device buffers a plan places tensors in: `params` (parameters and constants), `inputs` (fed
+ * each run) and `work` (everything kernels write, bytes reused per the memory plan).
+ */
 export type Arena = 'params' | 'inputs' | 'work';
 
+/** Where one tensor of a plan lives: its arena, byte offset and size, and what it holds. */
 export interface PlanTensor {
   readonly node: number;
   /** Name of the input, parameter or output it holds, if any. */
@@ -64,6 +69,7 @@ export interface PlanTensor {
   readonly storage: number;
 }
 
+/** One storage binding of a kernel: which tensor (by node id) it holds and how the kernel accesses it. */
 export interface KernelBinding {
   readonly binding: number;
   readonly tensor: number;
@@ -74,6 +80,7 @@ export interface KernelBinding {
   readonly vec4?: boolean;
 }
 
+/** One generated kernel: its WGSL, launch geometry, bindings, and the graph nodes it computes. */
 export interface PlanKernel {
   readonly name: string;
   readonly kind: KernelKind;
@@ -100,6 +107,7 @@ export interface PlanKernel {
   readonly matmul?: MatmulKernelInfo;
 }
 
+/** How a matmul kernel was chosen: its signature, the variant rendered and the variants offered on this device. */
 export interface MatmulKernelInfo {
   readonly signature: MatmulSignature;
   readonly variant: MatmulVariant;
@@ -109,6 +117,10 @@ export interface MatmulKernelInfo {
 /** Picks a matmul variant for a kernel (undefined: the default). */
 export type MatmulChooser = (signature: MatmulSignature, offered: readonly MatmulVariant[]) => MatmulVariant | undefined;
 
+/**
+ * A graph compiled for a set of device limits: its kernels in launch order, tensor placements and
+ * memory plan. Needs no device.
+ */
 export interface CompiledPlan {
   readonly graph: Graph;
   readonly kernels: readonly PlanKernel[];
@@ -124,6 +136,7 @@ export interface CompiledPlan {
   readonly limits: CodegenLimits;
 }
 
+/** Options of `compileGraph` and `compile`. */
 export interface CompileOptions {
   /** Fuse (default) or emit one kernel per op, the baseline for tests and benchmarks. */
   readonly fuse?: boolean;
@@ -153,6 +166,10 @@ export interface CompileOptions {
 
 const planCache = new Map<string, CompiledPlan>();
 
+/**
+ * Compiles `graph` into WGSL kernels and a memory plan for the given limits, without a device.
+ * Plans are cached by graph structure and options; throws when a tensor exceeds the binding limit.
+ */
 export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledPlan {
   const limits: CodegenLimits = { ...DEFAULT_LIMITS, ...definedOnly(opts.limits ?? {}) };
   const fuse = opts.fuse ?? true;

@@ -11,12 +11,14 @@ export interface Lifetime {
   readonly last: number;
 }
 
+/** Where the memory plan put one tensor (keyed by its node id): byte offset in the work arena, and size. */
 export interface Placement {
   readonly key: number;
   readonly offset: number;
   readonly bytes: number;
 }
 
+/** The work arena's layout: tensors whose lifetimes do not overlap share bytes. */
 export interface MemoryPlan {
   readonly placements: ReadonlyMap<number, Placement>;
   /** Size of the arena: the planned peak. */

@@ -2,9 +2,10 @@
 // to WGSL, look at a generated kernel, run it on the GPU and check it against the float64
 // reference (values and gradients), then check the gradients themselves with finite differences.
 //
-//   node --import tsx examples/custom-graph.ts
+//   node --import tsx --conditions=fpet-webgpu-source examples/custom-graph.ts   (in a clone)
+//   node custom-graph.js                                                         (compiled, with the package installed)
 
-import { GraphBuilder, checkGradients, compile, evaluate, gradients, gradName, nn, requestGpu, scaledError, mulberry32, uniformArray } from '../src/index.ts';
+import { GraphBuilder, checkGradients, compile, evaluate, gradients, gradName, nn, requestGpu, scaledError, mulberry32, uniformArray } from 'fpet-webgpu';
 
 // y = LayerNorm(GELU(x W1ᵀ + b1)) W2ᵀ, loss = mean of squares: 7 rows of 12 features.
 const b = new GraphBuilder();

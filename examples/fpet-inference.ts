@@ -1,20 +1,23 @@
 // FPET inference on a PNG, with its merge map: load a trained AdaptFormer + FPET model (the
-// shipped backbone plus the adapters the main job trained), read a photo of a digit (dark on
-// light, any size), classify it, and draw which patches FPET merged into which token.
+// shipped backbone plus the adapters the main job trained, both inside the package), read a photo
+// of a digit (dark on light, any size), classify it, and draw which patches FPET merged into which
+// token.
 //
-//   node --import tsx examples/fpet-inference.ts [image.png] [adapters.safetensors]
+//   node --import tsx --conditions=fpet-webgpu-source examples/fpet-inference.ts [image.png] [adapters.safetensors]   (in a clone)
+//   node fpet-inference.js [image.png] [adapters.safetensors]                                                         (compiled)
 //
 // Writes runs/examples/merge-map.svg.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Classifier, mergeMapSvg, requestGpu } from '../src/index.ts';
-import { loadTrainedModel, readPngPlanar } from '../src/node.ts';
-import { resizePlanar } from '../src/core/io/png.ts';
+import { fileURLToPath } from 'node:url';
+import { Classifier, mergeMapSvg, requestGpu, resizePlanar } from 'fpet-webgpu';
+import { loadTrainedModel, readPngPlanar, shippedPath } from 'fpet-webgpu/node';
 
-const imagePath = process.argv[2] ?? 'examples/assets/digit-7.png';
-const adaptersPath = process.argv[3] ?? 'models/mnist-adaptformer-fpet.safetensors';
+const sample = fileURLToPath(new URL('./assets/digit-7.png', import.meta.url));
+const imagePath = process.argv[2] ?? sample;
+const adaptersPath = process.argv[3] ?? shippedPath('fpetAdapters');
 
-const { spec, weights } = await loadTrainedModel(adaptersPath, 'models/vit-mnist-fashion.safetensors', 1);
+const { spec, weights } = await loadTrainedModel(adaptersPath, shippedPath('backbone'), 1);
 if (!spec.merge) throw new Error(`${adaptersPath} is a model without token merging`);
 const { imageSize, inChannels } = spec.vit;
 
@@ -37,4 +40,4 @@ console.log(`tokens entering each block's MLP: ${map!.tokensPerBlock.join(' ')}`
 mkdirSync('runs/examples', { recursive: true });
 writeFileSync('runs/examples/merge-map.svg', mergeMapSvg(map!, image, inChannels, imageSize, `${imagePath}: predicted ${prediction!.top[0]!.label}`));
 console.log('wrote runs/examples/merge-map.svg');
-process.exit(prediction!.top[0]!.label === 7 || imagePath !== 'examples/assets/digit-7.png' ? 0 : 1);
+process.exit(prediction!.top[0]!.label === 7 || imagePath !== sample ? 0 : 1);

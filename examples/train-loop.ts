@@ -3,11 +3,11 @@
 // GPU), our own loop over epochs and batches with a cosine learning rate, and a Classifier for
 // held-out accuracy. (`trainLoop` and `npm start -- train` do the same with checkpoints.)
 //
-//   node --import tsx examples/train-loop.ts [--epochs N]
+//   node --import tsx --conditions=fpet-webgpu-source examples/train-loop.ts [--epochs N]   (in a clone)
+//   node train-loop.js [--epochs N]                                                         (compiled)
 
-import { Classifier, DEFAULT_MERGE, DEFAULT_PET, TrainStep, VIT_PRESETS, batchCount, batches, cosineLr, initialWeights, requestGpu, type ModelSpec } from '../src/index.ts';
-import { loadBackbone, loadDataset } from '../src/node.ts';
-import { makeSplits } from '../src/fpet/data/dataset.ts';
+import { Classifier, DEFAULT_MERGE, DEFAULT_PET, TrainStep, VIT_PRESETS, batchCount, batches, cosineLr, initialWeights, makeSplits, requestGpu, type ModelSpec } from 'fpet-webgpu';
+import { loadBackbone, loadDataset, shippedPath } from 'fpet-webgpu/node';
 
 const epochs = Number(process.argv[process.argv.indexOf('--epochs') + 1] || 2);
 const data = loadDataset('mnist');
@@ -20,7 +20,7 @@ const spec: ModelSpec = {
   merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 }, // FPET: merge half of the patch tokens in block 3 of 6
   training: { dropout: 0.1, dropPath: 0.1 },
 };
-const backbone = (await loadBackbone('models/vit-mnist-fashion.safetensors', spec.vit)).weights;
+const backbone = (await loadBackbone(shippedPath('backbone'), spec.vit)).weights;
 const weights = initialWeights(spec, 0, backbone);
 
 const gpu = await requestGpu();

@@ -9,6 +9,10 @@ import { defaultVec4Config, describeVec4, vec4Matmul, vec4Supported, type Vec4Co
 import { canStoreVec4 } from './matmul.ts';
 import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.ts';
 
+/**
+ * A matmul template with its configuration: `tiled` (workgroup-memory tiles), `vec4` (vec4 register
+ * blocks, no barriers) or `subgroup` (`vec4` sharing loads across a subgroup).
+ */
 export type MatmulVariant =
   | { readonly name: 'tiled'; readonly config: TiledConfig }
   | { readonly name: 'subgroup'; readonly config: Vec4Config }
@@ -34,6 +38,7 @@ export interface MatmulSignature {
   readonly key: string;
 }
 
+/** The signature of the matmul kernel `t` renders. */
 export function matmulSignature(t: TemplateInput): MatmulSignature {
   const p = matmulProblem(t);
   const w = t.w;

@@ -20,8 +20,9 @@
 
 import { add, bound, div, ixVar, lit, min, mod, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
-import { FLAT_WORKGROUP, spread, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+import { FLAT_WORKGROUP, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
 
+/** The shape of a vec4 or subgroup matmul kernel: rows per lane, lanes and groups per workgroup, sharing, orientation. */
 export interface Vec4Config {
   /** Rows per lane (vec4 accumulators per lane), a multiple of 4. */
   readonly rows: number;
@@ -52,6 +53,7 @@ const at = (o: Operand, r: Ix, k: Ix): Index => {
   return idx;
 };
 
+/** A short name of a configuration, for kernel configs, tuning reports and errors. */
 export const describeVec4 = (c: Vec4Config): string =>
   `${c.subgroup ? 'subgroup' : 'vec4'} r${c.rows} ${c.subgroup ? `sg${c.lanes}` : `wg${c.lanes}x${c.groups}`}${c.swap ? ' swap' : ''}`;
 
@@ -63,8 +65,59 @@ export function vec4Supported(c: Vec4Config, limits: TemplateLimits, batchCount:
   return batchCount <= limits.maxWorkgroupsPerDimension;
 }
 
+/** Renders a matmul kernel with the "vec4" or "subgroup" design (see the top of this file). */
 export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
-  const { w, root, limits } = t;
+  const k = vec4Kernel(t, cfg);
+  const loopOps = emitKSteps(k) + emitKTail(k);
+  const { vecStore, epilogueOps } = emitStores(k);
+  const { M, N, K, batchCount } = k.p;
+  const { lanes: S, groups: G, subgroup } = cfg;
+  return {
+    kind: 'matmul',
+    params: subgroup
+      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
+      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u',
+    workgroupSize: [S, G, 1],
+    dispatch: [k.dx, k.dy, batchCount],
+    // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
+    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * Math.ceil(K / 4) * loopOps),
+    config: `${describeVec4(cfg)} x:${k.xAlongRows ? 'rows' : 'k'} y:${k.yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
+    enables: subgroup ? ['subgroups'] : undefined,
+  };
+}
+
+/** A vec4 matmul kernel being written: the problem, its operands as rows × k, and the lane's block. */
+interface Vec4Kernel {
+  readonly t: TemplateInput;
+  readonly w: KernelBuilder;
+  readonly cfg: Vec4Config;
+  readonly p: MatmulProblem;
+  readonly cBatch: Index;
+  /** The row operand (A, or B when swapped) and the column operand. */
+  readonly X: Operand;
+  readonly Y: Operand;
+  /** K rounded down to a multiple of 4: the vectorised k loop's extent. */
+  readonly K4: number;
+  /** X pieces are read along its rows (else along k); Y vectors along its columns (else along k). */
+  readonly xAlongRows: boolean;
+  readonly yAlongCols: boolean;
+  /** Pieces of X each lane reads per k step. */
+  readonly perLane: number;
+  /** The WGSL name of the lane index. */
+  readonly lane: string;
+  readonly tiles: number;
+  readonly dx: number;
+  readonly dy: number;
+  /** The lane's first output column and row. */
+  readonly c0: Ix;
+  readonly r0: Ix;
+  /** Column vector base (clamped into range: out-of-range lanes read the last columns, store nothing). */
+  readonly cBase: Ix;
+}
+
+/** The operands and their read axes; writes the lane's tile origin and declares its accumulators. */
+function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
+  const { w, limits } = t;
   const p = matmulProblem(t);
   const { M, N, K, batchCount } = p;
   const { rows: R, lanes: S, groups: G, subgroup, swap } = cfg;
@@ -77,7 +130,6 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
   const rowsExt = X.ext, colsExt = Y.ext;
   const BR = R * G, BC = 4 * S;
   const tilesC = Math.ceil(colsExt / BC), tilesR = Math.ceil(rowsExt / BR);
-  const K4 = K - (K % 4);
 
   // Read axes: X pieces along rows or k, Y vectors along columns or k (fewest buffer reads).
   const xAlongRows = rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
@@ -91,105 +143,124 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
   if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
   const c0 = w.letIx(add(mul(mod(ixVar('tile', tilesC * tilesR), tilesC), BC), mul(ixVar(lane, S), 4)), 'c');
   const r0 = w.letIx(add(mul(div(ixVar('tile', tilesC * tilesR), tilesC), BR), G > 1 ? mul(ixVar('lid.y', G), R) : ZERO), 'r');
-  // Column vector base (clamped into range: out-of-range lanes read the last columns, store nothing).
   const cBase = colsExt % 4 === 0 ? w.letIx(min(c0, colsExt - 4), 'cb') : c0;
-  const colIx = (c: number): Ix => w.letIx(min(add(c0, c), colsExt - 1), 'cc');
   for (let r = 0; r < R; r++) w.line(`var acc${r} = vec4<f32>(0.0);`);
-
   // Pieces of X this lane reads: subgroup lanes read pieces lane, lane + S, ...; others all R.
   const perLane = subgroup ? Math.ceil(R / S) : R;
-  const pieceIndex = (j: number): Ix => (subgroup ? w.letIx(min(add(ixVar(lane, S), S * j), R - 1), 'pc') : lit(j));
-  /** The piece's value (a vec4) for piece j of this lane at k step kk0. */
-  const loadPiece = (j: number, k: Ix): string => {
-    const pc = pieceIndex(j);
-    if (!xAlongRows) {
-      const row = w.letIx(min(add(r0, pc), rowsExt - 1), 'xr');
-      return w.vec4(X.id, at(X, row, k), X.kAxis);
+  return { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, tiles, dx, dy, c0, r0, cBase };
+}
+
+/** Output column c0 + c, clamped into range. */
+const columnIndex = ({ w, c0, Y }: Vec4Kernel, c: number): Ix => w.letIx(min(add(c0, c), Y.ext - 1), 'cc');
+
+/** The index of this lane's piece j of X. */
+const pieceIndex = ({ w, cfg, lane }: Vec4Kernel, j: number): Ix =>
+  cfg.subgroup ? w.letIx(min(add(ixVar(lane, cfg.lanes), cfg.lanes * j), cfg.rows - 1), 'pc') : lit(j);
+
+/** The piece's value (a vec4) for piece j of this lane at k step k. */
+function loadPiece(v: Vec4Kernel, j: number, k: Ix): string {
+  const { w, X, r0 } = v;
+  const R = v.cfg.rows, rowsExt = X.ext;
+  const pc = pieceIndex(v, j);
+  if (!v.xAlongRows) {
+    const row = w.letIx(min(add(r0, pc), rowsExt - 1), 'xr');
+    return w.vec4(X.id, at(X, row, k), X.kAxis);
+  }
+  // Piece q = kk·(R/4) + block: rows r0 + 4·block .. + 3 at k + kk.
+  const q4 = R / 4;
+  const kk = pc.k === 'const' ? lit(Math.floor(pc.v / q4)) : w.letIx(div(pc, q4), 'pk');
+  const blk = pc.k === 'const' ? lit(pc.v % q4) : w.letIx(mod(pc, q4), 'pb');
+  const row = w.letIx(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
+  return w.vec4(X.id, at(X, row, w.letIx(add(k, kk), 'xk')), X.outAxis);
+}
+
+/** Scalar x[r][kk] of the block (after sharing), given the per-lane pieces. */
+function shareX({ w, cfg, xAlongRows }: Vec4Kernel, pieces: readonly string[]): (r: number, kk: number) => string {
+  const { rows: R, lanes: S, subgroup } = cfg;
+  const piece = (q: number): string => {
+    if (!subgroup) return pieces[q]!;
+    return w.let(`subgroupBroadcast(${pieces[Math.floor(q / S)]!}, ${q % S}u)`, 'xb');
+  };
+  const shared = new Map<number, string>();
+  const get = (q: number) => {
+    if (!shared.has(q)) shared.set(q, piece(q));
+    return shared.get(q)!;
+  };
+  const comp = ['x', 'y', 'z', 'w'];
+  return xAlongRows
+    ? (r, kk) => `${get(kk * (R / 4) + Math.floor(r / 4))}.${comp[r % 4]}`
+    : (r, kk) => `${get(r)}.${comp[kk]}`;
+}
+
+/** Y's 4×4 block at k: four vec4s over the lane's columns, one per kk. */
+function loadY(v: Vec4Kernel, k: Ix): string[] {
+  const { w, Y, cBase } = v;
+  if (v.yAlongCols) return [0, 1, 2, 3].map((kk) => w.vec4(Y.id, at(Y, cBase, w.letIx(add(k, kk), 'yk')), Y.outAxis));
+  const cols = [0, 1, 2, 3].map((c) => w.vec4(Y.id, at(Y, columnIndex(v, c), k), Y.kAxis));
+  const comp = ['x', 'y', 'z', 'w'];
+  return [0, 1, 2, 3].map((kk) => w.let(`vec4<f32>(${cols.map((c) => `${c}.${comp[kk]}`).join(', ')})`, 'yt'));
+}
+
+/** The k loop, 4 at a time: 16·R multiply-adds per step. Returns its arithmetic ops per step. */
+function emitKSteps(v: Vec4Kernel): number {
+  const { w, K4 } = v;
+  if (K4 === 0) return 0;
+  return w.block(`for (var k = 0u; k < ${K4}u; k += 4u)`, () => {
+    const k = ixVar('k', K4);
+    const pieces = Array.from({ length: v.perLane }, (_, j) => loadPiece(v, j, k));
+    const x = shareX(v, pieces);
+    const y = loadY(v, k);
+    for (let r = 0; r < v.cfg.rows; r++) {
+      w.line(`acc${r} = acc${r} + ${[0, 1, 2, 3].map((kk) => `${x(r, kk)} * ${y[kk]}`).join(' + ')};`);
     }
-    // Piece q = kk·(R/4) + block: rows r0 + 4·block .. + 3 at k + kk.
-    const q4 = R / 4;
-    const kk = pc.k === 'const' ? lit(Math.floor(pc.v / q4)) : w.letIx(div(pc, q4), 'pk');
-    const blk = pc.k === 'const' ? lit(pc.v % q4) : w.letIx(mod(pc, q4), 'pb');
-    const row = w.letIx(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
-    return w.vec4(X.id, at(X, row, w.letIx(add(k, kk), 'xk')), X.outAxis);
-  };
-  /** Scalar x[r][kk] of the block (after sharing), given the per-lane pieces. */
-  const shareX = (pieces: readonly string[]): ((r: number, kk: number) => string) => {
-    const piece = (q: number): string => {
-      if (!subgroup) return pieces[q]!;
-      return w.let(`subgroupBroadcast(${pieces[Math.floor(q / S)]!}, ${q % S}u)`, 'xb');
-    };
-    const shared = new Map<number, string>();
-    const get = (q: number) => {
-      if (!shared.has(q)) shared.set(q, piece(q));
-      return shared.get(q)!;
-    };
-    const comp = ['x', 'y', 'z', 'w'];
-    return xAlongRows
-      ? (r, kk) => `${get(kk * (R / 4) + Math.floor(r / 4))}.${comp[r % 4]}`
-      : (r, kk) => `${get(r)}.${comp[kk]}`;
-  };
-  /** Y's 4×4 block at k: four vec4s over the lane's columns, one per kk. */
-  const loadY = (k: Ix): string[] => {
-    if (yAlongCols) return [0, 1, 2, 3].map((kk) => w.vec4(Y.id, at(Y, cBase, w.letIx(add(k, kk), 'yk')), Y.outAxis));
-    const cols = [0, 1, 2, 3].map((c) => w.vec4(Y.id, at(Y, colIx(c), k), Y.kAxis));
-    const comp = ['x', 'y', 'z', 'w'];
-    return [0, 1, 2, 3].map((kk) => w.let(`vec4<f32>(${cols.map((v) => `${v}.${comp[kk]}`).join(', ')})`, 'yt'));
-  };
+  });
+}
 
-  let loopOps = 0;
-  if (K4 > 0) {
-    loopOps = w.block(`for (var k = 0u; k < ${K4}u; k += 4u)`, () => {
-      const k = ixVar('k', K4);
-      const pieces = Array.from({ length: perLane }, (_, j) => loadPiece(j, k));
-      const x = shareX(pieces);
-      const y = loadY(k);
-      for (let r = 0; r < R; r++) {
-        w.line(`acc${r} = acc${r} + ${[0, 1, 2, 3].map((kk) => `${x(r, kk)} * ${y[kk]}`).join(' + ')};`);
-      }
+/** The k tail (K not a multiple of 4), one k at a time. Returns its arithmetic ops per step. */
+function emitKTail(v: Vec4Kernel): number {
+  const { w, X, Y, K4, r0, cBase } = v;
+  const { K } = v.p;
+  const { rows: R, lanes: S, subgroup } = v.cfg;
+  if (K4 >= K) return 0;
+  // Scalars of X shared the same way as the pieces, Y as one vector over the columns.
+  return w.block(`for (var k = ${K4}u; k < ${K}u; k++)`, () => {
+    const k = ixVar('k', K);
+    const xs = Array.from({ length: v.perLane }, (_, j) => {
+      const row = w.letIx(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
+      return w.value(X.id, at(X, row, k));
     });
-  }
-  if (K4 < K) {
-    // k tail: one k at a time, scalars of X shared the same way, Y as one vector over the columns.
-    loopOps += w.block(`for (var k = ${K4}u; k < ${K}u; k++)`, () => {
-      const k = ixVar('k', K);
-      const xs = Array.from({ length: perLane }, (_, j) => {
-        const row = w.letIx(min(add(r0, pieceIndex(j)), rowsExt - 1), 'xr');
-        return w.value(X.id, at(X, row, k));
-      });
-      const y = colsExt % 4 === 0
-        ? w.vec4(Y.id, at(Y, cBase, k), Y.outAxis)
-        : w.let(`vec4<f32>(${[0, 1, 2, 3].map((c) => w.value(Y.id, at(Y, colIx(c), k))).join(', ')})`, 'yt');
-      for (let r = 0; r < R; r++) {
-        const xr = subgroup ? w.let(`subgroupBroadcast(${xs[Math.floor(r / S)]!}, ${r % S}u)`, 'xb') : xs[r]!;
-        w.line(`acc${r} = acc${r} + ${xr} * ${y};`);
-      }
-    });
-  }
+    const y = Y.ext % 4 === 0
+      ? w.vec4(Y.id, at(Y, cBase, k), Y.outAxis)
+      : w.let(`vec4<f32>(${[0, 1, 2, 3].map((c) => w.value(Y.id, at(Y, columnIndex(v, c), k))).join(', ')})`, 'yt');
+    for (let r = 0; r < R; r++) {
+      const xr = subgroup ? w.let(`subgroupBroadcast(${xs[Math.floor(r / S)]!}, ${r % S}u)`, 'xb') : xs[r]!;
+      w.line(`acc${r} = acc${r} + ${xr} * ${y};`);
+    }
+  });
+}
 
-  // Epilogue: a loop over the rows (the accumulators copied to an array once), so that the
-  // epilogue's code is emitted once, not R times: the driver compiles it faster, and it runs the
-  // same (its loads of row-invariant operands such as a bias are hoisted out of the loop).
-  // Values are computed at clamped indices, stores guarded.
+/**
+ * Epilogue: a loop over the rows (the accumulators copied to an array once), so that the
+ * epilogue's code is emitted once, not R times: the driver compiles it faster, and it runs the
+ * same (its loads of row-invariant operands such as a bias are hoisted out of the loop).
+ * Values are computed at clamped indices, stores guarded.
+ */
+function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
+  const { w, t, p, c0, r0 } = v;
+  const { rows: R, swap } = v.cfg;
   w.line(`var accs = array<vec4<f32>, ${R}>(${Array.from({ length: R }, (_, r) => `acc${r}`).join(', ')});`);
   const vecStore = canStoreVec4(w, t, p);
   let epilogueOps = 0;
   const r = ixVar('r', R), i = ixVar('i', 4), q = ixVar('q', R / 4);
-  const store = (gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean) => {
-    const guard = guardOf([[gm, M], [gn, N]]);
-    if (guard === null) return;
-    const gmc = w.letIx(min(gm, M - 1), 'gm'), gnc = w.letIx(min(gn, N - gnClamp), 'gn');
-    if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard);
-    else storeEpilogue(w, t, p, w.buffer(root.id, true), cBatch, gmc, gnc, acc, guard);
-  };
+  const store = (gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean) => storeOne(v, gm, gn, gnClamp, acc, vector);
   if (vecStore && !swap) {
     epilogueOps = w.block(`for (var r = 0u; r < ${R}u; r++)`, () => store(w.letIx(add(r0, r), 'gm'), c0, 4, 'accs[r]', true)) / 4;
   } else if (vecStore) {
     // Lanes hold 4 rows (m) × R columns (n): transposed into vectors along n.
     w.block(`for (var i = 0u; i < 4u; i++)`, () => {
       epilogueOps = w.block(`for (var q = 0u; q < ${R / 4}u; q++)`, () => {
-        const v = w.let(`vec4<f32>(${[0, 1, 2, 3].map((j) => `accs[4u * q + ${j}u][i]`).join(', ')})`, 'cv');
-        store(w.letIx(add(c0, i), 'gm'), w.letIx(add(r0, mul(q, 4)), 'gn'), 4, v, true);
+        const cv = w.let(`vec4<f32>(${[0, 1, 2, 3].map((j) => `accs[4u * q + ${j}u][i]`).join(', ')})`, 'cv');
+        store(w.letIx(add(c0, i), 'gm'), w.letIx(add(r0, mul(q, 4)), 'gn'), 4, cv, true);
       }) / 4;
     });
   } else {
@@ -200,19 +271,17 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
       });
     });
   }
+  return { vecStore, epilogueOps };
+}
 
-  return {
-    kind: 'matmul',
-    params: subgroup
-      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
-      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u',
-    workgroupSize: [S, G, 1],
-    dispatch: [dx, dy, batchCount],
-    // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
-    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + tiles * S * G * Math.ceil(K / 4) * loopOps),
-    config: `${describeVec4(cfg)} x:${xAlongRows ? 'rows' : 'k'} y:${yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
-    enables: subgroup ? ['subgroups'] : undefined,
-  };
+/** Stores `acc` (a vec4 along n when `vector`) at output (gm, gn) through the epilogue, guarded. */
+function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean): void {
+  const { M, N } = p;
+  const guard = guardOf([[gm, M], [gn, N]]);
+  if (guard === null) return;
+  const gmc = w.letIx(min(gm, M - 1), 'gm'), gnc = w.letIx(min(gn, N - gnClamp), 'gn');
+  if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard);
+  else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard);
 }
 
 /**

@@ -12,6 +12,10 @@ import type { Index, Ix } from './expr.ts';
 
 export type { Index, Ix };
 
+/**
+ * The template a kernel is rendered by: elementwise `map`, one-axis `reduce`, fused row reductions
+ * `row` (LayerNorm, softmax), `matmul`, `attention`, `topk` or `scatter`.
+ */
 export type KernelKind = 'map' | 'reduce' | 'row' | 'matmul' | 'attention' | 'topk' | 'scatter';
 
 /** Helper functions a template may call (linked into the kernel only when used). */

@@ -8,45 +8,63 @@
 //   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap
 
 // Graph IR
-export { Graph, GraphBuilder, Tensor, type Node, type NodeOf } from './core/ir/graph.ts';
-export { OPS, OP_NAMES, type OpKind, type OpName, type OpAttrs } from './core/ir/ops.ts';
-export { ShapeError, type DType, type Shape } from './core/ir/shape.ts';
+export { Graph, GraphBuilder, Tensor, type Node, type NodeOf, type Operand } from './core/ir/graph.ts';
+export {
+  OPS, OP_NAMES,
+  type AttentionBackwardAttrs, type CompareKind, type F64, type NoAttrs, type OpAttrs, type OpKind, type OpName, type OpRule, type VjpArgs,
+} from './core/ir/ops.ts';
+export { ShapeError, type DType, type Shape, type TensorType } from './core/ir/shape.ts';
+/** Composite layers built from the primitive ops: linear, LayerNorm, softmax, GELU, cross-entropy. */
 export * as nn from './core/ir/nn.ts';
 export { gradients, gradName, type GradOptions } from './core/ir/autodiff.ts';
 export { evaluate, type EvalResult as ReferenceResult, type Feeds } from './core/ir/interpret.ts';
 export { checkGradients, type GradCheckOptions, type GradCheckResult } from './core/ir/gradcheck.ts';
 
 // Code generation and execution
-export { compileGraph, describePlan, DEFAULT_LIMITS, type CodegenLimits, type CompiledPlan, type CompileOptions, type PlanKernel } from '../codegen/compile.ts';
-export { compile, deviceLimits, isCpuAdapter, Program, type HostArray, type KernelTime, type ProgramOptions } from './core/runtime/program.ts';
-export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type RequestGpuOptions } from './core/runtime/device.ts';
-export { scaledError, verifyOnDevice, type Verification } from './core/runtime/verify.ts';
+export {
+  compileGraph, describePlan, DEFAULT_LIMITS,
+  type Arena, type CodegenLimits, type CompiledPlan, type CompileOptions, type KernelBinding, type MatmulChooser, type MatmulKernelInfo, type PlanKernel, type PlanTensor,
+} from '../codegen/compile.ts';
+export type { MemoryPlan, Placement } from '../codegen/memory.ts';
+export type { AdapterClass, MatmulSignature, MatmulVariant } from '../kernels/matmul-variants.ts';
+export type { TiledConfig } from '../kernels/matmul-tiled.ts';
+export type { Vec4Config } from '../kernels/matmul-vec4.ts';
+export type { KernelKind } from '../kernels/template.ts';
+export { compile, deviceLimits, isCpuAdapter, Program, type BoundKernel, type HostArray, type KernelTime, type ProgramOptions } from './core/runtime/program.ts';
+export type { TuneCandidate, TuneEntry, TuneMode, TuneProgress, TuneResult, TuneStore } from './core/runtime/tune.ts';
+export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type GpuRuntime, type RequestGpuOptions } from './core/runtime/device.ts';
+export { scaledError, verifyOnDevice, type OutputError, type Verification } from './core/runtime/verify.ts';
 
 // Models
-export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, vitParamShapes, type VitConfig, type VitPreset } from './fpet/models/vit.ts';
+export { buildVit, gridSize, randomVitWeights, VIT_PRESETS, vitParamShapes, type BlockContext, type TokenState, type VitConfig, type VitHooks, type VitOutputs, type VitPreset } from './fpet/models/vit.ts';
 export { isReferenceNaming, referenceNameRules, toReferenceNames, fromReferenceNames } from './fpet/models/reference-names.ts';
 export {
   buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, mergedOutput, mergeSchedule, modelParamShapes, partnerOutput, validateSpec,
   type BuildOptions, type BuiltModel, type MergeSpec, type MergeStep, type ModelSpec, type PetMethod, type PetSpec,
 } from './fpet/models/model.ts';
-export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeResult, type SplitPlan } from './fpet/models/merge.ts';
+export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeOptions, type MergeResult, type SplitPlan } from './fpet/models/merge.ts';
 export { mergeMapOf, type MergeMap, type MergeMapStep } from './fpet/models/merge-map.ts';
-export { adapter, quantize1bit, type AdapterConfig } from './fpet/models/pet.ts';
+export { adapter, quantize1bit, type AdapterConfig, type AdapterParams } from './fpet/models/pet.ts';
 
 // Training and inference
 export { TrainStep, type TrainStepOptions } from './fpet/train/train-step.ts';
 export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './fpet/train/loop.ts';
-export { Classifier, softmaxRow, topClasses, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './fpet/train/inference.ts';
+export { Classifier, softmaxRow, topClasses, type ClassScore, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './fpet/train/inference.ts';
 export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './fpet/train/optimizer.ts';
-export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type LoadedModel } from './fpet/train/model-files.ts';
-export { inferenceThroughput } from './fpet/train/timing.ts';
+export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type AdapterMeta, type LoadedModel } from './fpet/train/model-files.ts';
+export { inferenceThroughput, type ThroughputOptions } from './fpet/train/timing.ts';
 export { cosineLr, learningRate, type ScheduleConfig } from './fpet/train/schedule.ts';
 
 // Data and files (no file system)
-export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type Dataset, type Splits, type Subset } from './fpet/data/dataset.ts';
-export { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from './core/io/safetensors.ts';
-export { applyNameMap, parseNameMap, type NameRule } from './core/io/name-map.ts';
-export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError } from './core/io/schema.ts';
-export { decodePng, decodePngPlanar, resizePlanar } from './core/io/png.ts';
+export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type BatchOptions, type Dataset, type SplitOptions, type Splits, type Subset } from './fpet/data/dataset.ts';
+export {
+  decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors,
+  type DecodedTensor, type Expected, type ExpectedDtype, type ReadOptions, type SafetensorsContents, type SafetensorsDtype, type SafetensorsHeader, type TensorData,
+  type TensorEntry, type ValidateOptions, type WritableDtype,
+} from './core/io/safetensors.ts';
+export type { PngLimits, SafetensorsLimits } from './core/io/limits.ts';
+export { applyNameMap, parseNameMap, type NameRule, type RenameResult } from './core/io/name-map.ts';
+export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError, type Schema } from './core/io/schema.ts';
+export { decodePng, decodePngPlanar, resizePlanar, type GreyImage, type PlanarImage, type PngOptions } from './core/io/png.ts';
 export { mergeMapSvg } from './fpet/models/merge-map-svg.ts';
-export { mulberry32, uniformArray } from './core/util/random.ts';
+export { mulberry32, uniformArray, type Rng } from './core/util/random.ts';

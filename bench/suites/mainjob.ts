@@ -14,9 +14,7 @@
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import type { Graph } from '../../src/core/ir/graph.ts';
-import { parseArgs } from '../../src/frontends/cli/args.ts';
-import { TRANSFER_OPTIONS } from '../../src/frontends/cli/commands/transfer.ts';
-import { multiRunDefaults, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { mainJobModel } from '../../src/fpet/recipes/main-job.ts';
 import { buildModel, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { Program } from '../../src/core/runtime/program.ts';
 import { tunePlan } from '../../src/core/runtime/tune.ts';
@@ -33,14 +31,12 @@ export const JOB_BATCH: Record<JobMode, number> = { train: 16, infer: 100 };
 export const JOB_LR = 5e-3;
 
 /**
- * The main job's models, read from the `transfer` command's own defaults (input crop, DropPath,
- * FPET's block and ratio), so the bench times what `npm start` trains; only the batch is the
- * timed one.
+ * The main job's models from its recipe (input crop, adapter width, DropPath, FPET's block and
+ * ratio; the transfer command's defaults are the same recipe), so the bench times what `npm start`
+ * trains; only the batch is the timed one.
  */
 export function jobSpec(method: JobMethod, mode: JobMode): ModelSpec {
-  const main = parseArgs('transfer', [], TRANSFER_OPTIONS);
-  const { spec, dropout, dropPath } = trainOptionsFrom({ ...main, ...multiRunDefaults(main), merge: method === 'fpet' ? 'fpet' : 'none' });
-  return { ...spec, batch: JOB_BATCH[mode], ...(mode === 'train' ? { training: { dropout, dropPath } } : {}) };
+  return mainJobModel(method, JOB_BATCH[mode], mode === 'train');
 }
 
 export interface JobGraph {

@@ -160,12 +160,12 @@ test('property: any argv either parses to values within the declared ranges or f
 
 test('help lists every option with its range, choices and default', () => {
   const h = helpText('train', 'Train.', SPEC);
-  assert.match(h, /^npm start -- train \[options\]\n\nTrain\.\n\noptions:\n/);
+  assert.match(h, /^fpet-webgpu train \[options\]\n\nTrain\.\n\noptions:\n/);
   assert.match(h, /--epochs {17}epochs \[an integer >= 1\] \(default: 10\)/);
   assert.match(h, /--dropout {16}dropout \[a number in \[0, 0\.95\]\] \(default: 0\.1\)/);
   assert.match(h, /--method {17}method \[adaptformer\|lora\] \(default: adaptformer\)/);
   assert.match(h, /--merge-blocks {11}merge blocks \[comma-separated, each an integer in \[0, 63\], at most 4\]/);
-  assert.match(helpText('infer', 'x', SPEC, { positionals: { name: 'images' } }), /^npm start -- infer \[options\] \[images\.\.\.\]/);
+  assert.match(helpText('infer', 'x', SPEC, { positionals: { name: 'images' } }), /^fpet-webgpu infer \[options\] \[images\.\.\.\]/);
 });
 
 test('--runtime: both spellings, empty or missing values and repeats are errors; everything after -- is left alone', () => {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { UsageError, parseArgs } from '../../src/frontends/cli/args.ts';
-import { TRAIN_OPTIONS, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
+import { TRAIN_OPTIONS, trainOptionsFrom } from '../../src/frontends/cli/train-options.ts';
 import { AFFINE_AUGMENT_LIMITS } from '../../src/fpet/data/dataset.ts';
 import { fcParams } from '../support/random.ts';
 

@@ -86,7 +86,7 @@ test('the CLI under Deno: --runtime=deno and --runtime deno both work; the child
   const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/frontends/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 100_000, env: { ...process.env, NO_COLOR: '1' } });
   const help = cli('train', '--runtime=deno', '--help');
   assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /npm start -- train \[options\]/);
+  assert.match(help.stdout, /fpet-webgpu train \[options\]/);
   const bad = cli('train', '--runtime', 'deno', '--bogus');
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /unknown option --bogus/);

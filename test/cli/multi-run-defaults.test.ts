@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { multiRunDefaults, trainOptionsFrom } from '../../src/frontends/cli/commands/train.ts';
 import { parseArgs } from '../../src/frontends/cli/args.ts';
-import { TRANSFER_OPTIONS } from '../../src/frontends/cli/commands/transfer.ts';
+import { TRANSFER_OPTIONS, trainOptionsFrom } from '../../src/frontends/cli/train-options.ts';
+import { mainJobModel, multiRunDefaults } from '../../src/fpet/recipes/main-job.ts';
 
 const args = fc.record({
   dataset: fc.constantFrom('mnist', 'fashion-mnist', 'cifar10'),
@@ -38,4 +38,14 @@ test('the main job\'s model: width-32 adapters, no adapter dropout, unless asked
   assert.equal(narrow.spec.pet.dim, 8);
   assert.equal(narrow.dropout, 0.1);
   assert.equal(specOf(['--bits', '1']).spec.pet.dim, 32, '1-bit adapters keep their own default width');
+});
+
+test('transfer\'s defaults build exactly the recipe\'s models (what the benchmarks time)', () => {
+  const parsed = parseArgs('transfer', [], TRANSFER_OPTIONS);
+  const a = { ...parsed, ...multiRunDefaults(parsed) };
+  for (const method of ['adaptformer', 'fpet'] as const) {
+    const o = trainOptionsFrom({ ...a, merge: method === 'fpet' ? 'fpet' : 'none' });
+    assert.deepEqual({ ...o.spec, training: { dropout: o.dropout, dropPath: o.dropPath } }, mainJobModel(method, a.batch, true));
+  }
+  assert.deepEqual(mainJobModel('tome').merge, { ...mainJobModel('fpet').merge, kind: 'tome', blocks: [0, 1, 2, 3, 4], r: 5 }, 'ToMe removes FPET\'s 25 tokens, r = 5 in blocks 0-4');
 });

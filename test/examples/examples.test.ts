@@ -13,7 +13,7 @@ const EXAMPLES: [string, string[]][] = [
 
 for (const [file, args] of EXAMPLES) {
   test(`example ${file} runs and checks its own result`, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { encoding: 'utf8', timeout: 900_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=fpet-webgpu-source', file, ...args], { encoding: 'utf8', timeout: 900_000 });
     const out = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => !l.startsWith('Warning: max')).join('\n');
     console.log(out.split('\n').filter((l) => l.trim()).slice(-6).join('\n'));
     assert.equal(r.status, 0, out.slice(-3000));

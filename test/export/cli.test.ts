@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../src/frontends/cli/commands/export.ts';
+import { runCli } from '../../src/frontends/cli/cli.ts';
 import { readSafetensors } from '../../src/core/io/safetensors.ts';
 import { buildModel } from '../../src/fpet/models/model.ts';
 import { saveWeights } from '../../src/fpet/train/checkpoint.ts';
@@ -27,7 +27,7 @@ test('export --format onnx|timm from a trained adapters file, and back from the 
     await saveWeights(adapters, new Map(built.trainable.map((n) => [n, weights.get(n)!])), new Map(built.trainable.map((n) => [n, built.paramShapes.get(n)!])), { kind: 'adapters', spec: JSON.stringify(trainSpec), seed: '21', backbone: SHIPPED_BACKBONE });
 
     const onnxPath = join(dir, 'model.onnx');
-    assert.equal(await run(['--adapters', adapters, '--backbone', SHIPPED_BACKBONE, '--batch', '2', '--out', onnxPath]), 0);
+    assert.equal(await runCli(['export', '--adapters', adapters, '--backbone', SHIPPED_BACKBONE, '--batch', '2', '--out', onnxPath]), 0);
     const { spec, weights: loaded } = await loadTrainedModel(adapters, SHIPPED_BACKBONE, 2);
     const graph = buildModel(spec).graph;
     const images = testImages(spec, 8);
@@ -38,13 +38,13 @@ test('export --format onnx|timm from a trained adapters file, and back from the 
     assert.ok(maxRelDiff(a, ref).rel <= 1e-4, `ONNX file vs reference: ${maxRelDiff(a, ref).rel}`);
 
     const timmPath = join(dir, 'model.safetensors');
-    assert.equal(await run(['--format', 'timm', '--adapters', adapters, '--out', timmPath]), 0);
+    assert.equal(await runCli(['export', '--format', 'timm', '--adapters', adapters, '--out', timmPath]), 0);
     const file = await readSafetensors(timmPath);
     assert.ok(isReferenceNaming(file.tensors.keys()));
     assert.ok(file.tensors.has('blocks.3.refinement.adapter_down.weight') && file.tensors.has('blocks.0.attn.lora_q.adapter_up.weight') && file.tensors.has('blocks.0.attn.qkv.weight'));
 
     const onnx2 = join(dir, 'from-timm.onnx');
-    assert.equal(await run(['--adapters', timmPath, '--batch', '2', '--out', onnx2]), 0);
+    assert.equal(await runCli(['export', '--adapters', timmPath, '--batch', '2', '--out', onnx2]), 0);
     const s2 = await ortSession(readFileSync(onnx2), graphInputs(graph));
     const b = (await s2.run({ images })).logits!;
     await s2.release();
@@ -53,13 +53,13 @@ test('export --format onnx|timm from a trained adapters file, and back from the 
     // Back to our adapters format (what eval/infer/transfer read); the backbone came with the
     // timm checkpoint, so it is written next to it.
     const back = join(dir, 'back', 'adapters.safetensors');
-    assert.equal(await run(['--format', 'adapters', '--adapters', timmPath, '--out', back]), 0);
+    assert.equal(await runCli(['export', '--format', 'adapters', '--adapters', timmPath, '--out', back]), 0);
     const again = await loadTrainedModel(back, join(dir, 'back', 'backbone.safetensors'), 2);
     assert.deepEqual(JSON.parse(JSON.stringify(again.spec)), JSON.parse(JSON.stringify(spec)));
     for (const [k, v] of loaded) assert.deepEqual(again.weights.get(k), v, `${k} survives ours → timm → ours`);
 
-    await assert.rejects(run(['--format', 'tflite']), /--format must be one of onnx, timm, adapters/);
-    await assert.rejects(run(['--adapters', join(dir, 'missing.safetensors')]), /missing\.safetensors/);
+    await assert.rejects(runCli(['export', '--format', 'tflite']), /--format must be one of onnx, timm, adapters/);
+    await assert.rejects(runCli(['export', '--adapters', join(dir, 'missing.safetensors')]), /missing\.safetensors/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

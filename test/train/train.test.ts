@@ -14,7 +14,7 @@ import type { GpuContext } from '../../src/core/runtime/device.ts';
 import { loadBackbone, loadWeights, saveWeights } from '../../src/fpet/train/checkpoint.ts';
 import { learningRate } from '../../src/fpet/train/schedule.ts';
 import { parseArgs } from '../../src/frontends/cli/args.ts';
-import { TRAIN_OPTIONS } from '../../src/frontends/cli/commands/train.ts';
+import { TRAIN_OPTIONS } from '../../src/frontends/cli/train-options.ts';
 import { gpu } from '../support/gpu.ts';
 
 const train = async (ctx: GpuContext, o: TrainOptions) => trainRun(ctx, await prepareRun(o));

@@ -2,6 +2,7 @@
 // reader takes these defaults and accepts overrides (tests use small ones); every message that
 // rejects an input names the bound it broke.
 
+/** Bounds a safetensors header may declare, checked before anything of that size is allocated. */
 export interface SafetensorsLimits {
   /** Bytes of the JSON header. The reference implementation refuses headers over 100 MB. */
   readonly maxHeaderBytes: number;
@@ -26,6 +27,7 @@ export const SAFETENSORS_LIMITS: SafetensorsLimits = Object.freeze({
   maxMetadataChars: 16 * 2 ** 20,
 });
 
+/** Bounds on a PNG file, checked before it is read or inflated. */
 export interface PngLimits {
   /** width × height, checked from IHDR before anything is inflated. */
   readonly maxPixels: number;

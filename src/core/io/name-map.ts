@@ -10,6 +10,7 @@
 //     blocks\.(\d+)\.adaptmlp\.down_proj\.(weight|bias) -> blocks.$1.adapter_mlp.down.$2
 //     fc_norm\..*                                      -> -
 
+/** One rule of a name map: a whole-name pattern and its replacement (see parseNameMap). */
 export interface NameRule {
   readonly pattern: RegExp;
   /** undefined: drop the tensor. */
@@ -45,6 +46,7 @@ export function parseNameMap(text: string, source = 'name map'): NameRule[] {
   return rules;
 }
 
+/** The outcome of applyNameMap: the renamed tensors and what changed. */
 export interface RenameResult<T> {
   /** Tensors under their new names. */
   readonly renamed: Map<string, T>;

@@ -24,6 +24,7 @@ import { nodeFs } from '../util/node-import.ts';
 import { PNG_LIMITS, type PngLimits } from './limits.ts';
 import { count, display, errorText } from '../util/text.ts';
 
+/** A decoded image as one luminance plane. */
 export interface GreyImage {
   readonly width: number;
   readonly height: number;
@@ -39,6 +40,7 @@ export interface PlanarImage {
   readonly pixels: Float32Array;
 }
 
+/** Options of the PNG readers. */
 export interface PngOptions {
   /** Overrides of the bounds in PNG_LIMITS. */
   limits?: Partial<PngLimits>;

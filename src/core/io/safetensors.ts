@@ -26,9 +26,11 @@ import { nodeCrypto, nodeFs, nodePath } from '../util/node-import.ts';
 import { SAFETENSORS_LIMITS, type SafetensorsLimits } from './limits.ts';
 import { count, display, errorText, firstUnsafeChar, preview, quote, TEXT_LIMITS } from '../util/text.ts';
 
+/** The dtypes this module reads. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
 /** The dtypes this module writes. */
 export type WritableDtype = 'F32' | 'I32' | 'U8';
+/** Tensor data in memory: Float32Array for float dtypes, Int32Array for I32 and I64, Uint8Array for U8. */
 export type TensorData = Float32Array | Int32Array | Uint8Array;
 
 /** A tensor to write: `data` must be the typed array of its dtype, with exactly product(shape) elements. */
@@ -46,6 +48,7 @@ export interface DecodedTensor {
   data: TensorData;
 }
 
+/** A decoded safetensors file: its tensors and its string metadata. */
 export interface SafetensorsContents {
   /** In the order of their data offsets in the file. */
   tensors: Map<string, DecodedTensor>;
@@ -61,6 +64,7 @@ export interface SafetensorsHeader {
   fileBytes: number;
 }
 
+/** Options of the safetensors readers. */
 export interface ReadOptions {
   /** Overrides of the bounds in SAFETENSORS_LIMITS. */
   limits?: Partial<SafetensorsLimits>;
@@ -546,6 +550,7 @@ export type ExpectedDtype = 'float' | 'int' | SafetensorsDtype;
 /** A bare shape expects a floating-point tensor; use {shape, dtype} for integer or exact dtypes. */
 export type Expected = readonly number[] | { shape: readonly number[]; dtype?: ExpectedDtype };
 
+/** Options of validateTensors. */
 export interface ValidateOptions {
   /** Names (or a predicate) that may be absent, e.g. freshly initialised adapters. */
   allowMissing?: readonly string[] | ((name: string) => boolean);

@@ -16,6 +16,7 @@
 import { JSON_LIMITS } from './limits.ts';
 import { clipMessage, count, display, errorText, firstUnsafeChar, listOf, preview, quote } from '../util/text.ts';
 
+/** Raised when a value read from a file fails its schema; the message names the source and where in the value. */
 export class SchemaError extends Error {
   override name = 'SchemaError';
   constructor(
@@ -35,6 +36,7 @@ class Invalid {
   constructor(readonly path: string, readonly problem: string) {}
 }
 
+/** A bounded check of a parsed JSON value that returns a typed copy of a valid value or throws. */
 export interface Schema<T> {
   /** What a valid value is, in words: "an integer in [0, 10]". */
   readonly expected: string;

@@ -7,8 +7,10 @@ import { GraphBuilder, type Graph, type Tensor } from './graph.ts';
 import { OPS, type OpName, type OpRule } from './ops.ts';
 import { fmtShape } from './shape.ts';
 
+/** The name of the output that holds the gradient of parameter `param` (`grad:<param>`). */
 export const gradName = (param: string): string => `grad:${param}`;
 
+/** What `gradients` differentiates, and with respect to what. */
 export interface GradOptions {
   /** Name of the output to differentiate; a non-scalar loss is seeded with ones (the gradient of its sum). */
   readonly loss: string;

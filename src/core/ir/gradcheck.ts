@@ -5,6 +5,7 @@ import { gradName, gradients } from './autodiff.ts';
 import type { Graph } from './graph.ts';
 import { evaluate, type Feeds } from './interpret.ts';
 
+/** What `checkGradients` compares, and how strictly. */
 export interface GradCheckOptions {
   /** Output to differentiate (summed if not scalar). */
   readonly loss: string;
@@ -20,6 +21,7 @@ export interface GradCheckOptions {
   readonly maxEntries?: number;
 }
 
+/** The outcome of a gradient check: `maxError` is the largest relative error found and `worst` where it was. */
 export interface GradCheckResult {
   readonly ok: boolean;
   readonly checked: number;
@@ -27,6 +29,10 @@ export interface GradCheckResult {
   readonly worst?: { param: string; index: number; autodiff: number; finiteDiff: number };
 }
 
+/**
+ * Compares autodiff gradients with central finite differences, both in float64 on the CPU. `feeds`
+ * must give every input and parameter.
+ */
 export function checkGradients(graph: Graph, feeds: Feeds, opts: GradCheckOptions): GradCheckResult {
   const h = opts.h ?? 1e-5;
   const tol = opts.tol ?? 1e-6;

@@ -26,26 +26,31 @@ export class Graph {
     readonly outputs: ReadonlyMap<string, number>,
   ) {}
 
+  /** The node with id `id`; throws when the graph has none. */
   node(id: number): Node {
     const n = this.nodes[id];
     if (!n) throw new Error(`graph has no node ${id}`);
     return n;
   }
 
+  /** The node behind output `name`; throws, listing the outputs, when there is none. */
   output(name: string): Node {
     const id = this.outputs.get(name);
     if (id === undefined) throw new Error(`graph has no output "${name}" (outputs: ${[...this.outputs.keys()].join(', ')})`);
     return this.node(id);
   }
 
+  /** Every node of op `op`, in topological order, typed by it. */
   nodesOf<K extends OpName>(op: K): Node<K>[] {
     return this.nodes.filter((n) => n.op === op) as Node[] as Node<K>[];
   }
 
+  /** The `input` nodes, in topological order. */
   get inputs(): Node<'input'>[] {
     return this.nodesOf('input');
   }
 
+  /** The `param` nodes (trainable or not), in topological order. */
   get params(): Node<'param'>[] {
     return this.nodesOf('param');
   }
@@ -70,7 +75,8 @@ function describeAttrs(a: object): string {
   return parts.length ? ` {${parts.join(', ')}}` : '';
 }
 
-type Operand = Tensor | number;
+/** The other operand of a Tensor method: a number becomes a scalar of the tensor's dtype. */
+export type Operand = Tensor | number;
 
 /** A handle to a node being built. Calling an op method records a new node in the builder. */
 export class Tensor implements TensorType {
@@ -81,9 +87,11 @@ export class Tensor implements TensorType {
     readonly dtype: DType,
   ) {}
 
+  /** Number of axes (0 for a scalar). */
   get rank(): number {
     return this.shape.length;
   }
+  /** Number of elements. */
   get size(): number {
     return numel(this.shape);
   }
@@ -99,35 +107,58 @@ export class Tensor implements TensorType {
     return this.b.op(op, [this, this.lift(o)], {});
   }
 
+  /** this + o, elementwise with broadcasting (f32). */
   add(o: Operand) { return this.bin('add', o); }
+  /** this − o, elementwise with broadcasting (f32). */
   sub(o: Operand) { return this.bin('sub', o); }
+  /** this · o, elementwise with broadcasting (f32). */
   mul(o: Operand) { return this.bin('mul', o); }
+  /** this / o, elementwise with broadcasting (f32). */
   div(o: Operand) { return this.bin('div', o); }
+  /** max(this, o), elementwise with broadcasting (f32); ties send the gradient to `this`. */
   maximum(o: Operand) { return this.bin('max', o); }
+  /** min(this, o), elementwise with broadcasting (f32); ties send the gradient to `this`. */
   minimum(o: Operand) { return this.bin('min', o); }
 
+  /** −this, elementwise (f32). */
   neg() { return this.b.op('neg', [this], {}); }
+  /** eˣ, elementwise (f32). */
   exp() { return this.b.op('exp', [this], {}); }
+  /** Natural logarithm, elementwise (f32). */
   log() { return this.b.op('log', [this], {}); }
+  /** Square root, elementwise (f32). */
   sqrt() { return this.b.op('sqrt', [this], {}); }
+  /** 1/√x, elementwise (f32). */
   rsqrt() { return this.b.op('rsqrt', [this], {}); }
+  /** 1/x, elementwise (f32). */
   recip() { return this.b.op('recip', [this], {}); }
+  /** Hyperbolic tangent, elementwise (f32). */
   tanh() { return this.b.op('tanh', [this], {}); }
+  /** The error function, elementwise (f32). */
   erf() { return this.b.op('erf', [this], {}); }
+  /** max(x, 0), elementwise (f32). */
   relu() { return this.b.op('relu', [this], {}); }
+  /** 1/(1 + e⁻ˣ), elementwise (f32). */
   sigmoid() { return this.b.op('sigmoid', [this], {}); }
+  /** −1, 0 or 1, elementwise (f32); passes no gradient. */
   sign() { return this.b.op('sign', [this], {}); }
+  /** |x|, elementwise (f32). */
   abs() { return this.b.op('abs', [this], {}); }
+  /** x², elementwise (f32). */
   square() { return this.mul(this); }
 
+  /** `this <kind> o` as an f32 0/1 mask, with broadcasting; both operands must have one dtype. Passes no gradient. */
   compare(kind: CompareKind, o: Operand) { return this.b.op('compare', [this, this.lift(o)], { kind }); }
   /** this ? a : b, elementwise with broadcasting; `this` is a 0/1 mask. */
   select(a: Operand, b: Operand) { return this.b.op('select', [this, this.lift(a), this.lift(b)], {}); }
+  /** Converts to `dtype`; to an integer dtype it truncates towards zero. Passes no gradient. */
   cast(dtype: DType) { return this.b.op('cast', [this], { dtype }); }
 
   /** Reductions keep the reduced axis (size 1) unless keepDim is false. */
   sum(axis: number, keepDim = true) { return this.reduce('sum', axis, keepDim); }
+  /** Maximum along `axis`, kept as length 1 unless keepDim is false. */
   max(axis: number, keepDim = true) { return this.reduce('reduceMax', axis, keepDim); }
+  /** Mean along `axis`, kept as length 1 unless keepDim is false. */
   mean(axis: number, keepDim = true) { return this.sum(axis, keepDim).mul(1 / this.dim(axis)); }
   /** Sum of every element, as a scalar of shape []. */
   sumAll(): Tensor {
@@ -140,6 +171,7 @@ export class Tensor implements TensorType {
   }
   /** Indices (i32) of the k largest entries along `axis`, largest first; ties go to the lower index. */
   topk(k: number, axis = -1) { return this.b.op('topk', [this], { axis: normAxis('topk', axis, this.rank), k }); }
+  /** Index (i32) of the largest entry along `axis`, ties to the lower index; the axis is dropped unless keepDim. */
   argmax(axis = -1, keepDim = false) {
     const a = normAxis('argmax', axis, this.rank);
     const r = this.topk(1, a);
@@ -149,10 +181,12 @@ export class Tensor implements TensorType {
   /** Batched matrix product over the last two axes; batch axes broadcast. */
   matmul(o: Tensor) { return this.b.op('matmul', [this, o], {}); }
 
+  /** The same elements (row-major) in a new shape; one entry may be -1, inferred. Throws ShapeError when the sizes differ. */
   reshape(shape: readonly number[]): Tensor {
     const inferred = inferReshape(this.shape, shape);
     return this.b.op('reshape', [this], { shape: inferred });
   }
+  /** Reorders the axes: output axis i is input axis `perm[i]` (negative entries count from the end). */
   permute(perm: readonly number[]) { return this.b.op('permute', [this], { perm: perm.map((p) => normAxis('permute', p, this.rank)) }); }
   /** Swaps two axes (the last two by default). */
   transpose(a = -2, b = -1): Tensor {
@@ -178,7 +212,9 @@ export class Tensor implements TensorType {
     const a = normAxis('narrow', axis, this.rank);
     return this.slice(this.shape.map((_, i) => (i === a ? [start, start + length] as const : null)));
   }
+  /** Zero padding: `before[i]` and `after[i]` elements (non-negative integers) at the two ends of axis i. */
   pad(before: readonly number[], after: readonly number[]) { return this.b.op('pad', [this], { before: [...before], after: [...after] }); }
+  /** Repeats along axes of length 1, and new leading axes, to `shape` (NumPy broadcasting). */
   broadcastTo(shape: readonly number[]) { return this.b.op('broadcast', [this], { shape: [...shape] }); }
   /** out[p.., j, s..] = this[p.., idx[p.., j], s..]; idx: i32 [...P, M], P broadcastable to this's prefix. */
   gather(idx: Tensor, axis: number) { return this.b.op('gather', [this, idx], { axis: normAxis('gather', axis, this.rank) }); }
@@ -186,6 +222,7 @@ export class Tensor implements TensorType {
   scatterAdd(idx: Tensor, axis: number, size: number) {
     return this.b.op('scatterAdd', [this, idx], { axis: normAxis('scatterAdd', axis, this.rank), size });
   }
+  /** Identity in the forward pass; autodiff passes no gradient through it. */
   stopGradient() { return this.b.op('stopGradient', [this], {}); }
   /** Forward value of `this`, gradient routed to `surrogate` (the straight-through estimator). */
   straightThrough(surrogate: Tensor) { return this.b.op('straightThrough', [this, surrogate], {}); }
@@ -207,6 +244,10 @@ export class GraphBuilder {
   private readonly outputs = new Map<string, number>();
   private readonly leafNames = new Map<string, number>();
 
+  /**
+   * Records op `op` on `inputs`, the general form behind the Tensor methods. The op's rule infers
+   * the result type; ShapeError when it rejects the inputs.
+   */
   op<K extends OpName>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K]): Tensor {
     const rule = OPS[op];
     if (rule.arity >= 0 && inputs.length !== rule.arity) {
@@ -227,6 +268,7 @@ export class GraphBuilder {
     return new Tensor(this, id, type.shape, type.dtype);
   }
 
+  /** A handle to node `id` of this builder; throws when there is none. */
   tensor(id: number): Tensor {
     const n = this.nodes[id];
     if (!n) throw new Error(`builder has no node ${id}`);
@@ -240,6 +282,7 @@ export class GraphBuilder {
     return t;
   }
 
+  /** A named graph input, fed at every run. Input and parameter names share one namespace; a repeated name throws. */
   input(name: string, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.newLeaf('input', { name, shape: [...shape], dtype });
   }
@@ -247,12 +290,15 @@ export class GraphBuilder {
   param(name: string, shape: readonly number[], opts: { trainable?: boolean } = {}): Tensor {
     return this.newLeaf('param', { name, shape: [...shape], trainable: opts.trainable ?? false });
   }
+  /** A constant of shape [], written into kernel code (see runtimeScalar for one kept in a buffer). */
   scalar(value: number, dtype: DType = 'f32'): Tensor {
     return this.op('fill', [], { value, shape: [], dtype });
   }
+  /** A tensor of `shape` with every element `value`; written into kernel code, never stored. */
   fill(value: number, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.op('fill', [], { value, shape: [...shape], dtype });
   }
+  /** A constant tensor: `data` holds numel(shape) values, row-major. Small ones may be folded into kernel code. */
   constant(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32'): Tensor {
     return this.op('constant', [], { data: Float64Array.from(data), shape: [...shape], dtype });
   }
@@ -267,11 +313,13 @@ export class GraphBuilder {
   rand(shape: readonly number[], seed: Tensor, stream: number): Tensor {
     return this.op('rand', [seed, this.op('constant', [], { data: Float64Array.of(stream), shape: [1], dtype: 'i32', fold: false })], { shape: [...shape] });
   }
+  /** Joins `parts` along `axis`; they must agree in dtype and in every other dimension. */
   concat(parts: readonly Tensor[], axis: number): Tensor {
     if (parts.length === 0) throw new ShapeError('concat: needs at least one input');
     return this.op('concat', parts, { axis: normAxis('concat', axis, parts[0]!.rank) });
   }
 
+  /** Names `t` as an output; `build()` keeps only what the outputs depend on. Throws when `name` is taken. */
   output(name: string, t: Tensor): void {
     if (this.outputs.has(name)) throw new Error(`output "${name}" is already defined`);
     this.outputs.set(name, t.id);

@@ -6,8 +6,10 @@ import type { Graph } from './graph.ts';
 import { OPS, type F64, type OpName, type OpRule } from './ops.ts';
 import { fmtShape, numel } from './shape.ts';
 
+/** Values of graph inputs and parameters by name, each flat and row-major with one value per element. */
 export type Feeds = Readonly<Record<string, ArrayLike<number>>>;
 
+/** What the reference interpreter computed, in float64. */
 export interface EvalResult {
   /** Named outputs. */
   readonly outputs: Record<string, F64>;

@@ -28,6 +28,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return e.div(e.sum(axis));
 }
 
+/** log(softmax(x)) along `axis`, computed stably (the max subtracted, carrying no gradient). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const z = x.sub(x.max(axis).stopGradient());
   return z.sub(z.exp().sum(axis).log());

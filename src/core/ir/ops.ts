@@ -8,10 +8,13 @@ import {
   type DType, type Shape, type TensorType,
 } from './shape.ts';
 
+/** The comparisons of the `compare` op: <, ≤, >, ≥, = and ≠. */
 export type CompareKind = 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne';
 
-type NoAttrs = Record<string, never>;
+/** The attributes of an op that takes none. */
+export type NoAttrs = Record<string, never>;
 
+/** The attributes of each op, by op name: the one list that defines the op vocabulary. */
 export interface OpAttrs {
   // leaves
   input: { name: string; shape: Shape; dtype: DType };
@@ -70,6 +73,7 @@ export interface AttentionBackwardAttrs {
   readonly bias: boolean;
 }
 
+/** The name of an op. */
 export type OpName = keyof OpAttrs;
 
 /** A float64 tensor as the reference interpreter holds it (contiguous, row-major). */
@@ -78,6 +82,7 @@ export interface F64 {
   readonly data: Float64Array;
 }
 
+/** What an op's vector-Jacobian product is given: its inputs, output and output gradient, as tensors of the backward graph. */
 export interface VjpArgs<K extends OpName> {
   readonly x: readonly Tensor[];
   readonly y: Tensor;
@@ -104,11 +109,14 @@ export type OpKind =
   | 'leaf' | 'literal' | 'elementwise' | 'view' | 'index' | 'scatter'
   | 'reduction' | 'selection' | 'contraction' | 'random' | 'gradient' | 'attention';
 
+/** Everything known about one op: its kind, its type rule, its float64 reference and its gradient. */
 export interface OpRule<K extends OpName> {
   readonly kind: OpKind;
   /** Number of inputs; -1 for variadic. */
   readonly arity: number;
+  /** The output type for these input types and attributes; throws ShapeError when they are not accepted. */
   infer(x: readonly TensorType[], a: OpAttrs[K]): TensorType;
+  /** The output values in float64 (row-major), for the reference interpreter. */
   reference(x: readonly F64[], a: OpAttrs[K], out: TensorType): Float64Array;
   /** Gradients of the inputs given the output's; null when the op has none (piecewise constant, integer, or stopped). */
   readonly vjp: ((v: VjpArgs<K>) => (Tensor | undefined)[]) | null;
@@ -238,6 +246,7 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 // ---------------------------------------------------------------------------------------------
 // the rules
 
+/** The rule of every op, by name. */
 export const OPS: { readonly [K in OpName]: OpRule<K> } = {
   input: leaf<'input'>((a) => { throw new Error(`input "${a.name}" was not fed`); }),
   param: leaf<'param'>((a) => { throw new Error(`parameter "${a.name}" was not given`); }),
@@ -730,6 +739,7 @@ function gatherFlat(src: Float64Array, offs: Int32Array): Float64Array {
   return out;
 }
 
+/** Every op name, in the order `OPS` lists them. */
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 
 /** PCG hash (Jarzynski & Olano 2020); u32 arithmetic, identical in WGSL (see codegen/wgsl-lib.ts). */

@@ -1,9 +1,12 @@
 // Static shapes and dtypes, and the small amount of index arithmetic every layer shares
 // (the float64 interpreter, autodiff's broadcast reduction, and later the code generator).
 
+/** Element types a tensor may have on the device (32-bit float, signed and unsigned integer). */
 export type DType = 'f32' | 'i32' | 'u32';
+/** Dimensions, outermost first; [] for a scalar. */
 export type Shape = readonly number[];
 
+/** The static type of a tensor: shape and dtype. */
 export interface TensorType {
   readonly shape: Shape;
   readonly dtype: DType;

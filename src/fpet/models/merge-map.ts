@@ -6,6 +6,7 @@ import { mergedOutput, partnerOutput, type BuiltModel } from './model.ts';
 import { tokenDestinations } from './merge.ts';
 import { gridSize } from './vit.ts';
 
+/** One merge of a merge map: how many tokens it took and left, and where every original token went. */
 export interface MergeMapStep {
   readonly block: number;
   readonly tokensIn: number;
@@ -16,6 +17,7 @@ export interface MergeMapStep {
   readonly sizes: Int32Array;
 }
 
+/** Which original tokens ended up in which token, merge by merge, for one image. */
 export interface MergeMap {
   /** Patches per side of the image grid. */
   readonly grid: number;

@@ -17,6 +17,7 @@
 
 import type { GraphBuilder, Tensor } from '../../core/ir/graph.ts';
 
+/** How a sequence is split for bipartite matching: protected tokens, sources A and destinations B (token indices). */
 export interface SplitPlan {
   /** Token indices that pass through unchanged, in order (cls). */
   readonly protectedTokens: readonly number[];
@@ -48,6 +49,7 @@ export function alternatingSplit(tokens: number): SplitPlan {
   return { protectedTokens: [0], a, b };
 }
 
+/** Options of mergeTokens: the split, how many tokens merge, and whether the matching is differentiable. */
 export interface MergeOptions {
   readonly split: SplitPlan;
   /** Number of A tokens merged, 1..|A|. */
@@ -56,6 +58,7 @@ export interface MergeOptions {
   readonly differentiable: boolean;
 }
 
+/** The merged sequence, [B, n − r, D] in the order [protected, kept A, B], with its token sizes. */
 export interface MergeResult {
   readonly x: Tensor;
   readonly size: Tensor;

@@ -25,6 +25,7 @@ export function quantize1bit(w: Tensor): Tensor {
   return hat.add(c).mul(sigma).add(mu).reshape([...w.shape]);
 }
 
+/** The shape and behaviour of a bottleneck adapter: width, precision, scale, activation, dropout and biases. */
 export interface AdapterConfig {
   /** Bottleneck width r_a. */
   readonly dim: number;
@@ -38,6 +39,7 @@ export interface AdapterConfig {
   readonly bias: boolean;
 }
 
+/** An adapter's parameter tensors; biases are given exactly when its config has `bias`. */
 export interface AdapterParams {
   /** Dn: [dim, in] (PyTorch Linear layout). */
   readonly down: Tensor;

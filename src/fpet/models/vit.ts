@@ -7,6 +7,7 @@ import type { GraphBuilder, Tensor } from '../../core/ir/graph.ts';
 import { gelu, layerNorm, linear, softmax } from '../../core/ir/nn.ts';
 import { mulberry32 } from '../../core/util/random.ts';
 
+/** The geometry of a Vision Transformer; imageSize must be a multiple of patchSize and dim of heads. */
 export interface VitConfig {
   readonly imageSize: number;
   readonly patchSize: number;
@@ -24,6 +25,7 @@ export interface VitConfig {
   readonly representationSize: number;
 }
 
+/** Standard ViT geometries (timm's ViT-Ti/16, S/16, B/16) and two small ones for MNIST and tests. */
 export const VIT_PRESETS = {
   'vit-ti16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 192, depth: 12, heads: 3, mlpRatio: 4, numClasses: 1000, representationSize: 0 },
   'vit-s16': { imageSize: 224, patchSize: 16, inChannels: 3, dim: 384, depth: 12, heads: 6, mlpRatio: 4, numClasses: 1000, representationSize: 0 },
@@ -34,8 +36,10 @@ export const VIT_PRESETS = {
   'vit-micro': { imageSize: 8, patchSize: 2, inChannels: 1, dim: 16, depth: 4, heads: 2, mlpRatio: 2, numClasses: 5, representationSize: 0 },
 } as const satisfies Record<string, VitConfig>;
 
+/** The name of a preset in VIT_PRESETS. */
 export type VitPreset = keyof typeof VIT_PRESETS;
 
+/** Patches per side of the image. */
 export const gridSize = (c: VitConfig): number => c.imageSize / c.patchSize;
 /** Features the classification head reads: the representation size if there is a pre-logits layer, else the width. */
 export const headInputs = (c: VitConfig): number => (c.representationSize > 0 ? c.representationSize : c.dim);
@@ -80,11 +84,13 @@ export interface TokenState {
   size?: Tensor;
 }
 
+/** What a hook knows about the block it runs in. */
 export interface BlockContext {
   readonly b: GraphBuilder;
   readonly block: number;
   readonly prefix: string;
   readonly config: VitConfig;
+  /** Supplies a parameter by its full name (the `param` given to buildVit). */
   readonly param: (name: string, shape: readonly number[]) => Tensor;
 }
 
@@ -100,6 +106,7 @@ export interface VitHooks {
   parallelToMlp?(ctx: BlockContext, y: Tensor): Tensor | undefined;
 }
 
+/** What buildVit returns: the logits [B, numClasses] and the token counts per block. */
 export interface VitOutputs {
   readonly logits: Tensor;
   /** Token count entering each block's attention and MLP. */

@@ -11,13 +11,14 @@ import { modelSpecSchema, parseMetadataJson, runStateSchema } from '../../core/i
 import { display } from '../../core/util/text.ts';
 import type { ModelSpec } from '../models/model.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
+import type { Weights } from './inference.ts';
 import type { EpochRecord } from './loop.ts';
 import { FILE_FORMAT } from './model-files.ts';
 
 export { ABSURD_WEIGHT, checkWeights } from './model-files.ts';
 export const FORMAT = FILE_FORMAT;
 
-export type Weights = Map<string, Float32Array>;
+export type { Weights } from './inference.ts';
 
 const entries = (w: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>) =>
   new Map<string, TensorEntry>([...w].map(([name, data]) => {
@@ -31,13 +32,17 @@ export async function saveWeights(path: string, weights: ReadonlyMap<string, Flo
   await writeSafetensors(path, entries(weights, shapes), { format: FORMAT, ...metadata });
 }
 
+/** Weights read from a model or checkpoint file, with the file's string metadata. */
 export interface LoadedWeights {
   readonly weights: Weights;
   readonly metadata: Record<string, string>;
 }
 
+/** Options of loadWeights. */
 export interface LoadOptions {
+  /** Expected tensors the file may lack (e.g. freshly initialised adapters). */
   readonly allowMissing?: (name: string) => boolean;
+  /** Tolerate tensors nothing expects (default false: an error). */
   readonly allowExtra?: boolean;
   /** Tensors taken when present, which may be absent or of any shape. */
   readonly optional?: readonly string[];

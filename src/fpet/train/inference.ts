@@ -9,13 +9,16 @@ import { mergeMapOf, type MergeMap } from '../models/merge-map.ts';
 import type { GpuContext } from '../../core/runtime/device.ts';
 import { compile, type Program, type ProgramOptions } from '../../core/runtime/program.ts';
 
+/** Model weights by parameter name, each flat and row-major. */
 export type Weights = Map<string, Float32Array>;
 
+/** A class (by index) with its probability. */
 export interface ClassScore {
   readonly label: number;
   readonly probability: number;
 }
 
+/** A classification of one image: its logits and most probable classes. */
 export interface Prediction {
   readonly logits: Float32Array;
   /** The `top` most probable classes, most probable first. */
@@ -38,6 +41,10 @@ export function topClasses(probabilities: ArrayLike<number>, k: number): ClassSc
     .slice(0, k);
 }
 
+/**
+ * Accuracy of a Classifier over a subset: `accuracy` in [0, 1], `predictions` per image seen in
+ * subset order, `seconds` of wall clock.
+ */
 export interface EvalResult {
   readonly accuracy: number;
   readonly images: number;
@@ -47,6 +54,7 @@ export interface EvalResult {
   readonly stopped: boolean;
 }
 
+/** Options of Classifier.create: those of `compile`, and whether merge maps are computed. */
 export interface ClassifierOptions extends ProgramOptions {
   /** Also compute merge maps (token destinations per merge block). */
   readonly mergeOutputs?: boolean;
@@ -68,9 +76,11 @@ export class Classifier {
     return c;
   }
 
+  /** Images the program runs at once (`spec.batch`). */
   get batch(): number {
     return this.model.spec.batch;
   }
+  /** Number of classes the model predicts. */
   get classes(): number {
     return this.model.spec.vit.numClasses;
   }
@@ -158,6 +168,7 @@ export class Classifier {
     return { accuracy: correct / Math.max(at, 1), images: at, seconds: (performance.now() - t0) / 1000, predictions: predictions.subarray(0, at), stopped };
   }
 
+  /** Frees the program's GPU buffers; the classifier must not be used afterwards. */
   destroy(): void {
     this.program.destroy();
   }

@@ -9,6 +9,7 @@ import type { Classifier } from './inference.ts';
 import { learningRate, type ScheduleConfig } from './schedule.ts';
 import type { TrainStep } from './train-step.ts';
 
+/** How trainLoop trains: epochs, batch size, learning-rate schedule, seed, logging, evaluation and augmentation. */
 export interface LoopOptions {
   readonly epochs: number;
   readonly batch: number;
@@ -30,6 +31,7 @@ export interface LoopOptions {
   readonly stopAfterEpochs?: number;
 }
 
+/** Progress after one optimizer step; `epoch` counts from 0, `stepInEpoch` from 1. */
 export interface StepInfo {
   /** Optimizer steps taken, this one included. */
   readonly step: number;
@@ -42,6 +44,7 @@ export interface StepInfo {
   readonly images: number;
 }
 
+/** What one epoch did (`epoch` counts from 1); `testAccuracy` in [0, 1] when it was evaluated. */
 export interface EpochRecord {
   epoch: number;
   lr: number;
@@ -54,7 +57,9 @@ export interface EpochRecord {
   steps?: [number, number][];
 }
 
+/** Hooks into trainLoop; those returning a promise are awaited before the loop goes on. */
 export interface LoopCallbacks {
+  /** After every optimizer step. */
   onStep?(info: StepInfo): void | Promise<void>;
   /** After each epoch (and its evaluation). */
   onEpoch?(record: EpochRecord, step: number): void | Promise<void>;
@@ -64,6 +69,7 @@ export interface LoopCallbacks {
   shouldStop?(): boolean;
 }
 
+/** The outcome of trainLoop: the epoch history (including earlier epochs passed in) and totals. */
 export interface LoopResult {
   readonly history: EpochRecord[];
   /** Optimizer steps taken in all (including those before a resume). */
@@ -78,6 +84,7 @@ export interface LoopResult {
   readonly evalImages: number;
 }
 
+/** Raised by trainLoop when a loss read back is NaN or infinite. */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
 }

@@ -11,6 +11,7 @@ import { display } from '../../core/util/text.ts';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
 import { isReferenceNaming, referenceNameRules } from '../models/reference-names.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
+import type { Weights } from './inference.ts';
 
 /** The `format` every file this tool writes carries in its metadata. */
 export const FILE_FORMAT = 'fpet-webgpu/1';
@@ -19,7 +20,7 @@ export const ABSURD_WEIGHT = 1e4;
 /** What the CLI writes as `backbone` when it trained on the shipped backbone (its default path). */
 export const SHIPPED_BACKBONE = 'models/vit-mnist-fashion.safetensors';
 
-export type Weights = Map<string, Float32Array>;
+export type { Weights } from './inference.ts';
 
 /** Refuses non-finite or absurdly large values, naming the tensor, the index and the value. */
 export function checkWeights(weights: ReadonlyMap<string, ArrayLike<number>>, source: string): void {
@@ -52,6 +53,7 @@ export function decodeBackbone(bytes: Uint8Array, vit: VitConfig, source: string
   return out;
 }
 
+/** What an adapters file records about its run besides the model spec. */
 export interface AdapterMeta {
   readonly seed: number;
   readonly step: number;
@@ -72,6 +74,7 @@ export function encodeAdapters(spec: ModelSpec, trainable: ReadonlyMap<string, F
   return encodeSafetensors(entries, adaptersMetadata(spec, meta));
 }
 
+/** The model an adapters file describes, ready for a Classifier: spec, every weight, and the run's record. */
 export interface LoadedModel {
   /** The file's spec at the page's batch, without training. */
   readonly spec: ModelSpec;

@@ -6,6 +6,7 @@
 import { GraphBuilder, type Graph } from '../../core/ir/graph.ts';
 import { gradName } from '../../core/ir/autodiff.ts';
 
+/** AdamW's hyperparameters besides the learning rate, as PyTorch's: the weight decay is scaled by the learning rate. */
 export interface AdamWConfig {
   readonly weightDecay: number;
   readonly beta1: number;
@@ -13,6 +14,7 @@ export interface AdamWConfig {
   readonly eps: number;
 }
 
+/** PyTorch's AdamW defaults except the weight decay (1e-4 rather than 1e-2). */
 export const ADAMW_DEFAULTS: AdamWConfig = { weightDecay: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 export const adamM = (p: string) => `adam.m:${p}`;

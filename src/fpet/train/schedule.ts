@@ -1,5 +1,6 @@
 // Warm-up + cosine learning rate (timm CosineLRScheduler as FPET runs it; docs/method.md, 5).
 
+/** A warm-up + cosine learning-rate schedule (timm's CosineLRScheduler); lengths in epochs. */
 export interface ScheduleConfig {
   readonly lr: number;
   readonly warmupLr: number;

@@ -9,6 +9,7 @@
 import type { GpuContext } from '../../core/runtime/device.ts';
 import type { Classifier } from './inference.ts';
 
+/** Options of inferenceThroughput: how many rounds, on which batches. */
 export interface ThroughputOptions {
   /** Rounds of one step per classifier (alternating order A B C, C B A, ...). */
   readonly rounds: number;

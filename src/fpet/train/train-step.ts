@@ -10,6 +10,7 @@ import { compile, type Program, type ProgramOptions } from '../../core/runtime/p
 import type { Weights } from './inference.ts';
 import { ADAMW_DEFAULTS, adamHyper, adamM, adamV, withAdamW, type AdamWConfig } from './optimizer.ts';
 
+/** Options of TrainStep.create: those of `compile`, the AdamW hyperparameters and a starting optimizer state. */
 export interface TrainStepOptions extends ProgramOptions {
   readonly adamw?: AdamWConfig;
   /** AdamW moments to start from (a resumed run); zeros otherwise. */
@@ -24,6 +25,10 @@ export function trainStepGraph(spec: ModelSpec, adamw: AdamWConfig = ADAMW_DEFAU
   return { model, graph, writeBack };
 }
 
+/**
+ * One compiled training step (forward, backward, AdamW) with parameters and optimizer state kept on the GPU.
+ * Call destroy() to free its GPU memory.
+ */
 export class TrainStep {
   private constructor(
     readonly model: BuiltModel,
@@ -58,6 +63,7 @@ export class TrainStep {
     return new TrainStep(model, program, adamw, stateShapes);
   }
 
+  /** Names of the parameters the step trains. */
   get trainable(): readonly string[] {
     return this.model.trainable;
   }
@@ -95,6 +101,7 @@ export class TrainStep {
     return new Map(Object.entries(out).map(([k, v]) => [k, v as Float32Array]));
   }
 
+  /** Frees the program's GPU buffers; the step must not be used afterwards. */
   destroy(): void {
     this.program.destroy();
   }

@@ -12,6 +12,7 @@ import { display } from '../../core/util/text.ts';
 import { loadBackbone } from './checkpoint.ts';
 import { checkWeights, decodeAdapters } from './model-files.ts';
 
+/** A trained model loaded from files: its spec (without training) and every weight, ready for a Classifier. */
 export interface TrainedModel {
   readonly spec: ModelSpec;
   readonly weights: Map<string, Float32Array>;

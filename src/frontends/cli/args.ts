@@ -84,6 +84,43 @@ function parseBool(command: string, name: string, v: string): boolean {
   throw new UsageError(`${command}: ${name} takes true or false (got ${quote(v, 60)})`);
 }
 
+/** The typed value of one option's text (string, list or number; booleans are handled by the caller). */
+function parseValue(command: string, shown: string, s: Exclude<OptionSpec, { type: 'boolean' }>, value: string): string | string[] | number {
+  if (s.type === 'string') {
+    if (s.choices && !s.choices.includes(value)) throw new UsageError(`${command}: ${shown} must be one of ${s.choices.join(', ')} (got ${quote(value, 60)})`);
+    return value;
+  }
+  if (s.type === 'number') return parseNumber(command, shown, value, s);
+  const items = value.split(',').map((v) => v.trim());
+  const empty = items.findIndex((v) => v === '');
+  if (empty >= 0) throw new UsageError(`${command}: ${shown} takes a comma-separated list without empty items (item ${empty + 1} of ${quote(value, 80)} is empty)`);
+  if (s.maxItems !== undefined && items.length > s.maxItems) throw new UsageError(`${command}: ${shown} takes at most ${s.maxItems} items (got ${items.length})`);
+  for (const item of items) {
+    if (s.choices && !s.choices.includes(item)) throw new UsageError(`${command}: ${shown} items must be among ${s.choices.join(', ')} (got ${quote(item, 60)})`);
+    if (s.integer || s.min !== undefined || s.max !== undefined) parseNumber(command, `each item of ${shown}`, item, s);
+  }
+  return items;
+}
+
+/** The unknown-option error, with the nearest declared flag as a hint. */
+function unknownOption(command: string, spec: Record<string, OptionSpec>, name: string): never {
+  const flags = Object.keys(spec).map(flag);
+  const near = flags.map((f) => [f, editDistance(f, name)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
+  const tail = near ? `did you mean ${near[0]}?` : `options: ${flags.join(', ')}`;
+  throw new UsageError(`${command}: unknown option ${display(name, 80)} (${tail})`);
+}
+
+/** The declared key of `--name` (kebab-case, or the camelCase key itself), or the unknown-option error. */
+function optionKey(command: string, spec: Record<string, OptionSpec>, name: string): string {
+  const key = camel(name.slice(2));
+  if (!Object.hasOwn(spec, key) || (name !== flag(key) && name !== `--${key}`)) unknownOption(command, spec, name);
+  return key;
+}
+
+/**
+ * Parses `argv` against the declared options: defaults filled in, every value checked; anything
+ * the declaration does not allow is a UsageError naming the command, the option and what it takes.
+ */
 export function parseArgs<S extends Record<string, OptionSpec>>(command: string, argv: readonly string[], spec: S, config: ParseConfig = {}): Parsed<S> {
   const out: Record<string, unknown> = { _: [] };
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) out[k] = Array.isArray(s.default) ? [...s.default] : s.default;
@@ -93,28 +130,12 @@ export function parseArgs<S extends Record<string, OptionSpec>>(command: string,
   /** The previous token when it was a boolean flag (for the hint on a stray word). */
   let lastFlag: string | undefined;
 
-  const stray = (word: string): never => {
-    const hint = lastFlag ? `${lastFlag} is a flag and takes no value; write ${lastFlag}=${display(word, 20)}` : `options start with --; see ${command} --help`;
-    throw new UsageError(`${command}: unexpected argument ${quote(word, 80)} (${hint})`);
-  };
-  const unknown = (name: string): never => {
-    const flags = Object.keys(spec).map(flag);
-    const near = flags.map((f) => [f, editDistance(f, name)] as const).filter(([, d]) => d <= 2).sort((a, b) => a[1] - b[1])[0];
-    const tail = near ? `did you mean ${near[0]}?` : `options: ${flags.join(', ')}`;
-    throw new UsageError(`${command}: unknown option ${display(name, 80)} (${tail})`);
-  };
-
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const wasFlag = lastFlag;
     lastFlag = undefined;
     if (endOfOptions || a === '-' || !a.startsWith('-') || NUMBER.test(a)) {
-      if (!config.positionals) {
-        lastFlag = wasFlag;
-        stray(a);
-      }
-      if (config.positionals!.max !== undefined && positional.length >= config.positionals!.max) throw new UsageError(`${command}: at most ${config.positionals!.max} ${config.positionals!.name} (got another: ${quote(a, 80)})`);
-      positional.push(a);
+      addPositional(command, config, positional, a, wasFlag);
       continue;
     }
     if (a === '--') {
@@ -126,13 +147,12 @@ export function parseArgs<S extends Record<string, OptionSpec>>(command: string,
         out.help = true;
         continue;
       }
-      unknown(a);
+      unknownOption(command, spec, a);
     }
     const eq = a.indexOf('=');
     const name = eq < 0 ? a : a.slice(0, eq);
     const inline = eq < 0 ? undefined : a.slice(eq + 1);
-    const key = camel(name.slice(2));
-    if (!Object.hasOwn(spec, key) || (name !== flag(key) && name !== `--${key}`)) unknown(name);
+    const key = optionKey(command, spec, name);
     const s = spec[key]!;
     const shown = flag(key);
     if (given.has(key)) throw new UsageError(`${command}: ${shown} is given twice (first as ${quote(given.get(key)!, 80)})`);
@@ -145,35 +165,34 @@ export function parseArgs<S extends Record<string, OptionSpec>>(command: string,
     }
     let value = inline;
     if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`${command}: ${shown} needs a value`);
-      if (next.startsWith('-') && next !== '-' && !(s.type === 'number' && NUMBER.test(next))) {
-        throw new UsageError(`${command}: ${shown} needs a value (got the option ${display(next, 80)} instead; write ${shown}=VALUE for a value that starts with "-")`);
-      }
-      value = next;
+      value = separateValue(command, shown, s, argv[i + 1]);
       i++;
-      given.set(key, `${a} ${next}`);
+      given.set(key, `${a} ${value}`);
     }
     if (value === '') throw new UsageError(`${command}: ${shown} needs a non-empty value${inline !== undefined ? ` (got "${shown}=")` : ' (got "")'}`);
-
-    if (s.type === 'string') {
-      if (s.choices && !s.choices.includes(value)) throw new UsageError(`${command}: ${shown} must be one of ${s.choices.join(', ')} (got ${quote(value, 60)})`);
-      out[key] = value;
-    } else if (s.type === 'list') {
-      const items = value.split(',').map((v) => v.trim());
-      const empty = items.findIndex((v) => v === '');
-      if (empty >= 0) throw new UsageError(`${command}: ${shown} takes a comma-separated list without empty items (item ${empty + 1} of ${quote(value, 80)} is empty)`);
-      if (s.maxItems !== undefined && items.length > s.maxItems) throw new UsageError(`${command}: ${shown} takes at most ${s.maxItems} items (got ${items.length})`);
-      for (const item of items) {
-        if (s.choices && !s.choices.includes(item)) throw new UsageError(`${command}: ${shown} items must be among ${s.choices.join(', ')} (got ${quote(item, 60)})`);
-        if (s.integer || s.min !== undefined || s.max !== undefined) parseNumber(command, `each item of ${shown}`, item, s);
-      }
-      out[key] = items;
-    } else {
-      out[key] = parseNumber(command, shown, value, s);
-    }
+    out[key] = parseValue(command, shown, s, value);
   }
   return out as Parsed<S>;
+}
+
+/** A word that is not an option: a positional where the command declares them, else an error. */
+function addPositional(command: string, config: ParseConfig, positional: string[], word: string, lastFlag: string | undefined): void {
+  if (!config.positionals) {
+    const hint = lastFlag ? `${lastFlag} is a flag and takes no value; write ${lastFlag}=${display(word, 20)}` : `options start with --; see ${command} --help`;
+    throw new UsageError(`${command}: unexpected argument ${quote(word, 80)} (${hint})`);
+  }
+  const { max, name } = config.positionals;
+  if (max !== undefined && positional.length >= max) throw new UsageError(`${command}: at most ${max} ${name} (got another: ${quote(word, 80)})`);
+  positional.push(word);
+}
+
+/** The value of `--name value`: the next word, which must exist and must not be another option. */
+function separateValue(command: string, shown: string, s: OptionSpec, next: string | undefined): string {
+  if (next === undefined) throw new UsageError(`${command}: ${shown} needs a value`);
+  if (next.startsWith('-') && next !== '-' && !(s.type === 'number' && NUMBER.test(next))) {
+    throw new UsageError(`${command}: ${shown} needs a value (got the option ${display(next, 80)} instead; write ${shown}=VALUE for a value that starts with "-")`);
+  }
+  return next;
 }
 
 export function helpText(command: string, summary: string, spec: Record<string, OptionSpec>, config: ParseConfig = {}): string {
@@ -185,6 +204,6 @@ export function helpText(command: string, summary: string, spec: Record<string, 
     if (s.type === 'list') accepts += ` [comma-separated${s.integer || s.min !== undefined || s.max !== undefined ? `, each ${numberText(s)}` : ''}${s.maxItems !== undefined ? `, at most ${s.maxItems}` : ''}]`;
     return `  ${flag(k).padEnd(24)} ${s.help}${accepts}${def}`;
   });
-  const usage = `npm start -- ${command} [options]${config.positionals ? ` [${config.positionals.name}...]` : ''}`;
+  const usage = `fpet-webgpu ${command} [options]${config.positionals ? ` [${config.positionals.name}...]` : ''}`;
   return [usage, '', summary, '', 'options:', ...rows].join('\n');
 }

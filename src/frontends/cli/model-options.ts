@@ -2,7 +2,9 @@
 // load option that renames a weight file's tensors.
 
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../../fpet/models/model.ts';
+import type { ModelSpec, PetMethod } from '../../fpet/models/model.ts';
+import { modelSpecOf, type ModelChoices } from '../../fpet/models/model-choices.ts';
+import { shippedPathFromHere } from '../../fpet/recipes/shipped.ts';
 import { VIT_PRESETS, type VitPreset } from '../../fpet/models/vit.ts';
 import { MODEL_SPEC_LIMITS } from '../../core/io/schema.ts';
 import { parseNameMap, type NameRule } from '../../core/io/name-map.ts';
@@ -28,22 +30,17 @@ export const MODEL_OPTIONS = {
 
 type ModelArgs = { preset: string; method: string; bits: number; adapterDim?: number; adapterScale: number; adapterBias: boolean; merge: string; mergeBlocks?: string[]; mergeRatio: number; tomeR: number; batch: number; inputCrop?: number };
 
+/** The ModelSpec the model options describe (src/fpet/models/model-choices.ts fills in the defaults). */
 export function modelSpecFrom(a: ModelArgs): ModelSpec {
   const vit = VIT_PRESETS[a.preset as VitPreset];
   if (a.bits !== 32 && a.bits !== 1) throw new UsageError(`--bits must be 32 or 1 (got ${a.bits})`);
-  const method = a.method as PetMethod;
-  const pet = { ...DEFAULT_PET[method], bits: a.bits as 32 | 1, scale: a.adapterScale, bias: a.adapterBias, dim: a.adapterDim ?? (method === 'adaptformer' || method === 'lora' ? (a.bits === 1 ? 32 : 8) : 0) };
-  let merge: MergeSpec | undefined;
-  if (a.merge !== 'none') {
-    const blocks = a.mergeBlocks?.map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n)) throw new UsageError(`--merge-blocks takes block numbers, got "${s}"`);
-      return n;
-    }) ?? (a.merge === 'fpet' ? [Math.floor(vit.depth / 2)] : [...Array(vit.depth).keys()]);
-    merge = { ...DEFAULT_MERGE, kind: a.merge as 'fpet' | 'tome', blocks, ratio: a.mergeRatio, r: a.tomeR };
-  }
+  const mergeBlocks = a.mergeBlocks?.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n)) throw new UsageError(`--merge-blocks takes block numbers, got "${s}"`);
+    return n;
+  });
   if (a.inputCrop !== undefined && a.inputCrop > vit.imageSize) throw new UsageError(`--input-crop must be an integer in [1, ${vit.imageSize}] (the image size of ${a.preset}; got ${a.inputCrop})`);
-  return { vit, batch: a.batch, pet, merge, ...(a.inputCrop !== undefined && a.inputCrop < vit.imageSize ? { inputCrop: a.inputCrop } : {}) };
+  return modelSpecOf({ ...a, preset: a.preset as VitPreset, method: a.method as PetMethod, bits: a.bits, merge: a.merge as ModelChoices['merge'], mergeBlocks });
 }
 
 export function describeSpec(s: ModelSpec): string {
@@ -75,6 +72,9 @@ export function readNameMapOption(path: string | undefined): NameRule[] | undefi
   if (text.length > 1_000_000) throw new UsageError(`--name-map ${display(path)}: over 1 MB, not a name map`);
   return parseNameMap(text, path);
 }
+
+/** The `--backbone` option of a command, defaulting to the shipped backbone (in the clone or the installed package). */
+export const backboneOption = (help: string) => ({ type: 'string', default: shippedPathFromHere('backbone'), help }) as const satisfies OptionSpec;
 
 /** The backbone option's value: a path, or undefined for "random". */
 export const backbonePath = (v: string): string | undefined => (v === 'random' ? undefined : v);

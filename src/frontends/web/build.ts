@@ -17,15 +17,16 @@
 // build (device.ts and friends import them through src/core/util/node-import.ts, which bundlers skip).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import { makeSplits, mulberry32 } from '../../index.ts';
 import { loadDataset, type DatasetName } from '../../fpet/data/mnist.ts';
 import { encodeDataPack } from './data-pack.ts';
+import { packageRoot } from '../../core/util/package-root.ts';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The package's root: the clone, or the installed package (which ships the built page, not its sources). */
+export const ROOT = packageRoot();
 export const DEFAULT_OUT = join(ROOT, 'dist/web');
 const WEB_SRC = join(ROOT, 'src/frontends/web');
 const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
@@ -70,6 +71,9 @@ function newestInput(): number {
   return newest;
 }
 
+/** Whether the page's sources are here (a clone), so that it can be built; the installed package ships the built page only. */
+export const pageSourcesPresent = (): boolean => existsSync(join(WEB_SRC, 'app.ts'));
+
 /** Whether outDir lacks a build, or one of the sources is newer than it. */
 export function webBuildIsStale(outDir = DEFAULT_OUT): boolean {
   const stamp = join(outDir, STAMP);
@@ -109,6 +113,8 @@ export async function buildWeb(opts: { outDir?: string; force?: boolean; log?: (
   const assets = join(outDir, 'assets');
   mkdirSync(assets, { recursive: true });
 
+  // esbuild is a dev dependency: only a clone builds the page.
+  const { build } = await import('esbuild');
   const bundled = await build({
     entryPoints: [join(WEB_SRC, 'app.ts')],
     outfile: join(outDir, 'app.js'),

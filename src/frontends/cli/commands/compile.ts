@@ -5,17 +5,17 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helpText, parseArgs, type OptionSpec } from '../args.ts';
+import type { OptionSpec } from '../args.ts';
+import { defineCommand } from '../command.ts';
 import { MODEL_OPTIONS, TUNE_OPTION, describeSpec, modelSpecFrom } from '../model-options.ts';
 import { buildModel, validateSpec } from '../../../fpet/models/model.ts';
 import { gradients } from '../../../core/ir/autodiff.ts';
 import { withAdamW } from '../../../fpet/train/optimizer.ts';
 import { compileGraph, describePlan, DEFAULT_LIMITS } from '../../../../codegen/compile.ts';
-import { formatAdapterReport, requestGpu } from '../../../core/runtime/device.ts';
+import { formatAdapterReport, type GpuContext } from '../../../core/runtime/device.ts';
 import { Program, deviceLimits } from '../../../core/runtime/program.ts';
 import { compileTuned, defaultTuneMode, describeTune, type TuneMode } from '../../../core/runtime/tune.ts';
 
-export const summary = 'Compile a model to WGSL: print the plan, write the kernels, validate them on the device.';
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
@@ -30,67 +30,66 @@ const OPTIONS = {
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
-export async function run(argv: string[]): Promise<number> {
-  const a = parseArgs('compile', argv, OPTIONS);
-  if (a.help) {
-    console.log(helpText('compile', summary, OPTIONS));
-    return 0;
-  }
-  const spec = modelSpecFrom(a);
-  validateSpec(spec);
-  const model = buildModel(a.mode === 'forward' ? spec : { ...spec, training: { dropout: 0.1, dropPath: 0.1 } });
-  let graph = model.graph;
-  if (a.mode !== 'forward') graph = gradients(graph, { loss: 'loss' });
-  if (a.mode === 'train-step') graph = withAdamW(graph, model.trainable).graph;
+export default defineCommand({
+  summary: 'Compile a model to WGSL: print the plan, write the kernels, validate them on the device.',
+  options: OPTIONS,
+  async run(a, session) {
+    const spec = modelSpecFrom(a);
+    validateSpec(spec);
+    const model = buildModel(a.mode === 'forward' ? spec : { ...spec, training: { dropout: 0.1, dropPath: 0.1 } });
+    let graph = model.graph;
+    if (a.mode !== 'forward') graph = gradients(graph, { loss: 'loss' });
+    if (a.mode === 'train-step') graph = withAdamW(graph, model.trainable).graph;
 
-  // The device, when there is one: its limits shape the kernels, and it validates them.
-  let ctx: Awaited<ReturnType<typeof requestGpu>> | undefined;
-  let noDevice = '';
-  if (a.target === 'device' || a.validate) {
-    try {
-      ctx = await requestGpu({ label: 'compile' });
-    } catch (e) {
-      noDevice = (e as Error).message.split('\n')[0]!;
+    // The device, when there is one: its limits shape the kernels, and it validates them.
+    let ctx: GpuContext | undefined;
+    let noDevice = '';
+    if (a.target === 'device' || a.validate) {
+      try {
+        ctx = await session.gpu();
+      } catch (e) {
+        noDevice = (e as Error).message.split('\n')[0]!;
+      }
     }
-  }
-  const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
-  // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
-  // plans use the heuristic defaults.
-  const tuneMode = (a.tune as TuneMode | undefined) ?? defaultTuneMode();
-  let plan = compileGraph(graph, { fuse: !a.unfused, limits });
-  let tuned = '';
-  if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
-    const t = await compileTuned(graph, ctx, { fuse: true, limits }, { mode: tuneMode }, Program);
-    plan = t.plan;
-    tuned = describeTune(t.tune);
-  }
-  const text = [
-    `model: ${a.preset}, batch ${a.batch}, ${describeSpec(spec)}, ${a.mode}; tokens per block (attention/MLP): ${model.tokenCounts.map((t) => `${t.attention}/${t.mlp}`).join(' ')}`,
-    `graph: ${graph.nodes.length} nodes; limits: ${a.target === 'device' && ctx ? `this device (${ctx.info.description})` : 'WebGPU defaults (portable)'}`,
-    ...(tuned ? [tuned] : []),
-    describePlan(plan),
-  ].join('\n');
-  console.log(text);
-  mkdirSync(a.out, { recursive: true });
-  for (const k of plan.kernels) writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
-  writeFileSync(join(a.out, 'plan.txt'), `${text}\n`);
-  console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${a.out}`);
+    const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
+    // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
+    // plans use the heuristic defaults.
+    const tuneMode = (a.tune as TuneMode | undefined) ?? defaultTuneMode();
+    let plan = compileGraph(graph, { fuse: !a.unfused, limits });
+    let tuned = '';
+    if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
+      const t = await compileTuned(graph, ctx, { fuse: true, limits }, { mode: tuneMode }, Program);
+      plan = t.plan;
+      tuned = describeTune(t.tune);
+    }
+    const text = [
+      `model: ${a.preset}, batch ${a.batch}, ${describeSpec(spec)}, ${a.mode}; tokens per block (attention/MLP): ${model.tokenCounts.map((t) => `${t.attention}/${t.mlp}`).join(' ')}`,
+      `graph: ${graph.nodes.length} nodes; limits: ${a.target === 'device' && ctx ? `this device (${ctx.info.description})` : 'WebGPU defaults (portable)'}`,
+      ...(tuned ? [tuned] : []),
+      describePlan(plan),
+    ].join('\n');
+    console.log(text);
+    mkdirSync(a.out, { recursive: true });
+    for (const k of plan.kernels) writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
+    writeFileSync(join(a.out, 'plan.txt'), `${text}\n`);
+    console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${a.out}`);
 
-  if (!a.validate) return 0;
-  if (!ctx) {
-    console.log(`kernels NOT validated on a device: ${noDevice || 'no WebGPU adapter'} (the WGSL was generated, and names were checked against WGSL's reserved lists)`);
-    return 0;
-  }
-  console.log(`validating ${plan.uniqueKernels} distinct kernels on ${formatAdapterReport(ctx.info)}`);
-  try {
-    const program = await Program.create(ctx, plan);
-    const errors = ctx.takeErrors();
-    if (errors.length) throw new Error(errors.map((e) => e.message).join('\n'));
-    console.log(`all ${plan.uniqueKernels} distinct kernels compiled into pipelines on the device (${(program.pipelineMs / 1000).toFixed(2)} s)`);
-    program.destroy();
-    return 0;
-  } catch (e) {
-    console.error(`kernel validation FAILED: ${(e as Error).message}`);
-    return 1;
-  }
-}
+    if (!a.validate) return 0;
+    if (!ctx) {
+      console.log(`kernels NOT validated on a device: ${noDevice || 'no WebGPU adapter'} (the WGSL was generated, and names were checked against WGSL's reserved lists)`);
+      return 0;
+    }
+    console.log(`validating ${plan.uniqueKernels} distinct kernels on ${formatAdapterReport(ctx.info)}`);
+    try {
+      const program = await Program.create(ctx, plan);
+      const errors = ctx.takeErrors();
+      if (errors.length) throw new Error(errors.map((e) => e.message).join('\n'));
+      console.log(`all ${plan.uniqueKernels} distinct kernels compiled into pipelines on the device (${(program.pipelineMs / 1000).toFixed(2)} s)`);
+      program.destroy();
+      return 0;
+    } catch (e) {
+      console.error(`kernel validation FAILED: ${(e as Error).message}`);
+      return 1;
+    }
+  },
+});

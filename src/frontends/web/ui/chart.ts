@@ -19,6 +19,21 @@ export interface ChartOptions {
   readonly empty: string;
 }
 
+/** Margins around the plot, in CSS pixels (left room for the y ticks, top for the legend). */
+const L = 46, R = 10, T = 22, B = 26;
+
+/** The plot's size, data ranges and data-to-pixel maps. */
+interface Frame {
+  readonly W: number;
+  readonly H: number;
+  readonly x0: number;
+  readonly x1: number;
+  readonly y0: number;
+  readonly y1: number;
+  readonly px: (x: number) => number;
+  readonly py: (y: number) => number;
+}
+
 function niceStep(range: number, ticks: number): number {
   const raw = range / Math.max(1, ticks);
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -65,16 +80,25 @@ export class LineChart {
       c.fillText(this.opts.empty, W / 2, H / 2);
       return;
     }
-    const L = 46, R = 10, T = 22, B = 26;
     let x0 = Math.min(...all.map((p) => p[0])), x1 = Math.max(...all.map((p) => p[0]));
     if (x1 <= x0) x1 = x0 + 1;
     let y0 = this.opts.yMin ?? Math.min(...all.map((p) => p[1]));
     let y1 = this.opts.yMax ?? Math.max(...all.map((p) => p[1]));
     if (this.opts.yMin === undefined) y0 = Math.max(0, y0 - 0.05 * (y1 - y0));
     if (y1 <= y0) y1 = y0 + 1;
-    const px = (x: number) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
-    const py = (y: number) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B);
-    // grid and ticks
+    const f: Frame = {
+      W, H, x0, x1, y0, y1,
+      px: (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R),
+      py: (y) => H - B - ((y - y0) / (y1 - y0)) * (H - T - B),
+    };
+    this.drawAxes(c, f);
+    for (const s of this.series) if (s.points.length) drawSeries(c, f, s);
+    this.drawLegend(c);
+  }
+
+  /** Grid lines with y ticks, x ticks and the x label. */
+  private drawAxes(c: CanvasRenderingContext2D, f: Frame): void {
+    const { W, H, x0, x1, y0, y1, px, py } = f;
     c.strokeStyle = '#e6e9ee';
     c.fillStyle = '#6b7382';
     c.lineWidth = 1;
@@ -94,38 +118,10 @@ export class LineChart {
     for (let x = Math.ceil(x0 / xs) * xs; x <= x1 + 1e-9; x += xs) c.fillText(String(Math.round(x)), px(x), H - B + 5);
     c.textAlign = 'right';
     c.fillText(this.opts.xLabel, W - R, H - 12);
-    // series
-    for (const s of this.series) {
-      if (!s.points.length) continue;
-      c.strokeStyle = s.colour;
-      c.fillStyle = s.colour;
-      c.lineWidth = s.smooth ? 1 : 1.6;
-      c.globalAlpha = s.smooth ? 0.3 : 1;
-      c.beginPath();
-      s.points.forEach(([x, y], i) => (i === 0 ? c.moveTo(px(x), py(y)) : c.lineTo(px(x), py(y))));
-      c.stroke();
-      c.globalAlpha = 1;
-      if (s.smooth) {
-        const k = s.smooth;
-        let m = s.points[0]![1];
-        c.lineWidth = 2;
-        c.beginPath();
-        s.points.forEach(([x, y], i) => {
-          m = i === 0 ? y : k * m + (1 - k) * y;
-          if (i === 0) c.moveTo(px(x), py(m));
-          else c.lineTo(px(x), py(m));
-        });
-        c.stroke();
-      }
-      if (s.dots || s.points.length === 1) {
-        for (const [x, y] of s.points) {
-          c.beginPath();
-          c.arc(px(x), py(y), 2.8, 0, 2 * Math.PI);
-          c.fill();
-        }
-      }
-    }
-    // legend
+  }
+
+  /** Each series' colour, name and last value, left to right along the top. */
+  private drawLegend(c: CanvasRenderingContext2D): void {
     c.textAlign = 'left';
     c.textBaseline = 'middle';
     let lx = L;
@@ -138,6 +134,38 @@ export class LineChart {
       c.fillStyle = '#333a46';
       c.fillText(text, lx + 14, 10);
       lx += c.measureText(text).width + 30;
+    }
+  }
+}
+
+/** One series: its line (faint under a moving average when smoothed) and, when sparse, its dots. */
+function drawSeries(c: CanvasRenderingContext2D, f: Frame, s: Series): void {
+  const { px, py } = f;
+  c.strokeStyle = s.colour;
+  c.fillStyle = s.colour;
+  c.lineWidth = s.smooth ? 1 : 1.6;
+  c.globalAlpha = s.smooth ? 0.3 : 1;
+  c.beginPath();
+  s.points.forEach(([x, y], i) => (i === 0 ? c.moveTo(px(x), py(y)) : c.lineTo(px(x), py(y))));
+  c.stroke();
+  c.globalAlpha = 1;
+  if (s.smooth) {
+    const k = s.smooth;
+    let m = s.points[0]![1];
+    c.lineWidth = 2;
+    c.beginPath();
+    s.points.forEach(([x, y], i) => {
+      m = i === 0 ? y : k * m + (1 - k) * y;
+      if (i === 0) c.moveTo(px(x), py(m));
+      else c.lineTo(px(x), py(m));
+    });
+    c.stroke();
+  }
+  if (s.dots || s.points.length === 1) {
+    for (const [x, y] of s.points) {
+      c.beginPath();
+      c.arc(px(x), py(y), 2.8, 0, 2 * Math.PI);
+      c.fill();
     }
   }
 }
