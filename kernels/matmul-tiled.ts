@@ -6,6 +6,7 @@ import { add, ixVar, min } from './expr.ts';
 import { batchIndices, matmulProblem, storeEpilogue } from './matmul.ts';
 import type { TemplateInput, TemplateOutput } from './template.ts';
 
+/** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
 export interface TiledConfig {
   readonly tm: number;
   readonly tn: number;

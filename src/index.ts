@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // fpet-webgpu: the public API. Everything here runs in Node (Dawn), Deno and browsers; file and
 // data-set helpers that need Node's file system are in `fpet-webgpu/node` (src/node.ts).
 //
@@ -6,6 +7,8 @@
 //   models               VIT_PRESETS, buildModel (FPET / ToMe / PET), initialWeights, mergeSchedule, merge maps
 //   train and infer      TrainStep, trainLoop (callbacks), Classifier, withAdamW, learningRate
 //   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap
+
+export { VERSION } from './core/version.ts';
 
 // Graph IR
 export { Graph, GraphBuilder, Tensor, type Node, type NodeOf, type Operand } from './core/ir/graph.ts';
@@ -58,13 +61,13 @@ export { cosineLr, learningRate, type ScheduleConfig } from './fpet/train/schedu
 // Data and files (no file system)
 export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type BatchOptions, type Dataset, type SplitOptions, type Splits, type Subset } from './fpet/data/dataset.ts';
 export {
-  decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors,
+  decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, SafetensorsError, validateTensors,
   type DecodedTensor, type Expected, type ExpectedDtype, type ReadOptions, type SafetensorsContents, type SafetensorsDtype, type SafetensorsHeader, type TensorData,
   type TensorEntry, type ValidateOptions, type WritableDtype,
 } from './core/io/safetensors.ts';
 export type { PngLimits, SafetensorsLimits } from './core/io/limits.ts';
-export { applyNameMap, parseNameMap, type NameRule, type RenameResult } from './core/io/name-map.ts';
+export { applyNameMap, NameMapError, parseNameMap, type NameRule, type RenameResult } from './core/io/name-map.ts';
 export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError, type Schema } from './core/io/schema.ts';
-export { decodePng, decodePngPlanar, resizePlanar, type GreyImage, type PlanarImage, type PngOptions } from './core/io/png.ts';
+export { decodePng, decodePngPlanar, PngError, resizePlanar, type GreyImage, type PlanarImage, type PngOptions } from './core/io/png.ts';
 export { mergeMapSvg } from './fpet/models/merge-map-svg.ts';
 export { mulberry32, uniformArray, type Rng } from './core/util/random.ts';

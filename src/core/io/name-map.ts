@@ -19,6 +19,7 @@ export interface NameRule {
   readonly source: string;
 }
 
+/** A name map that cannot be parsed or applied; the message names the file and line. */
 export class NameMapError extends Error {
   override name = 'NameMapError';
 }

@@ -46,6 +46,7 @@ export interface PngOptions {
   limits?: Partial<PngLimits>;
 }
 
+/** A PNG that cannot be read: corrupt, unsupported or over the size limits; the message names the file. */
 export class PngError extends Error {
   override name = 'PngError';
 }

@@ -70,6 +70,7 @@ export interface ReadOptions {
   limits?: Partial<SafetensorsLimits>;
 }
 
+/** A safetensors file or header that fails validation; the message names the file and the tensor or field. */
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }

@@ -16,6 +16,7 @@ import { evaluate } from '../ir/interpret.ts';
 import { numel } from '../ir/shape.ts';
 import { envVar } from '../util/node-import.ts';
 import type { GpuContext } from './device.ts';
+import { VERSION } from '../version.ts';
 import type { Program as ProgramType } from './program.ts';
 
 /**
@@ -130,24 +131,13 @@ export function hash64(s: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-async function packageVersion(): Promise<string> {
-  if (!isNode()) return 'unknown';
-  try {
-    const { readFile } = await nodeImport<typeof import('node:fs/promises')>('node:fs/promises');
-    const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { name?: string; version?: string };
-    return `${pkg.name}@${pkg.version}`;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** What identifies an adapter for stored timings: adapter info (incl. driver), runtime, package and generator version. */
 export async function adapterIdentity(ctx: GpuContext): Promise<string> {
   const i = ctx.info;
   return JSON.stringify({
     vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
     runtime: i.runtime, fallback: i.isFallbackAdapter, subgroup: i.subgroupSize,
-    package: await packageVersion(), generator: GENERATOR_VERSION,
+    package: `fpet-webgpu@${VERSION}`, generator: GENERATOR_VERSION,
   });
 }
 
