@@ -16,6 +16,7 @@ import { OP_NAMES, OPS, type OpKind, type OpName } from '../src/core/ir/ops.ts';
 import { numel, sameShape } from '../src/core/ir/shape.ts';
 import type { AttentionPattern } from '../kernels/template.ts';
 
+/** A softmax attention the planner fused into one kernel (the template's AttentionPattern). */
 export type AttentionGroup = AttentionPattern;
 
 const opsOfKind = (...kinds: OpKind[]): ReadonlySet<OpName> => new Set(OP_NAMES.filter((op) => kinds.includes(OPS[op].kind)));
@@ -33,6 +34,7 @@ const RENAMING: ReadonlySet<OpName> = new Set(['reshape', ...opsOfKind('literal'
 /** Recomputing more than this many ops per element in each consumer costs more than a store and reload. */
 const RECOMPUTE_LIMIT = 6;
 
+/** How planFusion plans: whether to fuse at all, and the device limits kernels must respect. */
 export interface FusionOptions {
   /** false: one kernel per op (views that are pure renamings excepted), the baseline fused code is compared with. */
   readonly fuse: boolean;
@@ -47,6 +49,7 @@ export interface FusionOptions {
   readonly maxWorkgroupsPerDimension?: number;
 }
 
+/** The fusion decisions for one graph: what is stored, and which kernel computes what in place. */
 export class FusionPlan {
   /** Nodes that live in memory: buffer leaves and kernel outputs. */
   readonly materialized = new Set<number>();
@@ -64,6 +67,7 @@ export class FusionPlan {
 
   constructor(readonly graph: Graph) {}
 
+  /** Whether node `id` lives in memory (a buffer leaf or a kernel output). */
   isMaterialized(id: number): boolean {
     return this.materialized.has(id);
   }
@@ -187,104 +191,194 @@ function dependsOnAny(graph: Graph, id: number, set: ReadonlySet<number>): boole
   return visit(id);
 }
 
-export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
-  const plan = new FusionPlan(graph);
-  const { nodes } = graph;
-  const consumers: number[][] = nodes.map(() => []);
-  for (const n of nodes) for (const i of new Set(n.inputs)) consumers[i]!.push(n.id);
-  const outputs = new Set(graph.outputs.values());
-  const mat = plan.materialized;
+/** What every pass of planFusion reads and updates: the graph's facts and the plan being built. */
+interface FusionState {
+  readonly graph: Graph;
+  readonly opts: FusionOptions;
+  /** The plan under construction; its `materialized` set is what the passes add to and remove from. */
+  readonly plan: FusionPlan;
+  /** The distinct consumers of each node, by node id. */
+  readonly consumers: readonly (readonly number[])[];
+  /** Graph outputs: always stored. */
+  readonly outputs: ReadonlySet<number>;
+  /** Nodes a fused pattern (attention, matmul epilogue) has taken: no later pattern may use them. */
+  readonly claimed: Set<number>;
+  /** Nodes computed inside a fused attention kernel. */
+  readonly inAttention: Set<number>;
+  /** The current planner, not the baseline of benchmarks (FusionOptions.modern). */
+  readonly modern: boolean;
+}
 
-  for (const n of nodes) {
+/** One step of fusion planning; the passes run in the order of FUSION_PASSES. */
+type FusionPass = (s: FusionState) => void;
+
+/**
+ * The passes after the initial stores, in order. Later passes see the decisions of earlier ones:
+ * epilogues take what attention left, cost-based stores run once epilogue roots are known, row
+ * fusion looks at the kernels the stores so far define, and the binding limit is enforced on
+ * the result before kernels are grouped.
+ */
+const FUSION_PASSES: readonly FusionPass[] = [
+  fuseAttention,
+  fuseMatmulEpilogues,
+  storeMatmulPrologues,
+  storeAttentionBackwardInputs,
+  storeCostlyRecomputations,
+  fuseRowReductions,
+  enforceBindingLimits,
+  groupSiblings,
+  joinAttentionLse,
+  aliasStoredReshapes,
+];
+
+/** Decides which nodes of `graph` are stored and which are computed inside the kernels that read them. */
+export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
+  const s = fusionState(graph, opts);
+  storeUnfusable(s);
+  if (!opts.fuse) return s.plan;
+  for (const pass of FUSION_PASSES) pass(s);
+  return s.plan;
+}
+
+/** The state the passes start from: an empty plan, each node's consumers, the outputs. */
+function fusionState(graph: Graph, opts: FusionOptions): FusionState {
+  const consumers: number[][] = graph.nodes.map(() => []);
+  for (const n of graph.nodes) for (const i of new Set(n.inputs)) consumers[i]!.push(n.id);
+  return {
+    graph, opts, plan: new FusionPlan(graph), consumers, outputs: new Set(graph.outputs.values()),
+    claimed: new Set(), inAttention: new Set(), modern: opts.modern !== false,
+  };
+}
+
+/** Buffer leaves, outputs and anchors are stored (unfused: every op but pure renamings): they need memory or a loop of their own. */
+function storeUnfusable({ graph, opts, plan, outputs }: FusionState): void {
+  const mat = plan.materialized;
+  for (const n of graph.nodes) {
     if (BUFFER_LEAVES.has(n.op) || outputs.has(n.id) || ANCHORS.has(n.op)) mat.add(n.id);
     else if (!opts.fuse && !RENAMING.has(n.op)) mat.add(n.id);
   }
-  if (!opts.fuse) return plan;
+}
 
-  const claimed = new Set<number>();
-  const inAttention = new Set<number>();
-  // Attention: the whole softmax(Q·Kᵀ)·V chain in the kernel of P·V (when nothing else reads it).
-  const modern = opts.modern !== false;
-  if (modern) {
-    for (const n of nodes) {
-      const g = matchAttention(graph, consumers, outputs, n);
-      if (!g || numel(n.type.shape.slice(0, -2)) > (opts.maxWorkgroupsPerDimension ?? 65535)) continue;
-      plan.attention.set(n.id, g);
-      for (const id of g.members) {
-        mat.delete(id);
-        claimed.add(id);
-        inAttention.add(id);
-      }
+/** Attention: the whole softmax(Q·Kᵀ)·V chain in the kernel of P·V (when nothing else reads it). */
+function fuseAttention(s: FusionState): void {
+  if (!s.modern) return;
+  const { graph, opts, plan, consumers, outputs } = s;
+  for (const n of graph.nodes) {
+    const g = matchAttention(graph, consumers, outputs, n);
+    if (!g || numel(n.type.shape.slice(0, -2)) > (opts.maxWorkgroupsPerDimension ?? 65535)) continue;
+    plan.attention.set(n.id, g);
+    for (const id of g.members) {
+      plan.materialized.delete(id);
+      s.claimed.add(id);
+      s.inAttention.add(id);
     }
   }
+}
 
-  // Matmul epilogues: grow the set of elementwise same-shape consumers of the product one node
-  // at a time in topological order, and keep the largest set that is left through a single node
-  // (the kernel root). Nodes inside are computed once per output element, however often used.
-  // Members keep the product's element order: elementwise ops whose set-inputs have their own
-  // shape (no broadcasting of the product), and reshapes (row-major, so offsets are unchanged).
-  const addable = (id: number, set: ReadonlySet<number>) => {
-    const n = graph.node(id);
-    if (claimed.has(id)) return false;
-    // A permute may end the set (the product is then stored transposed: weight gradients).
-    if (n.op === 'reshape' || n.op === 'permute') return true;
-    return ELEMENTWISE.has(n.op) && n.inputs.every((i) => !set.has(i) || sameShape(graph.node(i).type.shape, n.type.shape));
-  };
-  for (const m of nodes) {
-    if (m.op !== 'matmul' || outputs.has(m.id) || claimed.has(m.id)) continue;
-    const set = new Set([m.id]);
-    let best: { root: number; members: number[] } | undefined;
-    let closed = false;
-    for (;;) {
-      const exits = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c)));
-      const stuck = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c) && !addable(c, set)));
-      if (exits.length === 1 && exits[0] !== m.id) best = { root: exits[0]!, members: [...set] };
-      if (stuck.length > 1 || closed) break;
-      let next = Infinity;
-      for (const id of set) for (const c of consumers[id]!) if (!set.has(c) && c < next && addable(c, set)) next = c;
-      if (next === Infinity) break;
-      set.add(next);
-      closed = graph.node(next).op === 'permute';
-    }
+/**
+ * Matmul epilogues: a matmul's same-shape elementwise consumers are computed on its accumulator
+ * in the matmul's kernel, instead of a store and a reload of the product.
+ */
+function fuseMatmulEpilogues(s: FusionState): void {
+  const { graph, plan, outputs } = s;
+  for (const m of graph.nodes) {
+    if (m.op !== 'matmul' || outputs.has(m.id) || s.claimed.has(m.id)) continue;
+    const best = largestEpilogue(s, m);
     if (!best) continue;
     for (const id of best.members) {
-      claimed.add(id);
-      mat.delete(id);
+      s.claimed.add(id);
+      plan.materialized.delete(id);
     }
-    mat.add(best.root);
+    plan.materialized.add(best.root);
     plan.anchorOf.set(best.root, m.id);
   }
+}
 
-  // Matmul prologues worth storing: a row operand A computed from several buffers that vary
-  // along k (LayerNorm's x, weight and bias) is recomputed for every column tile of the kernel;
-  // stored once (by the kernel that computes it anyway, e.g. the row kernel of its statistics)
-  // it is one read per tile instead.
-  if (modern) {
-    for (const m of nodes) {
-      if (m.op !== 'matmul' || inAttention.has(m.id)) continue;
-      let target = graph.node(m.inputs[0]!);
-      while (target.op === 'reshape' && !mat.has(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
-      if (mat.has(target.id) || claimed.has(target.id) || !ELEMENTWISE.has(target.op)) continue;
-      const leaves = kVaryingReads(graph, mat, target);
-      const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
-      if (leaves * tiles > tiles + 1 + leaves) mat.add(target.id);
-    }
+/**
+ * Grows the set of elementwise same-shape consumers of the product one node at a time in
+ * topological order, and keeps the largest set that is left through a single node (the kernel
+ * root). Nodes inside are computed once per output element, however often used.
+ */
+function largestEpilogue(s: FusionState, m: Node): { root: number; members: number[] } | undefined {
+  const { graph, consumers, outputs } = s;
+  const set = new Set([m.id]);
+  const addable = (id: number) => epilogueAddable(s, id, set);
+  let best: { root: number; members: number[] } | undefined;
+  let closed = false;
+  for (;;) {
+    const exits = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c)));
+    const stuck = [...set].filter((id) => outputs.has(id) || consumers[id]!.some((c) => !set.has(c) && !addable(c)));
+    if (exits.length === 1 && exits[0] !== m.id) best = { root: exits[0]!, members: [...set] };
+    if (stuck.length > 1 || closed) break;
+    let next = Infinity;
+    for (const id of set) for (const c of consumers[id]!) if (!set.has(c) && c < next && addable(c)) next = c;
+    if (next === Infinity) break;
+    set.add(next);
+    closed = graph.node(next).op === 'permute';
   }
+  return best;
+}
 
-  // Attention's backward parts read each input row once per row of the other side (n times):
-  // whatever computes an input is stored, not recomputed at every read (views stay inlined).
-  const THROUGH = opsOfKind('view', 'gradient');
-  for (const n of nodes) {
+/**
+ * Whether `id` may join the epilogue `set`. Members keep the product's element order:
+ * elementwise ops whose set-inputs have their own shape (no broadcasting of the product), and
+ * reshapes (row-major, so offsets are unchanged).
+ */
+function epilogueAddable({ graph, claimed }: FusionState, id: number, set: ReadonlySet<number>): boolean {
+  const n = graph.node(id);
+  if (claimed.has(id)) return false;
+  // A permute may end the set (the product is then stored transposed: weight gradients).
+  if (n.op === 'reshape' || n.op === 'permute') return true;
+  return ELEMENTWISE.has(n.op) && n.inputs.every((i) => !set.has(i) || sameShape(graph.node(i).type.shape, n.type.shape));
+}
+
+/**
+ * Matmul prologues worth storing: a row operand A computed from several buffers that vary
+ * along k (LayerNorm's x, weight and bias) is recomputed for every column tile of the kernel;
+ * stored once (by the kernel that computes it anyway, e.g. the row kernel of its statistics)
+ * it is one read per tile instead.
+ */
+function storeMatmulPrologues(s: FusionState): void {
+  if (!s.modern) return;
+  const { graph, plan } = s;
+  const mat = plan.materialized;
+  for (const m of graph.nodes) {
+    if (m.op !== 'matmul' || s.inAttention.has(m.id)) continue;
+    let target = graph.node(m.inputs[0]!);
+    while (target.op === 'reshape' && !mat.has(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+    if (mat.has(target.id) || s.claimed.has(target.id) || !ELEMENTWISE.has(target.op)) continue;
+    const leaves = kVaryingReads(graph, mat, target);
+    const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
+    if (leaves * tiles > tiles + 1 + leaves) mat.add(target.id);
+  }
+}
+
+/** Ops an attention backward's input is traced through to what computes it. */
+const THROUGH = opsOfKind('view', 'gradient');
+
+/**
+ * Attention's backward parts read each input row once per row of the other side (n times):
+ * whatever computes an input is stored, not recomputed at every read (views stay inlined).
+ */
+function storeAttentionBackwardInputs({ graph, plan, claimed }: FusionState): void {
+  const mat = plan.materialized;
+  for (const n of graph.nodes) {
     if (OPS[n.op].kind !== 'attention') continue;
     for (let id of n.inputs) {
       while (THROUGH.has(graph.node(id).op) && graph.node(id).inputs.length === 1 && !mat.has(id)) id = graph.node(id).inputs[0]!;
       if (!claimed.has(id) && OPS[graph.node(id).op].kind !== 'literal') mat.add(id);
     }
   }
+}
 
-  // Recompute cheap multi-consumer expressions, store expensive ones. Runs after epilogue fusion,
-  // whose roots are stored anyway: costs then do not accumulate along the residual stream (which
-  // made identical blocks compile differently depending on their position).
+/**
+ * Recompute cheap multi-consumer expressions, store expensive ones. Runs after epilogue fusion,
+ * whose roots are stored anyway: costs then do not accumulate along the residual stream (which
+ * made identical blocks compile differently depending on their position).
+ */
+function storeCostlyRecomputations({ graph, plan, consumers, claimed }: FusionState): void {
+  const { nodes } = graph;
+  const mat = plan.materialized;
   const cost = new Array<number>(nodes.length).fill(0);
   for (const n of nodes) {
     if (mat.has(n.id) || claimed.has(n.id)) continue;
@@ -294,8 +388,15 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
       cost[n.id] = 0;
     }
   }
+}
 
-  // Row fusion, latest reductions first so that chains (mean -> variance -> normalise) collapse.
+/**
+ * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it.
+ * Latest reductions first so that chains (mean -> variance -> normalise) collapse.
+ */
+function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
+  const { nodes } = graph;
+  const mat = plan.materialized;
   for (let k = nodes.length - 1; k >= 0; k--) {
     const r = nodes[k]!;
     if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id)) continue;
@@ -311,22 +412,28 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
     // Legal only if the root's kernel reads r at its own row (prefix, 0) wherever it reads it.
     if (!readsOnlyAtOwnRow(plan, root, r)) plan.unfuse(r.id);
   }
+}
 
-  // Storing nodes to respect the binding limit can leave a row reduction read by a kernel that does
-  // not compute it: store such reductions too, and repeat until nothing changes.
+/**
+ * No kernel may bind more storage buffers than the device allows. Storing nodes to respect the
+ * limit can leave a row reduction read by a kernel that does not compute it: store such
+ * reductions too, and repeat until nothing changes.
+ */
+function enforceBindingLimits({ plan, opts }: FusionState): void {
   do enforceBindingLimit(plan, opts.maxBindings);
   while (dropBrokenRowFusions(plan));
-  groupSiblings(plan, opts.maxBindings);
-  joinAttentionLse(plan, consumers, outputs, opts.maxBindings);
-  // A stored reshape of a stored result used only by it is the same bytes: no copy kernel.
-  for (const n of nodes) {
+}
+
+/** A stored reshape of a stored result used only by it is the same bytes: no copy kernel. */
+function aliasStoredReshapes({ graph, plan, consumers, outputs }: FusionState): void {
+  const mat = plan.materialized;
+  for (const n of graph.nodes) {
     const src = n.inputs[0];
     if (n.op !== 'reshape' || !mat.has(n.id) || src === undefined || !mat.has(src)) continue;
     const x = graph.node(src);
     if (BUFFER_LEAVES.has(x.op) || outputs.has(src) || consumers[src]!.length !== 1 || plan.aliasOf.has(src)) continue;
     plan.aliasOf.set(n.id, src);
   }
-  return plan;
 }
 
 /**
@@ -335,8 +442,9 @@ export function planFusion(graph: Graph, opts: FusionOptions): FusionPlan {
  * (lse = m + log l; FlashAttention stores it in its forward): the backward then does not walk
  * the keys once more.
  */
-function joinAttentionLse(plan: FusionPlan, consumers: readonly (readonly number[])[], outputs: ReadonlySet<number>, maxBindings: number): void {
-  const graph = plan.graph;
+function joinAttentionLse({ plan, consumers, outputs, opts }: FusionState): void {
+  const { graph } = plan;
+  const { maxBindings } = opts;
   // Each fused forward attention as the IR sees it, with the root of the kernel that computes it.
   const forwards: { g: SoftmaxAttention; leader: number }[] = [];
   for (const r of plan.kernelRoots()) {
@@ -362,7 +470,7 @@ function joinAttentionLse(plan: FusionPlan, consumers: readonly (readonly number
  * with it (AdamW's new parameter, first and second moments; sibling gradients), when everything
  * they read is already written before it. Shared loads and subexpressions are then computed once.
  */
-function groupSiblings(plan: FusionPlan, maxBindings: number): void {
+function groupSiblings({ plan, opts: { maxBindings } }: FusionState): void {
   const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
   const leaders: { id: number; shape: readonly number[]; reads: Set<number>; computed: Set<number>; outputs: number }[] = [];
   for (const r of plan.roots()) {

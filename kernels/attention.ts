@@ -15,6 +15,7 @@ import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogue
 import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 
+/** The shape of a fused attention kernel: lanes, query rows per lane, key blocking, sharing. */
 export interface AttentionConfig {
   /** Lanes per workgroup (the subgroup size when `subgroup`). */
   readonly lanes: number;
@@ -44,6 +45,7 @@ export interface AttentionConfig {
  */
 export const SPLIT_KEYS_BELOW_WORKGROUPS = 256;
 
+/** The configuration used without tuning, for `nq` query rows and `heads` batch·heads on this device. */
 export function defaultAttentionConfig(limits: TemplateLimits, nq: number, heads = 1): AttentionConfig {
   const lanes = limits.subgroupSize > 0 ? limits.subgroupSize : 8;
   const subgroup = limits.subgroupSize > 0;
@@ -58,6 +60,7 @@ export function defaultAttentionConfig(limits: TemplateLimits, nq: number, heads
   return { lanes, rows, subgroup, keys: 4 };
 }
 
+/** The lowest finite f32, where running maxima start (finite: differences of maxima stay finite). */
 export const LOWEST_F32 = -3.4028234663852886e38;
 
 /** How the lanes of a workgroup share rows every lane needs. */
@@ -105,6 +108,7 @@ export function blockedLoop(w: KernelBuilder, v: string, hint: string, n: number
   return ops;
 }
 
+/** Renders the softmax attention fused into the kernel of P·V (`t.root`), by `config` or the default for the device. */
 export function attentionKernel(t: TemplateInput, config?: AttentionConfig): TemplateOutput {
   const { w, graph, plan, root, limits } = t;
   const p = matmulProblem(t);
@@ -113,75 +117,48 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   const qk = expectOp(graph.node(g.qk), 'matmul');
   const [Q, KT] = qk.inputs.map((i) => graph.node(i));
   const V = p.b;
-  const nq = p.M, hd = p.N, n = p.K;
-  const dk = Q!.type.shape.at(-1)!;
-  const cfg = config ?? defaultAttentionConfig(limits, nq, p.batchCount);
-  const { lanes: S, subgroup, rows: QL } = cfg;
+  const cfg = config ?? defaultAttentionConfig(limits, p.M, p.batchCount);
+  const { lanes: S, subgroup } = cfg;
   if (subgroup && limits.subgroupSize !== S) throw new Error(`attention: subgroup size ${limits.subgroupSize}, configured ${S}`);
   if (cfg.split && !subgroup) throw new Error('attention: split keys needs subgroups');
   const batchId = ixVar('wid.z', p.batchCount);
   const { cBatch, bBatch: vBatch } = batchIndices(w, p, batchId);
   const qBatch = w.broadcastIndex(cBatch, Q!.type.shape.slice(0, -2));
   const kBatch = w.broadcastIndex(cBatch, KT!.type.shape.slice(0, -2));
-  if (cfg.split) return splitKeysAttention(t, { p, g, qk, Q: Q!, KT: KT!, V, S, cBatch, qBatch, kBatch, vBatch });
+  const parts: AttentionParts = { p, g, qk, Q: Q!, KT: KT!, V, S, cBatch, qBatch, kBatch, vBatch };
+  return cfg.split ? splitKeysAttention(t, parts) : rowPerLaneAttention(t, parts, cfg);
+}
+
+/** One query row of a lane: its index (and clamped), its Q row in registers, running max, sum and output. */
+interface QueryRow {
+  readonly qi: Ix;
+  readonly qc: Ix;
+  readonly qv: readonly string[];
+  readonly m: string;
+  readonly l: string;
+  readonly outs: readonly string[];
+}
+
+/** The row-per-lane design: each lane owns `cfg.rows` query rows and walks the keys once. */
+function rowPerLaneAttention(t: TemplateInput, a: AttentionParts, cfg: AttentionConfig): TemplateOutput {
+  const { w, limits } = t;
+  const { p, Q, S } = a;
+  const nq = p.M, hd = p.N, n = p.K;
+  const dk = Q.type.shape.at(-1)!;
+  const { subgroup, rows: QL } = cfg;
   const tiles = Math.ceil(nq / (S * QL));
   const [dx, dy] = spread(tiles, limits);
   const lane = subgroup ? 'sid' : 'lid';
   w.line(`let tile = ${FLAT_WORKGROUP};`);
   if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
-  const rq = Q!.type.shape.length, rk = KT!.type.shape.length, rv = V.type.shape.length;
-  // Query rows of this lane: tile·S·QL + lane + r·S (clamped for reads, guarded for stores).
-  const rowsOf = Array.from({ length: QL }, (_, r) => {
-    const qi = w.letIx(add(add(mul(ixVar('tile', tiles), S * QL), ixVar(lane, S)), S * r), 'qi');
-    const qc = w.letIx(min(qi, nq - 1), 'qc');
-    // The query row, as dk/4 vectors (read once: hoisted out of the key loop).
-    const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q!.id, [...qBatch, qc, lit(4 * c)], rq - 1));
-    const m = w.fresh('m'), l = w.fresh('l');
-    w.line(`var ${m} = ${f32Lit(LOWEST_F32)};`);
-    w.line(`var ${l} = 0.0;`);
-    const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
-    for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
-    return { qi, qc, qv, m, l, outs };
-  });
+  const rowsOf = Array.from({ length: QL }, (_, r) => queryRow(w, a, ixVar('tile', tiles), lane, QL, r));
   // Keys go in blocks of KB: the block's K and V chunks fill the subgroup's lanes (one load each
   // instead of idle duplicates), and the running max and the output rescale once per block
   // (exp(m_old − m_new) and hd multiplies per block, not per key). A tail runs key by key.
   const KB = Math.min(cfg.keys ?? 1, n);
   const share = { lane, lanes: S, subgroup };
-  const kChunks = dk / 4, vChunks = hd / 4;
-  const ops = blockedLoop(w, 'j', 'jk', n, KB, (keys) => {
-    // K rows (Kᵀ columns) and V rows of the block, as vec4 chunks.
-    const chunksOf = (id: number, d: number, batch: Index, kAxis: number, dAxis: number) =>
-      sharedRows(w, share, keys[0]!, keys.length, d, 4, (key, off) => keyChunk(w, id, batch, kAxis, dAxis, key, off)).flat();
-    const kv = chunksOf(KT!.id, dk, kBatch, rk - 1, rk - 2);
-    const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
-    for (const row of rowsOf) {
-      const scores = keys.map((jj, i) => {
-        const dot = w.let(Array.from({ length: kChunks }, (_, c) => `dot(${row.qv[c]}, ${kv[i * kChunks + c]})`).join(' + '), 'qk');
-        const want = printIndex(canonicalIndex([...cBatch, row.qc, jj], qk.type.shape));
-        w.provide(qk.id, (at) => {
-          if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
-          return dot;
-        });
-        return w.compute(g.scores, [...cBatch, row.qc, jj]);
-      });
-      const mn = w.let(scores.reduce((acc, sc) => `max(${acc}, ${sc})`, row.m), 'mn');
-      const alpha = w.let(`exp(${row.m} - ${mn})`, 'alpha');
-      const ps = scores.map((sc) => w.let(`exp(${sc} - ${mn})`, 'pj'));
-      w.line(`${row.l} = ${row.l} * ${alpha} + ${ps.join(' + ')};`);
-      row.outs.forEach((o, c) => w.line(`${o} = ${o} * ${alpha} + ${ps.map((pj, i) => `${pj} * ${vv[i * vChunks + c]}`).join(' + ')};`));
-      w.line(`${row.m} = ${mn};`);
-    }
-  });
-  // The backward's lse part, when the planner gave it to this kernel.
-  const lse = lseStore(t, cBatch);
-  for (const row of rowsOf) {
-    const guard = row.qi.k === 'var' && row.qi.bound <= nq ? undefined : `${printIx(row.qi)} < ${nq}u`;
-    if (lse) w.line(guard ? `if (${guard}) { ${lse(row.qi, `${row.m} + log(${row.l})`)} }` : lse(row.qi, `${row.m} + log(${row.l})`));
-    // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
-    const inv = w.let(`1.0 / ${row.l}`, 'inv');
-    storeOutputRow(t, p, cBatch, row.qc, row.outs.map((o) => w.let(`${o} * ${inv}`, 'ov')), () => guard);
-  }
+  const ops = blockedLoop(w, 'j', 'jk', n, KB, (keys) => attendKeyBlock(w, a, share, rowsOf, keys));
+  storeQueryRows(t, a, rowsOf);
   return {
     kind: 'attention',
     params: subgroup
@@ -195,6 +172,70 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
     config: `attention ${subgroup ? `sg${S}` : `wg${S}`} rows${QL} keys/step${KB} q${nq} keys${n} d${dk}/${hd}`,
     enables: subgroup ? ['subgroups'] : undefined,
   };
+}
+
+/** Query row r of this lane: tile·S·QL + lane + r·S (clamped for reads, guarded for stores); declares its state. */
+function queryRow(w: KernelBuilder, a: AttentionParts, tile: Ix, lane: string, QL: number, r: number): QueryRow {
+  const { p, Q, S, qBatch } = a;
+  const nq = p.M, hd = p.N;
+  const dk = Q.type.shape.at(-1)!;
+  const qi = w.letIx(add(add(mul(tile, S * QL), ixVar(lane, S)), S * r), 'qi');
+  const qc = w.letIx(min(qi, nq - 1), 'qc');
+  // The query row, as dk/4 vectors (read once: hoisted out of the key loop).
+  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qc, lit(4 * c)], Q.type.shape.length - 1));
+  const m = w.fresh('m'), l = w.fresh('l');
+  w.line(`var ${m} = ${f32Lit(LOWEST_F32)};`);
+  w.line(`var ${l} = 0.0;`);
+  const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
+  for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
+  return { qi, qc, qv, m, l, outs };
+}
+
+/** One block of keys for every query row of the lane: scores, the online softmax update and P·V. */
+function attendKeyBlock(w: KernelBuilder, a: AttentionParts, share: LaneSharing, rowsOf: readonly QueryRow[], keys: readonly Ix[]): void {
+  const { p, g, qk, Q, KT, V, cBatch, kBatch, vBatch } = a;
+  const hd = p.N;
+  const dk = Q.type.shape.at(-1)!;
+  const rk = KT.type.shape.length, rv = V.type.shape.length;
+  const kChunks = dk / 4, vChunks = hd / 4;
+  // K rows (Kᵀ columns) and V rows of the block, as vec4 chunks.
+  const chunksOf = (id: number, d: number, batch: Index, kAxis: number, dAxis: number) =>
+    sharedRows(w, share, keys[0]!, keys.length, d, 4, (key, off) => keyChunk(w, id, batch, kAxis, dAxis, key, off)).flat();
+  const kv = chunksOf(KT.id, dk, kBatch, rk - 1, rk - 2);
+  const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
+  for (const row of rowsOf) {
+    const scores = keys.map((jj, i) => {
+      const dot = w.let(Array.from({ length: kChunks }, (_, c) => `dot(${row.qv[c]}, ${kv[i * kChunks + c]})`).join(' + '), 'qk');
+      const want = printIndex(canonicalIndex([...cBatch, row.qc, jj], qk.type.shape));
+      w.provide(qk.id, (at) => {
+        if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
+        return dot;
+      });
+      return w.compute(g.scores, [...cBatch, row.qc, jj]);
+    });
+    const mn = w.let(scores.reduce((acc, sc) => `max(${acc}, ${sc})`, row.m), 'mn');
+    const alpha = w.let(`exp(${row.m} - ${mn})`, 'alpha');
+    const ps = scores.map((sc) => w.let(`exp(${sc} - ${mn})`, 'pj'));
+    w.line(`${row.l} = ${row.l} * ${alpha} + ${ps.join(' + ')};`);
+    row.outs.forEach((o, c) => w.line(`${o} = ${o} * ${alpha} + ${ps.map((pj, i) => `${pj} * ${vv[i * vChunks + c]}`).join(' + ')};`));
+    w.line(`${row.m} = ${mn};`);
+  }
+}
+
+/** Each query row's output (and log-sum-exp, when this kernel writes the backward's lse part), guarded past nq. */
+function storeQueryRows(t: TemplateInput, a: AttentionParts, rowsOf: readonly QueryRow[]): void {
+  const { w } = t;
+  const { p, cBatch } = a;
+  const nq = p.M;
+  // The backward's lse part, when the planner gave it to this kernel.
+  const lse = lseStore(t, cBatch);
+  for (const row of rowsOf) {
+    const guard = row.qi.k === 'var' && row.qi.bound <= nq ? undefined : `${printIx(row.qi)} < ${nq}u`;
+    if (lse) w.line(guard ? `if (${guard}) { ${lse(row.qi, `${row.m} + log(${row.l})`)} }` : lse(row.qi, `${row.m} + log(${row.l})`));
+    // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
+    const inv = w.let(`1.0 / ${row.l}`, 'inv');
+    storeOutputRow(t, p, cBatch, row.qc, row.outs.map((o) => w.let(`${o} * ${inv}`, 'ov')), () => guard);
+  }
 }
 
 interface AttentionParts {

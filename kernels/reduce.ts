@@ -11,7 +11,7 @@
 import type { Node } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { canonicalIndex, ixVar, printIndex, ZERO, type Index, type Ix } from './expr.ts';
-import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type TemplateInput, type TemplateOutput } from './template.ts';
+import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
 
@@ -23,6 +23,7 @@ function combiner(r: Node): { init: string; step: (acc: string, v: string) => st
 
 const axisOf = (r: Node) => expectOp(r, 'sum', 'reduceMax').attrs.axis;
 
+/** A reduction along any axis: one thread per output element, looping over the reduced axis. */
 export function reduceKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const WG = 64;
   const x = graph.node(root.inputs[0]!);
@@ -51,6 +52,7 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
   };
 }
 
+/** A row kernel (row reductions fused, then the root), one row per lane or one workgroup per row by adapter and row count. */
 export function rowKernel(t: TemplateInput): TemplateOutput {
   const { graph, root, limits } = t;
   const domain = root.op === 'sum' || root.op === 'reduceMax' ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
@@ -133,7 +135,50 @@ const hcombine = (r: Node, v: string): string =>
   r.op === 'sum' ? `${v}.x + ${v}.y + ${v}.z + ${v}.w` : `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`;
 
 /** One row per lane: reductions in passes over the row (vec4 reads), then the root over the row. */
-export function rowLaneKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
+export function rowLaneKernel(t: TemplateInput): TemplateOutput {
+  const k = rowLanes(t);
+  const { n, rows, WG, vec, reductions } = k;
+  // Centred second moments (LayerNorm's Σ(x − c·Σx)²) come from the first pass: two moments of
+  // x shifted by its row's first element (accurate while that element is near the mean).
+  const moments = new Map(reductions.map((r) => [r.id, centredMoment(t.graph, t.plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
+  const passes = reductionPasses(t.plan, reductions.filter((r) => !moments.has(r.id)));
+  let flops = 0;
+  for (const pass of passes) flops += emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)));
+  flops += emitLaneOutput(k);
+  return {
+    kind: 'row',
+    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
+    workgroupSize: [WG, 1, 1],
+    dispatch: spread(Math.ceil(rows / WG), t.limits),
+    flops,
+    config: `lanes wg${WG} rows${rows}x${n}${vec ? ' vec4' : ''} reductions${reductions.length} passes${passes.length}${moments.size ? ' moments' : ''}`,
+  };
+}
+
+/** A row-per-lane kernel being written: the row domain, the lane's row and the reductions it computes. */
+interface RowLanes {
+  readonly w: KernelBuilder;
+  readonly graph: TemplateInput['graph'];
+  readonly root: Node;
+  /** The root is itself a row reduction (written once per row). */
+  readonly isReduction: boolean;
+  /** Row length, its axis, and the number of rows. */
+  readonly n: number;
+  readonly last: number;
+  readonly rows: number;
+  readonly WG: number;
+  /** Rows are read with vec4s (n a multiple of 4). */
+  readonly vec: boolean;
+  /** The output buffer. */
+  readonly out: string;
+  /** The lane's row index (all axes but the last). */
+  readonly prefix: Index;
+  /** The row's reductions, the root last when it is one. */
+  readonly reductions: readonly Node[];
+}
+
+/** The row domain and the reductions; writes the lane's row index. */
+function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const isReduction = root.op === 'sum' || root.op === 'reduceMax';
   const domain = isReduction ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
   const n = domain[domain.length - 1]!;
@@ -146,83 +191,96 @@ export function rowLaneKernel({ w, graph, plan, root, limits }: TemplateInput): 
   w.line(`let row = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
   w.line(`if (row >= ${rows}u) { return; }`);
   const prefix = w.unflatten(ixVar('row', rows), rowsShape).slice(0, -1);
-  const at = (e: Ix): Index => [...prefix, e];
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
-  let flops = 0;
-  const provideRow = (r: Node, result: string) => {
-    const want = printIndex(canonicalIndex([...prefix, ZERO], r.type.shape));
-    w.provide(r.id, (idx) => {
-      if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
-      return result;
+  return { w, graph, root, isReduction, n, last, rows, WG, vec, out, prefix, reductions };
+}
+
+/** Index of element e of the lane's row. */
+const rowAt = (k: RowLanes, e: Ix): Index => [...k.prefix, e];
+
+/** Makes reduction r's value, read anywhere in the lane's row, the WGSL value `result`. */
+function provideRow({ w, prefix }: RowLanes, r: Node, result: string): void {
+  const want = printIndex(canonicalIndex([...prefix, ZERO], r.type.shape));
+  w.provide(r.id, (idx) => {
+    if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
+    return result;
+  });
+}
+
+/** The shifted sums of a centred moment: the shift x₀ and the accumulators of Σy and Σy². */
+interface ShiftedSums {
+  readonly mo: CentredMoment;
+  readonly x0: string;
+  readonly sy: string;
+  readonly qy: string;
+}
+
+/** One loop over the row for `pass` (and the shifted sums of `moments`); provides the results. Returns its flops. */
+function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly CentredMoment[]): number {
+  const { w, n, rows, vec, last } = k;
+  const accs = pass.map((r) => {
+    const { init } = combiner(r);
+    const acc = w.fresh('acc');
+    w.line(`var ${acc} = ${vec ? `vec4<f32>(${init})` : init};`);
+    return acc;
+  });
+  // Shifted sums Σ(x − x₀) and Σ(x − x₀)² for the moments whose Σx this pass computes.
+  const shifted = moments.map((mo): ShiftedSums => {
+    const x0 = w.let(w.value(mo.x, rowAt(k, ZERO)), 'x0');
+    const sy = w.fresh('sy'), qy = w.fresh('qy');
+    w.line(`var ${sy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
+    w.line(`var ${qy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
+    return { mo, x0, sy, qy };
+  });
+  const ops = w.block(vec ? `for (var j = 0u; j < ${n}u; j += 4u)` : `for (var j = 0u; j < ${n}u; j++)`, () => {
+    const j = ixVar('j', n);
+    pass.forEach((r, i) => {
+      const { step } = combiner(r);
+      const v = vec ? w.vec4(r.inputs[0]!, rowAt(k, j), last) : w.value(r.inputs[0]!, rowAt(k, j));
+      w.line(`${accs[i]} = ${vec && r.op === 'reduceMax' ? `max(${accs[i]}, ${v})` : step(accs[i]!, v)};`);
     });
-  };
-  // Centred second moments (LayerNorm's Σ(x − c·Σx)²) come from the first pass: two moments of
-  // x shifted by its row's first element (accurate while that element is near the mean).
-  const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
-  const passes = reductionPasses(plan, reductions.filter((r) => !moments.has(r.id)));
-  for (const pass of passes) {
-    const accs = pass.map((r) => {
-      const { init } = combiner(r);
-      const acc = w.fresh('acc');
-      w.line(`var ${acc} = ${vec ? `vec4<f32>(${init})` : init};`);
-      return acc;
-    });
-    // Shifted sums Σ(x − x₀) and Σ(x − x₀)² for the moments whose Σx this pass computes.
-    const shifted = [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)).map((mo) => {
-      const x0 = w.let(w.value(mo.x, at(ZERO)), 'x0');
-      const sy = w.fresh('sy'), qy = w.fresh('qy');
-      w.line(`var ${sy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
-      w.line(`var ${qy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
-      return { mo, x0, sy, qy };
-    });
-    const ops = w.block(vec ? `for (var j = 0u; j < ${n}u; j += 4u)` : `for (var j = 0u; j < ${n}u; j++)`, () => {
-      const j = ixVar('j', n);
-      pass.forEach((r, i) => {
-        const { step } = combiner(r);
-        const v = vec ? w.vec4(r.inputs[0]!, at(j), last) : w.value(r.inputs[0]!, at(j));
-        w.line(`${accs[i]} = ${vec && r.op === 'reduceMax' ? `max(${accs[i]}, ${v})` : step(accs[i]!, v)};`);
-      });
-      for (const s of shifted) {
-        const v = vec ? w.vec4(s.mo.x, at(j), last) : w.value(s.mo.x, at(j));
-        const y = w.let(`${v} - ${vec ? `vec4<f32>(${s.x0})` : s.x0}`, 'y');
-        w.line(`${s.sy} = ${s.sy} + ${y};`);
-        w.line(`${s.qy} = ${s.qy} + ${y} * ${y};`);
-      }
-    });
-    flops += rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
-    pass.forEach((r, i) => provideRow(r, w.let(vec ? hcombine(r, accs[i]!) : accs[i]!, 'r')));
     for (const s of shifted) {
-      // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
-      const sy = w.let(vec ? `${s.sy}.x + ${s.sy}.y + ${s.sy}.z + ${s.sy}.w` : s.sy, 'sy');
-      const qy = w.let(vec ? `${s.qy}.x + ${s.qy}.y + ${s.qy}.z + ${s.qy}.w` : s.qy, 'qy');
-      const sum = w.value(s.mo.sum, [...prefix, ZERO]);
-      const t = w.let(`${f32Lit(s.mo.scale)} * ${sum} - ${s.x0}`, 't');
-      provideRow(graph.node(s.mo.centred), w.let(`max(${qy} - 2.0 * ${t} * ${sy} + ${f32Lit(n)} * ${t} * ${t}, 0.0)`, 'r'));
+      const v = vec ? w.vec4(s.mo.x, rowAt(k, j), last) : w.value(s.mo.x, rowAt(k, j));
+      const y = w.let(`${v} - ${vec ? `vec4<f32>(${s.x0})` : s.x0}`, 'y');
+      w.line(`${s.sy} = ${s.sy} + ${y};`);
+      w.line(`${s.qy} = ${s.qy} + ${y} * ${y};`);
     }
-  }
-  if (isReduction) {
+  });
+  pass.forEach((r, i) => provideRow(k, r, w.let(vec ? hcombine(r, accs[i]!) : accs[i]!, 'r')));
+  for (const s of shifted) provideCentredMoment(k, s);
+  return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
+}
+
+/** Provides a centred moment from its shifted sums and its Σx. */
+function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
+  const { w, graph, n, vec, prefix } = k;
+  // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
+  const sy = w.let(vec ? `${s.sy}.x + ${s.sy}.y + ${s.sy}.z + ${s.sy}.w` : s.sy, 'sy');
+  const qy = w.let(vec ? `${s.qy}.x + ${s.qy}.y + ${s.qy}.z + ${s.qy}.w` : s.qy, 'qy');
+  const sum = w.value(s.mo.sum, [...prefix, ZERO]);
+  const t = w.let(`${f32Lit(s.mo.scale)} * ${sum} - ${s.x0}`, 't');
+  provideRow(k, graph.node(s.mo.centred), w.let(`max(${qy} - 2.0 * ${t} * ${sy} + ${f32Lit(n)} * ${t} * ${t}, 0.0)`, 'r'));
+}
+
+/** The root: one value per row (a reduction), else the row itself (vec4 stores when possible). Returns its flops. */
+function emitLaneOutput(k: RowLanes): number {
+  const { w, root, n, rows, vec, last, out, prefix } = k;
+  if (k.isReduction) {
     w.line(`${out}[row] = ${w.compute(root.id, [...prefix, ZERO])};`);
-  } else if (vec && root.type.dtype === 'f32') {
+    return 0;
+  }
+  if (vec && root.type.dtype === 'f32') {
     const outV = w.bufferVec4(root.id, true);
     const ops = w.block(`for (var j = 0u; j < ${n}u; j += 4u)`, () => {
-      w.line(`${outV}[row * ${n / 4}u + j / 4u] = ${w.computeVec4(root.id, at(ixVar('j', n)), last)};`);
+      w.line(`${outV}[row * ${n / 4}u + j / 4u] = ${w.computeVec4(root.id, rowAt(k, ixVar('j', n)), last)};`);
     });
-    flops += rows * n * ops / 4;
-  } else {
-    const ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
-      w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, at(ixVar('j', n)))};`);
-    });
-    flops += rows * n * ops;
+    return rows * n * ops / 4;
   }
-  return {
-    kind: 'row',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
-    workgroupSize: [WG, 1, 1],
-    dispatch: spread(Math.ceil(rows / WG), limits),
-    flops,
-    config: `lanes wg${WG} rows${rows}x${n}${vec ? ' vec4' : ''} reductions${reductions.length} passes${passes.length}${moments.size ? ' moments' : ''}`,
-  };
+  const ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
+    w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, rowAt(k, ixVar('j', n)))};`);
+  });
+  return rows * n * ops;
 }
 
 /** One workgroup per row: strided loops and a barrier tree per reduction. */
@@ -287,6 +345,7 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
 /** Small last-axis reductions are cheaper as a loop per thread than a workgroup per row. */
 export const ROW_KERNEL_MIN_LENGTH = 32;
 
+/** Whether `root`'s kernel is a row kernel: it hosts row reductions, or is a long last-axis reduction itself. */
 export function wantsRowKernel(plan: FusionView, root: Node): boolean {
   if (plan.rowReductions(root.id).length > 0) return true;
   if (root.op !== 'sum' && root.op !== 'reduceMax') return false;

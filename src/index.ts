@@ -1,4 +1,10 @@
 /// <reference types="@webgpu/types" preserve="true" />
+/**
+ * The main entry of fpet-webgpu: the graph IR, code generation, the WebGPU runtime, the FPET models,
+ * training and inference. Runs in Node (Dawn), Deno and browsers.
+ *
+ * @module fpet-webgpu
+ */
 // fpet-webgpu: the public API. Everything here runs in Node (Dawn), Deno and browsers; file and
 // data-set helpers that need Node's file system are in `fpet-webgpu/node` (src/node.ts).
 //

@@ -1,3 +1,9 @@
+/**
+ * `fpet-webgpu/node`: everything in `fpet-webgpu`, plus what needs a file system (Node, Deno): data
+ * sets, model and checkpoint files, training runs on disk, PNG files, the shipped files and recipes.
+ *
+ * @module fpet-webgpu/node
+ */
 // fpet-webgpu/node: the parts of the API that use Node's file system (also available in Deno):
 // the MNIST / Fashion-MNIST loaders, model and checkpoint files, trained-model loading, whole
 // training runs on disk, and PNG files. Everything else is in the main entry (src/index.ts).

@@ -45,12 +45,15 @@ export const ONNX_OPSET = 17;
 /** ONNX IR version 8 (ONNX 1.10–1.13): what the onnx-proto schema describes; opsets up to 18. */
 export const ONNX_IR_VERSION = 8;
 
+/** A graph or its weights that cannot be exported (the message names the nodes, parameters or outputs). */
 export class OnnxExportError extends Error {
   override name = 'OnnxExportError';
 }
 
+/** Parameter values by name: a Map or a plain object of arrays. */
 export type WeightSource = ReadonlyMap<string, ArrayLike<number>> | Readonly<Record<string, ArrayLike<number>>>;
 
+/** What to export and with which weights, names and metadata. */
 export interface OnnxExportOptions {
   /** Graph outputs to export (default: `logits` when the graph has it, else every output). */
   readonly outputs?: readonly string[];
@@ -337,18 +340,7 @@ const weightOf = (w: WeightSource, name: string): ArrayLike<number> | undefined 
  * nodes without an ONNX equivalent, parameters without a value, and unknown outputs.
  */
 export function exportOnnx(graph: Graph, opts: OnnxExportOptions): onnxProto.onnx.ModelProto {
-  const outNames = opts.outputs ?? (graph.outputs.has('logits') ? ['logits'] : [...graph.outputs.keys()]);
-  if (outNames.length === 0) throw new OnnxExportError('ONNX export: no outputs to export');
-  for (const o of outNames) {
-    if (!graph.outputs.has(o)) throw new OnnxExportError(`ONNX export: the graph has no output "${o}" (outputs: ${[...graph.outputs.keys()].join(', ')})`);
-  }
-  const bad = unsupportedOps(graph, outNames);
-  if (bad.length) {
-    const list = bad.map((b) => `${b.op} (node${b.nodes.length > 1 ? 's' : ''} ${b.nodes.slice(0, 8).map((i) => `%${i}`).join(', ')}${b.nodes.length > 8 ? `, … ${b.nodes.length} in all` : ''})`).join('; ');
-    const hint = bad.some((b) => b.op === 'rand') ? ' — rand draws dropout/DropPath masks in training graphs: export an inference graph (build the model without `training`)' : '';
-    throw new OnnxExportError(`ONNX export: op(s) with no ONNX equivalent: ${list}${hint}`);
-  }
-
+  const outNames = exportedOutputs(graph, opts);
   const outIds = outNames.map((o) => graph.output(o).id);
   let live = liveNodes(graph, outIds);
   const softmax = opts.idioms === false ? new Map<number, SoftmaxMatch>() : findSoftmax(graph, live);
@@ -360,6 +352,40 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions): onnxProto.onn
   if (clash.length) throw new OnnxExportError(`ONNX export: output name(s) ${clash.join(', ')} are also input or parameter names (ONNX value names must be unique)`);
   const e = new Emitter([...leaves.map((n) => n.attrs.name), ...outNames]);
   const values = new Map<number, string>();
+  const inputs = lowerLeaves(e, leaves, opts.weights, values);
+  lowerNodes(e, graph, live, softmax, values);
+
+  // A protobuf message is limited to 2 GiB; larger models need ONNX's external-data files.
+  const bytes = e.initializers.reduce((acc, t) => acc + (t.rawData?.length ?? 0), 0);
+  if (bytes > 2 ** 31 - 2 ** 26) throw new OnnxExportError(`ONNX export: ${(bytes / 2 ** 30).toFixed(2)} GiB of initializers exceed the 2 GiB protobuf limit (external data is not supported by this exporter)`);
+
+  const outputs = outNames.map((name, i) => {
+    const id = outIds[i]!;
+    e.node('Identity', [values.get(id)!], {}, { out: name, label: `output_${name}` });
+    const t = graph.node(id).type;
+    return valueInfo(name, t.dtype, t.shape);
+  });
+  return modelProto(opts, e, inputs, outputs);
+}
+
+/** The outputs to export (checked: they exist, and every op they need has an ONNX equivalent). */
+function exportedOutputs(graph: Graph, opts: OnnxExportOptions): readonly string[] {
+  const outNames = opts.outputs ?? (graph.outputs.has('logits') ? ['logits'] : [...graph.outputs.keys()]);
+  if (outNames.length === 0) throw new OnnxExportError('ONNX export: no outputs to export');
+  for (const o of outNames) {
+    if (!graph.outputs.has(o)) throw new OnnxExportError(`ONNX export: the graph has no output "${o}" (outputs: ${[...graph.outputs.keys()].join(', ')})`);
+  }
+  const bad = unsupportedOps(graph, outNames);
+  if (bad.length) {
+    const list = bad.map((b) => `${b.op} (node${b.nodes.length > 1 ? 's' : ''} ${b.nodes.slice(0, 8).map((i) => `%${i}`).join(', ')}${b.nodes.length > 8 ? `, … ${b.nodes.length} in all` : ''})`).join('; ');
+    const hint = bad.some((b) => b.op === 'rand') ? ' — rand draws dropout/DropPath masks in training graphs: export an inference graph (build the model without `training`)' : '';
+    throw new OnnxExportError(`ONNX export: op(s) with no ONNX equivalent: ${list}${hint}`);
+  }
+  return outNames;
+}
+
+/** Inputs become graph inputs, parameters initializers under their own names (recorded in `values`); returns the inputs. */
+function lowerLeaves(e: Emitter, leaves: readonly Node<'input' | 'param'>[], weights: WeightSource, values: Map<number, string>): IValueInfoProto[] {
   const inputs: IValueInfoProto[] = [];
   const missing: string[] = [];
   for (const n of leaves) {
@@ -369,7 +395,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions): onnxProto.onn
       inputs.push(valueInfo(name, n.type.dtype, n.type.shape));
       continue;
     }
-    const w = weightOf(opts.weights, name);
+    const w = weightOf(weights, name);
     if (!w) {
       missing.push(`${name} ${fmtShape(n.type.shape)}`);
       continue;
@@ -380,7 +406,11 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions): onnxProto.onn
     e.initializer(name, DT.FLOAT, n.type.shape, w, true);
   }
   if (missing.length) throw new OnnxExportError(`ONNX export: no value for parameter(s) ${missing.join(', ')}`);
+  return inputs;
+}
 
+/** Lowers every live node not yet in `values` in graph order (matched softmax idioms as one Softmax). */
+function lowerNodes(e: Emitter, graph: Graph, live: Uint8Array, softmax: ReadonlyMap<number, SoftmaxMatch>, values: Map<number, string>): void {
   const ctx = (n: Node): LowerContext => ({
     e,
     graph,
@@ -402,18 +432,10 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions): onnxProto.onn
     if (lower === 'unsupported') throw new OnnxExportError(`internal: unsupported op ${n.op} at %${n.id}`);
     values.set(n.id, lower(ctx(n), n));
   }
+}
 
-  // A protobuf message is limited to 2 GiB; larger models need ONNX's external-data files.
-  const bytes = e.initializers.reduce((acc, t) => acc + (t.rawData?.length ?? 0), 0);
-  if (bytes > 2 ** 31 - 2 ** 26) throw new OnnxExportError(`ONNX export: ${(bytes / 2 ** 30).toFixed(2)} GiB of initializers exceed the 2 GiB protobuf limit (external data is not supported by this exporter)`);
-
-  const outputs = outNames.map((name, i) => {
-    const id = outIds[i]!;
-    e.node('Identity', [values.get(id)!], {}, { out: name, label: `output_${name}` });
-    const t = graph.node(id).type;
-    return valueInfo(name, t.dtype, t.shape);
-  });
-
+/** The model message around the emitted nodes and initializers. */
+function modelProto(opts: OnnxExportOptions, e: Emitter, inputs: IValueInfoProto[], outputs: IValueInfoProto[]): onnxProto.onnx.ModelProto {
   return onnx.ModelProto.create({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],

@@ -9,6 +9,7 @@ import { nodeImport } from '../util/node-import.ts';
 /** Where the device came from. */
 export type GpuRuntime = 'node' | 'deno' | 'browser';
 
+/** How requestGpu picks its adapter and labels its device. */
 export interface RequestGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Ask for a fallback (CPU) adapter. With Dawn: SwiftShader or lavapipe, see requestNodeAdapter. */
@@ -17,6 +18,7 @@ export interface RequestGpuOptions {
   label?: string;
 }
 
+/** What the adapter is and what the device got: for logs, reports and kernel choices. */
 export interface AdapterReport {
   runtime: GpuRuntime;
   vendor: string;
@@ -44,6 +46,7 @@ export interface GpuMemoryStats {
   destroyed: number;
 }
 
+/** A GPU device with what the framework needs around it: adapter facts, recorded errors, counted buffers. */
 export interface GpuContext {
   device: GPUDevice;
   adapter: GPUAdapter;
@@ -56,6 +59,7 @@ export interface GpuContext {
   readonly memory: Readonly<GpuMemoryStats>;
   /** Resolves with the reason when the device is lost (never, unless it is). */
   readonly lost: Promise<GPUDeviceLostInfo>;
+  /** Destroys the device (its loss is then not reported as an error). */
   destroy(): void;
 }
 
@@ -97,6 +101,7 @@ const INSTALL_HINT = [
   '  used automatically on Node when VK_ICD_FILENAMES is unset, elsewhere set VK_ICD_FILENAMES to it).',
 ].join('\n');
 
+/** The runtime this code runs in: Deno, a browser (a DOM or a worker scope), else Node. */
 export function detectRuntime(): GpuRuntime {
   const g = globalThis as Record<string, unknown>;
   if (typeof g.Deno === 'object' && g.Deno !== null) return 'deno';
@@ -158,10 +163,12 @@ let swiftShaderInstance: GPU | undefined;
 //   instance has found lavapipe, forceFallback on it returns lavapipe. Both are CPU adapters.
 // A VK_ICD_FILENAMES (or VK_DRIVER_FILES, which takes precedence in the loader) set by the user is
 // respected: no fallback then.
-// Dawn quantizes timestamp queries by default (a browser's defence against timing attacks): here
-// every interval came out a multiple of 65,536 ns. On a real GPU a kernel takes a few µs, so the
-// per-kernel profiles read 0 and the tuner timed noise (seen on an H200). Nothing in a Node
-// process needs that defence.
+/**
+ * Flags every Dawn instance is created with. Dawn quantizes timestamp queries by default (a
+ * browser's defence against timing attacks): here every interval came out a multiple of
+ * 65,536 ns. On a real GPU a kernel takes a few µs, so the per-kernel profiles read 0 and the
+ * tuner timed noise (seen on an H200). Nothing in a Node process needs that defence.
+ */
 export const DAWN_FLAGS: readonly string[] = ['disable-dawn-features=timestamp_quantization'];
 
 async function requestNodeAdapter(adapterOptions: GPURequestAdapterOptions): Promise<GPUAdapter | null> {
@@ -230,6 +237,10 @@ function limitsRecord(limits: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
+/**
+ * Obtains a GPU device in whatever runtime this is (Node through Dawn, Deno, a browser), with
+ * every limit and wanted feature the adapter offers, uncaught errors recorded and buffers counted.
+ */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
   const runtime = detectRuntime();
   const adapterOptions: GPURequestAdapterOptions = {};
@@ -238,7 +249,29 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
 
   const adapter = await requestAdapter(runtime, adapterOptions);
   if (!adapter) throw noAdapterError(runtime, options);
+  const device = await requestFullDevice(adapter, options.label ?? 'requestGpu');
+  const takeErrors = recordUncapturedErrors(device);
+  reportDeviceLoss(device);
+  const info = adapterReport(runtime, adapter, device);
 
+  const memory: GpuMemoryStats = { liveBuffers: 0, liveBytes: 0, peakBytes: 0, created: 0, destroyed: 0 };
+  return {
+    device,
+    adapter,
+    runtime,
+    info,
+    memory,
+    lost: device.lost,
+    takeErrors,
+    createBuffer: (desc: GPUBufferDescriptor) => countedBuffer(device, memory, desc),
+    destroy() {
+      device.destroy();
+    },
+  };
+}
+
+/** A device with every WANTED_LIMITS value the adapter offers and the WANTED_FEATURES it has. */
+function requestFullDevice(adapter: GPUAdapter, label: string): Promise<GPUDevice> {
   const offered = adapter.limits as unknown as Record<string, unknown>;
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) {
@@ -246,14 +279,15 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     if (typeof value === 'number') requiredLimits[name] = value;
   }
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
-  const device = await adapter.requestDevice({
-    label: options.label ?? 'requestGpu',
-    requiredLimits,
-    requiredFeatures,
-  });
+  return adapter.requestDevice({ label, requiredLimits, requiredFeatures });
+}
 
-  // Uncaptured errors are otherwise easy to miss: in Dawn they only print once to stderr, in a
-  // browser they only reach the devtools console. Record them so tests can assert on them.
+/**
+ * Uncaptured errors are otherwise easy to miss: in Dawn they only print once to stderr, in a
+ * browser they only reach the devtools console. Records them so tests can assert on them;
+ * returns the function that takes (and forgets) those recorded so far.
+ */
+function recordUncapturedErrors(device: GPUDevice): () => GPUError[] {
   let errors: GPUError[] = [];
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
@@ -261,17 +295,28 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     errors.push(error);
     console.error(`[gpu] uncaptured ${error.constructor.name} on device '${device.label}': ${error.message}`);
   });
-  // A lost device makes every later call a silent no-op, so say so loudly unless we destroyed it.
+  return () => {
+    const taken = errors;
+    errors = [];
+    return taken;
+  };
+}
+
+/** A lost device makes every later call a silent no-op, so say so loudly unless we destroyed it. */
+function reportDeviceLoss(device: GPUDevice): void {
   void device.lost.then((lost) => {
     if (lost.reason !== 'destroyed') {
       console.error(`\n[gpu] !!! DEVICE LOST (${lost.reason}) on device '${device.label}': ${lost.message}\n`);
     }
   });
+}
 
+/** What the adapter is and what the device got (limits, features, a subgroup size kernels can rely on). */
+function adapterReport(runtime: GpuRuntime, adapter: GPUAdapter, device: GPUDevice): AdapterReport {
   const adapterInfo = adapter.info;
   const sgMin = (adapterInfo as { subgroupMinSize?: number }).subgroupMinSize ?? 0;
   const sgMax = (adapterInfo as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
-  const info: AdapterReport = {
+  return {
     runtime,
     vendor: adapterInfo.vendor,
     architecture: adapterInfo.architecture,
@@ -286,43 +331,27 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     features: [...device.features].map(String).sort(),
     subgroupSize: device.features.has('subgroups') && sgMin > 0 && sgMin === sgMax ? sgMin : 0,
   };
+}
 
-  const memory: GpuMemoryStats = { liveBuffers: 0, liveBytes: 0, peakBytes: 0, created: 0, destroyed: 0 };
-  return {
-    device,
-    adapter,
-    runtime,
-    info,
-    memory,
-    lost: device.lost,
-    takeErrors() {
-      const taken = errors;
-      errors = [];
-      return taken;
-    },
-    createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
-      const buffer = device.createBuffer(desc);
-      memory.created++;
-      memory.liveBuffers++;
-      memory.liveBytes += desc.size;
-      memory.peakBytes = Math.max(memory.peakBytes, memory.liveBytes);
-      const destroy = buffer.destroy.bind(buffer);
-      let alive = true;
-      buffer.destroy = () => {
-        if (alive) {
-          alive = false;
-          memory.destroyed++;
-          memory.liveBuffers--;
-          memory.liveBytes -= desc.size;
-        }
-        destroy();
-      };
-      return buffer;
-    },
-    destroy() {
-      device.destroy();
-    },
+/** device.createBuffer, counted in `memory` until the buffer is destroyed (once, however often destroy() is called). */
+function countedBuffer(device: GPUDevice, memory: GpuMemoryStats, desc: GPUBufferDescriptor): GPUBuffer {
+  const buffer = device.createBuffer(desc);
+  memory.created++;
+  memory.liveBuffers++;
+  memory.liveBytes += desc.size;
+  memory.peakBytes = Math.max(memory.peakBytes, memory.liveBytes);
+  const destroy = buffer.destroy.bind(buffer);
+  let alive = true;
+  buffer.destroy = () => {
+    if (alive) {
+      alive = false;
+      memory.destroyed++;
+      memory.liveBuffers--;
+      memory.liveBytes -= desc.size;
+    }
+    destroy();
   };
+  return buffer;
 }
 
 /** One line: runtime, adapter, fallback flag, the features we asked for, the limits kernels care about. */

@@ -12,8 +12,10 @@ import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, type Spli
 import { buildVit, gridSize, headInputs, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
 import { cropAndResize } from './input-crop.ts';
 
+/** The parameter-efficient tuning methods (full fine-tuning and a linear probe as references). */
 export type PetMethod = 'adaptformer' | 'lora' | 'full' | 'linear';
 
+/** A PET method with its adapter settings. */
 export interface PetSpec {
   readonly method: PetMethod;
   readonly bits: 32 | 1;
@@ -24,6 +26,7 @@ export interface PetSpec {
   readonly bias: boolean;
 }
 
+/** Token merging: FPET's or ToMe's, in which blocks, and how much. */
 export interface MergeSpec {
   readonly kind: 'fpet' | 'tome';
   /** Blocks (0-based) whose MLP runs on merged tokens. FPET's reference: [6]. */
@@ -37,6 +40,7 @@ export interface MergeSpec {
   readonly refineDim: number;
 }
 
+/** Everything that defines a model graph: backbone, batch, PET method, merging, input crop, training. */
 export interface ModelSpec {
   readonly vit: VitConfig;
   readonly batch: number;
@@ -51,6 +55,7 @@ export interface ModelSpec {
   readonly training?: { readonly dropout: number; readonly dropPath: number };
 }
 
+/** Each PET method's default settings (fp32 adapters of width 8, no biases). */
 export const DEFAULT_PET: Record<PetMethod, PetSpec> = {
   adaptformer: { method: 'adaptformer', bits: 32, dim: 8, scale: 1, bias: false },
   lora: { method: 'lora', bits: 32, dim: 8, scale: 1, bias: false },
@@ -58,8 +63,10 @@ export const DEFAULT_PET: Record<PetMethod, PetSpec> = {
   linear: { method: 'linear', bits: 32, dim: 0, scale: 1, bias: false },
 };
 
+/** FPET's reference merging (block 6, ratio 0.5, a 1-bit refinement adapter of width 32); r = 8 for ToMe. */
 export const DEFAULT_MERGE: MergeSpec = { kind: 'fpet', blocks: [6], ratio: 0.5, r: 8, refineBits: 1, refineDim: 32 };
 
+/** Whether parameter `name` is trained under the spec's PET method. */
 export const isTrainableName = (name: string, spec: ModelSpec): boolean =>
   spec.pet.method === 'full' || name.includes('adapter') || name.startsWith('head.');
 
@@ -176,6 +183,7 @@ export function mergeSchedule(spec: ModelSpec): MergeStep[] {
   return steps;
 }
 
+/** A model graph with its spec, parameter shapes, trainable parameters, token counts and merges. */
 export interface BuiltModel {
   readonly graph: Graph;
   readonly spec: ModelSpec;
@@ -187,6 +195,7 @@ export interface BuiltModel {
   readonly merges: MergeStep[];
 }
 
+/** Extra outputs buildModel may add. */
 export interface BuildOptions {
   /**
    * Also output, per merge block, each A token's best B partner (`merge.<block>.partner`, i32
@@ -196,7 +205,9 @@ export interface BuildOptions {
   readonly mergeOutputs?: boolean;
 }
 
+/** The name of the output holding each A token's best B partner at merge block `block`. */
 export const partnerOutput = (block: number) => `merge.${block}.partner`;
+/** The name of the output saying which A tokens merged at merge block `block`. */
 export const mergedOutput = (block: number) => `merge.${block}.merged`;
 
 /**
@@ -210,6 +221,34 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
   const images = b.input('images', [B, vit.inChannels, vit.imageSize, vit.imageSize]);
   const onehot = b.input('onehot', [B, vit.numClasses]);
   const seed = spec.training ? b.input('seed', [2], 'i32') : undefined;
+  const parts = modelParts(b, spec, paramShapes, seed);
+  const hooks = petHooks(spec, parts);
+  const merges = mergeSchedule(spec);
+  const sizes = addMergeHook(hooks, spec, merges, parts, opts);
+  // The input transform is part of the model, so every consumer of a trained model applies it.
+  const seen = spec.inputCrop !== undefined && spec.inputCrop < vit.imageSize ? cropAndResize(b, images, vit.imageSize, spec.inputCrop) : images;
+  const out = buildVit(b, seen, vit, parts.param, hooks);
+  b.output('logits', out.logits);
+  b.output('loss', crossEntropy(out.logits, onehot));
+  if (opts.mergeOutputs && sizes.last) b.output('sizes', sizes.last);
+  const graph = b.build();
+  const trainable = graph.params.filter((p) => p.attrs.trainable).map((p) => p.attrs.name);
+  return { graph, spec, paramShapes, trainable, tokenCounts: out.tokenCounts, merges };
+}
+
+/** What the model's hooks build with: parameters by name, dropout masks, the adapter modules. */
+interface ModelParts {
+  readonly b: GraphBuilder;
+  /** The parameter `name` (created at its first use, trainable per isTrainableName). */
+  readonly param: (name: string) => Tensor;
+  /** A dropout mask (0 or 1/(1 − p)) of `shape`; undefined outside training or when p is 0. */
+  readonly dropMask: (shape: readonly number[], p: number) => Tensor | undefined;
+  /** The adapter module at `prefix` applied to z. */
+  readonly runAdapter: (z: Tensor, prefix: string) => Tensor;
+}
+
+/** The parameter, dropout and adapter builders of one model graph. */
+function modelParts(b: GraphBuilder, spec: ModelSpec, paramShapes: Map<string, number[]>, seed: Tensor | undefined): ModelParts {
   const params = new Map<string, Tensor>();
   const param = (name: string) => {
     let t = params.get(name);
@@ -239,7 +278,12 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
     };
     return adapter(z, p, c, dropMask([z.size / z.dim(-1), c.dim], c.dropout));
   };
+  return { b, param, dropMask, runAdapter };
+}
 
+/** The PET method's hooks (AdaptFormer beside the MLP, LoRA on q and v) and, in training, DropPath on the residual branches. */
+function petHooks(spec: ModelSpec, { runAdapter, dropMask }: ModelParts): VitHooks {
+  const { vit, batch: B } = spec;
   const hooks: VitHooks = {};
   if (spec.pet.method === 'adaptformer') {
     hooks.parallelToMlp = (ctx: BlockContext, y: Tensor) => runAdapter(y, `${ctx.prefix}.adapter_mlp`);
@@ -256,35 +300,33 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
       return mask ? branch.mul(mask) : branch;
     };
   }
-  const merges = mergeSchedule(spec);
-  let lastSize: Tensor | undefined;
-  if (spec.merge) {
-    const kind = spec.merge.kind;
-    const stepAt = new Map(merges.map((m) => [m.block, m]));
-    hooks.afterAttention = (ctx, s, keys) => {
-      const step = stepAt.get(ctx.block);
-      if (!step) return s;
-      // Similarity metric: this block's keys averaged over heads, detached (docs/method.md, 3.2; ToMe's too).
-      const kbar = keys.mean(1, false).stopGradient();
-      const metric = kind === 'fpet' ? kbar.add(runAdapter(kbar, `${ctx.prefix}.merge.adapter_refine`)) : kbar;
-      const m = mergeTokens(s.x, s.size, metric, { split: step.split, r: step.r, differentiable: kind === 'fpet' });
-      if (opts.mergeOutputs) {
-        b.output(partnerOutput(ctx.block), m.partner);
-        b.output(mergedOutput(ctx.block), m.merged);
-      }
-      lastSize = m.size;
-      return { x: m.x, size: m.size };
-    };
-  }
-  // The input transform is part of the model, so every consumer of a trained model applies it.
-  const seen = spec.inputCrop !== undefined && spec.inputCrop < vit.imageSize ? cropAndResize(b, images, vit.imageSize, spec.inputCrop) : images;
-  const out = buildVit(b, seen, vit, param, hooks);
-  b.output('logits', out.logits);
-  b.output('loss', crossEntropy(out.logits, onehot));
-  if (opts.mergeOutputs && lastSize) b.output('sizes', lastSize);
-  const graph = b.build();
-  const trainable = graph.params.filter((p) => p.attrs.trainable).map((p) => p.attrs.name);
-  return { graph, spec, paramShapes, trainable, tokenCounts: out.tokenCounts, merges };
+  return hooks;
+}
+
+/**
+ * Token merging after the attention of each merge block (FPET or ToMe), when the spec merges.
+ * Returns where the token sizes after the last merge are left once the graph is built.
+ */
+function addMergeHook(hooks: VitHooks, spec: ModelSpec, merges: readonly MergeStep[], { b, runAdapter }: ModelParts, opts: BuildOptions): { last?: Tensor } {
+  const sizes: { last?: Tensor } = {};
+  if (!spec.merge) return sizes;
+  const kind = spec.merge.kind;
+  const stepAt = new Map(merges.map((m) => [m.block, m]));
+  hooks.afterAttention = (ctx, s, keys) => {
+    const step = stepAt.get(ctx.block);
+    if (!step) return s;
+    // Similarity metric: this block's keys averaged over heads, detached (docs/method.md, 3.2; ToMe's too).
+    const kbar = keys.mean(1, false).stopGradient();
+    const metric = kind === 'fpet' ? kbar.add(runAdapter(kbar, `${ctx.prefix}.merge.adapter_refine`)) : kbar;
+    const m = mergeTokens(s.x, s.size, metric, { split: step.split, r: step.r, differentiable: kind === 'fpet' });
+    if (opts.mergeOutputs) {
+      b.output(partnerOutput(ctx.block), m.partner);
+      b.output(mergedOutput(ctx.block), m.merged);
+    }
+    sizes.last = m.size;
+    return { x: m.x, size: m.size };
+  };
+  return sizes;
 }
 
 /** Random backbone plus freshly initialised trainable modules (adapters per docs/method.md 2.1, head uniform ±1/√fan-in). */

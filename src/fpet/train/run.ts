@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
 import { loadDataset, type DatasetName } from '../data/mnist.ts';
-import { buildModel, initialWeights, modelParamShapes, validateSpec, type ModelSpec } from '../models/model.ts';
+import { buildModel, initialWeights, modelParamShapes, validateSpec, type BuiltModel, type ModelSpec } from '../models/model.ts';
 import type { NameRule } from '../../core/io/name-map.ts';
 import type { GpuContext } from '../../core/runtime/device.ts';
 import { describeTune, type TuneMode } from '../../core/runtime/tune.ts';
@@ -28,6 +28,7 @@ import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
 import { ADAMW_DEFAULTS, type AdamWConfig } from './optimizer.ts';
 import { TrainStep, trainStepGraph } from './train-step.ts';
 
+/** Which data set a run trains and evaluates on, and how it is split. */
 export interface DataOptions {
   readonly dataset: DatasetName;
   readonly trainSize: number;
@@ -35,6 +36,7 @@ export interface DataOptions {
   readonly splitSeed: number;
 }
 
+/** Everything a training run is configured by: model, data, schedule, augmentation, files. */
 export interface TrainOptions {
   /** Model to train; `training` (dropout, DropPath) is set from the options below. */
   readonly spec: ModelSpec;
@@ -81,11 +83,13 @@ export interface TrainOptions {
   readonly tune?: TuneMode;
 }
 
+/** Default values of the training options (the command line shows them as its defaults). */
 export const TRAIN_DEFAULTS = {
   lr: 1e-3, minLr: 1e-5, warmupLr: 1e-6, schedule: 'step' as const, adamw: ADAMW_DEFAULTS,
   dropout: 0.1, dropPath: 0.1, augmentShift: 0, seed: 0, evalBatch: 100, evalEvery: 1, logEvery: 5,
 };
 
+/** What a run reports: per-epoch history, accuracies, speeds, memory and the files written. */
 export interface TrainResult {
   readonly history: EpochRecord[];
   readonly finalAccuracy: number;
@@ -178,14 +182,56 @@ function removeStaleTemporaries(dir: string): number {
   return n;
 }
 
+/**
+ * Trains a prepared run on the GPU: compiles the training step and the evaluator, repairs or
+ * creates the run folder, runs the loop (saving a file set after every epoch), and writes the
+ * report and result.json.
+ */
 export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<TrainResult> {
-  const { o, spec, train, test, paths } = prepared;
+  const { o, spec, train, paths } = prepared;
   const log = (s: string) => o.quiet || console.log(s);
   const shapes = modelParamShapes(spec);
   const model = buildModel(spec);
   const start = await startingPoint(prepared, model.trainable, log);
 
   // Compile before creating the run folder: limits and compile errors leave no files behind.
+  const { step, evaluator } = await compilePrograms(ctx, prepared, start, log);
+
+  mkdirSync(o.outDir, { recursive: true });
+  const stale = removeStaleTemporaries(o.outDir);
+  if (stale) log(`removed ${stale} temporary file(s) left by an interrupted write in ${o.outDir}`);
+  await repairFileSet(paths, spec, shapes, model.trainable, o);
+
+  const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
+  const session: RunSession = { ctx, prepared, model, shapes, start, step, evaluator, stepsPerEpoch, log };
+  const result = await runLoop(session);
+  await finishRun(session, result);
+  const out = runResult(session, result);
+  await writeFileAtomic(join(o.outDir, 'result.json'), JSON.stringify({ options: optionsRecord(o), spec, result: out }, null, 2));
+  step.destroy();
+  evaluator.destroy();
+  return out;
+}
+
+/** Where training starts (startingPoint). */
+type StartingPoint = Awaited<ReturnType<typeof startingPoint>>;
+
+/** What the phases of a run share once its programs are compiled. */
+interface RunSession {
+  readonly ctx: GpuContext;
+  readonly prepared: PreparedRun;
+  readonly model: BuiltModel;
+  readonly shapes: Map<string, number[]>;
+  readonly start: StartingPoint;
+  readonly step: TrainStep;
+  readonly evaluator: Classifier;
+  readonly stepsPerEpoch: number;
+  readonly log: (s: string) => void;
+}
+
+/** The training step and the evaluator; a batch too large for the device is reported with the largest that fits. */
+async function compilePrograms(ctx: GpuContext, prepared: PreparedRun, start: StartingPoint, log: (s: string) => void): Promise<{ step: TrainStep; evaluator: Classifier }> {
+  const { o, spec } = prepared;
   const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune }).catch((e: unknown) => {
     throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
   });
@@ -196,22 +242,24 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   const plan = step.program.plan;
   if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
   log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct), ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; pipelines ready in ${(step.program.pipelineMs / 1000).toFixed(1)} s`);
+  return { step, evaluator };
+}
 
-  mkdirSync(o.outDir, { recursive: true });
-  const stale = removeStaleTemporaries(o.outDir);
-  if (stale) log(`removed ${stale} temporary file(s) left by an interrupted write in ${o.outDir}`);
-  await repairFileSet(paths, spec, shapes, model.trainable, o);
+/** Writes one consistent file set: checkpoint, adapters, then the manifest naming the step both hold. */
+async function saveFileSet({ prepared, step, model, shapes }: RunSession, loop: { step: number; history: EpochRecord[] }): Promise<void> {
+  const { o, spec, paths } = prepared;
+  const state = await step.state();
+  const epochs = loop.history.length;
+  const runState: RunState = { spec, epoch: epochs, step: loop.step, seed: o.seed, options: optionsRecord(o), history: loop.history };
+  await saveWeights(paths.checkpoint, state, step.stateShapes, runStateMetadata(runState));
+  await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(spec, o, loop.step));
+  await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: loop.step, epoch: epochs, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
+}
 
-  const saveSet = async (loop: { step: number; history: EpochRecord[] }) => {
-    const state = await step.state();
-    const epochs = loop.history.length;
-    const runState: RunState = { spec, epoch: epochs, step: loop.step, seed: o.seed, options: optionsRecord(o), history: loop.history };
-    await saveWeights(paths.checkpoint, state, step.stateShapes, runStateMetadata(runState));
-    await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(spec, o, loop.step));
-    await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: loop.step, epoch: epochs, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
-  };
-
-  const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
+/** The training loop with console progress and a file set after every epoch; a failure says where to resume. */
+async function runLoop(s: RunSession): Promise<LoopResult> {
+  const { prepared, start, step, evaluator, log } = s;
+  const { o, spec, train, test } = prepared;
   const progress = new RunProgress(o);
   let result: LoopResult;
   let lastStep = start.step;
@@ -223,15 +271,15 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
       augmentShift: o.augmentShift, augmentAffine: o.augmentAffine, startStep: start.step, stopAfterEpochs: o.stopAfterEpochs,
     }, {
       shouldStop: o.shouldStop,
-      onStep: (s) => {
-        lastStep = s.step;
-        progress.step(s);
-        o.onStep?.(s.step);
+      onStep: (st) => {
+        lastStep = st.step;
+        progress.step(st);
+        o.onStep?.(st.step);
       },
       onEvaluate: (done, total) => progress.evaluate(done, total),
       onEpoch: async (record, taken) => {
         progress.endEpoch();
-        await saveSet({ step: taken, history: start.history });
+        await saveFileSet(s, { step: taken, history: start.history });
         log(`epoch ${record.epoch}: loss ${record.loss.toFixed(4)}${record.testAccuracy !== undefined ? `, test accuracy ${(100 * record.testAccuracy).toFixed(2)}%` : ''}, ${record.trainImagesPerSec.toFixed(1)} img/s`);
       },
     }, start.history);
@@ -239,15 +287,28 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
     progress.endEpoch();
     step.destroy();
     evaluator.destroy();
-    const lost = await Promise.race([ctx.lost.then((l) => l), new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
-    const where = existsSync(paths.checkpoint) ? `the last checkpoint (${paths.checkpoint}) is intact; continue with --resume ${paths.checkpoint}` : 'no checkpoint was written yet';
-    if (lost) throw new Error(`the GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) at step ${lastStep}; ${where}`);
-    throw new Error(`${(e as Error).message}\n(training stopped at step ${lastStep}; ${where})`);
+    throw await trainingFailure(s, e, lastStep);
   }
   progress.endEpoch();
+  return result;
+}
+
+/** The error a failed loop is reported with: a lost device or the loop's error, the step reached, and where to resume. */
+async function trainingFailure({ ctx, prepared }: RunSession, e: unknown, lastStep: number): Promise<Error> {
+  const { paths } = prepared;
+  const lost = await Promise.race([ctx.lost.then((l) => l), new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
+  const where = existsSync(paths.checkpoint) ? `the last checkpoint (${paths.checkpoint}) is intact; continue with --resume ${paths.checkpoint}` : 'no checkpoint was written yet';
+  if (lost) return new Error(`the GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) at step ${lastStep}; ${where}`);
+  return new Error(`${(e as Error).message}\n(training stopped at step ${lastStep}; ${where})`);
+}
+
+/** After the loop: a file set at the step reached when stopped early, the report, and the whole model when asked. */
+async function finishRun(s: RunSession, result: LoopResult): Promise<void> {
+  const { prepared, shapes, start, step, stepsPerEpoch, log } = s;
+  const { o, spec, paths } = prepared;
   if (result.stopped) {
     // Stopped mid-epoch (or during evaluation): save the step reached so that --resume continues there.
-    await saveSet({ step: result.step, history: result.history });
+    await saveFileSet(s, { step: result.step, history: result.history });
     log(`stopped at step ${result.step} (epoch ${Math.floor(result.step / stepsPerEpoch) + 1}, step ${result.step % stepsPerEpoch} of ${stepsPerEpoch}): checkpoint ${paths.checkpoint} (continue with --resume ${paths.checkpoint})`);
   }
   await writeReport(o.outDir, result.history, stepsPerEpoch);
@@ -257,8 +318,14 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
     await saveWeights(o.saveModel, full, shapes, { kind: 'model', spec: JSON.stringify({ ...spec, training: undefined }) });
     log(`wrote the trained model to ${o.saveModel}`);
   }
+}
+
+/** The run's summary: accuracies, speeds, memory and the files written. */
+function runResult({ prepared, model, shapes, step, evaluator }: RunSession, result: LoopResult): TrainResult {
+  const { paths } = prepared;
+  const plan = step.program.plan;
   const accs = result.history.map((h) => h.testAccuracy).filter((a): a is number => a !== undefined);
-  const out: TrainResult = {
+  return {
     history: result.history,
     finalAccuracy: accs[accs.length - 1] ?? NaN,
     bestAccuracy: accs.length ? Math.max(...accs) : NaN,
@@ -274,10 +341,6 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
     interrupted: result.stopped,
     step: result.step,
   };
-  await writeFileAtomic(join(o.outDir, 'result.json'), JSON.stringify({ options: optionsRecord(o), spec, result: out }, null, 2));
-  step.destroy();
-  evaluator.destroy();
-  return out;
 }
 
 /**
