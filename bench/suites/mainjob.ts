@@ -62,7 +62,9 @@ export function jobGraph(method: JobMethod, mode: JobMode, kernels: 'current' | 
   if (mode === 'train') {
     const onehot = new Float32Array(batch * 10);
     for (let i = 0; i < batch; i++) onehot[i * 10 + ((i * 7) % 10)] = 1;
-    Object.assign(feeds, { onehot, seed: [7, 1], hyper: adamHyper(JOB_LR, 1, ADAMW_DEFAULTS) });
+    Object.assign(feeds, { onehot, hyper: adamHyper(JOB_LR, 1, ADAMW_DEFAULTS) });
+    // Dropout and DropPath draw from a seed input; the main job's recipe has neither.
+    if (graph.inputs.some((n) => n.attrs.name === 'seed')) feeds.seed = [7, 1];
   }
   for (const p of graph.params) feeds[p.attrs.name] = weights.get(p.attrs.name) ?? new Float32Array(p.type.shape.reduce((a, b) => a * b, 1));
   return { graph, writeBack, feeds };
