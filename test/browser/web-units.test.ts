@@ -1,7 +1,8 @@
 // The web page's universal parts, without a browser or a GPU: its adapters files against the CLI's
 // writer and loader (byte-compatible both ways), the backbone decoder against loadBackbone, data
 // packs, the round-robin baton that lets two training loops take turns, and the static server's
-// path checks.
+// path checks and robustness (its folder removed while serving, files deleted between the check
+// and the read).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +18,9 @@ import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from
 import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/frontends/web/data-pack.ts';
 import { Baton } from '../../src/frontends/web/trainer.ts';
 import { ROOT } from '../../src/frontends/web/build.ts';
-import { resolveStatic } from '../../src/frontends/web/static-server.ts';
+import { resolveStatic, serveStatic } from '../../src/frontends/web/static-server.ts';
+import { request } from 'node:http';
+import { spawn } from 'node:child_process';
 
 const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
 const fpetSpec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: 8, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };
@@ -177,5 +180,96 @@ test('web: the static server serves files under its root only', () => {
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+/** GET `path` from a server: status, body and the announced length (a dropped connection is status 0). */
+function get(url: string, path: string): Promise<{ status: number; body: Buffer; length: number | undefined }> {
+  return new Promise((resolve) => {
+    const req = request(new URL(path, url), { agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']) }));
+      res.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined }));
+    });
+    req.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined }));
+    req.end();
+  });
+}
+
+test('web: the static server survives its folder missing or removed while serving (404s, no crash)', { timeout: 60_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'web-gone-'));
+  writeFileSync(join(root, 'index.html'), 'hello');
+  assert.equal(resolveStatic(join(root, 'never-there'), '/'), undefined, 'a missing root resolves nothing');
+  const server = await serveStatic(root);
+  try {
+    assert.deepEqual((await get(server.url, '/')).body.toString(), 'hello');
+    rmSync(root, { recursive: true, force: true });
+    for (const path of ['/', '/index.html', '/x/y.js', '/favicon.ico']) {
+      const r = await get(server.url, path);
+      assert.ok(r.status === 404 || (path === '/favicon.ico' && r.status === 204), `${path}: ${r.status}`);
+    }
+    mkdirSync(root);
+    writeFileSync(join(root, 'index.html'), 'back');
+    assert.equal((await get(server.url, '/')).body.toString(), 'back', 'served again once it is back');
+  } finally {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('web: files created and deleted while 4 clients request them: every answer is a whole file or a 404, and the server stays up', { timeout: 120_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'web-race-'));
+  const body = Buffer.alloc(64 * 1024, 7);
+  writeFileSync(join(root, 'index.html'), 'ok');
+  const server = await serveStatic(root);
+  let stop = false;
+  // Another process creates (whole, by rename) and deletes the files, so that a deletion can land
+  // between the server's path check and its read (in this process it could not: one event loop).
+  const churn = spawn(process.execPath, ['-e', `const fs = require('fs'); const b = Buffer.alloc(${body.length}, 7);
+    const d = process.argv[1];
+    for (;;) { for (let i = 0; i < 4; i++) { fs.writeFileSync(d + '/.t' + i, b); fs.renameSync(d + '/.t' + i, d + '/f' + i + '.bin'); } for (let i = 0; i < 4; i++) fs.rmSync(d + '/f' + i + '.bin', { force: true }); }`, root], { stdio: 'ignore' });
+  const seen = { ok: 0, missing: 0, dropped: 0 };
+  const client = async (k: number) => {
+    while (!stop) {
+      const r = await get(server.url, `/f${k}.bin`);
+      if (r.status === 200) {
+        assert.equal(r.length, body.length);
+        assert.equal(r.body.length, body.length, 'a 200 carries the whole file');
+        seen.ok++;
+      } else if (r.status === 404) seen.missing++;
+      else seen.dropped++;
+    }
+  };
+  try {
+    const clients = [0, 1, 2, 3].map(client);
+    await new Promise((r) => setTimeout(r, 1500));
+    stop = true;
+    churn.kill();
+    await Promise.all(clients);
+    console.log(`1.5 s of churn: ${seen.ok} whole files, ${seen.missing} 404s, ${seen.dropped} dropped`);
+    assert.equal(seen.dropped, 0);
+    assert.ok(seen.ok + seen.missing > 20);
+    assert.equal((await get(server.url, '/')).body.toString(), 'ok', 'the server is still up');
+  } finally {
+    stop = true;
+    churn.kill();
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('web: a --host that is not this machine\'s, or a port in use, is a clear error', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'web-listen-'));
+  try {
+    await assert.rejects(serveStatic(root, { host: '203.0.113.7' }), /--host "203\.0\.113\.7" is not an address of this machine \(EADDRNOTAVAIL\): use 127\.0\.0\.1, ::1 or localhost/);
+    const first = await serveStatic(root);
+    try {
+      await assert.rejects(serveStatic(root, { port: first.port }), new RegExp(`port ${first.port} on "127\\.0\\.0\\.1" is in use: choose another with --port`));
+    } finally {
+      await first.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

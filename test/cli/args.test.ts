@@ -179,3 +179,21 @@ test('--runtime: both spellings, empty or missing values and repeats are errors;
   assert.equal(takeRuntime(['train', '--runtime=']).error, '--runtime needs a non-empty value: node or deno');
   assert.equal(takeRuntime(['--runtime', 'deno', '--runtime=node']).error, '--runtime is given twice (deno and node)');
 });
+
+test('lists: unique lists refuse an item given twice (numbers compared as numbers); repeatable lists take each value whole', () => {
+  const spec = {
+    methods: { type: 'list', choices: ['a', 'b'], unique: true, help: 'runs' },
+    ratios: { type: 'list', min: 0.1, max: 0.5, unique: true, maxItems: 3, help: 'ratios' },
+    image: { type: 'list', repeatable: true, maxItems: 3, help: 'files' },
+  } as const satisfies Record<string, OptionSpec>;
+  const p = (...argv: string[]) => parseArgs('sweep', argv, spec, { positionals: { name: 'files' } });
+  assert.deepEqual(p('--methods', 'a,b').methods, ['a', 'b']);
+  assert.throws(() => p('--methods', 'a,b,a'), /^UsageError: sweep: --methods lists "a" twice: each item once/);
+  assert.throws(() => p('--ratios', '0.25,0.250'), /sweep: --ratios lists "0\.250" and "0\.25" twice/);
+  assert.throws(() => p('--ratios', '0.2,0.3,0.4,0.5'), /--ratios takes at most 3 items \(got 4\)/);
+  assert.deepEqual(p('--image', 'a,b.png', '--image', 'c.png').image, ['a,b.png', 'c.png'], 'never split at commas');
+  assert.throws(() => p('--image', 'a', '--image', 'b', '--image', 'c', '--image', 'd'), /--image takes at most 3 items \(got 4\)/);
+  assert.throws(() => p('--methods', 'a', '--methods', 'b'), /--methods is given twice/, 'only repeatable lists repeat');
+  assert.match(helpText('infer', 'x', spec), /--image .* \[one per use, repeat the option for more, at most 3\]/);
+  assert.match(helpText('sweep', 'x', spec), /--ratios .* \[comma-separated, each a number in \[0\.1, 0\.5\], distinct, at most 3\]/);
+});

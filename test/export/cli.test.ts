@@ -64,3 +64,37 @@ test('export --format onnx|timm from a trained adapters file, and back from the 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('export --merge none: FPET-trained adapters as a no-merge model (timm and ours), the input crop kept all the way', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fpet-export-nomerge-'));
+  try {
+    const trainSpec = { ...specOf({ name: '', preset: 'vit-mnist', method: 'adaptformer', shipped: true, merge: { kind: 'fpet', blocks: [3] } }), batch: 16, inputCrop: 20, training: { dropout: 0.1, dropPath: 0.1 } };
+    const weights = await trainedLikeWeights(trainSpec, 31, true);
+    const built = buildModel(trainSpec);
+    const adapters = join(dir, 'adapters.safetensors');
+    await saveWeights(adapters, new Map(built.trainable.map((n) => [n, weights.get(n)!])), built.paramShapes, { kind: 'adapters', spec: JSON.stringify(trainSpec), seed: '31', backbone: SHIPPED_BACKBONE });
+    const timm = join(dir, 'no-merge.safetensors');
+    assert.equal(await runCli(['export', '--format', 'timm', '--merge', 'none', '--adapters', adapters, '--backbone', SHIPPED_BACKBONE, '--out', timm]), 0);
+    const file = await readSafetensors(timm);
+    assert.equal([...file.tensors.keys()].some((k) => k.includes('refinement')), false, 'FPET\'s refinement adapter is dropped');
+    assert.ok(file.tensors.has('blocks.3.adapter_mlp.adapter_up.weight'));
+    assert.equal(file.metadata['reference.input_crop'], '20');
+    assert.equal(file.metadata['reference.r_layer'], undefined);
+    // Back to our adapters file: the no-merge model with the crop, computing what the same weights compute without merging.
+    const back = join(dir, 'back', 'adapters.safetensors');
+    assert.equal(await runCli(['export', '--format', 'adapters', '--adapters', timm, '--out', back]), 0);
+    const again = await loadTrainedModel(back, join(dir, 'back', 'backbone.safetensors'), 2);
+    assert.equal(again.spec.merge, undefined);
+    assert.equal(again.spec.inputCrop, 20);
+    const { spec, weights: full } = await loadTrainedModel(adapters, SHIPPED_BACKBONE, 2);
+    const noMerge = { ...spec, merge: undefined };
+    const images = testImages(noMerge, 5);
+    const want = referenceOutputs(buildModel(noMerge).graph, ['logits'], { ...Object.fromEntries([...full].filter(([k]) => !k.includes('adapter_refine'))), images }).logits!;
+    const got = referenceOutputs(buildModel(again.spec).graph, ['logits'], { ...Object.fromEntries(again.weights), images }).logits!;
+    assert.ok(maxRelDiff(got, want).rel <= 1e-6, `${maxRelDiff(got, want).rel}`);
+    // Without --force the file is not replaced.
+    await assert.rejects(runCli(['export', '--format', 'timm', '--adapters', adapters, '--out', timm]), /already exists; replace it with --force/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

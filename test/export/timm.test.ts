@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, type TensorEntry } from '../../src/core/io/safetensors.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
-import { buildModel, modelParamShapes } from '../../src/fpet/models/model.ts';
+import { buildModel, modelParamShapes, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { maxRelDiff } from '../../src/core/export/verify.ts';
 import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
 import {
   fromReferenceNames, isReferenceNaming, nameTableMarkdown, ourName, readReferenceCheckpoint, referenceCaveats,
-  referenceName, toReferenceNames, writeReferenceCheckpoint,
+  referenceName, toReferenceNames, withoutMerging, writeReferenceCheckpoint,
 } from '../../src/fpet/export/timm.ts';
 import { SHIPPED_BACKBONE, specOf, testImages, trainedLikeWeights, type Case } from './helpers.ts';
 
@@ -169,4 +170,112 @@ test('caveats name what the reference code cannot run as is', () => {
 test('docs/interchange.md carries the name table', () => {
   const doc = readFileSync('docs/interchange.md', 'utf8');
   for (const line of nameTableMarkdown().split('\n')) assert.ok(doc.includes(line), `docs/interchange.md lacks the table row: ${line}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The input crop travels with the model, and a model changed in PyTorch comes back whole
+
+/** Rewrites a safetensors file the way safetensors.torch.save_file does: tensors sorted by name (one dtype), the given metadata. */
+async function saveAsPyTorch(path: string, tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, metadata: Record<string, string>): Promise<void> {
+  const sorted = new Map<string, TensorEntry>([...tensors.keys()].sort().map((k) => [k, { dtype: 'F32', shape: tensors.get(k)!.shape, data: tensors.get(k)!.data }]));
+  await writeSafetensors(path, sorted, metadata);
+}
+
+const logitsOf = (spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, images: Float32Array) =>
+  evaluate(buildModel(spec).graph, { ...Object.fromEntries(weights), images, onehot: new Float32Array(spec.batch * spec.vit.numClasses) }).outputs.logits!.data;
+
+test('the input crop is written in the reference metadata; import reads it, refuses a contradiction and states a missing one', async () => {
+  const dir = tmp();
+  try {
+    const spec: ModelSpec = { ...specOf({ name: '', preset: 'vit-mnist', method: 'adaptformer', shipped: true, merge: { kind: 'fpet', blocks: [3] } }), inputCrop: 20 };
+    const weights = await trainedLikeWeights(spec, 5, true);
+    const path = join(dir, 'model.safetensors');
+    await writeReferenceCheckpoint(path, spec, weights);
+    const { tensors, metadata } = await readSafetensors(path);
+    assert.equal(metadata['reference.input_crop'], '20');
+    assert.equal(metadata['reference.image_size'], '28');
+    assert.equal((await readReferenceCheckpoint(path, { batch: 2 })).spec.inputCrop, 20);
+    // Without our spec (a PyTorch-side writer kept the reference.* keys only): the crop still comes back.
+    const withoutSpec = Object.fromEntries(Object.entries(metadata).filter(([k]) => k !== 'spec'));
+    const f32 = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
+    await saveAsPyTorch(path, f32, withoutSpec);
+    const back = await readReferenceCheckpoint(path, { batch: 2 });
+    assert.equal(back.spec.inputCrop, 20);
+    assert.equal(back.notes.some((n) => /records no input crop/.test(n)), false);
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2, inputCrop: 24 }), /records input crop 20, not --input-crop 24; leave --input-crop out/);
+    // spec and reference.input_crop disagree (one edited by hand): refused, naming both.
+    await saveAsPyTorch(path, f32, { ...metadata, 'reference.input_crop': 'none' });
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2 }), /the metadata disagree about the input crop: "spec" says 20, "reference\.input_crop" says none/);
+    await saveAsPyTorch(path, f32, { ...withoutSpec, 'reference.input_crop': '99' });
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2 }), /metadata "reference\.input_crop" must be "none" or an integer in \[1, 28\] \(the image size; got "99"\)/);
+    // Nothing recorded (only format, bit and scale): imported without a crop, and the import says so; --input-crop supplies it.
+    await saveAsPyTorch(path, f32, { format: 'pt', bit: '32', scale: '1' });
+    const bare = await readReferenceCheckpoint(path, { batch: 2 });
+    assert.equal(bare.spec.inputCrop, undefined);
+    assert.ok(bare.notes.some((n) => /the file records no input crop \(metadata "reference\.input_crop"\): imported without one, the model sees whole 28×28 images; a model trained with --input-crop N needs --input-crop N here/.test(n)), bare.notes.join('\n'));
+    assert.equal((await readReferenceCheckpoint(path, { batch: 2, inputCrop: 20 })).spec.inputCrop, 20);
+    assert.equal((await readReferenceCheckpoint(path, { batch: 2, inputCrop: 28 })).spec.inputCrop, undefined, 'the image size is no crop');
+    // A lying spec in the metadata is refused by the bounded schema, not trusted.
+    await saveAsPyTorch(path, f32, { ...metadata, spec: JSON.stringify({ ...spec, vit: { ...spec.vit, depth: 5000 } }) });
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2 }), /metadata\.spec\.vit\.depth must be an integer in \[1, 64\]/);
+    await saveAsPyTorch(path, f32, { format: 'pt', bit: '2', scale: '1' });
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2 }), /metadata "bit" must be "32" or "1" \(got "2"\)/);
+    await saveAsPyTorch(path, f32, { format: 'pt', bit: '32', scale: 'NaN' });
+    await assert.rejects(readReferenceCheckpoint(path, { batch: 2 }), /metadata "scale" must be a number in \[-1000, 1000\] \(got "NaN"\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('round trip: our model (crop 20, FPET) → timm file → changed as PyTorch would → back: logits within 1e-5 of the changed model\'s float64 reference', async () => {
+  const dir = tmp();
+  try {
+    const spec: ModelSpec = { ...specOf({ name: '', preset: 'vit-mnist', method: 'adaptformer', shipped: true, merge: { kind: 'fpet', blocks: [3] } }), inputCrop: 20 };
+    const weights = await trainedLikeWeights(spec, 6, true);
+    const path = join(dir, 'model.safetensors');
+    await writeReferenceCheckpoint(path, spec, weights);
+    // "PyTorch": load_file + metadata(), fine-tune a little (head bias and one adapter weight), save_file(..., metadata=meta).
+    const { tensors, metadata } = await readSafetensors(path);
+    const changed = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: Float32Array.from(t.data as Float32Array) }]));
+    changed.get('head.bias')!.data[3]! += 0.75;
+    const up = changed.get('blocks.2.adapter_mlp.adapter_up.weight')!.data;
+    for (let i = 0; i < up.length; i += 7) up[i]! *= -1.5;
+    await saveAsPyTorch(path, changed, metadata);
+    // Our reference of the changed model: our weights with the same change, in float64.
+    const ours = new Map(weights);
+    for (const [k, t] of changed) ours.set(ourName(k), t.data);
+    const images = testImages(spec, 11);
+    const want = logitsOf(spec, ours, images);
+    const before = logitsOf(spec, weights, images);
+    assert.ok(maxRelDiff(want, before).abs > 1e-2, 'the change matters to the logits');
+    for (const [variant, meta, opts] of [
+      ['metadata kept', metadata, {}],
+      ['only format/bit/scale kept, --input-crop 20 given', { format: 'pt', bit: '32', scale: '1' }, { inputCrop: 20 }],
+    ] as const) {
+      await saveAsPyTorch(path, changed, meta);
+      const back = await readReferenceCheckpoint(path, { batch: spec.batch, ...opts });
+      assert.equal(back.spec.inputCrop, 20, variant);
+      const got = logitsOf(back.spec, back.weights, images);
+      const d = maxRelDiff(got, want);
+      assert.ok(d.rel <= 1e-5, `${variant}: max |Δlogit| / max(1, |logit|) = ${d.rel}`);
+    }
+    // The failure the issue reported: the crop lost makes a different model (now stated in a note).
+    const lost = await readReferenceCheckpoint(path, { batch: spec.batch });
+    assert.ok(lost.notes.some((n) => /records no input crop/.test(n)));
+    assert.ok(maxRelDiff(logitsOf(lost.spec, lost.weights, images), want).abs > 1e-2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('withoutMerging: the same adapters without FPET (its refinement adapter dropped) computes the no-merge model', async () => {
+  const spec = specOf({ name: '', preset: 'vit-micro', method: 'lora', merge: { kind: 'fpet', blocks: [1] } });
+  const weights = await trainedLikeWeights(spec, 8);
+  const r = withoutMerging(spec, weights);
+  assert.equal(r.spec.merge, undefined);
+  assert.deepEqual(r.dropped.sort(), [...weights.keys()].filter((k) => k.includes('adapter_refine')).sort());
+  assert.ok(r.dropped.length > 0);
+  const images = testImages(spec, 2);
+  const direct = logitsOf({ ...spec, merge: undefined }, new Map([...weights].filter(([k]) => !k.includes('adapter_refine'))), images);
+  assert.deepEqual(logitsOf(r.spec, r.weights, images), direct);
 });

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { TEMP_PREFIX, tempName } from '../../src/core/util/temp-names.ts';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, modelParamShapes, type ModelSpec } from '../../src/fpet/models/model.ts';
@@ -120,7 +121,11 @@ test('a stop request mid-epoch writes the step reached; a kill between the set\'
   const adapters = await readSafetensors(join(dir, 'adapters.safetensors'));
   const older = new Map([...adapters.tensors].map(([k, t]) => [k, { dtype: 'F32' as const, shape: t.shape, data: new Float32Array((t.data as Float32Array).length) }]));
   await writeSafetensors(join(dir, 'adapters.safetensors'), older, { ...adapters.metadata, step: '1' });
-  writeFileSync(join(dir, '.checkpoint.safetensors.123.abcd.tmp'), 'partial');
+  // A killed writer's temporary (its process is gone), and another program's hidden .tmp file.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const stale = tempName('checkpoint.safetensors', dead, 'abcd1234');
+  writeFileSync(join(dir, stale), 'partial');
+  writeFileSync(join(dir, '.editor-swap.tmp'), 'another program\'s file');
   const data = { dataset: 'mnist' as const, trainSize: 64, testSize: 32, splitSeed: 0 };
   // A start that trains nothing (no epoch left in this call) still repairs the set.
   await trainRun(ctx, await prepareRun(options(dir, { data, resume: ck, epochs: 2, stopAfterEpochs: 0 })));
@@ -129,7 +134,9 @@ test('a stop request mid-epoch writes the step reached; a kill between the set\'
   assert.deepEqual([...(repaired.tensors.get('head.bias')!.data as Float32Array)], [...((await readSafetensors(ck)).tensors.get('head.bias')!.data as Float32Array)]);
   const done = await trainRun(ctx, await prepareRun(options(dir, { data, resume: ck, epochs: 2 })));
   assert.equal(done.step, 8);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'stale temporaries removed');
+  assert.equal(existsSync(join(dir, stale)), false, 'the killed write\'s temporary is removed');
+  assert.equal(readFileSync(join(dir, '.editor-swap.tmp'), 'utf8'), 'another program\'s file', 'other files in --out are left alone');
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(TEMP_PREFIX)), [], 'no temporary of ours left');
   const a = await readSafetensors(join(dir, 'adapters.safetensors'));
   assert.equal(a.metadata.step, '8');
   const c = await readSafetensors(ck);
@@ -189,7 +196,7 @@ test('1,000 training steps: GPU buffers and live bytes constant after the first 
   assert.ok(rss < 64 * 1024, `RSS grows ${(rss / 1024).toFixed(1)} KiB per step`);
 });
 
-test('SIGTERM to the CLI stops at a step boundary with a checkpoint; --resume finishes the run', async () => {
+test('SIGTERM to the CLI stops at a step boundary with a checkpoint; --resume finishes the run', { timeout: 600_000 }, async () => {
   const dir = fresh('fpet-sigterm-');
   const args = ['--import', 'tsx', 'src/frontends/cli/main.ts', 'train', '--merge', 'none', '--train-size', '64', '--test-size', '16', '--batch', '8', '--eval-batch', '16', '--epochs', '2', '--log-every', '1', '--out', dir];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

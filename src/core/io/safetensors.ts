@@ -25,6 +25,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { nodeCrypto, nodeFs, nodePath } from '../util/node-import.ts';
 import { SAFETENSORS_LIMITS, type SafetensorsLimits } from './limits.ts';
 import { count, display, errorText, firstUnsafeChar, preview, quote, TEXT_LIMITS } from '../util/text.ts';
+import { fsErrorText } from '../util/errno.ts';
+import { tempName } from '../util/temp-names.ts';
 
 /** The dtypes this module reads. */
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'U8';
@@ -418,19 +420,28 @@ const headerOf = (entries: HeaderEntry[], metadata: Record<string, string>, file
 // buffer. Nothing the header declares is allocated before it has been checked against the file.
 
 async function openChecked(path: string, where: string): Promise<{ fh: FileHandle; size: number }> {
-  let size: number;
-  const { open, stat } = await nodeFs();
+  const { open, constants } = await nodeFsWithConstants();
+  let fh: FileHandle | undefined;
   try {
-    // stat before open: opening a FIFO or a device could block or never end.
-    const st = await stat(path);
+    // Non-blocking open, then fstat: a FIFO or a device is refused without waiting for a writer
+    // (a blocking open of a FIFO never returns), and a file swapped after a stat cannot slip by.
+    fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const st = await fh.stat();
     if (st.isDirectory()) throw new SafetensorsError(`${where}: is a directory, not a safetensors file`);
     if (!st.isFile()) throw new SafetensorsError(`${where}: is not a regular file`);
-    size = st.size;
-    return { fh: await open(path, 'r'), size };
+    return { fh, size: st.size };
   } catch (e) {
+    await fh?.close().catch(() => {});
     if (e instanceof SafetensorsError) throw e;
+    if ((e as { code?: string }).code === 'EISDIR') throw new SafetensorsError(`${where}: is a directory, not a safetensors file`);
     throw new SafetensorsError(`${where}: cannot read the file (${errorText(e)})`);
   }
+}
+
+/** fs/promises with the open flags (O_NONBLOCK) of node:fs. */
+async function nodeFsWithConstants(): Promise<{ open: typeof import('node:fs/promises').open; constants: typeof import('node:fs').constants }> {
+  const fs = await nodeFs();
+  return { open: fs.open, constants: fs.constants };
 }
 
 async function readAt(fh: FileHandle, position: number, length: number, where: string): Promise<Uint8Array> {
@@ -499,7 +510,7 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
   const where = label(path);
   const [{ open, rename, unlink }, { basename, dirname, join }, { randomBytes }] = await Promise.all([nodeFs(), nodePath(), nodeCrypto()]);
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, tempName(basename(path), process.pid, randomBytes(6).toString('hex')));
   // Shapes and dtypes determine the header; each tensor's data is checked just before it is written.
   const { header, planned } = plan(tensors, metadata, where);
   let fh: FileHandle | undefined;
@@ -528,7 +539,7 @@ export async function writeSafetensors(path: string, tensors: ReadonlyMap<string
     if (fh) await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
     if (e instanceof SafetensorsError) throw e;
-    throw new SafetensorsError(`${where}: write failed (${errorText(e)}); any existing file was left unchanged`);
+    throw new SafetensorsError(`${where}: cannot write it: ${fsErrorText(e)}; any existing file was left unchanged`);
   }
   // Make the rename itself durable; not every platform lets a directory be opened and synced.
   try {

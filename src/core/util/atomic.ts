@@ -1,31 +1,42 @@
 // Atomic file replacement: readers see either the old content or the new, never a partial file,
 // even if the process dies mid-write. Write a temporary file in the same directory (rename is
 // only atomic within one file system), fsync it, rename it over the target, then fsync the
-// directory so the rename itself survives a crash.
+// directory so the rename itself survives a crash. Temporaries are named by ./temp-names.ts (a
+// fixed prefix and the process id), so that ./files.ts removeStaleTemporaries can tell a killed
+// write's leftovers from anyone else's files.
 
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsErrorText } from './errno.ts';
+import { tempName } from './temp-names.ts';
+import { display } from './text.ts';
 
+/** Options of writeFileAtomic. */
 export interface AtomicWriteOptions {
   /** File mode of a new file (default 0o666 & ~umask); an existing file's mode is kept. */
   readonly mode?: number;
 }
 
-/** The temporary name used next to `path` (hidden, unique per call). */
+/** The temporary name used next to `path` (hidden, unique per call, with this process's id). */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), tempName(basename(path), process.pid, randomBytes(4).toString('hex')));
 }
 
+/**
+ * Writes `data` to `path` atomically. A failure (a full disk, a read-only file system, a folder in
+ * the way) is an Error naming `path` — never the temporary — and leaves an existing file as it was.
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   const tmp = tempPathFor(path);
   let mode = opts.mode;
-  if (mode === undefined) {
-    try {
-      mode = (await fsp.stat(path)).mode & 0o7777;
-    } catch {
-      mode = 0o666;
-    }
+  let existed = false;
+  try {
+    const st = await fsp.stat(path);
+    existed = true;
+    mode ??= st.mode & 0o7777;
+  } catch {
+    mode ??= 0o666;
   }
   let handle: fsp.FileHandle | undefined;
   try {
@@ -39,7 +50,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (e) {
     await handle?.close().catch(() => {});
     await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    throw Object.assign(new Error(`cannot write ${display(path)}: ${fsErrorText(e)}; ${existed ? 'the existing file is unchanged' : 'nothing was written'}`), { code: (e as NodeJS.ErrnoException).code });
   }
   await syncDir(dirname(path));
 }

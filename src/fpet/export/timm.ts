@@ -20,7 +20,9 @@
 // its config yaml): we carry them in the file's metadata.
 
 import { readSafetensors, validateTensors, writeSafetensors, type TensorEntry } from '../../core/io/safetensors.ts';
-import { DEFAULT_MERGE, DEFAULT_PET, modelParamShapes, type MergeSpec, type ModelSpec, type PetMethod } from '../models/model.ts';
+import { DEFAULT_MERGE, DEFAULT_PET, modelParamShapes, validateSpec, type MergeSpec, type ModelSpec, type PetMethod } from '../models/model.ts';
+import { modelSpecSchema, parseMetadataJson } from '../../core/io/schema.ts';
+import { display, quote } from '../../core/util/text.ts';
 import { VIT_PRESETS, type VitConfig } from '../models/vit.ts';
 
 export { NAME_RULES, referenceName, ourName, isReferenceNaming, referenceNameRules, toReferenceNames, fromReferenceNames, nameTableMarkdown, type NameRule } from '../models/reference-names.ts';
@@ -42,7 +44,28 @@ export function referenceConfig(spec: ModelSpec): Record<string, string> {
     cfg.merge_ratio = String(spec.merge.ratio);
     cfg.dim_key = String(spec.vit.dim / spec.vit.heads);
   }
+  // The input transform is part of the model: written always, "none" when the model sees whole images.
+  cfg.image_size = String(spec.vit.imageSize);
+  cfg.input_crop = spec.inputCrop !== undefined && spec.inputCrop < spec.vit.imageSize ? String(spec.inputCrop) : 'none';
   return cfg;
+}
+
+/** The metadata keys that may record the input crop: ours, and the short one a PyTorch-side writer may use. */
+export const INPUT_CROP_KEYS = ['reference.input_crop', 'input_crop'] as const;
+
+/**
+ * The input crop a file's metadata records: a number, null for "none" (whole images), undefined
+ * when it records nothing. A value that is neither is an error naming the key and the range.
+ */
+export function recordedInputCrop(metadata: Readonly<Record<string, string>>, imageSize: number, path: string): number | null | undefined {
+  for (const key of INPUT_CROP_KEYS) {
+    if (!Object.hasOwn(metadata, key)) continue;
+    const v = metadata[key]!.trim();
+    if (v === 'none') return null;
+    if (!/^\d{1,4}$/.test(v) || Number(v) < 1 || Number(v) > imageSize) throw new Error(`${display(path)}: metadata ${quote(key)} must be "none" or an integer in [1, ${imageSize}] (the image size; got ${quote(v, 40)})`);
+    return Number(v) === imageSize ? null : Number(v);
+  }
+  return undefined;
 }
 
 /** Why the reference code cannot run this model as it is (empty when it can). */
@@ -102,6 +125,11 @@ export interface ImportOptions {
   /** Adapter precision and scale when the file carries no spec (the reference's config: bit, scale). */
   readonly bits?: 32 | 1;
   readonly scale?: number;
+  /**
+   * The central crop the model sees, when the file does not record it (metadata `reference.input_crop`);
+   * the image size means none. A file that records another crop is refused.
+   */
+  readonly inputCrop?: number;
 }
 
 export interface ImportedCheckpoint {
@@ -151,11 +179,53 @@ export function inferSpec(shapes: ReadonlyMap<string, { shape: readonly number[]
   return { vit, batch: o.batch, pet: { ...DEFAULT_PET[method], bits, dim, scale: o.scale ?? 1, bias }, merge };
 }
 
+/** The model spec a file carries (validated against the bounded schema), at `batch`; undefined without one. */
+function savedSpec(metadata: Readonly<Record<string, string>>, path: string, batch: number): ModelSpec | undefined {
+  if (!metadata.spec) return undefined;
+  const { training: _training, ...saved } = parseMetadataJson(metadata, 'spec', modelSpecSchema, path) as ModelSpec;
+  return { ...saved, batch };
+}
+
+/** The spec of a file without ours: geometry from the preset, precision and scale from options or metadata, the rest from the names and shapes. */
+function inferredSpec(path: string, metadata: Readonly<Record<string, string>>, renamed: ReadonlyMap<string, { shape: readonly number[] }>, opts: ImportOptions, notes: string[]): ModelSpec {
+  const vit = opts.vit ?? matchPreset(renamed) ?? (opts.backbone ? matchPreset(opts.backbone) : undefined);
+  if (!vit) throw new Error(`${display(path)}: no model spec in the metadata and no preset matches the shapes of its backbone: give the backbone geometry (--preset)`);
+  // Precision and scale: the options, else what a PyTorch-side writer put in the metadata.
+  const key = (k: string) => (Object.hasOwn(metadata, k) ? k : Object.hasOwn(metadata, `reference.${k}`) ? `reference.${k}` : undefined);
+  const bitKey = key('bit'), scaleKey = key('scale');
+  if (opts.bits === undefined && bitKey && metadata[bitKey] !== '32' && metadata[bitKey] !== '1') throw new Error(`${display(path)}: metadata ${quote(bitKey)} must be "32" or "1" (got ${quote(metadata[bitKey]!, 40)})`);
+  const bits = opts.bits ?? (bitKey ? (Number(metadata[bitKey]) as 32 | 1) : undefined);
+  const scale = opts.scale ?? (scaleKey ? Number(metadata[scaleKey]) : undefined);
+  if (scale !== undefined && !(Number.isFinite(scale) && Math.abs(scale) <= 1000)) throw new Error(`${display(path)}: metadata ${quote(scaleKey!)} must be a number in [-1000, 1000] (got ${quote(metadata[scaleKey!]!, 40)})`);
+  return inferSpec(renamed, { ...opts, vit, bits, scale }, notes);
+}
+
+/**
+ * The input crop of an imported model: the file's spec or metadata, else `--input-crop`; the two
+ * must agree. A file that records nothing is imported without a crop, and a note says so.
+ */
+function importedCrop(spec: ModelSpec, metadata: Readonly<Record<string, string>>, opts: ImportOptions, path: string, notes: string[]): ModelSpec {
+  const n = spec.vit.imageSize;
+  const recorded = recordedInputCrop(metadata, n, path);
+  const fromSpec = metadata.spec ? (spec.inputCrop !== undefined && spec.inputCrop < n ? spec.inputCrop : null) : undefined;
+  const given = opts.inputCrop === undefined ? undefined : opts.inputCrop >= n ? null : opts.inputCrop;
+  const say = (c: number | null) => (c === null ? 'none' : String(c));
+  if (fromSpec !== undefined && recorded !== undefined && fromSpec !== recorded) throw new Error(`${display(path)}: the metadata disagree about the input crop: "spec" says ${say(fromSpec)}, ${quote(INPUT_CROP_KEYS.find((k) => Object.hasOwn(metadata, k))!)} says ${say(recorded)}; fix one of them`);
+  const known = fromSpec ?? recorded;
+  if (given !== undefined && known !== undefined && given !== known) throw new Error(`${display(path)}: the file records input crop ${say(known)}, not --input-crop ${opts.inputCrop}; leave --input-crop out`);
+  const crop = known ?? given;
+  if (crop === undefined) notes.push(`the file records no input crop (metadata "reference.input_crop"): imported without one, the model sees whole ${n}×${n} images; a model trained with --input-crop N needs --input-crop N here`);
+  const { inputCrop: _c, ...rest } = spec;
+  return crop === null || crop === undefined ? rest : { ...rest, inputCrop: crop };
+}
+
 /**
  * Reads a reference-named (or our-named) safetensors checkpoint and returns our spec and weights.
- * The spec comes from the file's metadata when it was written here, else it is inferred from the
- * names and shapes (options give what the weights cannot tell). Backbone tensors missing from the
- * file come from `opts.backbone`. Every mismatch is reported by name.
+ * The spec comes from the file's metadata when it was written here (checked against the bounded
+ * schema), else it is inferred from the names and shapes (options give what the weights cannot
+ * tell). The input crop comes from the metadata or `opts.inputCrop`; without either the import
+ * notes that the model sees whole images. Backbone tensors missing from the file come from
+ * `opts.backbone`. Every mismatch is reported by name.
  */
 export async function readReferenceCheckpoint(path: string, opts: ImportOptions): Promise<ImportedCheckpoint> {
   const { tensors, metadata } = await readSafetensors(path);
@@ -163,19 +233,12 @@ export async function readReferenceCheckpoint(path: string, opts: ImportOptions)
   const reference = isReferenceNaming(tensors.keys());
   const renamed = fromReferenceNames(tensors);
   if (reference) notes.push(`adapter names mapped from the reference (${[...tensors.keys()].filter((k) => ourName(k) !== k).length} tensors)`);
-  let spec: ModelSpec;
-  if (metadata.spec) {
-    const { training: _training, ...saved } = JSON.parse(metadata.spec) as ModelSpec;
-    spec = { ...saved, batch: opts.batch };
-  } else {
-    const vit = opts.vit ?? matchPreset(renamed) ?? (opts.backbone ? matchPreset(opts.backbone) : undefined);
-    if (!vit) throw new Error(`${path}: no model spec in the metadata and no preset matches the shapes of its backbone: give the backbone geometry (--preset)`);
-    // Precision and scale: the options, else what a PyTorch-side writer put in the metadata.
-    const meta = (k: string) => metadata[k] ?? metadata[`reference.${k}`];
-    const bits = opts.bits ?? (meta('bit') !== undefined ? Number(meta('bit')) : undefined);
-    if (bits !== undefined && bits !== 32 && bits !== 1) throw new Error(`${path}: adapter precision must be 32 or 1 bits (got ${bits})`);
-    const scale = opts.scale ?? (meta('scale') !== undefined ? Number(meta('scale')) : undefined);
-    spec = inferSpec(renamed, { ...opts, vit, bits: bits as 32 | 1 | undefined, scale }, notes);
+  const found = savedSpec(metadata, path, opts.batch) ?? inferredSpec(path, metadata, renamed, opts, notes);
+  const spec = importedCrop(found, metadata, opts, path, notes);
+  try {
+    validateSpec(spec);
+  } catch (e) {
+    throw new Error(`${display(path)}: ${(e as Error).message}`);
   }
   const shapes = modelParamShapes(spec);
   const fromBackbone: string[] = [];
@@ -197,4 +260,16 @@ export async function readReferenceCheckpoint(path: string, opts: ImportOptions)
     weights.set(k, own instanceof Float32Array ? own : Float32Array.from(own ?? opts.backbone!.get(k)!.data));
   }
   return { spec, weights, notes, fromBackbone };
+}
+
+/**
+ * The same model without token merging: the spec's merge removed and the merge's own tensors
+ * (FPET's key-refinement adapter) dropped; every other weight is kept as it is. For a model
+ * trained with FPET or ToMe this gives the plain ViT + adapters that the reference's timm model runs.
+ */
+export function withoutMerging(spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>): { spec: ModelSpec; weights: Map<string, Float32Array>; dropped: string[] } {
+  const { merge: _merge, ...rest } = spec;
+  const shapes = modelParamShapes(rest);
+  const kept = new Map([...weights].filter(([k]) => shapes.has(k)));
+  return { spec: rest, weights: kept, dropped: [...weights.keys()].filter((k) => !shapes.has(k)) };
 }

@@ -3,7 +3,7 @@
 // Only the adapter modules differ; src/fpet/export/timm.ts reads and writes such checkpoints, and
 // loaders use `referenceNameRules()` to accept reference-named files (docs/interchange.md).
 
-import type { NameRule as LoadNameRule } from '../../core/io/name-map.ts';
+import { compileNamePattern, expandReplacement, matchName, type NamePattern, type NameRule as LoadNameRule } from '../../core/io/name-map.ts';
 
 /** One module-level renaming rule; `{i}` is the block index, `{p}` the projection (down / up). */
 export interface NameRule {
@@ -22,17 +22,17 @@ export const NAME_RULES: readonly NameRule[] = [
 ];
 
 interface CompiledRule {
-  readonly re: RegExp;
-  readonly template: string;
+  /** The rule as a name-map glob (src/core/io/name-map.ts): `{i}` → `*`, `{p}` → `{down,up}`, then `.*` for the tensor. */
+  readonly glob: string;
+  readonly pattern: NamePattern;
+  /** With $1 (block), $2 (projection), $3 (tensor). */
+  readonly replacement: string;
 }
 
-/** `{i}` matches the block index, `{p}` the projection (down|up); any tensor name follows the module path. */
+/** `{i}` matches the block index (one name part), `{p}` the projection (down|up); any tensor name follows the module path. */
 function compile(from: string, to: string): CompiledRule {
-  const src = from
-    .split(/(\{[ip]\})/)
-    .map((part) => (part === '{i}' ? '(?<i>\\d+)' : part === '{p}' ? '(?<p>down|up)' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
-    .join('');
-  return { re: new RegExp(`^${src}\\.(?<leaf>[A-Za-z0-9_]+)$`), template: to };
+  const glob = `${from.replace('{i}', '*').replace('{p}', '{down,up}')}.*`;
+  return { glob, pattern: compileNamePattern(glob, `reference names: ${from}`), replacement: `${to.replace('{i}', '$1').replace('{p}', '$2')}.$3` };
 }
 
 const TO_REFERENCE = NAME_RULES.map((r) => compile(r.ours, r.reference));
@@ -40,8 +40,8 @@ const FROM_REFERENCE = NAME_RULES.map((r) => compile(r.reference, r.ours));
 
 function rename(name: string, rules: readonly CompiledRule[]): string | undefined {
   for (const r of rules) {
-    const g = r.re.exec(name)?.groups;
-    if (g) return `${r.template.replace('{i}', g.i!).replace('{p}', g.p!)}.${g.leaf}`;
+    const m = matchName(r.pattern, name).captures;
+    if (m) return expandReplacement(r.replacement, m);
   }
   return undefined;
 }
@@ -66,11 +66,7 @@ export function ourName(reference: string): string {
 
 /** The reference's adapter names as load-time name-map rules (src/core/io/name-map.ts) to ours. */
 export function referenceNameRules(): LoadNameRule[] {
-  return NAME_RULES.map((r, k) => ({
-    pattern: FROM_REFERENCE[k]!.re,
-    replacement: `${r.ours.replace('{i}', '$<i>').replace('{p}', '$<p>')}.$<leaf>`,
-    source: `reference names: ${r.reference}`,
-  }));
+  return NAME_RULES.map((r, k) => ({ pattern: FROM_REFERENCE[k]!.glob, replacement: FROM_REFERENCE[k]!.replacement, source: `reference names: ${r.reference}` }));
 }
 
 /** Whether a set of names uses the reference's adapter names (at least one, none of ours). */

@@ -4,7 +4,8 @@
 // Reading checks the header (names, shapes, dtypes; the run state or model spec against bounded
 // schemas) before any tensor data is read.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readSmallFile } from '../../core/util/files.ts';
 import { readSafetensors, readSafetensorsHeader, validateTensors, writeSafetensors, type TensorEntry } from '../../core/io/safetensors.ts';
 import { applyNameMap, type NameRule } from '../../core/io/name-map.ts';
 import { modelSpecSchema, parseMetadataJson, runStateSchema } from '../../core/io/schema.ts';
@@ -13,7 +14,7 @@ import type { ModelSpec } from '../models/model.ts';
 import { vitParamShapes, type VitConfig } from '../models/vit.ts';
 import type { Weights } from './inference.ts';
 import type { EpochRecord } from './loop.ts';
-import { FILE_FORMAT } from './model-files.ts';
+import { FILE_FORMAT, missingSpecMessage } from './model-files.ts';
 
 export { ABSURD_WEIGHT, checkWeights } from './model-files.ts';
 export const FORMAT = FILE_FORMAT;
@@ -118,15 +119,18 @@ export function parseRunState(metadata: Record<string, string>, path: string): R
 
 /** The model spec an adapters (or model) file carries, validated against bounded schemas. */
 export function parseSpec(metadata: Record<string, string>, path: string): ModelSpec {
-  if (!metadata.spec) throw new Error(`${display(path)} has no model spec in its metadata: was it written by train?`);
+  if (!metadata.spec) throw new Error(missingSpecMessage(metadata, path));
   return parseMetadataJson(metadata, 'spec', modelSpecSchema, path) as ModelSpec;
 }
 
-/** run.json of a run folder (written last), or undefined when absent or unreadable. */
+/**
+ * run.json of a run folder (written last), or undefined when absent or unreadable. It is read only
+ * when it is a small regular file (opened without blocking: a FIFO in its place cannot hang a run).
+ */
 export function readRunManifest(path: string): { step: number; epoch: number } | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    const m = JSON.parse(readFileSync(path, 'utf8').slice(0, 10_000)) as { step?: unknown; epoch?: unknown };
+    const m = JSON.parse(readSmallFile(path, 10_000, 'run.json').toString('utf8')) as { step?: unknown; epoch?: unknown };
     return Number.isInteger(m.step) && Number.isInteger(m.epoch) ? { step: m.step as number, epoch: m.epoch as number } : undefined;
   } catch {
     return undefined;

@@ -53,6 +53,20 @@ export function decodeBackbone(bytes: Uint8Array, vit: VitConfig, source: string
   return out;
 }
 
+/**
+ * Why a file without a model spec cannot be read as an adapters file: a training checkpoint (named
+ * with the adapters file train writes beside it), a file of another tool, or a plain backbone.
+ */
+export function missingSpecMessage(metadata: Readonly<Record<string, string>>, source: string): string {
+  if (metadata.format === FILE_FORMAT && metadata.kind === 'checkpoint') {
+    const slash = Math.max(source.lastIndexOf('/'), source.lastIndexOf('\\'));
+    const sibling = `${slash >= 0 ? source.slice(0, slash + 1) : ''}adapters.safetensors`;
+    return `${display(source)} is a training checkpoint (parameters and optimizer state for --resume), not an adapters file: give the adapters file train wrote beside it, ${display(sibling)}`;
+  }
+  if (metadata.format === FILE_FORMAT && metadata.kind === 'model') return `${display(source)} is a whole model or backbone without a model spec (kind "model"): give it as --backbone, and the adapters file train wrote as --adapters`;
+  return `${display(source)} has no model spec in its metadata, so it is not an adapters file written by train (or downloaded from the web page); a timm / PyTorch checkpoint is converted with export --format adapters`;
+}
+
 /** What an adapters file records about its run besides the model spec. */
 export interface AdapterMeta {
   readonly seed: number;
@@ -97,7 +111,7 @@ export interface LoadedModel {
 export function decodeAdapters(bytes: Uint8Array, backbone: Weights | undefined, batch: number, source: string): LoadedModel {
   const header = decodeSafetensorsHeader(bytes, source);
   const md = header.metadata;
-  if (!md.spec) throw new Error(`${source} has no model spec in its metadata: was it written by train (or downloaded from this page)?`);
+  if (!md.spec) throw new Error(missingSpecMessage(md, source));
   const saved = parseMetadataJson(md, 'spec', modelSpecSchema, source) as ModelSpec;
   const spec: ModelSpec = { ...saved, batch, training: undefined };
   const seed = Number(md.seed ?? 0);

@@ -7,19 +7,20 @@
 // (trainable parameters and the model spec) and run.json (a manifest written last, naming the step
 // both files hold). A file set left inconsistent by a kill is repaired on the next start.
 
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
 import { loadDataset, type DatasetName } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, validateSpec, type BuiltModel, type ModelSpec } from '../models/model.ts';
 import type { NameRule } from '../../core/io/name-map.ts';
 import type { GpuContext } from '../../core/runtime/device.ts';
 import { describeTune, type TuneMode } from '../../core/runtime/tune.ts';
-import { deviceLimits } from '../../core/runtime/program.ts';
-import { compileGraph } from '../../../codegen/compile.ts';
-import type { Graph } from '../../core/ir/graph.ts';
 import { Progress } from '../../core/util/progress.ts';
 import { writeFileAtomic } from '../../core/util/atomic.ts';
+import { checkOutputDir, checkOutputFile, makeDir, removeStaleTemporaries } from '../../core/util/files.ts';
+import { display } from '../../core/util/text.ts';
+import { resumeCheck, type ResumePoint } from './resume.ts';
+import { batchLimitError } from './batch-limit.ts';
 import { lineChart } from '../../core/util/svg.ts';
 import { checkWeights, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
 import { Classifier, type Weights } from './inference.ts';
@@ -115,7 +116,10 @@ export interface PreparedRun {
   readonly spec: ModelSpec;
   readonly train: Subset;
   readonly test: Subset;
+  /** The checkpoint's run state when resuming. */
   readonly resumeState?: RunState;
+  /** The checkpoint's trainable parameters and AdamW state when resuming (checked: finite, second moments ≥ 0). */
+  readonly resumeWeights?: Weights;
   readonly paths: { checkpoint: string; adapters: string; manifest: string };
 }
 
@@ -125,12 +129,16 @@ const fileSetOf = (dir: string) => ({
   manifest: join(dir, 'run.json'),
 });
 
+/** The files a run writes in its folder: each must be a regular file when present. */
+const RUN_FILES = ['checkpoint.safetensors', 'adapters.safetensors', 'run.json', 'result.json', 'curves.svg'];
+
 /**
  * Validates everything that can be checked without a GPU and without writing a file: the model
- * spec, the data (split sizes, image geometry), the run folder (an existing run needs --resume or
- * --force) and, when resuming, the checkpoint's run state against the options.
+ * spec (before the data set is loaded), the data (split sizes, image geometry), the run folder
+ * and --save-model, and, when resuming, the checkpoint against the options (see ./resume.ts).
  */
 export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
+  validateSpec({ ...o.spec, training: { dropout: o.dropout, dropPath: o.dropPath } });
   const ds = loadDataset(o.data.dataset);
   const spec: ModelSpec = { ...o.spec, vit: { ...o.spec.vit, numClasses: ds.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
   validateSpec(spec);
@@ -140,47 +148,47 @@ export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
   const { train, test } = makeSplits(ds, { trainSize: o.data.trainSize, testSize: o.data.testSize, seed: o.data.splitSeed });
   if (train.indices.length < spec.batch) throw new Error(`--batch ${spec.batch} is larger than the ${train.indices.length} training images (--train-size)`);
   if (o.evalBatch < 1) throw new Error(`--eval-batch must be >= 1 (got ${o.evalBatch})`);
-  const paths = fileSetOf(o.outDir);
-  if (existsSync(o.outDir) && !statSync(o.outDir).isDirectory()) throw new Error(`--out ${o.outDir} exists and is not a folder`);
-  const hasRun = [paths.checkpoint, paths.adapters, paths.manifest].some((p) => existsSync(p));
-  if (hasRun && !o.resume && !o.force) {
-    throw new Error(`--out ${o.outDir} already holds a run (${paths.checkpoint}); continue it with --resume ${paths.checkpoint}, replace it with --force, or choose another --out`);
-  }
-  let resumeState: RunState | undefined;
+  const paths = checkRunFolder(o);
+  let resume: ResumePoint | undefined;
   if (o.resume) {
-    if (!existsSync(o.resume)) throw new Error(`--resume ${o.resume}: no such checkpoint`);
-    const { metadata } = await loadWeights(o.resume, new Map(), { allowExtra: true, headerOnly: true });
-    resumeState = parseRunState(metadata, o.resume);
-    const s = resumeState.spec;
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    if (!same(s.vit, spec.vit) || !same(s.pet, spec.pet) || !same(s.merge ?? null, spec.merge ?? null)) {
-      throw new Error(`--resume ${o.resume}: the checkpoint was trained with another model (${JSON.stringify({ pet: s.pet, merge: s.merge ?? 'none' })}); resume with the same model options`);
-    }
-    if (s.batch !== spec.batch) throw new Error(`--resume ${o.resume}: the checkpoint was trained with --batch ${s.batch}, not ${spec.batch}; resume with --batch ${s.batch}`);
-    if (resumeState.seed !== o.seed) throw new Error(`--resume ${o.resume}: the checkpoint was trained with --seed ${resumeState.seed}, not ${o.seed}; resume with --seed ${resumeState.seed}`);
-    const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
-    if (resumeState.step > o.epochs * stepsPerEpoch) {
-      throw new Error(`--resume ${o.resume}: the checkpoint is at step ${resumeState.step}, past the end of a ${o.epochs}-epoch run (${o.epochs * stepsPerEpoch} steps of ${stepsPerEpoch}); raise --epochs to train further`);
-    }
-    if (Math.floor(resumeState.step / stepsPerEpoch) < resumeState.epoch) {
-      throw new Error(`--resume ${o.resume}: its run state says ${resumeState.epoch} epochs but only ${resumeState.step} steps of ${stepsPerEpoch} per epoch (--train-size and --batch must match the run's)`);
-    }
+    const built = buildModel(spec);
+    resume = await resumeCheck({ ...o, resume: o.resume }, spec, built.paramShapes, built.trainable, train.indices.length);
   }
-  return { o, spec, train, test, resumeState, paths };
+  return { o, spec, train, test, resumeState: resume?.state, resumeWeights: resume?.weights, paths };
 }
 
-/** Removes temporary files a killed write left in the run folder. */
-function removeStaleTemporaries(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let n = 0;
-  for (const f of readdirSync(dir)) {
-    if (/^\..*\.tmp$/.test(f)) {
-      rmSync(join(dir, f), { force: true });
-      n++;
-    }
+/**
+ * The run folder (--out) and --save-model, before anything is written: a folder (or one that can
+ * be created) on a writable file system, whose run files are regular files; an existing run needs
+ * --resume or --force; --save-model is a new file (or --force), not a file the run reads or writes.
+ */
+function checkRunFolder(o: TrainOptions): PreparedRun['paths'] {
+  const paths = fileSetOf(o.outDir);
+  const out = `--out ${display(o.outDir)}`;
+  checkOutputDir(o.outDir, '--out');
+  for (const f of RUN_FILES) {
+    const st = statOrUndefined(join(o.outDir, f));
+    if (st && !st.isFile()) throw new Error(`${out}: ${f} is ${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO (named pipe)' : 'not a regular file'}; a run writes a file there: remove it or choose another --out`);
   }
-  return n;
+  const hasRun = [paths.checkpoint, paths.adapters, paths.manifest].some((p) => existsSync(p));
+  if (hasRun && !o.resume && !o.force) {
+    throw new Error(`${out} already holds a run (${display(paths.checkpoint)}); continue it with --resume ${display(paths.checkpoint)}, replace it with --force, or choose another --out`);
+  }
+  if (o.saveModel !== undefined) {
+    const same = (p: string | undefined) => p !== undefined && resolve(p) === resolve(o.saveModel!);
+    if (same(o.backbone) || same(o.resume) || Object.values(paths).some(same)) throw new Error(`--save-model ${display(o.saveModel)} is a file the run reads or writes (--backbone, --resume or the run folder's); choose another path`);
+    checkOutputFile(o.saveModel, '--save-model', { replace: o.force, replaceFlag: '--force' });
+  }
+  return paths;
 }
+
+const statOrUndefined = (p: string) => {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Trains a prepared run on the GPU: compiles the training step and the evaluator, repairs or
@@ -197,9 +205,9 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   // Compile before creating the run folder: limits and compile errors leave no files behind.
   const { step, evaluator } = await compilePrograms(ctx, prepared, start, log);
 
-  mkdirSync(o.outDir, { recursive: true });
+  makeDir(o.outDir, '--out');
   const stale = removeStaleTemporaries(o.outDir);
-  if (stale) log(`removed ${stale} temporary file(s) left by an interrupted write in ${o.outDir}`);
+  if (stale.length) log(`removed ${stale.length} temporary file(s) left by an interrupted write in ${display(o.outDir)}`);
   await repairFileSet(paths, spec, shapes, model.trainable, o);
 
   const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
@@ -297,7 +305,7 @@ async function runLoop(s: RunSession): Promise<LoopResult> {
 async function trainingFailure({ ctx, prepared }: RunSession, e: unknown, lastStep: number): Promise<Error> {
   const { paths } = prepared;
   const lost = await Promise.race([ctx.lost.then((l) => l), new Promise<undefined>((r) => setTimeout(() => r(undefined), 50))]);
-  const where = existsSync(paths.checkpoint) ? `the last checkpoint (${paths.checkpoint}) is intact; continue with --resume ${paths.checkpoint}` : 'no checkpoint was written yet';
+  const where = existsSync(paths.checkpoint) ? `the last checkpoint (${display(paths.checkpoint)}) is intact; continue with --resume ${display(paths.checkpoint)}` : 'no checkpoint was written yet';
   if (lost) return new Error(`the GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) at step ${lastStep}; ${where}`);
   return new Error(`${(e as Error).message}\n(training stopped at step ${lastStep}; ${where})`);
 }
@@ -309,14 +317,14 @@ async function finishRun(s: RunSession, result: LoopResult): Promise<void> {
   if (result.stopped) {
     // Stopped mid-epoch (or during evaluation): save the step reached so that --resume continues there.
     await saveFileSet(s, { step: result.step, history: result.history });
-    log(`stopped at step ${result.step} (epoch ${Math.floor(result.step / stepsPerEpoch) + 1}, step ${result.step % stepsPerEpoch} of ${stepsPerEpoch}): checkpoint ${paths.checkpoint} (continue with --resume ${paths.checkpoint})`);
+    log(`stopped at step ${result.step} (epoch ${Math.floor(result.step / stepsPerEpoch) + 1}, step ${result.step % stepsPerEpoch} of ${stepsPerEpoch}): checkpoint ${display(paths.checkpoint)} (continue with --resume ${display(paths.checkpoint)})`);
   }
   await writeReport(o.outDir, result.history, stepsPerEpoch);
   if (o.saveModel && !result.stopped) {
     const trained = await step.trainableWeights();
     const full = new Map([...start.weights].filter(([k]) => shapes.has(k)).map(([k, v]) => [k, trained.get(k) ?? v]));
     await saveWeights(o.saveModel, full, shapes, { kind: 'model', spec: JSON.stringify({ ...spec, training: undefined }) });
-    log(`wrote the trained model to ${o.saveModel}`);
+    log(`wrote the trained model to ${display(o.saveModel)}`);
   }
 }
 
@@ -353,14 +361,11 @@ async function startingPoint(prepared: PreparedRun, trainable: readonly string[]
   const backbone = o.backbone ? (await loadBackbone(o.backbone, spec.vit, o.nameMap)).weights : undefined;
   if (backbone && o.checkWeights !== false) checkWeights(backbone, o.backbone!);
   const weights = initialWeights(spec, o.seed, backbone);
-  if (!o.resume || !prepared.resumeState) return { weights, step: 0, history: [] as EpochRecord[], optimizerState: undefined };
-  const stateShapes = new Map<string, readonly number[]>();
-  for (const n of trainable) stateShapes.set(n, shapes.get(n)!).set(`adam.m:${n}`, shapes.get(n)!).set(`adam.v:${n}`, shapes.get(n)!);
-  const ck = await loadWeights(o.resume, stateShapes);
-  checkWeights(ck.weights, o.resume);
-  for (const n of trainable) weights.set(n, ck.weights.get(n)!);
-  log(`resuming ${o.resume}: ${prepared.resumeState.step} steps done`);
-  return { weights, step: prepared.resumeState.step, history: prepared.resumeState.history.map((h) => ({ ...h })) as EpochRecord[], optimizerState: ck.weights as Weights };
+  const { resumeState, resumeWeights } = prepared;
+  if (!o.resume || !resumeState || !resumeWeights) return { weights, step: 0, history: [] as EpochRecord[], optimizerState: undefined };
+  for (const n of trainable) weights.set(n, resumeWeights.get(n)!);
+  log(`resuming ${display(o.resume)}: ${resumeState.step} steps done`);
+  return { weights, step: resumeState.step, history: resumeState.history.map((h) => ({ ...h })) as EpochRecord[], optimizerState: resumeWeights };
 }
 
 /** The console progress of a run: one bar per epoch (images, loss, learning rate), one per evaluation. */
@@ -406,7 +411,7 @@ class RunProgress {
 
 function optionsRecord(o: TrainOptions): Record<string, unknown> {
   const { spec: _s, nameMap, shouldStop: _st, onStep: _os, ...rest } = o;
-  return { ...rest, nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
+  return { ...rest, backbone: o.backbone ?? 'random', nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
 }
 
 const adaptersMeta = (spec: ModelSpec, o: TrainOptions, step: number): Record<string, string> => adaptersMetadata(spec, { seed: o.seed, backbone: o.backbone ?? 'random', step });
@@ -431,39 +436,8 @@ async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shape
   if (trainable.every((n) => ck.weights.has(n))) {
     await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMeta(spec, o, state.step));
     await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: state.step, epoch: state.epoch, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
-    if (!o.quiet) console.log(`repaired ${paths.adapters}: it was at step ${Number.isNaN(adaptersStep) ? '?' : adaptersStep}, the checkpoint at step ${state.step}`);
+    if (!o.quiet) console.log(`repaired ${display(paths.adapters)}: it was at step ${Number.isNaN(adaptersStep) ? '?' : adaptersStep}, the checkpoint at step ${state.step}`);
   }
-}
-
-/** [needed, limit] of a plan that exceeds a device limit proportional to the batch, from its message. */
-function limitOverrun(msg: string): [number, number] | undefined {
-  const m = /needs (\d+) bytes, over the device's binding limit of (\d+) bytes/.exec(msg) ?? /(\d+) workgroups exceed the device's dispatch limit \((\d+)/.exec(msg);
-  return m ? [Number(m[1]), Number(m[2])] : undefined;
-}
-
-/**
- * A compile error from a batch too large for the device's binding or dispatch limits, restated
- * with the option's name and the largest batch whose plan fits every limit (found by planning the
- * graph at smaller batches: code generation only, no GPU work).
- */
-function batchLimitError(e: unknown, batch: number, option: string, graphAt: (batch: number) => Graph, ctx: GpuContext): Error {
-  const msg = (e as Error).message ?? String(e);
-  let over = limitOverrun(msg);
-  if (!over) return e as Error;
-  const limits = deviceLimits(ctx);
-  let fits = batch;
-  for (let i = 0; i < 8 && over && fits > 0; i++) {
-    fits = Math.min(fits - 1, Math.floor((fits * over[1]) / over[0]));
-    if (fits <= 0) break;
-    try {
-      compileGraph(graphAt(fits), { limits });
-      over = undefined;
-    } catch (e2) {
-      over = limitOverrun((e2 as Error).message ?? String(e2));
-    }
-  }
-  const advice = !over && fits > 0 ? `The largest ${option} that fits is about ${fits}.` : `No ${option} found that fits.`;
-  return new Error(`${option} ${batch} is too large for this device: ${msg}. ${advice}`);
 }
 
 async function writeReport(dir: string, history: readonly EpochRecord[], stepsPerEpoch: number): Promise<void> {

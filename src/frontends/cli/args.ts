@@ -10,10 +10,13 @@
 // - Numbers are decimal (`3`, `-1.5`, `5e-3`): no hex, no empty string, no Infinity; integer options
 //   take safe integers; `min`/`max` are checked and named.
 // - Lists are comma-separated, without empty items, within `maxItems`, each item checked against
-//   `choices` or as an integer in [min, max] when declared so (items are returned as strings).
+//   `choices` or as a number (integer) in [min, max] when declared so (items are returned as
+//   strings); `unique` lists refuse an item given twice (numbers compared as numbers). A
+//   `repeatable` list is not split at commas (file names may hold them): each occurrence of the
+//   option adds one item, and words after the options can add more where positionals are declared.
 // - Booleans are flags (`--help`), or `--flag=true|false|1|0`.
 // - Words that are not options are errors unless the command declares positionals.
-// - An option given twice is an error.
+// - An option given twice is an error (except a `repeatable` list).
 // - `-h` is `--help` for commands that have --help.
 //
 // Everything echoed back from the command line is escaped and clipped (src/core/util/text.ts).
@@ -24,7 +27,7 @@ export type OptionSpec =
   | { type: 'string'; default?: string; choices?: readonly string[]; help: string }
   | { type: 'number'; default?: number; min?: number; max?: number; integer?: boolean; help: string }
   | { type: 'boolean'; default?: boolean; help: string }
-  | { type: 'list'; default?: readonly string[]; choices?: readonly string[]; maxItems?: number; integer?: boolean; min?: number; max?: number; help: string };
+  | { type: 'list'; default?: readonly string[]; choices?: readonly string[]; maxItems?: number; integer?: boolean; min?: number; max?: number; unique?: boolean; repeatable?: boolean; help: string };
 
 export type Parsed<S extends Record<string, OptionSpec>> = {
   [K in keyof S]: S[K] extends { type: 'number' } ? number : S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'list' } ? string[] : string;
@@ -91,13 +94,22 @@ function parseValue(command: string, shown: string, s: Exclude<OptionSpec, { typ
     return value;
   }
   if (s.type === 'number') return parseNumber(command, shown, value, s);
-  const items = value.split(',').map((v) => v.trim());
+  return checkListItems(command, shown, s, s.repeatable ? [value] : value.split(',').map((v) => v.trim()), value);
+}
+
+/** The items of a list option checked: none empty, at most maxItems, choices, numbers in range, distinct when asked. */
+function checkListItems(command: string, shown: string, s: Extract<OptionSpec, { type: 'list' }>, items: string[], value: string): string[] {
   const empty = items.findIndex((v) => v === '');
   if (empty >= 0) throw new UsageError(`${command}: ${shown} takes a comma-separated list without empty items (item ${empty + 1} of ${quote(value, 80)} is empty)`);
   if (s.maxItems !== undefined && items.length > s.maxItems) throw new UsageError(`${command}: ${shown} takes at most ${s.maxItems} items (got ${items.length})`);
+  const numeric = s.integer || s.min !== undefined || s.max !== undefined;
+  const seen = new Map<string | number, string>();
   for (const item of items) {
     if (s.choices && !s.choices.includes(item)) throw new UsageError(`${command}: ${shown} items must be among ${s.choices.join(', ')} (got ${quote(item, 60)})`);
-    if (s.integer || s.min !== undefined || s.max !== undefined) parseNumber(command, `each item of ${shown}`, item, s);
+    const key = numeric ? parseNumber(command, `each item of ${shown}`, item, s) : item;
+    const first = seen.get(key);
+    if (s.unique && first !== undefined) throw new UsageError(`${command}: ${shown} lists ${quote(item, 60)}${first !== item ? ` and ${quote(first, 60)}` : ''} twice: each item once (the same run would be trained twice, into one folder)`);
+    seen.set(key, item);
   }
   return items;
 }
@@ -155,7 +167,8 @@ export function parseArgs<S extends Record<string, OptionSpec>>(command: string,
     const key = optionKey(command, spec, name);
     const s = spec[key]!;
     const shown = flag(key);
-    if (given.has(key)) throw new UsageError(`${command}: ${shown} is given twice (first as ${quote(given.get(key)!, 80)})`);
+    const again = given.has(key);
+    if (again && !(s.type === 'list' && s.repeatable)) throw new UsageError(`${command}: ${shown} is given twice (first as ${quote(given.get(key)!, 80)})`);
     given.set(key, a);
 
     if (s.type === 'boolean') {
@@ -170,9 +183,14 @@ export function parseArgs<S extends Record<string, OptionSpec>>(command: string,
       given.set(key, `${a} ${value}`);
     }
     if (value === '') throw new UsageError(`${command}: ${shown} needs a non-empty value${inline !== undefined ? ` (got "${shown}=")` : ' (got "")'}`);
-    out[key] = parseValue(command, shown, s, value);
+    out[key] = again ? addItem(command, shown, s, out[key] as string[], value) : parseValue(command, shown, s, value);
   }
   return out as Parsed<S>;
+}
+
+/** Another occurrence of a repeatable list option: its item appended, the list's bounds checked. */
+function addItem(command: string, shown: string, s: OptionSpec, items: readonly string[], value: string): string[] {
+  return checkListItems(command, shown, s as Extract<OptionSpec, { type: 'list' }>, [...items, value], value);
 }
 
 /** A word that is not an option: a positional where the command declares them, else an error. */
@@ -201,7 +219,7 @@ export function helpText(command: string, summary: string, spec: Record<string, 
     let accepts = '';
     if ((s.type === 'string' || s.type === 'list') && s.choices) accepts = ` [${s.choices.join('|')}]`;
     if (s.type === 'number' && (s.integer || s.min !== undefined || s.max !== undefined)) accepts = ` [${numberText(s)}]`;
-    if (s.type === 'list') accepts += ` [comma-separated${s.integer || s.min !== undefined || s.max !== undefined ? `, each ${numberText(s)}` : ''}${s.maxItems !== undefined ? `, at most ${s.maxItems}` : ''}]`;
+    if (s.type === 'list') accepts += ` [${s.repeatable ? 'one per use, repeat the option for more' : 'comma-separated'}${s.integer || s.min !== undefined || s.max !== undefined ? `, each ${numberText(s)}` : ''}${s.unique ? ', distinct' : ''}${s.maxItems !== undefined ? `, at most ${s.maxItems}` : ''}]`;
     return `  ${flag(k).padEnd(24)} ${s.help}${accepts}${def}`;
   });
   const usage = `fpet-webgpu ${command} [options]${config.positionals ? ` [${config.positionals.name}...]` : ''}`;

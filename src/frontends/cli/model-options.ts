@@ -1,13 +1,13 @@
 // Options shared by the commands that build a model (train, eval, infer, compile, bench), and the
 // load option that renames a weight file's tensors.
 
-import { readFileSync } from 'node:fs';
 import type { ModelSpec, PetMethod } from '../../fpet/models/model.ts';
 import { modelSpecOf, type ModelChoices } from '../../fpet/models/model-choices.ts';
 import { shippedPathFromHere } from '../../fpet/recipes/shipped.ts';
 import { VIT_PRESETS, type VitPreset } from '../../fpet/models/vit.ts';
 import { MODEL_SPEC_LIMITS } from '../../core/io/schema.ts';
-import { parseNameMap, type NameRule } from '../../core/io/name-map.ts';
+import { NAME_MAP_LIMITS, parseNameMap, type NameRule } from '../../core/io/name-map.ts';
+import { readSmallFile } from '../../core/util/files.ts';
 import { display } from '../../core/util/text.ts';
 import { UsageError, type OptionSpec } from './args.ts';
 
@@ -57,20 +57,32 @@ export const TUNE_OPTION = {
 
 /** The load option of commands that read a backbone. */
 export const NAME_MAP_OPTION = {
-  nameMap: { type: 'string', help: 'file of rules renaming the backbone file\'s tensors: "pattern -> replacement" per line (see src/core/io/name-map.ts)' },
+  nameMap: { type: 'string', help: 'file of rules renaming the backbone file\'s tensors: "pattern -> replacement" per line, patterns are globs (* one dot-separated part, ** anything, {a,b} words; $1.. the captures; "-" drops; see docs/backbone.md)' },
 } as const satisfies Record<string, OptionSpec>;
 
-/** Reads `--name-map FILE`. */
+/**
+ * Reads `--name-map FILE`: only a regular file of at most 1 MB (opened without blocking and checked
+ * with fstat before a byte is read: a FIFO or /dev/zero is refused at once), parsed as glob rules.
+ */
 export function readNameMapOption(path: string | undefined): NameRule[] | undefined {
   if (path === undefined) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readSmallFile(path, NAME_MAP_LIMITS.maxFileBytes, '--name-map');
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--name-map ${display(path)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new UsageError(`--name-map ${display(path)}: is not UTF-8 text`);
   }
-  if (text.length > 1_000_000) throw new UsageError(`--name-map ${display(path)}: over 1 MB, not a name map`);
-  return parseNameMap(text, path);
+  try {
+    return parseNameMap(text, path);
+  } catch (e) {
+    throw new UsageError(`--name-map ${(e as Error).message}`);
+  }
 }
 
 /** The `--backbone` option of a command, defaulting to the shipped backbone (in the clone or the installed package). */

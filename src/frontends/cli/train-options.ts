@@ -2,10 +2,13 @@
 // library's TrainOptions. transfer's and sweep's defaults are their recipes
 // (src/fpet/recipes/main-job.ts) turned into flag defaults.
 
+import { resolve } from 'node:path';
 import { UsageError, type OptionSpec, type Parsed } from './args.ts';
+import { display } from '../../core/util/text.ts';
+import { validateSpec, type ModelSpec } from '../../fpet/models/model.ts';
 import { INPUT_CROP_HELP, MODEL_OPTIONS, NAME_MAP_OPTION, TUNE_OPTION, backboneOption, backbonePath, modelSpecFrom, readNameMapOption } from './model-options.ts';
 import type { TuneMode } from '../../core/runtime/tune.ts';
-import { RUN_STATE_LIMITS } from '../../core/io/schema.ts';
+import { MODEL_SPEC_LIMITS, RUN_STATE_LIMITS } from '../../core/io/schema.ts';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../fpet/train/run.ts';
 import { DATASET_NAMES, type DatasetName } from '../../fpet/data/mnist.ts';
 import { AFFINE_AUGMENT_LIMITS, MNIST_DIGIT_BOX, type AffineAugment } from '../../fpet/data/dataset.ts';
@@ -75,7 +78,7 @@ export const TRANSFER_OPTIONS = {
   mergeRatio: { ...TRAIN_OPTIONS.mergeRatio, default: MAIN_JOB.mergeRatio },
   augment: { ...TRAIN_OPTIONS.augment, default: MAIN_JOB.augmentShift },
   out: { ...TRAIN_OPTIONS.out, default: MAIN_JOB.out },
-  methods: { type: 'list', default: MAIN_JOB.methods, choices: ['adaptformer', 'fpet', 'tome'], help: 'runs to compare (AdaptFormer; + FPET; + ToMe removing as many tokens as FPET)' },
+  methods: { type: 'list', default: MAIN_JOB.methods, choices: ['adaptformer', 'fpet', 'tome'], unique: true, help: 'runs to compare (AdaptFormer; + FPET; + ToMe removing as many tokens as FPET)' },
   seeds: { type: 'number', default: 1, integer: true, min: 1, max: 100, help: 'repeat every run with seeds 0..N-1 and report mean ± std' },
   timingRounds: { type: 'number', default: MAIN_JOB.timingRounds, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved; its img/s is from the median step)' },
   mapImages: { type: 'number', default: MAIN_JOB.mapImages, integer: true, min: 0, max: 100, help: 'test images whose merge maps are drawn per merging run' },
@@ -91,9 +94,9 @@ export const SWEEP_OPTIONS = {
   evalEvery: { ...TRAIN_OPTIONS.evalEvery, ...ONLY_AFTER_LAST, default: 0 },
   augment: { ...TRAIN_OPTIONS.augment, default: SWEEP.augmentShift },
   out: { ...TRAIN_OPTIONS.out, default: SWEEP.out },
-  ratios: { type: 'list', default: SWEEP.ratios.map(String), help: 'FPET merge ratios' },
-  blocks: { type: 'list', integer: true, min: 0, max: 63, default: SWEEP.blocks.map(String), help: 'FPET merge blocks (one merge each)' },
-  tomeRs: { type: 'list', integer: true, min: 1, max: 1000, default: SWEEP.tomeRs.map(String), help: 'ToMe tokens merged per block (blocks 0..depth-2)' },
+  ratios: { type: 'list', min: TRAIN_OPTIONS.mergeRatio.min, max: TRAIN_OPTIONS.mergeRatio.max, unique: true, maxItems: 32, default: SWEEP.ratios.map(String), help: 'FPET merge ratios' },
+  blocks: { type: 'list', integer: true, min: 0, max: MODEL_SPEC_LIMITS.maxDepth - 1, unique: true, maxItems: MODEL_SPEC_LIMITS.maxDepth, default: SWEEP.blocks.map(String), help: 'FPET merge blocks (one merge each)' },
+  tomeRs: { type: 'list', integer: true, min: 1, max: 1000, unique: true, maxItems: 32, default: SWEEP.tomeRs.map(String), help: 'ToMe tokens merged per block (blocks 0..depth-2)' },
   timingRounds: { type: 'number', default: SWEEP.timingRounds, integer: true, min: 1, max: 1000, help: 'inference steps timed per model (interleaved; its img/s is from the median step)' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -126,4 +129,35 @@ export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Pa
     outDir: a.out, resume: a.resume, force: a.force, saveModel: a.saveModel,
     tune: a.tune as TuneMode | undefined,
   };
+}
+
+/** The most runs one multi-run command trains (sweep: ratios × blocks + ToMe's r + AdaptFormer). */
+export const MAX_RUNS = 256;
+
+/** One run a multi-run command plans: what it is called in messages, its model and its folder. */
+export interface PlannedRun {
+  readonly label: string;
+  readonly spec: ModelSpec;
+  readonly outDir: string;
+}
+
+/**
+ * Checks a multi-run command's runs before any data is loaded or anything is trained: at most
+ * MAX_RUNS, each model valid (the message names the run, i.e. the option values that made it), and
+ * no two runs training into the same folder.
+ */
+export function checkPlannedRuns(command: string, runs: readonly PlannedRun[], dropout: number, dropPath: number): void {
+  if (runs.length > MAX_RUNS) throw new UsageError(`${command}: ${runs.length} runs is more than the ${MAX_RUNS} one command trains; use shorter lists`);
+  const folders = new Map<string, string>();
+  for (const r of runs) {
+    try {
+      validateSpec({ ...r.spec, training: { dropout, dropPath } });
+    } catch (e) {
+      throw new UsageError(`${command}: ${r.label}: ${(e as Error).message}`);
+    }
+    const key = resolve(r.outDir);
+    const other = folders.get(key);
+    if (other !== undefined) throw new UsageError(`${command}: ${other} and ${r.label} would train into the same folder ${display(r.outDir)}; each run once`);
+    folders.set(key, r.label);
+  }
 }

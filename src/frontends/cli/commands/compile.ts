@@ -3,7 +3,9 @@
 // validate every kernel on the device when there is one (the pipelines are created; the driver's
 // compile errors are reported by kernel).
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { checkOutputDir, makeDir } from '../../../core/util/files.ts';
+import { display } from '../../../core/util/text.ts';
 import { join } from 'node:path';
 import type { OptionSpec } from '../args.ts';
 import { defineCommand } from '../command.ts';
@@ -36,6 +38,7 @@ export default defineCommand({
   async run(a, session) {
     const spec = modelSpecFrom(a);
     validateSpec(spec);
+    checkOutputDir(a.out, '--out');
     const model = buildModel(a.mode === 'forward' ? spec : { ...spec, training: { dropout: 0.1, dropPath: 0.1 } });
     let graph = model.graph;
     if (a.mode !== 'forward') graph = gradients(graph, { loss: 'loss' });
@@ -69,10 +72,10 @@ export default defineCommand({
       describePlan(plan),
     ].join('\n');
     console.log(text);
-    mkdirSync(a.out, { recursive: true });
+    makeDir(a.out, '--out');
     for (const k of plan.kernels) writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
     writeFileSync(join(a.out, 'plan.txt'), `${text}\n`);
-    console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${a.out}`);
+    console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${display(a.out)}`);
 
     if (!a.validate) return 0;
     if (!ctx) {

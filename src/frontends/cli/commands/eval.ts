@@ -5,7 +5,10 @@ import { NAME_MAP_OPTION, TUNE_OPTION, backboneOption, backbonePath, describeSpe
 import { memoryLine } from '../report.ts';
 import type { TuneMode } from '../../../core/runtime/tune.ts';
 import { Progress } from '../../../core/util/progress.ts';
+import { display } from '../../../core/util/text.ts';
 import { Classifier } from '../../../fpet/train/inference.ts';
+import { batchLimitError } from '../../../fpet/train/batch-limit.ts';
+import { buildModel } from '../../../fpet/models/model.ts';
 import { loadTrainedModel } from '../../../fpet/train/trained-model.ts';
 import { makeSplits } from '../../../fpet/data/dataset.ts';
 import { DATASET_NAMES, loadDataset, type DatasetName } from '../../../fpet/data/mnist.ts';
@@ -29,13 +32,15 @@ export default defineCommand({
     const { spec, weights } = await loadTrainedModel(a.adapters, backbonePath(a.backbone), a.batch, readNameMapOption(a.nameMap));
     const ds = loadDataset(a.dataset as DatasetName);
     if (spec.vit.imageSize !== ds.imageSize || spec.vit.inChannels !== ds.channels) {
-      throw new Error(`${a.adapters} is a model of ${spec.vit.inChannels}×${spec.vit.imageSize}×${spec.vit.imageSize} images; ${ds.name} has ${ds.channels}×${ds.imageSize}×${ds.imageSize}`);
+      throw new Error(`${display(a.adapters)} is a model of ${spec.vit.inChannels}×${spec.vit.imageSize}×${spec.vit.imageSize} images; ${ds.name} has ${ds.channels}×${ds.imageSize}×${ds.imageSize}`);
     }
-    if (spec.vit.numClasses !== ds.classes.length) throw new Error(`${a.adapters} classifies ${spec.vit.numClasses} classes; ${ds.name} has ${ds.classes.length}`);
+    if (spec.vit.numClasses !== ds.classes.length) throw new Error(`${display(a.adapters)} classifies ${spec.vit.numClasses} classes; ${ds.name} has ${ds.classes.length}`);
     const { test } = makeSplits(ds, { trainSize: a.trainSize, testSize: a.testSize, seed: a.splitSeed });
     const ctx = await session.gpu();
     console.log(`model: ${describeSpec(spec)}`);
-    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode | undefined });
+    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode | undefined }).catch((e: unknown) => {
+      throw batchLimitError(e, a.batch, '--batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
+    });
     const bar = new Progress({ label: 'evaluate', total: test.indices.length, unit: 'img' });
     try {
       const r = await classifier.evaluate(test, { onBatch: (done) => bar.tick(done - bar.value), shouldStop: session.stop.shouldStop });

@@ -2,8 +2,8 @@
 // each image's merge map.
 
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import type { OptionSpec } from '../args.ts';
+import { UsageError, type OptionSpec } from '../args.ts';
+import { checkOutputDir, makeDir } from '../../../core/util/files.ts';
 import { defineCommand } from '../command.ts';
 import { NAME_MAP_OPTION, TUNE_OPTION, backboneOption, backbonePath, readNameMapOption } from '../model-options.ts';
 import type { TuneMode } from '../../../core/runtime/tune.ts';
@@ -16,13 +16,15 @@ import { mergeMapSvg } from '../../../fpet/models/merge-map-svg.ts';
 import { writeFileAtomic } from '../../../core/util/atomic.ts';
 import { display } from '../../../core/util/text.ts';
 
+/** PNG files one infer classifies. */
+const MAX_IMAGES = 1000;
 
 const OPTIONS = {
   ...NAME_MAP_OPTION,
   ...TUNE_OPTION,
   adapters: { type: 'string', default: 'runs/train/adapters.safetensors', help: 'adapters (or full model) file written by train' },
   backbone: backboneOption('backbone the adapters were trained on ("random" if none)'),
-  image: { type: 'list', maxItems: 1000, help: 'PNG files (any size; converted to the model\'s channels and resized to its input)' },
+  image: { type: 'list', repeatable: true, maxItems: MAX_IMAGES, help: 'a PNG file (any size; converted to the model\'s channels and resized to its input); the path is taken whole, commas included; PNG files can also follow the options' },
   samples: { type: 'number', default: 5, integer: true, min: 1, max: 1000, help: 'without --image: this many test images of the data set' },
   dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set for --samples and class names' },
   invert: { type: 'boolean', default: false, help: 'invert PNG images (dark digit on light paper -> MNIST style)' },
@@ -34,18 +36,23 @@ const OPTIONS = {
 export default defineCommand({
   summary: 'Classify PNG images (or data set samples) and print the top classes; --merge-map draws where tokens merged.',
   options: OPTIONS,
+  positionals: { name: 'PNG files', max: MAX_IMAGES },
   async run(a, session) {
-    const n = a.image?.length ?? a.samples;
+    const files = [...(a.image ?? []), ...a._];
+    if (files.length > MAX_IMAGES) throw new UsageError(`infer: at most ${MAX_IMAGES} PNG files (got ${files.length} with --image and after the options)`);
+    if (a.mergeMap !== undefined) checkOutputDir(a.mergeMap, '--merge-map');
+    const n = files.length || a.samples;
     const { spec, weights } = await loadTrainedModel(a.adapters, backbonePath(a.backbone), Math.min(n, 100), readNameMapOption(a.nameMap));
+    if (a.mergeMap !== undefined && !spec.merge) throw new Error(`--merge-map: ${display(a.adapters)} is a model without token merging`);
     const { imageSize: size, inChannels: channels } = spec.vit;
-    if (channels !== 1 && channels !== 3) throw new Error(`${a.adapters}: a model of ${channels}-channel images; PNG input gives 1 or 3 channels`);
+    if (channels !== 1 && channels !== 3) throw new Error(`${display(a.adapters)}: a model of ${channels}-channel images; PNG input gives 1 or 3 channels`);
     const ds = loadDataset(a.dataset as DatasetName);
     const classNames = spec.vit.numClasses === ds.classes.length ? ds.classes : Array.from({ length: spec.vit.numClasses }, (_, i) => `class ${i}`);
     const per = channels * size * size;
     const images = new Float32Array(n * per);
     const labels: (number | undefined)[] = [], names: string[] = [];
-    if (a.image?.length) {
-      for (const [i, f] of a.image.entries()) {
+    if (files.length) {
+      for (const [i, f] of files.entries()) {
         const px = resizePlanar(await readPngPlanar(f, channels), size);
         if (a.invert) for (let k = 0; k < px.length; k++) px[k] = 1 - px[k]!;
         images.set(px, i * per);
@@ -71,8 +78,7 @@ export default defineCommand({
         console.log(`${names[i]}: ${p.top.map((c) => `${classNames[c.label]} ${(100 * c.probability).toFixed(1)}%`).join(', ')}${truth}`);
       });
       if (a.mergeMap !== undefined) {
-        if (!spec.merge) throw new Error(`--merge-map: ${a.adapters} is a model without token merging`);
-        mkdirSync(a.mergeMap, { recursive: true });
+        makeDir(a.mergeMap, '--merge-map');
         for (let at = 0; at < n; at += classifier.batch) {
           const m = Math.min(classifier.batch, n - at);
           const maps = await classifier.mergeMaps(images.subarray(at * per, (at + m) * per), m);
@@ -82,7 +88,7 @@ export default defineCommand({
             await writeFileAtomic(file, mergeMapSvg(maps[i]!, images.subarray(k * per, (k + 1) * per), channels, size, `${names[k]}: ${classNames[predictions[k]!.top[0]!.label]}`, spec.inputCrop));
           }
         }
-        console.log(`wrote ${n} merge maps to ${a.mergeMap}`);
+        console.log(`wrote ${n} merge maps to ${display(a.mergeMap)}`);
       }
       return 0;
     } finally {

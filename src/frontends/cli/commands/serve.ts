@@ -3,8 +3,10 @@
 // than its sources (npm run build:web does the same build).
 
 import { relative, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-import type { OptionSpec } from '../args.ts';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { UsageError, type OptionSpec } from '../args.ts';
+import { checkOutputDir } from '../../../core/util/files.ts';
+import { display, listOf } from '../../../core/util/text.ts';
 import { defineCommand } from '../command.ts';
 import { packageFile } from '../../../core/util/package-root.ts';
 
@@ -26,6 +28,25 @@ const OPTIONS = {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/**
+ * Refuses to build into a folder that holds anything but an earlier build of the page (a build
+ * never overwrites another program's index.html): the folder must be missing, empty, or carry the
+ * stamp a build leaves (.build-stamp.json).
+ */
+function checkBuildTarget(dir: string, shown: string): void {
+  let entries: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`serve: --dir ${display(shown)} is a file, not a folder`);
+    entries = readdirSync(dir);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    return checkOutputDir(dir, 'serve: --dir');
+  }
+  if (entries.length && !entries.includes('.build-stamp.json')) {
+    throw new UsageError(`serve: --dir ${display(shown)} holds files that are not a build of the page (${listOf([...entries].sort(), { max: 5 })}); building there would replace them: give an empty or new folder, or serve it as it is with --build never`);
+  }
+}
+
 export default defineCommand({
   summary: 'Serve the web page (train and run FPET live in the browser on WebGPU) on localhost, building it first if needed.',
   options: OPTIONS,
@@ -33,25 +54,26 @@ export default defineCommand({
     const { buildWeb, pageSourcesPresent, webBuildIsStale } = await import('../../web/build.ts');
     const { serveStatic } = await import('../../web/static-server.ts');
     const dir = resolve(a.dir);
-    if (!pageSourcesPresent()) {
-      if (a.build === 'always') throw new Error('--build always: the page\'s sources are not here (the installed package ships the built page; build it in a clone of the repository)');
-      if (!existsSync(resolve(dir, 'index.html'))) throw new Error(`--dir ${a.dir}: no built page there (index.html is missing)`);
-    } else if (a.build === 'always' || (a.build === 'auto' && webBuildIsStale(dir))) {
-      console.log(`building the page into ${relative(process.cwd(), dir) || '.'} ...`);
+    const built = existsSync(resolve(dir, 'index.html'));
+    if (!pageSourcesPresent() || a.build === 'never') {
+      if (a.build === 'always') throw new UsageError('serve: --build always: the page\'s sources are not here (the installed package ships the built page; build it in a clone of the repository)');
+      if (!built) throw new UsageError(`serve: --dir ${display(a.dir)}: no built page there (index.html is missing)${pageSourcesPresent() ? '; build it with --build auto' : ''}`);
+      if (webBuildIsStale(dir) && pageSourcesPresent()) console.log(`note: ${display(relative(process.cwd(), dir))} is older than its sources (--build never)`);
+    } else if (a.build === 'always' || webBuildIsStale(dir)) {
+      checkBuildTarget(dir, a.dir);
+      console.log(`building the page into ${display(relative(process.cwd(), dir) || '.')} ...`);
       const r = await buildWeb({ outDir: dir, log: (s) => console.log(`  ${s}`) });
       console.log(`built in ${r.seconds.toFixed(1)} s`);
-    } else if (webBuildIsStale(dir) && a.build === 'never') {
-      console.log(`note: ${relative(process.cwd(), dir)} is missing or older than its sources (--build never)`);
     }
     const server = await serveStatic(dir, {
       port: a.port,
       host: a.host,
       onRequest: a.quiet ? undefined : (method, path, status) => {
-        if (status !== 200 || path === '/' || path.endsWith('.html')) console.log(`${new Date().toLocaleTimeString()} ${method} ${path.slice(0, 120)} ${status}`);
+        if (status !== 200 || path === '/' || path.endsWith('.html')) console.log(`${new Date().toLocaleTimeString()} ${display(method, 16)} ${display(path, 120)} ${status}`);
       },
     });
     const local = LOOPBACK.has(a.host) ? `http://localhost:${server.port}/` : server.url;
-    console.log(`\nserving ${relative(process.cwd(), dir) || '.'} at ${local}${local !== server.url ? `  (also ${server.url})` : ''}`);
+    console.log(`\nserving ${display(relative(process.cwd(), dir) || '.')} at ${local}${local !== server.url ? `  (also ${server.url})` : ''}`);
     if (!LOOPBACK.has(a.host)) {
       console.log('warning: over plain HTTP, browsers offer WebGPU only to localhost pages: open it through a tunnel to localhost, or put HTTPS in front');
     }

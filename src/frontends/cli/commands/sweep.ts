@@ -5,10 +5,10 @@
 
 import { join } from 'node:path';
 import { defineCommand } from '../command.ts';
-import type { Parsed } from '../args.ts';
+import { UsageError, type Parsed } from '../args.ts';
 import { describeSpec } from '../model-options.ts';
 import { markdownRows } from '../report.ts';
-import { SWEEP_OPTIONS, trainOptionsFrom } from '../train-options.ts';
+import { SWEEP_OPTIONS, checkPlannedRuns, trainOptionsFrom } from '../train-options.ts';
 import type { GpuContext } from '../../../core/runtime/device.ts';
 import type { TuneMode } from '../../../core/runtime/tune.ts';
 import { writeFileAtomic } from '../../../core/util/atomic.ts';
@@ -18,7 +18,7 @@ import { prepareRun, trainRun, type PreparedRun } from '../../../fpet/train/run.
 import { Classifier } from '../../../fpet/train/inference.ts';
 import { inferenceThroughput } from '../../../fpet/train/timing.ts';
 import { loadTrainedModel } from '../../../fpet/train/trained-model.ts';
-import { DEFAULT_MERGE, tokensRemoved, type ModelSpec } from '../../../fpet/models/model.ts';
+import { DEFAULT_MERGE, mergeSchedule, tokensRemoved, type ModelSpec } from '../../../fpet/models/model.ts';
 import { batches } from '../../../fpet/data/dataset.ts';
 import { multiRunDefaults } from '../../../fpet/recipes/main-job.ts';
 
@@ -27,6 +27,8 @@ interface Point {
   readonly label: string;
   readonly spec: ModelSpec;
   readonly dir: string;
+  /** The option values that make this run, for messages. */
+  readonly from: string;
 }
 
 type SweepArgs = Parsed<typeof SWEEP_OPTIONS> & { inputCrop?: number; adapterDim?: number };
@@ -42,7 +44,10 @@ export default defineCommand({
     const a: SweepArgs = { ...parsed, ...multiRunDefaults(parsed) };
     const base = trainOptionsFrom({ ...a, merge: 'none' });
     const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
+    checkTomeRs(a.tomeRs.map(Number), base.spec);
     const points = sweepPoints(a, base.spec);
+    // Every run checked (model, distinct folders) before the data is loaded or anything trains.
+    checkPlannedRuns('sweep', points.map((p) => ({ label: p.from, spec: p.spec, outDir: join(a.out, p.dir) })), a.dropout, a.dropPath);
     const prepared: PreparedRun[] = [];
     for (const p of points) prepared.push(await prepareRun({ ...base, spec: p.spec, evalEvery, outDir: join(a.out, p.dir), shouldStop: session.stop.shouldStop }));
     const ctx = await session.gpu();
@@ -62,17 +67,28 @@ export default defineCommand({
   },
 });
 
+/**
+ * ToMe clamps r to half the tokens a block sees, so an r beyond what the first block can merge
+ * trains the same model as that maximum: refused, with the range, before anything runs.
+ */
+function checkTomeRs(rs: readonly number[], base: ModelSpec): void {
+  if (!rs.length) return;
+  const most = mergeSchedule({ ...base, merge: { ...DEFAULT_MERGE, kind: 'tome', blocks: [0], r: Number.MAX_SAFE_INTEGER } })[0]!.r;
+  const over = rs.find((r) => r > most);
+  if (over !== undefined) throw new UsageError(`sweep: --tome-rs ${over}: ToMe merges at most ${most} tokens per block in this model (half of the ${mergeSchedule({ ...base, merge: { ...DEFAULT_MERGE, kind: 'tome', blocks: [0], r: 1 } })[0]!.tokensIn - 1} patch tokens; a larger r is clamped to it): each r must be in [1, ${most}]`);
+}
+
 /** AdaptFormer, FPET at every ratio × block, ToMe at every r (blocks 0..depth-2). */
 function sweepPoints(a: SweepArgs, base: ModelSpec): Point[] {
-  const points: Point[] = [{ method: 'adaptformer', label: 'AdaptFormer', spec: base, dir: 'adaptformer' }];
+  const points: Point[] = [{ method: 'adaptformer', label: 'AdaptFormer', spec: base, dir: 'adaptformer', from: 'the AdaptFormer run' }];
   for (const ratio of a.ratios.map(Number)) {
     for (const block of a.blocks.map(Number)) {
-      points.push({ method: 'fpet', label: `FPET ρ=${ratio} @${block}`, spec: { ...base, merge: { ...DEFAULT_MERGE, blocks: [block], ratio } }, dir: `fpet-r${ratio}-b${block}` });
+      points.push({ method: 'fpet', label: `FPET ρ=${ratio} @${block}`, spec: { ...base, merge: { ...DEFAULT_MERGE, blocks: [block], ratio } }, dir: `fpet-r${ratio}-b${block}`, from: `--ratios ${ratio} at --blocks ${block}` });
     }
   }
   const depth = base.vit.depth;
   for (const r of a.tomeRs.map(Number)) {
-    points.push({ method: 'tome', label: `ToMe r=${r}`, spec: { ...base, merge: { ...DEFAULT_MERGE, kind: 'tome', blocks: [...Array(depth - 1).keys()], r } }, dir: `tome-r${r}` });
+    points.push({ method: 'tome', label: `ToMe r=${r}`, spec: { ...base, merge: { ...DEFAULT_MERGE, kind: 'tome', blocks: [...Array(depth - 1).keys()], r } }, dir: `tome-r${r}`, from: `--tome-rs ${r}` });
   }
   return points;
 }

@@ -1,6 +1,8 @@
 // `train`: PET (or full fine-tuning) of a ViT on MNIST / Fashion-MNIST on WebGPU.
 
+import { join } from 'node:path';
 import { defineCommand } from '../command.ts';
+import { display } from '../../../core/util/text.ts';
 import { describeSpec } from '../model-options.ts';
 import { memoryLine, resultTable } from '../report.ts';
 import { TRAIN_OPTIONS, trainOptionsFrom } from '../train-options.ts';
@@ -17,7 +19,7 @@ export default defineCommand({
     const r = await trainRun(ctx, prepared);
     console.log(`\n${resultTable([[`${a.method}${prepared.spec.merge ? `+${prepared.spec.merge.kind}` : ''}`, r]])}`);
     console.log(memoryLine(ctx));
-    console.log(`\nwrote ${r.checkpoint}, ${r.adapters}, ${a.out}/run.json, ${a.out}/result.json, ${a.out}/curves.svg`);
+    console.log(`\nwrote ${display(r.checkpoint)}, ${display(r.adapters)}, ${display(join(a.out, 'run.json'))}, ${display(join(a.out, 'result.json'))}, ${display(join(a.out, 'curves.svg'))}`);
     return r.interrupted ? 130 : 0;
   },
 });

@@ -11,10 +11,11 @@ import { defineCommand } from '../command.ts';
 import type { Parsed } from '../args.ts';
 import { describeSpec } from '../model-options.ts';
 import { markdownRows, memoryLine } from '../report.ts';
-import { TRANSFER_OPTIONS, trainOptionsFrom } from '../train-options.ts';
+import { TRANSFER_OPTIONS, checkPlannedRuns, trainOptionsFrom } from '../train-options.ts';
 import type { GpuContext } from '../../../core/runtime/device.ts';
 import type { TuneMode } from '../../../core/runtime/tune.ts';
 import { writeFileAtomic } from '../../../core/util/atomic.ts';
+import { display } from '../../../core/util/text.ts';
 import { barChart } from '../../../core/util/svg.ts';
 import { formatDuration } from '../../../core/util/progress.ts';
 import { prepareRun, trainRun, type PreparedRun, type TrainOptions, type TrainResult } from '../../../fpet/train/run.ts';
@@ -42,14 +43,16 @@ export default defineCommand({
     // The options as run: with the input crop and adapter width chosen for the data set and model (recorded in summary.json).
     const a = { ...parsed, ...multiRunDefaults(parsed) };
     if (a.backbone !== 'random' && !existsSync(a.backbone)) {
-      throw new Error(`backbone ${a.backbone} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
+      throw new Error(`backbone ${display(a.backbone)} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
     }
     const job = planJob(a);
-    // Every run validated (options, data, folders) before the GPU starts.
+    const runDir = (method: Method, seed: number) => join(a.out, a.seeds > 1 ? `${method}-seed${seed}` : method);
+    // Every run checked (model, distinct folders) before the data is loaded, then validated with its data and folder before the GPU starts.
+    checkPlannedRuns('transfer', job.methods.flatMap((m) => Array.from({ length: a.seeds }, (_, seed) => ({ label: `--methods ${m}${a.seeds > 1 ? ` (seed ${seed})` : ''}`, spec: job.specOf(m), outDir: runDir(m, seed) }))), a.dropout, a.dropPath);
     const plans: Plan[] = [];
     for (let seed = 0; seed < a.seeds; seed++) {
       for (const method of job.methods) {
-        const o: TrainOptions = { ...job.base, spec: job.specOf(method), seed, evalEvery: job.evalEvery, outDir: join(a.out, a.seeds > 1 ? `${method}-seed${seed}` : method), shouldStop: session.stop.shouldStop };
+        const o: TrainOptions = { ...job.base, spec: job.specOf(method), seed, evalEvery: job.evalEvery, outDir: runDir(method, seed), shouldStop: session.stop.shouldStop };
         plans.push({ method, seed, prepared: await prepareRun(o) });
       }
     }
