@@ -62,7 +62,7 @@ export interface ProgramOptions extends CompileOptions {
 export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
   const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
   const mode = opts.tune ?? defaultTuneMode();
-  if (mode === 'off' || opts.matmulVariant !== undefined || opts.kernels === 'baseline') {
+  if (mode === 'off' || opts.matmulVariant !== undefined) {
     return Program.create(ctx, compileGraph(graph, compileOpts), opts);
   }
   const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
