@@ -21,7 +21,7 @@ import { KernelWriter } from './emit.ts';
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { renderKernel } from './render.ts';
 import type { KernelIR } from '../kernels/ir.ts';
-import { BUFFER_LEAVES, planFusion, type FusionPlan } from './fuse.ts';
+import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
 import { linkKernel } from './wgsl-lib.ts';
 
@@ -145,6 +145,11 @@ export interface CompiledPlan {
 export interface CompileOptions {
   /** Fuse (default) or emit one kernel per op, the baseline for tests and benchmarks. */
   readonly fuse?: boolean;
+  /**
+   * The fusion planner's passes (default: FUSION_PASSES when fusing, UNFUSED_PASSES when not): a
+   * benchmark may compare another list. Plans with a list of their own are not cached.
+   */
+  readonly fusionPasses?: readonly FusionPass[];
   readonly limits?: Partial<CodegenLimits>;
   /**
    * Matmul variant: a name forces that variant wherever it is offered (its default configuration);
@@ -175,13 +180,14 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const chooser = opts.matmulVariant;
   const variantKey = typeof chooser === 'function' ? opts.variantKey : chooser ?? 'default';
   const split = opts.splitK ?? 'auto';
-  const key = variantKey === undefined ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const passes = opts.fusionPasses ?? (fuse ? FUSION_PASSES : UNFUSED_PASSES);
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? graph, fuse, limits, chooser, t0);
+  const plan = compileUncached(splitGraph ?? graph, passes, fuse, limits, chooser, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -219,8 +225,8 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
-  const fusion = planFusion(graph, { fuse, maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension });
+function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
+  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,

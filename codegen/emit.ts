@@ -15,7 +15,7 @@ import {
 } from '../kernels/alu.ts';
 import { Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';
 import { FusionError, type KernelBuilder, type Variable } from '../kernels/template.ts';
-import { BUFFER_LEAVES } from './fuse.ts';
+import { BUFFER_LEAVES } from './fusion/plan.ts';
 import { LOWER, SCALAR, type Lanes, type Lowering, type LowerContext } from './lower.ts';
 import { vecLoadCount, vecReach } from './vector-analysis.ts';
 import { isFolded, type FusionState } from './stored.ts';

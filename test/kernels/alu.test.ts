@@ -59,7 +59,7 @@ const treeArb: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
 
 function build(t: Tree): { e: Expr; raw: (env: number[]) => number } {
   switch (t.op) {
-    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]), raw: (env) => env[t.i]! };
+    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]!), raw: (env) => env[t.i]! };
     case 'const': return { e: lit(t.v), raw: () => t.v };
     default: {
       const a = build(t.a);

@@ -14,7 +14,7 @@ import { withAdamW } from '../../../fpet/train/optimizer.ts';
 import { compileGraph, describePlan, DEFAULT_LIMITS } from '../../../../codegen/compile.ts';
 import { formatAdapterReport, type GpuContext } from '../../../core/runtime/device.ts';
 import { Program, deviceLimits } from '../../../core/runtime/program.ts';
-import { compileTuned, defaultTuneMode, describeTune, type TuneMode } from '../../../core/runtime/tune.ts';
+import { compileTuned, describeTune, type TuneMode } from '../../../core/runtime/tune.ts';
 
 
 const OPTIONS = {
@@ -54,7 +54,7 @@ export default defineCommand({
     const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
     // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
     // plans use the heuristic defaults.
-    const tuneMode = (a.tune as TuneMode | undefined) ?? defaultTuneMode();
+    const tuneMode = a.tune as TuneMode;
     let plan = compileGraph(graph, { fuse: !a.unfused, limits });
     let tuned = '';
     if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
