@@ -129,6 +129,7 @@ export interface FusionState {
 /** One named step of fusion planning. */
 export interface FusionPass {
   readonly name: string;
+  /** Updates the state's plan with this pass's decisions. */
   readonly run: (s: FusionState) => void;
 }
 

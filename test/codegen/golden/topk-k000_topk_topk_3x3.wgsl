@@ -16,7 +16,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     var bestJ_6 = 10u;
     for (var j_7 = 0u; j_7 < opaque_0 + 10u; j_7++) {
       let v_8 = buf1[g_1 * 10u + j_7];
-      let after_9 = t_4 == 0u || v_8 < prevV_2 || v_8 == prevV_2 && j_7 > prevJ_3;
+      let after_9 = t_4 == 0u || v_8 < prevV_2 || (v_8 == prevV_2 && j_7 > prevJ_3);
       if (after_9 && (bestJ_6 == 10u || v_8 > bestV_5)) {
         bestV_5 = v_8;
         bestJ_6 = j_7;
