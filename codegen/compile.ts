@@ -17,8 +17,11 @@ import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type Ad
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
 import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
-import { KernelWriter, wgslType } from './emit.ts';
-import { BUFFER_LEAVES, planFusion, type FusionPlan } from './fuse.ts';
+import { KernelWriter } from './emit.ts';
+import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
+import { renderKernel } from './render.ts';
+import type { KernelIR } from '../kernels/ir.ts';
+import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
 import { linkKernel } from './wgsl-lib.ts';
 
@@ -105,6 +108,8 @@ export interface PlanKernel {
   readonly features: readonly string[];
   /** For matmul kernels: the signature, the variant rendered and the variants offered. */
   readonly matmul?: MatmulKernelInfo;
+  /** The kernel's tree after its passes (what `wgsl` prints). */
+  readonly ir: KernelIR;
 }
 
 /** How a matmul kernel was chosen: its signature, the variant rendered and the variants offered on this device. */
@@ -140,6 +145,11 @@ export interface CompiledPlan {
 export interface CompileOptions {
   /** Fuse (default) or emit one kernel per op, the baseline for tests and benchmarks. */
   readonly fuse?: boolean;
+  /**
+   * The fusion planner's passes (default: FUSION_PASSES when fusing, UNFUSED_PASSES when not): a
+   * benchmark may compare another list. Plans with a list of their own are not cached.
+   */
+  readonly fusionPasses?: readonly FusionPass[];
   readonly limits?: Partial<CodegenLimits>;
   /**
    * Matmul variant: a name forces that variant wherever it is offered (its default configuration);
@@ -151,12 +161,6 @@ export interface CompileOptions {
    * are not cached).
    */
   readonly variantKey?: string;
-  /**
-   * 'baseline': the kernels as they were before the vector and subgroup templates (tiled matmul,
-   * one workgroup per row, scalar elementwise kernels, no fused attention, prologues never stored),
-   * for side-by-side benchmarks. Default 'current'.
-   */
-  readonly kernels?: 'current' | 'baseline';
   /**
    * Split-K (codegen/splitk.ts): 'auto' (default: GPU adapters, small outputs with long
    * contractions), 'off', or a split count forced on every matmul with K ≥ 2 (tests, benchmarks).
@@ -175,15 +179,15 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const fuse = opts.fuse ?? true;
   const chooser = opts.matmulVariant;
   const variantKey = typeof chooser === 'function' ? opts.variantKey : chooser ?? 'default';
-  const baseline = opts.kernels === 'baseline';
-  const split = baseline ? 'off' : opts.splitK ?? 'auto';
-  const key = variantKey === undefined ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${baseline}|${split}|${structureKey(graph)}`;
+  const split = opts.splitK ?? 'auto';
+  const passes = opts.fusionPasses ?? (fuse ? FUSION_PASSES : UNFUSED_PASSES);
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? graph, fuse, limits, baseline ? chooser ?? 'tiled' : chooser, baseline, t0);
+  const plan = compileUncached(splitGraph ?? graph, passes, fuse, limits, chooser, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -214,14 +218,15 @@ interface RenderContext {
   readonly view: FusionView;
   readonly limits: TemplateLimits;
   readonly adapter: AdapterClass;
-  readonly baseline: boolean;
+  /** The passes every kernel of the plan goes through (codegen/passes). */
+  readonly passes: readonly KernelPass[];
 }
 
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], baseline: boolean, t0: number): CompiledPlan {
-  const fusion = planFusion(graph, { fuse, maxBindings: limits.maxStorageBuffersPerShaderStage, modern: !baseline, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension });
+function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
+  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
@@ -230,7 +235,7 @@ function compileUncached(graph: Graph, fuse: boolean, limits: CodegenLimits, cho
     subgroupSize: limits.subgroupSize,
     adapterClass: limits.adapterClass,
   };
-  const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, baseline };
+  const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root, i) => generateKernel(rc, root, i, chooser));
   const plan = assemble(graph, fusion, kernels, fuse, limits, t0);
@@ -310,8 +315,8 @@ interface Generated extends Omit<PlanKernel, 'bytes'> {}
 
 function generateKernel(rc: RenderContext, root: Node, index: number, chooser: CompileOptions['matmulVariant']): Generated {
   const { graph, fusion, view, limits } = rc;
-  const w = new KernelWriter(graph, fusion, rc.adapter === 'cpu' && !rc.baseline);
-  const input: TemplateInput = { w, graph, plan: view, root, limits, baseline: rc.baseline };
+  const w = new KernelWriter(graph, fusion);
+  const input: TemplateInput = { w, graph, plan: view, root, limits };
   const chosenTemplate = chooseTemplate(view, root);
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
@@ -325,21 +330,12 @@ function generateKernel(rc: RenderContext, root: Node, index: number, chooser: C
   } else {
     t = chosenTemplate(input);
   }
-  const { body, bindings: used, moduleDecls } = w.finish();
-  const bindings = used.map((b, i) => ({ binding: i, tensor: b.tensor, access: b.access, name: b.name, ...(b.vec4 ? { vec4: true } : {}) }));
-  const decls = used.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.vec4 ? 'vec4<f32>' : wgslType(b.dtype)}>;`);
-  const source = [
-    ...decls,
-    ...moduleDecls,
-    '',
-    `@compute @workgroup_size(${t.workgroupSize.join(', ')})`,
-    `fn main(${t.params}) {`,
-    body,
-    '}',
-    '',
-  ].join('\n');
-  // Directives first: the linker puts helper functions ahead of the template.
-  const code = [...(t.enables ?? []).map((e) => `enable ${e};`), linkKernel(source, w.helpers)].join('\n');
+  // The kernel's tree, through the passes, printed once.
+  const ir = optimizeKernel(w.finish(t.workgroupSize, t.enables ?? []), rc.passes);
+  const rendered = renderKernel(ir);
+  const bindings: KernelBinding[] = rendered.bindings.map(({ buf, name }, i) => ({ binding: i, tensor: buf.tensor!, access: buf.access, name, ...(buf.elem.w === 4 ? { vec4: true } : {}) }));
+  // Directives first: the linker puts helper functions ahead of the kernel.
+  const code = [...(t.enables ?? []).map((e) => `enable ${e};`), linkKernel(rendered.source, rendered.helpers)].join('\n');
   const nodes = [...w.fusedNodes].sort((a, b) => a - b);
   const name = kernelName(graph, index, t.kind, root, nodes);
   const header = kernelHeader(graph, name, t, bindings);
@@ -350,6 +346,7 @@ function generateKernel(rc: RenderContext, root: Node, index: number, chooser: C
     outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
     nodes, bindings, features: t.enables ?? [],
     ...(matmul ? { matmul } : {}),
+    ir,
   };
 }
 

@@ -1,8 +1,8 @@
 // Identifiers a WGSL program may not declare (W3C WGSL, sections "Keywords", "Reserved Words",
 // "Predeclared Types and Type-Generators", "Type Aliases" and "Built-in Functions"). Generated
-// names are checked against these sets (`assertFreeName`), and the tests scan every kernel of a
-// configuration sweep with `declaredNames` so that a new naming scheme cannot reintroduce
-// `let i32 = ...` (which shadowed the type and broke the next `i32(...)` call).
+// names are checked against these sets (`assertFreeName`, by the renderer as it names locals),
+// and test/codegen/names.test.ts scans every kernel of a configuration sweep so that a new naming
+// scheme cannot reintroduce `let i32 = ...` (which shadowed the type and broke the next `i32(...)` call).
 
 const KEYWORDS = `alias break case const const_assert continue continuing default diagnostic discard else enable
 false fn for if let loop override requires return struct switch true var while`;
@@ -69,24 +69,4 @@ export function assertFreeName(name: string): string {
   const why = whyUndeclarable(name);
   if (why) throw new Error(`generated WGSL identifier "${name}" is a ${why}`);
   return name;
-}
-
-/** Names a WGSL module declares: functions, parameters, module-scope variables, let/var/const. */
-export function declaredNames(wgsl: string): string[] {
-  const code = wgsl.replace(/\/\/[^\n]*/g, '');
-  const out: string[] = [];
-  for (const m of code.matchAll(/\b(?:let|var(?:<[^>]*>)?|const|fn|override|alias|struct)\s+([A-Za-z_]\w*)/g)) out.push(m[1]!);
-  // Function parameters: "name: type" inside fn headers (attributes like @builtin(x) skipped).
-  for (const m of code.matchAll(/\bfn\s+\w+\s*\(/g)) {
-    let depth = 1, i = m.index! + m[0].length;
-    const start = i;
-    while (i < code.length && depth > 0) {
-      if (code[i] === '(') depth++;
-      else if (code[i] === ')') depth--;
-      i++;
-    }
-    const params = code.slice(start, i - 1).replace(/@\w+(\([^)]*\))?/g, '');
-    for (const p of params.matchAll(/([A-Za-z_]\w*)\s*:/g)) out.push(p[1]!);
-  }
-  return out;
 }

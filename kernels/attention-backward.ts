@@ -12,8 +12,9 @@
 import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 import { blockedLoop, sharedRows, LOWEST_F32, type LaneSharing } from './attention.ts';
-import { add, ixVar, lit, min, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
-import { expectOp, f32Lit, FLAT_WORKGROUP, spread, type KernelBuilder, type TemplateInput, type TemplateOutput } from './template.ts';
+import { add, bounded, dot, exp, f32, ge, lane, log, lt, max, min, mul, splat, sub, u32, type Index } from './alu.ts';
+import type { Buf, Expr } from './ir.ts';
+import { expectOp, flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
 /**
  * Rows of the other side per step of the walk (blockedLoop in attention.ts). vit-mnist training step (lavapipe,
@@ -30,9 +31,6 @@ export function attentionBackwardKernel(t: TemplateInput): TemplateOutput {
   else emitDkv(k);
   return {
     kind: 'attention',
-    params: share.subgroup
-      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
-      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [S, 1, 1],
     dispatch: [k.dx, k.dy, 1],
     // Multiply-adds of the score, dO·v and accumulator updates, plus exp and the softmax terms.
@@ -75,10 +73,10 @@ interface BackwardKernel {
   readonly dx: number;
   readonly dy: number;
   /** The lane's own row, and the row clamped into range (for reads). */
-  readonly row: Ix;
-  readonly rc: Ix;
+  readonly row: Expr;
+  readonly rc: Expr;
   /** The output buffer. */
-  readonly out: string;
+  readonly out: Buf;
 }
 
 /** The node's operands and sizes; writes the lane's row index. */
@@ -102,93 +100,92 @@ function backwardKernel({ w, graph, root, limits }: TemplateInput): BackwardKern
   const own = perKey ? n : nq, walk = perKey ? nq : n;
 
   const S = limits.subgroupSize > 0 ? limits.subgroupSize : 8;
-  const share = { lane: limits.subgroupSize > 0 ? 'sid' : 'lid', lanes: S, subgroup: limits.subgroupSize > 0 };
+  const share = { lane: limits.subgroupSize > 0 ? w.builtin('sid', undefined, S) : w.builtin('lid', undefined, S), lanes: S, subgroup: limits.subgroupSize > 0 };
   const W = d % 4 === 0 && dv % 4 === 0 ? 4 : 1;
 
   const tiles = Math.ceil(own / S);
   const total = tiles * nb;
   const [dx, dy] = spread(total, limits);
-  w.line(`let flat = ${FLAT_WORKGROUP};`);
-  if (dx * dy > total) w.line(`if (flat >= ${total}u) { return; }`);
-  const [batchFlat, tile] = w.unflatten(ixVar('flat', total), [nb, tiles]) as [Ix, Ix];
+  const flat = w.let(flatWorkgroup(w), 'flat');
+  if (dx * dy > total) w.exitIf(ge(flat, total));
+  const [batchFlat, tile] = w.unflatten(bounded(flat, total), [nb, tiles]) as [Expr, Expr];
   const bIdx = w.unflatten(batchFlat, batchShape);
-  const row = w.letIx(add(mul(tile, S), ixVar(share.lane, S)), 'row');
-  const rc = w.letIx(min(row, own - 1), 'rc');
+  const row = w.let(add(mul(tile, S), share.lane), 'row');
+  const rc = w.let(min(row, own - 1), 'rc');
   const out = w.buffer(root.id, true);
   return { w, root, part, scale, Q, KT, V, dO, L, D, bias, r, nb, bIdx, nq, d, dv, n, own, walk, S, share, W, dx, dy, row, rc, out };
 }
 
 // Row vectors of each operand, chunk offsets along its contiguous axis: rows of Q, V and dO;
 // columns of Kᵀ (the rows of K).
-const rowAt = (k: BackwardKernel, i: Ix) => (c: Ix): Index => [...k.bIdx, i, c];
-const kAt = (k: BackwardKernel, j: Ix) => (c: Ix): Index => [...k.bIdx, c, j];
+const rowAt = (k: BackwardKernel, i: Expr) => (c: Expr): Index => [...k.bIdx, i, c];
+const kAt = (k: BackwardKernel, j: Expr) => (c: Expr): Index => [...k.bIdx, c, j];
 
 /** One register chunk (a vec4, or a scalar) of node `id` at `idx`, contiguous along `axis`. */
-const loadChunk = ({ w, W }: BackwardKernel, id: number, idx: Index, axis: number) => (W === 4 ? w.vec4(id, idx, axis) : w.value(id, idx));
+const loadChunk = ({ w, W }: BackwardKernel, id: number, idx: Index, axis: number): Expr => (W === 4 ? w.vec4(id, idx, axis) : w.value(id, idx));
 
 /** The dot product of two rows given as chunks. */
-const dotOf = ({ W }: BackwardKernel, a: readonly string[], b: readonly string[]) => a.map((x, c) => (W === 4 ? `dot(${x}, ${b[c]!})` : `${x} * ${b[c]!}`)).join(' + ');
+const dotOf = ({ W }: BackwardKernel, a: readonly Expr[], b: readonly Expr[]): Expr =>
+  a.map((x, c) => (W === 4 ? dot(x, b[c]!) : mul(x, b[c]!))).reduce((s, d) => add(s, d));
 
 /** The lane's own row of an operand (`count` elements from offset 0), in registers: [chunk]. */
-function ownRow(k: BackwardKernel, id: number, at: (off: Ix) => Index, count: number, axis: number): string[] {
+function ownRow(k: BackwardKernel, id: number, at: (off: Expr) => Index, count: number, axis: number): Expr[] {
   const { w, W } = k;
-  return Array.from({ length: count / W }, (_, c) => w.let(loadChunk(k, id, at(lit(W * c)), axis), 'r'));
+  return Array.from({ length: count / W }, (_, c) => w.let(loadChunk(k, id, at(u32(W * c)), axis), 'r'));
 }
 
 /** Rows of an operand in the walk's block, read once per workgroup and shared: [row][chunk]. */
-const sharedRowsOf = (k: BackwardKernel, id: number, at: (k: BackwardKernel, i: Ix) => (c: Ix) => Index, rows: readonly Ix[], width: number, axis: number) =>
+const sharedRowsOf = (k: BackwardKernel, id: number, at: (k: BackwardKernel, i: Expr) => (c: Expr) => Index, rows: readonly Expr[], width: number, axis: number) =>
   sharedRows(k.w, k.share, rows[0]!, rows.length, width, k.W, (i, off) => loadChunk(k, id, at(k, i)(off), axis));
 
 /** Per-row scalars (L, D) of the walk's block, shared the same way. */
-const sharedScalars = ({ w, share, bIdx }: BackwardKernel, id: number, rows: readonly Ix[]) =>
-  sharedRows(w, share, rows[0]!, rows.length, 1, 1, (i) => w.value(id, [...bIdx, i, ZERO])).flat();
+const sharedScalars = ({ w, share, bIdx }: BackwardKernel, id: number, rows: readonly Expr[]) =>
+  sharedRows(w, share, rows[0]!, rows.length, 1, 1, (i) => w.value(id, [...bIdx, i, u32(0)])).flat();
 
 /** The walk over the other side, WALK_BLOCK rows at a time (blockedLoop). */
-const walkLoop = (k: BackwardKernel, body: (rows: readonly Ix[]) => void) => blockedLoop(k.w, 't', 'ix', k.walk, WALK_BLOCK, body);
+const walkLoop = (k: BackwardKernel, body: (rows: readonly Expr[]) => void) => blockedLoop(k.w, 't', 'ix', k.walk, WALK_BLOCK, body);
 
 /** The score sᵢⱼ = scale·qᵢ·kⱼ (+ bias), bound to a name. */
-function score(k: BackwardKernel, qv: readonly string[], kv: readonly string[], i: Ix, j: Ix): string {
+function score(k: BackwardKernel, qv: readonly Expr[], kv: readonly Expr[], i: Expr, j: Expr): Expr {
   const { w, bias, bIdx } = k;
-  const b = bias ? ` + ${w.value(bias.id, w.broadcastIndex([...bIdx, i, j], bias.type.shape))}` : '';
-  return w.let(`${f32Lit(k.scale)} * (${dotOf(k, qv, kv)})${b}`, 's');
+  const s = mul(f32(k.scale), dotOf(k, qv, kv));
+  return w.let(bias ? add(s, w.value(bias.id, w.broadcastIndex([...bIdx, i, j], bias.type.shape))) : s, 's');
 }
 
 /** Zeroed accumulators for `count` elements: [chunk]. */
-const accumulators = ({ w, W }: BackwardKernel, count: number) => Array.from({ length: count / W }, () => {
-  const a = w.fresh('acc');
-  w.line(`var ${a} = ${W === 4 ? 'vec4<f32>(0.0)' : '0.0'};`);
-  return a;
-});
+const accumulators = ({ w, W }: BackwardKernel, count: number): Variable[] => Array.from({ length: count / W }, () => w.variable(W === 4 ? splat(f32(0)) : f32(0), 'acc'));
 
 /** Stores `value` at column `col` of the lane's output row. */
-const storeAt = ({ w, root, out, bIdx, row }: BackwardKernel, col: number, value: string) =>
-  w.line(`${out}[${printIx(w.linear([...bIdx, row, lit(col)], root.type.shape))}] = ${value};`);
+const storeAt = ({ w, root, out, bIdx, row }: BackwardKernel, col: number, value: Expr) =>
+  w.store(out, w.linear([...bIdx, row, u32(col)], root.type.shape), value);
 
-/** Stores accumulator chunks from column `col` on, each element prefixed by `factor`. */
-function storeRow(k: BackwardKernel, col: number, acc: readonly string[], factor = ''): void {
-  const components = k.W === 4 ? ['.x', '.y', '.z', '.w'] : [''];
-  acc.forEach((a, c) => components.forEach((comp, i) => storeAt(k, col + k.W * c + i, `${factor}${a}${comp}`)));
+/** Stores accumulator chunks from column `col` on, each element multiplied by `factor` when given. */
+function storeRow(k: BackwardKernel, col: number, acc: readonly Variable[], factor?: number): void {
+  const scaled = (e: Expr) => (factor === undefined ? e : mul(f32(factor), e));
+  acc.forEach((a, c) => {
+    if (k.W === 1) storeAt(k, col + c, scaled(a.ref));
+    else for (let i = 0; i < 4; i++) storeAt(k, col + 4 * c + i, scaled(lane(a.ref, i)));
+  });
 }
 
 /** Runs `body` only for lanes whose row exists (unguarded when the rows fill the workgroups). */
-const guarded = ({ w, own, S, row }: BackwardKernel, body: () => void) => (own % S === 0 ? body() : w.block(`if (${printIx(row)} < ${own}u)`, body));
+const guarded = ({ w, own, row }: BackwardKernel, body: () => void) => w.when(lt(row, own), body);
 
 /** lse: the query row's log-sum-exp, by an online max and sum over the keys. */
 function emitLse(k: BackwardKernel): void {
   const { w, Q, KT, r, d, rc } = k;
   const qv = ownRow(k, Q.id, rowAt(k, rc), d, r + 1);
-  w.line(`var m = ${f32Lit(LOWEST_F32)};`);
-  w.line('var l = 0.0;');
+  const m = w.variable(f32(LOWEST_F32), 'm'), l = w.variable(f32(0), 'l');
   walkLoop(k, (keys) => {
     const kvs = sharedRowsOf(k, KT.id, kAt, keys, d, r);
     keys.forEach((j, i) => {
       const s = score(k, qv, kvs[i]!, rc, j);
-      const mn = w.let(`max(m, ${s})`, 'mn');
-      w.line(`l = l * exp(m - ${mn}) + exp(${s} - ${mn});`);
-      w.line(`m = ${mn};`);
+      const mn = w.let(max(m.ref, s), 'mn');
+      w.assign(l, add(mul(l.ref, exp(sub(m.ref, mn))), exp(sub(s, mn))));
+      w.assign(m, mn);
     });
   });
-  guarded(k, () => storeAt(k, 0, 'm + log(l)'));
+  guarded(k, () => storeAt(k, 0, add(m.ref, log(l.ref))));
 }
 
 /** dq: dqᵢ = scale · Σⱼ dsᵢⱼ kⱼ over the keys, for the lane's query row i. */
@@ -197,20 +194,20 @@ function emitDq(k: BackwardKernel): void {
   const V = k.V!, dO = k.dO!, L = k.L!, D = k.D!;
   const qv = ownRow(k, Q.id, rowAt(k, rc), d, r + 1);
   const gv = ownRow(k, dO.id, rowAt(k, rc), dv, r + 1);
-  const li = w.let(w.value(L.id, [...bIdx, rc, ZERO]), 'li');
-  const di = w.let(w.value(D.id, [...bIdx, rc, ZERO]), 'di');
+  const li = w.let(w.value(L.id, [...bIdx, rc, u32(0)]), 'li');
+  const di = w.let(w.value(D.id, [...bIdx, rc, u32(0)]), 'di');
   const dq = accumulators(k, d);
   walkLoop(k, (keys) => {
     const kvs = sharedRowsOf(k, KT.id, kAt, keys, d, r);
     const vvs = sharedRowsOf(k, V.id, rowAt, keys, dv, r + 1);
     keys.forEach((j, i) => {
       const s = score(k, qv, kvs[i]!, rc, j);
-      const p = w.let(`exp(${s} - ${li})`, 'p');
-      const ds = w.let(`${p} * (${dotOf(k, gv, vvs[i]!)} - ${di})`, 'ds');
-      dq.forEach((a, c) => w.line(`${a} = ${a} + ${ds} * ${kvs[i]![c]!};`));
+      const p = w.let(exp(sub(s, li)), 'p');
+      const ds = w.let(mul(p, sub(dotOf(k, gv, vvs[i]!), di)), 'ds');
+      dq.forEach((a, c) => w.assign(a, add(a.ref, mul(ds, kvs[i]![c]!))));
     });
   });
-  guarded(k, () => storeRow(k, 0, dq, `${f32Lit(k.scale)} * `));
+  guarded(k, () => storeRow(k, 0, dq, k.scale));
 }
 
 /** dkv: dkⱼ, dvⱼ (and the bias column Σᵢ dsᵢⱼ) over the queries, for the lane's key row j. */
@@ -220,23 +217,23 @@ function emitDkv(k: BackwardKernel): void {
   const kv = ownRow(k, KT.id, kAt(k, rc), d, r);
   const vv = ownRow(k, V.id, rowAt(k, rc), dv, r + 1);
   const dk = accumulators(k, d), dvAcc = accumulators(k, dv);
-  if (bias) w.line('var db = 0.0;');
+  const db = bias ? w.variable(f32(0), 'db') : undefined;
   walkLoop(k, (queries) => {
     const qvs = sharedRowsOf(k, Q.id, rowAt, queries, d, r + 1);
     const gvs = sharedRowsOf(k, dO.id, rowAt, queries, dv, r + 1);
     const ls = sharedScalars(k, L.id, queries), ds_ = sharedScalars(k, D.id, queries);
     queries.forEach((i, q) => {
       const s = score(k, qvs[q]!, kv, i, rc);
-      const p = w.let(`exp(${s} - ${ls[q]!})`, 'p');
-      const ds = w.let(`${p} * (${dotOf(k, gvs[q]!, vv)} - ${ds_[q]!})`, 'ds');
-      dk.forEach((a, c) => w.line(`${a} = ${a} + ${ds} * ${qvs[q]![c]!};`));
-      dvAcc.forEach((a, c) => w.line(`${a} = ${a} + ${p} * ${gvs[q]![c]!};`));
-      if (bias) w.line(`db = db + ${ds};`);
+      const p = w.let(exp(sub(s, ls[q]!)), 'p');
+      const ds = w.let(mul(p, sub(dotOf(k, gvs[q]!, vv), ds_[q]!)), 'ds');
+      dk.forEach((a, c) => w.assign(a, add(a.ref, mul(ds, qvs[q]![c]!))));
+      dvAcc.forEach((a, c) => w.assign(a, add(a.ref, mul(p, gvs[q]![c]!))));
+      if (db) w.assign(db, add(db.ref, ds));
     });
   });
   guarded(k, () => {
-    storeRow(k, 0, dk, `${f32Lit(k.scale)} * `);
+    storeRow(k, 0, dk, k.scale);
     storeRow(k, d, dvAcc);
-    if (bias) storeAt(k, d + dv, 'db');
+    if (db) storeAt(k, d + dv, db.ref);
   });
 }

@@ -10,9 +10,10 @@
 // On hardware GPUs with few query rows the keys are split across the subgroup instead
 // (AttentionConfig.split, splitKeysAttention below).
 
-import { add, canonicalIndex, div, ixVar, mod, lit, min, mul, printIndex, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { add, bool, bounded, canonicalIndex, compare, div, dot, exp, f32, ge, indexKey, lane, log, lt, max, min, mod, mul, sgAdd, sgBroadcast, sgMax, splat, sub, u32, type Index } from './alu.ts';
+import type { Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
-import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+import { expectOp, flatWorkgroup, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 
 /** The shape of a fused attention kernel: lanes, query rows per lane, key blocking, sharing. */
@@ -65,22 +66,22 @@ export const LOWEST_F32 = -3.4028234663852886e38;
 
 /** How the lanes of a workgroup share rows every lane needs. */
 export interface LaneSharing {
-  /** The WGSL name of the lane index. */
-  readonly lane: string;
+  /** The lane index. */
+  readonly lane: Expr;
   readonly lanes: number;
   /** Through subgroupBroadcast (else every lane reads every chunk itself). */
   readonly subgroup: boolean;
 }
 
 /**
- * `count` chunks of `width` elements that every lane needs (chunk c at element offset c·width),
- * as WGSL values. With subgroups lane s reads chunks s, s + S, ... and every chunk reaches all
- * lanes by broadcast, so each lane issues count/S loads instead of count.
+ * `count` chunks of `width` elements that every lane needs (chunk c at element offset c·width).
+ * With subgroups lane s reads chunks s, s + S, ... and every chunk reaches all lanes by
+ * broadcast, so each lane issues count/S loads instead of count.
  */
-function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: number, load: (offset: Ix) => string): string[] {
-  if (!s.subgroup) return Array.from({ length: count }, (_, c) => load(lit(width * c)));
-  const slots = Array.from({ length: Math.ceil(count / s.lanes) }, (_, k) => load(w.letIx(mul(min(add(ixVar(s.lane, s.lanes), s.lanes * k), count - 1), width), 'dc')));
-  return Array.from({ length: count }, (_, c) => w.let(`subgroupBroadcast(${slots[Math.floor(c / s.lanes)]!}, ${c % s.lanes}u)`, 'kb'));
+function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: number, load: (offset: Expr) => Expr): Expr[] {
+  if (!s.subgroup) return Array.from({ length: count }, (_, c) => load(u32(width * c)));
+  const slots = Array.from({ length: Math.ceil(count / s.lanes) }, (_, k) => load(w.let(mul(min(add(s.lane, s.lanes * k), count - 1), width), 'dc')));
+  return Array.from({ length: count }, (_, c) => w.let(sgBroadcast(slots[Math.floor(c / s.lanes)]!, c % s.lanes), 'kb'));
 }
 
 /**
@@ -88,23 +89,23 @@ function sharedChunks(w: KernelBuilder, s: LaneSharing, count: number, width: nu
  * chunks of `vec` elements by `load(row, offset)` and shared as in sharedChunks: [row][chunk].
  * A block's rows fill the subgroup's lanes (a 16-wide row is 4 vec4 chunks, half a subgroup of 8).
  */
-export function sharedRows(w: KernelBuilder, s: LaneSharing, base: Ix, count: number, width: number, vec: number, load: (row: Ix, offset: Ix) => string): string[][] {
+export function sharedRows(w: KernelBuilder, s: LaneSharing, base: Expr, count: number, width: number, vec: number, load: (row: Expr, offset: Expr) => Expr): Expr[][] {
   const per = width / vec;
   const flat = sharedChunks(w, s, count * per, vec, (off) => (count === 1 ? load(base, off) : load(add(base, div(off, width)), mod(off, width))));
   return Array.from({ length: count }, (_, k) => flat.slice(k * per, (k + 1) * per));
 }
 
 /**
- * A loop over n rows in blocks of `block` (the variable `v` steps by the block), then a tail row
- * by row; the body gets the block's row indices (v, v + 1, ...; `hint` names them). Returns the
+ * A loop over n rows in blocks of `block` (the counter steps by the block), then a tail row by
+ * row; the body gets the block's row indices (i, i + 1, ...; `hint` names them). Returns the
  * body's operations summed over all iterations.
  */
-export function blockedLoop(w: KernelBuilder, v: string, hint: string, n: number, block: number, body: (rows: readonly Ix[]) => void): number {
+export function blockedLoop(w: KernelBuilder, v: string, hint: string, n: number, block: number, body: (rows: readonly Expr[]) => void): number {
   const b = Math.min(block, n), main = n - (n % b);
-  const rowsFrom = (base: Ix, count: number) => Array.from({ length: count }, (_, k) => (k === 0 ? base : w.letIx(add(base, k), hint)));
+  const rowsFrom = (base: Expr, count: number) => Array.from({ length: count }, (_, k) => (k === 0 ? base : w.let(add(base, k), hint)));
   let ops = 0;
-  if (main > 0) ops += w.block(`for (var ${v} = 0u; ${v} < ${main}u; ${v} += ${b}u)`, () => body(rowsFrom(ixVar(v, main), b))) * (main / b);
-  if (main < n) ops += w.block(`for (var ${v} = ${main}u; ${v} < ${n}u; ${v}++)`, () => body(rowsFrom(ixVar(v, n), 1))) * (n - main);
+  if (main > 0) ops += w.loop(v, 0, main, b, (i) => body(rowsFrom(i, b))) * (main / b);
+  if (main < n) ops += w.loop(v, main, n, 1, (i) => body(rowsFrom(i, 1))) * (n - main);
   return ops;
 }
 
@@ -121,7 +122,7 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
   const { lanes: S, subgroup } = cfg;
   if (subgroup && limits.subgroupSize !== S) throw new Error(`attention: subgroup size ${limits.subgroupSize}, configured ${S}`);
   if (cfg.split && !subgroup) throw new Error('attention: split keys needs subgroups');
-  const batchId = ixVar('wid.z', p.batchCount);
+  const batchId = w.builtin('wid', 2, p.batchCount);
   const { cBatch, bBatch: vBatch } = batchIndices(w, p, batchId);
   const qBatch = w.broadcastIndex(cBatch, Q!.type.shape.slice(0, -2));
   const kBatch = w.broadcastIndex(cBatch, KT!.type.shape.slice(0, -2));
@@ -131,12 +132,12 @@ export function attentionKernel(t: TemplateInput, config?: AttentionConfig): Tem
 
 /** One query row of a lane: its index (and clamped), its Q row in registers, running max, sum and output. */
 interface QueryRow {
-  readonly qi: Ix;
-  readonly qc: Ix;
-  readonly qv: readonly string[];
-  readonly m: string;
-  readonly l: string;
-  readonly outs: readonly string[];
+  readonly qi: Expr;
+  readonly qc: Expr;
+  readonly qv: readonly Expr[];
+  readonly m: Variable;
+  readonly l: Variable;
+  readonly outs: readonly Variable[];
 }
 
 /** The row-per-lane design: each lane owns `cfg.rows` query rows and walks the keys once. */
@@ -148,10 +149,11 @@ function rowPerLaneAttention(t: TemplateInput, a: AttentionParts, cfg: Attention
   const { subgroup, rows: QL } = cfg;
   const tiles = Math.ceil(nq / (S * QL));
   const [dx, dy] = spread(tiles, limits);
-  const lane = subgroup ? 'sid' : 'lid';
-  w.line(`let tile = ${FLAT_WORKGROUP};`);
-  if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
-  const rowsOf = Array.from({ length: QL }, (_, r) => queryRow(w, a, ixVar('tile', tiles), lane, QL, r));
+  const lane = subgroup ? w.builtin('sid', undefined, S) : w.builtin('lid', undefined, S);
+  const tile0 = w.let(flatWorkgroup(w), 'tile');
+  if (dx * dy > tiles) w.exitIf(ge(tile0, tiles));
+  const tile = bounded(tile0, tiles);
+  const rowsOf = Array.from({ length: QL }, (_, r) => queryRow(w, a, tile, lane, QL, r));
   // Keys go in blocks of KB: the block's K and V chunks fill the subgroup's lanes (one load each
   // instead of idle duplicates), and the running max and the output rescale once per block
   // (exp(m_old − m_new) and hd multiplies per block, not per key). A tail runs key by key.
@@ -161,9 +163,6 @@ function rowPerLaneAttention(t: TemplateInput, a: AttentionParts, cfg: Attention
   storeQueryRows(t, a, rowsOf);
   return {
     kind: 'attention',
-    params: subgroup
-      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
-      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [S, 1, 1],
     dispatch: [dx, dy, p.batchCount],
     // Q·Kᵀ and P·V (2 per multiply-add), the online softmax (2 exp and ~4 ops per score), and the
@@ -175,25 +174,34 @@ function rowPerLaneAttention(t: TemplateInput, a: AttentionParts, cfg: Attention
 }
 
 /** Query row r of this lane: tile·S·QL + lane + r·S (clamped for reads, guarded for stores); declares its state. */
-function queryRow(w: KernelBuilder, a: AttentionParts, tile: Ix, lane: string, QL: number, r: number): QueryRow {
+function queryRow(w: KernelBuilder, a: AttentionParts, tile: Expr, lane: Expr, QL: number, r: number): QueryRow {
   const { p, Q, S, qBatch } = a;
   const nq = p.M, hd = p.N;
   const dk = Q.type.shape.at(-1)!;
-  const qi = w.letIx(add(add(mul(tile, S * QL), ixVar(lane, S)), S * r), 'qi');
-  const qc = w.letIx(min(qi, nq - 1), 'qc');
+  const qi = w.let(add(add(mul(tile, S * QL), lane), S * r), 'qi');
+  const qc = w.let(min(qi, nq - 1), 'qc');
   // The query row, as dk/4 vectors (read once: hoisted out of the key loop).
-  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qc, lit(4 * c)], Q.type.shape.length - 1));
-  const m = w.fresh('m'), l = w.fresh('l');
-  w.line(`var ${m} = ${f32Lit(LOWEST_F32)};`);
-  w.line(`var ${l} = 0.0;`);
-  const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
-  for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
+  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qc, u32(4 * c)], Q.type.shape.length - 1));
+  const m = w.variable(f32(LOWEST_F32), 'm'), l = w.variable(f32(0), 'l');
+  const outs = Array.from({ length: hd / 4 }, () => w.variable(splat(f32(0)), 'o'));
   return { qi, qc, qv, m, l, outs };
 }
 
+/** Provides Q·Kᵀ at (query qc, key j) as `dot`: the scores chain reads it there only. */
+function provideScore(w: KernelBuilder, a: AttentionParts, qc: Expr, j: Expr, dotValue: Expr): void {
+  const want = indexKey(canonicalIndex([...a.cBatch, qc, j], a.qk.type.shape));
+  w.provide(a.qk.id, (at) => {
+    if (indexKey(at) !== want) throw new FusionError(a.qk.id, `attention scores read at [${indexKey(at)}], not [${want}]`);
+    return dotValue;
+  });
+}
+
+/** The dot product of two rows given as vec4 chunks. */
+const dotRows = (x: readonly Expr[], y: readonly Expr[]): Expr => x.map((q, c) => dot(q, y[c]!)).reduce((s, d) => add(s, d));
+
 /** One block of keys for every query row of the lane: scores, the online softmax update and P·V. */
-function attendKeyBlock(w: KernelBuilder, a: AttentionParts, share: LaneSharing, rowsOf: readonly QueryRow[], keys: readonly Ix[]): void {
-  const { p, g, qk, Q, KT, V, cBatch, kBatch, vBatch } = a;
+function attendKeyBlock(w: KernelBuilder, a: AttentionParts, share: LaneSharing, rowsOf: readonly QueryRow[], keys: readonly Expr[]): void {
+  const { p, g, Q, KT, V, cBatch, kBatch, vBatch } = a;
   const hd = p.N;
   const dk = Q.type.shape.at(-1)!;
   const rk = KT.type.shape.length, rv = V.type.shape.length;
@@ -205,20 +213,15 @@ function attendKeyBlock(w: KernelBuilder, a: AttentionParts, share: LaneSharing,
   const vv = chunksOf(V.id, hd, vBatch, rv - 2, rv - 1);
   for (const row of rowsOf) {
     const scores = keys.map((jj, i) => {
-      const dot = w.let(Array.from({ length: kChunks }, (_, c) => `dot(${row.qv[c]}, ${kv[i * kChunks + c]})`).join(' + '), 'qk');
-      const want = printIndex(canonicalIndex([...cBatch, row.qc, jj], qk.type.shape));
-      w.provide(qk.id, (at) => {
-        if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
-        return dot;
-      });
+      provideScore(w, a, row.qc, jj, w.let(dotRows(row.qv, kv.slice(i * kChunks, (i + 1) * kChunks)), 'qk'));
       return w.compute(g.scores, [...cBatch, row.qc, jj]);
     });
-    const mn = w.let(scores.reduce((acc, sc) => `max(${acc}, ${sc})`, row.m), 'mn');
-    const alpha = w.let(`exp(${row.m} - ${mn})`, 'alpha');
-    const ps = scores.map((sc) => w.let(`exp(${sc} - ${mn})`, 'pj'));
-    w.line(`${row.l} = ${row.l} * ${alpha} + ${ps.join(' + ')};`);
-    row.outs.forEach((o, c) => w.line(`${o} = ${o} * ${alpha} + ${ps.map((pj, i) => `${pj} * ${vv[i * vChunks + c]}`).join(' + ')};`));
-    w.line(`${row.m} = ${mn};`);
+    const mn = w.let(scores.reduce((acc, sc) => max(acc, sc), row.m.ref), 'mn');
+    const alpha = w.let(exp(sub(row.m.ref, mn)), 'alpha');
+    const ps = scores.map((sc) => w.let(exp(sub(sc, mn)), 'pj'));
+    w.assign(row.l, ps.reduce((s, pj) => add(s, pj), mul(row.l.ref, alpha)));
+    row.outs.forEach((o, c) => w.assign(o, ps.reduce((s, pj, i) => add(s, mul(pj, vv[i * vChunks + c]!)), mul(o.ref, alpha))));
+    w.assign(row.m, mn);
   }
 }
 
@@ -230,11 +233,11 @@ function storeQueryRows(t: TemplateInput, a: AttentionParts, rowsOf: readonly Qu
   // The backward's lse part, when the planner gave it to this kernel.
   const lse = lseStore(t, cBatch);
   for (const row of rowsOf) {
-    const guard = row.qi.k === 'var' && row.qi.bound <= nq ? undefined : `${printIx(row.qi)} < ${nq}u`;
-    if (lse) w.line(guard ? `if (${guard}) { ${lse(row.qi, `${row.m} + log(${row.l})`)} }` : lse(row.qi, `${row.m} + log(${row.l})`));
+    const guard = lt(row.qi, nq);
+    if (lse) w.when(guard, () => lse(row.qi, add(row.m.ref, log(row.l.ref))));
     // P·V = Σⱼ exp(sⱼ − m) vⱼ / l, through P·V's epilogue.
-    const inv = w.let(`1.0 / ${row.l}`, 'inv');
-    storeOutputRow(t, p, cBatch, row.qc, row.outs.map((o) => w.let(`${o} * ${inv}`, 'ov')), () => guard);
+    const inv = w.let(div(f32(1), row.l.ref), 'inv');
+    storeOutputRow(t, p, cBatch, row.qc, row.outs.map((o) => w.let(mul(o.ref, inv), 'ov')), () => guard);
   }
 }
 
@@ -253,6 +256,7 @@ interface AttentionParts {
   readonly vBatch: Index;
 }
 
+
 /**
  * AttentionConfig.split: one query row per workgroup (one subgroup); lane s takes keys s, s + S,
  * ... with its own running max, sum and output; then M = max over lanes, and the sum and output
@@ -261,46 +265,38 @@ interface AttentionParts {
  */
 function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput {
   const { w, limits } = t;
-  const { p, g, qk, Q, KT, V, S, cBatch, qBatch, kBatch, vBatch } = a;
+  const { p, g, Q, KT, V, S, cBatch, qBatch, kBatch, vBatch } = a;
   const nq = p.M, hd = p.N, n = p.K;
   const dk = Q.type.shape.at(-1)!;
   const rq = Q.type.shape.length, rk = KT.type.shape.length, rv = V.type.shape.length;
   const [dx, dy] = spread(nq, limits);
-  w.line(`let qi = ${FLAT_WORKGROUP};`);
-  if (dx * dy > nq) w.line(`if (qi >= ${nq}u) { return; }`);
-  const qi = ixVar('qi', nq);
-  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qi, lit(4 * c)], rq - 1));
-  w.line(`var m = ${f32Lit(LOWEST_F32)};`);
-  w.line('var l = 0.0;');
-  const outs = Array.from({ length: hd / 4 }, () => w.fresh('o'));
-  for (const o of outs) w.line(`var ${o} = vec4<f32>(0.0);`);
-  const want = printIndex(canonicalIndex([...cBatch, qi, ixVar('j', n)], qk.type.shape));
-  const ops = w.block(`for (var j = sid; j < ${n}u; j += ${S}u)`, () => {
-    const j = ixVar('j', n);
-    const dot = w.let(qv.map((q, c) => `dot(${q}, ${keyChunk(w, KT.id, kBatch, rk - 1, rk - 2, j, lit(4 * c))})`).join(' + '), 'qk');
-    w.provide(qk.id, (at) => {
-      if (printIndex(at) !== want) throw new FusionError(qk.id, `attention scores read at [${printIndex(at)}], not [${want}]`);
-      return dot;
-    });
+  const sid = w.builtin('sid', undefined, S);
+  const qi0 = w.let(flatWorkgroup(w), 'qi');
+  if (dx * dy > nq) w.exitIf(ge(qi0, nq));
+  const qi = bounded(qi0, nq);
+  const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qi, u32(4 * c)], rq - 1));
+  const m = w.variable(f32(LOWEST_F32), 'm'), l = w.variable(f32(0), 'l');
+  const outs = Array.from({ length: hd / 4 }, () => w.variable(splat(f32(0)), 'o'));
+  const ops = w.loop('j', sid, n, S, (j) => {
+    provideScore(w, a, qi, j, w.let(dotRows(qv, qv.map((_, c) => keyChunk(w, KT.id, kBatch, rk - 1, rk - 2, j, u32(4 * c)))), 'qk'));
     const score = w.compute(g.scores, [...cBatch, qi, j]);
-    w.line(`let mn = max(m, ${score});`);
-    w.line('let alpha = exp(m - mn);');
-    w.line(`let pj = exp(${score} - mn);`);
-    w.line('l = l * alpha + pj;');
-    outs.forEach((o, c) => w.line(`${o} = ${o} * alpha + pj * ${keyChunk(w, V.id, vBatch, rv - 2, rv - 1, j, lit(4 * c))};`));
-    w.line('m = mn;');
+    const mn = w.let(max(m.ref, score), 'mn');
+    const alpha = w.let(exp(sub(m.ref, mn)), 'alpha');
+    const pj = w.let(exp(sub(score, mn)), 'pj');
+    w.assign(l, add(mul(l.ref, alpha), pj));
+    outs.forEach((o, c) => w.assign(o, add(mul(o.ref, alpha), mul(pj, keyChunk(w, V.id, vBatch, rv - 2, rv - 1, j, u32(4 * c))))));
+    w.assign(m, mn);
   });
-  const M = w.let('subgroupMax(m)', 'mall');
-  const f = w.let(`exp(m - ${M})`, 'f');
-  const L = w.let(`subgroupAdd(l * ${f})`, 'lall');
+  const M = w.let(sgMax(m.ref), 'mall');
+  const f = w.let(exp(sub(m.ref, M)), 'f');
+  const L = w.let(sgAdd(mul(l.ref, f)), 'lall');
   const lse = lseStore(t, cBatch);
-  if (lse) w.line(`if (sid == 0u) { ${lse(qi, `${M} + log(${L})`)} }`);
+  if (lse) w.when(compare('eq', sid, 0), () => lse(qi, add(M, log(L))));
   // P·V through its epilogue: output chunk c is stored by lane c mod S.
-  const inv = w.let(`1.0 / ${L}`, 'inv');
-  storeOutputRow(t, p, cBatch, qi, outs.map((o) => w.let(`subgroupAdd(${o} * ${f}) * ${inv}`, 'ov')), (c) => `sid == ${c % S}u`);
+  const inv = w.let(div(f32(1), L), 'inv');
+  storeOutputRow(t, p, cBatch, qi, outs.map((o) => w.let(mul(sgAdd(mul(o.ref, f)), inv), 'ov')), (c) => compare('eq', sid, c % S));
   return {
     kind: 'attention',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32',
     workgroupSize: [S, 1, 1],
     dispatch: [dx, dy, p.batchCount],
     // As the row-per-lane kernel, plus the combine (hd/4 + 2 subgroup reductions per query row).
@@ -311,8 +307,8 @@ function splitKeysAttention(t: TemplateInput, a: AttentionParts): TemplateOutput
 }
 
 /** The vec4 at element `off` of row `key` of a K/V-like operand (`kAxis` its row axis, `dAxis` contiguous). */
-function keyChunk(w: KernelBuilder, id: number, batch: Index, kAxis: number, dAxis: number, key: Ix, off: Ix): string {
-  const idx: Ix[] = [...batch, ZERO, ZERO];
+function keyChunk(w: KernelBuilder, id: number, batch: Index, kAxis: number, dAxis: number, key: Expr, off: Expr): Expr {
+  const idx: Expr[] = [...batch, u32(0), u32(0)];
   idx[kAxis] = key;
   idx[dAxis] = off;
   return w.vec4(id, idx, dAxis);
@@ -320,26 +316,26 @@ function keyChunk(w: KernelBuilder, id: number, batch: Index, kAxis: number, dAx
 
 /**
  * The store of a query row's log-sum-exp when the planner gave the backward's lse part to this
- * kernel (codegen/fuse.ts joinAttentionLse), else undefined.
+ * kernel (codegen/fusion: joinAttentionLse), else undefined.
  */
-function lseStore(t: TemplateInput, cBatch: Index): ((row: Ix, value: string) => string) | undefined {
+function lseStore(t: TemplateInput, cBatch: Index): ((row: Expr, value: Expr) => void) | undefined {
   const { w, graph, plan, root } = t;
   const lse = plan.siblings(root.id).find((id) => graph.node(id).op === 'attentionBackward');
   if (lse === undefined) return undefined;
   const out = w.buffer(lse, true);
   const shape = graph.node(lse).type.shape;
-  return (row, value) => `${out}[${printIx(w.linear([...cBatch, row, ZERO], shape))}] = ${value};`;
+  return (row, value) => w.store(out, w.linear([...cBatch, row, u32(0)], shape), value);
 }
 
 /** One output row (vec4 values, chunk c at column 4·c) through P·V's epilogue; `guard(c)` guards chunk c's store. */
-function storeOutputRow(t: TemplateInput, p: MatmulProblem, cBatch: Index, row: Ix, values: readonly string[], guard: (c: number) => string | undefined): void {
+function storeOutputRow(t: TemplateInput, p: MatmulProblem, cBatch: Index, row: Expr, values: readonly Expr[], guard: (c: number) => Expr): void {
   const { w, root } = t;
   if (canStoreVec4(w, t, p)) {
-    values.forEach((v, c) => storeEpilogueVec4(w, t, p, cBatch, row, lit(4 * c), v, guard(c)));
+    values.forEach((v, c) => storeEpilogueVec4(w, t, p, cBatch, row, u32(4 * c), v, guard(c)));
     return;
   }
   const out = w.buffer(root.id, true);
   values.forEach((v, c) => {
-    for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, row, lit(4 * c + k), `${v}.${'xyzw'[k]}`, guard(c));
+    for (let k = 0; k < 4; k++) storeEpilogue(w, t, p, out, cBatch, row, u32(4 * c + k), lane(v, k), guard(c));
   });
 }

@@ -2,7 +2,8 @@
 // block per thread, scalar loads. The classic design for hardware GPUs (shared memory is fast and
 // barriers cheap there); on CPU drivers barriers split the shader and every load is costly.
 
-import { add, ixVar, min } from './expr.ts';
+import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
+import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, matmulProblem, storeEpilogue } from './matmul.ts';
 import type { TemplateInput, TemplateOutput } from './template.ts';
 
@@ -32,53 +33,53 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const { tm, tn, bk, wx, wy } = cfg;
   const BM = wy * tm, BN = wx * tn, threads = wx * wy;
   if (batchCount > limits.maxWorkgroupsPerDimension) throw new Error(`matmul: ${batchCount} workgroups exceed the device's dispatch limit (${limits.maxWorkgroupsPerDimension} per dimension)`);
-  w.moduleDecl(`var<workgroup> As: array<f32, ${BM * bk}>;`);
-  w.moduleDecl(`var<workgroup> Bs: array<f32, ${bk * BN}>;`);
+  const As = w.workgroupArray('As', F32, BM * bk);
+  const Bs = w.workgroupArray('Bs', F32, bk * BN);
   const out = w.buffer(root.id, true);
-  const { aBatch, bBatch, cBatch } = batchIndices(w, p, ixVar('wid.z', batchCount));
-  w.line(`let m0 = wid.y * ${BM}u;`);
-  w.line(`let n0 = wid.x * ${BN}u;`);
-  w.line(`var acc: array<f32, ${tm * tn}>;`);
+  const { aBatch, bBatch, cBatch } = batchIndices(w, p, w.builtin('wid', 2, batchCount));
+  const m0 = w.let(mul(w.builtin('wid', 1), BM), 'm0');
+  const n0 = w.let(mul(w.builtin('wid', 0), BN), 'n0');
+  const lid = w.builtin('lid', undefined, threads);
+  const [tx, ty] = [w.builtin('lid3', 0, wx), w.builtin('lid3', 1, wy)];
+  const acc = w.privateArray('acc', F32, tm * tn);
   let prologueOps = 0;
-  w.block(`for (var k0 = 0u; k0 < ${K}u; k0 += ${bk}u)`, () => {
-    prologueOps += w.block(`for (var l = lid; l < ${BM * bk}u; l += ${threads}u)`, () => {
-      w.line(`let r = l / ${bk}u;`);
-      w.line(`let c = l % ${bk}u;`);
-      const gm = w.letIx(min(add(ixVar('m0'), ixVar('r', BM)), M - 1), 'gm');
-      const gk = w.letIx(min(add(ixVar('k0'), ixVar('c', bk)), K - 1), 'gk');
-      const v = w.value(p.a.id, [...aBatch, gm, gk]);
-      w.line(`As[l] = select(0.0, ${v}, m0 + r < ${M}u && k0 + c < ${K}u);`);
+  // One tile of an operand into workgroup memory: element (r, c) of rows × cols, zero past the ends.
+  const stage = (tile: Buf, rows: number, cols: number, value: (r: Expr, c: Expr) => { v: Expr; inside: Expr }) =>
+    w.loop('l', lid, rows * cols, threads, (l) => {
+      const r = w.let(div(l, cols), 'r'), c = w.let(mod(l, cols), 'c');
+      const { v, inside } = value(r, c);
+      w.store(tile, l, select(f32(0), v, inside));
     });
-    prologueOps += w.block(`for (var l = lid; l < ${bk * BN}u; l += ${threads}u)`, () => {
-      w.line(`let r = l / ${BN}u;`);
-      w.line(`let c = l % ${BN}u;`);
-      const gk = w.letIx(min(add(ixVar('k0'), ixVar('r', bk)), K - 1), 'gk');
-      const gn = w.letIx(min(add(ixVar('n0'), ixVar('c', BN)), N - 1), 'gn');
-      const v = w.value(p.b.id, [...bBatch, gk, gn]);
-      w.line(`Bs[l] = select(0.0, ${v}, k0 + r < ${K}u && n0 + c < ${N}u);`);
+  w.loop('k0', 0, K, bk, (k0) => {
+    prologueOps += stage(As, BM, bk, (r, c) => {
+      const gm = w.let(min(add(m0, r), M - 1), 'gm'), gk = w.let(min(add(k0, c), K - 1), 'gk');
+      return { v: w.value(p.a.id, [...aBatch, gm, gk]), inside: and(lt(add(m0, r), M), lt(add(k0, c), K)) };
     });
-    w.line('workgroupBarrier();');
-    w.block(`for (var kk = 0u; kk < ${bk}u; kk++)`, () => {
-      for (let i = 0; i < tm; i++) w.line(`let a${i} = As[(lid3.y * ${tm}u + ${i}u) * ${bk}u + kk];`);
-      for (let j = 0; j < tn; j++) w.line(`let b${j} = Bs[kk * ${BN}u + lid3.x * ${tn}u + ${j}u];`);
-      for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.line(`acc[${i * tn + j}] = fma(a${i}, b${j}, acc[${i * tn + j}]);`);
+    prologueOps += stage(Bs, bk, BN, (r, c) => {
+      const gk = w.let(min(add(k0, r), K - 1), 'gk'), gn = w.let(min(add(n0, c), N - 1), 'gn');
+      return { v: w.value(p.b.id, [...bBatch, gk, gn]), inside: and(lt(add(k0, r), K), lt(add(n0, c), N)) };
     });
-    w.line('workgroupBarrier();');
+    w.barrier();
+    w.loop('kk', 0, bk, 1, (kk) => {
+      const a = Array.from({ length: tm }, (_, i) => w.let(load(As, add(mul(add(mul(ty, tm), i), bk), kk)), 'a'));
+      const b = Array.from({ length: tn }, (_, j) => w.let(load(Bs, add(add(mul(kk, BN), mul(tx, tn)), j)), 'b'));
+      for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.store(acc, u32(i * tn + j), fma(a[i]!, b[j]!, load(acc, u32(i * tn + j))));
+    });
+    w.barrier();
   });
   let epilogueOps = 0;
-  w.block(`for (var i = 0u; i < ${tm}u; i++)`, () => {
-    w.block(`for (var j = 0u; j < ${tn}u; j++)`, () => {
-      w.line(`let gm = m0 + lid3.y * ${tm}u + i;`);
-      w.line(`let gn = n0 + lid3.x * ${tn}u + j;`);
-      epilogueOps = w.block(`if (gm < ${M}u && gn < ${N}u)`, () => {
-        storeEpilogue(w, t, p, out, cBatch, ixVar('gm', M), ixVar('gn', N), `acc[i * ${tn}u + j]`);
+  w.loop('i', 0, tm, 1, (i) => {
+    w.loop('j', 0, tn, 1, (j) => {
+      const gm = w.let(add(add(m0, mul(ty, tm)), i), 'gm');
+      const gn = w.let(add(add(n0, mul(tx, tn)), j), 'gn');
+      epilogueOps = w.when(and(lt(gm, M), lt(gn, N)), () => {
+        storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, add(mul(i, tn), j)));
       });
     });
   });
   const tilesN = Math.ceil(N / BN), tilesM = Math.ceil(M / BM);
   return {
     kind: 'matmul',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [wx, wy, 1],
     dispatch: [tilesN, tilesM, batchCount],
     flops: batchCount * (2 * M * N * K + M * N * epilogueOps) + batchCount * tilesM * tilesN * Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads,

@@ -18,9 +18,10 @@
 // along m), for outputs narrower than a subgroup's 4·S columns. Tails: rows and columns past the
 // end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
 
-import { add, bound, div, ixVar, lit, min, mod, mul, printIx, ZERO, type Index, type Ix } from './expr.ts';
+import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
+import { VEC4, type Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
-import { FLAT_WORKGROUP, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput } from './template.ts';
+import { flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 
 /** The shape of a vec4 or subgroup matmul kernel: rows per lane, lanes and groups per workgroup, sharing, orientation. */
 export interface Vec4Config {
@@ -46,8 +47,8 @@ interface Operand {
   readonly ext: number;
 }
 
-const at = (o: Operand, r: Ix, k: Ix): Index => {
-  const idx = [...o.batch, ZERO, ZERO];
+const at = (o: Operand, r: Expr, k: Expr): Index => {
+  const idx = [...o.batch, u32(0), u32(0)];
   idx[o.outAxis] = r;
   idx[o.kAxis] = k;
   return idx;
@@ -74,9 +75,6 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
   const { lanes: S, groups: G, subgroup } = cfg;
   return {
     kind: 'matmul',
-    params: subgroup
-      ? '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) sid: u32'
-      : '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u',
     workgroupSize: [S, G, 1],
     dispatch: [k.dx, k.dy, batchCount],
     // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
@@ -103,16 +101,18 @@ interface Vec4Kernel {
   readonly yAlongCols: boolean;
   /** Pieces of X each lane reads per k step. */
   readonly perLane: number;
-  /** The WGSL name of the lane index. */
-  readonly lane: string;
+  /** The lane index (the subgroup invocation, or the local x). */
+  readonly lane: Expr;
+  /** The R vec4 accumulators (named variables: a private array indexed at run time would spill). */
+  readonly accs: readonly Variable[];
   readonly tiles: number;
   readonly dx: number;
   readonly dy: number;
   /** The lane's first output column and row. */
-  readonly c0: Ix;
-  readonly r0: Ix;
+  readonly c0: Expr;
+  readonly r0: Expr;
   /** Column vector base (clamped into range: out-of-range lanes read the last columns, store nothing). */
-  readonly cBase: Ix;
+  readonly cBase: Expr;
 }
 
 /** The operands and their read axes; writes the lane's tile origin and declares its accumulators. */
@@ -123,7 +123,7 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
   const { rows: R, lanes: S, groups: G, subgroup, swap } = cfg;
   if (!vec4Supported(cfg, limits, batchCount)) throw new Error(`matmul variant ${describeVec4(cfg)} is not supported here`);
   const ra = p.a.type.shape.length, rb = p.b.type.shape.length;
-  const { aBatch, bBatch, cBatch } = batchIndices(w, p, ixVar('wid.z', batchCount));
+  const { aBatch, bBatch, cBatch } = batchIndices(w, p, w.builtin('wid', 2, batchCount));
   const A: Operand = { id: p.a.id, batch: aBatch.slice(), outAxis: ra - 2, kAxis: ra - 1, ext: M };
   const B: Operand = { id: p.b.id, batch: bBatch.slice(), outAxis: rb - 1, kAxis: rb - 2, ext: N };
   const [X, Y] = swap ? [B, A] : [A, B];
@@ -135,84 +135,75 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
   const xAlongRows = rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
   const yAlongCols = colsExt % 4 === 0 && w.vec4Loads(Y.id, Y.outAxis) <= w.vec4Loads(Y.id, Y.kAxis);
 
-  const lane = subgroup ? 'sid' : 'lid.x';
+  const lane = subgroup ? w.builtin('sid', undefined, S) : w.builtin('lid3', 0, S);
   const tiles = tilesC * tilesR;
   const [dx, dy] = spread(tiles, limits);
-  w.line(`let tile = ${FLAT_WORKGROUP};`);
+  const tile0 = w.let(flatWorkgroup(w), 'tile');
   // Only when the dispatch is spread over two dimensions are there workgroups past the last tile.
-  if (dx * dy > tiles) w.line(`if (tile >= ${tiles}u) { return; }`);
-  const c0 = w.letIx(add(mul(mod(ixVar('tile', tilesC * tilesR), tilesC), BC), mul(ixVar(lane, S), 4)), 'c');
-  const r0 = w.letIx(add(mul(div(ixVar('tile', tilesC * tilesR), tilesC), BR), G > 1 ? mul(ixVar('lid.y', G), R) : ZERO), 'r');
-  const cBase = colsExt % 4 === 0 ? w.letIx(min(c0, colsExt - 4), 'cb') : c0;
-  for (let r = 0; r < R; r++) w.line(`var acc${r} = vec4<f32>(0.0);`);
+  if (dx * dy > tiles) w.exitIf(ge(tile0, tiles));
+  const tile = bounded(tile0, tiles);
+  const c0 = w.let(add(mul(mod(tile, tilesC), BC), mul(lane, 4)), 'c');
+  const r0 = w.let(add(mul(div(tile, tilesC), BR), G > 1 ? mul(w.builtin('lid3', 1, G), R) : u32(0)), 'r');
+  const cBase = colsExt % 4 === 0 ? w.let(min(c0, colsExt - 4), 'cb') : c0;
+  const accs = Array.from({ length: R }, () => w.variable(splat(f32(0)), 'acc'));
   // Pieces of X this lane reads: subgroup lanes read pieces lane, lane + S, ...; others all R.
   const perLane = subgroup ? Math.ceil(R / S) : R;
-  return { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, tiles, dx, dy, c0, r0, cBase };
+  return { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, accs, tiles, dx, dy, c0, r0, cBase };
 }
 
 /** Output column c0 + c, clamped into range. */
-const columnIndex = ({ w, c0, Y }: Vec4Kernel, c: number): Ix => w.letIx(min(add(c0, c), Y.ext - 1), 'cc');
+const columnIndex = ({ w, c0, Y }: Vec4Kernel, c: number): Expr => w.let(min(add(c0, c), Y.ext - 1), 'cc');
 
 /** The index of this lane's piece j of X. */
-const pieceIndex = ({ w, cfg, lane }: Vec4Kernel, j: number): Ix =>
-  cfg.subgroup ? w.letIx(min(add(ixVar(lane, cfg.lanes), cfg.lanes * j), cfg.rows - 1), 'pc') : lit(j);
+const pieceIndex = ({ w, cfg, lane }: Vec4Kernel, j: number): Expr =>
+  cfg.subgroup ? w.let(min(add(lane, cfg.lanes * j), cfg.rows - 1), 'pc') : u32(j);
 
 /** The piece's value (a vec4) for piece j of this lane at k step k. */
-function loadPiece(v: Vec4Kernel, j: number, k: Ix): string {
+function loadPiece(v: Vec4Kernel, j: number, k: Expr): Expr {
   const { w, X, r0 } = v;
   const R = v.cfg.rows, rowsExt = X.ext;
   const pc = pieceIndex(v, j);
   if (!v.xAlongRows) {
-    const row = w.letIx(min(add(r0, pc), rowsExt - 1), 'xr');
+    const row = w.let(min(add(r0, pc), rowsExt - 1), 'xr');
     return w.vec4(X.id, at(X, row, k), X.kAxis);
   }
   // Piece q = kk·(R/4) + block: rows r0 + 4·block .. + 3 at k + kk.
   const q4 = R / 4;
-  const kk = pc.k === 'const' ? lit(Math.floor(pc.v / q4)) : w.letIx(div(pc, q4), 'pk');
-  const blk = pc.k === 'const' ? lit(pc.v % q4) : w.letIx(mod(pc, q4), 'pb');
-  const row = w.letIx(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
-  return w.vec4(X.id, at(X, row, w.letIx(add(k, kk), 'xk')), X.outAxis);
+  const kk = w.let(div(pc, q4), 'pk');
+  const blk = w.let(mod(pc, q4), 'pb');
+  const row = w.let(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
+  return w.vec4(X.id, at(X, row, w.let(add(k, kk), 'xk')), X.outAxis);
 }
 
 /** Scalar x[r][kk] of the block (after sharing), given the per-lane pieces. */
-function shareX({ w, cfg, xAlongRows }: Vec4Kernel, pieces: readonly string[]): (r: number, kk: number) => string {
+function shareX({ w, cfg, xAlongRows }: Vec4Kernel, pieces: readonly Expr[]): (r: number, kk: number) => Expr {
   const { rows: R, lanes: S, subgroup } = cfg;
-  const piece = (q: number): string => {
+  const shared = new Map<number, Expr>();
+  const piece = (q: number): Expr => {
     if (!subgroup) return pieces[q]!;
-    return w.let(`subgroupBroadcast(${pieces[Math.floor(q / S)]!}, ${q % S}u)`, 'xb');
-  };
-  const shared = new Map<number, string>();
-  const get = (q: number) => {
-    if (!shared.has(q)) shared.set(q, piece(q));
+    if (!shared.has(q)) shared.set(q, w.let(sgBroadcast(pieces[Math.floor(q / S)]!, q % S), 'xb'));
     return shared.get(q)!;
   };
-  const comp = ['x', 'y', 'z', 'w'];
-  return xAlongRows
-    ? (r, kk) => `${get(kk * (R / 4) + Math.floor(r / 4))}.${comp[r % 4]}`
-    : (r, kk) => `${get(r)}.${comp[kk]}`;
+  return xAlongRows ? (r, kk) => lane(piece(kk * (R / 4) + Math.floor(r / 4)), r % 4) : (r, kk) => lane(piece(r), kk);
 }
 
 /** Y's 4×4 block at k: four vec4s over the lane's columns, one per kk. */
-function loadY(v: Vec4Kernel, k: Ix): string[] {
+function loadY(v: Vec4Kernel, k: Expr): Expr[] {
   const { w, Y, cBase } = v;
-  if (v.yAlongCols) return [0, 1, 2, 3].map((kk) => w.vec4(Y.id, at(Y, cBase, w.letIx(add(k, kk), 'yk')), Y.outAxis));
+  if (v.yAlongCols) return [0, 1, 2, 3].map((kk) => w.vec4(Y.id, at(Y, cBase, w.let(add(k, kk), 'yk')), Y.outAxis));
   const cols = [0, 1, 2, 3].map((c) => w.vec4(Y.id, at(Y, columnIndex(v, c), k), Y.kAxis));
-  const comp = ['x', 'y', 'z', 'w'];
-  return [0, 1, 2, 3].map((kk) => w.let(`vec4<f32>(${cols.map((c) => `${c}.${comp[kk]}`).join(', ')})`, 'yt'));
+  return [0, 1, 2, 3].map((kk) => w.let(vec4(cols.map((c) => lane(c, kk))), 'yt'));
 }
 
 /** The k loop, 4 at a time: 16·R multiply-adds per step. Returns its arithmetic ops per step. */
 function emitKSteps(v: Vec4Kernel): number {
   const { w, K4 } = v;
   if (K4 === 0) return 0;
-  return w.block(`for (var k = 0u; k < ${K4}u; k += 4u)`, () => {
-    const k = ixVar('k', K4);
+  return w.loop('k', 0, K4, 4, (k) => {
     const pieces = Array.from({ length: v.perLane }, (_, j) => loadPiece(v, j, k));
     const x = shareX(v, pieces);
     const y = loadY(v, k);
-    for (let r = 0; r < v.cfg.rows; r++) {
-      w.line(`acc${r} = acc${r} + ${[0, 1, 2, 3].map((kk) => `${x(r, kk)} * ${y[kk]}`).join(' + ')};`);
-    }
+    v.accs.forEach((acc, r) => w.assign(acc, [0, 1, 2, 3].reduce((s, kk) => add(s, mul(x(r, kk), y[kk]!)), acc.ref)));
   });
 }
 
@@ -220,22 +211,21 @@ function emitKSteps(v: Vec4Kernel): number {
 function emitKTail(v: Vec4Kernel): number {
   const { w, X, Y, K4, r0, cBase } = v;
   const { K } = v.p;
-  const { rows: R, lanes: S, subgroup } = v.cfg;
+  const { lanes: S, subgroup } = v.cfg;
   if (K4 >= K) return 0;
   // Scalars of X shared the same way as the pieces, Y as one vector over the columns.
-  return w.block(`for (var k = ${K4}u; k < ${K}u; k++)`, () => {
-    const k = ixVar('k', K);
+  return w.loop('k', K4, K, 1, (k) => {
     const xs = Array.from({ length: v.perLane }, (_, j) => {
-      const row = w.letIx(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
+      const row = w.let(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
       return w.value(X.id, at(X, row, k));
     });
     const y = Y.ext % 4 === 0
       ? w.vec4(Y.id, at(Y, cBase, k), Y.outAxis)
-      : w.let(`vec4<f32>(${[0, 1, 2, 3].map((c) => w.value(Y.id, at(Y, columnIndex(v, c), k))).join(', ')})`, 'yt');
-    for (let r = 0; r < R; r++) {
-      const xr = subgroup ? w.let(`subgroupBroadcast(${xs[Math.floor(r / S)]!}, ${r % S}u)`, 'xb') : xs[r]!;
-      w.line(`acc${r} = acc${r} + ${xr} * ${y};`);
-    }
+      : w.let(vec4([0, 1, 2, 3].map((c) => w.value(Y.id, at(Y, columnIndex(v, c), k)))), 'yt');
+    v.accs.forEach((acc, r) => {
+      const xr = subgroup ? w.let(sgBroadcast(xs[Math.floor(r / S)]!, r % S), 'xb') : xs[r]!;
+      w.assign(acc, add(acc.ref, mul(xr, y)));
+    });
   });
 }
 
@@ -248,26 +238,25 @@ function emitKTail(v: Vec4Kernel): number {
 function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
   const { w, t, p, c0, r0 } = v;
   const { rows: R, swap } = v.cfg;
-  w.line(`var accs = array<vec4<f32>, ${R}>(${Array.from({ length: R }, (_, r) => `acc${r}`).join(', ')});`);
+  const accs = w.privateArray('accs', VEC4, R, v.accs.map((a) => a.ref));
   const vecStore = canStoreVec4(w, t, p);
   let epilogueOps = 0;
-  const r = ixVar('r', R), i = ixVar('i', 4), q = ixVar('q', R / 4);
-  const store = (gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean) => storeOne(v, gm, gn, gnClamp, acc, vector);
+  const store = (gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean) => storeOne(v, gm, gn, gnClamp, acc, vector);
   if (vecStore && !swap) {
-    epilogueOps = w.block(`for (var r = 0u; r < ${R}u; r++)`, () => store(w.letIx(add(r0, r), 'gm'), c0, 4, 'accs[r]', true)) / 4;
+    epilogueOps = w.loop('r', 0, R, 1, (r) => store(w.let(add(r0, r), 'gm'), c0, 4, load(accs, r), true)) / 4;
   } else if (vecStore) {
     // Lanes hold 4 rows (m) × R columns (n): transposed into vectors along n.
-    w.block(`for (var i = 0u; i < 4u; i++)`, () => {
-      epilogueOps = w.block(`for (var q = 0u; q < ${R / 4}u; q++)`, () => {
-        const cv = w.let(`vec4<f32>(${[0, 1, 2, 3].map((j) => `accs[4u * q + ${j}u][i]`).join(', ')})`, 'cv');
-        store(w.letIx(add(c0, i), 'gm'), w.letIx(add(r0, mul(q, 4)), 'gn'), 4, cv, true);
+    w.loop('i', 0, 4, 1, (i) => {
+      epilogueOps = w.loop('q', 0, R / 4, 1, (q) => {
+        const cv = w.let(vec4([0, 1, 2, 3].map((j) => lane(load(accs, add(mul(q, 4), j)), i))), 'cv');
+        store(w.let(add(c0, i), 'gm'), w.let(add(r0, mul(q, 4)), 'gn'), 4, cv, true);
       }) / 4;
     });
   } else {
-    w.block(`for (var r = 0u; r < ${R}u; r++)`, () => {
-      epilogueOps = w.block('for (var i = 0u; i < 4u; i++)', () => {
+    w.loop('r', 0, R, 1, (r) => {
+      epilogueOps = w.loop('i', 0, 4, 1, (i) => {
         const [gm, gn] = swap ? [add(c0, i), add(r0, r)] : [add(r0, r), add(c0, i)];
-        store(w.letIx(gm, 'gm'), w.letIx(gn, 'gn'), 1, 'accs[r][i]', false);
+        store(w.let(gm, 'gm'), w.let(gn, 'gn'), 1, lane(load(accs, r), i), false);
       });
     });
   }
@@ -275,30 +264,14 @@ function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
 }
 
 /** Stores `acc` (a vec4 along n when `vector`) at output (gm, gn) through the epilogue, guarded. */
-function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Ix, gn: Ix, gnClamp: number, acc: string, vector: boolean): void {
+function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean): void {
   const { M, N } = p;
-  const guard = guardOf([[gm, M], [gn, N]]);
-  if (guard === null) return;
-  const gmc = w.letIx(min(gm, M - 1), 'gm'), gnc = w.letIx(min(gn, N - gnClamp), 'gn');
+  const guard = and(lt(gm, M), lt(gn, N));
+  // An element past the end in every workgroup is never stored.
+  if (guard.k === 'lit' && !guard.v) return;
+  const gmc = w.let(min(gm, M - 1), 'gm'), gnc = w.let(min(gn, N - gnClamp), 'gn');
   if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard);
   else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard);
-}
-
-/**
- * The store guard `e₁ < n₁ && ...` without the comparisons that always hold; undefined when all
- * do, null when one never does (the element is past the end in every workgroup).
- */
-function guardOf(conds: readonly (readonly [Ix, number])[]): string | undefined | null {
-  const parts: string[] = [];
-  for (const [e, n] of conds) {
-    if (e.k === 'const') {
-      if (e.v >= n) return null;
-      continue;
-    }
-    if (bound(e) <= n) continue;
-    parts.push(`${printIx(e)} < ${n}u`);
-  }
-  return parts.length ? parts.join(' && ') : undefined;
 }
 
 /**

@@ -6,7 +6,8 @@
 
 import type { Node } from '../src/core/ir/graph.ts';
 import { numel, type Shape } from '../src/core/ir/shape.ts';
-import { canonicalIndex, div, printIndex, printIx, type Index, type Ix } from './expr.ts';
+import { bool, canonicalIndex, div, indexKey, type Index } from './alu.ts';
+import type { Buf, Expr } from './ir.ts';
 import { expectOp, FusionError, type KernelBuilder, type TemplateInput } from './template.ts';
 
 /** The problem a matmul kernel solves, read off the graph. */
@@ -30,7 +31,7 @@ export function matmulProblem({ graph, plan, root }: TemplateInput): MatmulProbl
 }
 
 /** Batch indices of C, A and B (A and B broadcast over batch axes) for the flat batch entry `batchId`. */
-export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Ix): { aBatch: Index; bBatch: Index; cBatch: Index } {
+export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Expr): { aBatch: Index; bBatch: Index; cBatch: Index } {
   const cBatch = p.batch.length ? w.unflatten(batchId, p.batch) : [];
   return {
     cBatch,
@@ -40,30 +41,31 @@ export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Ix): {
 }
 
 /**
- * Writes the root's value for the product element (cBatch, gm, gn), whose accumulator is the WGSL
- * expression `acc`. Must run inside a guard gm < M, gn < N. The root is the product itself, an
- * elementwise chain over it (through reshapes: same element order), or a final permute (stored
- * transposed: weight gradients).
+ * Writes the root's value for the product element (cBatch, gm, gn), whose accumulator is `acc`.
+ * Must run inside a guard gm < M, gn < N, or pass it as `guard` (the value is computed outside
+ * it, so that shared loads stay unconditional). The root is the product itself, an elementwise
+ * chain over it (through reshapes: same element order), or a final permute (stored transposed:
+ * weight gradients).
  */
-export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: string, cBatch: Index, gm: Ix, gn: Ix, acc: string, guard?: string): void {
+export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: Buf, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true)): void {
   const shape = p.mm.type.shape;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
-  const flat = w.letIx(w.linear(idx, shape), 'f');
+  const flat = w.let(w.linear(idx, shape), 'f');
   w.relate(flat, shape, idx);
-  const want = printIndex(idx);
+  const want = indexKey(idx);
   w.provide(p.mm.id, (at) => {
-    if (printIndex(at) !== want) throw new FusionError(p.mm.id, `epilogue reads the product at [${printIndex(at)}], not [${want}]`);
+    if (indexKey(at) !== want) throw new FusionError(p.mm.id, `epilogue reads the product at [${indexKey(at)}], not [${want}]`);
     return acc;
   });
   const root = t.root;
-  let rootIdx: Index, at: Ix = flat;
+  let rootIdx: Index, at: Expr = flat;
   if (root.op === 'permute') {
     const inIdx = w.unflatten(flat, t.graph.node(root.inputs[0]!).type.shape);
     rootIdx = root.attrs.perm.map((q) => inIdx[q]!);
     at = w.linear(rootIdx, root.type.shape);
   } else rootIdx = w.unflatten(flat, root.type.shape);
   const v = w.compute(root.id, rootIdx);
-  w.line(guard ? `if (${guard}) { ${out}[${printIx(at)}] = ${v}; }` : `${out}[${printIx(at)}] = ${v};`);
+  w.when(guard, () => w.store(out, at, v));
 }
 
 /**
@@ -83,30 +85,29 @@ export function canStoreVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProble
 
 /**
  * The vector form of `storeEpilogue`: the root at product elements (cBatch, gm, gn..gn+3), whose
- * accumulators are the vec4 expression `acc`, stored with one vector write (gn a multiple of 4;
+ * accumulators are the vec4 `acc`, stored with one vector write (gn a multiple of 4;
  * `canStoreVec4` must hold). The store is guarded by `guard` (the values are computed at clamped,
  * in-range indices so that shared loads stay outside the branch).
  */
-export function storeEpilogueVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, cBatch: Index, gm: Ix, gn: Ix, acc: string, guard?: string): void {
+export function storeEpilogueVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true)): void {
   const shape = p.mm.type.shape;
   const last = shape.length - 1;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
-  const flat = w.letIx(w.linear(idx, shape), 'f');
+  const flat = w.let(w.linear(idx, shape), 'f');
   w.relate(flat, shape, idx);
-  const want = printIndex(idx);
-  w.provideVec(p.mm.id, (at, axis) => (axis === last && printIndex(at) === want ? acc : undefined));
+  const want = indexKey(idx);
+  w.provideVec(p.mm.id, (at, axis) => (axis === last && indexKey(at) === want ? acc : undefined));
   w.provide(p.mm.id, (at) => {
-    throw new FusionError(p.mm.id, `vector epilogue reads the product as a scalar at [${printIndex(at)}]`);
+    throw new FusionError(p.mm.id, `vector epilogue reads the product as a scalar at [${indexKey(at)}]`);
   });
   const root = t.root;
-  let rootIdx: Index, rootFlat: Ix = flat;
+  let rootIdx: Index, rootFlat: Expr = flat;
   if (root.op === 'permute') {
     const inIdx = w.unflatten(flat, t.graph.node(root.inputs[0]!).type.shape);
     rootIdx = root.attrs.perm.map((q) => inIdx[q]!);
-    rootFlat = w.letIx(w.linear(rootIdx, root.type.shape), 'f');
+    rootFlat = w.let(w.linear(rootIdx, root.type.shape), 'f');
   } else rootIdx = w.unflatten(flat, root.type.shape);
   const v = w.computeVec4(root.id, rootIdx, root.type.shape.length - 1);
   const out = w.bufferVec4(root.id, true);
-  const at = printIx(div(rootFlat, 4));
-  w.line(guard ? `if (${guard}) { ${out}[${at}] = ${v}; }` : `${out}[${at}] = ${v};`);
+  w.when(guard, () => w.store(out, div(rootFlat, 4), v));
 }

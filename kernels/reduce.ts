@@ -10,18 +10,26 @@
 
 import type { Node } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
-import { canonicalIndex, ixVar, printIndex, ZERO, type Index, type Ix } from './expr.ts';
-import { expectOp, f32Lit, FLAT_WORKGROUP, FusionError, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput } from './template.ts';
+import { add, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, mul, splat, sub, u32, type Index } from './alu.ts';
+import { F32, type Buf, type Expr } from './ir.ts';
+import { expectOp, flatWorkgroup, FusionError, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
 
-function combiner(r: Node): { init: string; step: (acc: string, v: string) => string } {
+function combiner(r: Node): { init: Expr; step: (acc: Expr, v: Expr) => Expr } {
   return expectOp(r, 'sum', 'reduceMax').op === 'sum'
-    ? { init: f32Lit(0), step: (a, v) => `${a} + ${v}` }
-    : { init: f32Lit(LOWEST_F32), step: (a, v) => `max(${a}, ${v})` };
+    ? { init: f32(0), step: (a, v) => add(a, v) }
+    : { init: f32(LOWEST_F32), step: (a, v) => max(a, v) };
 }
 
 const axisOf = (r: Node) => expectOp(r, 'sum', 'reduceMax').attrs.axis;
+
+/** `flat·WG + lid`, the thread's element, returned once the threads past `count` have exited. */
+function threadIndex(w: KernelBuilder, WG: number, count: number, hint: string): Expr {
+  const g = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), hint);
+  w.exitIf(ge(g, count));
+  return bounded(g, count);
+}
 
 /** A reduction along any axis: one thread per output element, looping over the reduced axis. */
 export function reduceKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
@@ -31,20 +39,16 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
   const n = x.type.shape[axis]!;
   const outN = numel(root.type.shape);
   const out = w.buffer(root.id, true);
-  w.line(`let g = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
-  w.line(`if (g >= ${outN}u) { return; }`);
-  const idx = w.unflatten(ixVar('g', outN), root.type.shape);
+  const g = threadIndex(w, WG, outN, 'g');
+  const idx = w.unflatten(g, root.type.shape);
   const { init, step } = combiner(root);
-  w.line(`var acc = ${init};`);
-  const k = ixVar('k', n);
-  const loopOps = w.block(`for (var k = 0u; k < ${n}u; k++)`, () => {
-    const v = w.value(x.id, idx.map((e, i) => (i === axis ? k : e)));
-    w.line(`acc = ${step('acc', v)};`);
+  const acc = w.variable(init);
+  const loopOps = w.loop('k', 0, n, 1, (k) => {
+    w.assign(acc, step(acc.ref, w.value(x.id, idx.map((e, i) => (i === axis ? k : e)))));
   });
-  w.line(`${out}[g] = acc;`);
+  w.store(out, g, acc.ref);
   return {
     kind: 'reduce',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(Math.ceil(outN / WG), limits),
     flops: outN * n * (loopOps + 1),
@@ -58,7 +62,7 @@ export function rowKernel(t: TemplateInput): TemplateOutput {
   const domain = root.op === 'sum' || root.op === 'reduceMax' ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
   const rows = numel(domain.slice(0, -1));
   // Lanes need enough rows to fill workgroups on every core; a GPU wants coalesced row reads.
-  return !t.baseline && limits.adapterClass === 'cpu' && rows >= 16 ? rowLaneKernel(t) : rowGroupKernel(t);
+  return limits.adapterClass === 'cpu' && rows >= 16 ? rowLaneKernel(t) : rowGroupKernel(t);
 }
 
 /** Groups the kernel's row reductions into passes: each pass only needs results of earlier passes. */
@@ -131,8 +135,7 @@ function centredMoment(graph: TemplateInput['graph'], plan: FusionView, r: Node,
 
 const sameShapeArr = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-const hcombine = (r: Node, v: string): string =>
-  r.op === 'sum' ? `${v}.x + ${v}.y + ${v}.z + ${v}.w` : `max(max(${v}.x, ${v}.y), max(${v}.z, ${v}.w))`;
+const hcombine = (r: Node, v: Expr): Expr => (r.op === 'sum' ? laneSum(v) : laneMax(v));
 
 /** One row per lane: reductions in passes over the row (vec4 reads), then the root over the row. */
 export function rowLaneKernel(t: TemplateInput): TemplateOutput {
@@ -147,7 +150,6 @@ export function rowLaneKernel(t: TemplateInput): TemplateOutput {
   flops += emitLaneOutput(k);
   return {
     kind: 'row',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(Math.ceil(rows / WG), t.limits),
     flops,
@@ -170,8 +172,9 @@ interface RowLanes {
   /** Rows are read with vec4s (n a multiple of 4). */
   readonly vec: boolean;
   /** The output buffer. */
-  readonly out: string;
-  /** The lane's row index (all axes but the last). */
+  readonly out: Buf;
+  /** The lane's row (flat) and its index (all axes but the last). */
+  readonly row: Expr;
   readonly prefix: Index;
   /** The row's reductions, the root last when it is one. */
   readonly reductions: readonly Node[];
@@ -188,22 +191,21 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const WG = Math.min(64, limits.maxInvocationsPerWorkgroup, Math.max(8, nextPow2(Math.ceil(rows / 8))));
   const vec = n % 4 === 0;
   const out = w.buffer(root.id, true);
-  w.line(`let row = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
-  w.line(`if (row >= ${rows}u) { return; }`);
-  const prefix = w.unflatten(ixVar('row', rows), rowsShape).slice(0, -1);
+  const row = threadIndex(w, WG, rows, 'row');
+  const prefix = w.unflatten(row, rowsShape).slice(0, -1);
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
-  return { w, graph, root, isReduction, n, last, rows, WG, vec, out, prefix, reductions };
+  return { w, graph, root, isReduction, n, last, rows, WG, vec, out, row, prefix, reductions };
 }
 
 /** Index of element e of the lane's row. */
-const rowAt = (k: RowLanes, e: Ix): Index => [...k.prefix, e];
+const rowAt = (k: RowLanes, e: Expr): Index => [...k.prefix, e];
 
-/** Makes reduction r's value, read anywhere in the lane's row, the WGSL value `result`. */
-function provideRow({ w, prefix }: RowLanes, r: Node, result: string): void {
-  const want = printIndex(canonicalIndex([...prefix, ZERO], r.type.shape));
+/** Makes reduction r's value, read anywhere in the row `prefix`, the value `result`. */
+function provideRow(w: KernelBuilder, prefix: Index, r: Node, result: Expr): void {
+  const want = indexKey(canonicalIndex([...prefix, u32(0)], r.type.shape));
   w.provide(r.id, (idx) => {
-    if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
+    if (indexKey(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${indexKey(idx)}] vs [${want}])`);
     return result;
   });
 }
@@ -211,43 +213,31 @@ function provideRow({ w, prefix }: RowLanes, r: Node, result: string): void {
 /** The shifted sums of a centred moment: the shift x₀ and the accumulators of Σy and Σy². */
 interface ShiftedSums {
   readonly mo: CentredMoment;
-  readonly x0: string;
-  readonly sy: string;
-  readonly qy: string;
+  readonly x0: Expr;
+  readonly sy: Variable;
+  readonly qy: Variable;
 }
 
 /** One loop over the row for `pass` (and the shifted sums of `moments`); provides the results. Returns its flops. */
 function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly CentredMoment[]): number {
   const { w, n, rows, vec, last } = k;
-  const accs = pass.map((r) => {
-    const { init } = combiner(r);
-    const acc = w.fresh('acc');
-    w.line(`var ${acc} = ${vec ? `vec4<f32>(${init})` : init};`);
-    return acc;
-  });
+  const zero = (e: Expr) => (vec ? splat(e) : e);
+  const accs = pass.map((r) => w.variable(zero(combiner(r).init)));
   // Shifted sums Σ(x − x₀) and Σ(x − x₀)² for the moments whose Σx this pass computes.
   const shifted = moments.map((mo): ShiftedSums => {
-    const x0 = w.let(w.value(mo.x, rowAt(k, ZERO)), 'x0');
-    const sy = w.fresh('sy'), qy = w.fresh('qy');
-    w.line(`var ${sy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
-    w.line(`var ${qy} = ${vec ? 'vec4<f32>(0.0)' : '0.0'};`);
-    return { mo, x0, sy, qy };
+    const x0 = w.let(w.value(mo.x, rowAt(k, u32(0))), 'x0');
+    return { mo, x0, sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') };
   });
-  const ops = w.block(vec ? `for (var j = 0u; j < ${n}u; j += 4u)` : `for (var j = 0u; j < ${n}u; j++)`, () => {
-    const j = ixVar('j', n);
-    pass.forEach((r, i) => {
-      const { step } = combiner(r);
-      const v = vec ? w.vec4(r.inputs[0]!, rowAt(k, j), last) : w.value(r.inputs[0]!, rowAt(k, j));
-      w.line(`${accs[i]} = ${vec && r.op === 'reduceMax' ? `max(${accs[i]}, ${v})` : step(accs[i]!, v)};`);
-    });
+  const ops = w.loop('j', 0, n, vec ? 4 : 1, (j) => {
+    const at = (id: number) => (vec ? w.vec4(id, rowAt(k, j), last) : w.value(id, rowAt(k, j)));
+    pass.forEach((r, i) => w.assign(accs[i]!, combiner(r).step(accs[i]!.ref, at(r.inputs[0]!))));
     for (const s of shifted) {
-      const v = vec ? w.vec4(s.mo.x, rowAt(k, j), last) : w.value(s.mo.x, rowAt(k, j));
-      const y = w.let(`${v} - ${vec ? `vec4<f32>(${s.x0})` : s.x0}`, 'y');
-      w.line(`${s.sy} = ${s.sy} + ${y};`);
-      w.line(`${s.qy} = ${s.qy} + ${y} * ${y};`);
+      const y = w.let(sub(at(s.mo.x), zero(s.x0)), 'y');
+      w.assign(s.sy, add(s.sy.ref, y));
+      w.assign(s.qy, add(s.qy.ref, mul(y, y)));
     }
   });
-  pass.forEach((r, i) => provideRow(k, r, w.let(vec ? hcombine(r, accs[i]!) : accs[i]!, 'r')));
+  pass.forEach((r, i) => provideRow(w, k.prefix, r, w.let(vec ? hcombine(r, accs[i]!.ref) : accs[i]!.ref, 'r')));
   for (const s of shifted) provideCentredMoment(k, s);
   return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
 }
@@ -256,30 +246,27 @@ function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly Cent
 function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
   const { w, graph, n, vec, prefix } = k;
   // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
-  const sy = w.let(vec ? `${s.sy}.x + ${s.sy}.y + ${s.sy}.z + ${s.sy}.w` : s.sy, 'sy');
-  const qy = w.let(vec ? `${s.qy}.x + ${s.qy}.y + ${s.qy}.z + ${s.qy}.w` : s.qy, 'qy');
-  const sum = w.value(s.mo.sum, [...prefix, ZERO]);
-  const t = w.let(`${f32Lit(s.mo.scale)} * ${sum} - ${s.x0}`, 't');
-  provideRow(k, graph.node(s.mo.centred), w.let(`max(${qy} - 2.0 * ${t} * ${sy} + ${f32Lit(n)} * ${t} * ${t}, 0.0)`, 'r'));
+  const sy = w.let(vec ? laneSum(s.sy.ref) : s.sy.ref, 'sy');
+  const qy = w.let(vec ? laneSum(s.qy.ref) : s.qy.ref, 'qy');
+  const sum = w.value(s.mo.sum, [...prefix, u32(0)]);
+  const t = w.let(sub(mul(f32(s.mo.scale), sum), s.x0), 't');
+  const moment = add(sub(qy, mul(mul(f32(2), t), sy)), mul(mul(f32(n), t), t));
+  provideRow(w, prefix, graph.node(s.mo.centred), w.let(max(moment, f32(0)), 'r'));
 }
 
 /** The root: one value per row (a reduction), else the row itself (vec4 stores when possible). Returns its flops. */
 function emitLaneOutput(k: RowLanes): number {
-  const { w, root, n, rows, vec, last, out, prefix } = k;
+  const { w, root, n, rows, vec, last, out, row, prefix } = k;
   if (k.isReduction) {
-    w.line(`${out}[row] = ${w.compute(root.id, [...prefix, ZERO])};`);
+    w.store(out, row, w.compute(root.id, [...prefix, u32(0)]));
     return 0;
   }
   if (vec && root.type.dtype === 'f32') {
     const outV = w.bufferVec4(root.id, true);
-    const ops = w.block(`for (var j = 0u; j < ${n}u; j += 4u)`, () => {
-      w.line(`${outV}[row * ${n / 4}u + j / 4u] = ${w.computeVec4(root.id, rowAt(k, ixVar('j', n)), last)};`);
-    });
+    const ops = w.loop('j', 0, n, 4, (j) => w.store(outV, add(mul(row, n / 4), div(j, 4)), w.computeVec4(root.id, rowAt(k, j), last)));
     return rows * n * ops / 4;
   }
-  const ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
-    w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, rowAt(k, ixVar('j', n)))};`);
-  });
+  const ops = w.loop('j', 0, n, 1, (j) => w.store(out, add(mul(row, n), j), w.compute(root.id, rowAt(k, j))));
   return rows * n * ops;
 }
 
@@ -292,49 +279,39 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
   const rows = numel(rowsShape);
   const WG = Math.min(limits.maxInvocationsPerWorkgroup, 256, Math.max(32, nextPow2(n)));
   const out = w.buffer(root.id, true);
-  w.line(`let row = ${FLAT_WORKGROUP};`);
-  w.line(`if (row >= ${rows}u) { return; }`);
-  w.moduleDecl(`var<workgroup> red: array<f32, ${WG}>;`);
-  const prefix = w.unflatten(ixVar('row', rows), rowsShape).slice(0, -1);
-  const j = ixVar('j', n);
-  const at = (e: typeof j): Index => [...prefix, e];
+  const row0 = w.let(flatWorkgroup(w), 'row');
+  w.exitIf(ge(row0, rows));
+  const row = bounded(row0, rows);
+  const lid = w.builtin('lid', undefined, WG);
+  const red = w.workgroupArray('red', F32, WG);
+  const prefix = w.unflatten(row, rowsShape).slice(0, -1);
+  const at = (e: Expr): Index => [...prefix, e];
 
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
   let flops = 0;
   for (const r of reductions) {
     const { init, step } = combiner(r);
-    const acc = w.fresh('acc');
-    w.line(`var ${acc} = ${init};`);
-    const ops = w.block(`for (var j = lid; j < ${n}u; j += ${WG}u)`, () => {
-      w.line(`${acc} = ${step(acc, w.value(r.inputs[0]!, at(j)))};`);
-    });
+    const acc = w.variable(init);
+    const ops = w.loop('j', lid, n, WG, (j) => w.assign(acc, step(acc.ref, w.value(r.inputs[0]!, at(j)))));
     flops += rows * n * (ops + 1);
-    w.line(`red[lid] = ${acc};`);
-    w.line('workgroupBarrier();');
-    w.block(`for (var s = ${WG / 2}u; s > 0u; s = s >> 1u)`, () => {
-      w.line(`if (lid < s) { red[lid] = ${step('red[lid]', 'red[lid + s]')}; }`);
-      w.line('workgroupBarrier();');
+    w.store(red, lid, acc.ref);
+    w.barrier();
+    w.halvingLoop('s', WG / 2, (s) => {
+      w.when(compare('lt', lid, s), () => w.store(red, lid, step(load(red, lid), load(red, add(lid, s)))));
+      w.barrier();
     });
-    const result = w.let('red[0]', 'r');
-    w.line('workgroupBarrier();');
-    const want = printIndex([...prefix, ZERO]);
-    w.provide(r.id, (idx) => {
-      if (printIndex(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${printIndex(idx)}] vs [${want}])`);
-      return result;
-    });
+    const result = w.let(load(red, u32(0)), 'r');
+    w.barrier();
+    provideRow(w, prefix, r, result);
   }
   if (isReduction) {
-    w.line(`if (lid == 0u) { ${out}[row] = ${w.compute(root.id, [...prefix, ZERO])}; }`);
+    w.when(compare('eq', lid, 0), () => w.store(out, row, w.compute(root.id, [...prefix, u32(0)])));
   } else {
-    const ops = w.block(`for (var j = lid; j < ${n}u; j += ${WG}u)`, () => {
-      w.line(`${out}[row * ${n}u + j] = ${w.compute(root.id, at(j))};`);
-    });
-    flops += rows * n * ops;
+    flops += rows * n * w.loop('j', lid, n, WG, (j) => w.store(out, add(mul(row, n), j), w.compute(root.id, at(j))));
   }
   return {
     kind: 'row',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(rows, limits),
     flops,

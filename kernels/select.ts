@@ -3,8 +3,8 @@
 // as the reference interpreter. Output: i32 indices.
 
 import { numel } from '../src/core/ir/shape.ts';
-import { ixVar, printIx } from './expr.ts';
-import { expectOp, FLAT_WORKGROUP, spread, type TemplateInput, type TemplateOutput } from './template.ts';
+import { add, and, bounded, cast, compare, f32, ge, lt, mul, or, u32 } from './alu.ts';
+import { expectOp, flatWorkgroup, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 export function topkKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const WG = 64;
@@ -15,28 +15,29 @@ export function topkKernel({ w, graph, root, limits }: TemplateInput): TemplateO
   const rowsShape = x.type.shape.map((d, i) => (i === axis ? 1 : d));
   const rows = numel(rowsShape);
   const out = w.buffer(root.id, true);
-  w.line(`let g = (${FLAT_WORKGROUP}) * ${WG}u + lid;`);
-  w.line(`if (g >= ${rows}u) { return; }`);
-  const idx = w.unflatten(ixVar('g', rows), rowsShape);
-  w.line('var prevV = 0.0;');
-  w.line('var prevJ = 0u;');
+  const g0 = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), 'g');
+  w.exitIf(ge(g0, rows));
+  const idx = w.unflatten(bounded(g0, rows), rowsShape);
+  const prevV = w.variable(f32(0), 'prevV');
+  const prevJ = w.variable(u32(0), 'prevJ');
   let ops = 0;
-  const j = ixVar('j', n), t = ixVar('t', k);
-  w.block(`for (var t = 0u; t < ${k}u; t++)`, () => {
-    w.line('var bestV = 0.0;');
-    w.line(`var bestJ = ${n}u;`);
-    ops = w.block(`for (var j = 0u; j < ${n}u; j++)`, () => {
+  w.loop('t', 0, k, 1, (t) => {
+    const bestV = w.variable(f32(0), 'bestV');
+    const bestJ = w.variable(u32(n), 'bestJ');
+    ops = w.loop('j', 0, n, 1, (j) => {
       const v = w.value(x.id, idx.map((e, i) => (i === axis ? j : e)));
-      w.line(`let after = t == 0u || ${v} < prevV || (${v} == prevV && j > prevJ);`);
-      w.line(`if (after && (bestJ == ${n}u || ${v} > bestV)) { bestV = ${v}; bestJ = j; }`);
+      const after = w.let(or(compare('eq', t, 0), lt(v, prevV.ref), and(compare('eq', v, prevV.ref), compare('gt', j, prevJ.ref))), 'after');
+      w.when(and(after, or(compare('eq', bestJ.ref, n), compare('gt', v, bestV.ref))), () => {
+        w.assign(bestV, v);
+        w.assign(bestJ, j);
+      });
     });
-    w.line(`${out}[${printIx(w.linear(idx.map((e, i) => (i === axis ? t : e)), root.type.shape))}] = i32(bestJ);`);
-    w.line('prevV = bestV;');
-    w.line('prevJ = bestJ;');
+    w.store(out, w.linear(idx.map((e, i) => (i === axis ? t : e)), root.type.shape), cast(bestJ.ref, 'i32'));
+    w.assign(prevV, bestV.ref);
+    w.assign(prevJ, bestJ.ref);
   });
   return {
     kind: 'topk',
-    params: '@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(Math.ceil(rows / WG), limits),
     flops: rows * k * n * (ops + 2),

@@ -1,16 +1,18 @@
 // The interface between kernel templates and the code generator. A template receives a kernel
 // builder (the code generator's emitter, seen through `KernelBuilder`) and the fusion decisions it
-// must render (`FusionView`); it writes the kernel's loops and stores, asking the builder for the
-// value of any graph node at an index (the builder inlines fused producers, loads stored ones,
-// and supplies values the template provides, such as a matmul accumulator). Templates import only
-// this module, kernels/expr.ts and the IR, never the code generator's internals.
+// must render (`FusionView`); it builds the kernel's statements as a tree (kernels/ir.ts), asking
+// the builder for the value of any graph node at an index (the builder inlines fused producers,
+// loads stored ones, and supplies values the template provides, such as a matmul accumulator).
+// Templates import only this module, the IR (kernels/ir.ts, kernels/alu.ts) and the graph IR,
+// never the code generator's internals.
 
 import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import type { Shape } from '../src/core/ir/shape.ts';
-import type { Index, Ix } from './expr.ts';
+import { add, mul, type Index } from './alu.ts';
+import type { Buf, Builtin, Expr, Ty } from './ir.ts';
 
-export type { Index, Ix };
+export type { Index };
 
 /**
  * The template a kernel is rendered by: elementwise `map`, one-axis `reduce`, fused row reductions
@@ -18,28 +20,33 @@ export type { Index, Ix };
  */
 export type KernelKind = 'map' | 'reduce' | 'row' | 'matmul' | 'attention' | 'topk' | 'scatter';
 
-/** Helper functions a template may call (linked into the kernel only when used). */
-export type HelperName = 'erf' | 'sigmoid' | 'tanh' | 'rand';
+/** A mutable local a template declared: read it with `ref`, write it with KernelBuilder.assign. */
+export interface Variable {
+  readonly ref: Expr;
+}
 
+/** Builds one kernel's statements; implemented by the code generator (codegen/emit.ts). */
 export interface KernelBuilder {
   readonly graph: Graph;
-  /** The WGSL name of node `id`'s buffer binding (registered on first use). */
-  buffer(id: number, write?: boolean): string;
-  /** The value of node `id` at `idx` (inlined, loaded or provided), as a WGSL expression. */
-  value(id: number, idx: Index): string;
+
+  // Values of graph nodes.
+  /** The value of node `id` at `idx` (inlined, loaded or provided). */
+  value(id: number, idx: Index): Expr;
   /** Computes node `id` in this kernel even if it is stored (a kernel's root). */
-  compute(id: number, idx: Index): string;
+  compute(id: number, idx: Index): Expr;
   /** Makes `id`'s value at an index come from the template (an accumulator, a row statistic). */
-  provide(id: number, at: (idx: Index) => string): void;
+  provide(id: number, at: (idx: Index) => Expr): void;
   /**
-   * Node `id`'s values at idx and the next three indices along `axis`, as one vec4<f32> WGSL
-   * expression (idx[axis] must be a multiple of 4 with idx[axis] + 3 in range). Stored tensors
-   * contiguous along the axis are read with one aligned vector load; inlined elementwise ops and
-   * views are computed on vectors; anything else is assembled from scalars.
+   * Node `id`'s values at idx and the next three indices along `axis`, as one vec4<f32>
+   * (idx[axis] must be a multiple of 4 with idx[axis] + 3 in range). Stored tensors contiguous
+   * along the axis are read with one aligned vector load; inlined elementwise ops and views are
+   * computed on vectors; anything else is assembled from scalars.
    */
-  vec4(id: number, idx: Index, axis: number): string;
+  vec4(id: number, idx: Index, axis: number): Expr;
   /** `vec4` of a node computed in this kernel even if it is stored (a kernel's root). */
-  computeVec4(id: number, idx: Index, axis: number): string;
+  computeVec4(id: number, idx: Index, axis: number): Expr;
+  /** Makes `id`'s vector value come from the template where `at` returns one (undefined: not there). */
+  provideVec(id: number, at: (idx: Index, axis: number) => Expr | undefined): void;
   /**
    * Whether computing `id` along `axis` with vectors reaches node `target` (a provided
    * accumulator) only through vector ops: the axis of `target` it arrives along, else undefined.
@@ -47,31 +54,53 @@ export interface KernelBuilder {
   vec4Reaches(id: number, axis: number, target: number): number | undefined;
   /** Buffer reads one `vec4(id, ·, axis)` costs (1: one aligned vector load; 4 per scalar leaf). */
   vec4Loads(id: number, axis: number): number;
-  /** Makes `id`'s vector value come from the template where `at` returns one (undefined: not there). */
-  provideVec(id: number, at: (idx: Index, axis: number) => string | undefined): void;
-  /** node `id`'s buffer bound as array<vec4<f32>> (for aligned vector loads and stores). */
-  bufferVec4(id: number, write?: boolean): string;
-  /** Appends one statement. */
-  line(s: string): void;
-  /** A nested block (loop or branch) with its own scope; returns the arithmetic ops counted inside. */
-  block(header: string, body: () => void): number;
-  /** Binds a WGSL expression to a fresh name (returns names and literals unchanged). */
-  let(expr: string, prefix?: string): string;
-  /** Binds an index expression to a fresh name, keeping its bound. */
-  letIx(e: Ix, prefix?: string): Ix;
-  fresh(prefix?: string): string;
+
+  // Memory.
+  /** Node `id`'s tensor as a storage binding of scalars (registered on first use). */
+  buffer(id: number, write?: boolean): Buf;
+  /** Node `id`'s tensor bound as array<vec4<f32>> (for aligned vector loads and stores). */
+  bufferVec4(id: number, write?: boolean): Buf;
+  /** A workgroup-memory array of `length` elements of `elem`. */
+  workgroupArray(hint: string, elem: Ty, length: number): Buf;
+  /** A function-scope array declared here: zeroed, or initialised with `init` (one value per element). */
+  privateArray(hint: string, elem: Ty, length: number, init?: readonly Expr[]): Buf;
+
+  // Statements.
+  /** Binds `e` to a new `let` and returns its value (literals, locals and builtins are returned as they are). */
+  let(e: Expr, hint?: string): Expr;
+  /** Declares a mutable `var` initialised to `init`. */
+  variable(init: Expr, hint?: string): Variable;
+  /** Assigns a variable. */
+  assign(v: Variable, e: Expr): void;
+  /** Writes `value` at element `at` of `buf`. */
+  store(buf: Buf, at: Expr, value: Expr): void;
+  /**
+   * `for (var i = from; i < to; i += step)`; `body` gets i (u32, known to be below `to` when that
+   * is a constant). Returns the arithmetic ops counted inside (for FLOP estimates).
+   */
+  loop(hint: string, from: Expr | number, to: Expr | number, step: Expr | number, body: (i: Expr) => void): number;
+  /** `for (var s = from; s > 0u; s = s >> 1u)`: the levels of a tree reduction. */
+  halvingLoop(hint: string, from: number, body: (s: Expr) => void): void;
+  /** `if (cond) { body }`; returns the ops counted inside. A literal true runs `body` unguarded; false drops it. */
+  when(cond: Expr, body: () => void): number;
+  /** `if (cond) { return; }`. */
+  exitIf(cond: Expr): void;
+  /** `workgroupBarrier()`. */
+  barrier(): void;
+  /** A builtin: a component of a vec3u one, or a u32 one; `bound` is what the dispatch guarantees. */
+  builtin(b: Builtin, comp?: 0 | 1 | 2, bound?: number): Expr;
+
+  // Indices.
   /** Per-axis indices of the row-major flat offset `flat` in `shape` (each bound by its extent). */
-  unflatten(flat: Ix, shape: Shape): Index;
+  unflatten(flat: Expr, shape: Shape): Index;
   /** Row-major flat offset of `idx` in `shape`. */
-  linear(idx: Index, shape: Shape): Ix;
+  linear(idx: Index, shape: Shape): Expr;
   /** Records that `flat` and `idx` name the same element of `shape` (reshapes then map through it). */
-  relate(flat: Ix, shape: Shape, idx: Index): void;
+  relate(flat: Expr, shape: Shape, idx: Index): void;
   /** Index into an input of `inShape` broadcast to the output index `idx`. */
   broadcastIndex(idx: Index, inShape: Shape): Index;
   /** Arithmetic ops counted in the current scope so far (for FLOP estimates). */
   readonly opsHere: number;
-  /** Declares a module-scope statement (workgroup arrays). */
-  moduleDecl(s: string): void;
 }
 
 /** The fusion decisions a template renders. */
@@ -129,18 +158,11 @@ export interface TemplateInput {
   readonly plan: FusionView;
   readonly root: Node;
   readonly limits: TemplateLimits;
-  /**
-   * Render the kernels as they were before the vector/subgroup templates (scalar map kernels, one
-   * workgroup per row, the tiled matmul): the baseline benchmarks compare with.
-   */
-  readonly baseline?: boolean;
 }
 
 /** A template's result; the builder holds the body, bindings and module declarations. */
 export interface TemplateOutput {
   readonly kind: KernelKind;
-  /** Builtin parameters of `main`. */
-  readonly params: string;
   readonly workgroupSize: readonly [number, number, number];
   readonly dispatch: readonly [number, number, number];
   /** Estimated floating-point operations of one dispatch. */
@@ -160,8 +182,8 @@ export function spread(count: number, limits: TemplateLimits): [number, number, 
   return [Math.ceil(count / y), y, 1];
 }
 
-/** WGSL for the flat workgroup index matching `spread`. */
-export const FLAT_WORKGROUP = 'wid.x + wid.y * nwg.x';
+/** The flat workgroup index matching `spread`: wid.x + wid.y · nwg.x. */
+export const flatWorkgroup = (w: KernelBuilder): Expr => add(w.builtin('wid', 0), mul(w.builtin('wid', 1), w.builtin('nwg', 0)));
 
 /** `n` narrowed to one of `ops` (checked): templates are chosen by op kind, this states which ops. */
 export function expectOp<K extends OpName>(n: Node, ...ops: K[]): Node<K> {
@@ -181,11 +203,3 @@ export class FusionError extends Error {
   }
 }
 
-/** A WGSL f32 literal (finite only: WGSL has no reliable infinities; mask instead). */
-export function f32Lit(v: number): string {
-  if (!Number.isFinite(v)) throw new Error(`cannot emit non-finite constant ${v} in WGSL; mask instead`);
-  const s = Number.isInteger(v) && Math.abs(v) < 1e15 ? `${v}.0` : `${v}`;
-  return v < 0 ? `(${s})` : s;
-}
-
-export const u = (n: number): string => `${n}u`;

@@ -14,13 +14,12 @@
 
 import type { CompiledPlan, PlanKernel } from '../../codegen/compile.ts';
 import { compileGraph } from '../../codegen/compile.ts';
-import { reflectKernel } from '../../codegen/reflect.ts';
 import { pruneToOutputs, type Graph } from '../../src/core/ir/graph.ts';
 import { tunePlan } from '../../src/core/runtime/tune.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { VIT_PRESETS, type VitPreset } from '../../src/fpet/models/vit.ts';
-import { withErrorScope, type GpuContext } from '../../src/core/runtime/device.ts';
-import { Program, isCpuAdapter } from '../../src/core/runtime/program.ts';
+import type { GpuContext } from '../../src/core/runtime/device.ts';
+import { Program, isCpuAdapter, type KernelTime } from '../../src/core/runtime/program.ts';
 import { lineChart, scatterChart } from '../../src/core/util/svg.ts';
 import { fmtErr, fmtTiming, gpuErrors, maxRelDiff, randomArray, timeGpuSteps, type Cell, type Suite, type SuiteContext, type SuiteResult, type Table, type Timing, type TimingOptions } from '../common.ts';
 import { torchPeer, torchResult, torchVitJob, type TorchPeer } from '../peer/torch-peer.ts';
@@ -108,108 +107,22 @@ export function isSoftwareAdapter(gpu: GpuContext | undefined): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per-kernel GPU time (timestamp queries around one compute pass per kernel)
+// Per-kernel GPU time: Program.profile (timestamp queries around one compute pass per kernel)
 
-export interface KernelTime {
-  readonly name: string;
-  readonly kind: PlanKernel['kind'];
-  readonly flops: number;
-  readonly bytes: number;
-  /** GPU time of the kernel's pass, ms (the smallest over the timed runs). */
-  readonly ms: number;
-}
+export type { KernelTime };
 
 /**
- * Runs `plan` once per kernel-pass with timestamp queries and returns each kernel's GPU time.
- * The plan is laid out exactly as the executor lays it out (same arenas and offsets); only the
- * encoding differs (one pass per kernel instead of one pass per step), so the sum is somewhat
- * above a normal step. Undefined when the device has no 'timestamp-query'.
+ * Each kernel's GPU time in a run of `plan` with `feeds` (the smallest over `timedRuns` runs):
+ * the executor's own profile, one pass per kernel, so the sum is somewhat above a normal step.
+ * Undefined when the device has no 'timestamp-query'.
  */
 export async function profileKernels(gpu: GpuContext, plan: CompiledPlan, feeds: Readonly<Record<string, ArrayLike<number>>>, timedRuns = 2): Promise<KernelTime[] | undefined> {
-  const { device } = gpu;
-  if (!device.features.has('timestamp-query')) return undefined;
-  const K = plan.kernels.length;
-  const owned: GPUBuffer[] = [];
-  let querySet: GPUQuerySet | undefined;
+  const program = await Program.create(gpu, plan);
   try {
-    return await withErrorScope(device, async () => {
-      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-      const arenas = {
-        params: device.createBuffer({ label: 'profile params', size: Math.max(plan.arenaBytes.params, 4), usage }),
-        inputs: device.createBuffer({ label: 'profile inputs', size: Math.max(plan.arenaBytes.inputs, 4), usage }),
-        work: device.createBuffer({ label: 'profile work', size: Math.max(plan.arenaBytes.work, 4), usage }),
-      };
-      owned.push(...Object.values(arenas));
-      for (const t of plan.tensors.values()) {
-        const data = t.name !== undefined ? feeds[t.name] : undefined;
-        if (data && (t.role === 'input' || t.role === 'param')) {
-          device.queue.writeBuffer(arenas[t.arena], t.offset, t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data));
-        }
-      }
-      for (const n of plan.graph.nodesOf('constant')) {
-        const t = plan.tensors.get(n.id);
-        if (!t) continue; // folded into the code: no buffer
-        const data = n.attrs.data as ArrayLike<number>;
-        device.queue.writeBuffer(arenas[t.arena], t.offset, t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data));
-      }
-      const pipelines = new Map<string, GPUComputePipeline>();
-      const steps = plan.kernels.map((k) => {
-        let pipeline = pipelines.get(k.wgsl);
-        if (!pipeline) {
-          const reflected = reflectKernel(k.wgsl);
-          const layout = device.createBindGroupLayout({
-            label: k.name,
-            entries: reflected.bindings.map((b) => ({
-              binding: b.binding,
-              visibility: GPUShaderStage.COMPUTE,
-              buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
-            })),
-          });
-          pipeline = device.createComputePipeline({
-            label: k.name,
-            layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-            compute: { module: device.createShaderModule({ label: k.name, code: k.wgsl }), entryPoint: reflected.entryPoint },
-          });
-          pipelines.set(k.wgsl, pipeline);
-        }
-        const bindGroup = device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: k.bindings.map((b) => {
-            const t = plan.tensors.get(b.tensor)!;
-            return { binding: b.binding, resource: { buffer: arenas[t.arena], offset: t.offset, size: t.bytes } };
-          }),
-        });
-        return { pipeline, bindGroup, dispatch: k.dispatch };
-      });
-      querySet = device.createQuerySet({ type: 'timestamp', count: 2 * K });
-      const resolve = device.createBuffer({ size: 16 * K, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const staging = device.createBuffer({ size: 16 * K, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      owned.push(resolve, staging);
-      let best: number[] | undefined;
-      for (let run = 0; run <= timedRuns; run++) {
-        const encoder = device.createCommandEncoder({ label: 'profile' });
-        steps.forEach((s, i) => {
-          const pass = encoder.beginComputePass({ timestampWrites: { querySet: querySet!, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-          pass.setPipeline(s.pipeline);
-          pass.setBindGroup(0, s.bindGroup);
-          pass.dispatchWorkgroups(s.dispatch[0], s.dispatch[1], s.dispatch[2]);
-          pass.end();
-        });
-        encoder.resolveQuerySet(querySet!, 0, 2 * K, resolve, 0);
-        encoder.copyBufferToBuffer(resolve, 0, staging, 0, 16 * K);
-        device.queue.submit([encoder.finish()]);
-        await staging.mapAsync(GPUMapMode.READ);
-        const ts = new BigUint64Array(staging.getMappedRange().slice(0));
-        staging.unmap();
-        if (run === 0) continue; // the first run also compiles the pipelines
-        const ms = plan.kernels.map((_, i) => Math.max(0, Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6));
-        best = best ? best.map((b, i) => Math.min(b, ms[i]!)) : ms;
-      }
-      return plan.kernels.map((k, i) => ({ name: k.name, kind: k.kind, flops: k.flops, bytes: k.bytes, ms: best![i]! }));
-    }, 'profiling kernels');
+    program.write(feeds);
+    return await program.profile(timedRuns);
   } finally {
-    querySet?.destroy();
-    for (const b of owned) b.destroy();
+    program.destroy();
   }
 }
 

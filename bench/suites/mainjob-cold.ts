@@ -12,9 +12,8 @@ const ctx = await requestGpu({ label: 'mainjob cold compile' });
 const out: Record<string, number> = {};
 let kernels = 0;
 for (const mode of ['train', 'infer'] as const) {
-  const variant = process.argv[2] === 'baseline' ? 'baseline' : 'current';
-  const job = jobGraph('fpet', mode, variant);
-  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), kernels: variant });
+  const job = jobGraph('fpet', mode);
+  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx) });
   const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
   exe.write(job.feeds);
   out[mode] = await exe.warmup();

@@ -1,8 +1,6 @@
 // mainjob: the main job's model (vit-mnist: 28×28, 7×7 patches of 4, dim 64, 6 blocks, 4 heads,
 // the central 20×20 pixels scaled up) tuned with AdaptFormer, with and without FPET (merge at block 3, ratio 0.5): one AdamW training
-// step at batch 16 and inference at batch 100, images/s, the current kernels against the old ones
-// (tiled matmul, one workgroup per row, scalar elementwise kernels: compileGraph's kernels
-// 'baseline') in the same run, FPET's share of its FLOP-bound speedup, the GPU time per kernel
+// step at batch 16 and inference at batch 100, images/s, FPET's share of its FLOP-bound speedup, the GPU time per kernel
 // class (matmul / attention / row / elementwise / copy / merge), the matmul variants chosen, and
 // compile times: code generation, pipeline creation, first dispatch of every pipeline (where
 // software drivers compile) with this process's shader cache, and — on Node — with a cold one (a
@@ -45,17 +43,13 @@ export interface JobGraph {
   readonly feeds: Record<string, ArrayLike<number>>;
 }
 
-/**
- * The training step (forward, backward, AdamW) or the inference graph, with feeds. For the old
- * (baseline) kernels the backward keeps the primitive attention rules, as it was before the
- * fused attention backward.
- */
-export function jobGraph(method: JobMethod, mode: JobMode, kernels: 'current' | 'baseline' = 'current'): JobGraph {
+/** The training step (forward, backward, AdamW) or the inference graph, with feeds. */
+export function jobGraph(method: JobMethod, mode: JobMode): JobGraph {
   const spec = jobSpec(method, mode);
   const model = buildModel(spec);
   const batch = spec.batch;
   let graph: Graph, writeBack: [string, string][] = [];
-  if (mode === 'train') ({ graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss', fusedAttention: kernels === 'current' }), model.trainable, ADAMW_DEFAULTS));
+  if (mode === 'train') ({ graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, ADAMW_DEFAULTS));
   else graph = logitsGraph(model.graph);
   const weights = initialWeights(spec, 42);
   const feeds: Record<string, ArrayLike<number>> = { images: randomArray(batch * 28 * 28, 300 + batch, 0, 1) };
@@ -73,7 +67,6 @@ export function jobGraph(method: JobMethod, mode: JobMode, kernels: 'current' | 
 export interface JobRun {
   readonly method: JobMethod;
   readonly mode: JobMode;
-  readonly kernels: 'current' | 'baseline';
   readonly plan: CompiledPlan;
   readonly codegenMs: number;
   readonly pipelineMs: number;
@@ -81,7 +74,7 @@ export interface JobRun {
   readonly tuneMs: number;
 }
 
-const label = (r: { method: JobMethod; kernels: string }) => `${r.method === 'fpet' ? 'AF + FPET' : 'AdaptFormer'} (${r.kernels === 'current' ? 'new' : 'old'} kernels)`;
+const label = (r: { method: JobMethod }) => (r.method === 'fpet' ? 'AF + FPET' : 'AdaptFormer');
 
 export interface JobResult {
   readonly mode: JobMode;
@@ -89,7 +82,6 @@ export interface JobResult {
   readonly rows: readonly {
     readonly label: string;
     readonly method: JobMethod;
-    readonly kernels: 'current' | 'baseline';
     readonly timing: Timing;
     readonly imagesPerSec: number;
     readonly gflop: number;
@@ -110,29 +102,23 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
   const runs: JobRun[] = [];
   const exes: Program[] = [];
   try {
-    for (const kernels of ['current', 'baseline'] as const) {
-      for (const method of ['adaptformer', 'fpet'] as const) {
-        const job = jobGraph(method, mode, kernels);
-        const t0 = performance.now();
-        let plan = compileGraph(job.graph, { limits: ctx.limits, kernels });
-        let tuneMs = 0;
-        if (kernels === 'current') {
-          // The variants compile() would use: the tuner's choices (quick, per-adapter cache).
-          const tune = await tunePlan(gpu, plan, { mode: 'quick' }, Program);
-          tuneMs = tune.ms;
-          if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, matmulVariant: tune.chooser, variantKey: tune.key });
-        }
-        const codegenMs = performance.now() - t0 - tuneMs;
-        const exe = await Program.create(gpu, plan, { writeBack: job.writeBack });
-        exe.write(job.feeds);
-        const firstDispatchMs = await exe.warmup();
-        exes.push(exe);
-        runs.push({ method, mode, kernels, plan, codegenMs, pipelineMs: exe.pipelineMs, firstDispatchMs, tuneMs });
-        problems.push(...gpuErrors(gpu, `${mode} ${label({ method, kernels })}`));
-      }
+    for (const method of ['adaptformer', 'fpet'] as const) {
+      const job = jobGraph(method, mode);
+      const t0 = performance.now();
+      let plan = compileGraph(job.graph, { limits: ctx.limits });
+      // The variants compile() would use: the tuner's choices (quick, per-adapter cache).
+      const tune = await tunePlan(gpu, plan, { mode: 'quick' }, Program);
+      if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, matmulVariant: tune.chooser, variantKey: tune.key });
+      const codegenMs = performance.now() - t0 - tune.ms;
+      const exe = await Program.create(gpu, plan, { writeBack: job.writeBack });
+      exe.write(job.feeds);
+      const firstDispatchMs = await exe.warmup();
+      exes.push(exe);
+      runs.push({ method, mode, plan, codegenMs, pipelineMs: exe.pipelineMs, firstDispatchMs, tuneMs: tune.ms });
+      problems.push(...gpuErrors(gpu, `${mode} ${label({ method })}`));
     }
     const timings = await timeGpuSteps(gpu.device, runs.map((r, i) => ({ name: `${mode} ${label(r)}`, step: () => exes[i]!.run() })), modelTiming(ctx));
-    // Per-class GPU time of the new kernels (and the old ones, for where the gain came from).
+    // Per-class GPU time, for where the time goes.
     const breakdown = [];
     for (const [i, r] of runs.entries()) {
       const prof = await exes[i]!.profile(2);
@@ -140,11 +126,11 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
       const classes = classBreakdown(r.plan, prof);
       breakdown.push({ label: label(r), classes, totalMs: classes.reduce((s, c) => s + c.ms, 0) });
     }
-    const variants = [...new Set(runs.filter((r) => r.kernels === 'current').flatMap((r) => r.plan.kernels.filter((k) => k.matmul).map((k) => `${k.matmul!.signature.key} -> ${k.config}`)))].sort();
+    const variants = [...new Set(runs.flatMap((r) => r.plan.kernels.filter((k) => k.matmul).map((k) => `${k.matmul!.signature.key} -> ${k.config}`)))].sort();
     return {
       mode, batch, breakdown, variants,
       rows: runs.map((r, i) => ({
-        label: label(r), method: r.method, kernels: r.kernels, timing: timings[i]!, imagesPerSec: batch / (timings[i]!.medianMs / 1e3),
+        label: label(r), method: r.method, timing: timings[i]!, imagesPerSec: batch / (timings[i]!.medianMs / 1e3),
         gflop: r.plan.flops / 1e9, kernelCount: r.plan.kernels.length, uniqueKernels: r.plan.uniqueKernels,
         codegenMs: r.codegenMs, pipelineMs: r.pipelineMs, firstDispatchMs: r.firstDispatchMs, tuneMs: r.tuneMs,
       })),
@@ -166,7 +152,7 @@ function nodeImport<T>(specifier: string): Promise<T> {
 }
 
 /** First dispatch of every pipeline of the FPET training step and inference plans with an empty shader cache (a child process). */
-async function coldCompile(ctx: SuiteContext, kernels: 'current' | 'baseline'): Promise<ColdResult> {
+async function coldCompile(ctx: SuiteContext): Promise<ColdResult> {
   if (ctx.gpu!.runtime !== 'node') return { unavailable: `only measured on Node (this is ${ctx.gpu!.runtime})` };
   const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
   const { mkdtempSync, rmSync } = await nodeImport<typeof import('node:fs')>('node:fs');
@@ -176,7 +162,7 @@ async function coldCompile(ctx: SuiteContext, kernels: 'current' | 'baseline'): 
   const dir = mkdtempSync(join(tmpdir(), 'mesa-cold-'));
   try {
     const script = fileURLToPath(new URL('./mainjob-cold.ts', import.meta.url));
-    const r = spawnSync(process.execPath, [...process.execArgv, script, kernels], {
+    const r = spawnSync(process.execPath, [...process.execArgv, script], {
       encoding: 'utf8', timeout: 900_000,
       env: { ...process.env, MESA_SHADER_CACHE_DIR: dir, FPET_TUNE: 'off' },
     });
@@ -200,7 +186,7 @@ function torchJobs(ctx: SuiteContext): Promise<TorchPeer> {
 
 export const mainjobSuite: Suite = {
   name: 'mainjob',
-  description: 'the main job\'s vit-mnist: AdaptFormer vs + FPET, training step (batch 16) and inference (batch 100), new vs old kernels, per-class time, compile times; AdaptFormer in torch on the CPU (when available)',
+  description: 'the main job\'s vit-mnist: AdaptFormer vs + FPET, training step (batch 16) and inference (batch 100), per-class time, compile times (cold shader cache on Node); AdaptFormer in torch on the CPU (when available)',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const problems: string[] = [];
@@ -212,9 +198,7 @@ export const mainjobSuite: Suite = {
       for (const row of r.rows) ctx.log(`  ${mode} b${r.batch} ${row.label}: ${fmtTiming(row.timing)}, ${row.imagesPerSec.toFixed(0)} img/s`);
       bar.tick(1, mode);
     }
-    // Cold compiles of the old kernels take minutes on a software adapter: full runs only.
-    const cold = await coldCompile(ctx, 'current');
-    const coldOld = ctx.quick ? undefined : await coldCompile(ctx, 'baseline');
+    const cold = await coldCompile(ctx);
     bar.tick(1, 'cold compile');
     const torch = await torchJobs(ctx);
     const torchOf = (mode: JobMode): TorchVitResult | undefined => torchResult(torch, TORCH_MODES.indexOf(mode), 'vit');
@@ -231,19 +215,16 @@ export const mainjobSuite: Suite = {
     const torchIps = (t: TorchVitResult) => t.batch / (t.medianMs / 1e3);
     const tables: Table[] = [];
     for (const r of results) {
-      const get = (m: JobMethod, k: 'current' | 'baseline') => r.rows.find((x) => x.method === m && x.kernels === k)!;
+      const get = (m: JobMethod) => r.rows.find((x) => x.method === m)!;
       const notes: string[] = [];
-      for (const k of ['current', 'baseline'] as const) {
-        const af = get('adaptformer', k), fp = get('fpet', k);
-        const flopRatio = af.gflop / fp.gflop, speedup = af.timing.medianMs / fp.timing.medianMs;
-        notes.push(`${k === 'current' ? 'New' : 'Old'} kernels: FPET ${speedup.toFixed(2)}× faster than AdaptFormer for ${flopRatio.toFixed(2)}× fewer FLOPs (${(100 * speedup / flopRatio).toFixed(0)}% of its FLOP-bound speedup).`);
-      }
-      for (const m of ['adaptformer', 'fpet'] as const) notes.push(`${m === 'fpet' ? 'AF + FPET' : 'AdaptFormer'}: new kernels ${(get(m, 'baseline').timing.medianMs / get(m, 'current').timing.medianMs).toFixed(2)}× the old ones.`);
+      const af = get('adaptformer'), fp = get('fpet');
+      const flopRatio = af.gflop / fp.gflop, speedup = af.timing.medianMs / fp.timing.medianMs;
+      notes.push(`FPET ${speedup.toFixed(2)}× faster than AdaptFormer for ${flopRatio.toFixed(2)}× fewer FLOPs (${(100 * speedup / flopRatio).toFixed(0)}% of its FLOP-bound speedup).`);
       notes.push('first dispatch: every distinct pipeline dispatched once (Program.warmup), with this process\'s shader cache — software drivers compile there. tune: the matmul tuner\'s search (0 when the per-adapter cache had every signature).');
       const t = torchOf(r.mode);
       if (t) {
-        const ours = get('adaptformer', 'current');
-        notes.push(`torch CPU: ${torch.ok ? torch.label : ''}; the same AdaptFormer model in plain torch (${t.params} parameters, ${t.trainable} trainable${r.mode === 'train' ? ': AdamW over adapters and head, backbone frozen, dropout and DropPath as ours' : ', eval mode, torch.inference_mode()'}), random weights (only time is compared), timed in a subprocess after the GPU runs, not alternated with ours (${t.reps} samples, min–max ${f1(t.minMs)}–${f1(t.maxMs)} ms). Ours (AdaptFormer, new kernels) runs at ${(ours.imagesPerSec / torchIps(t)).toFixed(2)}× torch's img/s.`);
+        const ours = get('adaptformer');
+        notes.push(`torch CPU: ${torch.ok ? torch.label : ''}; the same AdaptFormer model in plain torch (${t.params} parameters, ${t.trainable} trainable${r.mode === 'train' ? ': AdamW over adapters and head, backbone frozen, dropout and DropPath as ours' : ', eval mode, torch.inference_mode()'}), random weights (only time is compared), timed in a subprocess after the GPU runs, not alternated with ours (${t.reps} samples, min–max ${f1(t.minMs)}–${f1(t.maxMs)} ms). Ours (AdaptFormer) runs at ${(ours.imagesPerSec / torchIps(t)).toFixed(2)}× torch's img/s.`);
       } else {
         notes.push(`torch CPU: ${torch.ok ? 'no answer for this job' : `unavailable (${torch.unavailable})`}.`);
       }
@@ -269,7 +250,7 @@ export const mainjobSuite: Suite = {
         });
       }
       tables.push({
-        title: `mainjob: matmul variants chosen (${r.mode}, new kernels)`,
+        title: `mainjob: matmul variants chosen (${r.mode})`,
         columns: ['signature -> variant'],
         rows: r.variants.map((v) => [v]),
       });
@@ -280,11 +261,11 @@ export const mainjobSuite: Suite = {
     tables.push({
       title: 'mainjob: first-step compile cost with a cold shader cache (AF + FPET; child process with an empty MESA_SHADER_CACHE_DIR)',
       columns: ['plan', 'seconds', 'distinct kernels'],
-      rows: [...coldRows('new kernels', cold), ...(coldOld ? coldRows('old kernels', coldOld) : [])],
-      notes: ['Each distinct kernel is compiled by the driver at its first dispatch (Program.warmup dispatches each once). Old kernels: full runs only.'],
+      rows: coldRows('AF + FPET', cold),
+      notes: ['Each distinct kernel is compiled by the driver at its first dispatch (Program.warmup dispatches each once).'],
     });
     return {
-      data: { results, cold, coldOld, torch },
+      data: { results, cold, torch },
       problems,
       tables,
       charts: results.map((r) => ({
@@ -295,7 +276,7 @@ export const mainjobSuite: Suite = {
           groups: (['adaptformer', 'fpet'] as const).map((m) => ({
             label: m === 'fpet' ? 'AF + FPET' : 'AdaptFormer',
             bars: [
-              ...(['current', 'baseline'] as const).map((k) => ({ name: k === 'current' ? 'new kernels' : 'old kernels', value: r.rows.find((x) => x.method === m && x.kernels === k)!.imagesPerSec })),
+              { name: 'ours', value: r.rows.find((x) => x.method === m)!.imagesPerSec },
               ...(m === 'adaptformer' && torchOf(r.mode) ? [{ name: 'torch CPU', value: torchIps(torchOf(r.mode)!) }] : []),
             ],
           })),

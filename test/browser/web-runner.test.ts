@@ -38,7 +38,7 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
     for (const [id, merge] of [['base', undefined], ['fpet', { ...DEFAULT_MERGE, blocks: [1], ratio: 0.5 }]] as const) {
       const s = spec(merge);
       const weights = initialWeights(s, 0);
-      const { step, report } = await compileTrainStep(ctx, s, weights, undefined, id);
+      const { step, report } = await compileTrainStep(ctx, s, weights, undefined, id, 'off');
       assert.ok(report.kernels > 0 && report.totalMs > 0);
       const evaluator = await Classifier.create(ctx, { ...s, batch: 10, training: undefined }, weights);
       runners.push(new Runner(id, s, step, evaluator, baton, { train, test: held }, settings, events));
@@ -74,7 +74,7 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
       else moments.set(k, v);
     }
     assert.ok(moments.size > 0, 'AdamW moments carried');
-    const { step } = await compileTrainStep(ctx, next, weights, moments, 'fpet re-specialised');
+    const { step } = await compileTrainStep(ctx, next, weights, moments, 'fpet re-specialised', 'off');
     fpet.destroy();
     fpet.trainStep = step;
     fpet.spec = next;

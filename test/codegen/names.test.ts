@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
-import { declaredNames, whyUndeclarable } from '../../codegen/wgsl-names.ts';
+import { whyUndeclarable } from '../../codegen/wgsl-names.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type MergeSpec, type ModelSpec, type PetMethod } from '../../src/fpet/models/model.ts';
 import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
@@ -74,3 +74,23 @@ test('batch 1 keeps the fusion of batch 4: same kernels, same horizontal (multi-
     console.log(`vit-mnist train step (${merge ? 'FPET' : 'no merge'}): ${b1!.kernels} kernels, ${b1!.multi} multi-output at batch 1 and at batch 4`);
   }
 });
+
+/** Names a WGSL module declares: functions, parameters, module-scope variables, let/var/const. */
+function declaredNames(wgsl: string): string[] {
+  const code = wgsl.replace(/\/\/[^\n]*/g, '');
+  const out: string[] = [];
+  for (const m of code.matchAll(/\b(?:let|var(?:<[^>]*>)?|const|fn|override|alias|struct)\s+([A-Za-z_]\w*)/g)) out.push(m[1]!);
+  // Function parameters: "name: type" inside fn headers (attributes like @builtin(x) skipped).
+  for (const m of code.matchAll(/\bfn\s+\w+\s*\(/g)) {
+    let depth = 1, i = m.index! + m[0].length;
+    const start = i;
+    while (i < code.length && depth > 0) {
+      if (code[i] === '(') depth++;
+      else if (code[i] === ')') depth--;
+      i++;
+    }
+    const params = code.slice(start, i - 1).replace(/@\w+(\([^)]*\))?/g, '');
+    for (const p of params.matchAll(/([A-Za-z_]\w*)\s*:/g)) out.push(p[1]!);
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 // The on-device tuner: candidates compiled and timed, the chosen variant is one that was offered
 // and matches the float64 reference, choices persist (memory store; file store under
-// XDG_CACHE_HOME) and a second compile searches nothing; tests default to no tuning.
+// XDG_CACHE_HOME) and a second compile searches nothing; nothing is tuned unless asked for, and a
+// stored choice is keyed by the code it timed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { gelu, linear } from '../../src/core/ir/nn.ts';
 import { numel } from '../../src/core/ir/shape.ts';
 import { describeVariant } from '../../kernels/matmul-variants.ts';
 import { compile } from '../../src/core/runtime/program.ts';
-import { adapterIdentity, defaultTuneMode, defaultTuneStore, hash64, memoryTuneStore, type TuneProgress } from '../../src/core/runtime/tune.ts';
+import { adapterIdentity, defaultTuneStore, hash64, memoryTuneStore, type TuneProgress } from '../../src/core/runtime/tune.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { rngFrom, uniform } from '../support/random.ts';
 
@@ -89,15 +90,19 @@ test('tuner: choices persist per adapter in $XDG_CACHE_HOME/fpet-webgpu/tune-<ha
   }
 });
 
-test('tuner: off under the test runner unless FPET_TUNE says otherwise', () => {
-  const saved = process.env.FPET_TUNE;
-  try {
-    delete process.env.FPET_TUNE;
-    assert.equal(defaultTuneMode(), process.env.NODE_TEST_CONTEXT ? 'off' : 'quick');
-    process.env.FPET_TUNE = 'full';
-    assert.equal(defaultTuneMode(), 'full');
-  } finally {
-    if (saved === undefined) delete process.env.FPET_TUNE;
-    else process.env.FPET_TUNE = saved;
-  }
+test('tuner: off unless the caller asks; a stored choice is reused only for the code it timed', async () => {
+  const ctx = await gpu();
+  const { graph } = smallModel();
+  const p0 = await compile(graph, ctx);
+  assert.equal(p0.tuneResult, undefined, 'the library does not tune unless asked');
+  p0.destroy();
+  const store = memoryTuneStore(`stale-${Date.now()}`);
+  (await compile(graph, ctx, { tune: 'full', tuneStore: store })).destroy();
+  const stored = await store.load();
+  for (const key of Object.keys(stored)) assert.match(key, / #[0-9a-f]{16}$/, 'keys name the timed code');
+  // The same choices under keys of other code (as if a template had changed): searched again.
+  await store.save(Object.fromEntries(Object.entries(stored).map(([k, e]) => [k.replace(/#[0-9a-f]+$/, '#0000000000000000'), e])));
+  const p2 = await compile(graph, ctx, { tune: 'full', tuneStore: store });
+  assert.equal(p2.tuneResult!.searched, Object.keys(stored).length);
+  p2.destroy();
 });

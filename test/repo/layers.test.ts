@@ -24,6 +24,7 @@ const LAYERS: [RegExp, number, string][] = [
   [/^src\/fpet\/(export|recipes)\//, 8, 'FPET interchange and recipes (src/fpet/export, src/fpet/recipes)'],
   [/^src\/(index|node)\.ts$/, 9, 'public API (src/index.ts, src/node.ts)'],
   [/^src\/frontends\//, 10, 'front ends (src/frontends/cli, src/frontends/web)'],
+  [/^(bench|examples|test)\//, 11, 'benchmarks, examples and tests'],
 ];
 
 function layerOf(file: string): [number, string] | undefined {
@@ -50,7 +51,7 @@ function importsOf(file: string): string[] {
 const resolved = (file: string, spec: string) => relative(ROOT, resolve(ROOT, dirname(file), spec));
 
 test('imports only point down the layers (front ends → FPET → runtime → codegen → kernels → IR)', () => {
-  const files = [...sources('src'), ...sources('codegen'), ...sources('kernels')];
+  const files = [...sources('src'), ...sources('codegen'), ...sources('kernels'), ...sources('bench'), ...sources('examples')];
   const up: string[] = [];
   let edges = 0;
   for (const file of files) {

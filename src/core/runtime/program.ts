@@ -9,7 +9,7 @@ import type { Graph } from '../ir/graph.ts';
 import type { Feeds } from '../ir/interpret.ts';
 import { fmtShape, numel } from '../ir/shape.ts';
 import { withErrorScope, type GpuContext } from './device.ts';
-import { compileTuned, defaultTuneMode, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
+import { compileTuned, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
 
 /** Tensor data read back to the host: Float32Array for f32 tensors, Int32Array for i32 and u32 (the u32 bits as they are). */
 export type HostArray = Float32Array | Int32Array;
@@ -45,9 +45,9 @@ export interface ProgramOptions extends CompileOptions {
   readonly writeBack?: readonly (readonly [string, string])[];
   /**
    * Matmul variant tuning on this device (src/core/runtime/tune.ts): 'off' (heuristic defaults),
-   * 'quick' (time-bounded search of what the per-adapter cache lacks), 'full'. Default: the
-   * FPET_TUNE environment variable, else off under `node --test`, else quick. Ignored when
-   * `matmulVariant` is given.
+   * 'quick' (time-bounded search of what the per-adapter cache lacks), 'full'. Default 'off'
+   * (deterministic kernels); the command line asks for 'quick'. Ignored when `matmulVariant` is
+   * given.
    */
   readonly tune?: TuneMode;
   /** Search budget for tune 'quick' (ms, default 30 s). */
@@ -61,8 +61,8 @@ export interface ProgramOptions extends CompileOptions {
 /** Compiles `graph` for the device (tuning matmul variants unless tune is off) and creates everything its steps need. */
 export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
   const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
-  const mode = opts.tune ?? defaultTuneMode();
-  if (mode === 'off' || opts.matmulVariant !== undefined || opts.kernels === 'baseline') {
+  const mode = opts.tune ?? 'off';
+  if (mode === 'off' || opts.matmulVariant !== undefined) {
     return Program.create(ctx, compileGraph(graph, compileOpts), opts);
   }
   const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);

@@ -1,22 +1,24 @@
 // The on-device tuner: for every matmul kernel signature of a plan (sizes, batch, how its operands
 // and epilogue read: kernels/matmul-variants.ts), the variants the code generator offers are
 // compiled and timed on this device, each result checked against the float64 reference of the
-// kernel, and the fastest correct one is kept. Choices persist per adapter (adapter info, driver,
-// package and code-generator version) in a cache file on Node (~/.cache/fpet-webgpu, respecting
-// XDG_CACHE_HOME), in localStorage in browsers, in memory elsewhere: a second run does no search.
+// kernel, and the fastest correct one is kept. Choices persist per adapter (adapter info and
+// driver) in a cache file on Node (~/.cache/fpet-webgpu, respecting XDG_CACHE_HOME), in
+// localStorage in browsers, in memory elsewhere, keyed by what was measured: the signature and the
+// code of every variant timed. A second run does no search; a change to the generated code of any
+// of a signature's variants searches it again.
 //
-// Modes: 'off' (the heuristic defaults, deterministic: tests), 'quick' (the default: the biggest
-// signatures first, at most three candidates each, within a time budget; what is left over keeps
-// its default and is tuned by later runs), 'full' (every signature, every candidate).
+// Modes, always chosen by the caller: 'off' (the heuristic defaults, deterministic: the library's
+// default), 'quick' (the command line's default: the biggest signatures first, at most three
+// candidates each, within a time budget; what is left over keeps its default and is tuned by
+// later runs), 'full' (every signature, every candidate).
 
 import { compileGraph, kernelSubgraph, renderKernelVariant, type CompiledPlan, type MatmulChooser, type PlanKernel } from '../../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../../kernels/matmul-variants.ts';
 import type { Graph } from '../ir/graph.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { numel } from '../ir/shape.ts';
-import { envVar } from '../util/node-import.ts';
 import type { GpuContext } from './device.ts';
-import { VERSION } from '../version.ts';
+import { tempName } from '../util/temp-names.ts';
 import type { Program as ProgramType } from './program.ts';
 
 /**
@@ -24,9 +26,6 @@ import type { Program as ProgramType } from './program.ts';
  * (biggest signatures first, within a time budget) or `full` (every signature, every candidate).
  */
 export type TuneMode = 'off' | 'quick' | 'full';
-
-/** Bump when kernel templates change in a way that invalidates stored timings. */
-export const GENERATOR_VERSION = 1;
 
 /** One matmul variant the tuner timed for a signature, or why it was rejected. */
 export interface TuneCandidate {
@@ -107,13 +106,8 @@ export function describeTune(t: TuneResult): string {
   return `kernel variants: ${parts.join(', ')} [${t.where}]`;
 }
 
-/** FPET_TUNE=off|quick|full wins; under `node --test` the default is off (deterministic tests); else quick. */
-export function defaultTuneMode(): TuneMode {
-  const v = envVar('FPET_TUNE');
-  if (v === 'off' || v === 'quick' || v === 'full') return v;
-  if (envVar('NODE_TEST_CONTEXT')) return 'off';
-  return 'quick';
-}
+/** The tuning modes, for option parsers. */
+export const TUNE_MODES: readonly TuneMode[] = ['off', 'quick', 'full'];
 
 // ---------------------------------------------------------------------------------------------
 // Stores
@@ -131,14 +125,23 @@ export function hash64(s: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** What identifies an adapter for stored timings: adapter info (incl. driver), runtime, package and generator version. */
+/** What identifies an adapter for stored timings: adapter info (the description names the driver), runtime, subgroup size. */
 export async function adapterIdentity(ctx: GpuContext): Promise<string> {
   const i = ctx.info;
   return JSON.stringify({
     vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
     runtime: i.runtime, fallback: i.isFallbackAdapter, subgroup: i.subgroupSize,
-    package: `fpet-webgpu@${VERSION}`, generator: GENERATOR_VERSION,
   });
+}
+
+/**
+ * The key of a signature's tuning result: the signature and a hash of the code of every variant
+ * offered for it (what a search would time). Changed kernel templates change the key.
+ */
+export function measuredKey(plan: CompiledPlan, index: number): string {
+  const k = plan.kernels[index]!;
+  const codes = k.matmul!.offered.map((v) => `${describeVariant(v)}\n${renderKernelVariant(plan, index, v).code}`);
+  return `${k.matmul!.signature.key} #${hash64(codes.join('\n'))}`;
 }
 
 const memoryStores = new Map<string, Record<string, TuneEntry>>();
@@ -175,7 +178,8 @@ export async function defaultTuneStore(ctx: GpuContext): Promise<TuneStore> {
       },
       async save(entries) {
         await fs.mkdir(path.dirname(file), { recursive: true });
-        const tmp = `${file}.${process.pid}.tmp`;
+        // Named as every atomic writer of the project names its temporaries (src/core/util/temp-names.ts).
+        const tmp = path.join(path.dirname(file), tempName(path.basename(file), process.pid, Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')));
         await fs.writeFile(tmp, JSON.stringify({ identity, entries }, null, 1));
         await fs.rename(tmp, file);
       },
@@ -255,17 +259,17 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   const mode = opts.mode ?? 'quick';
   const store = opts.store ?? (await defaultTuneStore(ctx));
   const entries = mode === 'off' ? {} : await store.load();
-  // Signatures of this plan, with their total FLOPs and one kernel to time.
-  const bySig = new Map<string, { index: number; flops: number; kernel: PlanKernel }>();
+  // Signatures of this plan, with their total FLOPs, one kernel to time, and the key of what timing it measures.
+  const bySig = new Map<string, { index: number; flops: number; kernel: PlanKernel; key: string }>();
   plan.kernels.forEach((k, index) => {
     if (!k.matmul) return;
     const s = bySig.get(k.matmul.signature.key);
     if (s) s.flops += k.flops;
-    else bySig.set(k.matmul.signature.key, { index, flops: k.flops, kernel: k });
+    else bySig.set(k.matmul.signature.key, { index, flops: k.flops, kernel: k, key: mode === 'off' ? '' : measuredKey(plan, index) });
   });
   // Quick: what no earlier run decided; full: also what quick runs left unsearched.
   const wanted = (key: string) => !entries[key] || (mode === 'full' && (!entries[key]!.searched || entries[key]!.mode !== 'full'));
-  const todo = mode === 'off' ? [] : [...bySig].filter(([key, s]) => wanted(key) && s.kernel.matmul!.offered.length > 1).sort((a, b) => b[1].flops - a[1].flops);
+  const todo = mode === 'off' ? [] : [...bySig.values()].filter((s) => wanted(s.key) && s.kernel.matmul!.offered.length > 1).sort((a, b) => b.flops - a.flops);
   const budget = opts.budgetMs ?? (mode === 'full' ? Infinity : 30_000);
   const totalFlops = [...bySig.values()].reduce((a, s) => a + s.flops, 0);
   let searched = 0, skipped = 0;
@@ -274,7 +278,8 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   if (todo.length) {
     const prog = await Program.create(ctx, plan);
     try {
-      for (const [i, [key, s]] of todo.entries()) {
+      for (const [i, s] of todo.entries()) {
+        const key = s.key;
         // Quick mode decides every signature in one run: past the budget, or below 1% of the
         // plan's matmul work, a signature keeps its default (a full run searches it later).
         if (mode === 'quick' && (performance.now() - t0 > budget || s.flops < 0.01 * totalFlops)) {
@@ -282,9 +287,10 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
           skipped++;
           continue;
         }
-        opts.onProgress?.({ done: i, total: todo.length, signature: key, elapsedMs: performance.now() - t0 });
+        const signature = s.kernel.matmul!.signature.key;
+        opts.onProgress?.({ done: i, total: todo.length, signature, elapsedMs: performance.now() - t0 });
         const entry = await tuneSignature(ctx, prog, plan, s.index, mode, (candidate) =>
-          opts.onProgress?.({ done: i, total: todo.length, signature: key, candidate, elapsedMs: performance.now() - t0 }));
+          opts.onProgress?.({ done: i, total: todo.length, signature, candidate, elapsedMs: performance.now() - t0 }));
         if (entry) {
           entries[key] = entry;
           searched++;
@@ -296,8 +302,9 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
     }
     await store.save(entries);
   }
+  // This plan's entries, by signature (what the chooser is asked with).
   const mine: Record<string, TuneEntry> = {};
-  for (const key of bySig.keys()) if (entries[key]) mine[key] = entries[key]!;
+  for (const [sig, s] of bySig) if (entries[s.key]) mine[sig] = entries[s.key]!;
   const chooser = chooserFrom(mine);
   const keyText = Object.entries(mine).map(([k, e]) => `${k}=${e.label}`).sort().join(';');
   return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, ms: performance.now() - t0, where: store.where };

@@ -80,7 +80,7 @@ export interface TrainOptions {
   /** Called after every step (tests inject faults here). */
   readonly onStep?: (step: number) => void;
   readonly quiet?: boolean;
-  /** Matmul variant tuning (src/core/runtime/tune.ts; default: $FPET_TUNE, else quick). */
+  /** Matmul variant tuning (src/core/runtime/tune.ts; default off: the command line passes its --tune). */
   readonly tune?: TuneMode;
 }
 

@@ -8,6 +8,7 @@ import { VIT_PRESETS, type VitPreset } from '../../fpet/models/vit.ts';
 import { MODEL_SPEC_LIMITS } from '../../core/io/schema.ts';
 import { NAME_MAP_LIMITS, parseNameMap, type NameRule } from '../../core/io/name-map.ts';
 import { readSmallFile } from '../../core/util/files.ts';
+import { TUNE_MODES, type TuneMode } from '../../core/runtime/tune.ts';
 import { display } from '../../core/util/text.ts';
 import { UsageError, type OptionSpec } from './args.ts';
 
@@ -52,8 +53,14 @@ export function describeSpec(s: ModelSpec): string {
 
 /** How the commands that run kernels pick matmul variants (src/core/runtime/tune.ts). */
 export const TUNE_OPTION = {
-  tune: { type: 'string', choices: ['off', 'quick', 'full'], help: 'matmul kernel variants timed on this device and cached per adapter: off (heuristic defaults), quick (time-bounded search of what the cache lacks), full (default: $FPET_TUNE, else quick)' },
+  tune: { type: 'string', choices: TUNE_MODES, default: defaultTune(), help: 'matmul kernel variants timed on this device and cached per adapter: off (heuristic defaults), quick (time-bounded search of what the cache lacks), full (default: $FPET_TUNE, else quick)' },
 } as const satisfies Record<string, OptionSpec>;
+
+/** The command line's tuning mode when --tune is not given: $FPET_TUNE when it names one, else quick. */
+function defaultTune(): TuneMode {
+  const v = process.env.FPET_TUNE;
+  return (TUNE_MODES as readonly string[]).includes(v ?? '') ? (v as TuneMode) : 'quick';
+}
 
 /** The load option of commands that read a backbone. */
 export const NAME_MAP_OPTION = {

@@ -127,7 +127,7 @@ export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Pa
     evalBatch: a.evalBatch, evalEvery: a.evalEvery, logEvery: a.logEvery,
     backbone: backbonePath(a.backbone), nameMap: readNameMapOption(a.nameMap), checkWeights: a.checkWeights,
     outDir: a.out, resume: a.resume, force: a.force, saveModel: a.saveModel,
-    tune: a.tune as TuneMode | undefined,
+    tune: a.tune as TuneMode,
   };
 }
 

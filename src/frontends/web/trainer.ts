@@ -6,7 +6,7 @@
 // next step boundary through shouldStop. Universal: no DOM here.
 
 import {
-  Classifier, TrainStep, trainLoop, type EpochRecord, type GpuContext, type LoopResult, type ModelSpec, type Program, type Subset,
+  Classifier, TrainStep, trainLoop, type EpochRecord, type GpuContext, type LoopResult, type ModelSpec, type Program, type Subset, type TuneMode,
 } from '../../index.ts';
 
 export type Weights = Map<string, Float32Array>;
@@ -147,19 +147,22 @@ function reportOf(program: Program, what: string, createMs: number, warmupMs: nu
   };
 }
 
+/** The page tunes matmul variants as the command line does (cached per adapter in localStorage). */
+const PAGE_TUNE: TuneMode = 'quick';
+
 /** Compiles a training step and reports where the time went. */
-export async function compileTrainStep(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, optimizerState: ReadonlyMap<string, Float32Array> | undefined, what: string): Promise<{ step: TrainStep; report: CompileReport }> {
+export async function compileTrainStep(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, optimizerState: ReadonlyMap<string, Float32Array> | undefined, what: string, tune: TuneMode = PAGE_TUNE): Promise<{ step: TrainStep; report: CompileReport }> {
   const t0 = performance.now();
-  const step = await TrainStep.create(ctx, spec, weights, { optimizerState });
+  const step = await TrainStep.create(ctx, spec, weights, { optimizerState, tune });
   const createMs = performance.now() - t0;
   const warmupMs = await step.program.warmup();
   return { step, report: reportOf(step.program, what, createMs, warmupMs) };
 }
 
 /** Compiles an inference classifier and reports where the time went. */
-export async function compileClassifier(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, mergeOutputs: boolean, what: string): Promise<{ classifier: Classifier; report: CompileReport }> {
+export async function compileClassifier(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, mergeOutputs: boolean, what: string, tune: TuneMode = PAGE_TUNE): Promise<{ classifier: Classifier; report: CompileReport }> {
   const t0 = performance.now();
-  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs });
+  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs, tune });
   const createMs = performance.now() - t0;
   const warmupMs = await classifier.program.warmup();
   return { classifier, report: reportOf(classifier.program, what, createMs, warmupMs) };

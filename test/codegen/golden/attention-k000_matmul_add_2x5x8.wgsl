@@ -1,74 +1,74 @@
 // k000_matmul_add_2x5x8: matmul kernel, vec4 r8 wg8x1 swap x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
-//   binding 0 buf0v (read): %1 param "q.weight" f32[8,8]
-//   binding 1 buf1v (read): %0 input "x" f32[2,5,8]
-//   binding 2 buf2v (read): %2 param "q.bias" f32[8]
-//   binding 3 buf3v (read/write): %7 add f32[2,5,8]
-@group(0) @binding(0) var<storage, read> buf0v: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> buf1v: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> buf2v: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> buf3v: array<vec4<f32>>;
+//   binding 0 buf0 (read): %1 param "q.weight" f32[8,8]
+//   binding 1 buf1 (read): %0 input "x" f32[2,5,8]
+//   binding 2 buf2 (read): %2 param "q.bias" f32[8]
+//   binding 3 buf3 (read/write): %7 add f32[2,5,8]
+@group(0) @binding(0) var<storage, read> buf0: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> buf1: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> buf2: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> buf3: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let c_0 = lid.x * 4u;
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  var acc4 = vec4<f32>(0.0);
-  var acc5 = vec4<f32>(0.0);
-  var acc6 = vec4<f32>(0.0);
-  var acc7 = vec4<f32>(0.0);
-  let cc_9 = min(c_0, 9u);
-  let i_11 = cc_9 / 5u;
-  let i_12 = cc_9 % 5u;
-  let cc_14 = min(c_0 + 1u, 9u);
-  let i_16 = cc_14 / 5u;
-  let i_17 = cc_14 % 5u;
-  let cc_19 = min(c_0 + 2u, 9u);
-  let i_21 = cc_19 / 5u;
-  let i_22 = cc_19 % 5u;
-  let cc_24 = min(c_0 + 3u, 9u);
-  let i_26 = cc_24 / 5u;
-  let i_27 = cc_24 % 5u;
-  for (var k = 0u; k < 8u + opaque0; k += 4u) {
-    let vl_1 = buf0v[k / 4u];
-    let vl_2 = buf0v[k / 4u + 2u];
-    let vl_3 = buf0v[k / 4u + 4u];
-    let vl_4 = buf0v[k / 4u + 6u];
-    let vl_5 = buf0v[k / 4u + 8u];
-    let vl_6 = buf0v[k / 4u + 10u];
-    let vl_7 = buf0v[k / 4u + 12u];
-    let vl_8 = buf0v[k / 4u + 14u];
-    let vl_13 = buf1v[i_11 * 10u + i_12 * 2u + k / 4u];
-    let vl_18 = buf1v[i_16 * 10u + i_17 * 2u + k / 4u];
-    let vl_23 = buf1v[i_21 * 10u + i_22 * 2u + k / 4u];
-    let vl_28 = buf1v[i_26 * 10u + i_27 * 2u + k / 4u];
-    let yt_29 = vec4<f32>(vl_13.x, vl_18.x, vl_23.x, vl_28.x);
-    let yt_30 = vec4<f32>(vl_13.y, vl_18.y, vl_23.y, vl_28.y);
-    let yt_31 = vec4<f32>(vl_13.z, vl_18.z, vl_23.z, vl_28.z);
-    let yt_32 = vec4<f32>(vl_13.w, vl_18.w, vl_23.w, vl_28.w);
-    acc0 = acc0 + vl_1.x * yt_29 + vl_1.y * yt_30 + vl_1.z * yt_31 + vl_1.w * yt_32;
-    acc1 = acc1 + vl_2.x * yt_29 + vl_2.y * yt_30 + vl_2.z * yt_31 + vl_2.w * yt_32;
-    acc2 = acc2 + vl_3.x * yt_29 + vl_3.y * yt_30 + vl_3.z * yt_31 + vl_3.w * yt_32;
-    acc3 = acc3 + vl_4.x * yt_29 + vl_4.y * yt_30 + vl_4.z * yt_31 + vl_4.w * yt_32;
-    acc4 = acc4 + vl_5.x * yt_29 + vl_5.y * yt_30 + vl_5.z * yt_31 + vl_5.w * yt_32;
-    acc5 = acc5 + vl_6.x * yt_29 + vl_6.y * yt_30 + vl_6.z * yt_31 + vl_6.w * yt_32;
-    acc6 = acc6 + vl_7.x * yt_29 + vl_7.y * yt_30 + vl_7.z * yt_31 + vl_7.w * yt_32;
-    acc7 = acc7 + vl_8.x * yt_29 + vl_8.y * yt_30 + vl_8.z * yt_31 + vl_8.w * yt_32;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let c_1 = lid3.x * 4u;
+  var acc_2 = vec4<f32>(0.0);
+  var acc_3 = vec4<f32>(0.0);
+  var acc_4 = vec4<f32>(0.0);
+  var acc_5 = vec4<f32>(0.0);
+  var acc_6 = vec4<f32>(0.0);
+  var acc_7 = vec4<f32>(0.0);
+  var acc_8 = vec4<f32>(0.0);
+  var acc_9 = vec4<f32>(0.0);
+  let cc_10 = min(c_1, 9u);
+  let i_11 = cc_10 / 5u;
+  let i_12 = cc_10 % 5u;
+  let cc_13 = min(c_1 + 1u, 9u);
+  let i_14 = cc_13 / 5u;
+  let i_15 = cc_13 % 5u;
+  let cc_16 = min(c_1 + 2u, 9u);
+  let i_17 = cc_16 / 5u;
+  let i_18 = cc_16 % 5u;
+  let cc_19 = min(c_1 + 3u, 9u);
+  let i_20 = cc_19 / 5u;
+  let i_21 = cc_19 % 5u;
+  for (var k_22 = 0u; k_22 < opaque_0 + 8u; k_22 += 4u) {
+    let vl_23 = buf0[k_22 / 4u];
+    let vl_24 = buf0[k_22 / 4u + 2u];
+    let vl_25 = buf0[k_22 / 4u + 4u];
+    let vl_26 = buf0[k_22 / 4u + 6u];
+    let vl_27 = buf0[k_22 / 4u + 8u];
+    let vl_28 = buf0[k_22 / 4u + 10u];
+    let vl_29 = buf0[k_22 / 4u + 12u];
+    let vl_30 = buf0[k_22 / 4u + 14u];
+    let vl_31 = buf1[i_11 * 10u + i_12 * 2u + k_22 / 4u];
+    let vl_32 = buf1[i_14 * 10u + i_15 * 2u + k_22 / 4u];
+    let vl_33 = buf1[i_17 * 10u + i_18 * 2u + k_22 / 4u];
+    let vl_34 = buf1[i_20 * 10u + i_21 * 2u + k_22 / 4u];
+    let yt_35 = vec4<f32>(vl_31.x, vl_32.x, vl_33.x, vl_34.x);
+    let yt_36 = vec4<f32>(vl_31.y, vl_32.y, vl_33.y, vl_34.y);
+    let yt_37 = vec4<f32>(vl_31.z, vl_32.z, vl_33.z, vl_34.z);
+    let yt_38 = vec4<f32>(vl_31.w, vl_32.w, vl_33.w, vl_34.w);
+    acc_2 = acc_2 + vl_23.x * yt_35 + vl_23.y * yt_36 + vl_23.z * yt_37 + vl_23.w * yt_38;
+    acc_3 = acc_3 + vl_24.x * yt_35 + vl_24.y * yt_36 + vl_24.z * yt_37 + vl_24.w * yt_38;
+    acc_4 = acc_4 + vl_25.x * yt_35 + vl_25.y * yt_36 + vl_25.z * yt_37 + vl_25.w * yt_38;
+    acc_5 = acc_5 + vl_26.x * yt_35 + vl_26.y * yt_36 + vl_26.z * yt_37 + vl_26.w * yt_38;
+    acc_6 = acc_6 + vl_27.x * yt_35 + vl_27.y * yt_36 + vl_27.z * yt_37 + vl_27.w * yt_38;
+    acc_7 = acc_7 + vl_28.x * yt_35 + vl_28.y * yt_36 + vl_28.z * yt_37 + vl_28.w * yt_38;
+    acc_8 = acc_8 + vl_29.x * yt_35 + vl_29.y * yt_36 + vl_29.z * yt_37 + vl_29.w * yt_38;
+    acc_9 = acc_9 + vl_30.x * yt_35 + vl_30.y * yt_36 + vl_30.z * yt_37 + vl_30.w * yt_38;
   }
-  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
-  for (var i = 0u; i < 4u + opaque0; i++) {
-    let gm_34 = c_0 + i;
-    let gm_36 = min(gm_34, 9u);
-    for (var q = 0u; q < 2u + opaque0; q++) {
-      let cv_33 = vec4<f32>(accs[4u * q + 0u][i], accs[4u * q + 1u][i], accs[4u * q + 2u][i], accs[4u * q + 3u][i]);
-      let gn_35 = q * 4u;
-      let f_37 = gm_36 * 8u + gn_35;
-      let vl_40 = buf2v[gn_35 / 4u];
-      let vv_41 = cv_33 + vl_40;
-      if (gm_34 < 10u) { buf3v[f_37 / 4u] = vv_41; }
+  var accs_39 = array<vec4<f32>, 8>(acc_2, acc_3, acc_4, acc_5, acc_6, acc_7, acc_8, acc_9);
+  for (var i_40 = 0u; i_40 < opaque_0 + 4u; i_40++) {
+    let gm_41 = c_1 + i_40;
+    let gm_42 = min(gm_41, 9u);
+    for (var q_43 = 0u; q_43 < opaque_0 + 2u; q_43++) {
+      let cv_44 = vec4<f32>(accs_39[q_43 * 4u][i_40], accs_39[q_43 * 4u + 1u][i_40], accs_39[q_43 * 4u + 2u][i_40], accs_39[q_43 * 4u + 3u][i_40]);
+      let gn_45 = q_43 * 4u;
+      let f_46 = gm_42 * 8u + gn_45;
+      let vl_47 = buf2[gn_45 / 4u];
+      let vv_48 = cv_44 + vl_47;
+      if (gm_41 < 10u) { buf3[f_46 / 4u] = vv_48; }
     }
   }
 }

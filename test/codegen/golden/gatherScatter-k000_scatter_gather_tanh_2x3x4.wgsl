@@ -7,27 +7,27 @@ fn tanh_f32(x: f32) -> f32 {
 }
 @group(0) @binding(0) var<storage, read_write> buf0: array<f32>;
 @group(0) @binding(1) var<storage, read> buf1: array<f32>;
-var<private> table_3: array<i32, 10> = array<i32, 10>(i32(0), i32(2), i32(1), i32(2), i32(0), i32(1), i32(1), i32(0), i32(2), i32(2));
-var<private> table_5: array<i32, 5> = array<i32, 5>(i32(5), i32(0), i32(3), i32(3), i32(1));
+var<private> table0: array<i32, 10> = array<i32, 10>(0i, 2i, 1i, 2i, 0i, 1i, 1i, 0i, 2i, 2i);
+var<private> table1: array<i32, 5> = array<i32, 5>(5i, 0i, 3i, 3i, 1i);
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g >= 24u) { return; }
-  let i_0 = g / 12u;
-  let i_1 = g / 4u % 3u;
-  let i_2 = g % 4u;
-  var acc = 0.0;
-  for (var j = 0u; j < 5u + opaque0; j++) {
-    let v_4 = table_3[i_0 * 5u + j];
-    if (u32(v_4) == i_1) {
-      let v_6 = table_5[j];
-      let i_7 = u32(clamp(v_6, 0, 5));
-      let v_8 = buf1[i_0 * 24u + i_7 * 4u + i_2];
-      let v_9 = tanh_f32(v_8);
-      acc += v_9;
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let g_1 = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g_1 >= 24u) { return; }
+  let i_2 = g_1 / 12u;
+  let i_3 = g_1 / 4u % 3u;
+  let i_4 = lid % 4u;
+  var acc_5 = 0.0;
+  for (var j_6 = 0u; j_6 < opaque_0 + 5u; j_6++) {
+    let v_7 = table0[i_2 * 5u + j_6];
+    if (u32(v_7) == i_3) {
+      let v_8 = table1[j_6];
+      let i_9 = u32(clamp(v_8, 0i, 5i));
+      let v_10 = buf1[i_2 * 24u + i_9 * 4u + i_4];
+      let v_11 = tanh_f32(v_10);
+      acc_5 = acc_5 + v_11;
     }
   }
-  buf0[g] = acc;
+  buf0[g_1] = acc_5;
 }

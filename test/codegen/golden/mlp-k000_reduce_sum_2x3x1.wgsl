@@ -6,15 +6,15 @@
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g >= 6u) { return; }
-  let i_0 = g / 3u;
-  let i_1 = g % 3u;
-  var acc = 0.0;
-  for (var k = 0u; k < 8u + opaque0; k++) {
-    let v_2 = buf1[i_0 * 24u + i_1 * 8u + k];
-    acc = acc + v_2;
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let g_1 = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g_1 >= 6u) { return; }
+  let i_2 = g_1 / 3u;
+  let i_3 = g_1 % 3u;
+  var acc_4 = 0.0;
+  for (var k_5 = 0u; k_5 < opaque_0 + 8u; k_5++) {
+    let v_6 = buf1[i_2 * 24u + i_3 * 8u + k_5];
+    acc_4 = acc_4 + v_6;
   }
-  buf0[g] = acc;
+  buf0[g_1] = acc_4;
 }

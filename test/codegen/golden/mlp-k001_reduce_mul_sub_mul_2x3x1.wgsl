@@ -8,19 +8,19 @@
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g >= 6u) { return; }
-  let i_0 = g / 3u;
-  let i_1 = g % 3u;
-  var acc = 0.0;
-  let v_3 = buf2[g];
-  let v_4 = v_3 * 0.125;
-  for (var k = 0u; k < 8u + opaque0; k++) {
-    let v_2 = buf1[i_0 * 24u + i_1 * 8u + k];
-    let v_5 = v_2 - v_4;
-    let v_6 = v_5 * v_5;
-    acc = acc + v_6;
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let g_1 = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g_1 >= 6u) { return; }
+  let i_2 = g_1 / 3u;
+  let i_3 = g_1 % 3u;
+  var acc_4 = 0.0;
+  let v_5 = buf2[g_1];
+  let v_6 = v_5 * 0.125;
+  for (var k_7 = 0u; k_7 < opaque_0 + 8u; k_7++) {
+    let v_8 = buf1[i_2 * 24u + i_3 * 8u + k_7];
+    let v_9 = v_8 - v_6;
+    let v_10 = v_9 * v_9;
+    acc_4 = acc_4 + v_10;
   }
-  buf0[g] = acc;
+  buf0[g_1] = acc_4;
 }

@@ -1,66 +1,66 @@
 // k003_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
-//   binding 0 buf0v (read/write): %34 reshape f32[6,12]
-//   binding 1 buf1v (read): %32 param "fc2.weight" f32[8,12]
-//   binding 2 buf2v (read): %0 input "x" f32[2,3,8]
-//   binding 3 buf3v (read): %33 param "fc2.bias" f32[8]
-//   binding 4 buf4v (read/write): %39 add -> output "y" f32[2,3,8]
-@group(0) @binding(0) var<storage, read_write> buf0v: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> buf1v: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> buf2v: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> buf3v: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> buf4v: array<vec4<f32>>;
+//   binding 0 buf0 (read/write): %34 reshape f32[6,12]
+//   binding 1 buf1 (read): %32 param "fc2.weight" f32[8,12]
+//   binding 2 buf2 (read): %0 input "x" f32[2,3,8]
+//   binding 3 buf3 (read): %33 param "fc2.bias" f32[8]
+//   binding 4 buf4 (read/write): %39 add -> output "y" f32[2,3,8]
+@group(0) @binding(0) var<storage, read_write> buf0: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> buf1: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> buf2: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> buf3: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> buf4: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 1, 1)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let c_0 = lid.x * 4u;
-  let cb_1 = min(c_0, 4u);
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  var acc4 = vec4<f32>(0.0);
-  var acc5 = vec4<f32>(0.0);
-  var acc6 = vec4<f32>(0.0);
-  var acc7 = vec4<f32>(0.0);
-  let cc_8 = min(c_0, 7u);
-  let cc_10 = min(c_0 + 1u, 7u);
-  let cc_12 = min(c_0 + 2u, 7u);
-  let cc_14 = min(c_0 + 3u, 7u);
-  for (var k = 0u; k < 12u + opaque0; k += 4u) {
-    let vl_2 = buf0v[k / 4u];
-    let vl_3 = buf0v[k / 4u + 3u];
-    let vl_4 = buf0v[k / 4u + 6u];
-    let vl_5 = buf0v[k / 4u + 9u];
-    let vl_6 = buf0v[k / 4u + 12u];
-    let vl_7 = buf0v[k / 4u + 15u];
-    let vl_9 = buf1v[cc_8 * 3u + k / 4u];
-    let vl_11 = buf1v[cc_10 * 3u + k / 4u];
-    let vl_13 = buf1v[cc_12 * 3u + k / 4u];
-    let vl_15 = buf1v[cc_14 * 3u + k / 4u];
-    let yt_16 = vec4<f32>(vl_9.x, vl_11.x, vl_13.x, vl_15.x);
-    let yt_17 = vec4<f32>(vl_9.y, vl_11.y, vl_13.y, vl_15.y);
-    let yt_18 = vec4<f32>(vl_9.z, vl_11.z, vl_13.z, vl_15.z);
-    let yt_19 = vec4<f32>(vl_9.w, vl_11.w, vl_13.w, vl_15.w);
-    acc0 = acc0 + vl_2.x * yt_16 + vl_2.y * yt_17 + vl_2.z * yt_18 + vl_2.w * yt_19;
-    acc1 = acc1 + vl_3.x * yt_16 + vl_3.y * yt_17 + vl_3.z * yt_18 + vl_3.w * yt_19;
-    acc2 = acc2 + vl_4.x * yt_16 + vl_4.y * yt_17 + vl_4.z * yt_18 + vl_4.w * yt_19;
-    acc3 = acc3 + vl_5.x * yt_16 + vl_5.y * yt_17 + vl_5.z * yt_18 + vl_5.w * yt_19;
-    acc4 = acc4 + vl_6.x * yt_16 + vl_6.y * yt_17 + vl_6.z * yt_18 + vl_6.w * yt_19;
-    acc5 = acc5 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
-    acc6 = acc6 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
-    acc7 = acc7 + vl_7.x * yt_16 + vl_7.y * yt_17 + vl_7.z * yt_18 + vl_7.w * yt_19;
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let c_1 = lid3.x * 4u;
+  let cb_2 = min(c_1, 4u);
+  var acc_3 = vec4<f32>(0.0);
+  var acc_4 = vec4<f32>(0.0);
+  var acc_5 = vec4<f32>(0.0);
+  var acc_6 = vec4<f32>(0.0);
+  var acc_7 = vec4<f32>(0.0);
+  var acc_8 = vec4<f32>(0.0);
+  var acc_9 = vec4<f32>(0.0);
+  var acc_10 = vec4<f32>(0.0);
+  let cc_11 = min(c_1, 7u);
+  let cc_12 = min(c_1 + 1u, 7u);
+  let cc_13 = min(c_1 + 2u, 7u);
+  let cc_14 = min(c_1 + 3u, 7u);
+  for (var k_15 = 0u; k_15 < opaque_0 + 12u; k_15 += 4u) {
+    let vl_16 = buf0[k_15 / 4u];
+    let vl_17 = buf0[k_15 / 4u + 3u];
+    let vl_18 = buf0[k_15 / 4u + 6u];
+    let vl_19 = buf0[k_15 / 4u + 9u];
+    let vl_20 = buf0[k_15 / 4u + 12u];
+    let vl_21 = buf0[k_15 / 4u + 15u];
+    let vl_22 = buf1[cc_11 * 3u + k_15 / 4u];
+    let vl_23 = buf1[cc_12 * 3u + k_15 / 4u];
+    let vl_24 = buf1[cc_13 * 3u + k_15 / 4u];
+    let vl_25 = buf1[cc_14 * 3u + k_15 / 4u];
+    let yt_26 = vec4<f32>(vl_22.x, vl_23.x, vl_24.x, vl_25.x);
+    let yt_27 = vec4<f32>(vl_22.y, vl_23.y, vl_24.y, vl_25.y);
+    let yt_28 = vec4<f32>(vl_22.z, vl_23.z, vl_24.z, vl_25.z);
+    let yt_29 = vec4<f32>(vl_22.w, vl_23.w, vl_24.w, vl_25.w);
+    acc_3 = acc_3 + vl_16.x * yt_26 + vl_16.y * yt_27 + vl_16.z * yt_28 + vl_16.w * yt_29;
+    acc_4 = acc_4 + vl_17.x * yt_26 + vl_17.y * yt_27 + vl_17.z * yt_28 + vl_17.w * yt_29;
+    acc_5 = acc_5 + vl_18.x * yt_26 + vl_18.y * yt_27 + vl_18.z * yt_28 + vl_18.w * yt_29;
+    acc_6 = acc_6 + vl_19.x * yt_26 + vl_19.y * yt_27 + vl_19.z * yt_28 + vl_19.w * yt_29;
+    acc_7 = acc_7 + vl_20.x * yt_26 + vl_20.y * yt_27 + vl_20.z * yt_28 + vl_20.w * yt_29;
+    acc_8 = acc_8 + vl_21.x * yt_26 + vl_21.y * yt_27 + vl_21.z * yt_28 + vl_21.w * yt_29;
+    acc_9 = acc_9 + vl_21.x * yt_26 + vl_21.y * yt_27 + vl_21.z * yt_28 + vl_21.w * yt_29;
+    acc_10 = acc_10 + vl_21.x * yt_26 + vl_21.y * yt_27 + vl_21.z * yt_28 + vl_21.w * yt_29;
   }
-  var accs = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
-  let vl_25 = buf3v[cb_1 / 4u];
-  for (var r = 0u; r < 8u + opaque0; r++) {
-    let gm_20 = min(r, 5u);
-    let f_21 = gm_20 * 8u + cb_1;
-    let i_22 = gm_20 / 3u;
-    let i_23 = gm_20 % 3u;
-    let vl_24 = buf2v[i_22 * 6u + i_23 * 2u + cb_1 / 4u];
-    let vv_26 = accs[r] + vl_25;
-    let vv_27 = vl_24 + vv_26;
-    if (r < 6u && c_0 < 8u) { buf4v[f_21 / 4u] = vv_27; }
+  var accs_30 = array<vec4<f32>, 8>(acc_3, acc_4, acc_5, acc_6, acc_7, acc_8, acc_9, acc_10);
+  let vl_31 = buf3[cb_2 / 4u];
+  for (var r_32 = 0u; r_32 < opaque_0 + 8u; r_32++) {
+    let gm_33 = min(r_32, 5u);
+    let f_34 = gm_33 * 8u + cb_2;
+    let i_35 = gm_33 / 3u;
+    let i_36 = gm_33 % 3u;
+    let vl_37 = buf2[i_35 * 6u + i_36 * 2u + cb_2 / 4u];
+    let vv_38 = accs_30[r_32] + vl_31;
+    let vv_39 = vl_37 + vv_38;
+    if (r_32 < 6u && c_1 < 8u) { buf4[f_34 / 4u] = vv_39; }
   }
 }

@@ -6,21 +6,24 @@
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let opaque0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g >= 3u) { return; }
-  var prevV = 0.0;
-  var prevJ = 0u;
-  for (var t = 0u; t < 3u + opaque0; t++) {
-    var bestV = 0.0;
-    var bestJ = 10u;
-    for (var j = 0u; j < 10u + opaque0; j++) {
-      let v_0 = buf1[g * 10u + j];
-      let after = t == 0u || v_0 < prevV || (v_0 == prevV && j > prevJ);
-      if (after && (bestJ == 10u || v_0 > bestV)) { bestV = v_0; bestJ = j; }
+  let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
+  let g_1 = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g_1 >= 3u) { return; }
+  var prevV_2 = 0.0;
+  var prevJ_3 = 0u;
+  for (var t_4 = 0u; t_4 < opaque_0 + 3u; t_4++) {
+    var bestV_5 = 0.0;
+    var bestJ_6 = 10u;
+    for (var j_7 = 0u; j_7 < opaque_0 + 10u; j_7++) {
+      let v_8 = buf1[g_1 * 10u + j_7];
+      let after_9 = t_4 == 0u || v_8 < prevV_2 || (v_8 == prevV_2 && j_7 > prevJ_3);
+      if (after_9 && (bestJ_6 == 10u || v_8 > bestV_5)) {
+        bestV_5 = v_8;
+        bestJ_6 = j_7;
+      }
     }
-    buf0[g * 3u + t] = i32(bestJ);
-    prevV = bestV;
-    prevJ = bestJ;
+    buf0[g_1 * 3u + t_4] = i32(bestJ_6);
+    prevV_2 = bestV_5;
+    prevJ_3 = bestJ_6;
   }
 }

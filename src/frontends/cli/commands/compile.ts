@@ -14,9 +14,10 @@ import { buildModel, validateSpec } from '../../../fpet/models/model.ts';
 import { gradients } from '../../../core/ir/autodiff.ts';
 import { withAdamW } from '../../../fpet/train/optimizer.ts';
 import { compileGraph, describePlan, DEFAULT_LIMITS } from '../../../../codegen/compile.ts';
+import { treeText } from '../../../../codegen/dump.ts';
 import { formatAdapterReport, type GpuContext } from '../../../core/runtime/device.ts';
 import { Program, deviceLimits } from '../../../core/runtime/program.ts';
-import { compileTuned, defaultTuneMode, describeTune, type TuneMode } from '../../../core/runtime/tune.ts';
+import { compileTuned, describeTune, type TuneMode } from '../../../core/runtime/tune.ts';
 
 
 const OPTIONS = {
@@ -29,6 +30,7 @@ const OPTIONS = {
   target: { type: 'string', default: 'device', choices: ['device', 'portable'], help: 'compile for this machine\'s adapter (validated on it) or for WebGPU\'s guaranteed limits' },
   validate: { type: 'boolean', default: true, help: 'create every pipeline on the device to validate the kernels' },
   out: { type: 'string', default: 'runs/kernels', help: 'folder for the .wgsl files and plan.txt' },
+  tree: { type: 'boolean', default: false, help: 'also write each kernel\'s tree (the kernel IR after its passes) as <kernel>.tree.txt' },
   help: { type: 'boolean', default: false, help: 'show this help' },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -57,7 +59,7 @@ export default defineCommand({
     const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
     // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
     // plans use the heuristic defaults.
-    const tuneMode = (a.tune as TuneMode | undefined) ?? defaultTuneMode();
+    const tuneMode = a.tune as TuneMode;
     let plan = compileGraph(graph, { fuse: !a.unfused, limits });
     let tuned = '';
     if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
@@ -73,7 +75,10 @@ export default defineCommand({
     ].join('\n');
     console.log(text);
     makeDir(a.out, '--out');
-    for (const k of plan.kernels) writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
+    for (const k of plan.kernels) {
+      writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
+      if (a.tree) writeFileSync(join(a.out, `${k.name}.tree.txt`), treeText(k.ir));
+    }
     writeFileSync(join(a.out, 'plan.txt'), `${text}\n`);
     console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${display(a.out)}`);
 

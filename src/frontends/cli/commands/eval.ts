@@ -38,7 +38,7 @@ export default defineCommand({
     const { test } = makeSplits(ds, { trainSize: a.trainSize, testSize: a.testSize, seed: a.splitSeed });
     const ctx = await session.gpu();
     console.log(`model: ${describeSpec(spec)}`);
-    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode | undefined }).catch((e: unknown) => {
+    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode }).catch((e: unknown) => {
       throw batchLimitError(e, a.batch, '--batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
     });
     const bar = new Progress({ label: 'evaluate', total: test.indices.length, unit: 'img' });

@@ -70,7 +70,7 @@ export default defineCommand({
       }
     }
     const ctx = await session.gpu();
-    const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined, tune: a.tune as TuneMode | undefined });
+    const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined, tune: a.tune as TuneMode });
     try {
       const predictions = await classifier.classify(images, a.top, n);
       predictions.forEach((p, i) => {

@@ -99,7 +99,7 @@ async function timeModels(ctx: GpuContext, a: SweepArgs, points: readonly Point[
   const classifiers: Classifier[] = [];
   for (const p of points) {
     const m = await loadTrainedModel(join(a.out, p.dir, 'adapters.safetensors'), backbone, a.evalBatch);
-    classifiers.push(await Classifier.create(ctx, m.spec, m.weights, { tune: a.tune as TuneMode | undefined }));
+    classifiers.push(await Classifier.create(ctx, m.spec, m.weights, { tune: a.tune as TuneMode }));
   }
   console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
   const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });

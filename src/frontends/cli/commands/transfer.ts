@@ -93,7 +93,7 @@ async function trainAll(ctx: GpuContext, plans: readonly Plan[], seeds: number):
 
 /** Times the trained models (seed 0) side by side on the same test images, draws merge maps, and makes the table's rows. */
 async function compare(ctx: GpuContext, a: TransferArgs, job: Job, test: Subset, results: readonly RunResult[]): Promise<Row[]> {
-  const tune = a.tune as TuneMode | undefined;
+  const tune = a.tune as TuneMode;
   const images = [...batches(test, a.evalBatch, { dropLast: true })].slice(0, 3).map((b) => b.images);
   const firstSeed = results.filter((x) => x.seed === 0);
   const trained = await Promise.all(firstSeed.map((x) => loadTrainedModel(x.r.adapters, job.base.backbone, a.evalBatch)));

@@ -1,25 +1,47 @@
-// Index expressions: the simplifier's rewrites (constant folding, clamps and modulos dropped by
+// Index arithmetic of the kernel IR (kernels/alu.ts): the simplifier's rewrites (constant folding, clamps and modulos dropped by
 // bounds, and the division/modulo of sums with a common factor: (r·64 + k) / 64 = r for k < 64)
 // keep the value of every expression, for every assignment of its variables within their bounds.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, bound, div, ixVar, lit, max, min, mod, mul, printIx, sub, type Ix } from '../../kernels/expr.ts';
+import { add, bound, div, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
+import { Local, U32, type Expr } from '../../kernels/ir.ts';
 import { fcParams } from '../support/random.ts';
 
-function evalIx(e: Ix, env: Record<string, number>): number {
-  switch (e.k) {
-    case 'const': return e.v;
-    case 'var': return env[e.name]!;
-    case 'add': return evalIx(e.a, env) + evalIx(e.b, env);
-    case 'sub': return evalIx(e.a, env) - evalIx(e.b, env);
-    case 'mul': return evalIx(e.a, env) * evalIx(e.b, env);
-    case 'div': return Math.floor(evalIx(e.a, env) / evalIx(e.b, env));
-    case 'mod': return evalIx(e.a, env) % evalIx(e.b, env);
-    case 'min': return Math.min(evalIx(e.a, env), evalIx(e.b, env));
-    case 'max': return Math.max(evalIx(e.a, env), evalIx(e.b, env));
+const VARS = ['x0', 'x1', 'x2', 'r', 'k', 'j'].map((n) => new Local(n, U32, 'let'));
+const ixVar = (name: string, b: number): Expr => local(VARS.find((x) => x.hint === name)!, b);
+const lit = u32;
+
+/** The value of an index expression for values of its locals. */
+function evalIx(e: Expr, env: Record<string, number>): number {
+  if (e.k === 'lit') return e.v;
+  if (e.k === 'local') return env[e.x.hint]!;
+  if (e.k !== 'alu') throw new Error(`not an index expression: ${e.k}`);
+  const [a, b] = e.args.map((x) => evalIx(x, env)) as [number, number];
+  switch (e.op) {
+    case 'add': return a + b;
+    case 'sub': return a - b;
+    case 'mul': return a * b;
+    case 'div': return Math.floor(a / b);
+    case 'mod': return a % b;
+    case 'min': return Math.min(a, b);
+    case 'max': return Math.max(a, b);
+    default: throw new Error(`not an index op: ${e.op}`);
   }
+}
+
+/** A short text of an index expression (locals by hint), for the assertions below. */
+function printIx(e: Expr, prec = 0): string {
+  if (e.k === 'lit') return `${e.v}u`;
+  if (e.k === 'local') return e.x.hint;
+  if (e.k !== 'alu') return '?';
+  const [a, b] = e.args as [Expr, Expr];
+  if (e.op === 'min' || e.op === 'max') return `${e.op}(${printIx(a)}, ${printIx(b)})`;
+  const p = e.op === 'add' || e.op === 'sub' ? 5 : 6;
+  const op = { add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[e.op as 'add'];
+  const text = `${printIx(a, p)} ${op} ${printIx(b, p + 1)}`;
+  return p < prec ? `(${text})` : text;
 }
 
 /** Random expression trees over variables x0..x2 with small bounds; `raw` evaluates without simplification. */
@@ -35,9 +57,9 @@ const treeArb: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
   ),
 })).t;
 
-function build(t: Tree): { e: Ix; raw: (env: number[]) => number } {
+function build(t: Tree): { e: Expr; raw: (env: number[]) => number } {
   switch (t.op) {
-    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]), raw: (env) => env[t.i]! };
+    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]!), raw: (env) => env[t.i]! };
     case 'const': return { e: lit(t.v), raw: () => t.v };
     default: {
       const a = build(t.a);

@@ -1,0 +1,47 @@
+// Matmul prologues: the operands' producers are inlined into the matmul's loads, unless that is
+// the costly choice (a row operand recomputed from several buffers for every column tile).
+
+import type { Graph, Node } from '../../src/core/ir/graph.ts';
+import { ELEMENTWISE, type FusionPass, type FusionState } from './plan.ts';
+
+const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
+
+/** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */
+function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
+  const seen = new Set<number>();
+  let count = 0;
+  const visit = (id: number, top: boolean) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = graph.node(id);
+    if (!top && mat.has(id)) {
+      if (n.type.shape[n.type.shape.length - 1]! > 1) count++;
+      return;
+    }
+    for (const i of n.inputs) visit(i, false);
+  };
+  visit(root.id, true);
+  return count;
+}
+
+/**
+ * Matmul prologues worth storing: a row operand A computed from several buffers that vary
+ * along k (LayerNorm's x, weight and bias) is recomputed for every column tile of the kernel;
+ * stored once (by the kernel that computes it anyway, e.g. the row kernel of its statistics)
+ * it is one read per tile instead.
+ */
+function storeMatmulPrologues(s: FusionState): void {
+  const { graph, plan } = s;
+  const mat = plan.materialized;
+  for (const m of graph.nodes) {
+    if (m.op !== 'matmul' || s.inAttention.has(m.id)) continue;
+    let target = graph.node(m.inputs[0]!);
+    while (target.op === 'reshape' && !mat.has(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+    if (mat.has(target.id) || s.claimed.has(target.id) || !ELEMENTWISE.has(target.op)) continue;
+    const leaves = kVaryingReads(graph, mat, target);
+    const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
+    if (leaves * tiles > tiles + 1 + leaves) mat.add(target.id);
+  }
+}
+
+export const STORE_MATMUL_PROLOGUES: FusionPass = { name: 'store-matmul-prologues', run: storeMatmulPrologues };

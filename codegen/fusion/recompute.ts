@@ -1,0 +1,28 @@
+// Recompute or store: an expression several kernels read is recomputed in each while cheap, and
+// stored once when recomputing it would cost more than a store and a reload.
+
+import { FREE, type FusionPass, type FusionState } from './plan.ts';
+
+/** Recomputing more than this many ops per element in each consumer costs more than a store and reload. */
+const RECOMPUTE_LIMIT = 6;
+
+/**
+ * Recompute cheap multi-consumer expressions, store expensive ones. Runs after epilogue fusion,
+ * whose roots are stored anyway: costs then do not accumulate along the residual stream (which
+ * made identical blocks compile differently depending on their position).
+ */
+function storeCostlyRecomputations({ graph, plan, consumers, claimed }: FusionState): void {
+  const { nodes } = graph;
+  const mat = plan.materialized;
+  const cost = new Array<number>(nodes.length).fill(0);
+  for (const n of nodes) {
+    if (mat.has(n.id) || claimed.has(n.id)) continue;
+    cost[n.id] = (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
+    if (consumers[n.id]!.length > 1 && cost[n.id]! > RECOMPUTE_LIMIT) {
+      mat.add(n.id);
+      cost[n.id] = 0;
+    }
+  }
+}
+
+export const STORE_COSTLY_RECOMPUTATIONS: FusionPass = { name: 'store-costly-recomputations', run: storeCostlyRecomputations };

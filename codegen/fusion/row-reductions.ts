@@ -1,0 +1,141 @@
+// Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it
+// (LayerNorm statistics, softmax max and sum, their backward sums), legal only when a symbolic
+// index analysis proves every read of it there is at the kernel's own row.
+
+import type { Graph, Node } from '../../src/core/ir/graph.ts';
+import { sameShape } from '../../src/core/ir/shape.ts';
+import { ANCHORS, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
+
+/**
+ * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it.
+ * Latest reductions first so that chains (mean -> variance -> normalise) collapse.
+ */
+function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
+  const { nodes } = graph;
+  const mat = plan.materialized;
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const r = nodes[k]!;
+    if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id)) continue;
+    const inShape = graph.node(r.inputs[0]!).type.shape;
+    if (r.attrs.axis !== inShape.length - 1) continue;
+    const owners = new Set<number>();
+    for (const root of plan.roots()) if (root.id !== r.id && plan.members(root.id).reads.has(r.id)) owners.add(root.id);
+    if (owners.size !== 1) continue;
+    const root = graph.node([...owners][0]!);
+    if (plan.anchorOf.has(root.id) || !sameShape(rowDomain(graph, root) ?? [], inShape)) continue;
+    mat.delete(r.id);
+    plan.rowFused.set(r.id, root.id);
+    // Legal only if the root's kernel reads r at its own row (prefix, 0) wherever it reads it.
+    if (!readsOnlyAtOwnRow(plan, root, r)) plan.unfuse(r.id);
+  }
+}
+
+/** The [rows..., N] iteration space of a kernel root that can host row reductions, if any. */
+export function rowDomain(graph: Graph, root: Node): readonly number[] | undefined {
+  if (root.op === 'sum' || root.op === 'reduceMax') {
+    const inShape = graph.node(root.inputs[0]!).type.shape;
+    return root.attrs.axis === inShape.length - 1 ? inShape : undefined;
+  }
+  if (ANCHORS.has(root.op)) return undefined;
+  return root.type.shape;
+}
+
+export /** Stores row-fused reductions that another kernel would have to compute, or that their root reads off-row. */
+function dropBrokenRowFusions(plan: FusionPlan): boolean {
+  let changed = false;
+  for (const [r, root] of [...plan.rowFused]) {
+    const foreign = plan.roots().some((k) => k.id !== root && plan.members(k.id).computed.has(r));
+    if (foreign || !readsOnlyAtOwnRow(plan, plan.graph.node(root), plan.graph.node(r))) {
+      plan.unfuse(r);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * Symbolic index of one read, per axis of the node read: the axis of the kernel's row domain it
+ * equals, 0 (a broadcast or unit axis), or unknown (offset, gathered, permuted into a mix...).
+ */
+type SymIndex = readonly (number | 'zero' | 'other')[];
+
+/**
+ * Whether every read of the row reduction `r` inside the row kernel of `root` is at the kernel's
+ * own row: [row prefix..., 0]. Decided on the graph, before any WGSL is written, by propagating
+ * symbolic indices from the root down through the nodes its kernel computes.
+ */
+function readsOnlyAtOwnRow(plan: FusionPlan, root: Node, r: Node): boolean {
+  const graph = plan.graph;
+  const domain = rowDomain(graph, root)!;
+  const canon = (shape: readonly number[], s: SymIndex): SymIndex => s.map((a, k) => (shape[k] === 1 ? 'zero' : a));
+  const rowRead = canon(r.type.shape, domain.map((_, k) => (k === domain.length - 1 ? 'zero' : k)));
+  const full: SymIndex = domain.map((_, k) => k);
+  const seen = new Set<string>();
+  let legal = true;
+  const visit = (id: number, sym: SymIndex, isRoot = false): void => {
+    if (!legal) return;
+    const n = graph.node(id);
+    const s = canon(n.type.shape, sym);
+    const key = `${id}@${s.join(',')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (id === r.id && !isRoot) {
+      if (s.join() !== rowRead.join()) legal = false;
+      return;
+    }
+    if (!isRoot && plan.isMaterialized(id)) return;
+    if (plan.rowFused.get(id) === root.id) {
+      // A row reduction of this kernel: its input is read over the whole row domain.
+      visit(n.inputs[0]!, full);
+      return;
+    }
+    if (!isRoot && ANCHORS.has(n.op)) {
+      legal = false; // an anchor computed in place: not something a row kernel provides
+      return;
+    }
+    n.inputs.forEach((inp, k) => visit(inp, inputIndex(graph, n, k, s)));
+  };
+  if (root.op === 'sum' || root.op === 'reduceMax') visit(root.inputs[0]!, full);
+  else visit(root.id, full, true);
+  return legal;
+}
+
+/** The symbolic index at which node `n` (read at `s`) reads its input `k`. */
+function inputIndex(graph: Graph, n: Node, k: number, s: SymIndex): SymIndex {
+  const inShape = graph.node(n.inputs[k]!).type.shape;
+  const other = (): SymIndex => inShape.map(() => 'other');
+  const broadcastFrom = (): SymIndex => {
+    const off = s.length - inShape.length;
+    return inShape.map((d, a) => (d === 1 ? 'zero' : s[a + off]!));
+  };
+  switch (n.op) {
+    case 'reshape': {
+      // Only unit axes inserted or removed keep a symbolic correspondence.
+      const outAxes = n.type.shape.map((d, a) => [d, a] as const).filter(([d]) => d !== 1);
+      const inAxes = inShape.map((d, a) => [d, a] as const).filter(([d]) => d !== 1);
+      if (outAxes.length !== inAxes.length || outAxes.some(([d], i) => d !== inAxes[i]![0])) return other();
+      const res: ('zero' | number | 'other')[] = inShape.map(() => 'zero');
+      outAxes.forEach(([, ao], i) => (res[inAxes[i]![1]] = s[ao]!));
+      return res;
+    }
+    case 'permute': {
+      const res = new Array<number | 'zero' | 'other'>(inShape.length);
+      n.attrs.perm.forEach((p, a) => (res[p] = s[a]!));
+      return res;
+    }
+    case 'slice':
+      return s.map((a, ax) => (n.attrs.starts[ax] === 0 ? a : 'other'));
+    case 'pad':
+      return s.map((a, ax) => (n.attrs.before[ax] === 0 && n.attrs.after[ax] === 0 ? a : 'other'));
+    case 'concat':
+      return s.map((a, ax) => (ax === n.attrs.axis ? 'other' : a));
+    case 'gather':
+      return k === 0 ? s.map((a, ax) => (ax === n.attrs.axis ? 'other' : a)) : other();
+    case 'rand':
+      return other();
+    default:
+      return broadcastFrom();
+  }
+}
+
+export const FUSE_ROW_REDUCTIONS: FusionPass = { name: 'fuse-row-reductions', run: fuseRowReductions };

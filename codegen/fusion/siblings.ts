@@ -1,0 +1,37 @@
+// Horizontal fusion: map kernels of the same shape that share inputs become one kernel writing
+// several outputs (AdamW's parameter and moments, sibling gradients).
+
+import type { Node } from '../../src/core/ir/graph.ts';
+import { sameShape } from '../../src/core/ir/shape.ts';
+import { ANCHORS, type FusionPass, type FusionState } from './plan.ts';
+
+/**
+ * Horizontal fusion: a map kernel also computes later roots of the same shape that share inputs
+ * with it (AdamW's new parameter, first and second moments; sibling gradients), when everything
+ * they read is already written before it. Shared loads and subexpressions are then computed once.
+ */
+function groupSiblings({ plan, opts: { maxBindings } }: FusionState): void {
+  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
+  const leaders: { id: number; shape: readonly number[]; reads: Set<number>; computed: Set<number>; outputs: number }[] = [];
+  for (const r of plan.roots()) {
+    if (!isMapRoot(r)) continue;
+    const m = plan.members(r.id);
+    const leader = leaders.find((l) => {
+      if (!sameShape(l.shape, r.type.shape)) return false;
+      for (const id of m.reads) if (id >= l.id) return false;
+      const shares = [...m.reads].some((id) => l.reads.has(id)) || [...m.computed].some((id) => l.computed.has(id));
+      const union = new Set([...l.reads, ...m.reads]);
+      return shares && union.size + l.outputs + 1 <= maxBindings;
+    });
+    if (leader) {
+      plan.join(leader.id, r.id);
+      for (const id of m.reads) leader.reads.add(id);
+      for (const id of m.computed) leader.computed.add(id);
+      leader.outputs++;
+    } else {
+      leaders.push({ id: r.id, shape: r.type.shape, reads: m.reads, computed: m.computed, outputs: 1 });
+    }
+  }
+}
+
+export const GROUP_SIBLINGS: FusionPass = { name: 'group-siblings', run: groupSiblings };

@@ -1,0 +1,172 @@
+// The fusion planner's passes (codegen/fusion/), one test each: on a small graph where the pass
+// has something to decide, the plan of the pass list up to and including it differs from the plan
+// of the list without it in exactly the way the pass promises. (test/codegen/plan.test.ts checks
+// whole plans; these pin each pass's own decision.)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
+import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from '../../codegen/fusion/index.ts';
+
+const OPTS = { maxBindings: 8 };
+
+/** The plan of FUSION_PASSES up to `name` (with it, or without it). */
+function planUpTo(graph: Graph, name: string, withIt: boolean, maxBindings = OPTS.maxBindings): FusionPlan {
+  const at = FUSION_PASSES.findIndex((p) => p.name === name);
+  assert.ok(at >= 0, `no fusion pass named ${name}`);
+  const passes: FusionPass[] = FUSION_PASSES.slice(0, withIt ? at + 1 : at);
+  return planFusion(graph, { maxBindings }, passes);
+}
+
+const stored = (plan: FusionPlan) => new Set(plan.materialized);
+const opOf = (g: Graph, id: number) => g.node(id).op;
+
+function attentionGraph(): { g: Graph; b: GraphBuilder } {
+  const b = new GraphBuilder();
+  const P = (name: string) => b.param(name, [2, 2, 9, 8], { trainable: true });
+  // Q computed in place (an elementwise op of a parameter), K and V parameters.
+  const q = P('q').mul(0.5).tanh(), k = P('k'), v = P('v');
+  b.output('loss', softmax(q.matmul(k.transpose()).mul(0.3)).matmul(v).sumAll());
+  return { g: b.build(), b };
+}
+
+test('store-unfusable: buffer leaves, outputs and anchors are stored; elementwise ops are not', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 8]);
+  b.output('y', x.exp().sum(1).mul(2));
+  const g = b.build();
+  const plan = planUpTo(g, 'store-unfusable', true);
+  assert.deepEqual([...plan.materialized].map((id) => opOf(g, id)).sort(), ['input', 'mul', 'sum']);
+});
+
+test('unfused passes: every op but pure renamings gets a kernel', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 8]);
+  b.output('y', x.exp().reshape([32]).mul(2));
+  const g = b.build();
+  const plan = planFusion(g, OPTS, UNFUSED_PASSES);
+  assert.deepEqual([...plan.materialized].map((id) => opOf(g, id)).sort(), ['exp', 'input', 'mul']);
+});
+
+test('fuse-attention: softmax(Q·Kᵀ)·V becomes one kernel of P·V', () => {
+  const { g } = attentionGraph();
+  assert.equal(planUpTo(g, 'fuse-attention', false).attention.size, 0);
+  const plan = planUpTo(g, 'fuse-attention', true);
+  assert.equal(plan.attention.size, 1);
+  const pattern = [...plan.attention.values()][0]!;
+  for (const id of pattern.members) assert.ok(!plan.isMaterialized(id), `${opOf(g, id)} %${id} is computed in the attention kernel`);
+});
+
+test('fuse-matmul-epilogues: bias and GELU are computed on the accumulator', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [6, 8]);
+  const y = gelu(linear(x, b.param('w', [12, 8]), b.param('bias', [12])));
+  b.output('y', y);
+  const g = b.build();
+  assert.equal(planUpTo(g, 'fuse-matmul-epilogues', false).anchorOf.size, 0);
+  const plan = planUpTo(g, 'fuse-matmul-epilogues', true);
+  const [root, mm] = [...plan.anchorOf][0]!;
+  assert.equal(root, g.outputs.get('y'));
+  assert.equal(opOf(g, mm!), 'matmul');
+  assert.ok(!plan.isMaterialized(mm!), 'the product is never stored');
+});
+
+test('store-matmul-prologues: a LayerNorm output read by many column tiles is stored once', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [16, 64]);
+  const u = layerNorm(x, b.param('g', [64]), b.param('beta', [64]));
+  b.output('y', linear(u, b.param('w', [256, 64])));
+  const g = b.build();
+  const without = stored(planUpTo(g, 'store-matmul-prologues', false));
+  const added = [...stored(planUpTo(g, 'store-matmul-prologues', true))].filter((id) => !without.has(id));
+  assert.equal(added.length, 1, 'one prologue stored');
+  assert.equal(g.node(g.nodesOf('matmul')[0]!.inputs[0]!).inputs.includes(added[0]!) || g.nodesOf('matmul')[0]!.inputs[0] === added[0], true);
+});
+
+test('store-attention-backward-inputs: what computes a backward part\'s inputs is stored, views stay inlined', () => {
+  const { g } = attentionGraph();
+  const train = gradients(g, { loss: 'loss' });
+  const without = stored(planUpTo(train, 'store-attention-backward-inputs', false));
+  const added = [...stored(planUpTo(train, 'store-attention-backward-inputs', true))].filter((id) => !without.has(id));
+  assert.ok(added.length > 0, 'the pass stores something');
+  const inputs = new Set(train.nodesOf('attentionBackward').flatMap((n) => n.inputs));
+  for (const id of added) {
+    assert.ok(!['reshape', 'permute', 'broadcast', 'fill'].includes(opOf(train, id)), `a view or literal is stored: ${opOf(train, id)}`);
+    // Each stored node is an input, or what an input reads through views.
+    let reader = [...inputs].find((i) => i === id);
+    for (const i of inputs) for (let x = i; reader === undefined && train.node(x).inputs.length === 1; x = train.node(x).inputs[0]!) if (train.node(x).inputs[0] === id) reader = i;
+    assert.ok(reader !== undefined, `%${id} (${opOf(train, id)}) feeds no attention backward part`);
+  }
+});
+
+test('store-costly-recomputations: an expensive expression read by two kernels is stored once', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 8]);
+  let e = x;
+  for (let i = 0; i < 8; i++) e = e.exp().mul(0.5);
+  b.output('a', e.sum(1));
+  b.output('c', e.max(1));
+  const g = b.build();
+  const without = stored(planUpTo(g, 'store-costly-recomputations', false));
+  const added = [...stored(planUpTo(g, 'store-costly-recomputations', true))].filter((id) => !without.has(id));
+  assert.equal(added.length, 1);
+  assert.equal(opOf(g, added[0]!), 'mul');
+});
+
+test('fuse-row-reductions: LayerNorm\'s statistics are computed in the kernel that normalises', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 32]);
+  b.output('y', layerNorm(x, b.param('g', [32]), b.param('beta', [32])));
+  const g = b.build();
+  assert.equal(planUpTo(g, 'fuse-row-reductions', false).rowFused.size, 0);
+  const plan = planUpTo(g, 'fuse-row-reductions', true);
+  assert.equal(plan.rowFused.size, 2, 'Σx and Σ(x − mean)² fused');
+  for (const root of plan.rowFused.values()) assert.equal(root, g.outputs.get('y'));
+});
+
+test('enforce-binding-limits: no kernel binds more buffers than the device allows', () => {
+  const b = new GraphBuilder();
+  const xs = Array.from({ length: 7 }, (_, i) => b.input(`x${i}`, [4, 8]));
+  b.output('y', xs.reduce((s, x) => s.add(x.exp())));
+  const g = b.build();
+  const over = planUpTo(g, 'enforce-binding-limits', false, 4);
+  assert.ok(over.roots().some((r) => over.members(r.id).reads.size + 1 > 4), 'without the pass a kernel is over the limit');
+  const plan = planUpTo(g, 'enforce-binding-limits', true, 4);
+  for (const r of plan.roots()) assert.ok(plan.members(r.id).reads.size + 1 <= 4, `kernel %${r.id} binds ${plan.members(r.id).reads.size + 1}`);
+});
+
+test('group-siblings: same-shape map kernels sharing inputs become one kernel', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 8]), y = b.input('y', [4, 8]);
+  b.output('a', x.add(y).exp());
+  b.output('c', x.mul(y).exp());
+  const g = b.build();
+  assert.equal(planUpTo(g, 'group-siblings', false).kernelRoots().length, 2);
+  const plan = planUpTo(g, 'group-siblings', true);
+  assert.equal(plan.kernelRoots().length, 1);
+  assert.deepEqual(plan.siblings.get(g.outputs.get('a')!), [g.outputs.get('c')]);
+});
+
+test('join-attention-lse: the backward\'s log-sum-exp is written by the fused forward kernel', () => {
+  const { g } = attentionGraph();
+  const train = gradients(g, { loss: 'loss' });
+  const lse = train.nodesOf('attentionBackward').find((n) => n.attrs.part === 'lse')!;
+  assert.ok(planUpTo(train, 'join-attention-lse', false).kernelRoots().some((r) => r.id === lse.id), 'without the pass: a kernel of its own');
+  const plan = planUpTo(train, 'join-attention-lse', true);
+  assert.ok(!plan.kernelRoots().some((r) => r.id === lse.id));
+  assert.ok([...plan.siblings.values()].some((s) => s.includes(lse.id)));
+});
+
+test('alias-stored-reshapes: a reshape of a stored result used only by it shares its buffer', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [4, 8]);
+  b.output('y', x.exp().sum(1).reshape([4]));
+  const g = b.build();
+  const y = g.outputs.get('y')!;
+  assert.equal(planUpTo(g, 'alias-stored-reshapes', false).aliasOf.size, 0);
+  const plan = planUpTo(g, 'alias-stored-reshapes', true);
+  assert.equal(opOf(g, plan.aliasOf.get(y)!), 'sum');
+  assert.ok(!plan.kernelRoots().some((r) => r.id === y), 'no copy kernel');
+});
