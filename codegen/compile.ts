@@ -361,8 +361,11 @@ function kernelHeader(graph: Graph, name: string, t: TemplateOutput, bindings: r
   return [
     `// ${name}: ${t.kind} kernel, ${t.config}; workgroup ${t.workgroupSize.join('x')}, dispatch ${t.dispatch.join('x')}`,
     ...bindings.map((b) => `//   binding ${b.binding} ${b.name} (${b.access === 'read' ? 'read' : 'read/write'}): ${describe(b.tensor)}`),
-  ].map((l) => l.replace(/[\r\n]/g, ' ')).join('\n');
+  ].map((l) => oneLine(l)).join('\n');
 }
+
+/** A header line with any line break in a tensor's name turned into a space (the header is comments). */
+const oneLine = (l: string): string => l.replaceAll('\r', ' ').replaceAll('\n', ' ');
 
 const QUIET_KINDS: ReadonlySet<OpKind> = new Set(['view', 'literal', 'gradient']);
 

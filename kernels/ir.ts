@@ -198,28 +198,51 @@ export function exprSize(e: Expr): number {
   return n;
 }
 
-const keys = new WeakMap<Expr, string>();
+/**
+ * Expressions are interned: each distinct structure (op, type, operands' ids; locals and buffers
+ * by identity) gets a small number, remembered per expression object. Two expressions have equal
+ * keys exactly when they are the same computation; a key is short whatever the depth. The table
+ * starts afresh when it grows past INTERN_LIMIT (keys of older expressions are then recomputed).
+ */
+const INTERN_LIMIT = 1 << 21;
+let generation = 0;
+let interned = new Map<string, number>();
+const ids = new WeakMap<Expr, number>();
+const GENERATION = 2 ** 32;
+
+/** The interned number of an expression's structure (see exprKey). */
+export function exprId(e: Expr): number {
+  const hit = ids.get(e);
+  if (hit !== undefined && Math.floor(hit / GENERATION) === generation) return hit % GENERATION;
+  if (interned.size >= INTERN_LIMIT) {
+    generation++;
+    interned = new Map();
+  }
+  const shape = shapeOf(e);
+  let id = interned.get(shape);
+  if (id === undefined) interned.set(shape, (id = interned.size));
+  ids.set(e, generation * GENERATION + id);
+  return id;
+}
+
+/** An expression's structure with its operands as their interned numbers. */
+function shapeOf(e: Expr): string {
+  switch (e.k) {
+    case 'lit': return `${e.ty.s}${e.ty.w}:${e.v}`;
+    case 'local': return `%${e.x.id}`;
+    case 'builtin': return `${e.b}${e.comp ?? ''}`;
+    case 'load': return `${bufKey(e.buf)}[${exprId(e.at)}]`;
+    case 'alu': return `${e.op}${e.op === 'cast' ? `<${e.ty.s}${e.ty.w}>` : ''}(${e.args.map(exprId).join(',')})`;
+    case 'call': return `${e.fn}(${e.args.map(exprId).join(',')})`;
+  }
+}
 
 /**
  * A string equal for two expressions exactly when they are the same computation (same ops,
  * operands, locals and buffers): what common-subexpression elimination and the builder's memo
- * compare. Cached per expression object.
+ * compare.
  */
-export function exprKey(e: Expr): string {
-  const hit = keys.get(e);
-  if (hit !== undefined) return hit;
-  let k: string;
-  switch (e.k) {
-    case 'lit': k = `${e.ty.s}${e.ty.w}:${e.v}`; break;
-    case 'local': k = `%${e.x.id}`; break;
-    case 'builtin': k = `${e.b}${e.comp ?? ''}`; break;
-    case 'load': k = `${bufKey(e.buf)}[${exprKey(e.at)}]`; break;
-    case 'alu': k = `${e.op}${e.op === 'cast' ? `<${e.ty.s}${e.ty.w}>` : ''}(${e.args.map(exprKey).join(',')})`; break;
-    case 'call': k = `${e.fn}(${e.args.map(exprKey).join(',')})`; break;
-  }
-  keys.set(e, k);
-  return k;
-}
+export const exprKey = (e: Expr): string => String(exprId(e));
 
 const bufIds = new WeakMap<Buf, number>();
 let nextBufId = 0;

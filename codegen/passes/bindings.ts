@@ -5,7 +5,7 @@
 
 import { div, lane, load, mod } from '../../kernels/alu.ts';
 import { childrenOf, mapExprs, walkExpr, walkStmts, exprsOf, withBody, type Buf, type KernelIR, type Stmt } from '../../kernels/ir.ts';
-import { rewriteExpr } from './tree.ts';
+import { rewriter } from './tree.ts';
 
 /** Buffers read or written anywhere in the statements. */
 function buffersUsed(body: readonly Stmt[]): Set<Buf> {
@@ -28,14 +28,14 @@ export function vectorBindings(ir: KernelIR): KernelIR {
     if (s && used.has(s)) vectorOf.set(s, v);
   }
   if (vectorOf.size === 0) return ir;
+  const lanes = rewriter((x) => {
+    const v = x.k === 'load' ? vectorOf.get(x.buf) : undefined;
+    return v && x.k === 'load' ? lane(load(v, div(x.at, 4)), mod(x.at, 4)) : x;
+  });
   const rewrite = (block: readonly Stmt[]): Stmt[] =>
     block.map((s) => {
       if (s.k === 'store' && vectorOf.has(s.buf)) throw new Error(`internal error: tensor %${s.buf.tensor} is written as scalars and as vectors in one kernel`);
-      const r = mapExprs(s, (e) => rewriteExpr(e, (x) => {
-        const v = x.k === 'load' ? vectorOf.get(x.buf) : undefined;
-        return v && x.k === 'load' ? lane(load(v, div(x.at, 4)), mod(x.at, 4)) : x;
-      }));
-      return withBody(r, rewrite(childrenOf(s)));
+      return withBody(mapExprs(s, lanes), rewrite(childrenOf(s)));
     });
   return { ...ir, body: rewrite(ir.body) };
 }

@@ -5,35 +5,47 @@
 // a value moves out of every loop it does not depend on. Values are pure and reads are robust, so
 // evaluating one earlier (or where an enclosing `if` would have skipped it) is safe.
 
-import { walkStmts, type KernelIR, type Local, type Stmt } from '../../kernels/ir.ts';
-import { definedBy, isMovable, localsOf, writtenBuffers } from './tree.ts';
+import type { Expr, KernelIR, Local, Stmt } from '../../kernels/ir.ts';
+import { definedBy, localsReader, movableChecker, writtenBuffers } from './tree.ts';
 
-type Written = ReturnType<typeof writtenBuffers>;
+interface Analysis {
+  readonly movable: (e: Expr) => boolean;
+  readonly locals: (e: Expr) => ReadonlySet<Local>;
+}
 
-function hoistBlock(block: readonly Stmt[], written: Written): Stmt[] {
-  const out: Stmt[] = [];
+/** A block with its loops' invariants hoisted, and every local defined in it (nested blocks included). */
+function hoistBlock(block: readonly Stmt[], a: Analysis): { stmts: Stmt[]; defined: Set<Local> } {
+  const stmts: Stmt[] = [];
+  const defined = new Set<Local>();
   for (const s of block) {
-    if (s.k === 'loop' || s.k === 'halve') {
-      const { kept, hoisted } = extractInvariant(s, hoistBlock(s.body, written), written);
-      out.push(...hoisted, { ...s, body: kept });
-    } else if (s.k === 'if') out.push({ ...s, body: hoistBlock(s.body, written) });
-    else out.push(s);
+    const x = definedBy(s);
+    if (x) defined.add(x);
+    if (s.k === 'loop' || s.k === 'halve' || s.k === 'if') {
+      const inner = hoistBlock(s.body, a);
+      for (const y of inner.defined) defined.add(y);
+      if (s.k === 'if') stmts.push({ ...s, body: inner.stmts });
+      else {
+        const { kept, hoisted } = extractInvariant(s.x, inner, a);
+        stmts.push(...hoisted, { ...s, body: kept });
+      }
+    } else stmts.push(s);
   }
-  return out;
+  return { stmts, defined };
 }
 
 /** Splits a loop's (already hoisted) body into the lets that do not depend on the loop and the rest. */
-function extractInvariant(loop: Stmt & { x: Local }, body: readonly Stmt[], written: Written): { kept: Stmt[]; hoisted: Stmt[] } {
+function extractInvariant(counter: Local, body: { stmts: Stmt[]; defined: ReadonlySet<Local> }, a: Analysis): { kept: Stmt[]; hoisted: Stmt[] } {
   // Everything defined inside the loop varies with it, until it is hoisted.
-  const inside = new Set<Local>([loop.x]);
-  walkStmts(body, (s) => {
-    const x = definedBy(s);
-    if (x) inside.add(x);
-  });
+  const inside = new Set<Local>(body.defined);
+  inside.add(counter);
   const hoisted: Stmt[] = [];
+  const invariant = (e: Expr) => {
+    for (const x of a.locals(e)) if (inside.has(x)) return false;
+    return a.movable(e);
+  };
   const visit = (block: readonly Stmt[]): Stmt[] =>
     block.flatMap((s): Stmt[] => {
-      if (s.k === 'let' && isMovable(s.value, written) && localsOf(s.value).every((x) => !inside.has(x))) {
+      if (s.k === 'let' && invariant(s.value)) {
         inside.delete(s.x);
         hoisted.push(s);
         return [];
@@ -41,10 +53,10 @@ function extractInvariant(loop: Stmt & { x: Local }, body: readonly Stmt[], writ
       // Nested loops keep what depends on them (their own pass ran first); ifs are looked into.
       return s.k === 'if' ? [{ ...s, body: visit(s.body) }] : [s];
     });
-  return { kept: visit(body), hoisted };
+  return { kept: visit(body.stmts), hoisted };
 }
 
 /** Moves loop-invariant values out of loops. */
 export function hoist(ir: KernelIR): KernelIR {
-  return { ...ir, body: hoistBlock(ir.body, writtenBuffers(ir.body)) };
+  return { ...ir, body: hoistBlock(ir.body, { movable: movableChecker(writtenBuffers(ir.body)), locals: localsReader() }).stmts };
 }

@@ -24,13 +24,13 @@ export interface PassOptions {
 /** The passes every kernel goes through, in order. */
 export function kernelPasses(opts: PassOptions): KernelPass[] {
   return [
-    { name: 'simplify', run: simplify },
-    { name: 'cse', run: cse },
     { name: 'hoist', run: hoist },
-    // Values hoisted from sibling loops may now be equal.
-    { name: 'cse-after-hoist', run: cse },
+    // After hoisting: values hoisted from sibling loops may now be equal.
+    { name: 'cse', run: cse },
     { name: 'dce', run: dce },
     { name: 'vector-bindings', run: vectorBindings },
+    // What the passes above rewrote (CSE's substitutions, vector reads) folded again.
+    { name: 'simplify', run: simplify },
     { name: 'prune-bindings', run: pruneBindings },
     ...(opts.opaqueLoopBounds ? [{ name: 'opaque-loop-bounds', run: opaqueLoopBounds }] : []),
   ];

@@ -1,10 +1,10 @@
-// Constant folding as a pass: every expression rebuilt through the simplifying constructors of
-// kernels/alu.ts, so a tree made or edited by other means (passes, templates composing pieces)
-// reaches the renderer in folded, canonical form.
+// Constant folding as a pass. The constructors of kernels/alu.ts fold as they build, so every
+// expression a template made is already folded; what a pass rewrote (new operands under an old
+// operation) may not be. This pass rebuilds, through the constructors, every expression whose
+// operands changed, bottom-up, so the tree reaches the renderer in folded, canonical form.
 
 import * as A from '../../kernels/alu.ts';
 import { mapExprs, withBody, childrenOf, type AluOp, type Expr, type KernelIR, type Stmt } from '../../kernels/ir.ts';
-import { rewriteExpr } from './tree.ts';
 
 type Rebuild = (args: readonly Expr[], e: Extract<Expr, { k: 'alu' }>) => Expr;
 const two = (f: (a: Expr, b: Expr) => Expr): Rebuild => ([a, b]) => f(a!, b!);
@@ -21,15 +21,30 @@ const REBUILD: Partial<Record<AluOp, Rebuild>> = {
   cast: ([x], e) => A.cast(x!, e.ty.s), splat: one(A.splat), vec4: (args) => A.vec4(args), lane: two(A.lane),
 };
 
-/** `e` rebuilt through the constructors. */
-export const simplifyExpr = (e: Expr): Expr =>
-  rewriteExpr(e, (x) => (x.k === 'alu' && REBUILD[x.op] ? REBUILD[x.op]!(x.args, x) : x));
+/** `e` with every expression whose operands changed rebuilt through its constructor (the same object where nothing did). */
+export function simplifyExpr(e: Expr): Expr {
+  if (e.k === 'load') {
+    const at = simplifyExpr(e.at);
+    return at === e.at ? e : A.load(e.buf, at);
+  }
+  if (e.k !== 'alu' && e.k !== 'call') return e;
+  const args = e.args.map(simplifyExpr);
+  const same = args.every((a, i) => a === e.args[i]);
+  // An expression built by a constructor is folded; one a pass assembled by hand is rebuilt.
+  if (same && !unfolded.has(e)) return e;
+  return e.k === 'alu' && REBUILD[e.op] ? REBUILD[e.op]!(args, e) : { ...e, args };
+}
 
-function simplifyBlock(block: readonly Stmt[]): Stmt[] {
-  return block.map((s) => withBody(mapExprs(s, simplifyExpr), simplifyBlock(childrenOf(s))));
+/** Expressions passes assembled without a constructor (marked by `assembled`), to be rebuilt by simplify. */
+const unfolded = new WeakSet<Expr>();
+/** Marks an expression a pass assembled by hand (not through kernels/alu.ts) for the next simplify. */
+export function assembled<E extends Expr>(e: E): E {
+  unfolded.add(e);
+  return e;
 }
 
 /** Folds constants and simplifies index arithmetic everywhere in the kernel. */
 export function simplify(ir: KernelIR): KernelIR {
-  return { ...ir, body: simplifyBlock(ir.body) };
+  const block = (stmts: readonly Stmt[]): Stmt[] => stmts.map((s) => withBody(mapExprs(s, simplifyExpr), block(childrenOf(s))));
+  return { ...ir, body: block(ir.body) };
 }
