@@ -10,7 +10,7 @@
 
 import type { Node } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
-import { add, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, mul, splat, sub, u32, type Index } from './alu.ts';
+import { add, bool, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, mul, splat, sub, u32, type Index } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { expectOp, flatWorkgroup, FusionError, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
@@ -160,6 +160,7 @@ export function rowLaneKernel(t: TemplateInput): TemplateOutput {
 /** A row-per-lane kernel being written: the row domain, the lane's row and the reductions it computes. */
 interface RowLanes {
   readonly w: KernelBuilder;
+  readonly plan: FusionView;
   readonly graph: TemplateInput['graph'];
   readonly root: Node;
   /** The root is itself a row reduction (written once per row). */
@@ -195,7 +196,7 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const prefix = w.unflatten(row, rowsShape).slice(0, -1);
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
-  return { w, graph, root, isReduction, n, last, rows, WG, vec, out, row, prefix, reductions };
+  return { w, plan, graph, root, isReduction, n, last, rows, WG, vec, out, row, prefix, reductions };
 }
 
 /** Index of element e of the lane's row. */
@@ -208,6 +209,16 @@ function provideRow(w: KernelBuilder, prefix: Index, r: Node, result: Expr): voi
     if (indexKey(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${indexKey(idx)}] vs [${want}])`);
     return result;
   });
+}
+
+/**
+ * A row reduction later kernels read too is written by this kernel (the planner joined it to the
+ * root): at the row's flat index `row`, by one invocation per row (`writer`).
+ */
+function storeIfRead(w: KernelBuilder, plan: FusionView, root: Node, r: Node, row: Expr, result: Expr, writer: Expr = bool(true)): void {
+  if (!plan.siblings(root.id).includes(r.id)) return;
+  const out = w.buffer(r.id, true);
+  w.when(writer, () => w.store(out, row, result));
 }
 
 /** The shifted sums of a centred moment: the shift x₀ and the accumulators of Σy and Σy². */
@@ -237,7 +248,11 @@ function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly Cent
       w.assign(s.qy, add(s.qy.ref, mul(y, y)));
     }
   });
-  pass.forEach((r, i) => provideRow(w, k.prefix, r, w.let(vec ? hcombine(r, accs[i]!.ref) : accs[i]!.ref, 'r')));
+  pass.forEach((r, i) => {
+    const result = w.let(vec ? hcombine(r, accs[i]!.ref) : accs[i]!.ref, 'r');
+    provideRow(w, k.prefix, r, result);
+    storeIfRead(w, k.plan, k.root, r, k.row, result);
+  });
   for (const s of shifted) provideCentredMoment(k, s);
   return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
 }
@@ -251,7 +266,9 @@ function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
   const sum = w.value(s.mo.sum, [...prefix, u32(0)]);
   const t = w.let(sub(mul(f32(s.mo.scale), sum), s.x0), 't');
   const moment = add(sub(qy, mul(mul(f32(2), t), sy)), mul(mul(f32(n), t), t));
-  provideRow(w, prefix, graph.node(s.mo.centred), w.let(max(moment, f32(0)), 'r'));
+  const centred = graph.node(s.mo.centred), result = w.let(max(moment, f32(0)), 'r');
+  provideRow(w, prefix, centred, result);
+  storeIfRead(w, k.plan, k.root, centred, k.row, result);
 }
 
 /** The root: one value per row (a reduction), else the row itself (vec4 stores when possible). Returns its flops. */
@@ -304,6 +321,7 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
     const result = w.let(load(red, u32(0)), 'r');
     w.barrier();
     provideRow(w, prefix, r, result);
+    storeIfRead(w, plan, root, r, row, result, compare('eq', lid, 0));
   }
   if (isReduction) {
     w.when(compare('eq', lid, 0), () => w.store(out, row, w.compute(root.id, [...prefix, u32(0)])));

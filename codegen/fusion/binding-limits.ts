@@ -19,7 +19,7 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
     let changed = false;
     for (const root of plan.roots()) {
       const { computed, reads } = plan.members(root.id);
-      if (reads.size + 1 <= maxBindings) continue;
+      if (reads.size + plan.outputsOf(root.id) <= maxBindings) continue;
       // Store the computed node that reads the most buffers; the kernel then reads one instead.
       // Never a node between the root and its matmul: storing it would split the epilogue.
       const anchor = plan.anchorOf.get(root.id);
@@ -40,7 +40,10 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
       }
       // Nothing but the epilogue itself to split: give the matmul its own kernel instead.
       if (best < 0 && anchor !== undefined) best = anchor;
-      if (best < 0) throw new Error(`kernel %${root.id} (${root.op}) needs ${reads.size + 1} storage buffers, over the device limit of ${maxBindings}`);
+      // Or a row reduction this kernel also writes: it gets its own kernel again.
+      if (best < 0) best = plan.siblings.get(root.id)?.find((id) => plan.rowFused.get(id) === root.id) ?? -1;
+      const needs = reads.size + plan.outputsOf(root.id);
+      if (best < 0) throw new Error(`kernel %${root.id} (${root.op}) needs ${needs} storage buffers, over the device limit of ${maxBindings}`);
       plan.unfuse(best);
       changed = true;
     }

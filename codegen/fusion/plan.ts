@@ -78,12 +78,36 @@ export class FusionPlan {
     this.joined.set(root, leader);
   }
 
-  /** Nodes computed by the kernel of `root`, and the materialized nodes it reads. */
+  /** Undoes `join`: `root` gets a kernel of its own again. */
+  unjoin(root: number): void {
+    const leader = this.joined.get(root);
+    if (leader === undefined) return;
+    this.joined.delete(root);
+    const rest = (this.siblings.get(leader) ?? []).filter((id) => id !== root);
+    if (rest.length) this.siblings.set(leader, rest);
+    else this.siblings.delete(leader);
+  }
+
+  /** How many tensors the kernel of `root` writes: itself and the roots joined to it. */
+  outputsOf(root: number): number {
+    return 1 + (this.siblings.get(root)?.length ?? 0);
+  }
+
+  /** The kernel root whose kernel writes stored node `id`: its leader when joined, else itself. */
+  writer(id: number): number {
+    return this.joined.get(id) ?? id;
+  }
+
+  /**
+   * Nodes computed by the kernel of `root`, and the materialized nodes it reads. A row reduction
+   * joined to `root` is stored, yet computed there from its inputs: those are what it reads.
+   */
   members(root: number): { computed: Set<number>; reads: Set<number> } {
     const computed = new Set<number>(), reads = new Set<number>();
     const visit = (id: number, isRoot: boolean) => {
       if (computed.has(id)) return;
-      if (!isRoot && this.materialized.has(id)) {
+      const ownRowReduction = this.joined.get(id) === root && this.rowFused.get(id) === root;
+      if (!isRoot && this.materialized.has(id) && !ownRowReduction) {
         reads.add(id);
         return;
       }
@@ -105,6 +129,8 @@ export class FusionPlan {
   /** Stores `id` in memory instead of computing it inside its consumers' kernel (binding limits). */
   unfuse(id: number): void {
     this.materialized.add(id);
+    // A row reduction written by the kernel that computed it gets a kernel of its own again.
+    if (this.rowFused.has(id)) this.unjoin(id);
     this.rowFused.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
   }

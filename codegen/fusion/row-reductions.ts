@@ -1,13 +1,16 @@
-// Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it
-// (LayerNorm statistics, softmax max and sum, their backward sums), legal only when a symbolic
-// index analysis proves every read of it there is at the kernel's own row.
+// Row fusion: a last-axis reduction read by kernels over the same rows is computed inside the
+// first of them (LayerNorm statistics, softmax max and sum, their backward sums) — and written
+// there when later kernels read it too — legal only when a symbolic index analysis proves every
+// read of it in that kernel is at the kernel's own row.
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
 import { sameShape } from '../../src/core/ir/shape.ts';
 import { ANCHORS, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
 /**
- * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it.
+ * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it;
+ * one read by several kernels (LayerNorm's statistics in training, read again by the backward) is
+ * computed by the first of them and also written there, for the later ones: no kernel of its own.
  * Latest reductions first so that chains (mean -> variance -> normalise) collapse.
  */
 function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
@@ -18,16 +21,29 @@ function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
     if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id)) continue;
     const inShape = graph.node(r.inputs[0]!).type.shape;
     if (r.attrs.axis !== inShape.length - 1) continue;
-    const owners = new Set<number>();
-    for (const root of plan.roots()) if (root.id !== r.id && plan.members(root.id).reads.has(r.id)) owners.add(root.id);
-    if (owners.size !== 1) continue;
-    const root = graph.node([...owners][0]!);
+    const owners = readerKernels(plan, r.id);
+    if (owners.length === 0) continue;
+    // The first kernel that reads r (kernels run in root order).
+    const root = graph.node(Math.min(...owners));
     if (plan.anchorOf.has(root.id) || !sameShape(rowDomain(graph, root) ?? [], inShape)) continue;
-    mat.delete(r.id);
-    plan.rowFused.set(r.id, root.id);
-    // Legal only if the root's kernel reads r at its own row (prefix, 0) wherever it reads it.
-    if (!readsOnlyAtOwnRow(plan, root, r)) plan.unfuse(r.id);
+    if (owners.length === 1) {
+      mat.delete(r.id);
+      plan.rowFused.set(r.id, root.id);
+      // Legal only if the root's kernel reads r at its own row (prefix, 0) wherever it reads it.
+      if (!readsOnlyAtOwnRow(plan, root, r)) plan.unfuse(r.id);
+    } else if (readsOnlyAtOwnRow(plan, root, r)) {
+      plan.rowFused.set(r.id, root.id);
+      plan.join(root.id, r.id);
+    }
   }
+}
+
+/** The kernels (by the root that writes them) that read stored node `id`. */
+function readerKernels(plan: FusionPlan, id: number): number[] {
+  const out = new Set<number>();
+  for (const root of plan.roots()) if (root.id !== id && plan.members(root.id).reads.has(id)) out.add(plan.writer(root.id));
+  out.delete(id);
+  return [...out];
 }
 
 /** The [rows..., N] iteration space of a kernel root that can host row reductions, if any. */
@@ -40,12 +56,17 @@ export function rowDomain(graph: Graph, root: Node): readonly number[] | undefin
   return root.type.shape;
 }
 
-export /** Stores row-fused reductions that another kernel would have to compute, or that their root reads off-row. */
-function dropBrokenRowFusions(plan: FusionPlan): boolean {
+/**
+ * Gives row-fused reductions a kernel of their own again where the fusion broke (stores made for
+ * the binding limit): another kernel would have to compute one, its root reads it off-row, or a
+ * kernel reads a written one before its root's kernel runs.
+ */
+export function dropBrokenRowFusions(plan: FusionPlan): boolean {
   let changed = false;
   for (const [r, root] of [...plan.rowFused]) {
-    const foreign = plan.roots().some((k) => k.id !== root && plan.members(k.id).computed.has(r));
-    if (foreign || !readsOnlyAtOwnRow(plan, plan.graph.node(root), plan.graph.node(r))) {
+    const foreign = plan.roots().some((k) => k.id !== root && k.id !== r && plan.members(k.id).computed.has(r));
+    const early = plan.isMaterialized(r) && readerKernels(plan, r).some((k) => k < root);
+    if (foreign || early || !readsOnlyAtOwnRow(plan, plan.graph.node(root), plan.graph.node(r))) {
       plan.unfuse(r);
       changed = true;
     }

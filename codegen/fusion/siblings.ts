@@ -18,7 +18,7 @@ function groupSiblings({ plan, opts: { maxBindings } }: FusionState): void {
     const m = plan.members(r.id);
     const leader = leaders.find((l) => {
       if (!sameShape(l.shape, r.type.shape)) return false;
-      for (const id of m.reads) if (id >= l.id) return false;
+      for (const id of m.reads) if (plan.writer(id) >= l.id) return false;
       const shares = [...m.reads].some((id) => l.reads.has(id)) || [...m.computed].some((id) => l.computed.has(id));
       const union = new Set([...l.reads, ...m.reads]);
       return shares && union.size + l.outputs + 1 <= maxBindings;

@@ -1,4 +1,4 @@
-// k002_matmul_mul_sub_mul_add_7more_6x12: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
+// k001_matmul_mul_sub_mul_add_7more_6x12: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
 //   binding 0 buf0 (read): %0 input "x" f32[2,3,8]
 //   binding 1 buf1 (read/write): %3 sum f32[2,3,1]
 //   binding 2 buf2 (read/write): %8 sum f32[2,3,1]
