@@ -19,11 +19,13 @@ import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
 import { KernelWriter } from './emit.ts';
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
-import { renderKernel } from './render.ts';
+import { kernelHeader, printKernel } from './print.ts';
+import { launchBatches, planSteps, type PlanStep } from './steps.ts';
+
+export type { PlanStep } from './steps.ts';
 import type { KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
-import { linkKernel } from './wgsl-lib.ts';
 
 /** The device limits code generation depends on (a GPUSupportedLimits satisfies this). */
 export interface CodegenLimits {
@@ -86,7 +88,8 @@ export interface KernelBinding {
 /** One generated kernel: its WGSL, launch geometry, bindings, and the graph nodes it computes. */
 export interface PlanKernel {
   readonly name: string;
-  readonly kind: KernelKind;
+  /** The template that wrote it, or 'batch': several kernels sharing one dispatch (PlanStep). */
+  readonly kind: KernelKind | 'batch';
   /** The source the device compiles: a header naming what each binding holds, then the code. */
   readonly wgsl: string;
   /** The code without the header: equal for kernels that compute the same thing on other tensors. */
@@ -129,6 +132,8 @@ export type MatmulChooser = (signature: MatmulSignature, offered: readonly Matmu
 export interface CompiledPlan {
   readonly graph: Graph;
   readonly kernels: readonly PlanKernel[];
+  /** What a step dispatches, in order: kernels, or several of them batched into one dispatch. */
+  readonly steps: readonly PlanStep[];
   readonly tensors: ReadonlyMap<number, PlanTensor>;
   readonly arenaBytes: Readonly<Record<Arena, number>>;
   readonly memory: MemoryPlan;
@@ -136,6 +141,8 @@ export interface CompiledPlan {
   readonly flops: number;
   /** Distinct kernel codes (identical kernels, e.g. of repeated blocks, share one pipeline). */
   readonly uniqueKernels: number;
+  /** Distinct WGSL modules the steps dispatch: the pipelines a device compiles for this plan. */
+  readonly uniqueModules: number;
   /** Milliseconds spent planning and generating code. */
   readonly compileMs: number;
   readonly limits: CodegenLimits;
@@ -166,6 +173,11 @@ export interface CompileOptions {
    * contractions), 'off', or a split count forced on every matmul with K ≥ 2 (tests, benchmarks).
    */
   readonly splitK?: 'auto' | 'off' | number;
+  /**
+   * Batch independent kernels into shared dispatches (codegen/batch.ts; default: when fusing).
+   * Off, every kernel is a dispatch of its own.
+   */
+  readonly batch?: boolean;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -181,13 +193,14 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const variantKey = typeof chooser === 'function' ? opts.variantKey : chooser ?? 'default';
   const split = opts.splitK ?? 'auto';
   const passes = opts.fusionPasses ?? (fuse ? FUSION_PASSES : UNFUSED_PASSES);
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const batch = opts.batch ?? fuse;
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? graph, passes, fuse, limits, chooser, t0);
+  const plan = compileUncached(splitGraph ?? graph, passes, fuse, batch, limits, chooser, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -225,7 +238,7 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
+function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, batch: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
   const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
@@ -237,8 +250,9 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: bool
   };
   const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
-  const kernels = fusion.kernelRoots().map((root, i) => generateKernel(rc, root, i, chooser));
-  const plan = assemble(graph, fusion, kernels, fuse, limits, t0);
+  const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
+  const batches = launchBatches(kernels, (id) => fusion.storage(id), limits, batch);
+  const plan = assemble(graph, fusion, kernels, batches, fuse, limits, t0);
   renderContexts.set(plan, rc);
   return plan;
 }
@@ -283,8 +297,7 @@ export function renderKernelVariant(plan: CompiledPlan, index: number, variant: 
   const rc = renderContexts.get(plan);
   if (!rc) throw new Error('renderKernelVariant: the plan was not made by compileGraph');
   const k = plan.kernels[index]!;
-  const g = generateKernel(rc, rc.graph.node(k.root), index, () => variant);
-  return withBytes(rc.graph, g);
+  return placed(rc.graph, generateKernel(rc, rc.graph.node(k.root), () => variant), index);
 }
 
 type Template = (t: TemplateInput) => TemplateOutput;
@@ -311,9 +324,10 @@ function chooseTemplate(view: FusionView, root: Node): Template | 'matmul' {
   return t === 'map' ? mapKernel : t === 'row-or-reduce' ? reduceKernel : t;
 }
 
-interface Generated extends Omit<PlanKernel, 'bytes'> {}
+/** A kernel before its place in the launch order is known (which names it). */
+interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl'> {}
 
-function generateKernel(rc: RenderContext, root: Node, index: number, chooser: CompileOptions['matmulVariant']): Generated {
+function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant']): Generated {
   const { graph, fusion, view, limits } = rc;
   const w = new KernelWriter(graph, fusion);
   const input: TemplateInput = { w, graph, plan: view, root, limits };
@@ -332,15 +346,10 @@ function generateKernel(rc: RenderContext, root: Node, index: number, chooser: C
   }
   // The kernel's tree, through the passes, printed once.
   const ir = optimizeKernel(w.finish(t.workgroupSize, t.enables ?? []), rc.passes);
-  const rendered = renderKernel(ir);
-  const bindings: KernelBinding[] = rendered.bindings.map(({ buf, name }, i) => ({ binding: i, tensor: buf.tensor!, access: buf.access, name, ...(buf.elem.w === 4 ? { vec4: true } : {}) }));
-  // Directives first: the linker puts helper functions ahead of the kernel.
-  const code = [...(t.enables ?? []).map((e) => `enable ${e};`), linkKernel(rendered.source, rendered.helpers)].join('\n');
+  const { code, bindings } = printKernel(ir);
   const nodes = [...w.fusedNodes].sort((a, b) => a - b);
-  const name = kernelName(graph, index, t.kind, root, nodes);
-  const header = kernelHeader(graph, name, t, bindings);
   return {
-    name, kind: t.kind, wgsl: `${header}\n${code}`, code,
+    kind: t.kind, code,
     entryPoint: 'main', workgroupSize: t.workgroupSize, dispatch: t.dispatch,
     flops: Math.round(t.flops), config: t.config, root: root.id,
     outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
@@ -350,26 +359,15 @@ function generateKernel(rc: RenderContext, root: Node, index: number, chooser: C
   };
 }
 
-/** A comment block: the kernel, its specialisation, and for each binding the tensor it holds. */
-function kernelHeader(graph: Graph, name: string, t: TemplateOutput, bindings: readonly KernelBinding[]): string {
-  const describe = (id: number) => {
-    const n = graph.node(id);
-    const label = n.op === 'input' || n.op === 'param' ? ` "${n.attrs.name}"` : '';
-    const outputName = [...graph.outputs].find(([, v]) => v === id)?.[0];
-    return `%${id} ${n.op}${label}${outputName ? ` -> output "${outputName}"` : ''} ${n.type.dtype}${fmtShape(n.type.shape)}`;
-  };
-  return [
-    `// ${name}: ${t.kind} kernel, ${t.config}; workgroup ${t.workgroupSize.join('x')}, dispatch ${t.dispatch.join('x')}`,
-    ...bindings.map((b) => `//   binding ${b.binding} ${b.name} (${b.access === 'read' ? 'read' : 'read/write'}): ${describe(b.tensor)}`),
-  ].map((l) => oneLine(l)).join('\n');
+/** Kernel `g` at position `index` of the launch order: named, with its header, and its bytes. */
+function placed(graph: Graph, g: Generated, index: number): PlanKernel {
+  const name = kernelName(graph, index, g.kind, graph.node(g.root), g.nodes);
+  return withBytes(graph, { ...g, name, wgsl: `${kernelHeader(graph, name, g)}\n${g.code}` });
 }
-
-/** A header line with any line break in a tensor's name turned into a space (the header is comments). */
-const oneLine = (l: string): string => l.replaceAll('\r', ' ').replaceAll('\n', ' ');
 
 const QUIET_KINDS: ReadonlySet<OpKind> = new Set(['view', 'literal', 'gradient']);
 
-function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, nodes: readonly number[]): string {
+function kernelName(graph: Graph, index: number, kind: PlanKernel['kind'], root: Node, nodes: readonly number[]): string {
   const ops: string[] = [];
   for (const id of nodes) {
     const op = graph.node(id).op;
@@ -379,7 +377,11 @@ function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, n
   return `k${String(index).padStart(3, '0')}_${kind}_${body.join('_') || root.op}_${root.type.shape.join('x') || 'scalar'}`;
 }
 
-function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
+/**
+ * The plan: kernels placed in launch order (batch by batch), tensors in arenas, the work arena
+ * planned with a batch as one step (its kernels may run at once), and the step's dispatches.
+ */
+function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generated[], batchOrder: readonly (readonly number[])[], fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
   const align = limits.minStorageBufferOffsetAlignment;
   const outputName = new Map([...graph.outputs].map(([k, v]) => [v, k]));
   const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
@@ -388,7 +390,10 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
       throw new Error(`tensor %${n.id} (${n.op} ${n.type.dtype}${fmtShape(n.type.shape)}) needs ${bytesOf(n)} bytes, over the device's binding limit of ${limits.maxStorageBufferBindingSize} bytes (a smaller batch fits)`);
     }
   }
-  const kernels: PlanKernel[] = generated.map((g) => withBytes(graph, g));
+  const kernels: PlanKernel[] = batchOrder.flat().map((g, i) => placed(graph, generated[g]!, i));
+  let next = 0;
+  const batches = batchOrder.map((b) => b.map(() => next++));
+  const batchOf = batches.flatMap((b, step) => b.map(() => step));
 
   // Leaves live in persistent arenas; kernel outputs in the planned work arena.
   const tensors = new Map<number, PlanTensor>();
@@ -408,13 +413,13 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
   kernels.forEach((k, i) => {
     for (const id of [...k.bindings.map((b) => b.tensor), ...k.outputs.map((o) => fusion.storage(o))]) {
       if (tensors.has(id)) continue;
-      if (!first.has(id)) first.set(id, i);
-      last.set(id, i);
+      if (!first.has(id)) first.set(id, batchOf[i]!);
+      last.set(id, batchOf[i]!);
     }
   });
   for (const out of graph.outputs.values()) {
     const id = fusion.storage(out);
-    if (first.has(id)) last.set(id, kernels.length);
+    if (first.has(id)) last.set(id, batches.length);
   }
   const memory = planMemory([...first].map(([key, f]) => ({ key, first: f, last: last.get(key)!, bytes: bytesOf(graph.node(key)) })), align);
   for (const [id, p] of memory.placements) {
@@ -431,15 +436,17 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: Generated[], fuse
     if (t) tensors.set(r, { ...t, node: r, name: outputName.get(r), role: outputName.has(r) ? 'output' : 'intermediate', shape: n.type.shape });
   }
   arenaBytes.work = memory.arenaBytes;
+  const steps = planSteps(graph, kernels, batches, limits);
   return {
-    graph, kernels, tensors, arenaBytes, memory, fused, limits,
+    graph, kernels, steps, tensors, arenaBytes, memory, fused, limits,
     flops: kernels.reduce((s, k) => s + k.flops, 0),
     uniqueKernels: new Set(kernels.map((k) => k.code)).size,
+    uniqueModules: new Set(steps.map((s) => s.kernel.code)).size,
     compileMs: performance.now() - t0,
   };
 }
 
-function withBytes(graph: Graph, g: Generated): PlanKernel {
+function withBytes(graph: Graph, g: Omit<PlanKernel, 'bytes'>): PlanKernel {
   const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
   const seen = new Set<number>();
   let bytes = 0;
@@ -467,10 +474,12 @@ export function describePlan(plan: CompiledPlan): string {
     `${k.name.padEnd(56)} ${k.kind.padEnd(7)} ${String(k.dispatch.join('x')).padEnd(12)} ${(k.flops / 1e6).toFixed(3).padStart(10)} MFLOP ${(k.bytes / 2 ** 20).toFixed(3).padStart(9)} MiB  ${k.config}`,
   );
   const m = plan.memory;
+  const batched = plan.steps.filter((s) => s.parts.length > 1);
   return [
-    `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}, generated in ${plan.compileMs.toFixed(0)} ms`,
+    `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches (${plan.uniqueModules} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}, generated in ${plan.compileMs.toFixed(0)} ms`,
     `${'kernel'.padEnd(56)} ${'kind'.padEnd(7)} ${'dispatch'.padEnd(12)} ${'flops'.padStart(16)} ${'bytes'.padStart(13)}  config`,
     ...lines,
+    ...(batched.length ? [`batched dispatches (${batched.length}): kernels that share one launch`, ...batched.map((s) => `${s.kernel.name.padEnd(56)} ${s.kernel.dispatch.join('x')}`)] : []),
     `memory: params ${mb(plan.arenaBytes.params)} MiB, inputs ${mb(plan.arenaBytes.inputs)} MiB, work arena ${mb(m.arenaBytes)} MiB planned vs ${mb(m.noReuseBytes)} MiB without reuse`,
   ].join('\n');
 }

@@ -47,7 +47,14 @@ class Printer {
 
   constructor(bindings: readonly Buf[], moduleArrays: readonly Buf[]) {
     bindings.forEach((b, i) => this.names.set(b, `buf${i}`));
-    moduleArrays.forEach((b, i) => this.names.set(b, assertFreeName(b.kind === 'table' ? `table${i}` : b.hint)));
+    // Hints repeat when kernels are batched into one module (each part's `red`): number the repeats.
+    const taken = new Set<string>();
+    moduleArrays.forEach((b, i) => {
+      const hint = b.kind === 'table' ? `table${i}` : b.hint;
+      const name = taken.has(hint) ? `${hint}_m${i}` : hint;
+      taken.add(name);
+      this.names.set(b, assertFreeName(name));
+    });
   }
 
   /** The name of a local or buffer, chosen at its definition. */

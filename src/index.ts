@@ -35,6 +35,7 @@ export {
   type Arena, type CodegenLimits, type CompiledPlan, type CompileOptions, type KernelBinding, type MatmulChooser, type MatmulKernelInfo, type PlanKernel, type PlanTensor,
 } from '../codegen/compile.ts';
 export type { MemoryPlan, Placement } from '../codegen/memory.ts';
+export type { PlanStep } from '../codegen/steps.ts';
 export type { AttentionPattern } from '../kernels/template.ts';
 export { FUSION_PASSES, FusionPlan, UNFUSED_PASSES, type AttentionGroup, type FusionOptions, type FusionPass, type FusionState } from '../codegen/fusion/index.ts';
 export { Buf, Local, type AluOp, type Builtin, type BufKind, type Expr, type Helper, type KernelIR, type Scalar, type Stmt, type Ty, type Width } from '../kernels/ir.ts';

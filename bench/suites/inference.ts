@@ -127,7 +127,7 @@ export async function profileKernels(gpu: GpuContext, plan: CompiledPlan, feeds:
 }
 
 /** What a kernel does, for time breakdowns. */
-export type KernelClass = 'matmul' | 'attention' | 'row' | 'elementwise' | 'copy' | 'merge';
+export type KernelClass = 'matmul' | 'attention' | 'row' | 'elementwise' | 'copy' | 'merge' | 'mixed batch';
 
 /**
  * matmul: linear layers (2-D products); attention: products over heads (rank ≥ 4: QKᵀ, P·V, their
@@ -154,18 +154,22 @@ export interface ClassTime {
   readonly gflop: number;
 }
 
-/** GPU time per kernel class; `times` are per kernel of `plan`, in order. */
+/**
+ * GPU time per kernel class; `times` are per dispatch of `plan` (its steps), in order. A batched
+ * dispatch counts for its parts' class when they share one, else as a mixed batch.
+ */
 export function classBreakdown(plan: CompiledPlan, times: readonly { readonly ms: number }[]): ClassTime[] {
   const groups = new Map<KernelClass, { kernels: number; ms: number; flops: number }>();
-  plan.kernels.forEach((k, i) => {
-    const c = kernelClass(plan, k);
+  plan.steps.forEach((step, i) => {
+    const classes = new Set(step.parts.map((p) => kernelClass(plan, plan.kernels[p]!)));
+    const c: KernelClass = classes.size === 1 ? [...classes][0]! : 'mixed batch';
     const g = groups.get(c) ?? { kernels: 0, ms: 0, flops: 0 };
-    g.kernels++;
+    g.kernels += step.parts.length;
     g.ms += times[i]!.ms;
-    g.flops += k.flops;
+    g.flops += step.kernel.flops;
     groups.set(c, g);
   });
-  const order: KernelClass[] = ['matmul', 'attention', 'row', 'elementwise', 'copy', 'merge'];
+  const order: KernelClass[] = ['matmul', 'attention', 'row', 'elementwise', 'copy', 'merge', 'mixed batch'];
   return order.filter((c) => groups.has(c)).map((cls) => ({ cls, kernels: groups.get(cls)!.kernels, ms: groups.get(cls)!.ms, gflop: groups.get(cls)!.flops / 1e9 }));
 }
 
@@ -212,6 +216,7 @@ export function topKernels(profile: readonly KernelTime[], n: number): ProfileGr
 export interface VariantResult extends Variant {
   readonly label: string;
   readonly kernels: number;
+  readonly dispatches: number;
   readonly uniqueKernels: number;
   readonly gflop: number;
   /** Tokens in the last block's MLP (197 without merging). */
@@ -317,6 +322,7 @@ async function runCase(ctx: SuiteContext, c: InferenceCase, problems: string[]):
         ...b.variant,
         label: variantLabel(b.variant),
         kernels: b.plan.kernels.length,
+        dispatches: b.plan.steps.length,
         uniqueKernels: b.plan.uniqueKernels,
         gflop: b.plan.flops / 1e9,
         tokensAfter: b.tokensAfter,

@@ -38,6 +38,7 @@ export interface TrainResult {
   readonly batch: number;
   readonly trainable: number;
   readonly kernels: number;
+  readonly dispatches: number;
   readonly gflop: number;
   readonly timing: Timing;
   readonly imagesPerSec: number;
@@ -104,7 +105,7 @@ export const trainingSuite: Suite = {
         const exe = await Program.create(gpu, b.plan, { writeBack: b.writeBack });
         exes.push(exe);
         exe.write(b.feeds);
-        ctx.log(`  ${trainLabel(m)} b${batch}: ${b.plan.kernels.length} kernels, ${(b.plan.flops / 1e9).toFixed(2)} GFLOP, compiled in ${(b.compileMs / 1e3).toFixed(1)} s`);
+        ctx.log(`  ${trainLabel(m)} b${batch}: ${b.plan.kernels.length} kernels in ${b.plan.steps.length} dispatches, ${(b.plan.flops / 1e9).toFixed(2)} GFLOP, compiled in ${(b.compileMs / 1e3).toFixed(1)} s`);
         bar.tick(1, trainLabel(m));
       }
       const timings = await timeGpuSteps(gpu.device, built.map((b, i) => ({ name: `train ${trainLabel(b.method)} b${batch}`, step: () => exes[i]!.run() })), modelTiming(ctx));
@@ -115,7 +116,7 @@ export const trainingSuite: Suite = {
         const t = timings[i]!;
         results.push({
           method: b.method, label: trainLabel(b.method), batch, trainable: b.trainable,
-          kernels: b.plan.kernels.length, gflop: b.plan.flops / 1e9, timing: t, imagesPerSec: batch / (t.medianMs / 1e3),
+          kernels: b.plan.kernels.length, dispatches: b.plan.steps.length, gflop: b.plan.flops / 1e9, timing: t, imagesPerSec: batch / (t.medianMs / 1e3),
           paramsMiB: MiB(a.params), inputsMiB: MiB(a.inputs), workMiB: MiB(a.work), totalMiB: MiB(a.params + a.inputs + a.work),
           loss, compileMs: b.compileMs,
         });

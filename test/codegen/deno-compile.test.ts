@@ -70,7 +70,8 @@ function collectKernels(): { kernels: KernelSource[]; planKernels: number; sourc
   for (const [source, graph] of plans) {
     for (const fuse of [true, false]) {
       const plan = compileGraph(graph, { fuse, limits: DEFAULT_LIMITS });
-      for (const k of plan.kernels) add(`${source}${fuse ? '' : '-unfused'}`, k.name, k.wgsl, k.entryPoint);
+      const batched = plan.steps.filter((s) => s.parts.length > 1).map((s) => s.kernel);
+      for (const k of [...plan.kernels, ...batched]) add(`${source}${fuse ? '' : '-unfused'}`, k.name, k.wgsl, k.entryPoint);
     }
   }
   const golden = readdirSync(goldenDir).filter((f) => f.endsWith('.wgsl')).sort();

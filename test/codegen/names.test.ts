@@ -47,7 +47,8 @@ test('configuration sweep: no kernel declares a WGSL keyword, reserved word, typ
         for (const mode of ['forward', 'backward', 'train-step'] as Mode[]) {
           for (const batch of mode === 'forward' ? [1, 4] : [1]) {
             const spec: ModelSpec = { vit, batch, pet: { ...DEFAULT_PET[method], bits: method === 'lora' ? 1 : 32, dim: method === 'adaptformer' || method === 'lora' ? 4 : 0 }, merge: m };
-            for (const k of compileModel(spec, mode).kernels) {
+            const plan = compileModel(spec, mode);
+            for (const k of [...plan.kernels, ...plan.steps.map((s) => s.kernel)]) {
               kernels++;
               if (seen.has(k.wgsl)) continue;
               seen.add(k.wgsl);

@@ -73,7 +73,7 @@ test('the packed tarball installs into a fresh project: examples on node, Deno a
 
     // The CLI binary.
     assert.match(run('npx', ['fpet-webgpu', 'compile', '--help'], { cwd: project }), /^fpet-webgpu compile \[options\]/m);
-    assert.match(run('npx', ['fpet-webgpu', 'compile', '--preset', 'vit-micro', '--merge', 'fpet', '--merge-blocks', '1', '--out', 'kernels'], { cwd: project }), /distinct kernels compiled into pipelines/);
+    assert.match(run('npx', ['fpet-webgpu', 'compile', '--preset', 'vit-micro', '--merge', 'fpet', '--merge-blocks', '1', '--out', 'kernels'], { cwd: project }), /distinct modules compiled into pipelines/);
     assert.ok(existsSync(join(project, 'kernels/plan.txt')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -126,7 +126,7 @@ function describeProgramSize(plan: CompiledPlan): string {
   for (const t of plan.tensors.values()) if (!largest || t.bytes > largest.bytes) largest = t;
   const node = largest ? plan.graph.node(largest.node) : undefined;
   const big = largest && node ? `; largest tensor %${node.id} ${largest.name ?? node.op} [${node.type.shape.join(', ')}] ${mib(largest.bytes)}` : '';
-  return `creating the program (${plan.kernels.length} kernels; arenas: params ${mib(plan.arenaBytes.params)}, inputs ${mib(plan.arenaBytes.inputs)}, work ${mib(plan.arenaBytes.work)}${big})`;
+  return `creating the program (${plan.kernels.length} kernels in ${plan.steps.length} dispatches; arenas: params ${mib(plan.arenaBytes.params)}, inputs ${mib(plan.arenaBytes.inputs)}, work ${mib(plan.arenaBytes.work)}${big})`;
 }
 
 /**
@@ -172,9 +172,9 @@ export class Program {
       };
       try {
         const t0 = performance.now();
-        const pipelines = await Promise.all(plan.kernels.map((k) => pipelineFor(device, k)));
+        const pipelines = await Promise.all(plan.steps.map((s) => pipelineFor(device, s.kernel)));
         const pipelineMs = performance.now() - t0;
-        const steps = plan.kernels.map((kernel, i) => {
+        const steps = plan.steps.map(({ kernel }, i) => {
           const pipeline = pipelines[i]!;
           const bindGroup = device.createBindGroup({
             label: kernel.name,
@@ -378,8 +378,9 @@ export class Program {
   }
 
   /**
-   * Per-kernel GPU time (ms, the best of `runs` profiled steps) from timestamp queries around one
-   * compute pass per kernel; undefined when the device has no `timestamp-query`.
+   * Per-dispatch GPU time (ms, the best of `runs` profiled steps) from timestamp queries around one
+   * compute pass per dispatch (kernels batched into one dispatch are one entry, kind 'batch', its
+   * config naming them); undefined when the device has no `timestamp-query`.
    */
   async profile(runs = 2): Promise<KernelTime[] | undefined> {
     const { device } = this.ctx;

@@ -249,7 +249,7 @@ async function compilePrograms(ctx: GpuContext, prepared: PreparedRun, start: St
   });
   const plan = step.program.plan;
   if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
-  log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct), ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; pipelines ready in ${(step.program.pipelineMs / 1000).toFixed(1)} s`);
+  log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches, ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; pipelines ready in ${(step.program.pipelineMs / 1000).toFixed(1)} s`);
   return { step, evaluator };
 }
 

@@ -75,24 +75,25 @@ export default defineCommand({
     ].join('\n');
     console.log(text);
     makeDir(a.out, '--out');
-    for (const k of plan.kernels) {
+    const batched = plan.steps.filter((s) => s.parts.length > 1).map((s) => s.kernel);
+    for (const k of [...plan.kernels, ...batched]) {
       writeFileSync(join(a.out, `${k.name}.wgsl`), k.wgsl);
       if (a.tree) writeFileSync(join(a.out, `${k.name}.tree.txt`), treeText(k.ir));
     }
     writeFileSync(join(a.out, 'plan.txt'), `${text}\n`);
-    console.log(`\nwrote ${plan.kernels.length} kernels and plan.txt to ${display(a.out)}`);
+    console.log(`\nwrote ${plan.kernels.length} kernels, ${batched.length} batched dispatches (bNNN_*.wgsl) and plan.txt to ${display(a.out)}`);
 
     if (!a.validate) return 0;
     if (!ctx) {
       console.log(`kernels NOT validated on a device: ${noDevice || 'no WebGPU adapter'} (the WGSL was generated, and names were checked against WGSL's reserved lists)`);
       return 0;
     }
-    console.log(`validating ${plan.uniqueKernels} distinct kernels on ${formatAdapterReport(ctx.info)}`);
+    console.log(`validating ${plan.uniqueModules} distinct modules on ${formatAdapterReport(ctx.info)}`);
     try {
       const program = await Program.create(ctx, plan);
       const errors = ctx.takeErrors();
       if (errors.length) throw new Error(errors.map((e) => e.message).join('\n'));
-      console.log(`all ${plan.uniqueKernels} distinct kernels compiled into pipelines on the device (${(program.pipelineMs / 1000).toFixed(2)} s)`);
+      console.log(`all ${plan.uniqueModules} distinct modules compiled into pipelines on the device (${(program.pipelineMs / 1000).toFixed(2)} s)`);
       program.destroy();
       return 0;
     } catch (e) {

@@ -1,0 +1,69 @@
+// A plan's launch order: which kernels share a dispatch (codegen/batch.ts decides and builds the
+// batched trees) and the dispatches a step records, one per batch.
+
+import type { Graph } from '../src/core/ir/graph.ts';
+import type { KernelIR } from '../kernels/ir.ts';
+import { batchKernels, scheduleBatches, workgroupBytes, type BatchLimits } from './batch.ts';
+import type { PlanKernel } from './compile.ts';
+import { kernelHeader, printKernel } from './print.ts';
+
+/** One dispatch of a step: a kernel of the plan, or several of them batched into one. */
+export interface PlanStep {
+  /** What is dispatched (for one part: that kernel of the plan itself). */
+  readonly kernel: PlanKernel;
+  /** The plan's kernels it runs, by index. */
+  readonly parts: readonly number[];
+}
+
+/** What ordering needs of a kernel before it is placed. */
+interface Unplaced {
+  readonly ir: KernelIR;
+  readonly outputs: readonly number[];
+  readonly workgroupSize: readonly [number, number, number];
+}
+
+/**
+ * The launch order of `kernels` (given in a valid order) as batches of indices: kernels of one
+ * batch may share a dispatch. `storage` maps a tensor to the node whose buffer holds it.
+ */
+export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean): number[][] {
+  if (!batch) return kernels.map((_, i) => [i]);
+  return scheduleBatches(kernels.map((k) => {
+    const writes = new Set(k.outputs.map(storage));
+    const reads = new Set(k.ir.storage.map((b) => b.tensor!).filter((t) => !writes.has(t)));
+    return { workgroupSize: k.workgroupSize, reads, writes, workgroupBytes: workgroupBytes(k.ir) };
+  }), limits);
+}
+
+/**
+ * The dispatches of a step: one per batch of `kernels` (placed in launch order, `batches` as
+ * ranges of their indices), batched into one kernel where the parts fit one dispatch.
+ */
+export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits): PlanStep[] {
+  const steps: PlanStep[] = [];
+  batches.forEach((parts, b) => {
+    const batched = parts.length > 1 ? batchKernels(parts.map((i) => kernels[i]!), limits) : undefined;
+    if (!batched) {
+      for (const i of parts) steps.push({ kernel: kernels[i]!, parts: [i] });
+      return;
+    }
+    const members = parts.map((i) => kernels[i]!);
+    const { code, bindings } = printKernel(batched.ir);
+    const name = `b${String(b).padStart(3, '0')}_${members.map((k) => k.name.slice(0, 4)).join('_')}`;
+    const head = { kind: 'batch' as const, config: members.map((k) => k.name).join(' + '), workgroupSize: batched.ir.workgroupSize, dispatch: batched.dispatch, bindings };
+    steps.push({
+      parts,
+      kernel: {
+        ...head, name, code, wgsl: `${kernelHeader(graph, name, head)}\n${code}`, entryPoint: 'main',
+        flops: members.reduce((s, k) => s + k.flops, 0),
+        bytes: members.reduce((s, k) => s + k.bytes, 0),
+        root: members[0]!.root,
+        outputs: members.flatMap((k) => k.outputs),
+        nodes: members.flatMap((k) => k.nodes),
+        features: [...new Set(members.flatMap((k) => k.features))],
+        ir: batched.ir,
+      },
+    });
+  });
+  return steps;
+}
