@@ -22,7 +22,9 @@ export class MergeControl {
     engine.merge = s;
     return engine.queue.exclusive('re-specialising the FPET kernels…', async () => {
       const v = engine.variants.fpet;
-      const next = engine.specFor('fpet', 1, s);
+      // Only the merge changes: a loaded file's adapters (another width or method) keep their own spec.
+      const merge = v.spec.merge?.kind === 'fpet' ? { ...v.spec.merge, blocks: [s.mergeBlock], ratio: s.mergeRatio } : engine.specFor('fpet', 1, s).merge;
+      const next: ModelSpec = { ...v.spec, batch: 1, merge };
       if (JSON.stringify(next.merge) === JSON.stringify(v.spec.merge)) return;
       const oldBlock = v.spec.merge?.blocks[0];
       const keep: Keep = (name) => !name.includes('.merge.') || oldBlock === s.mergeBlock;
