@@ -202,12 +202,13 @@ export class Engine {
   queueEvaluator(v: Variant, batch: number, spec: ModelSpec): Promise<Classifier> {
     if (v.evaluatorBuild) return v.evaluatorBuild;
     const build: Promise<Classifier> = this.queue.exclusive('compiling the held-out evaluators…', async () => {
-      // Replaced meanwhile (the speed test compiled one): that one; dropped (the run ended): none.
-      if (v.evaluatorBuild !== build) return v.evaluatorBuild ?? Promise.reject(new Error('the evaluator was dropped before it compiled'));
+      // Replaced or dropped meanwhile: nothing to compile in this turn (a replacement queued after it
+      // must not be awaited inside it: the queue would wait for itself).
+      if (v.evaluatorBuild !== build) return undefined;
       const c = await this.buildEvaluator(v, batch, spec, v.weights);
       if (this.running && !this.baton.paused) this.status(this.runStatus);
       return c;
-    });
+    }).then((c) => c ?? (v.evaluatorBuild && v.evaluatorBuild !== build ? v.evaluatorBuild : Promise.reject(new Error('the evaluator was dropped before it compiled'))));
     v.evaluatorBuild = build;
     build.catch(() => undefined);
     return build;

@@ -32,7 +32,9 @@ export class MergeControl {
       if (v.runner) await this.respecialiseRun(v, v.runner, next, s, keep);
       else this.respecialiseIdle(v, next, keep);
       await engine.buildInteractive(v, `block ${s.mergeBlock}, ratio ${s.mergeRatio}`);
-      engine.status(`FPET re-specialised for block ${s.mergeBlock}, ratio ${s.mergeRatio.toFixed(2)} in ${secs(performance.now() - t0)}${engine.running ? '; training continues' : ''}`);
+      const done = `FPET re-specialised for block ${s.mergeBlock}, ratio ${s.mergeRatio.toFixed(2)} in ${secs(performance.now() - t0)}`;
+      // Paused meanwhile: the status still says so.
+      engine.status(engine.running && engine.baton.paused ? `paused; ${done}` : `${done}${engine.running ? '; training continues' : ''}`);
       engine.queue.requestInference();
     });
   }
@@ -66,7 +68,11 @@ export class MergeControl {
     r.spec = trainSpec;
     r.evaluator = () => engine.queueEvaluator(v, evalBatch, trainSpec);
     void engine.queueEvaluator(v, evalBatch, trainSpec);
-    if (wasRunning && !r.finished) void r.start();
+    if (wasRunning && !r.finished) {
+      void r.start();
+      // The other model may have finished while this one was stopped (the page then said "finished"): the run goes on.
+      if (engine.state === 'finished') engine.setState(engine.baton.paused ? 'paused' : 'training');
+    }
   }
 
   /** No run: the snapshot's weights move to the new spec; the evaluator (speed test) is compiled again when next needed. */

@@ -37,9 +37,11 @@ export class Training {
         void engine.variants[id].runner!.start();
         engine.sendFlags();
       }
-      engine.setState('training');
       engine.runStatus = `training ${s.variants.map((id) => specLabel(engine.variants[id].spec)).join(' and ')} on ${train.indices.length} ${engine.pack.dataset.name} images`;
-      engine.status(engine.runStatus);
+      // Pause is open while the second model compiles: a paused run stays paused.
+      engine.setState(engine.baton.paused ? 'paused' : 'training');
+      if (engine.baton.paused) this.showPaused();
+      else engine.status(engine.runStatus);
     });
     // The evaluators compile after the training steps, in their own turn of the queue, while training runs.
   }

@@ -10,7 +10,8 @@ export function setButtons(s: Flags): void {
   const set = (id: string, enabled: boolean) => (($(id) as HTMLButtonElement).disabled = !enabled);
   set('start', gpu && !busy && !s.running);
   $('start').textContent = s.hasRun ? 'Start again' : 'Start training';
-  set('pause', gpu && !busy && s.running);
+  // Pausing only holds the baton at a step boundary (it destroys nothing): open during compiles too.
+  set('pause', gpu && s.running);
   $('pause').textContent = s.paused ? 'Resume' : 'Pause';
   set('reset', gpu && !busy && s.resettable);
   set('measure', gpu && !busy);
