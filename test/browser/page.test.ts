@@ -37,7 +37,9 @@ import { saveWeights } from '../../src/fpet/train/checkpoint.ts';
 import { DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, buildModel, initialWeights, mulberry32, modelParamShapes, type ModelSpec } from '../../src/index.ts';
 
 const OUT = join(ROOT, 'runs/browser-page');
-const STEP_MS = 15 * 60_000; // the longest single wait (SwiftShader compiling under load): a guard against hangs only
+// The longest single wait (SwiftShader compiling under load): a guard against hangs only. When
+// debugging, FPET_PAGE_STEP_MS shortens it and FPET_PAGE_LOG=1 writes the log as it goes.
+const STEP_MS = Number(process.env.FPET_PAGE_STEP_MS) || 15 * 60_000;
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface Memory {
@@ -405,7 +407,11 @@ async function respecialise(page: Page, log: Log): Promise<void> {
 
 test('web page: first sight, every state tidy, any screen and keyboard, training with visible compiles, adapter files, memory and device loss in headless Chromium', { timeout: 30 * 60_000 }, async (t) => {
   const t0 = Date.now();
-  const log = (s: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${s}`);
+  const log = (s: string) => {
+    const line = `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${s}`;
+    t.diagnostic(line);
+    if (process.env.FPET_PAGE_LOG) process.stderr.write(`${line}\n`);
+  };
   mkdirSync(OUT, { recursive: true });
   const built = await buildWeb({ outDir: DEFAULT_OUT });
   log(`built ${built.outDir} in ${built.seconds.toFixed(1)} s`);

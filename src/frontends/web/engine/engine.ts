@@ -86,6 +86,11 @@ export class Engine {
   get hasRun(): boolean {
     return VARIANTS.some((v) => this.variants[v].runner !== undefined);
   }
+  /** During a run, the status again after an operation's own: paused (each model's step) or training. */
+  showRunStatus(): void {
+    if (!this.running) return;
+    this.status(this.baton.paused ? `paused: ${this.runners().map((r) => `${specLabel(this.variantOf(r).spec)} at step ${r.step}`).join(', ')}` : this.runStatus);
+  }
   /** The runners of the current run, in the page's order. */
   runners(): Runner[] {
     return VARIANTS.map((id) => this.variants[id].runner).filter((r): r is Runner => !!r);
@@ -206,7 +211,7 @@ export class Engine {
       // must not be awaited inside it: the queue would wait for itself).
       if (v.evaluatorBuild !== build) return undefined;
       const c = await this.buildEvaluator(v, batch, spec, v.weights);
-      if (this.running && !this.baton.paused) this.status(this.runStatus);
+      this.showRunStatus();
       return c;
     }).then((c) => c ?? (v.evaluatorBuild && v.evaluatorBuild !== build ? v.evaluatorBuild : Promise.reject(new Error('the evaluator was dropped before it compiled'))));
     v.evaluatorBuild = build;

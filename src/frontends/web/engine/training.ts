@@ -140,9 +140,7 @@ export class Training {
   }
 
   private showPaused(): void {
-    const engine = this.engine;
-    if (!engine.baton.paused) return;
-    engine.status(`paused: ${engine.runners().map((r) => `${specLabel(engine.variantOf(r).spec)} at step ${r.step}`).join(', ')}`);
+    if (this.engine.baton.paused) this.engine.showRunStatus();
   }
 
   /** Stops every run and destroys its programs (training steps and evaluators). */
