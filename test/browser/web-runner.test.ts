@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Classifier, DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, initialWeights, makeSplits, mulberry32, requestGpu, type Dataset, type ModelSpec } from '../../src/index.ts';
-import { Baton, Runner, compileTrainStep, type RunSettings } from '../../src/frontends/web/trainer.ts';
+import { Baton } from '../../src/frontends/web/baton.ts';
+import { Runner, compileTrainStep, type RunSettings } from '../../src/frontends/web/trainer.ts';
 
 test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 600_000 }, async () => {
   const ctx = await requestGpu({ label: 'web-runner' });

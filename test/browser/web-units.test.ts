@@ -16,7 +16,7 @@ import { toReferenceNames } from '../../src/fpet/export/timm.ts';
 import { encodeSafetensors } from '../../src/core/io/safetensors.ts';
 import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from '../../src/fpet/train/model-files.ts';
 import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/frontends/web/data-pack.ts';
-import { Baton } from '../../src/frontends/web/trainer.ts';
+import { Baton } from '../../src/frontends/web/baton.ts';
 import { ROOT } from '../../src/frontends/web/build.ts';
 import { acceptsGzip, lookupStatic, resolveStatic, serveStatic } from '../../src/frontends/web/static-server.ts';
 import { request, type IncomingHttpHeaders } from 'node:http';

@@ -1,7 +1,7 @@
 // Live training for the page (in its GPU worker): one Runner per model variant (AdaptFormer, AdaptFormer + FPET), each
 // a compiled TrainStep driven by the library's own trainLoop (src/fpet/train/loop.ts), the same loop the
 // CLI runs. The runners take turns step by step (a baton passed in trainLoop's onStep callback), so
-// both curves grow side by side and every step's wall time belongs to one variant; pausing holds the
+// both curves grow side by side and every step's wall time belongs to one variant (baton.ts); pausing holds the
 // baton at a step boundary; stopping (reset, a new merge setting, a lost device) ends a loop at the
 // next step boundary through shouldStop. The held-out evaluator is asked for only when an
 // evaluation is due, so a run's first step does not wait for it to compile. Universal: no DOM here.
@@ -14,91 +14,8 @@ import type { MatmulChooser } from '../../../codegen/compile.ts';
 
 export type Weights = Map<string, Float32Array>;
 
-/** Round-robin turns between runners, with pause. */
-export class Baton {
-  private order: string[] = [];
-  private current: string | undefined;
-  private waiters = new Map<string, () => void>();
-  private starters = new Map<string, () => void>();
-  private pausedFlag = false;
+import type { Baton } from './baton.ts';
 
-  get paused(): boolean {
-    return this.pausedFlag;
-  }
-
-  /** Adds a participant; `start` is called when it first gets the turn (at once when it is the only one). */
-  join(id: string, start: () => void): void {
-    this.order.push(id);
-    this.starters.set(id, start);
-    if (this.current === undefined && !this.pausedFlag) this.grant(id);
-  }
-
-  /** Called by `id` at a step boundary: hands the turn on and resolves when `id` has it again (and is not paused). */
-  pass(id: string): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.set(id, resolve);
-      if (this.current === id && !this.pausedFlag) this.grant(this.next(id));
-    });
-  }
-
-  /** Resolves a waiting participant at once (it is stopping), whoever has the turn. */
-  release(id: string): void {
-    const w = this.waiters.get(id);
-    this.waiters.delete(id);
-    w?.();
-  }
-
-  /** Removes a participant (its loop ended); the turn moves on if it had it. */
-  leave(id: string): void {
-    const i = this.order.indexOf(id);
-    if (i < 0) return;
-    const wasCurrent = this.current === id;
-    const next = this.order.length > 1 ? this.order[(i + 1) % this.order.length] : undefined;
-    this.order.splice(i, 1);
-    this.starters.delete(id);
-    this.release(id);
-    if (wasCurrent) {
-      this.current = undefined;
-      if (next !== undefined && !this.pausedFlag) this.grant(next);
-    }
-  }
-
-  pause(): void {
-    this.pausedFlag = true;
-  }
-
-  resume(): void {
-    if (!this.pausedFlag) return;
-    this.pausedFlag = false;
-    const holder = this.current;
-    if (holder === undefined) {
-      if (this.order.length) this.grant(this.order[0]!);
-    } else if (this.waiters.has(holder)) {
-      // The holder paused at its boundary: let the next one go (or the holder itself if alone).
-      this.grant(this.next(holder));
-    }
-  }
-
-  private next(id: string): string {
-    const i = this.order.indexOf(id);
-    return this.order[(i + 1) % this.order.length] ?? id;
-  }
-
-  private grant(id: string): void {
-    this.current = id;
-    const start = this.starters.get(id);
-    if (start) {
-      this.starters.delete(id);
-      start();
-      return;
-    }
-    const w = this.waiters.get(id);
-    if (w) {
-      this.waiters.delete(id);
-      w();
-    }
-  }
-}
 
 export interface RunSettings {
   readonly epochs: number;

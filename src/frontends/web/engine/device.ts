@@ -3,7 +3,7 @@
 
 import { isCpuAdapter, requestGpu, type GpuContext } from '../../../index.ts';
 import { adapterIdentity, hash64, type TuneEntry } from '../../../core/runtime/tune.ts';
-import { Baton } from '../trainer.ts';
+import { Baton } from '../baton.ts';
 import { VARIANTS, specLabel } from '../variants.ts';
 import type { Engine } from './engine.ts';
 

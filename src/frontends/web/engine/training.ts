@@ -6,7 +6,8 @@
 import { initialWeights, type LoopResult, type ModelSpec, type Subset } from '../../../index.ts';
 import { firstOf } from '../data-pack.ts';
 import type { Settings } from '../protocol.ts';
-import { Baton, Runner, compileTrainStep, type RunnerEvents } from '../trainer.ts';
+import { Baton } from '../baton.ts';
+import { Runner, compileTrainStep, type RunnerEvents } from '../trainer.ts';
 import { TRAINING, VARIANTS, specLabel, type VariantId } from '../variants.ts';
 import type { Engine } from './engine.ts';
 
