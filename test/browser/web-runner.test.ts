@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Classifier, DEFAULT_MERGE, DEFAULT_PET, VIT_PRESETS, initialWeights, makeSplits, mulberry32, requestGpu, type Dataset, type ModelSpec } from '../../src/index.ts';
-import { Baton, Runner, compileTrainStep, type RunSettings } from '../../src/frontends/web/trainer.ts';
+import { Baton } from '../../src/frontends/web/baton.ts';
+import { Runner, compileTrainStep, type RunSettings } from '../../src/frontends/web/trainer.ts';
 
 test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 600_000 }, async () => {
   const ctx = await requestGpu({ label: 'web-runner' });
@@ -19,7 +20,7 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
   for (let i = 0; i < n; i++) for (let p = 0; p < 64; p++) images[i * 64 + p] = (Math.floor(p / 8) === labels[i]! ? 0.8 : 0) + 0.2 * rand();
   const ds: Dataset = { name: 'rows', images, labels, classes: Array.from({ length: vit.numClasses }, (_, i) => `row ${i}`), count: n, imageSize: 8, channels: 1 };
   const { train, test: held } = makeSplits(ds, { trainSize: 80, testSize: 20, seed: 0 });
-  const settings: RunSettings = { epochs: 2, batch: 8, lr: 5e-3, minLr: 1e-5, warmupLr: 1e-6, warmupEpochs: 0.2, seed: 0, evalEverySteps: 4, logEvery: 1 };
+  const settings: RunSettings = { epochs: 2, batch: 8, lr: 5e-3, minLr: 1e-5, warmupLr: 1e-6, warmupEpochs: 0.2, seed: 0, evalEverySteps: 4, logEvery: 1, augmentShift: 1 };
   const spec = (merge?: ModelSpec['merge']): ModelSpec => ({ vit, batch: settings.batch, pet: DEFAULT_PET.adaptformer, merge, training: { dropout: 0.1, dropPath: 0.1 } });
   const baton = new Baton();
   const order: string[] = [];
@@ -34,14 +35,21 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
     onEnd: (r: Runner, _res: unknown, error: unknown) => void (ended[r.id] = { error, steps: r.step }),
   };
   const runners: Runner[] = [];
+  // The runners borrow their evaluators (asked for when an evaluation is due), as the page's worker lends them.
+  const evaluators = new Map<string, Classifier>();
+  const arriving = new Map<string, Promise<Classifier>>();
   try {
     for (const [id, merge] of [['base', undefined], ['fpet', { ...DEFAULT_MERGE, blocks: [1], ratio: 0.5 }]] as const) {
       const s = spec(merge);
       const weights = initialWeights(s, 0);
-      const { step, report } = await compileTrainStep(ctx, s, weights, undefined, id, 'off');
+      let warmups = 0;
+      const { step, report } = await compileTrainStep(ctx, s, weights, undefined, id, { tune: 'off', onWarmup: () => warmups++ });
       assert.ok(report.kernels > 0 && report.totalMs > 0);
-      const evaluator = await Classifier.create(ctx, { ...s, batch: 10, training: undefined }, weights);
-      runners.push(new Runner(id, s, step, evaluator, baton, { train, test: held }, settings, events));
+      assert.equal(warmups, 1, 'the first dispatch is announced');
+      // The evaluator arrives late (as when the worker compiles it while the run takes its first steps).
+      const evaluator = new Promise<Classifier>((r) => setTimeout(() => r(Classifier.create(ctx, { ...s, batch: 10, training: undefined }, weights).then((c) => (evaluators.set(id, c), c))), 200));
+      arriving.set(id, evaluator);
+      runners.push(new Runner(id, s, step, () => evaluator, baton, { train, test: held }, settings, events));
     }
     const [base, fpet] = runners as [Runner, Runner];
     const loops = runners.map((r) => r.start());
@@ -74,12 +82,14 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
       else moments.set(k, v);
     }
     assert.ok(moments.size > 0, 'AdamW moments carried');
-    const { step } = await compileTrainStep(ctx, next, weights, moments, 'fpet re-specialised', 'off');
+    const { step } = await compileTrainStep(ctx, next, weights, moments, 'fpet re-specialised', { tune: 'off' });
     fpet.destroy();
     fpet.trainStep = step;
     fpet.spec = next;
-    fpet.evaluator.destroy();
-    fpet.evaluator = await Classifier.create(ctx, { ...next, batch: 10, training: undefined }, weights);
+    (await arriving.get('fpet'))!.destroy();
+    const respecialised = await Classifier.create(ctx, { ...next, batch: 10, training: undefined }, weights);
+    evaluators.set('fpet', respecialised);
+    fpet.evaluator = () => Promise.resolve(respecialised);
     assert.deepEqual(fpet.trainStep.model.tokenCounts.map((t) => t.mlp), [17, 13, 13, 13]);
     void fpet.start();
     baton.resume();
@@ -99,10 +109,9 @@ test('web runners: turns, pause, re-specialisation mid-run, finish', { timeout: 
     }
     assert.deepEqual(ctx.takeErrors(), []);
   } finally {
-    for (const r of runners) {
-      r.destroy();
-      r.evaluator.destroy();
-    }
+    for (const r of runners) r.destroy();
+    await Promise.allSettled(arriving.values());
+    for (const e of evaluators.values()) e.destroy();
     assert.equal(ctx.memory.liveBuffers, 0, 'every buffer destroyed');
     ctx.destroy();
   }

@@ -1,8 +1,8 @@
 // The web page's universal parts, without a browser or a GPU: its adapters files against the CLI's
 // writer and loader (byte-compatible both ways), the backbone decoder against loadBackbone, data
 // packs, the round-robin baton that lets two training loops take turns, and the static server's
-// path checks and robustness (its folder removed while serving, files deleted between the check
-// and the read).
+// path checks, HTTP (gzip, ETag / Last-Modified and 304, the trailing-slash redirect) and
+// robustness (its folder removed while serving, files deleted between the check and the read).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +16,11 @@ import { toReferenceNames } from '../../src/fpet/export/timm.ts';
 import { encodeSafetensors } from '../../src/core/io/safetensors.ts';
 import { SHIPPED_BACKBONE, decodeAdapters, decodeBackbone, encodeAdapters } from '../../src/fpet/train/model-files.ts';
 import { decodeDataPack, encodeDataPack, firstOf, gzip } from '../../src/frontends/web/data-pack.ts';
-import { Baton } from '../../src/frontends/web/trainer.ts';
+import { Baton } from '../../src/frontends/web/baton.ts';
 import { ROOT } from '../../src/frontends/web/build.ts';
-import { resolveStatic, serveStatic } from '../../src/frontends/web/static-server.ts';
-import { request } from 'node:http';
+import { acceptsGzip, lookupStatic, resolveStatic, serveStatic } from '../../src/frontends/web/static-server.ts';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { spawn } from 'node:child_process';
 
 const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
@@ -177,25 +178,93 @@ test('web: the static server serves files under its root only', () => {
     for (const bad of ['/../etc/passwd', '/assets/../../x', '/%2e%2e/x', '/.secret', '/link.txt', '/assets', '/nope', '/%E0%A4%A', '/a\\b', '/a%00b']) {
       assert.equal(resolveStatic(root, bad), undefined, bad);
     }
+    // A folder named without its trailing slash is a redirect, rebuilt from the checked parts.
+    assert.deepEqual(lookupStatic(root, '/assets'), { redirect: '/assets/' });
+    assert.deepEqual(lookupStatic(root, '//assets?x=1'), { redirect: '/assets/?x=1' });
+    assert.equal(lookupStatic(root, '/assets/'), undefined, 'a folder without index.html');
+    assert.equal(lookupStatic(root, '/.git'), undefined);
   } finally {
     rmSync(root, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
   }
 });
 
-/** GET `path` from a server: status, body and the announced length (a dropped connection is status 0). */
-function get(url: string, path: string): Promise<{ status: number; body: Buffer; length: number | undefined }> {
+/** GET (or another method) `path` from a server: status, headers, body and the announced length (a dropped connection is status 0). */
+function get(url: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: Buffer; length: number | undefined; headers: IncomingHttpHeaders }> {
   return new Promise((resolve) => {
-    const req = request(new URL(path, url), { agent: false }, (res) => {
+    const u = new URL(url);
+    // The path is sent as it is (new URL would read "//x" as another host).
+    const req = request({ hostname: u.hostname, port: u.port, path, agent: false, headers, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']) }));
-      res.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), length: res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']), headers: res.headers }));
+      res.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined, headers: {} }));
     });
-    req.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined }));
+    req.on('error', () => resolve({ status: 0, body: Buffer.alloc(0), length: undefined, headers: {} }));
     req.end();
   });
 }
+
+test('web: the static server compresses text, answers revalidation with 304 and redirects a folder to its trailing slash', { timeout: 60_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'web-http-'));
+  const js = `${'const answer = 42; // the page\n'.repeat(400)}`;
+  mkdirSync(join(root, 'fpet'));
+  writeFileSync(join(root, 'fpet', 'index.html'), '<!doctype html><title>page</title>');
+  writeFileSync(join(root, 'fpet', 'app.js'), js);
+  writeFileSync(join(root, 'fpet', 'w.bin'), Buffer.alloc(4096, 3));
+  const server = await serveStatic(root);
+  try {
+    // gzip when accepted, the file's bytes otherwise; one ETag per representation.
+    const gz = await get(server.url, '/fpet/app.js', { 'Accept-Encoding': 'br, gzip;q=0.8' });
+    assert.equal(gz.status, 200);
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers.vary, 'Accept-Encoding');
+    assert.equal(gunzipSync(gz.body).toString(), js);
+    assert.ok(gz.body.length < js.length / 10, `compressed to ${gz.body.length} of ${js.length} bytes`);
+    const plain = await get(server.url, '/fpet/app.js', { 'Accept-Encoding': 'gzip;q=0' });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body.toString(), js);
+    assert.notEqual(plain.headers.etag, gz.headers.etag);
+    const bin = await get(server.url, '/fpet/w.bin', { 'Accept-Encoding': 'gzip' });
+    assert.equal(bin.headers['content-encoding'], undefined, 'binary files are sent as they are');
+    assert.equal(bin.body.length, 4096);
+    // Revalidation: 304 without a body, by ETag or by date; a changed file is sent again.
+    const etag = gz.headers.etag!, lastModified = gz.headers['last-modified']!;
+    assert.match(etag, /^"[0-9a-f]+-[0-9a-f]+-gz"$/);
+    assert.ok(Number.isFinite(Date.parse(lastModified)));
+    assert.equal(gz.headers['cache-control'], 'no-cache');
+    const again = await get(server.url, '/fpet/app.js', { 'Accept-Encoding': 'gzip', 'If-None-Match': `"x", ${etag}` });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
+    assert.equal(again.headers.etag, etag);
+    assert.equal((await get(server.url, '/fpet/app.js', { 'If-Modified-Since': lastModified })).status, 304);
+    assert.equal((await get(server.url, '/fpet/app.js', { 'If-Modified-Since': new Date(Date.parse(lastModified) - 5000).toUTCString() })).status, 200);
+    assert.equal((await get(server.url, '/fpet/app.js', { 'If-None-Match': '"other"', 'If-Modified-Since': lastModified })).status, 200, 'If-None-Match wins');
+    writeFileSync(join(root, 'fpet', 'app.js'), `${js}// rebuilt\n`);
+    const changed = await get(server.url, '/fpet/app.js', { 'Accept-Encoding': 'gzip', 'If-None-Match': etag });
+    assert.equal(changed.status, 200);
+    assert.match(gunzipSync(changed.body).toString(), /rebuilt/);
+    // HEAD: the headers of the GET, no body.
+    const head = await get(server.url, '/fpet/app.js', { 'Accept-Encoding': 'gzip' }, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
+    assert.equal(head.length, changed.body.length);
+    // /fpet -> /fpet/ (query kept), so the page's relative asset paths resolve.
+    const moved = await get(server.url, '/fpet?x=1');
+    assert.equal(moved.status, 301);
+    assert.equal(moved.headers.location, '/fpet/?x=1');
+    assert.equal((await get(server.url, '/fpet/')).body.toString(), '<!doctype html><title>page</title>');
+    assert.equal((await get(server.url, '//fpet')).headers.location, '/fpet/', 'never a protocol-relative redirect');
+  } finally {
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('web: Accept-Encoding is read as RFC 9110 says', () => {
+  for (const yes of ['gzip', 'deflate, gzip', 'gzip;q=0.5', '*', 'GZIP', 'x-gzip']) assert.ok(acceptsGzip(yes), yes);
+  for (const no of [undefined, '', 'br', 'gzip;q=0', 'deflate, gzip; q=0.000', 'identity']) assert.ok(!acceptsGzip(no), String(no));
+});
 
 test('web: the static server survives its folder missing or removed while serving (404s, no crash)', { timeout: 60_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'web-gone-'));

@@ -1,11 +1,16 @@
 // Builds the web page into a folder any static host can serve (default dist/web/):
 //
 //   index.html, styles.css      the page (src/frontends/web/index.html, src/frontends/web/styles.css)
-//   app.js (+ app.js.map)       src/frontends/web/app.ts bundled by esbuild with everything it imports from
-//                               src/index.ts: the same IR, code generator, kernels, models,
-//                               training loop and inference as the CLI; only the device differs
+//   app.js (+ app.js.map)       src/frontends/web/app.ts bundled by esbuild: the page thread (drawing,
+//                               input, what the worker reports); no GPU work
+//   worker.js (+ worker.js.map) src/frontends/web/engine/worker.ts, the module worker that does all the
+//                               WebGPU work, bundled with everything it imports from src/index.ts:
+//                               the same IR, code generator, kernels, models, training loop and
+//                               inference as the CLI; only the device differs
 //   assets/manifest.json        what the page loads, with sizes
 //   assets/vit-mnist-fashion.safetensors   the shipped backbone, as is
+//   assets/mnist-adaptformer.safetensors, assets/mnist-adaptformer-fpet.safetensors   the main job's
+//                               trained adapters (models/), classifying at first sight
 //   assets/mnist.bin, assets/fashion-mnist.bin   data packs (src/frontends/web/data-pack.ts): 1,000
 //                               training and 500 held-out images (makeSplits, split seed 0; small
 //                               enough to download; the CLI's main job tests on all 10,000),
@@ -31,6 +36,16 @@ export const DEFAULT_OUT = join(ROOT, 'dist/web');
 const WEB_SRC = join(ROOT, 'src/frontends/web');
 const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
 
+/**
+ * The trained adapters the page ships: the main job's runs (npm start -- transfer), with their
+ * accuracy on the 10,000 MNIST test images as `npm start -- eval --adapters models/<file>
+ * --test-size 10000` measures it (docs/usage.md says how each file was made).
+ */
+export const SHIPPED_ADAPTERS: readonly WebManifest['adapters'][number][] = [
+  { variant: 'base', dataset: 'mnist', datasetLabel: 'MNIST', file: 'mnist-adaptformer.safetensors', cliPath: 'models/mnist-adaptformer.safetensors', testAccuracy: 0.911, testImages: 10_000 },
+  { variant: 'fpet', dataset: 'mnist', datasetLabel: 'MNIST', file: 'mnist-adaptformer-fpet.safetensors', cliPath: 'models/mnist-adaptformer-fpet.safetensors', testAccuracy: 0.906, testImages: 10_000 },
+];
+
 /** The CLI's transfer job split (src/frontends/cli/commands/transfer.ts defaults): the page's default job is the same one. */
 export const PACK_SPLIT = { trainSize: 1000, testSize: 500, seed: 0 } as const;
 export const PACK_DATASETS: readonly { name: DatasetName; label: string }[] = [
@@ -44,6 +59,12 @@ export interface WebManifest {
   readonly builtAt: string;
   readonly backbone: { readonly file: string; readonly preset: 'vit-mnist'; readonly cliPath: string; readonly bytes: number; readonly pretrainedOn: string };
   readonly datasets: readonly { readonly name: string; readonly label: string; readonly file: string; readonly train: number; readonly test: number; readonly bytes: number; readonly source: string }[];
+  /** Trained adapters shipped with the page, per data set and variant ('base': AdaptFormer, 'fpet': AdaptFormer + FPET). */
+  readonly adapters: readonly {
+    readonly variant: 'base' | 'fpet'; readonly dataset: string; readonly datasetLabel: string; readonly file: string; readonly cliPath: string;
+    /** On `testImages` held-out images of the data set's official test split. */
+    readonly testAccuracy: number; readonly testImages: number;
+  }[];
 }
 
 export interface BuildResult {
@@ -67,7 +88,7 @@ function newestInput(): number {
     }
   };
   for (const d of ['src', 'codegen', 'kernels']) if (existsSync(join(ROOT, d))) walk(join(ROOT, d));
-  for (const f of [BACKBONE, join(ROOT, 'package.json')]) if (existsSync(f)) newest = Math.max(newest, statSync(f).mtimeMs);
+  for (const f of [BACKBONE, join(ROOT, 'package.json'), ...SHIPPED_ADAPTERS.map((a) => join(ROOT, a.cliPath))]) if (existsSync(f)) newest = Math.max(newest, statSync(f).mtimeMs);
   return newest;
 }
 
@@ -77,7 +98,7 @@ export const pageSourcesPresent = (): boolean => existsSync(join(WEB_SRC, 'app.t
 /** Whether outDir lacks a build, or one of the sources is newer than it. */
 export function webBuildIsStale(outDir = DEFAULT_OUT): boolean {
   const stamp = join(outDir, STAMP);
-  if (!existsSync(stamp) || !existsSync(join(outDir, 'index.html')) || !existsSync(join(outDir, 'app.js'))) return true;
+  if (!['index.html', 'app.js', 'worker.js'].every((f) => existsSync(join(outDir, f))) || !existsSync(stamp)) return true;
   return newestInput() > statSync(stamp).mtimeMs;
 }
 
@@ -105,19 +126,14 @@ function dataPack(name: DatasetName): { bytes: Uint8Array; train: number; test: 
   return { bytes: gzipSync(raw, { level: 9 }), train: train.indices.length, test: test.indices.length, source };
 }
 
-/** Bundles the page and writes it, with its assets, to outDir. Data packs are rebuilt only when missing (or with force). */
-export async function buildWeb(opts: { outDir?: string; force?: boolean; log?: (s: string) => void } = {}): Promise<BuildResult> {
-  const t0 = performance.now();
-  const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
-  const log = opts.log ?? (() => {});
-  const assets = join(outDir, 'assets');
-  mkdirSync(assets, { recursive: true });
-
+/** Bundles the page thread (app.js) and its GPU worker (worker.js) into outDir; returns how many modules went in. */
+async function bundle(outDir: string): Promise<number> {
   // esbuild is a dev dependency: only a clone builds the page.
   const { build } = await import('esbuild');
   const bundled = await build({
-    entryPoints: [join(WEB_SRC, 'app.ts')],
-    outfile: join(outDir, 'app.js'),
+    entryPoints: { app: join(WEB_SRC, 'app.ts'), worker: join(WEB_SRC, 'engine/worker.ts') },
+    outdir: outDir,
+    entryNames: '[name]',
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -128,13 +144,24 @@ export async function buildWeb(opts: { outDir?: string; force?: boolean; log?: (
     metafile: true,
     logLevel: 'silent',
   }).catch((e: Error) => {
-    throw new Error(`bundling src/frontends/web/app.ts failed (a Node built-in imported by a module the page uses?):\n${e.message}`);
+    throw new Error(`bundling src/frontends/web/app.ts and engine/worker.ts failed (a Node built-in imported by a module the page uses?):\n${e.message}`);
   });
   const nodeInputs = Object.keys(bundled.metafile.inputs).filter((k) => k.startsWith('node:') || k.includes('node_modules/webgpu/'));
   if (nodeInputs.length) throw new Error(`the page bundle includes Node-only modules: ${nodeInputs.join(', ')}`);
-  log(`bundled app.js (${Object.keys(bundled.metafile.inputs).length} modules)`);
+  return Object.keys(bundled.metafile.inputs).length;
+}
+
+/** Bundles the page and writes it, with its assets, to outDir. Data packs are rebuilt only when missing (or with force). */
+export async function buildWeb(opts: { outDir?: string; force?: boolean; log?: (s: string) => void } = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  const outDir = resolve(opts.outDir ?? DEFAULT_OUT);
+  const log = opts.log ?? (() => {});
+  const assets = join(outDir, 'assets');
+  mkdirSync(assets, { recursive: true });
+  log(`bundled app.js and worker.js (${await bundle(outDir)} modules)`);
   for (const f of ['index.html', 'styles.css']) copyFileSync(join(WEB_SRC, f), join(outDir, f));
   copyFileSync(BACKBONE, join(assets, 'vit-mnist-fashion.safetensors'));
+  for (const a of SHIPPED_ADAPTERS) copyFileSync(join(ROOT, a.cliPath), join(assets, a.file));
 
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const previous = existsSync(join(assets, 'manifest.json')) ? (JSON.parse(readFileSync(join(assets, 'manifest.json'), 'utf8')) as WebManifest) : undefined;
@@ -155,10 +182,11 @@ export async function buildWeb(opts: { outDir?: string; force?: boolean; log?: (
     builtAt: new Date().toISOString(),
     backbone: { file: 'vit-mnist-fashion.safetensors', preset: 'vit-mnist', cliPath: 'models/vit-mnist-fashion.safetensors', bytes: statSync(BACKBONE).size, pretrainedOn: 'fashion-mnist' },
     datasets,
+    adapters: SHIPPED_ADAPTERS,
   };
   writeFileSync(join(assets, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   writeFileSync(join(outDir, STAMP), `${JSON.stringify({ builtAt: manifest.builtAt })}\n`);
-  const files = ['index.html', 'styles.css', 'app.js', 'assets/manifest.json', `assets/${manifest.backbone.file}`, ...datasets.map((d) => `assets/${d.file}`)]
+  const files = ['index.html', 'styles.css', 'app.js', 'worker.js', 'assets/manifest.json', `assets/${manifest.backbone.file}`, ...SHIPPED_ADAPTERS.map((a) => `assets/${a.file}`), ...datasets.map((d) => `assets/${d.file}`)]
     .map((p) => ({ path: p, bytes: statSync(join(outDir, p)).size }));
   return { outDir, files, seconds: (performance.now() - t0) / 1000, rebuiltData };
 }

@@ -1,101 +1,21 @@
-// Live training in the page: one Runner per model variant (AdaptFormer, AdaptFormer + FPET), each
+// Live training for the page (in its GPU worker): one Runner per model variant (AdaptFormer, AdaptFormer + FPET), each
 // a compiled TrainStep driven by the library's own trainLoop (src/fpet/train/loop.ts), the same loop the
 // CLI runs. The runners take turns step by step (a baton passed in trainLoop's onStep callback), so
-// both curves grow side by side and every step's wall time belongs to one variant; pausing holds the
+// both curves grow side by side and every step's wall time belongs to one variant (baton.ts); pausing holds the
 // baton at a step boundary; stopping (reset, a new merge setting, a lost device) ends a loop at the
-// next step boundary through shouldStop. Universal: no DOM here.
+// next step boundary through shouldStop. The held-out evaluator is asked for only when an
+// evaluation is due, so a run's first step does not wait for it to compile. Universal: no DOM here.
 
 import {
   Classifier, TrainStep, trainLoop, type EpochRecord, type GpuContext, type LoopResult, type ModelSpec, type Program, type Subset, type TuneMode,
 } from '../../index.ts';
+import type { TuneStore } from '../../core/runtime/tune.ts';
+import type { MatmulChooser } from '../../../codegen/compile.ts';
 
 export type Weights = Map<string, Float32Array>;
 
-/** Round-robin turns between runners, with pause. */
-export class Baton {
-  private order: string[] = [];
-  private current: string | undefined;
-  private waiters = new Map<string, () => void>();
-  private starters = new Map<string, () => void>();
-  private pausedFlag = false;
+import type { Baton } from './baton.ts';
 
-  get paused(): boolean {
-    return this.pausedFlag;
-  }
-
-  /** Adds a participant; `start` is called when it first gets the turn (at once when it is the only one). */
-  join(id: string, start: () => void): void {
-    this.order.push(id);
-    this.starters.set(id, start);
-    if (this.current === undefined && !this.pausedFlag) this.grant(id);
-  }
-
-  /** Called by `id` at a step boundary: hands the turn on and resolves when `id` has it again (and is not paused). */
-  pass(id: string): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiters.set(id, resolve);
-      if (this.current === id && !this.pausedFlag) this.grant(this.next(id));
-    });
-  }
-
-  /** Resolves a waiting participant at once (it is stopping), whoever has the turn. */
-  release(id: string): void {
-    const w = this.waiters.get(id);
-    this.waiters.delete(id);
-    w?.();
-  }
-
-  /** Removes a participant (its loop ended); the turn moves on if it had it. */
-  leave(id: string): void {
-    const i = this.order.indexOf(id);
-    if (i < 0) return;
-    const wasCurrent = this.current === id;
-    const next = this.order.length > 1 ? this.order[(i + 1) % this.order.length] : undefined;
-    this.order.splice(i, 1);
-    this.starters.delete(id);
-    this.release(id);
-    if (wasCurrent) {
-      this.current = undefined;
-      if (next !== undefined && !this.pausedFlag) this.grant(next);
-    }
-  }
-
-  pause(): void {
-    this.pausedFlag = true;
-  }
-
-  resume(): void {
-    if (!this.pausedFlag) return;
-    this.pausedFlag = false;
-    const holder = this.current;
-    if (holder === undefined) {
-      if (this.order.length) this.grant(this.order[0]!);
-    } else if (this.waiters.has(holder)) {
-      // The holder paused at its boundary: let the next one go (or the holder itself if alone).
-      this.grant(this.next(holder));
-    }
-  }
-
-  private next(id: string): string {
-    const i = this.order.indexOf(id);
-    return this.order[(i + 1) % this.order.length] ?? id;
-  }
-
-  private grant(id: string): void {
-    this.current = id;
-    const start = this.starters.get(id);
-    if (start) {
-      this.starters.delete(id);
-      start();
-      return;
-    }
-    const w = this.waiters.get(id);
-    if (w) {
-      this.waiters.delete(id);
-      w();
-    }
-  }
-}
 
 export interface RunSettings {
   readonly epochs: number;
@@ -109,6 +29,8 @@ export interface RunSettings {
   readonly evalEverySteps: number;
   /** Read the loss back every this many steps (1: every step, exact per-step timing). */
   readonly logEvery: number;
+  /** Random shifts of the training images by up to this many pixels (0: none). */
+  readonly augmentShift: number;
 }
 
 export interface RunnerEvents {
@@ -147,30 +69,45 @@ function reportOf(program: Program, what: string, createMs: number, warmupMs: nu
   };
 }
 
-/** The page tunes matmul variants as the command line does (cached per adapter in localStorage). */
-const PAGE_TUNE: TuneMode = 'quick';
+/** How the page compiles: matmul tuning and where its choices persist, and a hook before the first dispatch. */
+export interface PageCompileOptions {
+  /** Default 'off' (the library's default). */
+  readonly tune?: TuneMode;
+  readonly tuneStore?: TuneStore;
+  /** Matmul variants chosen per kernel signature (compile's option; tuning is then skipped), with the key that caches its plans. */
+  readonly matmulVariant?: MatmulChooser;
+  readonly variantKey?: string;
+  /** Called when the pipelines are ready and the first dispatch (warm-up) starts. */
+  readonly onWarmup?: () => void;
+}
+
+/** What of the page's options goes to compile. */
+const programOptions = (o: PageCompileOptions) => ({ tune: o.tune ?? 'off', tuneStore: o.tuneStore, matmulVariant: o.matmulVariant, variantKey: o.variantKey });
 
 /** Compiles a training step and reports where the time went. */
-export async function compileTrainStep(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, optimizerState: ReadonlyMap<string, Float32Array> | undefined, what: string, tune: TuneMode = PAGE_TUNE): Promise<{ step: TrainStep; report: CompileReport }> {
+export async function compileTrainStep(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, optimizerState: ReadonlyMap<string, Float32Array> | undefined, what: string, opts: PageCompileOptions = {}): Promise<{ step: TrainStep; report: CompileReport }> {
   const t0 = performance.now();
-  const step = await TrainStep.create(ctx, spec, weights, { optimizerState, tune });
+  const step = await TrainStep.create(ctx, spec, weights, { optimizerState, ...programOptions(opts) });
   const createMs = performance.now() - t0;
+  opts.onWarmup?.();
   const warmupMs = await step.program.warmup();
   return { step, report: reportOf(step.program, what, createMs, warmupMs) };
 }
 
 /** Compiles an inference classifier and reports where the time went. */
-export async function compileClassifier(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, mergeOutputs: boolean, what: string, tune: TuneMode = PAGE_TUNE): Promise<{ classifier: Classifier; report: CompileReport }> {
+export async function compileClassifier(ctx: GpuContext, spec: ModelSpec, weights: ReadonlyMap<string, Float32Array>, mergeOutputs: boolean, what: string, opts: PageCompileOptions = {}): Promise<{ classifier: Classifier; report: CompileReport }> {
   const t0 = performance.now();
-  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs, tune });
+  const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs, ...programOptions(opts) });
   const createMs = performance.now() - t0;
+  opts.onWarmup?.();
   const warmupMs = await classifier.program.warmup();
   return { classifier, report: reportOf(classifier.program, what, createMs, warmupMs) };
 }
 
 /**
- * One variant's training: a TrainStep and trainLoop. The evaluator (the variant's inference
- * classifier) is borrowed, not owned: it outlives the run.
+ * One variant's training: a TrainStep and trainLoop. The evaluator (the variant's held-out
+ * classifier) is borrowed, not owned: it outlives the run. It is asked for when an evaluation is
+ * due (its owner may still be compiling it when the run starts).
  */
 export class Runner {
   stopping = false;
@@ -182,12 +119,15 @@ export class Runner {
   trainImages = 0;
   private turnAt = 0;
   private loop: Promise<LoopResult | undefined> | undefined;
+  /** Resolves when stop() is called: a wait for the evaluator gives up then. */
+  private stopSignal: Promise<undefined> = new Promise(() => {});
+  private signalStop = () => {};
 
   constructor(
     readonly id: string,
     public spec: ModelSpec,
     public trainStep: TrainStep,
-    public evaluator: Classifier,
+    public evaluator: () => Promise<Classifier>,
     private readonly baton: Baton,
     private readonly data: { train: Subset; test: Subset },
     private readonly settings: RunSettings,
@@ -211,6 +151,7 @@ export class Runner {
   start(): Promise<LoopResult | undefined> {
     if (this.loop) return this.loop;
     this.stopping = false;
+    this.stopSignal = new Promise((r) => (this.signalStop = () => r(undefined)));
     let resolveLoop!: (r: LoopResult | undefined) => void;
     this.loop = new Promise((r) => (resolveLoop = r));
     this.baton.join(this.id, () => {
@@ -223,6 +164,7 @@ export class Runner {
   /** Stops at the next step boundary; resolves when the loop has ended. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.signalStop();
     this.baton.release(this.id);
     await this.loop;
   }
@@ -238,10 +180,11 @@ export class Runner {
     let result: LoopResult | undefined;
     let error: unknown;
     try {
-      result = await trainLoop(this.trainStep, data, this.evaluator, {
+      // No evaluator for trainLoop: the epoch-end evaluation is this runner's own (onEpoch), on an evaluator that may arrive late.
+      result = await trainLoop(this.trainStep, data, undefined, {
         epochs: s.epochs, batch: s.batch,
         schedule: { lr: s.lr, minLr: s.minLr, warmupLr: s.warmupLr, warmupEpochs: s.warmupEpochs, epochs: s.epochs },
-        scheduleMode: 'step', seed: s.seed, logEvery: s.logEvery, evalEvery: 1, startStep: this.step,
+        scheduleMode: 'step', seed: s.seed, logEvery: s.logEvery, evalEvery: 1, startStep: this.step, augmentShift: s.augmentShift,
       }, {
         shouldStop: () => this.stopping,
         onStep: async (info) => {
@@ -256,10 +199,9 @@ export class Runner {
           await this.baton.pass(this.id);
           this.turnAt = performance.now();
         },
-        onEvaluate: (done, total) => this.events.onEvaluating?.(this, done, total),
-        onEpoch: (record, step) => {
+        onEpoch: async (record, step) => {
           this.step = step;
-          if (record.testAccuracy !== undefined) this.events.onAccuracy?.(this, { step, accuracy: record.testAccuracy, images: data.test.indices.length, seconds: 0, epochEnd: true });
+          if (!this.stopping) record.testAccuracy = await this.evaluate(true);
           this.events.onEpoch?.(this, record);
           this.turnAt = performance.now();
         },
@@ -275,11 +217,22 @@ export class Runner {
     return result;
   }
 
-  /** Held-out accuracy of the current weights (the evaluator gets them first). */
-  async evaluate(epochEnd: boolean): Promise<number> {
-    this.evaluator.setWeights(await this.trainStep.trainableWeights());
-    const r = await this.evaluator.evaluate(this.data.test, { onBatch: (d, t) => this.events.onEvaluating?.(this, d, t), shouldStop: () => this.stopping });
-    if (!r.stopped) this.events.onAccuracy?.(this, { step: this.step, accuracy: r.accuracy, images: r.images, seconds: r.seconds, epochEnd });
+  /** Held-out accuracy of the current weights (the evaluator gets them first); undefined when stopped meanwhile. */
+  async evaluate(epochEnd: boolean): Promise<number | undefined> {
+    this.events.onEvaluating?.(this, 0, this.data.test.indices.length);
+    let evaluator: Classifier | undefined;
+    try {
+      // The evaluator may still be compiling behind the operation that stops this run: never wait for it then.
+      evaluator = await Promise.race([this.evaluator(), this.stopSignal]);
+    } catch (e) {
+      if (this.stopping) return undefined;
+      throw e;
+    }
+    if (!evaluator || this.stopping) return undefined;
+    evaluator.setWeights(await this.trainStep.trainableWeights());
+    const r = await evaluator.evaluate(this.data.test, { onBatch: (d, t) => this.events.onEvaluating?.(this, d, t), shouldStop: () => this.stopping });
+    if (r.stopped) return undefined;
+    this.events.onAccuracy?.(this, { step: this.step, accuracy: r.accuracy, images: r.images, seconds: r.seconds, epochEnd });
     return r.accuracy;
   }
 

@@ -1,18 +1,8 @@
 // The settings form: what a run trains with, read when it starts and locked while it runs.
 
-import { DEFAULT_MERGE, isCpuAdapter, type GpuContext } from '../../../index.ts';
-import type { RunSettings } from '../trainer.ts';
+import type { Settings } from '../protocol.ts';
+import { MIDDLE_BLOCK, TRAINING, VARIANTS, type MergeChoice } from '../variants.ts';
 import { $ } from './dom.ts';
-import { MIDDLE_BLOCK, TRAINING, VARIANTS, type MergeChoice, type VariantId } from './variants.ts';
-
-/** A run's settings: the training loop's, and the data and models it trains. */
-export interface Settings extends RunSettings, MergeChoice {
-  readonly dataset: string;
-  readonly trainSize: number;
-  readonly testSize: number;
-  readonly evalBatch: number;
-  readonly variants: VariantId[];
-}
 
 /** The form's settings, clamped to what trains (epochs, learning rate, evaluation interval). */
 export function readSettings(): Settings {
@@ -22,23 +12,23 @@ export function readSettings(): Settings {
   return {
     dataset: $<HTMLSelectElement>('dataset').value,
     trainSize: num('train-size'), testSize: num('test-size'), batch: num('batch'), evalBatch: num('eval-batch'),
-    epochs, lr: Math.max(1e-6, num('lr') || 5e-3), minLr: TRAINING.minLr, warmupLr: TRAINING.warmupLr,
+    epochs, lr: Math.max(1e-6, num('lr') || TRAINING.lr), minLr: TRAINING.minLr, warmupLr: TRAINING.warmupLr,
     // As the CLI: 10% of the epochs (at least one tenth of an epoch here, so short runs learn at once).
-    warmupEpochs: Math.max(0.1, epochs / 10), seed: TRAINING.seed,
+    warmupEpochs: Math.max(0.1, epochs / 10), seed: TRAINING.seed, augmentShift: TRAINING.augmentShift,
     evalEverySteps: Math.max(0, Math.round(num('eval-every')) || 0), logEvery: 1,
-    variants, mergeBlock: num('merge-block'), mergeRatio: num('merge-ratio'),
+    variants, ...chosenMerge(),
   };
 }
 
 /** The merge block and ratio in the form (the defaults before the form is filled in). */
 export function chosenMerge(): MergeChoice {
   const b = Number($<HTMLSelectElement>('merge-block').value);
-  return { mergeBlock: Number.isInteger(b) ? b : MIDDLE_BLOCK, mergeRatio: Number($<HTMLInputElement>('merge-ratio').value) || DEFAULT_MERGE.ratio };
+  return { mergeBlock: Number.isInteger(b) && $<HTMLSelectElement>('merge-block').value !== '' ? b : MIDDLE_BLOCK, mergeRatio: Number($<HTMLInputElement>('merge-ratio').value) || 0.5 };
 }
 
 /** Smaller defaults on a software adapter (the GPU work runs on the CPU). */
-export function applySoftwareDefaults(ctx: GpuContext | undefined): void {
-  if (!ctx || !isCpuAdapter(ctx)) return;
+export function applySoftwareDefaults(software: boolean): void {
+  if (!software) return;
   $<HTMLSelectElement>('batch').value = '8';
   $<HTMLSelectElement>('test-size').value = '100';
   $<HTMLSelectElement>('eval-batch').value = '16';

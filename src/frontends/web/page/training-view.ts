@@ -1,130 +1,90 @@
 // What a run shows while it trains: each variant's progress row (steps, loss, held-out accuracy,
-// images per second) and the loss and accuracy curves, all fed by the runners' events.
+// images per second) and the loss and accuracy curves (each with a text alternative), all fed by
+// the worker's events.
 
-import type { LoopResult } from '../../../index.ts';
-import type { Runner, RunnerEvents } from '../trainer.ts';
+import type { EngineEvent } from '../protocol.ts';
 import { LineChart } from '../ui/chart.ts';
-import { $, banner, errText, pct, status, text } from './dom.ts';
-import type { PageState } from './page-state.ts';
-import { COLOURS, VARIANTS, label, showVariant } from './variants.ts';
+import { COLOURS, VARIANTS, type VariantId } from '../variants.ts';
+import type { EngineClient } from './engine-client.ts';
+import { $, pct, text } from './dom.ts';
+import type { VariantViews } from './variant-view.ts';
 
-type StepInfo = Parameters<NonNullable<RunnerEvents['onStep']>>[1];
-type AccuracyInfo = Parameters<NonNullable<RunnerEvents['onAccuracy']>>[1];
+/** A variant's curves and row state. */
+interface Curves {
+  loss: [number, number][];
+  acc: [number, number][];
+  ipsEma?: number;
+  progress?: string;
+}
 
 /** The runs table's live cells and the two charts. */
 export class TrainingView {
   readonly lossChart: LineChart;
   readonly accChart: LineChart;
+  private readonly curves: Record<VariantId, Curves> = { base: { loss: [], acc: [] }, fpet: { loss: [], acc: [] } };
+  private run: Extract<EngineEvent, { kind: 'run' }> | undefined;
 
-  constructor(private readonly page: PageState) {
-    this.lossChart = new LineChart($<HTMLCanvasElement>('loss-chart'), { yFormat: (v) => v.toFixed(v < 1 ? 2 : 1), xLabel: 'step', empty: 'press Start: the loss of every step appears here' });
-    this.accChart = new LineChart($<HTMLCanvasElement>('acc-chart'), { yMin: 0, yMax: 1, yFormat: (v) => `${Math.round(100 * v)}%`, xLabel: 'step', empty: 'held-out accuracy, measured while training' });
+  constructor(private readonly engine: EngineClient, private readonly names: VariantViews) {
+    this.lossChart = new LineChart($<HTMLCanvasElement>('loss-chart'), $('loss-chart-data'), { title: 'Training loss', yFormat: (v) => v.toFixed(v < 1 ? 2 : 1), xLabel: 'step', empty: 'press Start: the loss of every step appears here' });
+    this.accChart = new LineChart($<HTMLCanvasElement>('acc-chart'), $('acc-chart-data'), { title: 'Held-out accuracy', yMin: 0, yMax: 1, yFormat: (v) => `${Math.round(100 * v)}%`, xLabel: 'step', empty: 'held-out accuracy, measured while training' });
   }
 
-  /** The runners' events for the current device: once it is replaced, a late event changes nothing. */
-  events(): RunnerEvents {
-    const gen = this.page.generation;
-    const live = () => gen === this.page.generation;
-    return {
-      onStep: (r, info) => {
-        if (live()) this.showStep(r, info);
-      },
-      onAccuracy: (r, info) => {
-        if (live()) this.showAccuracy(r, info);
-      },
-      onEvaluating: (r, done, total) => {
-        if (!live()) return;
-        const v = this.page.variantOf(r);
-        text(`progress-${r.id}`, done < total ? `${v.progress ?? ''} · evaluating ${done}/${total}` : (v.progress ?? ''));
-      },
-      onEnd: (r, result, error) => {
-        if (live()) this.showEnd(r, result, error);
-      },
-    };
+  bind(): void {
+    const engine = this.engine;
+    engine.on('run', (e) => void (this.run = e));
+    engine.on('step', (e) => this.showStep(e));
+    engine.on('accuracy', (e) => this.showAccuracy(e));
+    engine.on('evaluating', (e) => {
+      const c = this.curves[e.id];
+      text(`progress-${e.id}`, e.done < e.total ? `${c.progress ?? ''} · evaluating ${e.done}/${e.total}` : (c.progress ?? ''));
+    });
+    engine.on('run-end', (e) => {
+      if (e.finished) text(`progress-${e.id}`, `done: ${e.step} steps`);
+    });
+    engine.on('curves-cleared', () => this.clearCurves());
   }
 
-  private showStep(r: Runner, info: StepInfo): void {
-    const v = this.page.variantOf(r);
-    const s = this.page.settingsInRun!;
-    const ips = s.batch / Math.max(info.seconds, 1e-6);
-    v.ipsEma = v.ipsEma === undefined ? ips : 0.8 * v.ipsEma + 0.2 * ips;
-    if (info.loss !== undefined) {
-      v.loss.push([info.step, info.loss]);
-      text(`loss-${v.id}`, info.loss.toFixed(4));
+  private showStep(e: Extract<EngineEvent, { kind: 'step' }>): void {
+    const c = this.curves[e.id];
+    c.ipsEma = c.ipsEma === undefined ? e.ips : 0.8 * c.ipsEma + 0.2 * e.ips;
+    if (e.loss !== undefined) {
+      c.loss.push([e.step, e.loss]);
+      text(`loss-${e.id}`, e.loss.toFixed(4));
     }
-    $(`bar-${v.id}`).style.width = `${(100 * info.step) / r.totalSteps}%`;
-    v.progress = `epoch ${info.epoch + 1}/${s.epochs} · step ${info.step}/${r.totalSteps}`;
-    text(`progress-${v.id}`, v.progress);
-    $(`progress-${v.id}`).dataset.step = String(info.step);
-    const mean = r.trainImages / Math.max(r.trainSeconds, 1e-9);
-    $(`ips-${v.id}`).textContent = `${v.ipsEma.toFixed(v.ipsEma < 10 ? 2 : 1)} (mean ${mean.toFixed(mean < 10 ? 2 : 1)})`;
-    $(`ips-${v.id}`).dataset.mean = String(mean);
+    $(`bar-${e.id}`).style.width = `${(100 * e.step) / e.totalSteps}%`;
+    $(`bar-${e.id}`).parentElement!.setAttribute('aria-valuenow', String(Math.round((100 * e.step) / e.totalSteps)));
+    c.progress = `epoch ${e.epoch + 1}/${this.run?.epochs ?? '?'} · step ${e.step}/${e.totalSteps}`;
+    text(`progress-${e.id}`, c.progress);
+    $(`progress-${e.id}`).dataset.step = String(e.step);
+    $(`ips-${e.id}`).textContent = `${c.ipsEma.toFixed(c.ipsEma < 10 ? 2 : 1)} (mean ${e.meanIps.toFixed(e.meanIps < 10 ? 2 : 1)})`;
+    $(`ips-${e.id}`).dataset.mean = String(e.meanIps);
     this.drawCurves();
-    if (this.page.baton.paused) this.showPaused();
   }
 
-  private showAccuracy(r: Runner, info: AccuracyInfo): void {
-    const v = this.page.variantOf(r);
-    v.acc.push([info.step, info.accuracy]);
-    text(`acc-${v.id}`, `${pct(info.accuracy)} (${info.images} img${info.epochEnd ? ', epoch end' : ''})`);
-    $(`acc-${v.id}`).dataset.accuracy = String(info.accuracy);
+  private showAccuracy(e: Extract<EngineEvent, { kind: 'accuracy' }>): void {
+    this.curves[e.id].acc.push([e.step, e.accuracy]);
+    text(`acc-${e.id}`, `${pct(e.accuracy)} (${e.images} img${e.epochEnd ? ', epoch end' : ''})`);
+    $(`acc-${e.id}`).dataset.accuracy = String(e.accuracy);
     this.drawCurves();
-    // Keep a snapshot (the device may be lost) and show the new state on the current picture.
-    void this.page.currentWeights(v).then(() => this.page.queue.requestInference(), () => undefined);
   }
 
-  private showEnd(r: Runner, result: LoopResult | undefined, error: unknown): void {
-    const page = this.page;
-    const v = page.variantOf(r);
-    if (error && !r.stopping) {
-      banner(`${label(v)}: training stopped at step ${r.step}: ${errText(error)}`, 'error');
-    } else if (result && r.finished) {
-      text(`progress-${v.id}`, `done: ${r.step} steps`);
-      v.source = `trained ${r.step} steps on ${page.pack.dataset.name}`;
-      void page.currentWeights(v).then(() => {
-        showVariant(v);
-        page.queue.requestInference();
-      }, () => undefined);
-    }
-    if (!page.running && !r.stopping) {
-      document.body.dataset.state = 'finished';
-      status(`finished: ${VARIANTS.filter((id) => page.variants[id].runner).map((id) => `${label(page.variants[id])} ${page.variants[id].acc.length ? pct(page.variants[id].acc.at(-1)![1]) : ''}`).join(', ')}`);
-    }
-    page.updateButtons();
-  }
-
-  showPaused(): void {
-    if (!this.page.baton.paused) return;
-    const steps = this.page.runners().map((r) => `${label(this.page.variantOf(r))} at step ${r.step}`);
-    status(`paused: ${steps.join(', ')}`);
-  }
-
+  /** Empty curves and rows back to dashes (a new run, a reset). */
   clearCurves(): void {
     for (const id of VARIANTS) {
-      const v = this.page.variants[id];
-      v.loss = [];
-      v.acc = [];
-      v.ipsEma = undefined;
-      v.progress = undefined;
-    }
-    this.drawCurves();
-  }
-
-  /** Back to dashes and empty bars (after a reset). */
-  clearRows(): void {
-    for (const id of VARIANTS) {
+      this.curves[id] = { loss: [], acc: [] };
       for (const k of ['loss', 'acc', 'ips']) text(`${k}-${id}`, '–');
       text(`progress-${id}`, '–');
       delete $(`progress-${id}`).dataset.step;
       delete $(`acc-${id}`).dataset.accuracy;
       delete $(`ips-${id}`).dataset.mean;
       $(`bar-${id}`).style.width = '0';
+      $(`bar-${id}`).parentElement!.setAttribute('aria-valuenow', '0');
     }
+    this.drawCurves();
   }
 
   private drawCurves(): void {
-    const variants = this.page.variants;
-    const series = (k: 'loss' | 'acc') => VARIANTS.filter((id) => variants[id][k].length).map((id) => ({ name: label(variants[id]), colour: COLOURS[id], points: variants[id][k], dots: k === 'acc', smooth: k === 'loss' ? 0.8 : undefined }));
+    const series = (k: 'loss' | 'acc') => VARIANTS.filter((id) => this.curves[id][k].length).map((id) => ({ name: this.names.label(id), colour: COLOURS[id], points: this.curves[id][k], dots: k === 'acc', smooth: k === 'loss' ? 0.8 : undefined }));
     this.lossChart.set(series('loss'));
     this.accChart.set(series('acc'));
   }

@@ -1,5 +1,8 @@
 // A small line chart on a canvas: several series over steps, nice axis ticks, a legend; redrawn
-// at most once per animation frame however often points arrive.
+// at most once per animation frame however often points arrive. Its text alternative (a summary
+// as the canvas's accessible name, and a table of the points) follows every redraw.
+
+import { seriesTable, summarise } from './chart-text.ts';
 
 export interface Series {
   readonly name: string;
@@ -12,6 +15,8 @@ export interface Series {
 }
 
 export interface ChartOptions {
+  /** What the chart shows (its summary and table caption start with it). */
+  readonly title: string;
   readonly yMin?: number;
   readonly yMax?: number;
   readonly yFormat: (v: number) => string;
@@ -46,7 +51,9 @@ export class LineChart {
   private pending = false;
   private readonly scale: number;
 
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly opts: ChartOptions) {
+  /** `dataBox` receives the table of the points (e.g. inside a <details>). */
+  constructor(private readonly canvas: HTMLCanvasElement, private readonly dataBox: HTMLElement, private readonly opts: ChartOptions) {
+    canvas.setAttribute('role', 'img');
     this.scale = Math.min(3, Math.max(1, globalThis.devicePixelRatio || 1));
     const w = canvas.width, h = canvas.height;
     canvas.width = Math.round(w * this.scale);
@@ -66,7 +73,16 @@ export class LineChart {
     });
   }
 
+  /** The summary as the canvas's name and the points as a table. */
+  private describe(): void {
+    const o = this.opts;
+    this.canvas.setAttribute('aria-label', summarise(o.title, this.series, o.yFormat, o.xLabel, o.empty));
+    const has = this.series.some((s) => s.points.length);
+    this.dataBox.replaceChildren(has ? seriesTable(o.title, this.series, o.yFormat, o.xLabel) : o.empty);
+  }
+
   draw(): void {
+    this.describe();
     const c = this.canvas.getContext('2d');
     if (!c) return;
     const W = Number(this.canvas.dataset.logicalWidth), H = Number(this.canvas.dataset.logicalHeight);

@@ -3,7 +3,7 @@
 // formats through the browser's decoder. A picture with a light background (dark ink on paper) is
 // inverted to MNIST's light-on-dark, as `infer --invert` does.
 
-import { decodePngPlanar, resizePlanar } from '../../../index.ts';
+import { decodePngPlanar, resizePlanar } from '../../../core/io/png.ts';
 
 export const MAX_UPLOAD_BYTES = 20 * 2 ** 20;
 

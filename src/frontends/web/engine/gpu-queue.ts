@@ -1,4 +1,4 @@
-// The order of GPU work on the page. Compiles, re-specialisation, loading and the speed test run
+// The order of GPU work in the page's worker. Compiles, re-specialisation, loading and the speed test run
 // one at a time ("exclusive"), because each may destroy programs another would use; inference of
 // the picture on the pad is coalesced (the latest request wins) and waits until no exclusive
 // operation is queued, so it never runs on a program being replaced.
