@@ -93,7 +93,8 @@ function goldenKernels(): Map<string, string> {
   const files = new Map<string, string>();
   for (const [graphName, build] of Object.entries(GOLDEN_GRAPHS)) {
     const plan = compileGraph(build(), { limits: DEFAULT_LIMITS });
-    for (const k of plan.kernels) {
+    // The kernels, and the modules that run several of them in one dispatch.
+    for (const k of [...plan.kernels, ...plan.steps.filter((s) => s.parts.length > 1).map((s) => s.kernel)]) {
       const file = `${graphName}-${k.name}.wgsl`;
       assert.ok(!files.has(file), `two kernels would share the golden file ${file}`);
       files.set(file, k.wgsl);
