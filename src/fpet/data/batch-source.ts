@@ -75,3 +75,14 @@ export async function firstImages(x: Subset | BatchSource, n: number): Promise<B
   if (r.done) throw new Error(`${sourceOf(x).name}: no images`);
   return r.value;
 }
+
+/** The first `n` full batches of `batchSize` images (source order, no augmentation): the images inference is timed on. */
+export async function takeBatches(x: Subset | BatchSource, batchSize: number, n: number): Promise<Batch[]> {
+  const out: Batch[] = [];
+  if (n < 1) return out;
+  for await (const b of sourceOf(x).batches(batchSize, { dropLast: true })) {
+    out.push(b);
+    if (out.length >= n) break;
+  }
+  return out;
+}
