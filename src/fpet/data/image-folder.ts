@@ -323,7 +323,7 @@ function keptClasses(names: readonly string[], images: readonly FolderImage[], r
   for (const m of images) counts[m.label]!++;
   const empty = names.filter((_, k) => counts[k] === 0);
   const folder = (n: string) => display(rel ? `${rel}/${n}` : n);
-  if (empty.length && !o.skipBad) throw new ImageFolderError(`image folder ${display(root)}: ${empty.length === 1 ? 'the class folder' : 'class folders'} ${listOf(empty, { render: folder })} ${empty.length === 1 ? 'holds' : 'hold'} no usable PNG or JPEG images; add images, remove the folder, or pass --skip-bad to leave the class out`);
+  if (empty.length && !o.skipBad) throw new ImageFolderError(`image folder ${display(root)}: ${empty.length === 1 ? 'the class folder' : 'class folders'} ${listOf(empty.map((n) => (rel ? `${rel}/${n}` : n)))} ${empty.length === 1 ? 'holds' : 'hold'} no usable PNG or JPEG images; add images, remove the folder, or pass --skip-bad to leave the class out`);
   for (const n of empty) skipped.push(`class ${folder(n)} left out: no usable images`);
   const kept = names.filter((_, k) => counts[k]! > 0);
   if (!kept.length) throw new ImageFolderError(`image folder ${display(root)}: no class folder holds a usable image`);
