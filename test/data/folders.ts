@@ -1,6 +1,7 @@
 // Image folders generated for the tests: a few classes × tens of small images, PNG and JPEG, RGB
-// and grey, odd sizes. Each class is a pattern a small ViT can learn and a colour it cannot rely
-// on: horizontal stripes, vertical stripes, or a plain blob (random colours, phases and sizes).
+// and grey, odd sizes. Each class is a pattern — horizontal stripes, vertical stripes, or a blob —
+// in random colours leaning towards one channel per class (red, green, blue), at random phases and
+// sizes: learnable by a small ViT, from the colour or (in grey images) the pattern, but not at once.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,12 +14,13 @@ export const PATTERNS = ['hstripes', 'vstripes', 'blob'] as const;
 
 /** One generated picture: RGBA bytes of `pattern` at w × h, colours and phase from `rand`. */
 export function picture(pattern: (typeof PATTERNS)[number], w: number, h: number, rand: () => number): Uint8Array {
-  const a = [0, 1, 2].map(() => 40 + Math.floor(rand() * 180)), b = a.map((v) => 255 - v);
-  const bands = 3 + Math.floor(rand() * 3), phase = Math.floor(rand() * 2);
+  const tint = PATTERNS.indexOf(pattern);
+  const a = [0, 1, 2].map((c) => Math.min(255, 30 + Math.floor(rand() * 150) + (c === tint ? 70 : 0))), b = a.map((v) => Math.floor(v / 3));
+  const bands = 2 + Math.floor(rand() * 2), phase = Math.floor(rand() * 2);
   const rgba = new Uint8Array(w * h * 4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      // stripes: 3 to 5 bands across the image whatever its size, so they survive the resize
+      // stripes: 2 or 3 bands across the image whatever its size, so they survive the resize
       const band = (t: number, n: number) => Math.floor((t / n) * bands + phase) % 2;
       const on = pattern === 'hstripes' ? band(y, h) : pattern === 'vstripes' ? band(x, w) : +(Math.hypot(x - w / 2, y - h / 2) < Math.min(w, h) / 3);
       const c = on ? a : b;

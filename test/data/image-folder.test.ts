@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { chunk, concat, ihdr, SIGNATURE, encodeTestPng } from '../io/png-encoder.ts';
 import { handJpeg } from '../io/hand-jpeg.ts';
 import { makeFolder } from './folders.ts';
+import type { Batch } from '../../src/fpet/data/dataset.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'fpet-folders-'));
 process.env.XDG_CACHE_HOME = join(work, 'cache'); // the scan cache of these tests stays here
@@ -109,7 +110,7 @@ test('odd files are named all at once; with skipBad they are left out and counte
   const d = await openFolderData({ root, valSplit: 0.2, splitSeed: 0, skipBad: true, workers: 1, prefetch: 2, channels: 1, transform: { ...timmTransform(8), cropPct: 1 }, progress: false });
   const i = d.train.images.findIndex((m) => m.rel.endsWith('deep16.png'));
   const it = d.train.batches(d.train.count);
-  const b = (await it.next()).value!;
+  const b = (await it.next()).value as Batch;
   const px = b.images.subarray(i * 64, (i + 1) * 64);
   px.forEach((v, k) => assert.ok(Math.abs(v - (deep[k % 16]! * 251) / 65535) < 1e-7, `pixel ${k}: ${v}`));
 });
