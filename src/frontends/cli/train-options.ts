@@ -77,7 +77,8 @@ export const TRANSFER_OPTIONS = {
   lr: { ...TRAIN_OPTIONS.lr, default: MAIN_JOB.lr },
   testSize: { ...TRAIN_OPTIONS.testSize, help: `held-out test images (default: ${MAIN_JOB.testSize} of MNIST, every held-out image of an image folder)` },
   evalEvery: { ...TRAIN_OPTIONS.evalEvery, ...ONLY_AFTER_LAST, default: 0 },
-  mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, default: MAIN_JOB.fpetBlocks.map(String) },
+  // No fixed default: the preset's middle block, which on vit-mnist is MAIN_JOB.fpetBlocks (3 of 6), on the 224² presets 6 of 12.
+  mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, help: `FPET's merge block (0-based; default: the middle block, ${MAIN_JOB.fpetBlocks.join(',')} on ${MAIN_JOB.preset}, 6 on vit-ti16/s16/b16)` },
   mergeRatio: { ...TRAIN_OPTIONS.mergeRatio, default: MAIN_JOB.mergeRatio },
   augment: { ...TRAIN_OPTIONS.augment, default: MAIN_JOB.augmentShift },
   out: { ...TRAIN_OPTIONS.out, default: MAIN_JOB.out },
