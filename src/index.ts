@@ -12,7 +12,8 @@
 //   compile and run      requestGpu, compile(graph, gpu) -> Program (run, read, time, profile), verifyOnDevice
 //   models               VIT_PRESETS, buildModel (FPET / ToMe / PET), initialWeights, mergeSchedule, merge maps
 //   train and infer      TrainStep, trainLoop (callbacks), Classifier, withAdamW, learningRate
-//   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap
+//   data and files       makeSplits, batches, shiftAugment, affineAugment, encode/decodeSafetensors, parseNameMap,
+//                        BatchSource, timm's image transforms, decodeImagePlanar (PNG / JPEG), normalizations
 
 export { VERSION } from './core/version.ts';
 
@@ -57,6 +58,7 @@ export {
   type BuildOptions, type BuiltModel, type MergeSpec, type MergeStep, type ModelSpec, type PetMethod, type PetSpec,
 } from './fpet/models/model.ts';
 export { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, tokenDestinations, type MergeOptions, type MergeResult, type SplitPlan } from './fpet/models/merge.ts';
+export { NORMALIZATIONS, normalizationFor, type Normalization, type NormalizationName } from './fpet/models/normalize.ts';
 export { mergeMapOf, type MergeMap, type MergeMapStep } from './fpet/models/merge-map.ts';
 export { adapter, quantize1bit, type AdapterConfig, type AdapterParams } from './fpet/models/pet.ts';
 
@@ -71,12 +73,15 @@ export { cosineLr, learningRate, type ScheduleConfig } from './fpet/train/schedu
 
 // Data and files (no file system)
 export { MNIST_DIGIT_BOX, affineAugment, affineResample, batchCount, batches, makeSplits, shiftAugment, type AffineAugment, type Batch, type BatchOptions, type Dataset, type SplitOptions, type Splits, type Subset } from './fpet/data/dataset.ts';
+export { isBatchSource, subsetSource, type BatchSource, type SourceBatchOptions } from './fpet/data/batch-source.ts';
+export { evalTransform, randomResizedCropBox, timmTransform, trainTransform, TRANSFORM_LIMITS, type CropBox, type ImageTransform, type Interpolation } from './fpet/data/transforms.ts';
+export { decodeImagePlanar, ImageError, readImageInfo, sniffImageFormat, type ImageFormat, type ImageInfo, type ImageOptions } from './core/io/image.ts';
 export {
   decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, SafetensorsError, validateTensors,
   type DecodedTensor, type Expected, type ExpectedDtype, type ReadOptions, type SafetensorsContents, type SafetensorsDtype, type SafetensorsHeader, type TensorData,
   type TensorEntry, type ValidateOptions, type WritableDtype,
 } from './core/io/safetensors.ts';
-export type { PngLimits, SafetensorsLimits } from './core/io/limits.ts';
+export type { JpegLimits, PngLimits, SafetensorsLimits } from './core/io/limits.ts';
 export { applyNameMap, NameMapError, parseNameMap, type NameRule, type RenameResult } from './core/io/name-map.ts';
 export { modelSpecSchema, parseMetadataJson, runStateSchema, SchemaError, type Schema } from './core/io/schema.ts';
 export { decodePng, decodePngPlanar, PngError, resizePlanar, type GreyImage, type PlanarImage, type PngOptions } from './core/io/png.ts';

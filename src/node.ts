@@ -13,7 +13,7 @@ export { DATASET_NAMES, loadDataset, type DatasetName } from './fpet/data/mnist.
 export { readSafetensors, readSafetensorsHeader, writeSafetensors } from './core/io/safetensors.ts';
 export { checkWeights, loadBackbone, loadWeights, parseRunState, parseSpec, saveWeights, type LoadedWeights, type LoadOptions, type RunState } from './fpet/train/checkpoint.ts';
 export { loadTrainedModel, type TrainedModel } from './fpet/train/trained-model.ts';
-export { prepareRun, TRAIN_DEFAULTS, trainRun, type DataOptions, type PreparedRun, type TrainOptions, type TrainResult } from './fpet/train/run.ts';
+export { prepareRun, TRAIN_DEFAULTS, trainRun, type DataOptions, type EvalPreprocess, type FolderOptions, type PreparedRun, type TrainOptions, type TrainResult } from './fpet/train/run.ts';
 export { readPng, readPngPlanar } from './core/io/png.ts';
 export { SHIPPED_FILES, shippedPath } from './fpet/recipes/shipped.ts';
 export { MAIN_JOB, SWEEP, mainJobModel, multiRunDefaults, type MainJobMethod } from './fpet/recipes/main-job.ts';

@@ -135,7 +135,7 @@ test('infer takes file names whole: --image repeats, PNG files follow the option
     await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, '--image', join(dir, 'scan,page 1.png')]), /scan,page 1\.png: cannot read the file/);
     await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, join(dir, 'x,y.png')]), /x,y\.png: cannot read the file/);
     await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, '--image', ADAPTERS.replace('.safetensors', '.png'), join(dir, 'x,y.png')]), /mnist-adaptformer-fpet\.png: cannot read the file/, 'the --image files first, then the ones after the options');
-    await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, '--image', 'a.png', '--image', 'a.png', 'b.png', '--samples', '3', ...Array.from({ length: 1000 }, (_, i) => `${i}.png`)]), /infer: at most 1000 (PNG files|items)/);
+    await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, '--image', 'a.png', '--image', 'a.png', 'b.png', '--samples', '3', ...Array.from({ length: 1000 }, (_, i) => `${i}.png`)]), /infer: at most 1000 (PNG files|image files|items)/);
     await assert.rejects(runCli(['infer', '--adapters', ADAPTERS, '--merge-map', join(ADAPTERS, 'maps')]), /--merge-map .*mnist-adaptformer-fpet\.safetensors\/maps: .* is a file, not a folder/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

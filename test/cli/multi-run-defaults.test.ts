@@ -49,3 +49,12 @@ test('transfer\'s defaults build exactly the recipe\'s models (what the benchmar
   }
   assert.deepEqual(mainJobModel('tome').merge, { ...mainJobModel('fpet').merge, kind: 'tome', blocks: [0, 1, 2, 3, 4], r: 5 }, 'ToMe removes FPET\'s 25 tokens, r = 5 in blocks 0-4');
 });
+
+test('transfer on a 12-block preset (an image folder) merges in its middle block, 6, as train does', () => {
+  const parsed = parseArgs('transfer', ['--preset', 'vit-b16', '--data', 'flowers'], TRANSFER_OPTIONS);
+  const o = trainOptionsFrom({ ...parsed, ...multiRunDefaults(parsed), merge: 'fpet' });
+  assert.deepEqual(o.spec.merge?.blocks, [6]);
+  assert.equal(o.spec.inputCrop, undefined, 'no MNIST digit box on an image folder');
+  assert.equal(o.spec.vit.inChannels, 3);
+  assert.deepEqual(o.spec.normalize, { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+});

@@ -224,10 +224,15 @@ test('runStateSchema: a trainer state round-trips; every lie in it is named', ()
   assert.match(lie({ history: [] }), /metadata\.state\.history must have one record per completed epoch: 2 \(got 0\)/);
   assert.match(lie({ history: [ok.history[1], ok.history[0]] }), /metadata\.state\.history\[0\]\.epoch must be 1 \(records in epoch order; got 2\)/);
   assert.match(lie({ history: [{ ...ok.history[0], loss: null }, ok.history[1]] }), /metadata\.state\.history\[0\]\.loss must be a number in \[0, 1000000000\] \(got null\)/);
-  assert.match(lie({ spec: undefined }), /metadata\.state\.spec is missing \(must be an object with fields vit, batch, pet, merge, inputCrop, training\)/);
+  assert.match(lie({ spec: undefined }), /metadata\.state\.spec is missing \(must be an object with fields vit, batch, pet, merge, inputCrop, normalize, training\)/);
   assert.match(lie({ spec: { ...ok.spec, vit: { ...ok.spec.vit, depth: 5000 } } }), /metadata\.state\.spec\.vit\.depth must be an integer in \[1, 64\]/);
   assert.match(lie({ spec: { ...ok.spec, inputCrop: ok.spec.vit.imageSize + 1 } }), new RegExp(`metadata\\.state\\.spec\\.inputCrop must be an integer in \\[1, ${ok.spec.vit.imageSize}\\] \\(the image size; got ${ok.spec.vit.imageSize + 1}\\)`));
   assert.match(lie({ spec: { ...ok.spec, inputCrop: 0 } }), /metadata\.state\.spec\.inputCrop must be an integer in \[1, 1024\]/);
+  // The input normalisation: one mean and one std per input channel, std > 0.
+  const channels = ok.spec.vit.inChannels, ones = Array(channels).fill(0.5);
+  assert.equal(parseJson(JSON.stringify({ ...ok, spec: { ...ok.spec, normalize: { mean: ones, std: ones } } }), runStateSchema, at).spec.normalize?.mean.length, channels);
+  assert.match(lie({ spec: { ...ok.spec, normalize: { mean: [...ones, 0.5], std: [...ones, 0.5] } } }), new RegExp(`metadata\\.state\\.spec\\.normalize\\.mean must have one value per input channel: ${channels} \\(got ${channels + 1}\\)`));
+  assert.match(lie({ spec: { ...ok.spec, normalize: { mean: ones, std: Array(channels).fill(0) } } }), /metadata\.state\.spec\.normalize\.std\[0\] must be a number in \[0\.0001, 100\]/);
   assert.match(lie({ seed: 2 ** 40 }), /metadata\.state\.seed must be an integer in \[-2147483648, 4294967295\]/);
   assert.match(lie({ epoch: -1 }), /metadata\.state\.epoch must be an integer in \[0, 100000\]/);
   assert.match(lie({ options: [] }), /metadata\.state\.options must be an object of at most 256 entries/);

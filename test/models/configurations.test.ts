@@ -1,8 +1,9 @@
 // The configuration space: random small models over every option a user can set (PET method,
 // bits, adapter width and bias, merge none/FPET/ToMe over 1–3 blocks, ratio, ToMe r, batch, image
-// and patch size, pre-logits with a representation size ≠ width, training noise). Each one either
-// is rejected by validation — before any graph or GPU work, naming the field and the allowed
-// range — or runs forward and backward on the GPU and matches the float64 reference.
+// and patch size, grey or RGB input and its normalisation, pre-logits with a representation size ≠
+// width, training noise). Each one either is rejected by validation — before any graph or GPU
+// work, naming the field and the allowed range — or runs forward and backward on the GPU and
+// matches the float64 reference.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,10 +39,13 @@ const specArb: fc.Arbitrary<ModelSpec> = fc
     training: fc.boolean(),
     // The input crop: none, or 1 to 2 pixels off each side; now and then larger than the image (rejected).
     crop: fc.constantFrom(0, 0, 1, 2, -1),
+    // Grey or RGB input; the normalisation: none, per-channel values, or now and then a zero std (rejected).
+    channels: fc.constantFrom(1, 3),
+    normalize: fc.constantFrom('none', 'none', 'values', 'zero-std'),
   })
   .map((c) => ({
     vit: {
-      imageSize: c.patch * c.grid + c.misfit, patchSize: c.patch, inChannels: 1, dim: c.heads * c.headDim,
+      imageSize: c.patch * c.grid + c.misfit, patchSize: c.patch, inChannels: c.channels, dim: c.heads * c.headDim,
       depth: c.depth, heads: c.heads, mlpRatio: 2, numClasses: 3, representationSize: c.representation,
     },
     batch: c.batch,
@@ -53,6 +57,9 @@ const specArb: fc.Arbitrary<ModelSpec> = fc
     },
     training: c.training ? { dropout: 0.1, dropPath: 0.1 } : undefined,
     ...(c.crop === 0 ? {} : { inputCrop: c.patch * c.grid + c.misfit - 2 * c.crop }),
+    ...(c.normalize === 'none' ? {} : {
+      normalize: { mean: [0.485, 0.456, 0.406].slice(0, c.channels), std: (c.normalize === 'zero-std' ? [0, 0.224, 0.225] : [0.229, 0.224, 0.225]).slice(0, c.channels) },
+    }),
   }));
 
 /** A rejection must say what is wrong and what is allowed. */
@@ -68,7 +75,7 @@ function validates(spec: ModelSpec): Error | undefined {
 }
 
 test('configuration space (fast-check): every model either is rejected with its range or matches float64 on the GPU', async () => {
-  let ran = 0, rejected = 0, cropped = 0;
+  let ran = 0, rejected = 0, cropped = 0, normalised = 0;
   const reasons = new Map<string, number>();
   await fc.assert(
     fc.asyncProperty(specArb, fc.integer({ min: 1, max: 1e6 }), async (spec, seed) => {
@@ -87,7 +94,7 @@ test('configuration space (fast-check): every model either is rejected with its 
       // within f32 rounding (a tie is resolved differently in f32 and f64, legitimately).
       for (const [k, v] of weights) if (!/norm\d?\.weight$/.test(k)) v.set(uniform(rng, v.length, -0.5, 0.5));
       const feeds: Record<string, ArrayLike<number>> = Object.fromEntries(weights);
-      feeds.images = uniform(rng, spec.batch * spec.vit.imageSize ** 2, 0, 1);
+      feeds.images = uniform(rng, spec.batch * spec.vit.inChannels * spec.vit.imageSize ** 2, 0, 1);
       feeds.onehot = Array.from({ length: spec.batch * 3 }, (_, i) => +(i % 3 === Math.floor(i / 3) % 3));
       if (spec.training) feeds.seed = [seed, 3];
       const graph = model.trainable.length ? gradients(model.graph, { loss: 'loss' }) : model.graph;
@@ -96,10 +103,11 @@ test('configuration space (fast-check): every model either is rejected with its 
       for (const name of graph.outputs.keys()) assertClose(`${name} of ${JSON.stringify(spec)}`, out[name]!, ref[name]!.data, 2e-4);
       ran++;
       if (spec.inputCrop !== undefined) cropped++;
+      if (spec.normalize !== undefined) normalised++;
     }),
     fcParams(24),
   );
-  console.log(`configurations: ${ran} ran on the GPU against float64 (${cropped} with an input crop), ${rejected} rejected before any GPU work`);
+  console.log(`configurations: ${ran} ran on the GPU against float64 (${cropped} with an input crop, ${normalised} normalised), ${rejected} rejected before any GPU work`);
   for (const [k, n] of reasons) console.log(`  rejected ${n}x: ${k}`);
   assert.ok(ran > 0);
 });

@@ -40,6 +40,22 @@ export const PNG_LIMITS: PngLimits = Object.freeze({
   maxFileBytes: 256 * 2 ** 20,
 });
 
+/** Bounds on a JPEG file, checked before it is read or decoded. */
+export interface JpegLimits {
+  /** width × height, checked from the frame header before anything is decoded. */
+  readonly maxPixels: number;
+  /** Bytes of the file (checked before it is read). */
+  readonly maxFileBytes: number;
+  /** Memory the decoder may allocate, in MiB (jpeg-js counts its own buffers against it). */
+  readonly maxMemoryMB: number;
+}
+
+export const JPEG_LIMITS: JpegLimits = Object.freeze({
+  maxPixels: 4096 * 4096, // 16 Mpixel, as PNG
+  maxFileBytes: 256 * 2 ** 20,
+  maxMemoryMB: 512,
+});
+
 export interface JsonLimits {
   /** Characters of one JSON document read from a file (e.g. a metadata value). */
   readonly maxChars: number;

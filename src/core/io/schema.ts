@@ -418,12 +418,16 @@ export const modelSpecSchema = refine(
     pet: petSpecSchema,
     merge: optional(mergeSpecSchema),
     inputCrop: optional(int(1, M.maxImageSize)),
+    normalize: optional(object({ mean: array(num(-100, 100), { min: 1, max: M.maxChannels }), std: array(num(1e-4, 100), { min: 1, max: M.maxChannels }) })),
     training: optional(object({ dropout: num(0, M.maxDropout), dropPath: num(0, M.maxDropout) })),
   }),
   (s) => {
     const i = s.merge?.blocks.findIndex((b) => b >= s.vit.depth) ?? -1;
     if (i >= 0) return { at: ['merge', 'blocks', i], message: `must be a block of the ${s.vit.depth}-block model: an integer in [0, ${s.vit.depth - 1}] (got ${s.merge!.blocks[i]})` };
     if (s.inputCrop !== undefined && s.inputCrop > s.vit.imageSize) return { at: ['inputCrop'], message: `must be an integer in [1, ${s.vit.imageSize}] (the image size; got ${s.inputCrop})` };
+    for (const f of ['mean', 'std'] as const) {
+      if (s.normalize && s.normalize[f].length !== s.vit.inChannels) return { at: ['normalize', f], message: `must have one value per input channel: ${s.vit.inChannels} (got ${s.normalize[f].length})` };
+    }
     return undefined;
   },
 );

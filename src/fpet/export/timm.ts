@@ -47,6 +47,9 @@ export function referenceConfig(spec: ModelSpec): Record<string, string> {
   // The input transform is part of the model: written always, "none" when the model sees whole images.
   cfg.image_size = String(spec.vit.imageSize);
   cfg.input_crop = spec.inputCrop !== undefined && spec.inputCrop < spec.vit.imageSize ? String(spec.inputCrop) : 'none';
+  // The input normalisation is part of the model too (a transforms.Normalize in PyTorch): "none" when it has none.
+  cfg.mean = spec.normalize ? spec.normalize.mean.join(',') : 'none';
+  cfg.std = spec.normalize ? spec.normalize.std.join(',') : 'none';
   return cfg;
 }
 
@@ -82,6 +85,7 @@ export function referenceCaveats(spec: ModelSpec): string[] {
     const c = spec.inputCrop, n = spec.vit.imageSize, from = Math.floor((n - c) / 2), to = from + c;
     out.push(`the model sees the central ${c}×${c} pixels scaled to ${n}×${n}: feed the timm model F.interpolate(x[..., ${from}:${to}, ${from}:${to}], size=(${n}, ${n}), mode="bilinear", align_corners=False)`);
   }
+  if (spec.normalize) out.push(`the model normalises its input itself (images in [0, 1]); in PyTorch feed transforms.Normalize(mean=[${spec.normalize.mean.join(', ')}], std=[${spec.normalize.std.join(', ')}]) of the [0, 1] image`);
   if (spec.vit.dim !== 768 && (spec.pet.method === 'adaptformer' || spec.pet.method === 'lora')) out.push(`the reference's set_adapter builds Adapter(dim, bit) with in_dim 768 (ViT-B); for width ${spec.vit.dim} pass in_dim=${spec.vit.dim}`);
   if (spec.merge?.kind === 'fpet' && spec.vit.dim / spec.vit.heads !== 64) out.push(`apply_patch's dim_key defaults to 64; pass dim_key=${spec.vit.dim / spec.vit.heads}`);
   return out;

@@ -11,6 +11,7 @@ import { adapter, adapterShapes, initAdapter, type AdapterConfig } from './pet.t
 import { alternatingSplit, checkerboardSplit, mergeCount, mergeTokens, type SplitPlan } from './merge.ts';
 import { buildVit, gridSize, headInputs, randomVitWeights, vitParamShapes, type BlockContext, type VitConfig, type VitHooks } from './vit.ts';
 import { cropAndResize } from './input-crop.ts';
+import { normalizeImages, validateNormalization, type Normalization } from './normalize.ts';
 
 /** The parameter-efficient tuning methods (full fine-tuning and a linear probe as references). */
 export type PetMethod = 'adaptformer' | 'lora' | 'full' | 'linear';
@@ -51,6 +52,11 @@ export interface ModelSpec {
    * image size (bilinear; src/fpet/models/input-crop.ts). Absent, or equal to the image size: the whole image.
    */
   readonly inputCrop?: number;
+  /**
+   * Per-channel (pixel − mean) / std applied in the graph after the input crop: the backbone's
+   * pre-training normalisation (src/fpet/models/normalize.ts). Absent: pixels in [0, 1] as they are.
+   */
+  readonly normalize?: Normalization;
   /** Training adds dropout (adapters, p=0.1) and DropPath (linear to `dropPath` over depth), drawn from the `seed` input. */
   readonly training?: { readonly dropout: number; readonly dropPath: number };
 }
@@ -128,6 +134,7 @@ export function validateSpec(spec: ModelSpec): void {
   if (spec.inputCrop !== undefined && !(Number.isInteger(spec.inputCrop) && spec.inputCrop >= 1 && spec.inputCrop <= vit.imageSize)) {
     throw new Error(`input crop must be an integer in [1, ${vit.imageSize}] (the image size; got ${spec.inputCrop})`);
   }
+  if (spec.normalize !== undefined) validateNormalization(spec.normalize, vit.inChannels);
   if (merge) {
     if (merge.kind === 'fpet' && !positiveInt(merge.refineDim)) throw new Error(`FPET refinement adapter dim must be an integer >= 1 (got ${merge.refineDim})`);
     if (merge.blocks.length === 0) throw new Error('merging needs at least one merge block');
@@ -211,7 +218,7 @@ export const partnerOutput = (block: number) => `merge.${block}.partner`;
 export const mergedOutput = (block: number) => `merge.${block}.merged`;
 
 /**
- * Inputs: `images` [B, C, H, W] in [0, 1], `onehot` [B, classes], and in training `seed` i32[2]
+ * Inputs: `images` [B, C, H, W] in [0, 1] (normalised in the graph when the spec says how), `onehot` [B, classes], and in training `seed` i32[2]
  * ([seed, step]). Outputs: `logits`, `loss` (mean cross-entropy).
  */
 export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel {
@@ -226,7 +233,8 @@ export function buildModel(spec: ModelSpec, opts: BuildOptions = {}): BuiltModel
   const merges = mergeSchedule(spec);
   const sizes = addMergeHook(hooks, spec, merges, parts, opts);
   // The input transform is part of the model, so every consumer of a trained model applies it.
-  const seen = spec.inputCrop !== undefined && spec.inputCrop < vit.imageSize ? cropAndResize(b, images, vit.imageSize, spec.inputCrop) : images;
+  const cropped = spec.inputCrop !== undefined && spec.inputCrop < vit.imageSize ? cropAndResize(b, images, vit.imageSize, spec.inputCrop) : images;
+  const seen = spec.normalize ? normalizeImages(b, cropped, spec.normalize) : cropped;
   const out = buildVit(b, seen, vit, parts.param, hooks);
   b.output('logits', out.logits);
   b.output('loss', crossEntropy(out.logits, onehot));

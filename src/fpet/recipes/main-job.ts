@@ -60,13 +60,14 @@ export const MULTI_RUN_ADAPTER_DIM = 32;
 
 /**
  * What transfer and sweep fill in when the user did not choose: the MNIST digit box as input crop
- * on MNIST (the backbone's Fashion-MNIST objects fill the frame, MNIST digits a 20×20 box), and
- * width-32 adapters for 32-bit AdaptFormer/LoRA on vit-mnist. Explicit values are kept.
+ * on MNIST (the backbone's Fashion-MNIST objects fill the frame, MNIST digits a 20×20 box; not for
+ * an image folder, `data`), and width-32 adapters for 32-bit AdaptFormer/LoRA on vit-mnist.
+ * Explicit values are kept.
  */
-export function multiRunDefaults(a: { dataset: string; inputCrop?: number; preset: string; method: string; bits: number; adapterDim?: number }): { inputCrop?: number; adapterDim?: number } {
+export function multiRunDefaults(a: { dataset: string; data?: string; inputCrop?: number; preset: string; method: string; bits: number; adapterDim?: number }): { inputCrop?: number; adapterDim?: number } {
   const wideAdapters = a.preset === 'vit-mnist' && a.bits === 32 && (a.method === 'adaptformer' || a.method === 'lora');
   return {
-    ...(a.inputCrop !== undefined ? { inputCrop: a.inputCrop } : a.dataset === 'mnist' ? { inputCrop: MNIST_DIGIT_BOX } : {}),
+    ...(a.inputCrop !== undefined ? { inputCrop: a.inputCrop } : a.dataset === 'mnist' && a.data === undefined ? { inputCrop: MNIST_DIGIT_BOX } : {}),
     ...(a.adapterDim !== undefined ? { adapterDim: a.adapterDim } : wideAdapters ? { adapterDim: MULTI_RUN_ADAPTER_DIM } : {}),
   };
 }

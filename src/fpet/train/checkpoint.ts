@@ -11,7 +11,7 @@ import { applyNameMap, type NameRule } from '../../core/io/name-map.ts';
 import { modelSpecSchema, parseMetadataJson, runStateSchema } from '../../core/io/schema.ts';
 import { display } from '../../core/util/text.ts';
 import type { ModelSpec } from '../models/model.ts';
-import { vitParamShapes, type VitConfig } from '../models/vit.ts';
+import { VIT_PRESETS, vitParamShapes, type VitConfig } from '../models/vit.ts';
 import type { Weights } from './inference.ts';
 import type { EpochRecord } from './loop.ts';
 import { FILE_FORMAT, missingSpecMessage } from './model-files.ts';
@@ -89,10 +89,43 @@ export async function loadWeights(path: string, expected: ReadonlyMap<string, re
  * one). A classification head of any class count is accepted and dropped (a new task re-creates
  * it); any other extra tensor is an error.
  */
-export async function loadBackbone(path: string, vit: VitConfig, nameMap?: readonly NameRule[]): Promise<LoadedWeights> {
+export async function loadBackbone(path: string, vit: VitConfig, nameMap?: readonly NameRule[], headerOnly = false): Promise<LoadedWeights> {
   const shapes = vitParamShapes(vit);
   for (const k of ['head.weight', 'head.bias']) shapes.delete(k);
-  return loadWeights(path, shapes, { optional: ['head.weight', 'head.bias'], nameMap });
+  return loadWeights(path, shapes, { optional: ['head.weight', 'head.bias'], nameMap, headerOnly });
+}
+
+/**
+ * A backbone file checked against a geometry from its header alone, before any GPU work or any
+ * tensor is read: returns the geometry with the file's representation size (timm 0.4.12's in21k
+ * checkpoints have a `pre_logits.fc` layer, newer timm checkpoints none, whatever the preset says).
+ * Every tensor whose name or shape does not fit is named; when the shapes are another preset's,
+ * the message says which.
+ */
+export async function inspectBackbone(path: string, vit: VitConfig, nameMap?: readonly NameRule[]): Promise<VitConfig> {
+  if (!existsSync(path)) throw new Error(`no such backbone file: ${display(path)} (--backbone FILE: a timm ViT state dict saved as safetensors, or random)`);
+  const header = await readSafetensorsHeader(path);
+  const tensors = nameMap?.length ? applyNameMap(header.tensors, nameMap).renamed : header.tensors;
+  const pre = tensors.get('pre_logits.fc.weight')?.shape;
+  const fitted: VitConfig = { ...vit, representationSize: pre?.length === 2 ? pre[0]! : 0 };
+  try {
+    await loadBackbone(path, fitted, nameMap, true);
+  } catch (e) {
+    const hint = presetOfShapes(tensors);
+    throw new Error(`${(e as Error).message}${hint ? `\n(the file's shapes are those of --preset ${hint})` : ''}`);
+  }
+  return fitted;
+}
+
+/** The preset whose patch embedding, position embedding and depth the tensors have, if any. */
+function presetOfShapes(tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>): string | undefined {
+  const same = (a: readonly number[] | undefined, b: readonly number[] | undefined) => a !== undefined && b !== undefined && a.join() === b.join();
+  const depth = new Set([...tensors.keys()].map((k) => /^blocks\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+  for (const [name, c] of Object.entries(VIT_PRESETS)) {
+    const want = vitParamShapes(c);
+    if (c.depth === depth && same(tensors.get('patch_embed.proj.weight')?.shape, want.get('patch_embed.proj.weight')) && same(tensors.get('pos_embed')?.shape, want.get('pos_embed'))) return name;
+  }
+  return undefined;
 }
 
 /** The metadata of a training checkpoint. */

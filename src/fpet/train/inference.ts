@@ -3,7 +3,8 @@
 // data set, and merge maps. Used by the CLI's eval and infer, by training's evaluation, by the
 // benchmarks and by the web page.
 
-import { batches, type Subset } from '../data/dataset.ts';
+import type { Subset } from '../data/dataset.ts';
+import { sourceOf, type BatchSource } from '../data/batch-source.ts';
 import { buildModel, type BuiltModel, type ModelSpec } from '../models/model.ts';
 import { mergeMapOf, type MergeMap } from '../models/merge-map.ts';
 import type { GpuContext } from '../../core/runtime/device.ts';
@@ -144,13 +145,14 @@ export class Classifier {
     });
   }
 
-  /** Accuracy over a subset of a data set; `shouldStop` is checked between batches. */
-  async evaluate(subset: Subset, opts: { onBatch?: (done: number, total: number) => void; shouldStop?: () => boolean } = {}): Promise<EvalResult> {
-    const n = subset.indices.length;
+  /** Accuracy over a subset of a data set, or a batch source (an image folder); `shouldStop` is checked between batches. */
+  async evaluate(data: Subset | BatchSource, opts: { onBatch?: (done: number, total: number) => void; shouldStop?: () => boolean } = {}): Promise<EvalResult> {
+    const source = sourceOf(data);
+    const n = source.count;
     const predictions = new Int32Array(n);
     let correct = 0, at = 0, stopped = false;
     const t0 = performance.now();
-    for (const b of batches(subset, this.batch)) {
+    for await (const b of source.batches(this.batch)) {
       if (opts.shouldStop?.()) {
         stopped = true;
         break;

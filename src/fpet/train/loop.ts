@@ -4,7 +4,8 @@
 // Node, Deno and browsers. Everything random is keyed by (seed, epoch, step): a run stopped and
 // resumed at any step boundary continues exactly as an uninterrupted one.
 
-import { affineAugment, batchCount, batches, shiftAugment, type AffineAugment, type Subset } from '../data/dataset.ts';
+import { affineAugment, shiftAugment, type AffineAugment, type Subset } from '../data/dataset.ts';
+import { isBatchSource, sourceBatchCount, sourceOf, type BatchSource } from '../data/batch-source.ts';
 import type { Classifier } from './inference.ts';
 import { learningRate, type ScheduleConfig } from './schedule.ts';
 import type { TrainStep } from './train-step.ts';
@@ -89,34 +90,36 @@ export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
 }
 
-/** Runs the loop from `startStep` to the last epoch (or until shouldStop / stopAfterEpochs). */
-export async function trainLoop(step: TrainStep, data: { train: Subset; test?: Subset }, evaluator: Classifier | undefined, o: LoopOptions, cb: LoopCallbacks = {}, history: EpochRecord[] = []): Promise<LoopResult> {
-  const stepsPerEpoch = batchCount(data.train, o.batch, true);
-  if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${data.train.indices.length} training images`);
+/**
+ * Runs the loop from `startStep` to the last epoch (or until shouldStop / stopAfterEpochs). The
+ * data are in-memory subsets (augmented here with shifts or zoom and rotation) or batch sources
+ * such as image folders (augmented by the source: random crop and flip, decoded ahead of the step).
+ */
+export async function trainLoop(step: TrainStep, data: { train: Subset | BatchSource; test?: Subset | BatchSource }, evaluator: Classifier | undefined, o: LoopOptions, cb: LoopCallbacks = {}, history: EpochRecord[] = []): Promise<LoopResult> {
+  const stepsPerEpoch = sourceBatchCount(data.train, o.batch, true);
+  const train = sourceOf(data.train);
+  if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${train.count} training images`);
   let taken = o.startStep ?? 0;
   // The step count is the source of truth: a checkpoint written mid-epoch resumes at the very
   // next batch of the same deterministic epoch order.
   const startEpoch = Math.floor(taken / stepsPerEpoch);
   const stopAt = Math.min(o.epochs, startEpoch + (o.stopAfterEpochs ?? Infinity));
-  const ds = data.train.dataset;
+  // In-memory subsets are augmented here (keyed by seed, epoch and batch, as before); sources augment themselves.
+  const inMemory = !isBatchSource(data.train);
   let stopped = false, trainSeconds = 0, trainImages = 0, evalSeconds = 0, evalImages = 0;
   let epoch = startEpoch;
   for (; epoch < stopAt; epoch++) {
     const t0 = performance.now();
     const skip = taken - epoch * stepsPerEpoch;
     const losses: [number, number][] = [];
-    let i = 0, lr = 0;
-    for (const batch of batches(data.train, o.batch, { shuffle: true, seed: o.seed, epoch, dropLast: true })) {
-      if (i < skip) {
-        i++;
-        continue;
-      }
+    let i = Math.max(0, skip), lr = 0;
+    for await (const batch of train.batches(o.batch, { shuffle: true, seed: o.seed, epoch, dropLast: true, skip: i, augment: true })) {
       if (cb.shouldStop?.()) {
         stopped = true;
         break;
       }
-      if (o.augmentAffine) affineAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift ?? 0, o.augmentAffine, o.seed, epoch, i);
-      else if (o.augmentShift) shiftAugment(batch.images, ds.channels, ds.imageSize, o.augmentShift, o.seed, epoch, i);
+      if (inMemory && o.augmentAffine) affineAugment(batch.images, train.channels, train.imageSize, o.augmentShift ?? 0, o.augmentAffine, o.seed, epoch, i);
+      else if (inMemory && o.augmentShift) shiftAugment(batch.images, train.channels, train.imageSize, o.augmentShift, o.seed, epoch, i);
       taken++;
       lr = learningRate(o.schedule, o.scheduleMode, epoch, i, stepsPerEpoch);
       step.run(batch, lr, taken, o.seed);

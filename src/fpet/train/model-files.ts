@@ -6,7 +6,8 @@
 
 import { applyNameMap } from '../../core/io/name-map.ts';
 import { decodeSafetensors, decodeSafetensorsHeader, encodeSafetensors, validateTensors, type TensorEntry } from '../../core/io/safetensors.ts';
-import { modelSpecSchema, parseMetadataJson } from '../../core/io/schema.ts';
+import { array, int, MODEL_SPEC_LIMITS, modelSpecSchema, num, object, oneOf, parseMetadataJson, str } from '../../core/io/schema.ts';
+import { TRANSFORM_LIMITS, type Interpolation } from '../data/transforms.ts';
 import { display } from '../../core/util/text.ts';
 import { buildModel, initialWeights, modelParamShapes, type ModelSpec } from '../models/model.ts';
 import { isReferenceNaming, referenceNameRules } from '../models/reference-names.ts';
@@ -36,7 +37,39 @@ export function checkWeights(weights: ReadonlyMap<string, ArrayLike<number>>, so
 
 /** The metadata of an adapters file (what `train` writes and `decodeAdapters` reads). */
 export function adaptersMetadata(spec: ModelSpec, meta: AdapterMeta): Record<string, string> {
-  return { format: FILE_FORMAT, kind: 'adapters', spec: JSON.stringify({ ...spec, training: undefined }), seed: String(meta.seed), backbone: meta.backbone, step: String(meta.step) };
+  return {
+    format: FILE_FORMAT, kind: 'adapters', spec: JSON.stringify({ ...spec, training: undefined }), seed: String(meta.seed), backbone: meta.backbone, step: String(meta.step),
+    ...(meta.classes ? { classes: JSON.stringify(meta.classes) } : {}),
+    ...(meta.preprocess ? { preprocess: JSON.stringify(meta.preprocess) } : {}),
+    ...(meta.split ? { split: JSON.stringify(meta.split) } : {}),
+  };
+}
+
+/** Bounds of the class names an adapters file records. */
+export const CLASS_NAME_LIMITS = { maxChars: 1024 } as const;
+
+const classesSchema = array(str({ max: CLASS_NAME_LIMITS.maxChars, printable: false }), { max: MODEL_SPEC_LIMITS.maxClasses });
+const preprocessSchema = object({ cropPct: num(TRANSFORM_LIMITS.cropPct[0], TRANSFORM_LIMITS.cropPct[1]), interpolation: oneOf(['bilinear', 'bicubic'] as const) });
+const splitSchema = object({ valSplit: num(0, 1), splitSeed: int(-(2 ** 31), 2 ** 32 - 1) });
+
+/** What an adapters file of an image-folder run records about its data: class names, eval transform, split. */
+export interface RecordedData {
+  readonly classes?: string[];
+  readonly preprocess?: { readonly cropPct: number; readonly interpolation: Interpolation };
+  /** The held-out fraction and seed of a folder without val/ (eval draws the same held-out images). */
+  readonly split?: { readonly valSplit: number; readonly splitSeed: number };
+}
+
+/**
+ * The class names and eval transform an adapters file records (files of image-folder runs), each
+ * checked against a bounded schema; the names must be one per class of the model.
+ */
+export function recordedDataInfo(metadata: Readonly<Record<string, string>>, spec: ModelSpec, source: string): RecordedData {
+  const classes = metadata.classes !== undefined ? parseMetadataJson(metadata, 'classes', classesSchema, source) : undefined;
+  if (classes && classes.length !== spec.vit.numClasses) throw new Error(`${display(source)}: metadata "classes" names ${classes.length} classes, but the model has ${spec.vit.numClasses}`);
+  const preprocess = metadata.preprocess !== undefined ? parseMetadataJson(metadata, 'preprocess', preprocessSchema, source) : undefined;
+  const split = metadata.split !== undefined ? parseMetadataJson(metadata, 'split', splitSchema, source) : undefined;
+  return { ...(classes ? { classes } : {}), ...(preprocess ? { preprocess } : {}), ...(split ? { split } : {}) };
 }
 
 /** A backbone file's weights for `vit` (a head of any class count is accepted and dropped, as loadBackbone does). */
@@ -73,6 +106,12 @@ export interface AdapterMeta {
   readonly step: number;
   /** The backbone's path as the CLI names it. */
   readonly backbone: string;
+  /** The class names, in label order (image-folder runs). */
+  readonly classes?: readonly string[];
+  /** The eval transform new images get (image-folder runs): resize the shorter side, centre crop. */
+  readonly preprocess?: { readonly cropPct: number; readonly interpolation: Interpolation };
+  /** The held-out split of a folder without val/ (image-folder runs). */
+  readonly split?: { readonly valSplit: number; readonly splitSeed: number };
 }
 
 /** An adapters file: exactly what `train` writes as adapters.safetensors (see src/fpet/train/run.ts). */
@@ -89,7 +128,7 @@ export function encodeAdapters(spec: ModelSpec, trainable: ReadonlyMap<string, F
 }
 
 /** The model an adapters file describes, ready for a Classifier: spec, every weight, and the run's record. */
-export interface LoadedModel {
+export interface LoadedModel extends RecordedData {
   /** The file's spec at the page's batch, without training. */
   readonly spec: ModelSpec;
   /** Every parameter: backbone, re-created modules, and the file's trained tensors. */
@@ -139,5 +178,5 @@ export function decodeAdapters(bytes: Uint8Array, backbone: Weights | undefined,
   checkWeights(trained, source);
   for (const [k, v] of trained) weights.set(k, v);
   const step = md.step !== undefined && /^\d{1,12}$/.test(md.step) ? Number(md.step) : undefined;
-  return { spec, weights, trained, step, seed, backbone: md.backbone ?? 'unknown', referenceNaming };
+  return { spec, weights, trained, step, seed, backbone: md.backbone ?? 'unknown', referenceNaming, ...recordedDataInfo(md, spec, source) };
 }

@@ -4,6 +4,7 @@
 // plausible parameters, second moments ≥ 0.
 
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ModelSpec } from '../models/model.ts';
 import { display } from '../../core/util/text.ts';
 import { checkWeights, loadWeights, parseRunState, type RunState } from './checkpoint.ts';
@@ -15,7 +16,7 @@ export interface ResumeOptions {
   readonly resume: string;
   readonly epochs: number;
   readonly seed: number;
-  readonly data: { readonly dataset: string; readonly trainSize: number; readonly testSize: number; readonly splitSeed: number };
+  readonly data: RunData;
   readonly lr: number;
   readonly minLr: number;
   readonly warmupLr: number;
@@ -27,6 +28,23 @@ export interface ResumeOptions {
   readonly augmentShift: number;
   readonly augmentAffine?: { readonly scale: readonly [number, number]; readonly rotate: number; readonly plain: number };
   readonly backbone?: string;
+}
+
+/** The data options a run records and resumes with. */
+export interface RunData {
+  readonly dataset: string;
+  readonly trainSize?: number;
+  readonly testSize?: number;
+  readonly splitSeed: number;
+  readonly folder?: {
+    readonly root: string; readonly valSplit: number; readonly skipBad: boolean; readonly workers?: number; readonly prefetch: number;
+    readonly transform: { readonly cropPct: number; readonly interpolation: string; readonly randomCrop: boolean; readonly scale: readonly number[]; readonly ratio: readonly number[]; readonly hflip: boolean };
+  };
+}
+
+/** The data options as a run records them: an image folder's run says dataset "folder" and its folder's absolute path. */
+export function recordedData(d: RunData): RunData {
+  return d.folder ? { ...d, dataset: 'folder', folder: { ...d.folder, root: resolve(d.folder.root) } } : d;
 }
 
 /** A checked checkpoint to continue from: its run state and its tensors. */
@@ -50,13 +68,16 @@ const RUN_OPTIONS: readonly (readonly [string, readonly string[]])[] = [
   ['--dropout', ['dropout']], ['--drop-path', ['dropPath']], ['--augment', ['augmentShift']],
   ['--augment-scale', ['augmentAffine', 'scale']], ['--augment-rotate', ['augmentAffine', 'rotate']], ['--augment-plain', ['augmentAffine', 'plain']],
   ['--backbone', ['backbone']],
+  ['--data', ['data', 'folder', 'root']], ['--val-split', ['data', 'folder', 'valSplit']], ['--skip-bad', ['data', 'folder', 'skipBad']],
+  ['--crop-pct', ['data', 'folder', 'transform', 'cropPct']], ['--interpolation', ['data', 'folder', 'transform', 'interpolation']],
+  ['--random-crop', ['data', 'folder', 'transform', 'randomCrop']], ['--rrc-scale', ['data', 'folder', 'transform', 'scale']], ['--hflip', ['data', 'folder', 'transform', 'hflip']],
 ];
 
 const shown = (v: unknown): string => (v === undefined ? 'none' : Array.isArray(v) ? v.join(',') : display(String(v), 80));
 
 /** The options of `o` that differ from those the checkpoint recorded (fields it lacks are not compared). */
 export function changedRunOptions(o: ResumeOptions, recorded: Options): { flag: string; was: string; now: string }[] {
-  const now: Options = { ...o, backbone: o.backbone ?? 'random' };
+  const now: Options = { ...o, data: recordedData(o.data), backbone: o.backbone ?? 'random' };
   const out: { flag: string; was: string; now: string }[] = [];
   for (const [flag, path] of RUN_OPTIONS) {
     const parent = path.length > 1 ? at(recorded, path.slice(0, -1)) : recorded;
@@ -75,6 +96,7 @@ function checkSameRun(o: ResumeOptions, spec: ModelSpec, s: RunState, path: stri
   if (!same(s.spec.vit, spec.vit) || !same(s.spec.pet, spec.pet) || !same(s.spec.merge ?? null, spec.merge ?? null)) {
     throw new Error(`${where}: the checkpoint was trained with another model (${JSON.stringify({ pet: s.spec.pet, merge: s.spec.merge ?? 'none' })}); resume with the same model options`);
   }
+  if (!same(s.spec.normalize ?? null, spec.normalize ?? null)) throw new Error(`${where}: the checkpoint was trained with the input normalisation ${JSON.stringify(s.spec.normalize ?? 'none')}, not ${JSON.stringify(spec.normalize ?? 'none')}; resume with the same --normalize / --mean / --std`);
   if ((s.spec.inputCrop ?? null) !== (spec.inputCrop ?? null)) throw new Error(`${where}: the checkpoint was trained with --input-crop ${s.spec.inputCrop ?? 'none (the whole image)'}, not ${spec.inputCrop ?? 'none'}; resume with the same --input-crop`);
   if (s.spec.batch !== spec.batch) throw new Error(`${where}: the checkpoint was trained with --batch ${s.spec.batch}, not ${spec.batch}; resume with --batch ${s.spec.batch}`);
   if (s.seed !== o.seed) throw new Error(`${where}: the checkpoint was trained with --seed ${s.seed}, not ${o.seed}; resume with --seed ${s.seed}`);

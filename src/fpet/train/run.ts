@@ -10,6 +10,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
+import { sourceOf, type BatchSource } from '../data/batch-source.ts';
+import { openFolderData } from '../data/image-source.ts';
+import type { ImageTransform } from '../data/transforms.ts';
 import { loadDataset, type DatasetName } from '../data/mnist.ts';
 import { buildModel, initialWeights, modelParamShapes, validateSpec, type BuiltModel, type ModelSpec } from '../models/model.ts';
 import type { NameRule } from '../../core/io/name-map.ts';
@@ -19,10 +22,10 @@ import { Progress } from '../../core/util/progress.ts';
 import { writeFileAtomic } from '../../core/util/atomic.ts';
 import { checkOutputDir, checkOutputFile, makeDir, removeStaleTemporaries } from '../../core/util/files.ts';
 import { display } from '../../core/util/text.ts';
-import { resumeCheck, type ResumePoint } from './resume.ts';
+import { recordedData, resumeCheck, type ResumePoint } from './resume.ts';
 import { batchLimitError } from './batch-limit.ts';
 import { lineChart } from '../../core/util/svg.ts';
-import { checkWeights, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
+import { checkWeights, inspectBackbone, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
 import { Classifier, type Weights } from './inference.ts';
 import { adaptersMetadata } from './model-files.ts';
 import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
@@ -31,11 +34,35 @@ import { TrainStep, trainStepGraph } from './train-step.ts';
 
 /** Which data set a run trains and evaluates on, and how it is split. */
 export interface DataOptions {
+  /** MNIST or Fashion-MNIST (in memory); not used when `folder` is given (run records then say "folder"). */
   readonly dataset: DatasetName;
-  readonly trainSize: number;
-  readonly testSize: number;
+  /** Training images (an image folder: a stratified sample of its training split; absent: all of it). */
+  readonly trainSize?: number;
+  /** Held-out images (likewise). */
+  readonly testSize?: number;
   readonly splitSeed: number;
+  /** An image folder to train and evaluate on instead of `dataset`, and how it is read. */
+  readonly folder?: FolderOptions;
 }
+
+/** An image folder as a run's data: where, its split, the decoding threads and the transforms. */
+export interface FolderOptions {
+  /** The folder (torchvision ImageFolder layout: src/fpet/data/image-folder.ts). */
+  readonly root: string;
+  /** Without a held-out folder (val/): the fraction of every class held out, drawn with the split seed. */
+  readonly valSplit: number;
+  /** Leave unreadable files out (counted) instead of stopping. */
+  readonly skipBad: boolean;
+  /** Decoding threads (0: the main thread; absent: the cores left, 1 to 8). */
+  readonly workers?: number;
+  /** Batches decoded ahead of the step. */
+  readonly prefetch: number;
+  /** Eval and train transforms; `size` is the model's image size. */
+  readonly transform: Omit<ImageTransform, 'size'>;
+}
+
+/** The eval transform recorded with a model trained on an image folder (infer and eval apply it to new images). */
+export type EvalPreprocess = Pick<ImageTransform, 'cropPct' | 'interpolation'>;
 
 /** Everything a training run is configured by: model, data, schedule, augmentation, files. */
 export interface TrainOptions {
@@ -114,8 +141,12 @@ export interface TrainResult {
 export interface PreparedRun {
   readonly o: TrainOptions;
   readonly spec: ModelSpec;
-  readonly train: Subset;
-  readonly test: Subset;
+  readonly train: Subset | BatchSource;
+  readonly test: Subset | BatchSource;
+  /** The class names (saved in the adapters file). */
+  readonly classes: readonly string[];
+  /** An image folder's eval transform (saved in the adapters file). */
+  readonly preprocess?: EvalPreprocess;
   /** The checkpoint's run state when resuming. */
   readonly resumeState?: RunState;
   /** The checkpoint's trainable parameters and AdamW state when resuming (checked: finite, second moments ≥ 0). */
@@ -139,22 +170,44 @@ const RUN_FILES = ['checkpoint.safetensors', 'adapters.safetensors', 'run.json',
  */
 export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
   validateSpec({ ...o.spec, training: { dropout: o.dropout, dropPath: o.dropPath } });
-  const ds = loadDataset(o.data.dataset);
-  const spec: ModelSpec = { ...o.spec, vit: { ...o.spec.vit, numClasses: ds.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
+  const vit = o.backbone ? await inspectBackbone(o.backbone, o.spec.vit, o.nameMap) : o.spec.vit;
+  const data = await runData(o, { ...o.spec, vit });
+  const spec: ModelSpec = { ...o.spec, vit: { ...vit, numClasses: data.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
   validateSpec(spec);
-  if (spec.vit.imageSize !== ds.imageSize || spec.vit.inChannels !== ds.channels) {
-    throw new Error(`the model expects ${spec.vit.inChannels}×${spec.vit.imageSize}×${spec.vit.imageSize} images but ${ds.name} has ${ds.channels}×${ds.imageSize}×${ds.imageSize} (--preset vit-mnist fits it)`);
-  }
-  const { train, test } = makeSplits(ds, { trainSize: o.data.trainSize, testSize: o.data.testSize, seed: o.data.splitSeed });
-  if (train.indices.length < spec.batch) throw new Error(`--batch ${spec.batch} is larger than the ${train.indices.length} training images (--train-size)`);
+  const trainCount = sourceOf(data.train).count;
+  if (trainCount < spec.batch) throw new Error(`--batch ${spec.batch} is larger than the ${trainCount} training images (--train-size)`);
   if (o.evalBatch < 1) throw new Error(`--eval-batch must be >= 1 (got ${o.evalBatch})`);
   const paths = checkRunFolder(o);
   let resume: ResumePoint | undefined;
   if (o.resume) {
     const built = buildModel(spec);
-    resume = await resumeCheck({ ...o, resume: o.resume }, spec, built.paramShapes, built.trainable, train.indices.length);
+    resume = await resumeCheck({ ...o, resume: o.resume }, spec, built.paramShapes, built.trainable, trainCount);
   }
-  return { o, spec, train, test, resumeState: resume?.state, resumeWeights: resume?.weights, paths };
+  return { o, spec, ...data, resumeState: resume?.state, resumeWeights: resume?.weights, paths };
+}
+
+/** A run's data: MNIST / Fashion-MNIST split in memory, or an image folder scanned (progress, bad files) into sources. */
+async function runData(o: TrainOptions, spec: ModelSpec): Promise<Pick<PreparedRun, 'train' | 'test' | 'classes' | 'preprocess'>> {
+  const { vit } = spec;
+  const f = o.data.folder;
+  if (f) {
+    if (vit.inChannels !== 1 && vit.inChannels !== 3) throw new Error(`an image folder gives 1 (grey) or 3 (RGB) channels; the model takes ${vit.inChannels} (--channels)`);
+    const d = await openFolderData({
+      root: f.root, valSplit: f.valSplit, splitSeed: o.data.splitSeed, skipBad: f.skipBad, workers: f.workers, prefetch: f.prefetch,
+      channels: vit.inChannels, transform: { ...f.transform, size: vit.imageSize }, trainSize: o.data.trainSize, testSize: o.data.testSize, progress: !o.quiet,
+    });
+    if (!o.quiet) {
+      const skipped = d.folder.skipped.length ? `; left out (--skip-bad): ${d.folder.skipped.length}: ${d.folder.skipped.slice(0, 3).join('; ')}${d.folder.skipped.length > 3 ? '; …' : ''}` : '';
+      console.log(`data: ${display(f.root)}: ${d.folder.classes.length} classes, ${d.train.count} training and ${d.test.count} held-out images (${d.folder.valFrom})${d.folder.ignored ? `, ${d.folder.ignored} other files ignored` : ''}${skipped}`);
+    }
+    return { train: d.train, test: d.test, classes: d.folder.classes, preprocess: { cropPct: f.transform.cropPct, interpolation: f.transform.interpolation } };
+  }
+  const ds = loadDataset(o.data.dataset);
+  if (vit.imageSize !== ds.imageSize || vit.inChannels !== ds.channels) {
+    throw new Error(`the model expects ${vit.inChannels}×${vit.imageSize}×${vit.imageSize} images but ${ds.name} has ${ds.channels}×${ds.imageSize}×${ds.imageSize} (--preset vit-mnist fits it; an image folder, --data DIR, fits any preset)`);
+  }
+  const { train, test } = makeSplits(ds, { trainSize: o.data.trainSize ?? 1000, testSize: o.data.testSize ?? 2000, seed: o.data.splitSeed });
+  return { train, test, classes: ds.classes };
 }
 
 /**
@@ -208,9 +261,9 @@ export async function trainRun(ctx: GpuContext, prepared: PreparedRun): Promise<
   makeDir(o.outDir, '--out');
   const stale = removeStaleTemporaries(o.outDir);
   if (stale.length) log(`removed ${stale.length} temporary file(s) left by an interrupted write in ${display(o.outDir)}`);
-  await repairFileSet(paths, spec, shapes, model.trainable, o);
+  await repairFileSet(prepared, shapes, model.trainable);
 
-  const stepsPerEpoch = Math.floor(train.indices.length / spec.batch);
+  const stepsPerEpoch = Math.floor(sourceOf(train).count / spec.batch);
   const session: RunSession = { ctx, prepared, model, shapes, start, step, evaluator, stepsPerEpoch, log };
   const result = await runLoop(session);
   await finishRun(session, result);
@@ -260,7 +313,7 @@ async function saveFileSet({ prepared, step, model, shapes }: RunSession, loop: 
   const epochs = loop.history.length;
   const runState: RunState = { spec, epoch: epochs, step: loop.step, seed: o.seed, options: optionsRecord(o), history: loop.history };
   await saveWeights(paths.checkpoint, state, step.stateShapes, runStateMetadata(runState));
-  await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(spec, o, loop.step));
+  await saveWeights(paths.adapters, new Map(model.trainable.map((n) => [n, state.get(n)!])), shapes, adaptersMeta(prepared, loop.step));
   await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: loop.step, epoch: epochs, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
 }
 
@@ -411,16 +464,21 @@ class RunProgress {
 
 function optionsRecord(o: TrainOptions): Record<string, unknown> {
   const { spec: _s, nameMap, shouldStop: _st, onStep: _os, ...rest } = o;
-  return { ...rest, backbone: o.backbone ?? 'random', nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
+  return { ...rest, data: recordedData(o.data), backbone: o.backbone ?? 'random', nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
 }
 
-const adaptersMeta = (spec: ModelSpec, o: TrainOptions, step: number): Record<string, string> => adaptersMetadata(spec, { seed: o.seed, backbone: o.backbone ?? 'random', step });
+const adaptersMeta = ({ spec, o, classes, preprocess }: PreparedRun, step: number): Record<string, string> => {
+  const f = o.data.folder;
+  const data = f ? { classes, preprocess, split: { valSplit: f.valSplit, splitSeed: o.data.splitSeed } } : {};
+  return adaptersMetadata(spec, { seed: o.seed, backbone: o.backbone ?? 'random', step, ...data });
+};
 
 /**
  * A kill between writing the checkpoint and the adapters (or the manifest) leaves them at
  * different steps: the adapters are the checkpoint's trainable tensors, so rewrite them from it.
  */
-async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shapes: Map<string, number[]>, trainable: readonly string[], o: TrainOptions): Promise<void> {
+async function repairFileSet(prepared: PreparedRun, shapes: Map<string, number[]>, trainable: readonly string[]): Promise<void> {
+  const { paths, o } = prepared;
   if (!existsSync(paths.checkpoint)) return;
   const ck = await loadWeights(paths.checkpoint, new Map(trainable.map((n) => [n, shapes.get(n)!])), { allowExtra: true }).catch(() => undefined);
   if (!ck) return; // --force over a checkpoint of another model: it is replaced at the first save
@@ -434,7 +492,7 @@ async function repairFileSet(paths: PreparedRun['paths'], spec: ModelSpec, shape
   const adaptersStep = existsSync(paths.adapters) ? Number((await loadWeights(paths.adapters, new Map(), { allowExtra: true, headerOnly: true })).metadata.step ?? NaN) : NaN;
   if (manifest?.step === state.step && adaptersStep === state.step) return;
   if (trainable.every((n) => ck.weights.has(n))) {
-    await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMeta(spec, o, state.step));
+    await saveWeights(paths.adapters, new Map(trainable.map((n) => [n, ck.weights.get(n)!])), shapes, adaptersMeta(prepared, state.step));
     await writeFileAtomic(paths.manifest, `${JSON.stringify({ format: 'fpet-webgpu/run', step: state.step, epoch: state.epoch, checkpoint: 'checkpoint.safetensors', adapters: 'adapters.safetensors' }, null, 2)}\n`);
     if (!o.quiet) console.log(`repaired ${display(paths.adapters)}: it was at step ${Number.isNaN(adaptersStep) ? '?' : adaptersStep}, the checkpoint at step ${state.step}`);
   }

@@ -10,10 +10,13 @@ import type { NameRule } from '../../core/io/name-map.ts';
 import { parseSpec } from './checkpoint.ts';
 import { display } from '../../core/util/text.ts';
 import { loadBackbone } from './checkpoint.ts';
-import { checkWeights, decodeAdapters } from './model-files.ts';
+import { checkWeights, decodeAdapters, type RecordedData } from './model-files.ts';
 
-/** A trained model loaded from files: its spec (without training) and every weight, ready for a Classifier. */
-export interface TrainedModel {
+/**
+ * A trained model loaded from files: its spec (without training) and every weight, ready for a
+ * Classifier, with what an image-folder run recorded (class names, eval transform, split).
+ */
+export interface TrainedModel extends RecordedData {
   readonly spec: ModelSpec;
   readonly weights: Map<string, Float32Array>;
 }
@@ -34,5 +37,5 @@ export async function loadTrainedModel(adaptersPath: string, backbonePath: strin
   const backbone = backbonePath ? (await loadBackbone(backbonePath, spec.vit, nameMap)).weights : undefined;
   if (backbone) checkWeights(backbone, backbonePath!);
   const m = decodeAdapters(new Uint8Array(await readFile(adaptersPath)), backbone, batch, adaptersPath);
-  return { spec: m.spec, weights: m.weights };
+  return { spec: m.spec, weights: m.weights, ...(m.classes ? { classes: m.classes } : {}), ...(m.preprocess ? { preprocess: m.preprocess } : {}), ...(m.split ? { split: m.split } : {}) };
 }

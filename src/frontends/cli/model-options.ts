@@ -44,11 +44,13 @@ export function modelSpecFrom(a: ModelArgs): ModelSpec {
   return modelSpecOf({ ...a, preset: a.preset as VitPreset, method: a.method as PetMethod, bits: a.bits, merge: a.merge as ModelChoices['merge'], mergeBlocks });
 }
 
+/** The model in one line: PET method, merging, input crop and normalisation. */
 export function describeSpec(s: ModelSpec): string {
   const pet = s.pet.method === 'adaptformer' || s.pet.method === 'lora' ? `${s.pet.bits === 1 ? 'Bi-' : ''}${s.pet.method === 'lora' ? 'LoRA' : 'AdaptFormer'}(dim ${s.pet.dim}, s ${s.pet.scale})` : s.pet.method === 'full' ? 'full fine-tuning' : 'linear probe';
   const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
   const crop = s.inputCrop !== undefined && s.inputCrop < s.vit.imageSize ? `, input: central ${s.inputCrop}×${s.inputCrop} scaled to ${s.vit.imageSize}×${s.vit.imageSize}` : '';
-  return `${pet}, ${merge}${crop}`;
+  const norm = s.normalize ? `, ${s.vit.inChannels}×${s.vit.imageSize}² input normalised (mean ${s.normalize.mean.join(',')}, std ${s.normalize.std.join(',')})` : '';
+  return `${pet}, ${merge}${crop}${norm}`;
 }
 
 /** How the commands that run kernels pick matmul variants (src/core/runtime/tune.ts). */

@@ -10,7 +10,8 @@ import { INPUT_CROP_HELP, MODEL_OPTIONS, NAME_MAP_OPTION, TUNE_OPTION, backboneO
 import type { TuneMode } from '../../core/runtime/tune.ts';
 import { MODEL_SPEC_LIMITS, RUN_STATE_LIMITS } from '../../core/io/schema.ts';
 import { TRAIN_DEFAULTS, type TrainOptions } from '../../fpet/train/run.ts';
-import { DATASET_NAMES, type DatasetName } from '../../fpet/data/mnist.ts';
+import { DATA_OPTIONS, INPUT_OPTIONS, TRANSFORM_OPTIONS, channelsFrom, dataOptionsFrom, normalizationFrom } from './data-options.ts';
+import { FOLDER_LIMITS } from '../../fpet/data/image-folder.ts';
 import { AFFINE_AUGMENT_LIMITS, MNIST_DIGIT_BOX, type AffineAugment } from '../../fpet/data/dataset.ts';
 import { MAIN_JOB, MULTI_RUN_ADAPTER_DIM, SWEEP } from '../../fpet/recipes/main-job.ts';
 
@@ -19,9 +20,11 @@ export const TRAIN_OPTIONS = {
   ...MODEL_OPTIONS,
   ...NAME_MAP_OPTION,
   ...TUNE_OPTION,
-  dataset: { type: 'string', default: 'mnist', choices: DATASET_NAMES, help: 'data set' },
-  trainSize: { type: 'number', default: 1000, integer: true, min: 1, max: 70_000, help: 'training images (VTAB-1k style)' },
-  testSize: { type: 'number', default: 2000, integer: true, min: 1, max: 70_000, help: 'held-out test images' },
+  ...DATA_OPTIONS,
+  ...TRANSFORM_OPTIONS,
+  ...INPUT_OPTIONS,
+  trainSize: { type: 'number', integer: true, min: 1, max: FOLDER_LIMITS.maxImages, help: 'training images (VTAB-1k style; default: 1000 of MNIST / Fashion-MNIST, every training image of an image folder; fewer: a class-stratified sample)' },
+  testSize: { type: 'number', integer: true, min: 1, max: FOLDER_LIMITS.maxImages, help: 'held-out test images (default: 2000 of MNIST / Fashion-MNIST, every held-out image of an image folder)' },
   splitSeed: { type: 'number', default: 0, integer: true, min: RUN_STATE_LIMITS.minSeed, max: RUN_STATE_LIMITS.maxSeed, help: 'seed of the train/test split' },
   epochs: { type: 'number', default: 10, integer: true, min: 1, max: RUN_STATE_LIMITS.maxEpochs, help: 'epochs' },
   lr: { type: 'number', default: TRAIN_DEFAULTS.lr, min: 1e-12, max: 10, help: 'peak learning rate' },
@@ -68,13 +71,14 @@ export const MULTI_RUN_OPTIONS = {
 export const TRANSFER_OPTIONS = {
   ...MULTI_RUN_OPTIONS,
   dataset: { ...TRAIN_OPTIONS.dataset, default: MAIN_JOB.dataset },
-  trainSize: { ...TRAIN_OPTIONS.trainSize, default: MAIN_JOB.trainSize },
+  trainSize: { ...TRAIN_OPTIONS.trainSize, help: `training images (default: ${MAIN_JOB.trainSize} of MNIST / Fashion-MNIST, every training image of an image folder)` },
   epochs: { ...TRAIN_OPTIONS.epochs, default: MAIN_JOB.epochs },
   batch: { ...TRAIN_OPTIONS.batch, default: MAIN_JOB.batch },
   lr: { ...TRAIN_OPTIONS.lr, default: MAIN_JOB.lr },
-  testSize: { ...TRAIN_OPTIONS.testSize, default: MAIN_JOB.testSize },
+  testSize: { ...TRAIN_OPTIONS.testSize, help: `held-out test images (default: ${MAIN_JOB.testSize} of MNIST, every held-out image of an image folder)` },
   evalEvery: { ...TRAIN_OPTIONS.evalEvery, ...ONLY_AFTER_LAST, default: 0 },
-  mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, default: MAIN_JOB.fpetBlocks.map(String) },
+  // No fixed default: the preset's middle block, which on vit-mnist is MAIN_JOB.fpetBlocks (3 of 6), on the 224² presets 6 of 12.
+  mergeBlocks: { ...TRAIN_OPTIONS.mergeBlocks, help: `FPET's merge block (0-based; default: the middle block, ${MAIN_JOB.fpetBlocks.join(',')} on ${MAIN_JOB.preset}, 6 on vit-ti16/s16/b16)` },
   mergeRatio: { ...TRAIN_OPTIONS.mergeRatio, default: MAIN_JOB.mergeRatio },
   augment: { ...TRAIN_OPTIONS.augment, default: MAIN_JOB.augmentShift },
   out: { ...TRAIN_OPTIONS.out, default: MAIN_JOB.out },
@@ -90,7 +94,7 @@ export const SWEEP_OPTIONS = {
   epochs: { ...TRAIN_OPTIONS.epochs, default: SWEEP.epochs },
   batch: { ...TRAIN_OPTIONS.batch, default: SWEEP.batch },
   lr: { ...TRAIN_OPTIONS.lr, default: SWEEP.lr },
-  testSize: { ...TRAIN_OPTIONS.testSize, default: SWEEP.testSize },
+  testSize: { ...TRAIN_OPTIONS.testSize, help: `held-out test images (default: ${SWEEP.testSize} of MNIST / Fashion-MNIST, every held-out image of an image folder)` },
   evalEvery: { ...TRAIN_OPTIONS.evalEvery, ...ONLY_AFTER_LAST, default: 0 },
   augment: { ...TRAIN_OPTIONS.augment, default: SWEEP.augmentShift },
   out: { ...TRAIN_OPTIONS.out, default: SWEEP.out },
@@ -113,11 +117,23 @@ function affineAugmentFrom(a: { augmentScale?: string[]; augmentRotate: number; 
   return { augmentAffine: { scale: (scale as [number, number] | undefined) ?? [1, 1], rotate: a.augmentRotate, plain: a.augmentPlain } };
 }
 
-/** The library's TrainOptions from parsed train options (transfer's and sweep's are a superset). */
-export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Partial<Pick<TrainArgs, 'resume' | 'saveModel'>>): TrainOptions {
+/** Training and test images of MNIST / Fashion-MNIST when --train-size / --test-size are not given (`train`'s; transfer and sweep pass their recipes'). */
+export const MNIST_SIZES = { trainSize: 1000, testSize: 2000 } as const;
+
+/**
+ * The library's TrainOptions from parsed train options (transfer's and sweep's are a superset);
+ * `sizes` are the split sizes of MNIST / Fashion-MNIST when the options give none (an image folder
+ * uses all of its images then).
+ */
+export function trainOptionsFrom(a: Omit<TrainArgs, 'resume' | 'saveModel'> & Partial<Pick<TrainArgs, 'resume' | 'saveModel'>>, sizes: { trainSize: number; testSize: number } = MNIST_SIZES): TrainOptions {
+  const data = dataOptionsFrom(a);
+  const base = modelSpecFrom(a);
+  const channels = channelsFrom(a, base.vit.inChannels);
+  const normalize = normalizationFrom(a, channels, data.folder !== undefined);
+  const given = (v: number | undefined, d: number) => v ?? (data.folder ? undefined : d);
   return {
-    spec: modelSpecFrom(a),
-    data: { dataset: a.dataset as DatasetName, trainSize: a.trainSize, testSize: a.testSize, splitSeed: a.splitSeed },
+    spec: { ...base, vit: { ...base.vit, inChannels: channels }, ...(normalize ? { normalize } : {}) },
+    data: { ...data, trainSize: given(a.trainSize as number | undefined, sizes.trainSize), testSize: given(a.testSize as number | undefined, sizes.testSize), splitSeed: a.splitSeed },
     epochs: a.epochs,
     lr: a.lr, minLr: a.minLr, warmupLr: a.warmupLr,
     warmupEpochs: a.warmupEpochs ?? Math.max(1, Math.round(a.epochs / 10)),

@@ -19,8 +19,9 @@ import { Classifier } from '../../../fpet/train/inference.ts';
 import { inferenceThroughput } from '../../../fpet/train/timing.ts';
 import { loadTrainedModel } from '../../../fpet/train/trained-model.ts';
 import { DEFAULT_MERGE, mergeSchedule, tokensRemoved, type ModelSpec } from '../../../fpet/models/model.ts';
-import { batches } from '../../../fpet/data/dataset.ts';
-import { multiRunDefaults } from '../../../fpet/recipes/main-job.ts';
+import { sourceOf, takeBatches } from '../../../fpet/data/batch-source.ts';
+import { multiRunDefaults, SWEEP } from '../../../fpet/recipes/main-job.ts';
+import { MNIST_SIZES } from '../train-options.ts';
 
 interface Point {
   readonly method: 'adaptformer' | 'fpet' | 'tome';
@@ -42,7 +43,7 @@ export default defineCommand({
     const started = performance.now();
     // The options as run: with the input crop and adapter width chosen for the data set and model (recorded in sweep.json).
     const a: SweepArgs = { ...parsed, ...multiRunDefaults(parsed) };
-    const base = trainOptionsFrom({ ...a, merge: 'none' });
+    const base = trainOptionsFrom({ ...a, merge: 'none' }, { trainSize: MNIST_SIZES.trainSize, testSize: SWEEP.testSize });
     const evalEvery = a.evalEvery > 0 ? a.evalEvery : a.epochs;
     checkTomeRs(a.tomeRs.map(Number), base.spec);
     const points = sweepPoints(a, base.spec);
@@ -95,13 +96,14 @@ function sweepPoints(a: SweepArgs, base: ModelSpec): Point[] {
 
 /** Inference images/s of every trained model, measured side by side on the same test images. */
 async function timeModels(ctx: GpuContext, a: SweepArgs, points: readonly Point[], first: PreparedRun, backbone: string | undefined): Promise<number[]> {
-  const images = [...batches(first.test, a.evalBatch, { dropLast: true })].slice(0, 2).map((b) => b.images);
+  const batch = Math.min(a.evalBatch, sourceOf(first.test).count);
+  const images = (await takeBatches(first.test, batch, 2)).map((b) => b.images);
   const classifiers: Classifier[] = [];
   for (const p of points) {
-    const m = await loadTrainedModel(join(a.out, p.dir, 'adapters.safetensors'), backbone, a.evalBatch);
+    const m = await loadTrainedModel(join(a.out, p.dir, 'adapters.safetensors'), backbone, batch);
     classifiers.push(await Classifier.create(ctx, m.spec, m.weights, { tune: a.tune as TuneMode }));
   }
-  console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
+  console.log(`\ntiming inference: ${a.timingRounds} steps of ${batch} images per model, interleaved`);
   const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });
   classifiers.forEach((c) => c.destroy());
   return rates;
@@ -113,7 +115,7 @@ async function writeSweep(a: SweepArgs, ctx: GpuContext, rows: readonly Row[], w
   const fpetByBlock = a.blocks.map((b) => ({ name: `FPET @block ${b}`, points: rows.filter((r) => r.method === 'fpet' && r.merge?.blocks[0] === Number(b)).map((r) => [r.imagesPerSec, r.accuracy] as const).sort((x, y) => x[0] - y[0]) }));
   await writeFileAtomic(join(a.out, 'sweep.json'), JSON.stringify({ options: a, adapter: ctx.info, wallSeconds, rows }, null, 2));
   await writeFileAtomic(join(a.out, 'sweep.svg'), lineChart({
-    title: `Accuracy vs measured inference speed (${a.dataset}, ${a.trainSize} training images, batch ${a.evalBatch})`,
+    title: `Accuracy vs measured inference speed (${a.data ?? a.dataset}, ${a.trainSize ?? 'all'} training images, batch ${a.evalBatch})`,
     xLabel: 'images per second',
     yLabel: 'test accuracy',
     series: [{ name: 'FPET (all)', points: curve('fpet') }, ...fpetByBlock.filter((s) => s.points.length > 1), { name: 'ToMe', points: curve('tome') }],

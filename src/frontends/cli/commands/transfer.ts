@@ -23,9 +23,11 @@ import { Classifier } from '../../../fpet/train/inference.ts';
 import { inferenceThroughput } from '../../../fpet/train/timing.ts';
 import { loadTrainedModel, type TrainedModel } from '../../../fpet/train/trained-model.ts';
 import { tokensRemoved, tomeScheduleRemoving, type ModelSpec } from '../../../fpet/models/model.ts';
-import { batches, type Subset } from '../../../fpet/data/dataset.ts';
+import type { Subset } from '../../../fpet/data/dataset.ts';
+import { firstImages, sourceOf, takeBatches, type BatchSource } from '../../../fpet/data/batch-source.ts';
 import { mergeMapSvg } from '../../../fpet/models/merge-map-svg.ts';
-import { multiRunDefaults, type MainJobMethod } from '../../../fpet/recipes/main-job.ts';
+import { MAIN_JOB, multiRunDefaults, type MainJobMethod } from '../../../fpet/recipes/main-job.ts';
+import { shippedPathFromHere } from '../../../fpet/recipes/shipped.ts';
 import { PRETRAIN_COMMAND } from '../../../fpet/recipes/backbone.ts';
 
 type Method = MainJobMethod;
@@ -35,14 +37,14 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 
 export default defineCommand({
-  summary: 'Main job: AdaptFormer, AdaptFormer+FPET and AdaptFormer+ToMe on MNIST-1k from the shipped Fashion-MNIST backbone; accuracy on the 10,000 MNIST test images, measured speedups, memory.',
+  summary: 'Main job: AdaptFormer, AdaptFormer+FPET and AdaptFormer+ToMe on MNIST-1k from the shipped Fashion-MNIST backbone (or on an image folder, --data DIR, from a timm checkpoint); test accuracy, measured speedups, memory.',
   options: TRANSFER_OPTIONS,
   stops: 'finishing this step and writing the checkpoint',
   async run(parsed, session) {
     const started = performance.now();
     // The options as run: with the input crop and adapter width chosen for the data set and model (recorded in summary.json).
     const a = { ...parsed, ...multiRunDefaults(parsed) };
-    if (a.backbone !== 'random' && !existsSync(a.backbone)) {
+    if (a.backbone === shippedPathFromHere('backbone') && !existsSync(a.backbone)) {
       throw new Error(`backbone ${display(a.backbone)} not found; re-create it with:\n  ${PRETRAIN_COMMAND}\nor pass --backbone random`);
     }
     const job = planJob(a);
@@ -57,7 +59,8 @@ export default defineCommand({
       }
     }
     const ctx = await session.gpu();
-    console.log(`data: ${a.dataset} ${a.trainSize} training images, ${plans[0]!.prepared.test.indices.length} test images; ${a.epochs} epochs, batch ${a.batch}, peak LR ${a.lr}; ${a.seeds} seed(s)`);
+    const { train, test } = plans[0]!.prepared;
+    console.log(`data: ${sourceOf(train).name}: ${sourceOf(train).count} training images, ${sourceOf(test).count} test images; ${a.epochs} epochs, batch ${a.batch}, peak LR ${a.lr}; ${a.seeds} seed(s)`);
     const results = await trainAll(ctx, plans, a.seeds);
     if (!results) return 130;
     const rows = await compare(ctx, a, job, plans[0]!.prepared.test, results);
@@ -72,8 +75,9 @@ type Job = ReturnType<typeof planJob>;
 
 /** The runs' shared options and each method's model: FPET as asked for, ToMe removing as many tokens. */
 function planJob(a: TransferArgs) {
-  const fpet = trainOptionsFrom({ ...a, merge: 'fpet' });
-  const base = trainOptionsFrom({ ...a, merge: 'none' });
+  const sizes = { trainSize: MAIN_JOB.trainSize, testSize: MAIN_JOB.testSize };
+  const fpet = trainOptionsFrom({ ...a, merge: 'fpet' }, sizes);
+  const base = trainOptionsFrom({ ...a, merge: 'none' }, sizes);
   const removed = tokensRemoved(fpet.spec);
   const specOf = (m: Method): ModelSpec => (m === 'adaptformer' ? base.spec : m === 'fpet' ? fpet.spec : { ...base.spec, merge: tomeScheduleRemoving(base.spec, removed) });
   return { base, specOf, methods: a.methods as Method[], evalEvery: a.evalEvery > 0 ? a.evalEvery : a.epochs };
@@ -92,13 +96,15 @@ async function trainAll(ctx: GpuContext, plans: readonly Plan[], seeds: number):
 }
 
 /** Times the trained models (seed 0) side by side on the same test images, draws merge maps, and makes the table's rows. */
-async function compare(ctx: GpuContext, a: TransferArgs, job: Job, test: Subset, results: readonly RunResult[]): Promise<Row[]> {
+async function compare(ctx: GpuContext, a: TransferArgs, job: Job, test: Subset | BatchSource, results: readonly RunResult[]): Promise<Row[]> {
   const tune = a.tune as TuneMode;
-  const images = [...batches(test, a.evalBatch, { dropLast: true })].slice(0, 3).map((b) => b.images);
+  // Timed in batches of --eval-batch, or of the whole test set when it is smaller.
+  const batch = Math.min(a.evalBatch, sourceOf(test).count);
+  const images = (await takeBatches(test, batch, 3)).map((b) => b.images);
   const firstSeed = results.filter((x) => x.seed === 0);
-  const trained = await Promise.all(firstSeed.map((x) => loadTrainedModel(x.r.adapters, job.base.backbone, a.evalBatch)));
+  const trained = await Promise.all(firstSeed.map((x) => loadTrainedModel(x.r.adapters, job.base.backbone, batch)));
   const classifiers = await Promise.all(trained.map((m) => Classifier.create(ctx, m.spec, m.weights, { tune })));
-  console.log(`\ntiming inference: ${a.timingRounds} steps of ${a.evalBatch} images per model, interleaved`);
+  console.log(`\ntiming inference: ${a.timingRounds} steps of ${batch} images per model, interleaved`);
   const rates = await inferenceThroughput(ctx, classifiers, { rounds: a.timingRounds, images });
   const flops = classifiers.map((c) => c.program.plan.flops);
   classifiers.forEach((c) => c.destroy());
@@ -113,7 +119,7 @@ async function compare(ctx: GpuContext, a: TransferArgs, job: Job, test: Subset,
       method, label: LABEL[method], tokensRemoved: tokensRemoved(job.specOf(method)), merge: job.specOf(method).merge ?? null,
       accuracyMean: mean(accs), accuracyStd: std(accs), accuracies: accs,
       inferImagesPerSec: rates[k]!, speedup: baseIndex >= 0 ? rates[k]! / rates[baseIndex]! : NaN,
-      inferenceGflop: flops[k]! / 1e9,
+      inferenceGflop: flops[k]! / 1e9, timingBatch: batch,
       trainImagesPerSec: mean(runs.map((x) => x.r.trainImagesPerSec)),
       trainPeakBytes: runs[0]!.r.trainPeakBytes, trainableParams: runs[0]!.r.trainableParams,
     };
@@ -123,12 +129,13 @@ async function compare(ctx: GpuContext, a: TransferArgs, job: Job, test: Subset,
 /** Parsed transfer options with the multi-run defaults filled in. */
 type TransferArgs = Parsed<typeof TRANSFER_OPTIONS> & { inputCrop?: number; adapterDim?: number };
 
-type Row = { method: Method; label: string; tokensRemoved: number; merge: ModelSpec['merge'] | null; accuracyMean: number; accuracyStd: number; accuracies: number[]; inferImagesPerSec: number; speedup: number; inferenceGflop: number; trainImagesPerSec: number; trainPeakBytes: number; trainableParams: number };
+type Row = { method: Method; label: string; tokensRemoved: number; merge: ModelSpec['merge'] | null; accuracyMean: number; accuracyStd: number; accuracies: number[]; inferImagesPerSec: number; speedup: number; inferenceGflop: number; timingBatch: number; trainImagesPerSec: number; trainPeakBytes: number; trainableParams: number };
 
 /** Merge-map pictures (SVG) of the first `count` test images for each merging run, in <out>/<method>/merge-maps. */
-async function writeMergeMaps(ctx: GpuContext, test: Subset, count: number, runs: readonly { method: Method; model: TrainedModel }[], out: string, tune: TuneMode | undefined): Promise<void> {
-  const ds = test.dataset;
-  const first = [...batches(test, count)][0]!;
+async function writeMergeMaps(ctx: GpuContext, test: Subset | BatchSource, count: number, runs: readonly { method: Method; model: TrainedModel }[], out: string, tune: TuneMode | undefined): Promise<void> {
+  const src = sourceOf(test);
+  const first = await firstImages(test, count);
+  const per = src.channels * src.imageSize * src.imageSize;
   for (const { method, model: m } of runs) {
     if (!m.spec.merge) continue;
     const c = await Classifier.create(ctx, { ...m.spec, batch: first.size }, m.weights, { mergeOutputs: true, tune });
@@ -137,10 +144,9 @@ async function writeMergeMaps(ctx: GpuContext, test: Subset, count: number, runs
     c.destroy();
     const dir = join(out, method, 'merge-maps');
     mkdirSync(dir, { recursive: true });
-    const per = ds.channels * ds.imageSize * ds.imageSize;
     for (let i = 0; i < first.size; i++) {
-      const title = `${LABEL[method]}: ${ds.name} test #${first.indices[i]}, label ${ds.classes[first.labels[i]!]}, predicted ${ds.classes[preds[i]!.top[0]!.label]}`;
-      await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), ds.channels, ds.imageSize, title, m.spec.inputCrop));
+      const title = `${LABEL[method]}: ${src.describe(first.indices[i]!)}, label ${display(src.classes[first.labels[i]!]!, 60)}, predicted ${display(src.classes[preds[i]!.top[0]!.label]!, 60)}`;
+      await writeFileAtomic(join(dir, `test-${first.indices[i]}.svg`), mergeMapSvg(maps[i]!, first.images.subarray(i * per, (i + 1) * per), src.channels, src.imageSize, title, m.spec.inputCrop));
     }
   }
 }
@@ -152,7 +158,7 @@ async function report(a: TransferArgs, ctx: GpuContext, rows: readonly Row[], re
     ['run', 'tokens removed', `test acc (${a.seeds > 1 ? `mean ± std, ${a.seeds} seeds` : '1 seed'})`, 'infer img/s', 'speedup', 'GFLOP/img', 'train img/s', 'train GPU mem', 'trainable'],
     rows.map((r) => [
       r.label, String(r.tokensRemoved), a.seeds > 1 ? `${pct(r.accuracyMean)} ± ${(100 * r.accuracyStd).toFixed(2)}` : pct(r.accuracyMean),
-      r.inferImagesPerSec.toFixed(1), Number.isNaN(r.speedup) ? '-' : `${r.speedup.toFixed(2)}x`, (r.inferenceGflop / a.evalBatch).toFixed(4),
+      r.inferImagesPerSec.toFixed(1), Number.isNaN(r.speedup) ? '-' : `${r.speedup.toFixed(2)}x`, (r.inferenceGflop / r.timingBatch).toFixed(4),
       r.trainImagesPerSec.toFixed(1), `${(r.trainPeakBytes / 2 ** 20).toFixed(2)} MiB`, String(r.trainableParams),
     ]),
   );
@@ -166,7 +172,7 @@ async function report(a: TransferArgs, ctx: GpuContext, rows: readonly Row[], re
     runs: results.map((x) => ({ method: x.method, seed: x.seed, ...x.r })),
   }, null, 2));
   await writeFileAtomic(join(a.out, 'summary.svg'), barChart({
-    title: `MNIST-1k transfer: test accuracy and measured inference speedup (${a.seeds} seed${a.seeds > 1 ? 's' : ''})`,
+    title: `${a.data ?? (a.dataset.startsWith('folder:') ? a.dataset.slice(7) : `${a.dataset.toUpperCase()}-${a.trainSize ?? MAIN_JOB.trainSize}`)} transfer: test accuracy and measured inference speedup (${a.seeds} seed${a.seeds > 1 ? 's' : ''})`,
     yLabel: 'accuracy / speedup',
     groups: [
       { label: 'test accuracy', bars: rows.map((r) => ({ name: r.label, value: r.accuracyMean })) },
