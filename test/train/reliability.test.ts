@@ -226,7 +226,7 @@ test('a GPU validation error while creating a program names the kernel and the s
   b.output('y', b.input('x', [n]).exp());
   const plan = compileGraph(b.build(), { limits: { ...limits, maxStorageBufferBindingSize: 2 ** 31 } });
   await assert.rejects(Program.create(ctx, plan), (e: Error) => {
-    assert.match(e.message, /creating the program \(1 kernels; arenas: params [\d.]+ MiB, inputs [\d.]+ MiB, work [\d.]+ MiB; largest tensor %\d+ \w+ \[\d+\] [\d.]+ MiB\): GPU validation error/);
+    assert.match(e.message, /creating the program \(1 kernels in 1 dispatches; arenas: params [\d.]+ MiB, inputs [\d.]+ MiB, work [\d.]+ MiB; largest tensor %\d+ \w+ \[\d+\] [\d.]+ MiB\): GPU validation error/);
     assert.ok(e.message.includes(plan.kernels[0]!.name), `the message names the kernel: ${e.message.slice(0, 400)}`);
     return true;
   });

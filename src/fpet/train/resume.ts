@@ -101,9 +101,7 @@ function checkSameRun(o: ResumeOptions, spec: ModelSpec, s: RunState, path: stri
   if (s.spec.batch !== spec.batch) throw new Error(`${where}: the checkpoint was trained with --batch ${s.spec.batch}, not ${spec.batch}; resume with --batch ${s.spec.batch}`);
   if (s.seed !== o.seed) throw new Error(`${where}: the checkpoint was trained with --seed ${s.seed}, not ${o.seed}; resume with --seed ${s.seed}`);
   const changed = changedRunOptions(o, s.options);
-  if (changed.length) {
-    throw new Error(`${where}: the checkpoint was trained with ${changed.map((c) => `${c.flag} ${c.was} (not ${c.now})`).join(', ')}; resume with ${changed.map((c) => `${c.flag} ${c.was}`).join(' ')} (the options that change training must be the checkpoint's)`);
-  }
+  if (changed.length) throw new Error(changedOptionsMessage(path, changed));
 }
 
 /** Refuses non-finite or absurd parameters, non-finite moments and negative second moments, naming the tensor. */
@@ -125,6 +123,21 @@ export function checkOptimizerState(weights: Weights, trainable: readonly string
  * Reads and checks the checkpoint to resume from, before any GPU work: the run state (bounded
  * schema), the same model, batch, seed and recipe, a step that fits the run, and every tensor.
  */
+/**
+ * The options that change training, against the checkpoint's record (its header only): run before
+ * the backbone and the data are opened, so a changed flag is named as such, not as what it breaks.
+ */
+export async function resumeOptionsCheck(o: ResumeOptions): Promise<void> {
+  const path = o.resume;
+  if (!existsSync(path)) throw new Error(`--resume ${display(path)}: no such checkpoint`);
+  const { metadata } = await loadWeights(path, new Map(), { allowExtra: true, headerOnly: true });
+  const changed = changedRunOptions(o, parseRunState(metadata, path).options);
+  if (changed.length) throw new Error(changedOptionsMessage(path, changed));
+}
+
+const changedOptionsMessage = (path: string, changed: readonly { flag: string; was: string; now: string }[]): string =>
+  `--resume ${display(path)}: the checkpoint was trained with ${changed.map((c) => `${c.flag} ${c.was} (not ${c.now})`).join(', ')}; resume with ${changed.map((c) => `${c.flag} ${c.was}`).join(' ')} (the options that change training must be the checkpoint's)`;
+
 export async function resumeCheck(o: ResumeOptions, spec: ModelSpec, shapes: ReadonlyMap<string, readonly number[]>, trainable: readonly string[], trainImages: number): Promise<ResumePoint> {
   const path = o.resume;
   if (!existsSync(path)) throw new Error(`--resume ${display(path)}: no such checkpoint`);

@@ -22,7 +22,7 @@ import { Progress } from '../../core/util/progress.ts';
 import { writeFileAtomic } from '../../core/util/atomic.ts';
 import { checkOutputDir, checkOutputFile, makeDir, removeStaleTemporaries } from '../../core/util/files.ts';
 import { display } from '../../core/util/text.ts';
-import { recordedData, resumeCheck, type ResumePoint } from './resume.ts';
+import { recordedData, resumeCheck, resumeOptionsCheck, type ResumePoint } from './resume.ts';
 import { batchLimitError } from './batch-limit.ts';
 import { lineChart } from '../../core/util/svg.ts';
 import { checkWeights, inspectBackbone, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
@@ -170,6 +170,9 @@ const RUN_FILES = ['checkpoint.safetensors', 'adapters.safetensors', 'run.json',
  */
 export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
   validateSpec({ ...o.spec, training: { dropout: o.dropout, dropPath: o.dropPath } });
+  // Flags first (run folder, --save-model, a resumed run's options), then the files they name.
+  const paths = checkRunFolder(o);
+  if (o.resume) await resumeOptionsCheck({ ...o, resume: o.resume });
   const vit = o.backbone ? await inspectBackbone(o.backbone, o.spec.vit, o.nameMap) : o.spec.vit;
   const data = await runData(o, { ...o.spec, vit });
   const spec: ModelSpec = { ...o.spec, vit: { ...vit, numClasses: data.classes.length }, training: { dropout: o.dropout, dropPath: o.dropPath } };
@@ -177,7 +180,6 @@ export async function prepareRun(o: TrainOptions): Promise<PreparedRun> {
   const trainCount = sourceOf(data.train).count;
   if (trainCount < spec.batch) throw new Error(`--batch ${spec.batch} is larger than the ${trainCount} training images (--train-size)`);
   if (o.evalBatch < 1) throw new Error(`--eval-batch must be >= 1 (got ${o.evalBatch})`);
-  const paths = checkRunFolder(o);
   let resume: ResumePoint | undefined;
   if (o.resume) {
     const built = buildModel(spec);
