@@ -21,11 +21,11 @@ import { KernelWriter } from './emit.ts';
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
 import { launchBatches, planSteps, type PlanStep } from './steps.ts';
-
-export type { PlanStep } from './steps.ts';
 import type { KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
+
+export type { PlanStep } from './steps.ts';
 
 /** The device limits code generation depends on (a GPUSupportedLimits satisfies this). */
 export interface CodegenLimits {

@@ -152,6 +152,7 @@ export class Classifier {
     const predictions = new Int32Array(n);
     let correct = 0, at = 0, stopped = false;
     const t0 = performance.now();
+    opts.onBatch?.(0, n); // a progress display starts its clock now, not after the first batch
     for await (const b of source.batches(this.batch)) {
       if (opts.shouldStop?.()) {
         stopped = true;

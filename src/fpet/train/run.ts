@@ -444,7 +444,7 @@ class RunProgress {
 
   evaluate(done: number, total: number): void {
     if (this.o.quiet) return;
-    if (!this.evalBar || done <= this.o.evalBatch) {
+    if (!this.evalBar || done === 0) {
       this.bar?.done();
       this.bar = undefined;
       this.evalBar = new Progress({ label: 'evaluate', total, unit: 'img' });
