@@ -325,7 +325,9 @@ function chooseTemplate(view: FusionView, root: Node): Template | 'matmul' {
 }
 
 /** A kernel before its place in the launch order is known (which names it). */
-interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl'> {}
+interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'> {
+  readonly kind: KernelKind;
+}
 
 function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant']): Generated {
   const { graph, fusion, view, limits } = rc;
@@ -367,7 +369,7 @@ function placed(graph: Graph, g: Generated, index: number): PlanKernel {
 
 const QUIET_KINDS: ReadonlySet<OpKind> = new Set(['view', 'literal', 'gradient']);
 
-function kernelName(graph: Graph, index: number, kind: PlanKernel['kind'], root: Node, nodes: readonly number[]): string {
+function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, nodes: readonly number[]): string {
   const ops: string[] = [];
   for (const id of nodes) {
     const op = graph.node(id).op;
