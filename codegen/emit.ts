@@ -269,6 +269,16 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     this.providedVec.set(id, at);
   }
 
+  /**
+   * Records that this kernel has just computed stored node `id` at `at` as `v` (a vec4 along
+   * `axis` when given): later reads of those elements in the same scope use `v`, not a load of
+   * what this kernel writes (AdamW's new moments feed the new parameter in one kernel).
+   */
+  written(id: number, at: Index, v: Expr, axis?: number): void {
+    const idx = canonicalIndex(at, this.graph.node(id).type.shape);
+    this.remember(axis === undefined ? `${id}@${indexKey(idx)}` : `v4:${id}@${indexKey(idx)}#${axis}`, v);
+  }
+
   value(id: number, at: Index): Expr {
     const node = this.graph.node(id);
     const idx = canonicalIndex(at, node.type.shape);

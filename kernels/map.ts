@@ -23,11 +23,19 @@ export function mapKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
   if (vec) {
     const idx = w.unflatten(mul(g, 4), shape);
     const outs = roots.map((id) => w.bufferVec4(id, true));
-    roots.forEach((id, k) => w.store(outs[k]!, g, w.computeVec4(id, idx, last)));
+    roots.forEach((id, k) => {
+      const v = w.computeVec4(id, idx, last);
+      w.store(outs[k]!, g, v);
+      w.written(id, idx, v, last);
+    });
   } else {
     const idx = w.unflatten(g, shape);
     const outs = roots.map((id) => w.buffer(id, true));
-    roots.forEach((id, k) => w.store(outs[k]!, g, w.compute(id, idx)));
+    roots.forEach((id, k) => {
+      const v = w.compute(id, idx);
+      w.store(outs[k]!, g, v);
+      w.written(id, idx, v);
+    });
   }
   return {
     kind: 'map',

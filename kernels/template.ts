@@ -47,6 +47,8 @@ export interface KernelBuilder {
   computeVec4(id: number, idx: Index, axis: number): Expr;
   /** Makes `id`'s vector value come from the template where `at` returns one (undefined: not there). */
   provideVec(id: number, at: (idx: Index, axis: number) => Expr | undefined): void;
+  /** Stored node `id` was just computed at idx as `v` (a vec4 along `axis` when given): later reads there use `v`, not a load. */
+  written(id: number, idx: Index, v: Expr, axis?: number): void;
   /**
    * Whether computing `id` along `axis` with vectors reaches node `target` (a provided
    * accumulator) only through vector ops: the axis of `target` it arrives along, else undefined.

@@ -149,6 +149,20 @@ test('group-siblings: same-shape map kernels sharing inputs become one kernel', 
   assert.deepEqual(plan.siblings.get(g.outputs.get('a')!), [g.outputs.get('c')]);
 });
 
+test('group-siblings: a root reading what the kernel writes joins it only when it reads it at its own index', () => {
+  const b = new GraphBuilder();
+  const p = b.input('p', [8, 8]), g = b.input('g', [8, 8]);
+  const m = g.mul(0.1).add(p.mul(0.9));
+  b.output('m', m);
+  b.output('p2', p.sub(m.mul(0.01))); // AdamW's shape: the new moment feeds the new parameter
+  b.output('t', m.permute([1, 0]).exp()); // reads m transposed: other threads' elements
+  const graph = b.build();
+  const plan = planUpTo(graph, 'group-siblings', true);
+  const [mId, p2, t] = ['m', 'p2', 't'].map((n) => graph.outputs.get(n)!);
+  assert.deepEqual(plan.siblings.get(mId!), [p2]);
+  assert.ok(plan.kernelRoots().some((r) => r.id === t), 'the transposed read gets a kernel of its own');
+});
+
 test('join-attention-lse: the backward\'s log-sum-exp is written by the fused forward kernel', () => {
   const { g } = attentionGraph();
   const train = gradients(g, { loss: 'loss' });
