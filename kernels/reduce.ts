@@ -65,8 +65,8 @@ export function rowKernel(t: TemplateInput): TemplateOutput {
   return limits.adapterClass === 'cpu' && rows >= 16 ? rowLaneKernel(t) : rowGroupKernel(t);
 }
 
-/** Groups the kernel's row reductions into passes: each pass only needs results of earlier passes. */
-function reductionPasses(plan: FusionView, reductions: readonly Node[]): Node[][] {
+/** Groups the kernel's row reductions into passes: each pass only needs results of earlier passes (the root is computed, not read). */
+function reductionPasses(plan: FusionView, reductions: readonly Node[], root: Node): Node[][] {
   const level = new Map<number, number>();
   const passes: Node[][] = [];
   for (const r of reductions) {
@@ -81,7 +81,7 @@ function reductionPasses(plan: FusionView, reductions: readonly Node[]): Node[][
         lv = Math.max(lv, l + 1);
         return;
       }
-      if (plan.stored(id)) return;
+      if (plan.stored(id) && id !== root.id) return;
       for (const i of plan.graph.node(id).inputs) visit(i);
     };
     visit(r.inputs[0]!);
@@ -89,6 +89,23 @@ function reductionPasses(plan: FusionView, reductions: readonly Node[]): Node[][
     (passes[lv] ??= []).push(r);
   }
   return passes;
+}
+
+/**
+ * Whether row reduction `r` reads the kernel's (elementwise) root: one the planner hosts in the
+ * kernel that writes its input (codegen/fusion/row-reductions.ts). The root is then written in
+ * that reduction's loop, which reads it as computed there.
+ */
+function readsRoot(plan: FusionView, r: Node, root: Node): boolean {
+  if (r.id === root.id) return false;
+  const seen = new Set<number>();
+  const visit = (id: number): boolean => {
+    if (id === root.id) return true;
+    if (seen.has(id) || plan.stored(id)) return false;
+    seen.add(id);
+    return plan.graph.node(id).inputs.some(visit);
+  };
+  return visit(r.inputs[0]!);
 }
 
 /** Σ(x − c·Σx)² over a row: the reduction `centred`, its x and Σx, and c. */
@@ -144,10 +161,12 @@ export function rowLaneKernel(t: TemplateInput): TemplateOutput {
   // Centred second moments (LayerNorm's Σ(x − c·Σx)²) come from the first pass: two moments of
   // x shifted by its row's first element (accurate while that element is near the mean).
   const moments = new Map(reductions.map((r) => [r.id, centredMoment(t.graph, t.plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
-  const passes = reductionPasses(t.plan, reductions.filter((r) => !moments.has(r.id)));
+  const passes = reductionPasses(t.plan, reductions.filter((r) => !moments.has(r.id)), t.root);
+  // The pass whose reductions read the root writes it (then no loop of its own).
+  const rootPass = passes.findIndex((pass) => pass.some((r) => readsRoot(t.plan, r, t.root)));
   let flops = 0;
-  for (const pass of passes) flops += emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)));
-  flops += emitLaneOutput(k);
+  passes.forEach((pass, i) => (flops += emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)), i === rootPass)));
+  if (rootPass < 0) flops += emitLaneOutput(k);
   return {
     kind: 'row',
     workgroupSize: [WG, 1, 1],
@@ -229,8 +248,8 @@ interface ShiftedSums {
   readonly qy: Variable;
 }
 
-/** One loop over the row for `pass` (and the shifted sums of `moments`); provides the results. Returns its flops. */
-function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly CentredMoment[]): number {
+/** One loop over the row for `pass` (and the shifted sums of `moments`, and the root when `writesRoot`); provides the results. Returns its flops. */
+function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly CentredMoment[], writesRoot: boolean): number {
   const { w, n, rows, vec, last } = k;
   const zero = (e: Expr) => (vec ? splat(e) : e);
   const accs = pass.map((r) => w.variable(zero(combiner(r).init)));
@@ -240,6 +259,7 @@ function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly Cent
     return { mo, x0, sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') };
   });
   const ops = w.loop('j', 0, n, vec ? 4 : 1, (j) => {
+    if (writesRoot) writeRootAt(k, j);
     const at = (id: number) => (vec ? w.vec4(id, rowAt(k, j), last) : w.value(id, rowAt(k, j)));
     pass.forEach((r, i) => w.assign(accs[i]!, combiner(r).step(accs[i]!.ref, at(r.inputs[0]!))));
     for (const s of shifted) {
@@ -255,6 +275,21 @@ function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly Cent
   });
   for (const s of shifted) provideCentredMoment(k, s);
   return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
+}
+
+/** Computes and stores the root at element j of the lane's row (four elements when rows are vectors); later reads there use the value. */
+function writeRootAt(k: RowLanes, j: Expr): void {
+  const { w, root, n, vec, last, row } = k;
+  const idx = rowAt(k, j);
+  if (vec) {
+    const v = w.computeVec4(root.id, idx, last);
+    w.store(w.bufferVec4(root.id, true), add(mul(row, n / 4), div(j, 4)), v);
+    w.written(root.id, idx, v, last);
+  } else {
+    const v = w.compute(root.id, idx);
+    w.store(k.out, add(mul(row, n), j), v);
+    w.written(root.id, idx, v);
+  }
 }
 
 /** Provides a centred moment from its shifted sums and its Σx. */
@@ -307,10 +342,19 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
   let flops = 0;
+  // The first reduction that reads the root writes it in its loop (then the root has no loop of its own).
+  const rootWriter = reductions.find((r) => readsRoot(plan, r, root));
   for (const r of reductions) {
     const { init, step } = combiner(r);
     const acc = w.variable(init);
-    const ops = w.loop('j', lid, n, WG, (j) => w.assign(acc, step(acc.ref, w.value(r.inputs[0]!, at(j)))));
+    const ops = w.loop('j', lid, n, WG, (j) => {
+      if (r === rootWriter) {
+        const v = w.compute(root.id, at(j));
+        w.store(out, add(mul(row, n), j), v);
+        w.written(root.id, at(j), v);
+      }
+      w.assign(acc, step(acc.ref, w.value(r.inputs[0]!, at(j))));
+    });
     flops += rows * n * (ops + 1);
     w.store(red, lid, acc.ref);
     w.barrier();
@@ -325,7 +369,7 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
   }
   if (isReduction) {
     w.when(compare('eq', lid, 0), () => w.store(out, row, w.compute(root.id, [...prefix, u32(0)])));
-  } else {
+  } else if (!rootWriter) {
     flops += rows * n * w.loop('j', lid, n, WG, (j) => w.store(out, add(mul(row, n), j), w.compute(root.id, at(j))));
   }
   return {

@@ -115,6 +115,8 @@ export class FusionPlan {
       for (const i of this.graph.node(id).inputs) visit(i, false);
     };
     visit(root, true);
+    // Row reductions it hosts that its root does not read (they read the root: see row-reductions.ts).
+    for (const id of this.siblings.get(root) ?? []) if (this.rowFused.get(id) === root) visit(id, false);
     return { computed, reads };
   }
 

@@ -1,6 +1,8 @@
 // Recompute or store: an expression several kernels read is recomputed in each while cheap, and
 // stored once when recomputing it would cost more than a store and a reload.
 
+import type { Graph, Node } from '../../src/core/ir/graph.ts';
+import { numel } from '../../src/core/ir/shape.ts';
 import { FREE, type FusionPass, type FusionState } from './plan.ts';
 
 /** Recomputing more than this many ops per element in each consumer costs more than a store and reload. */
@@ -17,12 +19,19 @@ function storeCostlyRecomputations({ graph, plan, consumers, claimed }: FusionSt
   const cost = new Array<number>(nodes.length).fill(0);
   for (const n of nodes) {
     if (mat.has(n.id) || claimed.has(n.id)) continue;
-    cost[n.id] = (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
+    cost[n.id] = expands(graph, n) ? 0 : (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
     if (consumers[n.id]!.length > 1 && cost[n.id]! > RECOMPUTE_LIMIT) {
       mat.add(n.id);
       cost[n.id] = 0;
     }
   }
 }
+
+/**
+ * A broadcast to more elements: what it repeats is computed once per row (hoisted out of the
+ * consumer's loop over the row, or shared by its vector lanes), not once per element — storing
+ * the repeated copy (LayerNorm backward's per-row terms over [rows, n]) would cost more than it saves.
+ */
+const expands = (graph: Graph, n: Node): boolean => n.op === 'broadcast' && numel(graph.node(n.inputs[0]!).type.shape) < numel(n.type.shape);
 
 export const STORE_COSTLY_RECOMPUTATIONS: FusionPass = { name: 'store-costly-recomputations', run: storeCostlyRecomputations };

@@ -5,7 +5,7 @@
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
 import { sameShape } from '../../src/core/ir/shape.ts';
-import { ANCHORS, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
+import { ANCHORS, BUFFER_LEAVES, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
 /**
  * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it;
@@ -25,7 +25,10 @@ function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
     if (owners.length === 0) continue;
     // The first kernel that reads r (kernels run in root order).
     const root = graph.node(Math.min(...owners));
-    if (plan.anchorOf.has(root.id) || !sameShape(rowDomain(graph, root) ?? [], inShape)) continue;
+    if (plan.anchorOf.has(root.id) || !sameShape(rowDomain(graph, root) ?? [], inShape)) {
+      hostInInputWriter(plan, r);
+      continue;
+    }
     if (owners.length === 1) {
       mat.delete(r.id);
       plan.rowFused.set(r.id, root.id);
@@ -35,6 +38,27 @@ function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
       plan.rowFused.set(r.id, root.id);
       plan.join(root.id, r.id);
     }
+  }
+}
+
+/**
+ * A row reduction whose readers cannot host it (a matmul epilogue: LayerNorm backward's Σ dx̂)
+ * is computed, and written, by the kernel that writes its input over the same rows — in the loop
+ * that writes that input, which it then reads as computed — instead of by a kernel of its own.
+ */
+function hostInInputWriter(plan: FusionPlan, r: Node): void {
+  const graph = plan.graph;
+  const written = [...plan.members(r.id).reads].filter((id) => !BUFFER_LEAVES.has(graph.node(id).op));
+  if (!written.length) return;
+  const host = graph.node(Math.max(...written));
+  const inShape = graph.node(r.inputs[0]!).type.shape;
+  if (plan.writer(host.id) !== host.id || plan.anchorOf.has(host.id) || ANCHORS.has(host.op) || host.type.dtype !== 'f32') return;
+  if (!sameShape(rowDomain(graph, host) ?? [], inShape) || plan.aliasOf.has(host.id)) return;
+  plan.rowFused.set(r.id, host.id);
+  plan.join(host.id, r.id);
+  if (!readsOnlyAtOwnRow(plan, host, r)) {
+    plan.unjoin(r.id);
+    plan.rowFused.delete(r.id);
   }
 }
 
@@ -104,6 +128,11 @@ function readsOnlyAtOwnRow(plan: FusionPlan, root: Node, r: Node): boolean {
       if (s.join() !== rowRead.join()) legal = false;
       return;
     }
+    // The root read by a row reduction the kernel hosts: only the element the loop computes.
+    if (id === root.id && !isRoot) {
+      if (s.join() !== full.join()) legal = false;
+      return;
+    }
     if (!isRoot && plan.isMaterialized(id)) return;
     if (plan.rowFused.get(id) === root.id) {
       // A row reduction of this kernel: its input is read over the whole row domain.
@@ -118,6 +147,8 @@ function readsOnlyAtOwnRow(plan: FusionPlan, root: Node, r: Node): boolean {
   };
   if (root.op === 'sum' || root.op === 'reduceMax') visit(root.inputs[0]!, full);
   else visit(root.id, full, true);
+  // Row reductions the kernel hosts that its root does not read (they read the root).
+  for (const [red, host] of plan.rowFused) if (host === root.id) visit(graph.node(red).inputs[0]!, full);
   return legal;
 }
 
