@@ -220,6 +220,7 @@ function fusionView(fusion: FusionPlan): FusionView {
     siblings: (root) => fusion.siblings.get(root) ?? [],
     epilogueAnchor: (root) => fusion.anchorOf.get(root),
     rowReductions: (root) => rowsOf.get(root) ?? [],
+    matmulRowReductions: (root) => [...fusion.matmulRowReductions].filter(([r, host]) => host === root && !fusion.isMaterialized(r)).map(([r]) => r).sort((a, b) => a - b),
     stored: (id) => fusion.isMaterialized(id),
     attention: (pv) => fusion.attention.get(pv),
   };
@@ -239,7 +240,7 @@ interface RenderContext {
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
 function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, batch: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
-  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension }, passes);
+  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
@@ -337,7 +338,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
   if (chosenTemplate === 'matmul') {
-    const offered = offeredVariants(matmulProblem(input), limits);
+    const offered = offeredVariants(matmulProblem(input), limits, view.matmulRowReductions(root.id).length > 0);
     const signature = matmulSignature(input);
     const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
     const variant = chosen ?? defaultVariant(offered, rc.adapter);

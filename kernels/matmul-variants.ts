@@ -56,8 +56,17 @@ export function matmulSignature(t: TemplateInput): MatmulSignature {
 export const describeVariant = (v: MatmulVariant): string =>
   v.name === 'tiled' ? `tiled ${v.config.wy * v.config.tm}x${v.config.wx * v.config.tn}x${v.config.bk}` : describeVec4(v.config);
 
-/** The variants (with their configurations) that may run this problem on this device, best guess first. */
-export function offeredVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {
+/**
+ * The variants (with their configurations) that may run this problem on this device, best guess
+ * first. A normalised row operand (`rowStatistics`: LayerNorm as a prologue) is read by rows
+ * along k by the vec4 and subgroup designs only, without swap.
+ */
+export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, rowStatistics = false): MatmulVariant[] {
+  const all = allVariants(p, limits);
+  return rowStatistics ? all.filter((v) => v.name !== 'tiled' && !v.config.swap) : all;
+}
+
+function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {
   const out: MatmulVariant[] = [];
   if (limits.subgroupSize > 0) {
     const S = limits.subgroupSize;

@@ -22,6 +22,8 @@ import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroad
 import { VEC4, type Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
 import { flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
+import { emitRowReductionsAt } from './reduce.ts';
+import type { Node } from '../src/core/ir/graph.ts';
 
 /** The shape of a vec4 or subgroup matmul kernel: rows per lane, lanes and groups per workgroup, sharing, orientation. */
 export interface Vec4Config {
@@ -78,7 +80,7 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
     workgroupSize: [S, G, 1],
     dispatch: [k.dx, k.dy, batchCount],
     // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
-    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * Math.ceil(K / 4) * loopOps),
+    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * (Math.ceil(K / 4) * loopOps + k.prologueOps)),
     config: `${describeVec4(cfg)} x:${k.xAlongRows ? 'rows' : 'k'} y:${k.yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
     enables: subgroup ? ['subgroups'] : undefined,
   };
@@ -113,6 +115,8 @@ interface Vec4Kernel {
   readonly r0: Expr;
   /** Column vector base (clamped into range: out-of-range lanes read the last columns, store nothing). */
   readonly cBase: Expr;
+  /** Flops per lane of the row statistics computed before the k loop (normalised row operands). */
+  prologueOps: number;
 }
 
 /** The operands and their read axes; writes the lane's tile origin and declares its accumulators. */
@@ -131,8 +135,12 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
   const BR = R * G, BC = 4 * S;
   const tilesC = Math.ceil(colsExt / BC), tilesR = Math.ceil(rowsExt / BR);
 
+  // A row operand normalised in place (LayerNorm prologue) is read by rows along k: its
+  // statistics are per row, computed before the k loop for the rows this lane reads.
+  const rowReductions = t.plan.matmulRowReductions(t.root.id).map((id) => t.graph.node(id));
+  if (rowReductions.length && swap) throw new Error('matmul: a normalised row operand needs a variant without swap');
   // Read axes: X pieces along rows or k, Y vectors along columns or k (fewest buffer reads).
-  const xAlongRows = rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
+  const xAlongRows = !rowReductions.length && rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
   const yAlongCols = colsExt % 4 === 0 && w.vec4Loads(Y.id, Y.outAxis) <= w.vec4Loads(Y.id, Y.kAxis);
 
   const lane = subgroup ? w.builtin('sid', undefined, S) : w.builtin('lid3', 0, S);
@@ -148,7 +156,27 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
   const accs = Array.from({ length: R }, () => w.variable(splat(f32(0)), 'acc'));
   // Pieces of X this lane reads: subgroup lanes read pieces lane, lane + S, ...; others all R.
   const perLane = subgroup ? Math.ceil(R / S) : R;
-  return { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, accs, tiles, dx, dy, c0, r0, cBase };
+  const k: Vec4Kernel = { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, accs, tiles, dx, dy, c0, r0, cBase, prologueOps: 0 };
+  if (rowReductions.length) k.prologueOps = emitRowStatistics(k, rowReductions);
+  return k;
+}
+
+/**
+ * The row reductions of a normalised row operand for each row this lane reads (the same row
+ * indices its k loop loads, so the loads find them). Returns their flops per lane.
+ */
+function emitRowStatistics(v: Vec4Kernel, reductions: readonly Node[]): number {
+  const { w, t, X, r0, p } = v;
+  const domain = t.graph.node(reductions[0]!.inputs[0]!).type.shape;
+  const rowsShape = [...domain.slice(0, -1), 1];
+  let flops = 0;
+  for (let j = 0; j < v.perLane; j++) {
+    const row = w.let(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
+    // The operand's flat row (batch entries, then rows) is the domain's flat row: reshapes keep the order.
+    const flatRow = X.batch.length ? add(mul(w.linear(X.batch, p.a.type.shape.slice(0, -2)), X.ext), row) : row;
+    flops += emitRowReductionsAt(t, reductions, w.unflatten(flatRow, rowsShape).slice(0, -1));
+  }
+  return flops;
 }
 
 /** Output column c0 + c, clamped into range. */

@@ -114,6 +114,8 @@ interface CentredMoment {
   readonly sum: number;
   readonly x: number;
   readonly scale: number;
+  /** The mean node c·Σx (computed as x₀ + c·Σ(x − x₀): far from 0, c·Σx in f32 would lose the digits that matter). */
+  readonly mean: number;
 }
 
 /**
@@ -147,7 +149,7 @@ function centredMoment(graph: TemplateInput['graph'], plan: FusionView, r: Node,
   if (sumId === undefined || scale === undefined) return undefined;
   const S = graph.node(sumId);
   if (S.op !== 'sum' || S.inputs[0] !== x.id || !reductions.some((q) => q.id === S.id) || !sameShapeArr(S.type.shape, r.type.shape)) return undefined;
-  return { centred: r.id, sum: S.id, x: x.id, scale };
+  return { centred: r.id, sum: S.id, x: x.id, scale, mean: m.id };
 }
 
 const sameShapeArr = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -221,13 +223,40 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
 /** Index of element e of the lane's row. */
 const rowAt = (k: RowLanes, e: Expr): Index => [...k.prefix, e];
 
-/** Makes reduction r's value, read anywhere in the row `prefix`, the value `result`. */
+/** Each kernel's provided row results: reduction -> row key -> value (a matmul lane normalises several rows). */
+const rowResults = new WeakMap<KernelBuilder, Map<number, Map<string, Expr>>>();
+
+/** Makes reduction r's value, read anywhere in the row `prefix`, the value `result` (other rows keep theirs). */
 function provideRow(w: KernelBuilder, prefix: Index, r: Node, result: Expr): void {
-  const want = indexKey(canonicalIndex([...prefix, u32(0)], r.type.shape));
+  const byNode = rowResults.get(w) ?? new Map<number, Map<string, Expr>>();
+  rowResults.set(w, byNode);
+  const rows = byNode.get(r.id) ?? new Map<string, Expr>();
+  byNode.set(r.id, rows);
+  rows.set(indexKey(canonicalIndex([...prefix, u32(0)], r.type.shape)), result);
   w.provide(r.id, (idx) => {
-    if (indexKey(idx) !== want) throw new FusionError(r.id, `row reduction read outside its row ([${indexKey(idx)}] vs [${want}])`);
-    return result;
+    const v = rows.get(indexKey(idx));
+    if (v === undefined) throw new FusionError(r.id, `row reduction read outside its rows ([${indexKey(idx)}] vs [${[...rows.keys()].join('] [')}])`);
+    return v;
   });
+}
+
+/**
+ * Computes row reductions `reductions` (over the last axis of their input, in passes, with
+ * LayerNorm's one-pass moments) for the row `prefix` of their domain and provides them there:
+ * a matmul's row operand normalised as it is loaded (codegen/fusion/norm-prologues.ts).
+ * Returns the flops per row.
+ */
+export function emitRowReductionsAt(t: TemplateInput, reductions: readonly Node[], prefix: Index): number {
+  const { w, graph, plan, root } = t;
+  const domain = graph.node(reductions[0]!.inputs[0]!).type.shape;
+  const n = domain[domain.length - 1]!;
+  const k: RowLanes = {
+    w, plan, graph, root, isReduction: false, n, last: domain.length - 1, rows: 1, WG: 1, vec: n % 4 === 0,
+    out: w.buffer(root.id, true), row: u32(0), prefix, reductions,
+  };
+  const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
+  const passes = reductionPasses(plan, reductions.filter((r) => !moments.has(r.id)), root);
+  return passes.reduce((f, pass) => f + emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)), false), 0);
 }
 
 /**
@@ -298,8 +327,10 @@ function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
   // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
   const sy = w.let(vec ? laneSum(s.sy.ref) : s.sy.ref, 'sy');
   const qy = w.let(vec ? laneSum(s.qy.ref) : s.qy.ref, 'qy');
-  const sum = w.value(s.mo.sum, [...prefix, u32(0)]);
-  const t = w.let(sub(mul(f32(s.mo.scale), sum), s.x0), 't');
+  // t = mean − x₀ from the shifted sum: exact digits where c·Σx − x₀ would cancel.
+  const t = w.let(mul(f32(s.mo.scale), sy), 't');
+  const meanNode = graph.node(s.mo.mean);
+  if (!k.plan.stored(meanNode.id)) provideRow(w, prefix, meanNode, w.let(add(s.x0, t), 'mean'));
   const moment = add(sub(qy, mul(mul(f32(2), t), sy)), mul(mul(f32(n), t), t));
   const centred = graph.node(s.mo.centred), result = w.let(max(moment, f32(0)), 'r');
   provideRow(w, prefix, centred, result);

@@ -10,6 +10,7 @@ import { FUSE_ATTENTION } from './attention.ts';
 import { JOIN_ATTENTION_LSE, STORE_ATTENTION_BACKWARD_INPUTS } from './attention-backward.ts';
 import { ENFORCE_BINDING_LIMITS } from './binding-limits.ts';
 import { FUSE_MATMUL_EPILOGUES } from './epilogues.ts';
+import { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
 import { runFusionPasses, type FusionOptions, type FusionPass, type FusionPlan } from './plan.ts';
 import { STORE_MATMUL_PROLOGUES } from './prologues.ts';
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
@@ -30,6 +31,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   STORE_ATTENTION_BACKWARD_INPUTS,
   STORE_COSTLY_RECOMPUTATIONS,
   FUSE_ROW_REDUCTIONS,
+  FUSE_NORM_PROLOGUES,
   ENFORCE_BINDING_LIMITS,
   GROUP_SIBLINGS,
   JOIN_ATTENTION_LSE,

@@ -30,6 +30,8 @@ export interface FusionOptions {
   readonly maxBindings: number;
   /** Workgroups per dispatch dimension (fused attention dispatches one per batch·head along z). */
   readonly maxWorkgroupsPerDimension?: number;
+  /** The adapter's class: some fusions suit only the kernel designs used on CPU adapters. */
+  readonly adapterClass?: 'cpu' | 'gpu';
 }
 
 /** The fusion decisions for one graph: what is stored, and which kernel computes what in place. */
@@ -38,6 +40,8 @@ export class FusionPlan {
   readonly materialized = new Set<number>();
   /** Last-axis reductions computed inside the kernel of another root: reduction -> root. */
   readonly rowFused = new Map<number, number>();
+  /** Last-axis reductions of a matmul's row operand computed inside the matmul's kernel: reduction -> kernel root. */
+  readonly matmulRowReductions = new Map<number, number>();
   /** Kernel root -> the matmul whose accumulator it consumes as an epilogue. */
   readonly anchorOf = new Map<number, number>();
   /** Reshapes that share their input's buffer (same elements, same order): reshape -> stored input. */
@@ -134,6 +138,7 @@ export class FusionPlan {
     // A row reduction written by the kernel that computed it gets a kernel of its own again.
     if (this.rowFused.has(id)) this.unjoin(id);
     this.rowFused.delete(id);
+    this.matmulRowReductions.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
   }
 }

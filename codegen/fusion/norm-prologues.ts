@@ -1,0 +1,89 @@
+// LayerNorm as a matmul prologue: a normalised row operand that only one matmul reads is neither
+// stored by a row kernel of its own nor fed by a kernel of statistics; the matmul computes its
+// rows' statistics before its k loop and normalises the rows as it loads them. One kernel (and
+// one launch) fewer per norm, and the normalised copy is never written.
+
+import type { Node } from '../../src/core/ir/graph.ts';
+import { sameShape } from '../../src/core/ir/shape.ts';
+import { ANCHORS, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
+
+const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
+const isRowReduction = (plan: FusionPlan, n: Node, domain: readonly number[]) =>
+  (n.op === 'sum' || n.op === 'reduceMax') && sameShape(plan.graph.node(n.inputs[0]!).type.shape, domain) && n.attrs.axis === domain.length - 1;
+
+/** The matmul's row operand, through reshapes that keep its rows' length, and the kernel root of the matmul. */
+function rowOperand(plan: FusionPlan, m: Node): { target: Node; root: number } | undefined {
+  const graph = plan.graph;
+  let target = graph.node(m.inputs[0]!);
+  while (target.op === 'reshape' && !plan.isMaterialized(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+  const root = [...plan.anchorOf].find(([, mm]) => mm === m.id)?.[0] ?? (plan.isMaterialized(m.id) ? m.id : undefined);
+  return root === undefined ? undefined : { target, root };
+}
+
+/**
+ * The row reductions the operand is computed from (over its own rows: LayerNorm's Σx and
+ * Σ(x − mean)²), found through what is computed in place and through the reductions' own inputs;
+ * undefined when it reads another kind of reduction or anchor.
+ */
+function statistics(plan: FusionPlan, target: Node): Set<number> | undefined {
+  const graph = plan.graph, domain = target.type.shape;
+  const found = new Set<number>(), seen = new Set<number>();
+  let ok = true;
+  const visit = (id: number, top: boolean) => {
+    if (seen.has(id) || !ok) return;
+    seen.add(id);
+    const n = graph.node(id);
+    if (!top && isRowReduction(plan, n, domain) && (plan.isMaterialized(id) || plan.rowFused.get(id) === target.id)) found.add(id);
+    else if (!top && plan.isMaterialized(id)) return; // a buffer it reads
+    else if (!top && ANCHORS.has(n.op)) {
+      ok = false; // another reduction, or a matmul, computed in place: not a norm
+      return;
+    }
+    for (const i of n.inputs) visit(i, false);
+  };
+  visit(target.id, true);
+  return ok ? found : undefined;
+}
+
+/** The stored tensors the kernel of `root` would read with `target` and `stats` computed in it. */
+function readsAfter(plan: FusionPlan, root: number, target: Node, stats: ReadonlySet<number>): Set<number> {
+  const gone = new Set([target.id, ...stats]);
+  const reads = new Set(plan.members(root).reads);
+  for (const id of [target.id, ...stats]) if (plan.isMaterialized(id)) for (const r of plan.members(id).reads) reads.add(r);
+  return new Set([...reads].filter((id) => !gone.has(id)));
+}
+
+/**
+ * For CPU adapters (the vec4 and subgroup matmul variants, which read a row operand by rows along
+ * k): an elementwise row operand computed from row reductions over its own rows (a LayerNorm),
+ * read, with those reductions, by this matmul's kernel only, is computed in that kernel: the
+ * reductions per row before the k loop (FusionPlan.matmulRowReductions).
+ */
+function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionState): void {
+  if (opts.adapterClass !== 'cpu') return;
+  for (const m of graph.nodes) {
+    if (m.op !== 'matmul' || inAttention.has(m.id)) continue;
+    const found = rowOperand(plan, m);
+    if (!found) continue;
+    const { target, root } = found;
+    // Rows read as vec4s along k (the variants' k loop without a scalar tail).
+    const K = target.type.shape[target.type.shape.length - 1]!;
+    if (K % 4 !== 0 || outputs.has(target.id) || !ELEMENTWISE.has(target.op) || plan.aliasOf.has(target.id)) continue;
+    const stats = statistics(plan, target);
+    if (!stats?.size || [...stats].some((r) => outputs.has(r))) continue;
+    const moved = new Set([target.id, ...stats]);
+    // Nothing else may read what moves: the kernels writing it go away.
+    const others = plan.roots().filter((k) => !moved.has(k.id) && plan.writer(k.id) !== root);
+    if (others.some((k) => [...plan.members(k.id).reads].some((id) => moved.has(id)))) continue;
+    if ([...moved].some((id) => plan.isMaterialized(id) && !moved.has(plan.writer(id)))) continue;
+    if (readsAfter(plan, root, target, stats).size + plan.outputsOf(root) > opts.maxBindings) continue;
+    for (const id of moved) {
+      plan.unjoin(id);
+      plan.rowFused.delete(id);
+      plan.materialized.delete(id);
+    }
+    for (const r of stats) plan.matmulRowReductions.set(r, root);
+  }
+}
+
+export const FUSE_NORM_PROLOGUES: FusionPass = { name: 'fuse-norm-prologues', run: fuseNormPrologues };
