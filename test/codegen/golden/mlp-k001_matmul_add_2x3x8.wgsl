@@ -1,4 +1,4 @@
-// k002_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
+// k001_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
 //   binding 0 buf0 (read/write): %34 reshape f32[6,12]
 //   binding 1 buf1 (read): %32 param "fc2.weight" f32[8,12]
 //   binding 2 buf2 (read): %0 input "x" f32[2,3,8]
