@@ -220,6 +220,10 @@ function fusionView(fusion: FusionPlan): FusionView {
     siblings: (root) => fusion.siblings.get(root) ?? [],
     epilogueAnchor: (root) => fusion.anchorOf.get(root),
     rowReductions: (root) => rowsOf.get(root) ?? [],
+    secondProduct: (root) => {
+      const m2 = fusion.secondProduct.get(root);
+      return m2 === undefined || fusion.isMaterialized(m2) ? undefined : m2;
+    },
     matmulRowReductions: (root) => [...fusion.matmulRowReductions].filter(([r, host]) => host === root && !fusion.isMaterialized(r)).map(([r]) => r).sort((a, b) => a - b),
     stored: (id) => fusion.isMaterialized(id),
     attention: (pv) => fusion.attention.get(pv),
@@ -338,7 +342,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
   if (chosenTemplate === 'matmul') {
-    const offered = offeredVariants(matmulProblem(input), limits, view.matmulRowReductions(root.id).length > 0);
+    const offered = offeredVariants(matmulProblem(input), limits, view.matmulRowReductions(root.id).length > 0 || view.secondProduct(root.id) !== undefined);
     const signature = matmulSignature(input);
     const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
     const variant = chosen ?? defaultVariant(offered, rc.adapter);

@@ -47,9 +47,11 @@ export function matmulSignature(t: TemplateInput): MatmulSignature {
   const a = [loads(p.a.id, ra - 2, p.M), loads(p.a.id, ra - 1, p.K)] as const;
   const b = [loads(p.b.id, rb - 2, p.K), loads(p.b.id, rb - 1, p.N)] as const;
   const storeVec4 = canStoreVec4(w, t, p);
+  const second = t.plan.secondProduct(t.root.id);
+  const extra = second === undefined ? '' : ` +k${t.graph.node(t.graph.node(second).inputs[0]!).type.shape.at(-1)}`;
   return {
     batch: p.batchCount, M: p.M, N: p.N, K: p.K, a, b, storeVec4,
-    key: `${p.batchCount}x${p.M}x${p.N}x${p.K} a${a.join('/')} b${b.join('/')} ${storeVec4 ? 'v' : 's'}`,
+    key: `${p.batchCount}x${p.M}x${p.N}x${p.K} a${a.join('/')} b${b.join('/')} ${storeVec4 ? 'v' : 's'}${extra}`,
   };
 }
 

@@ -19,8 +19,8 @@
 // end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
 
 import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
-import { VEC4, type Expr } from './ir.ts';
-import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
+import { VEC4, type Buf, type Expr } from './ir.ts';
+import { batchIndices, canStoreVec4, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
 import { flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 import { emitRowReductionsAt } from './reduce.ts';
 import type { Node } from '../src/core/ir/graph.ts';
@@ -71,8 +71,9 @@ export function vec4Supported(c: Vec4Config, limits: TemplateLimits, batchCount:
 /** Renders a matmul kernel with the "vec4" or "subgroup" design (see the top of this file). */
 export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
   const k = vec4Kernel(t, cfg);
+  const second = emitSecondProduct(t, cfg);
   const loopOps = emitKSteps(k) + emitKTail(k);
-  const { vecStore, epilogueOps } = emitStores(k);
+  const { vecStore, epilogueOps } = emitStores(k, second?.accs);
   const { M, N, K, batchCount } = k.p;
   const { lanes: S, groups: G, subgroup } = cfg;
   return {
@@ -80,10 +81,25 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
     workgroupSize: [S, G, 1],
     dispatch: [k.dx, k.dy, batchCount],
     // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
-    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * (Math.ceil(K / 4) * loopOps + k.prologueOps)),
+    flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * (Math.ceil(K / 4) * loopOps + k.prologueOps)) + (second?.flops ?? 0),
     config: `${describeVec4(cfg)} x:${k.xAlongRows ? 'rows' : 'k'} y:${k.yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
     enables: subgroup ? ['subgroups'] : undefined,
   };
+}
+
+/**
+ * The second product of an epilogue (codegen/fusion/second-products.ts): its own k loop over the
+ * same output tile, into accumulators then kept in a private array for the epilogue.
+ */
+function emitSecondProduct(t: TemplateInput, cfg: Vec4Config): { accs: Buf; flops: number; mm: Node } | undefined {
+  const m2 = t.plan.secondProduct(t.root.id);
+  if (m2 === undefined) return undefined;
+  if (cfg.swap) throw new Error('matmul: a second product needs a variant without swap');
+  const k2 = vec4Kernel(t, cfg, problemOf(t.graph, t.graph.node(m2)), false);
+  const ops = emitKSteps(k2) + emitKTail(k2);
+  const { M, N, K, batchCount } = k2.p;
+  const flops = batchCount * (2 * M * N * K + k2.tiles * cfg.lanes * cfg.groups * Math.ceil(K / 4) * ops);
+  return { accs: t.w.privateArray('accs2', VEC4, cfg.rows, k2.accs.map((a) => a.ref)), flops, mm: k2.p.mm };
 }
 
 /** A vec4 matmul kernel being written: the problem, its operands as rows × k, and the lane's block. */
@@ -120,9 +136,8 @@ interface Vec4Kernel {
 }
 
 /** The operands and their read axes; writes the lane's tile origin and declares its accumulators. */
-function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
+function vec4Kernel(t: TemplateInput, cfg: Vec4Config, p: MatmulProblem = matmulProblem(t), primary = true): Vec4Kernel {
   const { w, limits } = t;
-  const p = matmulProblem(t);
   const { M, N, K, batchCount } = p;
   const { rows: R, lanes: S, groups: G, subgroup, swap } = cfg;
   if (!vec4Supported(cfg, limits, batchCount)) throw new Error(`matmul variant ${describeVec4(cfg)} is not supported here`);
@@ -137,7 +152,7 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config): Vec4Kernel {
 
   // A row operand normalised in place (LayerNorm prologue) is read by rows along k: its
   // statistics are per row, computed before the k loop for the rows this lane reads.
-  const rowReductions = t.plan.matmulRowReductions(t.root.id).map((id) => t.graph.node(id));
+  const rowReductions = primary ? t.plan.matmulRowReductions(t.root.id).map((id) => t.graph.node(id)) : [];
   if (rowReductions.length && swap) throw new Error('matmul: a normalised row operand needs a variant without swap');
   // Read axes: X pieces along rows or k, Y vectors along columns or k (fewest buffer reads).
   const xAlongRows = !rowReductions.length && rowsExt % 4 === 0 && R % 4 === 0 && w.vec4Loads(X.id, X.outAxis) < w.vec4Loads(X.id, X.kAxis);
@@ -263,15 +278,16 @@ function emitKTail(v: Vec4Kernel): number {
  * same (its loads of row-invariant operands such as a bias are hoisted out of the loop).
  * Values are computed at clamped indices, stores guarded.
  */
-function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
+function emitStores(v: Vec4Kernel, accs2?: Buf): { vecStore: boolean; epilogueOps: number } {
   const { w, t, p, c0, r0 } = v;
   const { rows: R, swap } = v.cfg;
   const accs = w.privateArray('accs', VEC4, R, v.accs.map((a) => a.ref));
   const vecStore = canStoreVec4(w, t, p);
   let epilogueOps = 0;
-  const store = (gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean) => storeOne(v, gm, gn, gnClamp, acc, vector);
+  const second = (acc: Expr | undefined): SecondAccumulator | undefined => (acc === undefined ? undefined : { mm: t.graph.node(t.plan.secondProduct(t.root.id)!), acc });
+  const store = (gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean, acc2?: Expr) => storeOne(v, gm, gn, gnClamp, acc, vector, second(acc2));
   if (vecStore && !swap) {
-    epilogueOps = w.loop('r', 0, R, 1, (r) => store(w.let(add(r0, r), 'gm'), c0, 4, load(accs, r), true)) / 4;
+    epilogueOps = w.loop('r', 0, R, 1, (r) => store(w.let(add(r0, r), 'gm'), c0, 4, load(accs, r), true, accs2 && load(accs2, r))) / 4;
   } else if (vecStore) {
     // Lanes hold 4 rows (m) × R columns (n): transposed into vectors along n.
     w.loop('i', 0, 4, 1, (i) => {
@@ -284,7 +300,7 @@ function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
     w.loop('r', 0, R, 1, (r) => {
       epilogueOps = w.loop('i', 0, 4, 1, (i) => {
         const [gm, gn] = swap ? [add(c0, i), add(r0, r)] : [add(r0, r), add(c0, i)];
-        store(w.let(gm, 'gm'), w.let(gn, 'gn'), 1, lane(load(accs, r), i), false);
+        store(w.let(gm, 'gm'), w.let(gn, 'gn'), 1, lane(load(accs, r), i), false, accs2 && lane(load(accs2, r), i));
       });
     });
   }
@@ -292,14 +308,14 @@ function emitStores(v: Vec4Kernel): { vecStore: boolean; epilogueOps: number } {
 }
 
 /** Stores `acc` (a vec4 along n when `vector`) at output (gm, gn) through the epilogue, guarded. */
-function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean): void {
+function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean, second?: SecondAccumulator): void {
   const { M, N } = p;
   const guard = and(lt(gm, M), lt(gn, N));
   // An element past the end in every workgroup is never stored.
   if (guard.k === 'lit' && !guard.v) return;
   const gmc = w.let(min(gm, M - 1), 'gm'), gnc = w.let(min(gn, N - gnClamp), 'gn');
-  if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard);
-  else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard);
+  if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard, second);
+  else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard, second);
 }
 
 /**

@@ -23,7 +23,12 @@ export interface MatmulProblem {
 }
 
 export function matmulProblem({ graph, plan, root }: TemplateInput): MatmulProblem {
-  const mm = expectOp(graph.node(plan.epilogueAnchor(root.id) ?? root.id), 'matmul');
+  return problemOf(graph, graph.node(plan.epilogueAnchor(root.id) ?? root.id));
+}
+
+/** The problem of matmul node `node` (a kernel's second product, or its anchor). */
+export function problemOf(graph: TemplateInput['graph'], node: Node): MatmulProblem {
+  const mm = expectOp(node, 'matmul');
   const [a, b] = mm.inputs.map((i) => graph.node(i)) as [Node, Node];
   const batch = mm.type.shape.slice(0, -2);
   const [M, N] = mm.type.shape.slice(-2) as [number, number];
@@ -47,16 +52,24 @@ export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Expr):
  * chain over it (through reshapes: same element order), or a final permute (stored transposed:
  * weight gradients).
  */
-export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: Buf, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true)): void {
+/** A second product's accumulator at the element being stored (kernels/matmul-vec4.ts), for the epilogue. */
+export interface SecondAccumulator {
+  readonly mm: Node;
+  readonly acc: Expr;
+}
+
+export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: Buf, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true), second?: SecondAccumulator): void {
   const shape = p.mm.type.shape;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
   const flat = w.let(w.linear(idx, shape), 'f');
   w.relate(flat, shape, idx);
   const want = indexKey(idx);
-  w.provide(p.mm.id, (at) => {
-    if (indexKey(at) !== want) throw new FusionError(p.mm.id, `epilogue reads the product at [${indexKey(at)}], not [${want}]`);
-    return acc;
-  });
+  for (const [mm, value] of [[p.mm, acc], ...(second ? [[second.mm, second.acc] as const] : [])] as const) {
+    w.provide(mm.id, (at) => {
+      if (indexKey(at) !== want) throw new FusionError(mm.id, `epilogue reads the product at [${indexKey(at)}], not [${want}]`);
+      return value;
+    });
+  }
   const root = t.root;
   let rootIdx: Index, at: Expr = flat;
   if (root.op === 'permute') {
@@ -89,17 +102,19 @@ export function canStoreVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProble
  * `canStoreVec4` must hold). The store is guarded by `guard` (the values are computed at clamped,
  * in-range indices so that shared loads stay outside the branch).
  */
-export function storeEpilogueVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true)): void {
+export function storeEpilogueVec4(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true), second?: SecondAccumulator): void {
   const shape = p.mm.type.shape;
   const last = shape.length - 1;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
   const flat = w.let(w.linear(idx, shape), 'f');
   w.relate(flat, shape, idx);
   const want = indexKey(idx);
-  w.provideVec(p.mm.id, (at, axis) => (axis === last && indexKey(at) === want ? acc : undefined));
-  w.provide(p.mm.id, (at) => {
-    throw new FusionError(p.mm.id, `vector epilogue reads the product as a scalar at [${indexKey(at)}]`);
-  });
+  for (const [mm, value] of [[p.mm, acc], ...(second ? [[second.mm, second.acc] as const] : [])] as const) {
+    w.provideVec(mm.id, (at, axis) => (axis === last && indexKey(at) === want ? value : undefined));
+    w.provide(mm.id, (at) => {
+      throw new FusionError(mm.id, `vector epilogue reads the product as a scalar at [${indexKey(at)}]`);
+    });
+  }
   const root = t.root;
   let rootIdx: Index, rootFlat: Expr = flat;
   if (root.op === 'permute') {

@@ -114,6 +114,8 @@ export interface FusionView {
   epilogueAnchor(root: number): number | undefined;
   /** Last-axis reductions computed inside `root`'s row kernel, in graph order. */
   rowReductions(root: number): readonly number[];
+  /** A second matmul of the same shape the kernel of epilogue root `root` computes too (its accumulators read by the epilogue). */
+  secondProduct(root: number): number | undefined;
   /** Last-axis reductions of `root`'s matmul row operand, computed per row before its k loop (LayerNorm statistics). */
   matmulRowReductions(root: number): readonly number[];
   /** Whether node `id` is read from memory (a buffer) rather than computed where it is used. */

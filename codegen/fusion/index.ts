@@ -11,6 +11,7 @@ import { JOIN_ATTENTION_LSE, STORE_ATTENTION_BACKWARD_INPUTS } from './attention
 import { ENFORCE_BINDING_LIMITS } from './binding-limits.ts';
 import { FUSE_MATMUL_EPILOGUES } from './epilogues.ts';
 import { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
+import { FUSE_SECOND_PRODUCTS } from './second-products.ts';
 import { runFusionPasses, type FusionOptions, type FusionPass, type FusionPlan } from './plan.ts';
 import { STORE_MATMUL_PROLOGUES } from './prologues.ts';
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
@@ -32,6 +33,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   STORE_COSTLY_RECOMPUTATIONS,
   FUSE_ROW_REDUCTIONS,
   FUSE_NORM_PROLOGUES,
+  FUSE_SECOND_PRODUCTS,
   ENFORCE_BINDING_LIMITS,
   GROUP_SIBLINGS,
   JOIN_ATTENTION_LSE,

@@ -42,6 +42,8 @@ export class FusionPlan {
   readonly rowFused = new Map<number, number>();
   /** Last-axis reductions of a matmul's row operand computed inside the matmul's kernel: reduction -> kernel root. */
   readonly matmulRowReductions = new Map<number, number>();
+  /** Matmul epilogue root -> a second matmul of the same shape its kernel also computes (fuse-second-products). */
+  readonly secondProduct = new Map<number, number>();
   /** Kernel root -> the matmul whose accumulator it consumes as an epilogue. */
   readonly anchorOf = new Map<number, number>();
   /** Reshapes that share their input's buffer (same elements, same order): reshape -> stored input. */

@@ -148,6 +148,35 @@ test('LayerNorm as a matmul prologue: statistics per row before the k loop (subg
   assert.ok(fused > 0, 'the norm was fused into the matmul');
 });
 
+test('a second product in a matmul epilogue (fc2(h) + up(a)): two k loops over one output tile match the float64 reference', async () => {
+  const ctx = await gpu();
+  let fused = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        rows: fc.integer({ min: 1, max: 40 }), K1: fc.integer({ min: 1, max: 40 }), K2: fc.constantFrom(4, 8, 12, 6),
+        N: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(16, 64)), scale: fc.constantFrom(1, 0.5), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ rows, K1, K2, N, scale, seed }) => {
+        const b = new GraphBuilder();
+        const h = b.input('h', [2, rows, K1]), x = b.input('x', [2, rows, N]);
+        const a = linear(x, b.param('wd', [K2, N])).relu();
+        const up = linear(a, b.param('wu', [N, K2]));
+        b.output('y', linear(h, b.param('w2', [N, K1]), b.param('b2', [N])).add(scale === 1 ? up : up.mul(scale)).add(x));
+        const graph = b.build();
+        const feeds = feedsFor(graph, seed);
+        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass: 'cpu' }, `second product ${rows}x${K1}+${K2} -> ${N} sg${subgroupSize}`);
+          const matmuls = plan.kernels.filter((k) => k.kind === 'matmul').length;
+          if (matmuls === 2) fused++;
+        }
+      },
+    ),
+    fcParams(12),
+  );
+  assert.ok(fused > 0, 'the adapter product was computed in the epilogue kernel');
+});
+
 test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches the float64 reference (subgroups and not)', async () => {
   const ctx = await gpu();
   let fused = 0, split = 0;
