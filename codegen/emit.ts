@@ -214,7 +214,39 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   }
 
   linear(idx: Index, shape: Shape): Expr {
-    return this.knownFlat(idx, shape) ?? dotIndex(canonicalIndex(idx, shape), stridesOf(shape));
+    const known = this.knownFlat(idx, shape);
+    if (known) return known;
+    return this.linearTerms(idx, shape).reduce((flat, t) => add(flat, mul(t.e, t.stride)), u32(0));
+  }
+
+  /**
+   * An index's terms index·stride. Adjacent axes split off one value, (v / n)·(n·s) + (v % n)·s,
+   * are one term v·s: a [B, T, C] tensor addressed from a row of [B·T, C] costs no division.
+   */
+  private linearTerms(idx: Index, shape: Shape): { e: Expr; stride: number }[] {
+    const canon = canonicalIndex(idx, shape), st = stridesOf(shape);
+    const terms: { e: Expr; stride: number }[] = [];
+    let axis = 0;
+    while (axis < canon.length) {
+      let e = canon[axis]!, k = axis;
+      for (let merged = this.mergedAxes(e, canon[k + 1], shape[k + 1]); merged; merged = this.mergedAxes(e, canon[k + 1], shape[k + 1])) [e, k] = [merged, k + 1];
+      if (shape[k] !== 1 || k === canon.length - 1) terms.push({ e, stride: st[k]! });
+      axis = k + 1;
+    }
+    return terms;
+  }
+
+  /** `a·n + b` when a = X / (Q·n) and b = (X / Q) % n (Q = 1: X % n): X / Q; else undefined. */
+  private mergedAxes(a: Expr, b: Expr | undefined, n: number | undefined): Expr | undefined {
+    if (b === undefined || n === undefined || n <= 1) return undefined;
+    const def = (e: Expr): Expr => (e.k === 'local' ? this.defs.get(e.x) ?? e : e);
+    const lit = (e: Expr | undefined) => (e?.k === 'lit' ? e.v : undefined);
+    const da = def(a), db = def(b);
+    if (da.k !== 'alu' || da.op !== 'div' || db.k !== 'alu' || db.op !== 'mod' || lit(db.args[1]) !== n) return undefined;
+    const inner = def(db.args[0]!);
+    const [x, q] = inner.k === 'alu' && inner.op === 'div' && lit(inner.args[1]) !== undefined ? [inner.args[0]!, lit(inner.args[1])!] : [db.args[0]!, 1];
+    if (lit(da.args[1]) !== q * n || exprKey(def(da.args[0]!)) !== exprKey(def(x))) return undefined;
+    return q === 1 ? x : db.args[0]!.k === 'local' ? db.args[0]! : div(x, q);
   }
 
   unflatten(flat: Expr, shape: Shape): Index {
@@ -415,7 +447,8 @@ export class KernelWriter implements KernelBuilder, LowerContext {
       const stored = this.graph.node(this.fusion.storage(node.id));
       const st = stridesOf(node.type.shape);
       if (isFolded(stored) || st[axis] !== 1 || node.type.shape[axis]! % 4 !== 0) return this.vec4Scalars(node, idx, axis);
-      const at = idx.reduce<Expr>((acc, e, a) => (node.type.shape[a] === 1 ? acc : add(acc, a === axis ? div(e, 4) : mul(e, st[a]! / 4))), u32(0));
+      // The vector axis is the last (stride 1): every other stride is a multiple of 4.
+      const at = this.linearTerms(idx, node.type.shape).reduce<Expr>((acc, t) => add(acc, t.stride === 1 ? div(t.e, 4) : mul(t.e, t.stride / 4)), u32(0));
       return this.let(load(this.bufferVec4(node.id), at), 'vl');
     }
     const v = (LOWER[node.op] as Lowering<OpName>)(this, node as Node<OpName>, idx, { width: 4, axis });

@@ -56,11 +56,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   for (var r_32 = 0u; r_32 < opaque_0 + 8u; r_32++) {
     let gm_33 = min(r_32, 5u);
     let f_34 = gm_33 * 8u + cb_2;
-    let i_35 = gm_33 / 3u;
-    let i_36 = gm_33 % 3u;
-    let vl_37 = buf2[i_35 * 6u + i_36 * 2u + cb_2 / 4u];
-    let vv_38 = accs_30[r_32] + vl_31;
-    let vv_39 = vl_37 + vv_38;
-    if (r_32 < 6u && c_1 < 8u) { buf4[f_34 / 4u] = vv_39; }
+    let vl_35 = buf2[gm_33 * 2u + cb_2 / 4u];
+    let vv_36 = accs_30[r_32] + vl_31;
+    let vv_37 = vl_35 + vv_36;
+    if (r_32 < 6u && c_1 < 8u) { buf4[f_34 / 4u] = vv_37; }
   }
 }
