@@ -2,7 +2,7 @@
 // stored (or fused patterns split) until every kernel fits.
 
 import { dropBrokenRowFusions } from './row-reductions.ts';
-import type { FusionPass, FusionPlan, FusionState } from './plan.ts';
+import { RENAMING, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
 /**
  * No kernel may bind more storage buffers than the device allows. Storing nodes to respect the
@@ -27,7 +27,9 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
       const attention = plan.attention.get(anchor ?? root.id);
       let best = -1, bestReads = 1;
       for (const id of computed) {
-        if (id === root.id || id === anchor || attention?.members.includes(id)) continue;
+        // A renaming (reshape) reads what its input reads: storing the input instead keeps the
+        // renaming a free view (a stored renaming of a stored tensor is a copy kernel).
+        if (id === root.id || id === anchor || attention?.members.includes(id) || RENAMING.has(plan.graph.node(id).op)) continue;
         if (anchor !== undefined && plan.members(id).computed.has(anchor)) continue;
         const r = plan.members(id).reads.size;
         if (r > bestReads) [best, bestReads] = [id, r];

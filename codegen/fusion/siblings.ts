@@ -3,7 +3,7 @@
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
 import { sameShape } from '../../src/core/ir/shape.ts';
-import { ANCHORS, ELEMENTWISE, dependsOnAny, type FusionPass, type FusionState } from './plan.ts';
+import { ANCHORS, ELEMENTWISE, RENAMING, dependsOnAny, type FusionPass, type FusionState } from './plan.ts';
 
 /**
  * Horizontal fusion: a map kernel also computes later roots of the same shape that share inputs
@@ -11,7 +11,9 @@ import { ANCHORS, ELEMENTWISE, dependsOnAny, type FusionPass, type FusionState }
  * they read is already written before it. Shared loads and subexpressions are then computed once.
  */
 function groupSiblings({ graph, plan, opts: { maxBindings } }: FusionState): void {
-  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
+  // Renamings (reshapes) are left alone: alias-stored-reshapes may give them no kernel at all,
+  // which would drop whatever had joined them.
+  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !RENAMING.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
   const leaders: { id: number; shape: readonly number[]; reads: Set<number>; computed: Set<number>; outputs: number }[] = [];
   for (const r of plan.roots()) {
     if (!isMapRoot(r)) continue;
