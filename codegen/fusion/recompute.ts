@@ -17,10 +17,25 @@ function storeCostlyRecomputations({ graph, plan, consumers, claimed }: FusionSt
   const { nodes } = graph;
   const mat = plan.materialized;
   const cost = new Array<number>(nodes.length).fill(0);
+  // Matmuls reading a node as an operand (through views): each recomputes it for every tile it
+  // loads. A computed operand of two or more (the residual stream's gradient, read by a block's
+  // backward matmuls) is stored: left inline, its cost would run on along the stream until some
+  // later sum is stored, at a place that depends on the block's position (blocks alternating
+  // between two plans).
+  const matmulOperandOf = (id: number): number => {
+    let count = 0;
+    const visit = (c: number) => {
+      const op = graph.node(c).op;
+      if (op === 'matmul') count++;
+      else if (op === 'reshape' || op === 'permute') for (const d of consumers[c]!) visit(d);
+    };
+    for (const c of consumers[id]!) visit(c);
+    return count;
+  };
   for (const n of nodes) {
     if (mat.has(n.id) || claimed.has(n.id)) continue;
     cost[n.id] = expands(graph, n) ? 0 : (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
-    if (consumers[n.id]!.length > 1 && cost[n.id]! > RECOMPUTE_LIMIT) {
+    if (consumers[n.id]!.length > 1 && (cost[n.id]! > RECOMPUTE_LIMIT || (cost[n.id]! > 1 && matmulOperandOf(n.id) > 1))) {
       mat.add(n.id);
       cost[n.id] = 0;
     }
