@@ -13,11 +13,11 @@ import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type Fusion
 const OPTS = { maxBindings: 8 };
 
 /** The plan of FUSION_PASSES up to `name` (with it, or without it). */
-function planUpTo(graph: Graph, name: string, withIt: boolean, maxBindings = OPTS.maxBindings): FusionPlan {
+function planUpTo(graph: Graph, name: string, withIt: boolean, maxBindings = OPTS.maxBindings, adapterClass?: 'cpu' | 'gpu'): FusionPlan {
   const at = FUSION_PASSES.findIndex((p) => p.name === name);
   assert.ok(at >= 0, `no fusion pass named ${name}`);
   const passes: FusionPass[] = FUSION_PASSES.slice(0, withIt ? at + 1 : at);
-  return planFusion(graph, { maxBindings }, passes);
+  return planFusion(graph, { maxBindings, ...(adapterClass ? { adapterClass } : {}) }, passes);
 }
 
 const stored = (plan: FusionPlan) => new Set(plan.materialized);
@@ -124,6 +124,65 @@ test('fuse-row-reductions: LayerNorm\'s statistics are computed in the kernel th
   const plan = planUpTo(g, 'fuse-row-reductions', true);
   assert.equal(plan.rowFused.size, 2, 'Σx and Σ(x − mean)² fused');
   for (const root of plan.rowFused.values()) assert.equal(root, g.outputs.get('y'));
+});
+
+test('store-costly-recomputations: an expanding broadcast is never stored; a computed operand of two matmuls is', () => {
+  const b = new GraphBuilder();
+  const x = b.input('x', [6, 16]);
+  const row = x.exp().sum(1).log().mul(2).sqrt().add(1).tanh().exp().mul(3).sqrt(); // [6, 1], costly
+  const wide = row.broadcastTo([6, 16]);
+  b.output('p', wide.mul(x));
+  b.output('q', wide.add(x));
+  const g2 = x.add(b.input('y', [6, 16])).mul(3); // cheap, read by two matmuls
+  b.output('m1', g2.matmul(b.param('w1', [16, 4])));
+  b.output('m2', g2.matmul(b.param('w2', [16, 4])));
+  const graph = b.build();
+  const plan = planUpTo(graph, 'store-costly-recomputations', true);
+  const broadcast = graph.nodes.find((n) => n.op === 'broadcast')!;
+  assert.ok(!plan.isMaterialized(broadcast.id), 'the broadcast copy is not stored');
+  const sharedOperand = graph.nodes.filter((n) => graph.nodes.filter((m) => m.op === 'matmul' && m.inputs[0] === n.id).length === 2);
+  assert.equal(sharedOperand.length, 1);
+  assert.ok(plan.isMaterialized(sharedOperand[0]!.id), 'the operand of both matmuls is stored');
+});
+
+test('fuse-row-reductions: a row sum only a matmul epilogue reads is computed by the kernel writing its input', () => {
+  const b = new GraphBuilder();
+  const x = b.param('x', [10, 8], { trainable: true });
+  const ln = layerNorm(x, b.param('g', [8]), b.param('h', [8]), 1e-5);
+  const y = x.add(linear(ln, b.param('w1', [8, 8]))).add(linear(x, b.param('wa', [8, 8])));
+  b.output('loss', y.mul(b.input('w', [10, 8])).sumAll());
+  const graph = gradients(b.build(), { loss: 'loss' });
+  const plan = planUpTo(graph, 'fuse-row-reductions', true);
+  // Σ of a kernel's own root: the root's kernel writes the sum too.
+  const hosted = [...plan.rowFused].filter(([r, root]) => graph.node(r).op === 'sum' && plan.siblings.get(root)?.includes(r) && graph.node(r).inputs.some((i) => i === root || graph.node(i).inputs.includes(root)));
+  assert.ok(hosted.length > 0, 'LayerNorm backward\'s Σ dx̂ is hosted by the kernel writing dx̂');
+});
+
+test('fuse-norm-prologues: on CPU adapters a LayerNorm read by one matmul is computed in its kernel', () => {
+  const b = new GraphBuilder();
+  const ln = layerNorm(b.input('x', [2, 6, 16]), b.param('g', [16]), b.param('h', [16]), 1e-6);
+  b.output('y', linear(ln, b.param('w', [64, 16]), b.param('bias', [64])));
+  const graph = b.build();
+  const before = planUpTo(graph, 'fuse-norm-prologues', false, OPTS.maxBindings, 'cpu');
+  const cpu = planUpTo(graph, 'fuse-norm-prologues', true, OPTS.maxBindings, 'cpu');
+  const gpuPlan = planUpTo(graph, 'fuse-norm-prologues', true, OPTS.maxBindings, 'gpu');
+  assert.ok(before.kernelRoots().length > 1, 'without the pass the norm has kernels of its own');
+  assert.equal(cpu.kernelRoots().length, 1, 'one kernel: the matmul');
+  assert.deepEqual([...cpu.matmulRowReductions.keys()].map((r) => opOf(graph, r)), ['sum', 'sum'], 'Σx and Σ(x − mean)² per row');
+  assert.equal(gpuPlan.kernelRoots().length, before.kernelRoots().length, 'GPU adapters (the tiled variant) keep the plan');
+});
+
+test('fuse-second-products: on CPU adapters fc2(h) + up(a) is one kernel', () => {
+  const b = new GraphBuilder();
+  const h = b.input('h', [12, 20]), x = b.input('x', [12, 16]);
+  const up = linear(linear(x, b.param('wd', [8, 16])).relu(), b.param('wu', [16, 8]));
+  b.output('y', linear(h, b.param('w2', [16, 20]), b.param('b2', [16])).add(up).add(x));
+  const graph = b.build();
+  const before = planUpTo(graph, 'fuse-second-products', false, OPTS.maxBindings, 'cpu');
+  const plan = planUpTo(graph, 'fuse-second-products', true, OPTS.maxBindings, 'cpu');
+  assert.equal(plan.secondProduct.size, 1);
+  assert.equal(plan.kernelRoots().length, before.kernelRoots().length - 1, 'the adapter product has no kernel of its own');
+  assert.equal(planUpTo(graph, 'fuse-second-products', true, OPTS.maxBindings, 'gpu').secondProduct.size, 0);
 });
 
 test('enforce-binding-limits: no kernel binds more buffers than the device allows', () => {
