@@ -15,7 +15,7 @@ import { FUSE_SECOND_PRODUCTS } from './second-products.ts';
 import { runFusionPasses, type FusionOptions, type FusionPass, type FusionPlan } from './plan.ts';
 import { STORE_MATMUL_PROLOGUES } from './prologues.ts';
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
-import { FUSE_ROW_REDUCTIONS } from './row-reductions.ts';
+import { FUSE_ROW_REDUCTIONS, INLINE_ROW_INPUTS } from './row-reductions.ts';
 import { GROUP_SIBLINGS } from './siblings.ts';
 import { STORE_EVERYTHING, STORE_UNFUSABLE } from './stores.ts';
 
@@ -32,6 +32,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   STORE_ATTENTION_BACKWARD_INPUTS,
   STORE_COSTLY_RECOMPUTATIONS,
   FUSE_ROW_REDUCTIONS,
+  INLINE_ROW_INPUTS,
   FUSE_NORM_PROLOGUES,
   FUSE_SECOND_PRODUCTS,
   ENFORCE_BINDING_LIMITS,

@@ -5,7 +5,7 @@
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
 import { sameShape } from '../../src/core/ir/shape.ts';
-import { ANCHORS, BUFFER_LEAVES, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
+import { ANCHORS, BUFFER_LEAVES, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
 /**
  * Row fusion: a last-axis reduction read by one kernel over the same rows is computed inside it;
@@ -191,3 +191,29 @@ function inputIndex(graph: Graph, n: Node, k: number, s: SymIndex): SymIndex {
 }
 
 export const FUSE_ROW_REDUCTIONS: FusionPass = { name: 'fuse-row-reductions', run: fuseRowReductions };
+
+/**
+ * A stored elementwise root that only one row kernel over the same rows reads (LayerNorm
+ * backward's dx̂, read by the kernel of Σ dx̂ and dx) is computed there instead, with the row
+ * reductions it hosted: one kernel and one intermediate tensor fewer.
+ */
+function inlineRowInputs({ graph, plan, outputs, opts }: FusionState): void {
+  for (const n of plan.roots()) {
+    if (!ELEMENTWISE.has(n.op) || outputs.has(n.id) || plan.anchorOf.has(n.id) || plan.siblings.has(n.id) || plan.aliasOf.has(n.id)) continue;
+    const readers = new Set(plan.roots().filter((k) => k.id !== n.id && plan.members(k.id).reads.has(n.id)).map((k) => plan.writer(k.id)));
+    if (readers.size !== 1) continue;
+    const host = graph.node([...readers][0]!);
+    if (ANCHORS.has(host.op) || plan.anchorOf.has(host.id) || !sameShape(rowDomain(graph, host) ?? [], n.type.shape)) continue;
+    if (![...plan.rowFused.values()].includes(host.id)) continue; // a row kernel already
+    const hosted = [...plan.rowFused].filter(([, h]) => h === n.id).map(([r]) => r);
+    plan.materialized.delete(n.id);
+    for (const r of hosted) plan.rowFused.set(r, host.id);
+    const legal = [...plan.rowFused].filter(([, h]) => h === host.id).every(([r]) => readsOnlyAtOwnRow(plan, host, graph.node(r)));
+    if (!legal || plan.members(host.id).reads.size + plan.outputsOf(host.id) > opts.maxBindings) {
+      plan.materialized.add(n.id);
+      for (const r of hosted) plan.rowFused.set(r, n.id);
+    }
+  }
+}
+
+export const INLINE_ROW_INPUTS: FusionPass = { name: 'inline-row-inputs', run: inlineRowInputs };

@@ -158,6 +158,19 @@ test('fuse-row-reductions: a row sum only a matmul epilogue reads is computed by
   assert.ok(hosted.length > 0, 'LayerNorm backward\'s Σ dx̂ is hosted by the kernel writing dx̂');
 });
 
+test('inline-row-inputs: LayerNorm backward\'s dx̂, read only by the kernel of Σ dx̂ and dx, is computed there', () => {
+  const b = new GraphBuilder();
+  const x = b.param('x', [10, 8], { trainable: true });
+  const y = x.add(linear(layerNorm(x, b.param('g', [8]), b.param('h', [8]), 1e-5), b.param('w1', [8, 8])));
+  b.output('loss', y.mul(b.input('w', [10, 8])).sumAll());
+  const graph = gradients(b.build(), { loss: 'loss' });
+  const before = planUpTo(graph, 'inline-row-inputs', false), after = planUpTo(graph, 'inline-row-inputs', true);
+  assert.equal(after.kernelRoots().length, before.kernelRoots().length - 1);
+  const dx = graph.outputs.get('grad:x')!;
+  const host = after.writer(dx);
+  assert.ok([...after.rowFused.values()].filter((h) => h === host).length >= 2, 'the kernel writing dx computes both row sums of the backward');
+});
+
 test('fuse-norm-prologues: on CPU adapters a LayerNorm read by one matmul is computed in its kernel', () => {
   const b = new GraphBuilder();
   const ln = layerNorm(b.input('x', [2, 6, 16]), b.param('g', [16]), b.param('h', [16]), 1e-6);

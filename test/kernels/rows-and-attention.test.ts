@@ -83,7 +83,7 @@ test('row kernels: lanes and workgroups match the float64 reference, forward and
   assert.ok(seen.has('lanes') && seen.has('group') && seen.has('moments'), `both row kernel shapes and one-pass moments exercised (${[...seen]})`);
 });
 
-test('LayerNorm backward into a matmul epilogue: its Σ dx̂ is computed by the kernel that writes dx̂ (lanes and workgroups, float64 reference)', async () => {
+test('LayerNorm backward in a residual block: Σ dx̂ computed by the kernel that writes dx̂ or dx (lanes and workgroups, float64 reference)', async () => {
   const ctx = await gpu();
   let hosted = 0;
   await fc.assert(
@@ -91,19 +91,22 @@ test('LayerNorm backward into a matmul epilogue: its Σ dx̂ is computed by the 
       fc.record({
         rows: fc.oneof(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 16, max: 70 })),
         n: fc.oneof(fc.integer({ min: 2, max: 40 }), fc.constantFrom(8, 64)),
+        adapter: fc.boolean(),
         seed: fc.integer({ min: 1, max: 2 ** 30 }),
       }),
-      async ({ rows, n, seed }) => {
-        // A pre-norm residual block's shape: x + W1·LN(x) + Wa·x, so that dx is the epilogue of Wa's backward matmul.
+      async ({ rows, n, adapter, seed }) => {
+        // A pre-norm residual block's shape: x + W1·LN(x) (+ Wa·x: dx is then the epilogue of Wa's
+        // backward matmul; without, dx̂ is computed by the kernel of Σ dx̂ and dx: inline-row-inputs).
         const b = new GraphBuilder();
         const x = b.param('x', [rows, n], { trainable: true });
         const ln = layerNorm(x, b.param('g', [n]), b.param('h', [n]), 1e-5);
-        const y = x.add(linear(ln, b.param('w1', [n, n]), b.param('b1', [n]))).add(linear(x, b.param('wa', [n, n]), b.param('ba', [n])));
+        const z = x.add(linear(ln, b.param('w1', [n, n]), b.param('b1', [n])));
+        const y = adapter ? z.add(linear(x, b.param('wa', [n, n]), b.param('ba', [n]))) : z;
         b.output('loss', y.mul(b.input('w', [rows, n])).sumAll());
         const graph = gradients(b.build(), { loss: 'loss' });
         const feeds = feedsFor(graph, seed);
         for (const adapterClass of ['cpu', 'gpu'] as const) {
-          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), adapterClass }, `LN backward ${rows}x${n} ${adapterClass}`);
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), adapterClass }, `LN backward ${rows}x${n} ${adapter ? 'with adapter ' : ''}${adapterClass}`);
           // A kernel writing a row sum of its own root (which the sum reads, computed in place).
           const readsRoot = (id: number, root: number): boolean => id === root || graph.node(id).inputs.some((i) => readsRoot(i, root));
           if (plan.kernels.some((k) => k.kind === 'row' && k.outputs.some((o) => o !== k.root && graph.node(o).op === 'sum' && readsRoot(o, k.root)))) hosted++;
