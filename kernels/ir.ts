@@ -210,19 +210,26 @@ let interned = new Map<string, number>();
 const ids = new WeakMap<Expr, number>();
 const GENERATION = 2 ** 32;
 
+/** Starts the intern table afresh (what growing past INTERN_LIMIT does; exported for tests). */
+export function restartInterning(): void {
+  generation++;
+  interned = new Map();
+}
+
 /** The interned number of an expression's structure (see exprKey). */
 export function exprId(e: Expr): number {
   const hit = ids.get(e);
-  if (hit !== undefined && Math.floor(hit / GENERATION) === generation) return hit % GENERATION;
-  if (interned.size >= INTERN_LIMIT) {
-    generation++;
-    interned = new Map();
-  }
+  if (hit !== undefined && Math.floor(hit / GENERATION) === generation) return hit;
+  if (interned.size >= INTERN_LIMIT) restartInterning();
   const shape = shapeOf(e);
   let id = interned.get(shape);
   if (id === undefined) interned.set(shape, (id = interned.size));
-  ids.set(e, generation * GENERATION + id);
-  return id;
+  // The generation is part of the number: a key made before a restart (held in a builder's memo,
+  // or an operand's number inside a shape being interned across the restart) never equals a key
+  // made after it for another expression.
+  const full = generation * GENERATION + id;
+  ids.set(e, full);
+  return full;
 }
 
 /** An expression's structure with its operands as their interned numbers. */

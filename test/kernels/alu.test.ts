@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { add, bound, div, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
-import { Local, U32, type Expr } from '../../kernels/ir.ts';
+import { exprKey, Local, restartInterning, U32, type Expr } from '../../kernels/ir.ts';
 import { fcParams } from '../support/random.ts';
 
 const VARS = ['x0', 'x1', 'x2', 'r', 'k', 'j'].map((n) => new Local(n, U32, 'let'));
@@ -94,4 +94,18 @@ test('division and modulo of sums with a common factor simplify', () => {
   assert.equal(printIx(div(add(mul(j, 4), 1), 4)), 'j');
   assert.notEqual(printIx(div(add(mul(r, 4), k), 4)), 'r');
   assert.equal(printIx(sub(add(r, 5), 2)), 'r + 3u');
+});
+
+test('expression keys made before the intern table restarts never equal keys made after it', () => {
+  // The builder's memo keeps keys across a restart (the table restarts when it grows past its
+  // limit, in the middle of a long compile): a new expression must not find an old one's entry.
+  restartInterning();
+  const i = new Local('i', U32, 'let');
+  const before = new Set([exprKey(add(local(i, 100), 1)), exprKey(mul(local(i, 100), 3))]);
+  restartInterning();
+  const j = new Local('j', U32, 'let');
+  for (let c = 1; c < 500; c++) {
+    const key = exprKey(add(mul(local(j, 100), c), 7));
+    assert.ok(!before.has(key), `key ${key} of a new expression equals one made before the restart`);
+  }
 });
