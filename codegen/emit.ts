@@ -10,7 +10,7 @@ import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import { numel, stridesOf, type Shape } from '../src/core/ir/shape.ts';
 import {
-  add, bound, builtin, canonicalIndex, cast, div, dotIndex, indexKey, literal, load, local, mod, mul, splat, sub, u32, vec4,
+  add, bound, builtin, canonicalIndex, cast, div, indexKey, literal, load, local, mod, mul, splat, sub, u32, vec4,
   type Index,
 } from '../kernels/alu.ts';
 import { Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';

@@ -5,17 +5,15 @@
 
 import type { Node } from '../../src/core/ir/graph.ts';
 import { sameShape } from '../../src/core/ir/shape.ts';
+import { rowOperandOf } from './prologues.ts';
 import { ANCHORS, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
-const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
 const isRowReduction = (plan: FusionPlan, n: Node, domain: readonly number[]) =>
   (n.op === 'sum' || n.op === 'reduceMax') && sameShape(plan.graph.node(n.inputs[0]!).type.shape, domain) && n.attrs.axis === domain.length - 1;
 
 /** The matmul's row operand, through reshapes that keep its rows' length, and the kernel root of the matmul. */
 function rowOperand(plan: FusionPlan, m: Node): { target: Node; root: number } | undefined {
-  const graph = plan.graph;
-  let target = graph.node(m.inputs[0]!);
-  while (target.op === 'reshape' && !plan.isMaterialized(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+  const target = rowOperandOf(plan.graph, (id) => plan.isMaterialized(id), m);
   const root = [...plan.anchorOf].find(([, mm]) => mm === m.id)?.[0] ?? (plan.isMaterialized(m.id) ? m.id : undefined);
   return root === undefined ? undefined : { target, root };
 }

@@ -6,6 +6,13 @@ import { ELEMENTWISE, type FusionPass, type FusionState } from './plan.ts';
 
 const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
 
+/** Matmul `m`'s row operand, seen through unstored reshapes that keep its rows' length. */
+export function rowOperandOf(graph: Graph, stored: (id: number) => boolean, m: Node): Node {
+  let target = graph.node(m.inputs[0]!);
+  while (target.op === 'reshape' && !stored(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+  return target;
+}
+
 /** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */
 function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
   const seen = new Set<number>();
@@ -35,8 +42,7 @@ function storeMatmulPrologues(s: FusionState): void {
   const mat = plan.materialized;
   for (const m of graph.nodes) {
     if (m.op !== 'matmul' || s.inAttention.has(m.id)) continue;
-    let target = graph.node(m.inputs[0]!);
-    while (target.op === 'reshape' && !mat.has(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
+    const target = rowOperandOf(graph, (id) => mat.has(id), m);
     if (mat.has(target.id) || s.claimed.has(target.id) || !ELEMENTWISE.has(target.op)) continue;
     const leaves = kVaryingReads(graph, mat, target);
     const tiles = Math.ceil(m.type.shape[m.type.shape.length - 1]! / 32);
