@@ -8,7 +8,7 @@
 //    runs part p for the workgroups [offset_p, offset_p + count_p) — or nothing, when the parts
 //    turn out not to fit together (their dispatches then run one after the other, still correct).
 
-import { u32, add, mul, div, mod, sub, ge, lt, and, or, bool, local, builtin } from '../kernels/alu.ts';
+import { u32, add, mul, div, mod, sub, ge, lt, and, or, bool, local, builtin, isZero } from '../kernels/alu.ts';
 import { BOOL, Buf, Local, U32, childrenOf, mapExprs, withBody, type AluOp, type Expr, type KernelIR, type Stmt, type StmtOf } from '../kernels/ir.ts';
 import { pruneBindings, vectorBindings } from './passes/bindings.ts';
 import { rewriter } from './passes/tree.ts';
@@ -125,16 +125,22 @@ export function batchKernels(parts: readonly BatchPart[], limits: BatchLimits): 
   const rows = Math.ceil(total / max);
   if (rows > max) return undefined;
   const dispatch: [number, number, number] = [Math.ceil(total / rows), rows, 1];
+  // Parts whose row count is read at run time have their workgroup count read then too: the
+  // module is then the same for every row count (its dispatch size is not part of it).
+  const sizedAtRunTime = parts.map((p) => p.ir.workgroups !== undefined && p.dispatch[2] === 1);
+  const anyAtRunTime = sizedAtRunTime.some(Boolean);
   const flat = new Local('wg', U32, 'let');
-  const body: Stmt[] = [{ k: 'let', x: flat, value: rows === 1 ? builtin('wid', 0) : add(builtin('wid', 0), mul(builtin('wid', 1), builtin('nwg', 0))) }];
-  let offset = 0;
+  const body: Stmt[] = [{ k: 'let', x: flat, value: rows === 1 && !anyAtRunTime ? builtin('wid', 0) : add(builtin('wid', 0), mul(builtin('wid', 1), builtin('nwg', 0))) }];
+  let offset: Expr = u32(0);
   const bodies = parts.map((p) => withoutGuardReturns(p.ir.body));
   if (bodies.some((b) => b === undefined)) return undefined;
+  const toShared = (b: Buf) => shared.get(viewKey(b))!;
   for (const [i, p] of parts.entries()) {
-    const n = count(p.dispatch);
-    const inRange = and(ge(local(flat), u32(offset)), lt(local(flat), u32(offset + n)));
-    body.push({ k: 'if', cond: offset === 0 ? lt(local(flat), u32(n)) : inRange, body: partBody(p, bodies[i]!, sub(local(flat), u32(offset)), (b) => shared.get(viewKey(b))!) });
-    offset += n;
+    const n = sizedAtRunTime[i] ? sharedLengths(p.ir.workgroups!, toShared) : u32(count(p.dispatch));
+    const end = add(offset, n);
+    const inRange = isZero(offset) ? lt(local(flat), end) : and(ge(local(flat), offset), lt(local(flat), end));
+    body.push({ k: 'if', cond: inRange, body: partBody(p, bodies[i]!, sub(local(flat), offset), toShared, sizedAtRunTime[i] ? n : undefined) });
+    offset = end;
   }
   const ir: KernelIR = {
     body,
@@ -148,20 +154,26 @@ export function batchKernels(parts: readonly BatchPart[], limits: BatchLimits): 
 
 const count = (d: readonly number[]): number => d[0]! * d[1]! * d[2]!;
 
+/** `e` (a part's workgroup count) reading the shared bindings' lengths. */
+const sharedLengths = (e: Expr, shared: (b: Buf) => Buf): Expr => rewriter((x) => (x.k === 'length' ? { ...x, buf: shared(x.buf) } : x))(e);
+
 /**
  * A part's statements with its workgroup id taken from `index` (its own flat workgroup index)
- * and its workgroup counts made constants, its storage buffers replaced by the shared ones.
+ * and its workgroup counts made constants, its storage buffers replaced by the shared ones. A part
+ * sized at run time (`groups`: its workgroup count) sees one flat row of workgroups: it indexes
+ * workgroups by flatWorkgroup only (TemplateOutput.workgroups).
  */
-function partBody(p: BatchPart, stmts: readonly Stmt[], index: Expr, shared: (b: Buf) => Buf): Stmt[] {
+function partBody(p: BatchPart, stmts: readonly Stmt[], index: Expr, shared: (b: Buf) => Buf, groups?: Expr): Stmt[] {
   const [x, y] = p.dispatch;
   const f = new Local('part', U32, 'let');
   const ids = [new Local('wx', U32, 'let'), new Local('wy', U32, 'let'), new Local('wz', U32, 'let')] as const;
-  const values = [mod(local(f), u32(x)), mod(div(local(f), u32(x)), u32(y)), div(local(f), u32(x * y))];
+  const values = groups ? [local(f), u32(0), u32(0)] : [mod(local(f), u32(x)), mod(div(local(f), u32(x)), u32(y)), div(local(f), u32(x * y))];
+  const counts = groups ? [groups, u32(1), u32(1)] : p.dispatch.map((d) => u32(d));
   const head: Stmt[] = [{ k: 'let', x: f, value: index }, ...ids.map((id, i): Stmt => ({ k: 'let', x: id, value: values[i]! }))];
   const rewrite = rewriter((e) => {
     if (e.k === 'builtin' && e.b === 'wid') return local(ids[e.comp ?? 0]); // no bound: nothing folds through it
-    if (e.k === 'builtin' && e.b === 'nwg') return u32(p.dispatch[e.comp ?? 0]!);
-    if (e.k === 'load' && e.buf.kind === 'storage') return { ...e, buf: shared(e.buf) };
+    if (e.k === 'builtin' && e.b === 'nwg') return counts[e.comp ?? 0]!;
+    if ((e.k === 'load' || e.k === 'length') && e.buf.kind === 'storage') return { ...e, buf: shared(e.buf) };
     return e;
   });
   const block = (stmts: readonly Stmt[]): Stmt[] =>

@@ -17,7 +17,7 @@ import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type Ad
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
 import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
-import { KernelWriter } from './emit.ts';
+import { KernelWriter, type Specialize } from './emit.ts';
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
 import { launchBatches, planSteps, type PlanStep } from './steps.ts';
@@ -178,6 +178,12 @@ export interface CompileOptions {
    * Off, every kernel is a dispatch of its own.
    */
   readonly batch?: boolean;
+  /**
+   * What kernels are specialised to (codegen/emit.ts's Specialize): 'rows' (default) reads row
+   * counts at run time where a template can, so blocks differing only in their token count share
+   * modules; 'all' makes every size a constant of the code.
+   */
+  readonly specialize?: Specialize;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -194,13 +200,14 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const split = opts.splitK ?? 'auto';
   const passes = opts.fusionPasses ?? (fuse ? FUSION_PASSES : UNFUSED_PASSES);
   const batch = opts.batch ?? fuse;
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const specialize = opts.specialize ?? 'rows';
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? graph, passes, fuse, batch, limits, chooser, t0);
+  const plan = compileUncached(splitGraph ?? graph, passes, fuse, batch, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -236,6 +243,7 @@ interface RenderContext {
   readonly view: FusionView;
   readonly limits: TemplateLimits;
   readonly adapter: AdapterClass;
+  readonly specialize: Specialize;
   /** The passes every kernel of the plan goes through (codegen/passes). */
   readonly passes: readonly KernelPass[];
 }
@@ -243,7 +251,7 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, batch: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], t0: number): CompiledPlan {
+function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, batch: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
   const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
@@ -253,7 +261,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: bool
     subgroupSize: limits.subgroupSize,
     adapterClass: limits.adapterClass,
   };
-  const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
+  const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, specialize, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
   const batches = launchBatches(kernels, (id) => fusion.storage(id), limits, batch);
@@ -336,7 +344,7 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
 
 function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant']): Generated {
   const { graph, fusion, view, limits } = rc;
-  const w = new KernelWriter(graph, fusion);
+  const w = new KernelWriter(graph, fusion, rc.specialize);
   const input: TemplateInput = { w, graph, plan: view, root, limits };
   const chosenTemplate = chooseTemplate(view, root);
   let matmul: MatmulKernelInfo | undefined;
@@ -352,7 +360,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
     t = chosenTemplate(input);
   }
   // The kernel's tree, through the passes, printed once.
-  const ir = optimizeKernel(w.finish(t.workgroupSize, t.enables ?? []), rc.passes);
+  const ir = optimizeKernel(w.finish(t.workgroupSize, t.enables ?? [], t.workgroups), rc.passes);
   const { code, bindings } = printKernel(ir);
   const nodes = [...w.fusedNodes].sort((a, b) => a - b);
   return {

@@ -22,6 +22,7 @@ function exprText(e: Expr, names: Names): string {
     case 'local': return names.of(e.x);
     case 'builtin': return `${e.b}${e.comp === undefined ? '' : `.${'xyz'[e.comp]}`}`;
     case 'load': return `(load ${names.of(e.buf)} ${exprText(e.at, names)})`;
+    case 'length': return `(length ${names.of(e.buf)})`;
     case 'alu': return `(${e.op}:${tyText(e.ty)} ${e.args.map((a) => exprText(a, names)).join(' ')})`;
     case 'call': return `(call ${e.fn} ${e.args.map((a) => exprText(a, names)).join(' ')})`;
   }

@@ -10,7 +10,7 @@ import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import { numel, stridesOf, type Shape } from '../src/core/ir/shape.ts';
 import {
-  add, bound, builtin, canonicalIndex, cast, div, indexKey, literal, load, local, mod, mul, splat, sub, u32, vec4,
+  add, bound, builtin, canonicalIndex, cast, div, indexKey, length, literal, load, local, mod, mul, splat, sub, u32, vec4,
   type Index,
 } from '../kernels/alu.ts';
 import { Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';
@@ -21,6 +21,13 @@ import { vecLoadCount, vecReach } from './vector-analysis.ts';
 import { isFolded, type FusionState } from './stored.ts';
 
 export type { FusionState };
+
+/**
+ * What a kernel's code is specialised to: 'all' sizes (each is a constant of the code), or all but
+ * the row counts (`rows`: tokens × batch are read from the bindings' lengths at run time, so the
+ * blocks before and after a token merge, which differ only in rows, share one module).
+ */
+export type Specialize = 'rows' | 'all';
 
 /** Whether an index expression reads only lets, loop counters, builtins and constants (so equal keys mean equal values in a scope). */
 function isPureIndex(e: Expr): boolean {
@@ -52,7 +59,12 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   /** Nodes whose value this kernel computed (for the plan's description). */
   readonly fusedNodes = new Set<number>();
 
-  constructor(readonly graph: Graph, readonly fusion: FusionState) {}
+  constructor(
+    readonly graph: Graph,
+    readonly fusion: FusionState,
+    /** 'all': every size is a constant of the code; 'rows': row counts are read at run time (runtimeCount). */
+    readonly specialize: Specialize = 'all',
+  ) {}
 
   // ---------------------------------------------------------------------------------------------
   // Statements
@@ -460,10 +472,50 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Sizes at run time
+
+  runtimeCount(count: number, tensors: readonly number[]): Expr {
+    if (this.specialize === 'all') return u32(count);
+    for (const id of tensors) {
+      const leaf = this.boundTensor(id);
+      if (leaf === undefined) continue;
+      const n = numel(this.graph.node(leaf).type.shape);
+      if (count <= 0 || n % count !== 0) continue;
+      // A vector view already bound serves (one binding per tensor); else the scalar one.
+      const buf = this.vectorBuffers.get(leaf) ?? this.buffer(leaf);
+      const scalars = buf.elem.w === 4 ? mul(length(buf), 4) : length(buf);
+      return this.let(n === count ? scalars : div(scalars, n / count), 'n');
+    }
+    return u32(count);
+  }
+
+  /** The tensor bound for node `id`'s values, through views that keep its element count (undefined: none). */
+  private boundTensor(id: number): number | undefined {
+    for (;;) {
+      const n = this.graph.node(id);
+      if (this.fusion.isMaterialized(id) || BUFFER_LEAVES.has(n.op)) {
+        const stored = this.graph.node(this.fusion.storage(id));
+        return isFolded(stored) ? undefined : stored.id;
+      }
+      if (n.op !== 'reshape' && n.op !== 'permute') return undefined;
+      id = n.inputs[0]!;
+    }
+  }
+
+  withoutLets(e: Expr): Expr {
+    if (e.k === 'local') {
+      const def = this.defs.get(e.x);
+      return def ? this.withoutLets(def) : e;
+    }
+    if (e.k !== 'alu') return e;
+    return { ...e, args: e.args.map((a) => this.withoutLets(a)) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
 
   /** The kernel built so far, for the passes and the renderer. */
-  finish(workgroupSize: readonly [number, number, number], enables: readonly string[] = []): KernelIR {
+  finish(workgroupSize: readonly [number, number, number], enables: readonly string[] = [], workgroups?: Expr): KernelIR {
     if (this.blocks.length !== 1) throw new Error('internal error: a kernel was finished inside an open block');
-    return { body: this.blocks[0]!, storage: this.storage, moduleArrays: this.moduleArrays, workgroupSize, enables };
+    return { body: this.blocks[0]!, storage: this.storage, moduleArrays: this.moduleArrays, workgroupSize, enables, ...(workgroups ? { workgroups } : {}) };
   }
 }

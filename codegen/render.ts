@@ -83,6 +83,7 @@ class Printer {
         this.builtins.add(e.b);
         return [BUILTINS[e.b].vec3 ? `${e.b}.${LANES[e.comp ?? 0]}` : e.b, 9];
       case 'load': return [`${this.name(e.buf)}[${this.expr(e.at)}]`, 9];
+      case 'length': return [`arrayLength(&${this.name(e.buf)})`, 9];
       case 'call':
         this.helpers.add(e.fn);
         return [`${e.fn}(${e.args.map((a) => this.expr(a)).join(', ')})`, 9];

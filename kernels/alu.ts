@@ -33,6 +33,8 @@ export const literal = (v: number, s: Scalar): Expr => (s === 'f32' ? f32(v) : s
 export const local = (x: Local, bound = Infinity): Expr => ({ k: 'local', ty: x.ty, x, bound });
 /** A builtin (a component of a vec3u one), u32 in [0, bound). */
 export const builtin = (b: Builtin, comp?: 0 | 1 | 2, bound = Infinity): Expr => ({ k: 'builtin', ty: U32, b, ...(comp === undefined ? {} : { comp }), bound });
+/** The length of storage binding `buf` in elements of its type (known at run time only). */
+export const length = (buf: Buf): Expr => ({ k: 'length', ty: U32, buf });
 /** Element `at` of buffer `buf`. */
 export const load = (buf: Buf, at: Expr): Expr => ({ k: 'load', ty: buf.elem, buf, at: expectU32(at) });
 
@@ -40,6 +42,8 @@ export const load = (buf: Buf, at: Expr): Expr => ({ k: 'load', ty: buf.elem, bu
 export function bounded(e: Expr, bound: number): Expr {
   if (e.k === 'lit') return e;
   if (e.k !== 'local' && e.k !== 'builtin') throw new Error('bounded: only locals and builtins carry a bound');
+  // Below 1 it is 0: the literal, so that every path reading it folds the same way.
+  if (bound <= 1 && e.ty === U32) return u32(0);
   return { ...e, bound: Math.min(e.bound, bound) };
 }
 
@@ -227,6 +231,8 @@ export function min(x: Operand, y: Operand): Expr {
   const t = arithType('min', a, b);
   if (t !== U32) return fold('min', t, [a, b], Math.min) ?? node('min', t, [a, b]);
   if (isU32Lit(a) && isU32Lit(b)) return u32(Math.min(a.v, b.v));
+  // A value below 1 is 0 (a row clamped against a count read at run time, in a one-row tile).
+  if (bound(a) <= 1 || bound(b) <= 1) return u32(0);
   if (isU32Lit(a)) return min(b, a);
   if (isU32Lit(b) && bound(a) <= b.v + 1) return a;
   return node('min', t, [a, b]);

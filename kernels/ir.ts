@@ -96,6 +96,11 @@ export type Expr =
   | { readonly k: 'builtin'; readonly ty: Ty; readonly b: Builtin; readonly comp?: 0 | 1 | 2; readonly bound: number }
   /** An element of a buffer (`at` is a u32 element index). */
   | { readonly k: 'load'; readonly ty: Ty; readonly buf: Buf; readonly at: Expr }
+  /**
+   * The length of a storage binding in elements of its type (`arrayLength`): how a kernel reads a
+   * size at run time (a row count), so that one module serves every size. u32.
+   */
+  | { readonly k: 'length'; readonly ty: Ty; readonly buf: Buf }
   | { readonly k: 'alu'; readonly ty: Ty; readonly op: AluOp; readonly args: readonly Expr[] }
   | { readonly k: 'call'; readonly ty: Ty; readonly fn: Helper; readonly args: readonly Expr[] };
 
@@ -132,6 +137,12 @@ export interface KernelIR {
   readonly workgroupSize: readonly [number, number, number];
   /** WGSL extensions the kernel enables (`subgroups`). */
   readonly enables: readonly string[];
+  /**
+   * The number of workgroups the kernel runs, when it reads sizes at run time: an expression of
+   * its bindings' lengths (no locals), so that a batched dispatch computes each part's range of
+   * workgroups at run time too (codegen/batch.ts). Undefined: the dispatch's count is fixed.
+   */
+  readonly workgroups?: Expr;
 }
 
 /** The statements nested in `s` (loop, halve and if bodies), or none. */
@@ -239,6 +250,7 @@ function shapeOf(e: Expr): string {
     case 'local': return `%${e.x.id}`;
     case 'builtin': return `${e.b}${e.comp ?? ''}`;
     case 'load': return `${bufKey(e.buf)}[${exprId(e.at)}]`;
+    case 'length': return `len(${bufKey(e.buf)})`;
     case 'alu': return `${e.op}${e.op === 'cast' ? `<${e.ty.s}${e.ty.w}>` : ''}(${e.args.map(exprId).join(',')})`;
     case 'call': return `${e.fn}(${e.args.map(exprId).join(',')})`;
   }

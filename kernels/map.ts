@@ -5,7 +5,7 @@
 
 import { numel } from '../src/core/ir/shape.ts';
 import { add, bounded, ge, mul } from './alu.ts';
-import { flatWorkgroup, spread, type TemplateInput, type TemplateOutput } from './template.ts';
+import { flatWorkgroup, groupsAtRunTime, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const WG = 64;
 
@@ -18,7 +18,8 @@ export function mapKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
   const per = vec ? 4 : 1;
   const count = n / per;
   const g0 = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), 'g');
-  w.exitIf(ge(g0, count));
+  const live = w.runtimeCount(count, [root.id]);
+  w.exitIf(ge(g0, live));
   const g = bounded(g0, count);
   if (vec) {
     const idx = w.unflatten(mul(g, 4), shape);
@@ -44,5 +45,6 @@ export function mapKernel({ w, graph, plan, root, limits }: TemplateInput): Temp
     // Vector lowerings count the arithmetic of all four elements.
     flops: count * w.opsHere,
     config: `wg${WG}${vec ? ' vec4' : ''}`,
+    ...groupsAtRunTime(w, live, WG),
   };
 }

@@ -18,10 +18,10 @@
 // along m), for outputs narrower than a subgroup's 4·S columns. Tails: rows and columns past the
 // end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
 
-import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
+import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, sub, u32, vec4, type Index } from './alu.ts';
 import { VEC4, type Buf, type Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
-import { flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
+import { flatWorkgroup, isWeight, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 import { emitRowReductionsAt } from './reduce.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 
@@ -80,6 +80,8 @@ export function vec4Matmul(t: TemplateInput, cfg: Vec4Config): TemplateOutput {
     kind: 'matmul',
     workgroupSize: [S, G, 1],
     dispatch: [k.dx, k.dy, batchCount],
+    // Batched dispatches place the tiles at run time when the rows are read then (one flat grid).
+    ...(batchCount === 1 && k.tilesLive.k !== 'lit' ? { workgroups: k.w.withoutLets(k.tilesLive) } : {}),
     // loopOps: the prologue's arithmetic per lane and k step (accumulation is counted in 2·M·N·K).
     flops: batchCount * (2 * M * N * K + M * N * epilogueOps + k.tiles * S * G * (Math.ceil(K / 4) * loopOps + k.prologueOps)) + (second?.flops ?? 0),
     config: `${describeVec4(cfg)} x:${k.xAlongRows ? 'rows' : 'k'} y:${k.yAlongCols ? 'cols' : 'k'}${vecStore ? ' store4' : ''}`,
@@ -114,6 +116,11 @@ interface Vec4Kernel {
   readonly Y: Operand;
   /** K rounded down to a multiple of 4: the vectorised k loop's extent. */
   readonly K4: number;
+  /** X's rows and K as the code reads them (constants, or read at run time: runtimeCount). */
+  readonly rowsLive: Expr;
+  readonly kLive: Expr;
+  /** The number of tiles as the code reads it. */
+  readonly tilesLive: Expr;
   /** X pieces are read along its rows (else along k); Y vectors along its columns (else along k). */
   readonly xAlongRows: boolean;
   readonly yAlongCols: boolean;
@@ -161,9 +168,15 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config, p: MatmulProblem = matmul
   const lane = subgroup ? w.builtin('sid', undefined, S) : w.builtin('lid3', 0, S);
   const tiles = tilesC * tilesR;
   const [dx, dy] = spread(tiles, limits);
+  // The row count at run time where it can be (rows are M unless swapped), and K where the column
+  // operand is not a weight (a weight gradient's K is a row count).
+  const rowsLive = swap ? u32(rowsExt) : w.runtimeCount(rowsExt, [t.root.id]);
+  const kLive = isWeight(t.graph, Y.id) ? u32(K) : w.runtimeCount(K, [Y.id]);
+  const tilesLive = w.let(mul(div(add(rowsLive, BR - 1), BR), tilesC), 'tiles');
   const tile0 = w.let(flatWorkgroup(w), 'tile');
-  // Only when the dispatch is spread over two dimensions are there workgroups past the last tile.
-  if (dx * dy > tiles) w.exitIf(ge(tile0, tiles));
+  // Only when the dispatch is spread over two dimensions are there workgroups past the last tile
+  // (or when the row count is read at run time).
+  if (dx * dy > tiles || tilesLive.k !== 'lit') w.exitIf(ge(tile0, tilesLive));
   const tile = bounded(tile0, tiles);
   const c0 = w.let(add(mul(mod(tile, tilesC), BC), mul(lane, 4)), 'c');
   const r0 = w.let(add(mul(div(tile, tilesC), BR), G > 1 ? mul(w.builtin('lid3', 1, G), R) : u32(0)), 'r');
@@ -171,7 +184,7 @@ function vec4Kernel(t: TemplateInput, cfg: Vec4Config, p: MatmulProblem = matmul
   const accs = Array.from({ length: R }, () => w.variable(splat(f32(0)), 'acc'));
   // Pieces of X this lane reads: subgroup lanes read pieces lane, lane + S, ...; others all R.
   const perLane = subgroup ? Math.ceil(R / S) : R;
-  const k: Vec4Kernel = { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), xAlongRows, yAlongCols, perLane, lane, accs, tiles, dx, dy, c0, r0, cBase, prologueOps: 0 };
+  const k: Vec4Kernel = { t, w, cfg, p, cBatch, X, Y, K4: K - (K % 4), rowsLive, kLive, tilesLive, xAlongRows, yAlongCols, perLane, lane, accs, tiles, dx, dy, c0, r0, cBase, prologueOps: 0 };
   if (rowReductions.length) k.prologueOps = emitRowStatistics(k, rowReductions);
   return k;
 }
@@ -186,13 +199,20 @@ function emitRowStatistics(v: Vec4Kernel, reductions: readonly Node[]): number {
   const rowsShape = [...domain.slice(0, -1), 1];
   let flops = 0;
   for (let j = 0; j < v.perLane; j++) {
-    const row = w.let(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
+    const row = clampedRow(v, add(r0, pieceIndex(v, j)), 1);
     // The operand's flat row (batch entries, then rows) is the domain's flat row: reshapes keep the order.
     const flatRow = X.batch.length ? add(mul(w.linear(X.batch, p.a.type.shape.slice(0, -2)), X.ext), row) : row;
     flops += emitRowReductionsAt(t, reductions, w.unflatten(flatRow, rowsShape).slice(0, -1));
   }
   return flops;
 }
+
+/**
+ * Row `r` of X clamped to the last `span` rows (out-of-range lanes read real rows, store nothing).
+ * Its bound is this kernel's row count even when the code reads the count at run time: index
+ * arithmetic then simplifies the same way for the k loop and the row statistics.
+ */
+const clampedRow = ({ w, rowsLive, X }: Vec4Kernel, r: Expr, span: number): Expr => bounded(w.let(min(r, sub(rowsLive, span)), 'xr'), X.ext - span + 1);
 
 /** Output column c0 + c, clamped into range. */
 const columnIndex = ({ w, c0, Y }: Vec4Kernel, c: number): Expr => w.let(min(add(c0, c), Y.ext - 1), 'cc');
@@ -204,17 +224,17 @@ const pieceIndex = ({ w, cfg, lane }: Vec4Kernel, j: number): Expr =>
 /** The piece's value (a vec4) for piece j of this lane at k step k. */
 function loadPiece(v: Vec4Kernel, j: number, k: Expr): Expr {
   const { w, X, r0 } = v;
-  const R = v.cfg.rows, rowsExt = X.ext;
+  const R = v.cfg.rows;
   const pc = pieceIndex(v, j);
   if (!v.xAlongRows) {
-    const row = w.let(min(add(r0, pc), rowsExt - 1), 'xr');
+    const row = clampedRow(v, add(r0, pc), 1);
     return w.vec4(X.id, at(X, row, k), X.kAxis);
   }
   // Piece q = kk·(R/4) + block: rows r0 + 4·block .. + 3 at k + kk.
   const q4 = R / 4;
   const kk = w.let(div(pc, q4), 'pk');
   const blk = w.let(mod(pc, q4), 'pb');
-  const row = w.let(min(add(r0, mul(blk, 4)), rowsExt - 4), 'xr');
+  const row = clampedRow(v, add(r0, mul(blk, 4)), 4);
   return w.vec4(X.id, at(X, row, w.let(add(k, kk), 'xk')), X.outAxis);
 }
 
@@ -240,9 +260,9 @@ function loadY(v: Vec4Kernel, k: Expr): Expr[] {
 
 /** The k loop, 4 at a time: 16·R multiply-adds per step. Returns its arithmetic ops per step. */
 function emitKSteps(v: Vec4Kernel): number {
-  const { w, K4 } = v;
+  const { w, K4, kLive } = v;
   if (K4 === 0) return 0;
-  return w.loop('k', 0, K4, 4, (k) => {
+  return w.loop('k', 0, kLive.k === 'lit' ? K4 : w.let(mul(div(kLive, 4), 4), 'k4'), 4, (k) => {
     const pieces = Array.from({ length: v.perLane }, (_, j) => loadPiece(v, j, k));
     const x = shareX(v, pieces);
     const y = loadY(v, k);
@@ -252,14 +272,14 @@ function emitKSteps(v: Vec4Kernel): number {
 
 /** The k tail (K not a multiple of 4), one k at a time. Returns its arithmetic ops per step. */
 function emitKTail(v: Vec4Kernel): number {
-  const { w, X, Y, K4, r0, cBase } = v;
+  const { w, X, Y, K4, r0, cBase, kLive } = v;
   const { K } = v.p;
   const { lanes: S, subgroup } = v.cfg;
   if (K4 >= K) return 0;
   // Scalars of X shared the same way as the pieces, Y as one vector over the columns.
-  return w.loop('k', K4, K, 1, (k) => {
+  return w.loop('k', kLive.k === 'lit' ? K4 : w.let(mul(div(kLive, 4), 4), 'k4'), kLive, 1, (k) => {
     const xs = Array.from({ length: v.perLane }, (_, j) => {
-      const row = w.let(min(add(r0, pieceIndex(v, j)), X.ext - 1), 'xr');
+      const row = clampedRow(v, add(r0, pieceIndex(v, j)), 1);
       return w.value(X.id, at(X, row, k));
     });
     const y = Y.ext % 4 === 0
@@ -308,12 +328,14 @@ function emitStores(v: Vec4Kernel, accs2?: Buf): { vecStore: boolean; epilogueOp
 }
 
 /** Stores `acc` (a vec4 along n when `vector`) at output (gm, gn) through the epilogue, guarded. */
-function storeOne({ w, t, p, cBatch }: Vec4Kernel, gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean, second?: SecondAccumulator): void {
-  const { M, N } = p;
+function storeOne({ w, t, p, cBatch, cfg, rowsLive }: Vec4Kernel, gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean, second?: SecondAccumulator): void {
+  const { N } = p;
+  // M as the code reads it: the row count unless swapped (then M is along the lanes, a constant).
+  const M = cfg.swap ? u32(p.M) : rowsLive;
   const guard = and(lt(gm, M), lt(gn, N));
   // An element past the end in every workgroup is never stored.
   if (guard.k === 'lit' && !guard.v) return;
-  const gmc = w.let(min(gm, M - 1), 'gm'), gnc = w.let(min(gn, N - gnClamp), 'gn');
+  const gmc = bounded(w.let(min(gm, sub(M, 1)), 'gm'), p.M), gnc = w.let(min(gn, N - gnClamp), 'gn');
   if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard, second);
   else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard, second);
 }

@@ -12,7 +12,7 @@ import type { Node } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { add, bool, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, mul, splat, sub, u32, type Index } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
-import { expectOp, flatWorkgroup, FusionError, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
+import { expectOp, flatWorkgroup, FusionError, groupsAtRunTime, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
 const LOWEST_F32 = -3.4028234663852886e38;
 
@@ -24,11 +24,15 @@ function combiner(r: Node): { init: Expr; step: (acc: Expr, v: Expr) => Expr } {
 
 const axisOf = (r: Node) => expectOp(r, 'sum', 'reduceMax').attrs.axis;
 
-/** `flat·WG + lid`, the thread's element, returned once the threads past `count` have exited. */
-function threadIndex(w: KernelBuilder, WG: number, count: number, hint: string): Expr {
+/**
+ * `flat·WG + lid`, the thread's element, returned once the threads past `count` (read at run
+ * time from `sizedBy` where the plan allows: `live`) have exited.
+ */
+function threadIndex(w: KernelBuilder, WG: number, count: number, sizedBy: readonly number[], hint: string): { g: Expr; live: Expr } {
   const g = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), hint);
-  w.exitIf(ge(g, count));
-  return bounded(g, count);
+  const live = w.runtimeCount(count, sizedBy);
+  w.exitIf(ge(g, live));
+  return { g: bounded(g, count), live };
 }
 
 /** A reduction along any axis: one thread per output element, looping over the reduced axis. */
@@ -39,11 +43,13 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
   const n = x.type.shape[axis]!;
   const outN = numel(root.type.shape);
   const out = w.buffer(root.id, true);
-  const g = threadIndex(w, WG, outN, 'g');
+  const { g, live } = threadIndex(w, WG, outN, [root.id], 'g');
   const idx = w.unflatten(g, root.type.shape);
   const { init, step } = combiner(root);
   const acc = w.variable(init);
-  const loopOps = w.loop('k', 0, n, 1, (k) => {
+  // A sum over the rows (a bias gradient) loops over a row count: read at run time where it can be.
+  const steps = w.runtimeCount(n, [x.id]);
+  const loopOps = w.loop('k', 0, steps, 1, (k) => {
     w.assign(acc, step(acc.ref, w.value(x.id, idx.map((e, i) => (i === axis ? k : e)))));
   });
   w.store(out, g, acc.ref);
@@ -53,6 +59,7 @@ export function reduceKernel({ w, graph, root, limits }: TemplateInput): Templat
     dispatch: spread(Math.ceil(outN / WG), limits),
     flops: outN * n * (loopOps + 1),
     config: `wg${WG} loop${n}`,
+    ...groupsAtRunTime(w, live, WG),
   };
 }
 
@@ -173,6 +180,7 @@ export function rowLaneKernel(t: TemplateInput): TemplateOutput {
     kind: 'row',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(Math.ceil(rows / WG), t.limits),
+    ...groupsAtRunTime(t.w, k.live, WG),
     flops,
     config: `lanes wg${WG} rows${rows}x${n}${vec ? ' vec4' : ''} reductions${reductions.length} passes${passes.length}${moments.size ? ' moments' : ''}`,
   };
@@ -190,6 +198,8 @@ interface RowLanes {
   readonly n: number;
   readonly last: number;
   readonly rows: number;
+  /** The row count as the code reads it (a constant, or read at run time). */
+  readonly live: Expr;
   readonly WG: number;
   /** Rows are read with vec4s (n a multiple of 4). */
   readonly vec: boolean;
@@ -213,11 +223,11 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const WG = Math.min(64, limits.maxInvocationsPerWorkgroup, Math.max(8, nextPow2(Math.ceil(rows / 8))));
   const vec = n % 4 === 0;
   const out = w.buffer(root.id, true);
-  const row = threadIndex(w, WG, rows, 'row');
+  const { g: row, live } = threadIndex(w, WG, rows, [root.id], 'row');
   const prefix = w.unflatten(row, rowsShape).slice(0, -1);
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
-  return { w, plan, graph, root, isReduction, n, last, rows, WG, vec, out, row, prefix, reductions };
+  return { w, plan, graph, root, isReduction, n, last, rows, live, WG, vec, out, row, prefix, reductions };
 }
 
 /** Index of element e of the lane's row. */
@@ -251,7 +261,7 @@ export function emitRowReductionsAt(t: TemplateInput, reductions: readonly Node[
   const domain = graph.node(reductions[0]!.inputs[0]!).type.shape;
   const n = domain[domain.length - 1]!;
   const k: RowLanes = {
-    w, plan, graph, root, isReduction: false, n, last: domain.length - 1, rows: 1, WG: 1, vec: n % 4 === 0,
+    w, plan, graph, root, isReduction: false, n, last: domain.length - 1, rows: 1, live: u32(1), WG: 1, vec: n % 4 === 0,
     out: w.buffer(root.id, true), row: u32(0), prefix, reductions,
   };
   const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
@@ -363,7 +373,8 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
   const WG = Math.min(limits.maxInvocationsPerWorkgroup, 256, Math.max(32, nextPow2(n)));
   const out = w.buffer(root.id, true);
   const row0 = w.let(flatWorkgroup(w), 'row');
-  w.exitIf(ge(row0, rows));
+  const live = w.runtimeCount(rows, [root.id]);
+  w.exitIf(ge(row0, live));
   const row = bounded(row0, rows);
   const lid = w.builtin('lid', undefined, WG);
   const red = w.workgroupArray('red', F32, WG);
@@ -407,6 +418,7 @@ export function rowGroupKernel({ w, graph, plan, root, limits }: TemplateInput):
     kind: 'row',
     workgroupSize: [WG, 1, 1],
     dispatch: spread(rows, limits),
+    ...groupsAtRunTime(w, live, 1),
     flops,
     config: `group wg${WG} rows${rows}x${n} reductions${reductions.length}`,
   };

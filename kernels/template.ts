@@ -9,7 +9,7 @@
 import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import type { Shape } from '../src/core/ir/shape.ts';
-import { add, mul, type Index } from './alu.ts';
+import { add, div, mul, type Index } from './alu.ts';
 import type { Buf, Builtin, Expr, Ty } from './ir.ts';
 
 export type { Index };
@@ -103,6 +103,19 @@ export interface KernelBuilder {
   broadcastIndex(idx: Index, inShape: Shape): Index;
   /** Arithmetic ops counted in the current scope so far (for FLOP estimates). */
   readonly opsHere: number;
+
+  // Sizes at run time.
+  /**
+   * `count` (a row count, or any count proportional to the rows) as the code reads it: a constant
+   * when the plan specialises kernels to every size; otherwise read at run time from the length of
+   * the first of `tensors` that this kernel binds and whose element count is a multiple of
+   * `count` (rows of it, then), so that one module serves every row count. Pass tensors whose
+   * size grows with the rows (the output, the row operand): the count is exact for this kernel
+   * either way, but only those make the code the same for other row counts.
+   */
+  runtimeCount(count: number, tensors: readonly number[]): Expr;
+  /** `e` with the lets it reads replaced by their definitions (for TemplateOutput.workgroups). */
+  withoutLets(e: Expr): Expr;
 }
 
 /** The fusion decisions a template renders. */
@@ -177,6 +190,13 @@ export interface TemplateOutput {
   readonly config: string;
   /** WGSL extensions the kernel needs (`enable subgroups;`). */
   readonly enables?: readonly string[];
+  /**
+   * When the kernel reads its row count at run time: its number of workgroups as an expression
+   * (w.withoutLets of one built from runtimeCount), with `dispatch` spread from it over x and y
+   * and the kernel indexing workgroups by flatWorkgroup only. Lets a batched dispatch place the
+   * kernel's workgroups at run time too.
+   */
+  readonly workgroups?: Expr;
 }
 
 /** Spreads `count` workgroups over x and y (each at most the device's per-dimension limit). */
@@ -186,6 +206,24 @@ export function spread(count: number, limits: TemplateLimits): [number, number, 
   const y = Math.ceil(count / max);
   if (y > max) throw new Error(`${count} workgroups exceed the device's dispatch limit (${max} × ${max})`);
   return [Math.ceil(count / y), y, 1];
+}
+
+/**
+ * TemplateOutput.workgroups of a kernel running one workgroup per `per` units of a count read at
+ * run time (nothing when the count is a constant).
+ */
+export function groupsAtRunTime(w: KernelBuilder, count: Expr, per: number): { workgroups?: Expr } {
+  return count.k === 'lit' ? {} : { workgroups: w.withoutLets(div(add(count, per - 1), per)) };
+}
+
+/** Whether node `id` is a parameter (seen through views): its sizes are features, never row counts. */
+export function isWeight(graph: Graph, id: number): boolean {
+  for (;;) {
+    const n = graph.node(id);
+    if (n.op === 'param') return true;
+    if (n.op !== 'reshape' && n.op !== 'permute') return false;
+    id = n.inputs[0]!;
+  }
 }
 
 /** The flat workgroup index matching `spread`: wid.x + wid.y · nwg.x. */

@@ -3,24 +3,26 @@
 // binding and its scalar reads become lanes of vector reads (vectorBindings). Then the bindings
 // and module arrays nothing reads or writes any more are dropped (pruneBindings).
 
-import { div, lane, load, mod } from '../../kernels/alu.ts';
-import { childrenOf, mapExprs, walkExpr, walkStmts, exprsOf, withBody, type Buf, type KernelIR, type Stmt } from '../../kernels/ir.ts';
+import { div, lane, length, load, mod, mul } from '../../kernels/alu.ts';
+import { childrenOf, mapExprs, walkExpr, walkStmts, exprsOf, withBody, type Buf, type Expr, type KernelIR, type Stmt } from '../../kernels/ir.ts';
 import { rewriter } from './tree.ts';
 
-/** Buffers read or written anywhere in the statements. */
-function buffersUsed(body: readonly Stmt[]): Set<Buf> {
+/** Buffers read, written or measured (arrayLength) anywhere in the kernel. */
+function buffersUsed(ir: KernelIR): Set<Buf> {
   const used = new Set<Buf>();
-  walkStmts(body, (s) => {
+  const reads = (x: Expr) => (x.k === 'load' || x.k === 'length') && used.add(x.buf);
+  walkStmts(ir.body, (s) => {
     if (s.k === 'store') used.add(s.buf);
     if (s.k === 'array') used.add(s.buf);
-    for (const e of exprsOf(s)) walkExpr(e, (x) => x.k === 'load' && used.add(x.buf));
+    for (const e of exprsOf(s)) walkExpr(e, reads);
   });
+  if (ir.workgroups) walkExpr(ir.workgroups, reads);
   return used;
 }
 
 /** Scalar reads of a tensor that also has a vector binding, rewritten as lanes of vector reads. */
 export function vectorBindings(ir: KernelIR): KernelIR {
-  const used = buffersUsed(ir.body);
+  const used = buffersUsed(ir);
   const vectorOf = new Map<Buf, Buf>();
   for (const v of ir.storage) {
     if (v.elem.w !== 4 || !used.has(v)) continue;
@@ -29,19 +31,20 @@ export function vectorBindings(ir: KernelIR): KernelIR {
   }
   if (vectorOf.size === 0) return ir;
   const lanes = rewriter((x) => {
-    const v = x.k === 'load' ? vectorOf.get(x.buf) : undefined;
-    return v && x.k === 'load' ? lane(load(v, div(x.at, 4)), mod(x.at, 4)) : x;
+    const v = x.k === 'load' || x.k === 'length' ? vectorOf.get(x.buf) : undefined;
+    if (!v) return x;
+    return x.k === 'load' ? lane(load(v, div(x.at, 4)), mod(x.at, 4)) : mul(length(v), 4);
   });
   const rewrite = (block: readonly Stmt[]): Stmt[] =>
     block.map((s) => {
       if (s.k === 'store' && vectorOf.has(s.buf)) throw new Error(`internal error: tensor %${s.buf.tensor} is written as scalars and as vectors in one kernel`);
       return withBody(mapExprs(s, lanes), rewrite(childrenOf(s)));
     });
-  return { ...ir, body: rewrite(ir.body) };
+  return { ...ir, body: rewrite(ir.body), ...(ir.workgroups ? { workgroups: lanes(ir.workgroups) } : {}) };
 }
 
 /** Drops the storage bindings and module arrays the kernel no longer uses. */
 export function pruneBindings(ir: KernelIR): KernelIR {
-  const used = buffersUsed(ir.body);
+  const used = buffersUsed(ir);
   return { ...ir, storage: ir.storage.filter((b) => used.has(b)), moduleArrays: ir.moduleArrays.filter((b) => used.has(b)) };
 }

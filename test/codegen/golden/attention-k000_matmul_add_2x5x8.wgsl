@@ -11,8 +11,8 @@
 @compute @workgroup_size(8, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
   let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let c_1 = lid3.x * 4u;
-  var acc_2 = vec4<f32>(0.0);
+  let n_1 = arrayLength(&buf1) * 4u / 10u;
+  let c_2 = lid3.x * 4u;
   var acc_3 = vec4<f32>(0.0);
   var acc_4 = vec4<f32>(0.0);
   var acc_5 = vec4<f32>(0.0);
@@ -20,47 +20,54 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   var acc_7 = vec4<f32>(0.0);
   var acc_8 = vec4<f32>(0.0);
   var acc_9 = vec4<f32>(0.0);
-  let cc_10 = min(c_1, 9u);
-  let cc_11 = min(c_1 + 1u, 9u);
-  let cc_12 = min(c_1 + 2u, 9u);
-  let cc_13 = min(c_1 + 3u, 9u);
-  for (var k_14 = 0u; k_14 < opaque_0 + 8u; k_14 += 4u) {
-    let vl_15 = buf0[k_14 / 4u];
-    let vl_16 = buf0[k_14 / 4u + 2u];
-    let vl_17 = buf0[k_14 / 4u + 4u];
-    let vl_18 = buf0[k_14 / 4u + 6u];
-    let vl_19 = buf0[k_14 / 4u + 8u];
-    let vl_20 = buf0[k_14 / 4u + 10u];
-    let vl_21 = buf0[k_14 / 4u + 12u];
-    let vl_22 = buf0[k_14 / 4u + 14u];
-    let vl_23 = buf1[cc_10 * 2u + k_14 / 4u];
-    let vl_24 = buf1[cc_11 * 2u + k_14 / 4u];
-    let vl_25 = buf1[cc_12 * 2u + k_14 / 4u];
-    let vl_26 = buf1[cc_13 * 2u + k_14 / 4u];
-    let yt_27 = vec4<f32>(vl_23.x, vl_24.x, vl_25.x, vl_26.x);
-    let yt_28 = vec4<f32>(vl_23.y, vl_24.y, vl_25.y, vl_26.y);
-    let yt_29 = vec4<f32>(vl_23.z, vl_24.z, vl_25.z, vl_26.z);
-    let yt_30 = vec4<f32>(vl_23.w, vl_24.w, vl_25.w, vl_26.w);
-    acc_2 = acc_2 + vl_15.x * yt_27 + vl_15.y * yt_28 + vl_15.z * yt_29 + vl_15.w * yt_30;
-    acc_3 = acc_3 + vl_16.x * yt_27 + vl_16.y * yt_28 + vl_16.z * yt_29 + vl_16.w * yt_30;
-    acc_4 = acc_4 + vl_17.x * yt_27 + vl_17.y * yt_28 + vl_17.z * yt_29 + vl_17.w * yt_30;
-    acc_5 = acc_5 + vl_18.x * yt_27 + vl_18.y * yt_28 + vl_18.z * yt_29 + vl_18.w * yt_30;
-    acc_6 = acc_6 + vl_19.x * yt_27 + vl_19.y * yt_28 + vl_19.z * yt_29 + vl_19.w * yt_30;
-    acc_7 = acc_7 + vl_20.x * yt_27 + vl_20.y * yt_28 + vl_20.z * yt_29 + vl_20.w * yt_30;
-    acc_8 = acc_8 + vl_21.x * yt_27 + vl_21.y * yt_28 + vl_21.z * yt_29 + vl_21.w * yt_30;
-    acc_9 = acc_9 + vl_22.x * yt_27 + vl_22.y * yt_28 + vl_22.z * yt_29 + vl_22.w * yt_30;
+  var acc_10 = vec4<f32>(0.0);
+  let k4_11 = n_1 / 4u * 4u;
+  let cc_12 = min(c_2, 9u);
+  let cc_13 = min(c_2 + 1u, 9u);
+  let cc_14 = min(c_2 + 2u, 9u);
+  let cc_15 = min(c_2 + 3u, 9u);
+  for (var k_16 = 0u; k_16 < k4_11; k_16 += 4u) {
+    let vl_17 = buf0[k_16 / 4u];
+    let vl_18 = buf0[k_16 / 4u + 2u];
+    let vl_19 = buf0[k_16 / 4u + 4u];
+    let vl_20 = buf0[k_16 / 4u + 6u];
+    let vl_21 = buf0[k_16 / 4u + 8u];
+    let vl_22 = buf0[k_16 / 4u + 10u];
+    let vl_23 = buf0[k_16 / 4u + 12u];
+    let vl_24 = buf0[k_16 / 4u + 14u];
+    let f_25 = cc_12 * 8u + k_16;
+    let i_26 = k_16 % 8u;
+    let vl_27 = buf1[f_25 / 8u * 2u + i_26 / 4u];
+    let f_28 = cc_13 * 8u + k_16;
+    let vl_29 = buf1[f_28 / 8u * 2u + i_26 / 4u];
+    let f_30 = cc_14 * 8u + k_16;
+    let vl_31 = buf1[f_30 / 8u * 2u + i_26 / 4u];
+    let f_32 = cc_15 * 8u + k_16;
+    let vl_33 = buf1[f_32 / 8u * 2u + i_26 / 4u];
+    let yt_34 = vec4<f32>(vl_27.x, vl_29.x, vl_31.x, vl_33.x);
+    let yt_35 = vec4<f32>(vl_27.y, vl_29.y, vl_31.y, vl_33.y);
+    let yt_36 = vec4<f32>(vl_27.z, vl_29.z, vl_31.z, vl_33.z);
+    let yt_37 = vec4<f32>(vl_27.w, vl_29.w, vl_31.w, vl_33.w);
+    acc_3 = acc_3 + vl_17.x * yt_34 + vl_17.y * yt_35 + vl_17.z * yt_36 + vl_17.w * yt_37;
+    acc_4 = acc_4 + vl_18.x * yt_34 + vl_18.y * yt_35 + vl_18.z * yt_36 + vl_18.w * yt_37;
+    acc_5 = acc_5 + vl_19.x * yt_34 + vl_19.y * yt_35 + vl_19.z * yt_36 + vl_19.w * yt_37;
+    acc_6 = acc_6 + vl_20.x * yt_34 + vl_20.y * yt_35 + vl_20.z * yt_36 + vl_20.w * yt_37;
+    acc_7 = acc_7 + vl_21.x * yt_34 + vl_21.y * yt_35 + vl_21.z * yt_36 + vl_21.w * yt_37;
+    acc_8 = acc_8 + vl_22.x * yt_34 + vl_22.y * yt_35 + vl_22.z * yt_36 + vl_22.w * yt_37;
+    acc_9 = acc_9 + vl_23.x * yt_34 + vl_23.y * yt_35 + vl_23.z * yt_36 + vl_23.w * yt_37;
+    acc_10 = acc_10 + vl_24.x * yt_34 + vl_24.y * yt_35 + vl_24.z * yt_36 + vl_24.w * yt_37;
   }
-  var accs_31 = array<vec4<f32>, 8>(acc_2, acc_3, acc_4, acc_5, acc_6, acc_7, acc_8, acc_9);
-  for (var i_32 = 0u; i_32 < opaque_0 + 4u; i_32++) {
-    let gm_33 = c_1 + i_32;
-    let gm_34 = min(gm_33, 9u);
-    for (var q_35 = 0u; q_35 < opaque_0 + 2u; q_35++) {
-      let cv_36 = vec4<f32>(accs_31[q_35 * 4u][i_32], accs_31[q_35 * 4u + 1u][i_32], accs_31[q_35 * 4u + 2u][i_32], accs_31[q_35 * 4u + 3u][i_32]);
-      let gn_37 = q_35 * 4u;
-      let f_38 = gm_34 * 8u + gn_37;
-      let vl_39 = buf2[gn_37 / 4u];
-      let vv_40 = cv_36 + vl_39;
-      if (gm_33 < 10u) { buf3[f_38 / 4u] = vv_40; }
+  var accs_38 = array<vec4<f32>, 8>(acc_3, acc_4, acc_5, acc_6, acc_7, acc_8, acc_9, acc_10);
+  for (var i_39 = 0u; i_39 < opaque_0 + 4u; i_39++) {
+    let gm_40 = c_2 + i_39;
+    let gm_41 = min(gm_40, 9u);
+    for (var q_42 = 0u; q_42 < opaque_0 + 2u; q_42++) {
+      let cv_43 = vec4<f32>(accs_38[q_42 * 4u][i_39], accs_38[q_42 * 4u + 1u][i_39], accs_38[q_42 * 4u + 2u][i_39], accs_38[q_42 * 4u + 3u][i_39]);
+      let gn_44 = q_42 * 4u;
+      let f_45 = gm_41 * 8u + gn_44;
+      let vl_46 = buf2[gn_44 / 4u];
+      let vv_47 = cv_43 + vl_46;
+      if (gm_40 < 10u) { buf3[f_45 / 4u] = vv_47; }
     }
   }
 }

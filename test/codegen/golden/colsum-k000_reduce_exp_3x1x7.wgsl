@@ -8,14 +8,15 @@
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
   let g_1 = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g_1 >= 21u) { return; }
-  let i_2 = g_1 / 7u;
-  let i_3 = g_1 % 7u;
-  var acc_4 = 0.0;
-  for (var k_5 = 0u; k_5 < opaque_0 + 5u; k_5++) {
-    let v_6 = buf1[i_2 * 35u + k_5 * 7u + i_3];
-    let v_7 = exp(v_6);
-    acc_4 = acc_4 + v_7;
+  let n_2 = arrayLength(&buf0);
+  if (g_1 >= n_2) { return; }
+  let i_3 = g_1 / 7u;
+  let i_4 = g_1 % 7u;
+  var acc_5 = 0.0;
+  for (var k_6 = 0u; k_6 < opaque_0 + 5u; k_6++) {
+    let v_7 = buf1[i_3 * 35u + k_6 * 7u + i_4];
+    let v_8 = exp(v_7);
+    acc_5 = acc_5 + v_8;
   }
-  buf0[g_1] = acc_4;
+  buf0[g_1] = acc_5;
 }

@@ -9,10 +9,11 @@
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g_0 = (wid.x + wid.y * nwg.x) * 64u + lid;
-  if (g_0 >= 21u) { return; }
-  let i_1 = g_0 % 7u;
-  let v_2 = buf1[g_0];
-  let v_3 = buf2[i_1];
-  let v_4 = v_2 * v_3;
-  buf0[g_0] = v_4;
+  let n_1 = arrayLength(&buf0);
+  if (g_0 >= n_1) { return; }
+  let i_2 = g_0 % 7u;
+  let v_3 = buf1[g_0];
+  let v_4 = buf2[i_2];
+  let v_5 = v_3 * v_4;
+  buf0[g_0] = v_5;
 }
