@@ -18,6 +18,7 @@ import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
 import { topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
 import { KernelWriter, type Specialize } from './emit.ts';
+export type { Specialize };
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
 import { launchBatches, planSteps, type PlanStep } from './steps.ts';

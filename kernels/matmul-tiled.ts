@@ -2,10 +2,10 @@
 // block per thread, scalar loads. The classic design for hardware GPUs (shared memory is fast and
 // barriers cheap there); on CPU drivers barriers split the shader and every load is costly.
 
-import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
+import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, sub, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, matmulProblem, storeEpilogue } from './matmul.ts';
-import type { TemplateInput, TemplateOutput } from './template.ts';
+import { isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
 export interface TiledConfig {
@@ -42,6 +42,10 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const lid = w.builtin('lid', undefined, threads);
   const [tx, ty] = [w.builtin('lid3', 0, wx), w.builtin('lid3', 1, wy)];
   const acc = w.privateArray('acc', F32, tm * tn);
+  // Rows, and K where B is not a weight (a weight gradient's K is a row count), read at run time
+  // where the plan allows (workgroups past the rows then find nothing to store).
+  const Mlive = w.runtimeCount(M, [root.id]);
+  const Klive = isWeight(t.graph, p.b.id) ? u32(K) : w.runtimeCount(K, [p.b.id]);
   let prologueOps = 0;
   // One tile of an operand into workgroup memory: element (r, c) of rows × cols, zero past the ends.
   const stage = (tile: Buf, rows: number, cols: number, value: (r: Expr, c: Expr) => { v: Expr; inside: Expr }) =>
@@ -50,14 +54,16 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
       const { v, inside } = value(r, c);
       w.store(tile, l, select(f32(0), v, inside));
     });
-  w.loop('k0', 0, K, bk, (k0) => {
+  // Clamped indices keep this kernel's sizes as bounds (index arithmetic folds alike everywhere).
+  const clamp = (e: Expr, live: Expr, n: number) => bounded(w.let(min(e, sub(live, 1)), 'g'), n);
+  w.loop('k0', 0, Klive, bk, (k0) => {
     prologueOps += stage(As, BM, bk, (r, c) => {
-      const gm = w.let(min(add(m0, r), M - 1), 'gm'), gk = w.let(min(add(k0, c), K - 1), 'gk');
-      return { v: w.value(p.a.id, [...aBatch, gm, gk]), inside: and(lt(add(m0, r), M), lt(add(k0, c), K)) };
+      const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, K);
+      return { v: w.value(p.a.id, [...aBatch, gm, gk]), inside: and(lt(add(m0, r), Mlive), lt(add(k0, c), Klive)) };
     });
     prologueOps += stage(Bs, bk, BN, (r, c) => {
-      const gk = w.let(min(add(k0, r), K - 1), 'gk'), gn = w.let(min(add(n0, c), N - 1), 'gn');
-      return { v: w.value(p.b.id, [...bBatch, gk, gn]), inside: and(lt(add(k0, r), K), lt(add(n0, c), N)) };
+      const gk = clamp(add(k0, r), Klive, K), gn = w.let(min(add(n0, c), N - 1), 'gn');
+      return { v: w.value(p.b.id, [...bBatch, gk, gn]), inside: and(lt(add(k0, r), Klive), lt(add(n0, c), N)) };
     });
     w.barrier();
     w.loop('kk', 0, bk, 1, (kk) => {
@@ -72,7 +78,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     w.loop('j', 0, tn, 1, (j) => {
       const gm = w.let(add(add(m0, mul(ty, tm)), i), 'gm');
       const gn = w.let(add(add(n0, mul(tx, tn)), j), 'gn');
-      epilogueOps = w.when(and(lt(gm, M), lt(gn, N)), () => {
+      epilogueOps = w.when(and(lt(gm, Mlive), lt(gn, N)), () => {
         storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, add(mul(i, tn), j)));
       });
     });

@@ -33,7 +33,7 @@ export { checkGradients, type GradCheckOptions, type GradCheckResult } from './c
 // Code generation and execution
 export {
   compileGraph, describePlan, DEFAULT_LIMITS,
-  type Arena, type CodegenLimits, type CompiledPlan, type CompileOptions, type KernelBinding, type MatmulChooser, type MatmulKernelInfo, type PlanKernel, type PlanTensor,
+  type Arena, type CodegenLimits, type CompiledPlan, type CompileOptions, type KernelBinding, type MatmulChooser, type MatmulKernelInfo, type PlanKernel, type PlanTensor, type Specialize,
 } from '../codegen/compile.ts';
 export type { MemoryPlan, Placement } from '../codegen/memory.ts';
 export type { PlanStep } from '../codegen/steps.ts';

@@ -1,23 +1,26 @@
 // Child process of the mainjob suite: compiles the vit-mnist AF + FPET training step (batch 16)
 // and inference plan (batch 100) and dispatches every pipeline once, timing each plan's first
 // dispatches. Run with an empty MESA_SHADER_CACHE_DIR, this is the cold-cache compile cost of
-// the main job's first epoch. Prints one line: COLD {"train": ms, "infer": ms, "kernels": n}.
+// the main job's first epoch. Argument: what kernels are specialised to (rows | all, default rows).
+// Prints one line: COLD {"train": ms, "infer": ms, "kernels": n} (kernels: distinct modules).
 
 import { compileGraph } from '../../codegen/compile.ts';
 import { requestGpu } from '../../src/core/runtime/device.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { jobGraph } from './mainjob.ts';
 
+const specialize = process.argv[2] ?? 'rows';
+if (specialize !== 'rows' && specialize !== 'all') throw new Error(`mainjob-cold: specialize must be rows or all, got "${specialize}"`);
 const ctx = await requestGpu({ label: 'mainjob cold compile' });
 const out: Record<string, number> = {};
 let kernels = 0;
 for (const mode of ['train', 'infer'] as const) {
   const job = jobGraph('fpet', mode);
-  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx) });
+  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), specialize });
   const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
   exe.write(job.feeds);
   out[mode] = await exe.warmup();
-  kernels += plan.uniqueKernels;
+  kernels += plan.uniqueModules;
   exe.destroy();
 }
 console.log(`COLD ${JSON.stringify({ ...out, kernels })}`);

@@ -10,6 +10,7 @@
 // GPU work: what a user without a GPU runs instead.
 
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
+import type { Specialize } from '../../codegen/compile.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import type { Graph } from '../../src/core/ir/graph.ts';
 import { mainJobModel } from '../../src/fpet/recipes/main-job.ts';
@@ -64,8 +65,22 @@ export function jobGraph(method: JobMethod, mode: JobMode): JobGraph {
   return { graph, writeBack, feeds };
 }
 
-export interface JobRun {
+/** A timed plan: the method, and what its kernels are specialised to (codegen/emit.ts's Specialize). */
+interface JobVariant {
   readonly method: JobMethod;
+  readonly specialize: Specialize;
+}
+/**
+ * AdaptFormer and FPET as compiled by default (row counts read at run time), and FPET with every
+ * size a constant of the code: what specialising costs or saves, in the same run.
+ */
+const JOB_VARIANTS: readonly JobVariant[] = [
+  { method: 'adaptformer', specialize: 'rows' },
+  { method: 'fpet', specialize: 'rows' },
+  { method: 'fpet', specialize: 'all' },
+];
+
+export interface JobRun extends JobVariant {
   readonly mode: JobMode;
   readonly plan: CompiledPlan;
   readonly codegenMs: number;
@@ -74,7 +89,7 @@ export interface JobRun {
   readonly tuneMs: number;
 }
 
-const label = (r: { method: JobMethod }) => (r.method === 'fpet' ? 'AF + FPET' : 'AdaptFormer');
+const label = (r: JobVariant) => `${r.method === 'fpet' ? 'AF + FPET' : 'AdaptFormer'}${r.specialize === 'all' ? ' (every size specialised)' : ''}`;
 
 export interface JobResult {
   readonly mode: JobMode;
@@ -82,6 +97,9 @@ export interface JobResult {
   readonly rows: readonly {
     readonly label: string;
     readonly method: JobMethod;
+    readonly specialize: Specialize;
+    /** Distinct WGSL modules the plan dispatches (pipelines a device compiles). */
+    readonly modules: number;
     readonly timing: Timing;
     readonly imagesPerSec: number;
     readonly gflop: number;
@@ -103,20 +121,20 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
   const runs: JobRun[] = [];
   const exes: Program[] = [];
   try {
-    for (const method of ['adaptformer', 'fpet'] as const) {
+    for (const { method, specialize } of JOB_VARIANTS) {
       const job = jobGraph(method, mode);
       const t0 = performance.now();
-      let plan = compileGraph(job.graph, { limits: ctx.limits });
+      let plan = compileGraph(job.graph, { limits: ctx.limits, specialize });
       // The variants compile() would use: the tuner's choices (quick, per-adapter cache).
       const tune = await tunePlan(gpu, plan, { mode: 'quick' }, Program);
-      if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, matmulVariant: tune.chooser, variantKey: tune.key });
+      if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, specialize, matmulVariant: tune.chooser, variantKey: tune.key });
       const codegenMs = performance.now() - t0 - tune.ms;
       const exe = await Program.create(gpu, plan, { writeBack: job.writeBack });
       exe.write(job.feeds);
       const firstDispatchMs = await exe.warmup();
       exes.push(exe);
-      runs.push({ method, mode, plan, codegenMs, pipelineMs: exe.pipelineMs, firstDispatchMs, tuneMs: tune.ms });
-      problems.push(...gpuErrors(gpu, `${mode} ${label({ method })}`));
+      runs.push({ method, specialize, mode, plan, codegenMs, pipelineMs: exe.pipelineMs, firstDispatchMs, tuneMs: tune.ms });
+      problems.push(...gpuErrors(gpu, `${mode} ${label({ method, specialize })}`));
     }
     const timings = await timeGpuSteps(gpu.device, runs.map((r, i) => ({ name: `${mode} ${label(r)}`, step: () => exes[i]!.run() })), modelTiming(ctx));
     // Per-class GPU time, for where the time goes.
@@ -131,7 +149,7 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
     return {
       mode, batch, breakdown, variants,
       rows: runs.map((r, i) => ({
-        label: label(r), method: r.method, timing: timings[i]!, imagesPerSec: batch / (timings[i]!.medianMs / 1e3),
+        label: label(r), method: r.method, specialize: r.specialize, modules: r.plan.uniqueModules, timing: timings[i]!, imagesPerSec: batch / (timings[i]!.medianMs / 1e3),
         gflop: r.plan.flops / 1e9, kernelCount: r.plan.kernels.length, dispatches: r.plan.steps.length, uniqueKernels: r.plan.uniqueKernels,
         codegenMs: r.codegenMs, pipelineMs: r.pipelineMs, firstDispatchMs: r.firstDispatchMs, tuneMs: r.tuneMs,
       })),
@@ -142,6 +160,7 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
 }
 
 export interface ColdResult {
+  readonly specialize: Specialize;
   readonly train?: number;
   readonly infer?: number;
   readonly kernels?: number;
@@ -153,8 +172,8 @@ function nodeImport<T>(specifier: string): Promise<T> {
 }
 
 /** First dispatch of every pipeline of the FPET training step and inference plans with an empty shader cache (a child process). */
-async function coldCompile(ctx: SuiteContext): Promise<ColdResult> {
-  if (ctx.gpu!.runtime !== 'node') return { unavailable: `only measured on Node (this is ${ctx.gpu!.runtime})` };
+async function coldCompile(ctx: SuiteContext, specialize: Specialize): Promise<ColdResult> {
+  if (ctx.gpu!.runtime !== 'node') return { specialize, unavailable: `only measured on Node (this is ${ctx.gpu!.runtime})` };
   const { spawnSync } = await nodeImport<typeof import('node:child_process')>('node:child_process');
   const { mkdtempSync, rmSync } = await nodeImport<typeof import('node:fs')>('node:fs');
   const { tmpdir } = await nodeImport<typeof import('node:os')>('node:os');
@@ -163,13 +182,13 @@ async function coldCompile(ctx: SuiteContext): Promise<ColdResult> {
   const dir = mkdtempSync(join(tmpdir(), 'mesa-cold-'));
   try {
     const script = fileURLToPath(new URL('./mainjob-cold.ts', import.meta.url));
-    const r = spawnSync(process.execPath, [...process.execArgv, script], {
+    const r = spawnSync(process.execPath, [...process.execArgv, script, specialize], {
       encoding: 'utf8', timeout: 900_000,
       env: { ...process.env, MESA_SHADER_CACHE_DIR: dir, FPET_TUNE: 'off' },
     });
     const line = r.stdout?.split('\n').find((l) => l.startsWith('COLD '));
-    if (!line) return { unavailable: `the child process failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}` };
-    return JSON.parse(line.slice(5)) as ColdResult;
+    if (!line) return { specialize, unavailable: `the child process failed: ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' | ')}` };
+    return { specialize, ...(JSON.parse(line.slice(5)) as Omit<ColdResult, 'specialize'>) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -199,7 +218,7 @@ export const mainjobSuite: Suite = {
       for (const row of r.rows) ctx.log(`  ${mode} b${r.batch} ${row.label}: ${fmtTiming(row.timing)}, ${row.imagesPerSec.toFixed(0)} img/s`);
       bar.tick(1, mode);
     }
-    const cold = await coldCompile(ctx);
+    const cold = [await coldCompile(ctx, 'rows'), await coldCompile(ctx, 'all')];
     bar.tick(1, 'cold compile');
     const torch = await torchJobs(ctx);
     const torchOf = (mode: JobMode): TorchVitResult | undefined => torchResult(torch, TORCH_MODES.indexOf(mode), 'vit');
@@ -216,11 +235,13 @@ export const mainjobSuite: Suite = {
     const torchIps = (t: TorchVitResult) => t.batch / (t.medianMs / 1e3);
     const tables: Table[] = [];
     for (const r of results) {
-      const get = (m: JobMethod) => r.rows.find((x) => x.method === m)!;
+      const get = (m: JobMethod, specialize: Specialize = 'rows') => r.rows.find((x) => x.method === m && x.specialize === specialize)!;
       const notes: string[] = [];
       const af = get('adaptformer'), fp = get('fpet');
       const flopRatio = af.gflop / fp.gflop, speedup = af.timing.medianMs / fp.timing.medianMs;
       notes.push(`FPET ${speedup.toFixed(2)}× faster than AdaptFormer for ${flopRatio.toFixed(2)}× fewer FLOPs (${(100 * speedup / flopRatio).toFixed(0)}% of its FLOP-bound speedup).`);
+      const all = get('fpet', 'all');
+      notes.push(`Row counts read at run time (the default) vs every size specialised: FPET ${fp.modules} vs ${all.modules} distinct modules; the specialised plan runs at ${(fp.timing.medianMs / all.timing.medianMs).toFixed(2)}× the default's speed (median ms ratio, alternated in one run).`);
       notes.push('first dispatch: every distinct pipeline dispatched once (Program.warmup), with this process\'s shader cache — software drivers compile there. tune: the matmul tuner\'s search (0 when the per-adapter cache had every signature).');
       const t = torchOf(r.mode);
       if (t) {
@@ -231,10 +252,10 @@ export const mainjobSuite: Suite = {
       }
       tables.push({
         title: `mainjob: vit-mnist ${r.mode === 'train' ? 'AdamW training step' : 'inference'} at batch ${r.batch}`,
-        columns: ['variant', 'median ms', '±%', 'img/s', 'GFLOP', 'kernels (distinct) in dispatches', 'codegen ms', 'pipelines ms', 'first dispatch ms', 'tune ms'],
+        columns: ['variant', 'median ms', '±%', 'img/s', 'GFLOP', 'kernels (distinct) in dispatches', 'modules', 'codegen ms', 'pipelines ms', 'first dispatch ms', 'tune ms'],
         rows: [
-          ...r.rows.map((x) => [x.label, f1(x.timing.medianMs), Math.round(x.timing.rmePct), Math.round(x.imagesPerSec), Number(x.gflop.toFixed(3)), `${x.kernelCount} (${x.uniqueKernels}) in ${x.dispatches}`, Math.round(x.codegenMs), Math.round(x.pipelineMs), Math.round(x.firstDispatchMs), Math.round(x.tuneMs)]),
-          ...(t ? [['AdaptFormer (PyTorch eager, CPU)', f1(t.medianMs), null, Math.round(torchIps(t)), null, null, null, null, null, null]] : []),
+          ...r.rows.map((x) => [x.label, f1(x.timing.medianMs), Math.round(x.timing.rmePct), Math.round(x.imagesPerSec), Number(x.gflop.toFixed(3)), `${x.kernelCount} (${x.uniqueKernels}) in ${x.dispatches}`, x.modules, Math.round(x.codegenMs), Math.round(x.pipelineMs), Math.round(x.firstDispatchMs), Math.round(x.tuneMs)]),
+          ...(t ? [['AdaptFormer (PyTorch eager, CPU)', f1(t.medianMs), null, Math.round(torchIps(t)), null, null, null, null, null, null, null]] : []),
         ],
         notes,
       });
@@ -256,13 +277,16 @@ export const mainjobSuite: Suite = {
         rows: r.variants.map((v) => [v]),
       });
     }
-    const coldRows = (label: string, c: ColdResult) => c.unavailable
-      ? [[`${label}: unavailable: ${c.unavailable}`, null, null]]
-      : [[`${label}: training step (batch 16)`, f1(c.train! / 1e3), null], [`${label}: inference (batch 100)`, f1(c.infer! / 1e3), null], [`${label}: both`, f1((c.train! + c.infer!) / 1e3), c.kernels ?? null]];
+    const coldRows = (c: ColdResult) => {
+      const label = `AF + FPET, ${c.specialize === 'rows' ? 'row counts at run time' : 'every size specialised'}`;
+      return c.unavailable
+        ? [[`${label}: unavailable: ${c.unavailable}`, null, null]]
+        : [[`${label}: training step (batch 16)`, f1(c.train! / 1e3), null], [`${label}: inference (batch 100)`, f1(c.infer! / 1e3), null], [`${label}: both`, f1((c.train! + c.infer!) / 1e3), c.kernels ?? null]];
+    };
     tables.push({
       title: 'mainjob: first-step compile cost with a cold shader cache (AF + FPET; child process with an empty MESA_SHADER_CACHE_DIR)',
-      columns: ['plan', 'seconds', 'distinct kernels'],
-      rows: coldRows('AF + FPET', cold),
+      columns: ['plan', 'seconds', 'distinct modules'],
+      rows: cold.flatMap(coldRows),
       notes: ['Each distinct kernel is compiled by the driver at its first dispatch (Program.warmup dispatches each once).'],
     });
     return {
@@ -277,7 +301,7 @@ export const mainjobSuite: Suite = {
           groups: (['adaptformer', 'fpet'] as const).map((m) => ({
             label: m === 'fpet' ? 'AF + FPET' : 'AdaptFormer',
             bars: [
-              { name: 'ours', value: r.rows.find((x) => x.method === m)!.imagesPerSec },
+              { name: 'ours', value: r.rows.find((x) => x.method === m && x.specialize === 'rows')!.imagesPerSec },
               ...(m === 'adaptformer' && torchOf(r.mode) ? [{ name: 'torch CPU', value: torchIps(torchOf(r.mode)!) }] : []),
             ],
           })),

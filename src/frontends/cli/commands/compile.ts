@@ -13,7 +13,7 @@ import { MODEL_OPTIONS, TUNE_OPTION, describeSpec, modelSpecFrom } from '../mode
 import { buildModel, validateSpec } from '../../../fpet/models/model.ts';
 import { gradients } from '../../../core/ir/autodiff.ts';
 import { withAdamW } from '../../../fpet/train/optimizer.ts';
-import { compileGraph, describePlan, DEFAULT_LIMITS } from '../../../../codegen/compile.ts';
+import { compileGraph, describePlan, DEFAULT_LIMITS, type Specialize } from '../../../../codegen/compile.ts';
 import { treeText } from '../../../../codegen/dump.ts';
 import { formatAdapterReport, type GpuContext } from '../../../core/runtime/device.ts';
 import { Program, deviceLimits } from '../../../core/runtime/program.ts';
@@ -27,6 +27,7 @@ const OPTIONS = {
   batch: { ...MODEL_OPTIONS.batch, default: 1 },
   mode: { type: 'string', default: 'forward', choices: ['forward', 'backward', 'train-step'], help: 'inference graph, forward+backward, or a whole AdamW training step' },
   unfused: { type: 'boolean', default: false, help: 'one kernel per op (the baseline)' },
+  specialize: { type: 'string', default: 'rows', choices: ['rows', 'all'], help: 'rows: kernels read row counts (tokens × batch) at run time, so blocks before and after a token merge share modules; all: every size a constant of the code' },
   target: { type: 'string', default: 'device', choices: ['device', 'portable'], help: 'compile for this machine\'s adapter (validated on it) or for WebGPU\'s guaranteed limits' },
   validate: { type: 'boolean', default: true, help: 'create every pipeline on the device to validate the kernels' },
   out: { type: 'string', default: 'runs/kernels', help: 'folder for the .wgsl files and plan.txt' },
@@ -60,10 +61,11 @@ export default defineCommand({
     // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
     // plans use the heuristic defaults.
     const tuneMode = a.tune as TuneMode;
-    let plan = compileGraph(graph, { fuse: !a.unfused, limits });
+    const specialize = a.specialize as Specialize;
+    let plan = compileGraph(graph, { fuse: !a.unfused, limits, specialize });
     let tuned = '';
     if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
-      const t = await compileTuned(graph, ctx, { fuse: true, limits }, { mode: tuneMode }, Program);
+      const t = await compileTuned(graph, ctx, { fuse: true, limits, specialize }, { mode: tuneMode }, Program);
       plan = t.plan;
       tuned = describeTune(t.tune);
     }
