@@ -1,17 +1,19 @@
-// ort: ONNX Runtime on the CPU as a peer. The same models are exported to ONNX (src/core/export/onnx.ts)
-// and run by onnxruntime-node (CPU execution provider, all graph optimisations, its default
-// thread pool) and by our WebGPU executor, in the same process and run:
+// ort: ONNX Runtime as a peer, with two execution providers. The same models are exported to ONNX
+// (src/core/export/onnx.ts) and run by onnxruntime-node — its WebGPU execution provider (the one
+// onnxruntime-web runs in browsers and transformers.js builds on; here on its own Dawn device over
+// the same Vulkan driver as ours) and its CPU execution provider (all graph optimisations, its
+// default thread pool) — and by our WebGPU executor, in the same process and run:
 // - ViT-Ti/16 at 224×224, batch 1, random weights (randomVitWeights, seed 11, as the peer suite);
 // - the main job's model: the shipped vit-mnist backbone + AdaptFormer + FPET (block 3, ratio
-//   0.5), batch 100 (quick: 16), with deterministic non-zero adapters.
+//   0.5), batch 16 and 100 (quick: 16 only), with deterministic non-zero adapters.
 // One step is one whole forward with the images going in and the logits coming back (ours:
 // write images + submit + read the logits; ORT: session.run), timed with performance.now()
-// around each awaited step in alternating rounds (A B, B A, ...) and compared by medians; a step
-// of ours takes seconds on a software adapter, too long for benchmark.js's calibration, so the
-// sample counts are fixed here. The logits of both are compared (max |Δ| / max(1, |logit|)).
+// around each awaited step in alternating rounds (A B C, C B A, ...) and compared by medians; a
+// step takes seconds on a software adapter, too long for benchmark.js's calibration, so the
+// sample counts are fixed here. The logits are compared (max |Δ| / max(1, |logit|)).
 //
-// On a software adapter our "GPU" work runs on the same CPU cores as ONNX Runtime, so the ratio
-// is CPU vs CPU: ours through WGSL on lavapipe, theirs through hand-tuned MLAS kernels.
+// On a software adapter both WebGPU executors and ORT's CPU EP run on the same CPU cores: ours and
+// ORT's WebGPU EP through WGSL on lavapipe, ORT's CPU EP through hand-tuned MLAS kernels.
 
 import { cpus } from 'node:os';
 import { compileGraph } from '../../codegen/compile.ts';
@@ -51,21 +53,46 @@ function activeAdapters(spec: ModelSpec, weights: Map<string, Float32Array>, see
 async function cases(ctx: SuiteContext): Promise<OrtCase[]> {
   const ti: VitConfig = VIT_PRESETS['vit-ti16'];
   const tiWeights = randomVitWeights(ti, 11);
-  const mainBatch = ctx.quick ? 16 : 100;
-  const spec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch: mainBatch, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };
-  const backbone = (await loadBackbone(SHIPPED_BACKBONE, spec.vit)).weights;
-  const mainWeights = initialWeights(spec, 0, backbone);
-  activeAdapters(spec, mainWeights, 500);
+  const mainCase = async (batch: number): Promise<OrtCase> => {
+    const spec: ModelSpec = { vit: VIT_PRESETS['vit-mnist'], batch, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [3], ratio: 0.5 } };
+    const backbone = (await loadBackbone(SHIPPED_BACKBONE, spec.vit)).weights;
+    const weights = initialWeights(spec, 0, backbone);
+    activeAdapters(spec, weights, 500);
+    return {
+      model: 'main job: vit-mnist + AdaptFormer + FPET', batch, graph: logitsGraph(buildModel(spec).graph), weights,
+      images: randomArray(batch * 28 * 28, 13, 0, 1), note: `shipped backbone (${SHIPPED_BACKBONE}), AdaptFormer dim 8, FPET at block 3 ratio 0.5, 28×28`,
+    };
+  };
   return [
     {
       model: 'ViT-Ti/16', batch: 1, graph: vitGraph(ti, 1, 'inference').graph, weights: tiWeights,
       images: randomArray(3 * 224 * 224, 12, 0, 1), note: 'random weights (randomVitWeights seed 11), 224×224',
     },
-    {
-      model: 'main job: vit-mnist + AdaptFormer + FPET', batch: mainBatch, graph: logitsGraph(buildModel(spec).graph), weights: mainWeights,
-      images: randomArray(mainBatch * 28 * 28, 13, 0, 1), note: `shipped backbone (${SHIPPED_BACKBONE}), AdaptFormer dim 8, FPET at block 3 ratio 0.5, 28×28`,
-    },
+    await mainCase(16),
+    ...(ctx.quick ? [] : [await mainCase(100)]),
   ];
+}
+
+/** The ONNX Runtime execution providers compared: the WebGPU one (what onnxruntime-web and transformers.js run) and the CPU one. */
+const PROVIDERS = [
+  { provider: 'webgpu', label: 'ONNX Runtime (WebGPU EP)' },
+  { provider: 'cpu', label: 'ONNX Runtime (CPU)' },
+] as const;
+type Provider = (typeof PROVIDERS)[number]['provider'];
+
+/** One ONNX Runtime execution provider's result on a case. */
+interface OrtRun {
+  readonly provider: Provider;
+  readonly timing?: Timing;
+  /** ours ÷ ORT median time (below 1: we are faster). */
+  readonly ratio?: number;
+  /** max |ours − ORT| / max(1, |ORT|) over the logits, and the absolute difference. */
+  readonly maxLogitDiff?: number;
+  readonly maxAbsLogitDiff?: number;
+  /** The provider's first run (session warm-up: its shaders compile there), ms. */
+  readonly firstMs?: number;
+  /** Why it has no result (the provider is missing on this machine, or the session failed). */
+  readonly unavailable?: string;
 }
 
 interface Measured {
@@ -76,12 +103,7 @@ interface Measured {
   readonly onnxNodes: number;
   readonly exportMs: number;
   readonly ours: Timing;
-  readonly ort: Timing;
-  /** ours ÷ ORT median time (below 1: we are faster). */
-  readonly ratio: number;
-  /** max |ours − ORT| / max(1, |ORT|) over the logits. */
-  readonly maxLogitDiff: number;
-  readonly maxAbsLogitDiff: number;
+  readonly ort: readonly OrtRun[];
   /** Our first step (includes the pipelines' first-dispatch compilation), ms. */
   readonly oursFirstMs: number;
 }
@@ -120,38 +142,52 @@ async function measure(ctx: SuiteContext, c: OrtCase, problems: string[]): Promi
   const proto = exportOnnx(c.graph, { weights: c.weights, outputs: ['logits'] });
   const bytes = encodeOnnx(proto);
   const exportMs = performance.now() - t0;
-  const model: OrtModel = await ortSession(bytes, graphInputs(c.graph));
   const exe = await Program.create(gpu, compileGraph(c.graph, { limits: ctx.limits }));
+  const sessions: { provider: Provider; model: OrtModel; firstMs: number; d: ReturnType<typeof maxRelDiff> }[] = [];
+  const missing: OrtRun[] = [];
   try {
     exe.write(Object.fromEntries(c.weights));
     const feeds = { images: c.images };
     const f0 = performance.now();
     const ours = (await exe.execute(feeds, ['logits'])).logits as Float32Array;
     const oursFirstMs = performance.now() - f0;
-    const theirs = (await model.run(feeds)).logits as Float32Array;
-    const d = maxRelDiff(ours, theirs);
-    if (!(d.rel <= 1e-4)) problems.push(`${c.model}: our logits differ from ONNX Runtime's by ${d.rel.toExponential(2)} (relative to max(1, |logit|); allowed 1e-4)`);
+    for (const { provider, label } of PROVIDERS) {
+      try {
+        const model = await ortSession(bytes, graphInputs(c.graph), { provider });
+        const r0 = performance.now();
+        const theirs = (await model.run(feeds)).logits as Float32Array;
+        const firstMs = performance.now() - r0;
+        const d = maxRelDiff(ours, theirs);
+        sessions.push({ provider, model, firstMs, d });
+        if (!(d.rel <= 1e-4)) problems.push(`${c.model} b${c.batch}: our logits differ from ${label}'s by ${d.rel.toExponential(2)} (relative to max(1, |logit|); allowed 1e-4)`);
+      } catch (e) {
+        missing.push({ provider, unavailable: (e instanceof Error ? e.message : String(e)).split('\n')[0]! });
+      }
+    }
     const software = isSoftwareAdapter(gpu);
-    // Ours: seconds per step on a software adapter. ORT: milliseconds, so it gets more samples.
+    // Ours: seconds per step on a software adapter. ORT's CPU EP: milliseconds, so it gets more samples.
     const oursSampling: Sampling = ctx.quick ? { rounds: 2, minSteps: 1, minSeconds: 0 } : { rounds: 3, minSteps: software ? 2 : 5, minSeconds: software ? 0 : 1 };
-    const ortSampling: Sampling = { rounds: oursSampling.rounds, minSteps: ctx.quick ? 5 : 10, minSeconds: ctx.quick ? 0.25 : 1 };
-    const [to, tr] = await timeAlternating([
+    const ortSampling = (p: Provider): Sampling => (p === 'webgpu' ? oursSampling : { rounds: oursSampling.rounds, minSteps: ctx.quick ? 5 : 10, minSeconds: ctx.quick ? 0.25 : 1 });
+    const [to, ...tr] = await timeAlternating([
       { name: `ours ${c.model} b${c.batch}`, step: () => exe.execute(feeds, ['logits']), sampling: oursSampling },
-      { name: `ORT ${c.model} b${c.batch}`, step: () => model.run(feeds), sampling: ortSampling },
-    ], oursSampling.rounds) as [Timing, Timing];
-    return {
-      model: c.model, batch: c.batch, note: c.note, onnxBytes: bytes.length, onnxNodes: proto.graph!.node!.length, exportMs,
-      ours: to, ort: tr, ratio: to.medianMs / tr.medianMs, maxLogitDiff: d.rel, maxAbsLogitDiff: d.abs, oursFirstMs,
-    };
+      ...sessions.map((s) => ({ name: `ORT ${s.provider} ${c.model} b${c.batch}`, step: () => s.model.run(feeds), sampling: ortSampling(s.provider) })),
+    ], oursSampling.rounds) as [Timing, ...Timing[]];
+    const ort: OrtRun[] = PROVIDERS.map(({ provider }) => {
+      const i = sessions.findIndex((s) => s.provider === provider);
+      if (i < 0) return missing.find((m) => m.provider === provider)!;
+      const s = sessions[i]!, timing = tr[i]!;
+      return { provider, timing, ratio: to.medianMs / timing.medianMs, maxLogitDiff: s.d.rel, maxAbsLogitDiff: s.d.abs, firstMs: s.firstMs };
+    });
+    return { model: c.model, batch: c.batch, note: c.note, onnxBytes: bytes.length, onnxNodes: proto.graph!.node!.length, exportMs, ours: to, ort, oursFirstMs };
   } finally {
     exe.destroy();
-    await model.release();
+    for (const s of sessions) await s.model.release();
   }
 }
 
 export const ortSuite: Suite = {
   name: 'ort',
-  description: 'ONNX Runtime (CPU) as a peer: the same exported ViT-Ti/16 (batch 1) and the main job\'s model (vit-mnist + AdaptFormer + FPET), ours vs ORT in alternating rounds; ms, img/s, ratio, logit difference',
+  description: 'ONNX Runtime (WebGPU and CPU execution providers) as a peer: the same exported ViT-Ti/16 (batch 1) and the main job\'s model (vit-mnist + AdaptFormer + FPET, batch 16 and 100; quick: 16), ours vs ORT in alternating rounds; ms, img/s, ratio, logit difference',
   needsGpu: true,
   async run(ctx: SuiteContext): Promise<SuiteResult> {
     const problems: string[] = [];
@@ -170,7 +206,8 @@ export const ortSuite: Suite = {
       try {
         const m = await measure(ctx, c, problems);
         results.push(m);
-        ctx.log(`  ${m.model} b${m.batch}: ours ${fmtMs(m.ours.medianMs)} ms, ORT ${fmtMs(m.ort.medianMs)} ms, ours/ORT ×${m.ratio.toFixed(2)}, max logit diff ${fmtErr(m.maxLogitDiff)}`);
+        const runs = m.ort.map((o) => (o.timing ? `ORT ${o.provider} ${fmtMs(o.timing.medianMs)} ms (ours/ORT ×${o.ratio!.toFixed(2)}, logit diff ${fmtErr(o.maxLogitDiff!)})` : `ORT ${o.provider} unavailable`));
+        ctx.log(`  ${m.model} b${m.batch}: ours ${fmtMs(m.ours.medianMs)} ms, ${runs.join(', ')}`);
       } catch (e) {
         problems.push(`${c.model}: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -180,22 +217,28 @@ export const ortSuite: Suite = {
     bar.done();
     const software = isSoftwareAdapter(ctx.gpu);
     const ips = (t: Timing, batch: number) => Number((batch / (t.medianMs / 1e3)).toFixed(1));
+    const label = (p: Provider) => PROVIDERS.find((x) => x.provider === p)!.label;
     const tables: Table[] = results.length ? [{
-      title: `ort: ONNX Runtime ${version} (CPU execution provider) vs ours (WebGPU executor), same exported models, same run (median time per forward, images in and logits out)`,
-      columns: ['model', 'batch', 'runtime', 'ms', '±%', 'img/s', 'samples', 'ours/ORT time', 'max logit diff'],
+      title: `ort: ONNX Runtime ${version} (WebGPU and CPU execution providers) vs ours (WebGPU executor), same exported models, same run (median time per forward, images in and logits out)`,
+      columns: ['model', 'batch', 'runtime', 'ms', '±%', 'img/s', 'samples', 'first run s', 'ours/ORT time', 'max logit diff'],
       rows: results.flatMap((m) => [
-        [m.model, m.batch, 'ours (WebGPU executor)', Number(fmtMs(m.ours.medianMs)), Math.round(m.ours.rmePct), ips(m.ours, m.batch), m.ours.sampleMs.length, Number(m.ratio.toFixed(3)), fmtErr(m.maxLogitDiff)],
-        [m.model, m.batch, 'ONNX Runtime (CPU)', Number(fmtMs(m.ort.medianMs)), Math.round(m.ort.rmePct), ips(m.ort, m.batch), m.ort.sampleMs.length, 1, '–'],
+        [m.model, m.batch, 'ours (WebGPU executor)', Number(fmtMs(m.ours.medianMs)), Math.round(m.ours.rmePct), ips(m.ours, m.batch), m.ours.sampleMs.length, Number((m.oursFirstMs / 1e3).toFixed(1)), 1, '–'],
+        ...m.ort.map((o) => (o.timing
+          ? [m.model, m.batch, label(o.provider), Number(fmtMs(o.timing.medianMs)), Math.round(o.timing.rmePct), ips(o.timing, m.batch), o.timing.sampleMs.length, Number((o.firstMs! / 1e3).toFixed(1)), Number(o.ratio!.toFixed(3)), fmtErr(o.maxLogitDiff!)]
+          : [m.model, m.batch, `${label(o.provider)}: unavailable (${o.unavailable})`, null, null, null, null, null, null, null])),
       ]),
       notes: [
-        ...results.map((m) => `${m.model}: ${m.note}; ONNX model ${(m.onnxBytes / 2 ** 20).toFixed(2)} MiB, ${m.onnxNodes} nodes, exported in ${m.exportMs.toFixed(0)} ms; our first forward ${(m.oursFirstMs / 1e3).toFixed(1)} s (pipelines compile at first dispatch). Logit difference: max |ours − ORT| / max(1, |ORT|) (abs ${m.maxAbsLogitDiff.toExponential(2)}).`),
-        `ONNX Runtime: graph optimisation level "all", default intra-op thread pool (${cpus().length} logical CPUs here). ${software ? 'The WebGPU adapter is a software one: our forward runs on the same CPU cores, so this is CPU against CPU.' : 'Ours runs on the GPU, ONNX Runtime on the CPU.'} Samples: performance.now() around each awaited step, ${results[0]?.ours.sampleMs.length ?? 0} of ours and at least ${ctx.quick ? 5 : 10} of ORT per model, alternating rounds.`,
+        ...results.map((m) => `${m.model}: ${m.note}; ONNX model ${(m.onnxBytes / 2 ** 20).toFixed(2)} MiB, ${m.onnxNodes} nodes, exported in ${m.exportMs.toFixed(0)} ms. First run: the first forward (ours: pipelines compile at first dispatch; ORT: its kernels compile at its first run). Logit difference: max |ours − ORT| / max(1, |ORT|).`),
+        `ONNX Runtime: graph optimisation level "all". WebGPU EP: onnxruntime-node's, on its own Dawn device over the same Vulkan driver as ours (${software ? 'a software adapter: both run on the CPU cores' : 'the GPU'}); it is the execution provider onnxruntime-web runs in browsers (transformers.js builds on it); nodes it does not implement fall back to ORT's CPU EP. CPU EP: default intra-op thread pool (${cpus().length} logical CPUs here)${software ? ', the same cores as the software adapter' : ''}. Samples: performance.now() around each awaited step, alternating rounds.`,
       ],
     }] : [];
-    const groups = results.map((m) => ({ label: `${m.model} b${m.batch} (ms)`, bars: [{ name: 'ours', value: m.ours.medianMs }, { name: 'ONNX Runtime CPU', value: m.ort.medianMs }] }));
+    const groups = results.map((m) => ({
+      label: `${m.model} b${m.batch} (ms)`,
+      bars: [{ name: 'ours', value: m.ours.medianMs }, ...m.ort.filter((o) => o.timing).map((o) => ({ name: label(o.provider), value: o.timing!.medianMs }))],
+    }));
     return {
       tables,
-      charts: groups.length ? [{ file: 'ort.svg', svg: barChart({ title: 'Ours vs ONNX Runtime (CPU), same exported model: time per forward (lower is better)', yLabel: 'ms (median)', groups }) }] : [],
+      charts: groups.length ? [{ file: 'ort.svg', svg: barChart({ title: 'Ours vs ONNX Runtime (WebGPU and CPU EPs), same exported model: time per forward (lower is better)', yLabel: 'ms (median)', groups }) }] : [],
       data: { version, results },
       problems,
     };

@@ -1,12 +1,18 @@
 // Index arithmetic of the kernel IR (kernels/alu.ts): the simplifier's rewrites (constant folding, clamps and modulos dropped by
 // bounds, and the division/modulo of sums with a common factor: (r·64 + k) / 64 = r for k < 64)
 // keep the value of every expression, for every assignment of its variables within their bounds.
+// Also the tree pieces around it: dead-code elimination of lets and accumulating vars, and binding
+// lengths (how kernels read row counts at run time).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, bound, div, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
-import { exprKey, Local, restartInterning, U32, type Expr } from '../../kernels/ir.ts';
+import { add, bound, cast, div, f32, length, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
+import { Buf, exprKey, F32, Local, restartInterning, U32, type Expr, type Stmt } from '../../kernels/ir.ts';
+import { dce } from '../../codegen/passes/dce.ts';
+import { treeText } from '../../codegen/dump.ts';
+import { renderKernel } from '../../codegen/render.ts';
+
 import { fcParams } from '../support/random.ts';
 
 const VARS = ['x0', 'x1', 'x2', 'r', 'k', 'j'].map((n) => new Local(n, U32, 'let'));
@@ -108,4 +114,36 @@ test('expression keys made before the intern table restarts never equal keys mad
     const key = exprKey(add(mul(local(j, 100), c), 7));
     assert.ok(!before.has(key), `key ${key} of a new expression equals one made before the restart`);
   }
+});
+
+test('dead code: a var only its own updates read is dropped with them and what they alone read; a var read elsewhere stays', () => {
+  const x = new Local('x', F32, 'let'), dead = new Local('sum', F32, 'var'), live = new Local('acc', F32, 'var'), i = new Local('i', U32, 'loop');
+  const out = new Buf('storage', 'buf', F32, undefined, 0);
+  const body: Stmt[] = [
+    { k: 'let', x, value: f32(2) },
+    { k: 'var', x: dead, init: f32(0) },
+    { k: 'var', x: live, init: f32(0) },
+    {
+      k: 'loop', x: i, from: u32(0), to: u32(4), step: u32(1), body: [
+        { k: 'assign', x: dead, value: add(local(dead), local(x)) },
+        { k: 'assign', x: live, value: add(local(live), f32(1)) },
+      ],
+    },
+    { k: 'store', buf: out, at: u32(0), value: local(live) },
+  ];
+  const ir = dce({ body, storage: [out], moduleArrays: [], workgroupSize: [1, 1, 1], enables: [] });
+  const text = treeText(ir);
+  assert.doesNotMatch(text, /sum/, 'the accumulation nothing reads is gone');
+  assert.doesNotMatch(text, /let x/, 'the let only it read is gone');
+  assert.match(text, /var acc/);
+  assert.match(text, /assign acc/);
+});
+
+test('length: a binding length renders as arrayLength and keys by its buffer', () => {
+  const a = new Buf('storage', 'buf', F32, undefined, 1), b = new Buf('storage', 'buf', F32, undefined, 2);
+  assert.equal(exprKey(length(a)), exprKey(length(a)));
+  assert.notEqual(exprKey(length(a)), exprKey(length(b)));
+  assert.equal(bound(length(a)), Infinity, 'a length is known at run time only');
+  const { source } = renderKernel({ body: [{ k: 'store', buf: a, at: u32(0), value: cast(length(b), 'f32') }], storage: [a, b], moduleArrays: [], workgroupSize: [1, 1, 1], enables: [] });
+  assert.match(source, /arrayLength\(&buf1\)/);
 });

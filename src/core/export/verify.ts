@@ -29,6 +29,12 @@ export interface OrtOptions {
   /** Intra-op threads (default: ONNX Runtime's, one per physical core). */
   readonly threads?: number;
   readonly optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Execution provider: 'cpu' (default) or 'webgpu' — ONNX Runtime's WebGPU execution provider
+   * (the one onnxruntime-web runs in browsers and transformers.js builds on; in Node it runs on
+   * its own Dawn, on this machine's Vulkan adapter).
+   */
+  readonly provider?: 'cpu' | 'webgpu';
 }
 
 export interface OrtModel {
@@ -39,11 +45,11 @@ export interface OrtModel {
   release(): Promise<void>;
 }
 
-/** An ONNX Runtime session (CPU) for model bytes; `shapes` gives each input's shape and dtype. */
+/** An ONNX Runtime session (CPU unless `opts.provider` says otherwise) for model bytes; `inputs` gives each input's shape and dtype. */
 export async function ortSession(bytes: Uint8Array, inputs: ReadonlyMap<string, { shape: readonly number[]; dtype: 'f32' | 'i32' | 'u32' }>, opts: OrtOptions = {}): Promise<OrtModel> {
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['cpu'],
+    executionProviders: [opts.provider ?? 'cpu'],
     graphOptimizationLevel: opts.optimization ?? 'all',
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   });
