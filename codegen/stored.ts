@@ -11,8 +11,15 @@ export interface FusionState {
   storage(id: number): number;
 }
 
-/** Constant tensors up to this many values are folded into the code instead of bound as buffers. */
-export const FOLD_CONSTANT_LIMIT = 1024;
+/**
+ * Constant tensors up to this many values are folded into the code instead of bound as buffers.
+ * A folded table that is not a literal or an affine formula is a `var<private>` array with an
+ * initialiser — per invocation in WGSL's model: drivers compile its initialisation into every
+ * kernel reading it (the main job's 28×28 crop matrices, 784 values, took ~1.1–1.5 s of lavapipe's
+ * cold compile per matmul; 0.2 s bound as buffers, run time unchanged) and a GPU would keep a
+ * copy per thread. Larger constants are bound from the parameter arena.
+ */
+export const FOLD_CONSTANT_LIMIT = 64;
 /** Whether a stored node is a small constant the kernels carry as literals instead of a binding. */
 export const isFolded = (n: Node): boolean => n.op === 'constant' && n.attrs.fold !== false && n.attrs.data.length <= FOLD_CONSTANT_LIMIT;
 
