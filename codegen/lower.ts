@@ -13,6 +13,7 @@ import {
 } from '../kernels/alu.ts';
 import type { Expr, Helper } from '../kernels/ir.ts';
 import { FusionError } from '../kernels/template.ts';
+import { SMALL_REDUCTION } from './fusion/small-reductions.ts';
 
 /** One element (`width` 1), or four consecutive elements along `axis` (`width` 4). */
 export type Lanes = { readonly width: 1 } | { readonly width: 4; readonly axis: number };
@@ -64,6 +65,26 @@ const anchor: Lowering<OpName> = (_c, n) => {
   throw new FusionError(n.id, `${n.op} must be stored or provided by its kernel template`);
 };
 
+/**
+ * A reduction over a small non-last axis computed in place (codegen/fusion/small-reductions.ts):
+ * its input at each index of the reduced axis, combined; any other reduction has its own kernel.
+ */
+function smallReduction(c: LowerContext, n: Node, idx: Index, lanes: Lanes, combine: (a: Expr, b: Expr) => Expr): Expr | undefined {
+  const { axis } = (n as Node<'sum'>).attrs;
+  const x = c.graph.node(n.inputs[0]!);
+  const extent = x.type.shape[axis]!;
+  if (axis === x.type.shape.length - 1 || extent > SMALL_REDUCTION) return anchor(c, n, idx, lanes);
+  if (lanes.width === 4 && lanes.axis === axis) return undefined;
+  let acc: Expr | undefined;
+  for (let j = 0; j < extent; j++) {
+    const at = idx.map((e, a) => (a === axis ? u32(j) : e));
+    const v = c.valueAt(x.id, at, lanes);
+    acc = acc === undefined ? v : combine(acc, v);
+  }
+  c.countOps((extent - 1) * lanes.width);
+  return c.let(acc!, lanes.width === 4 ? 'vv' : 'r');
+}
+
 const COMPARE: Record<OpAttrs['compare']['kind'], CompareOp> = { lt: 'lt', le: 'le', gt: 'gt', ge: 'ge', eq: 'eq', ne: 'ne' };
 
 /** For a reshape read along output `axis`: the input axis the same four elements run along, if any. */
@@ -106,7 +127,9 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   select: elementwise(([c, t, f], lanes) => select(f!, t!, compare('ne', c!, lit(0, lanes)))),
   cast: (c, n, idx, lanes) => (lanes.width === 4 ? undefined : c.let(cast(c.input(n, 0, idx, lanes), n.attrs.dtype))),
 
-  sum: anchor, reduceMax: anchor, topk: anchor, matmul: anchor, scatterAdd: anchor, attentionBackward: anchor,
+  sum: (c, n, idx, lanes) => smallReduction(c, n, idx, lanes, add),
+  reduceMax: (c, n, idx, lanes) => smallReduction(c, n, idx, lanes, max),
+  topk: anchor, matmul: anchor, scatterAdd: anchor, attentionBackward: anchor,
 
   // An index already related to a flat offset (an epilogue's) maps through that offset, so the
   // epilogue reaches its accumulator at the very index the template provides it.

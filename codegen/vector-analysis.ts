@@ -23,7 +23,7 @@ export function vecLoadCount(graph: Graph, fusion: FusionState, id: number, axis
     const hit = scalarMemo.get(n);
     if (hit !== undefined) return hit;
     const node = graph.node(n);
-    const c = fusion.isMaterialized(n) ? (isFolded(graph.node(fusion.storage(n))) ? 0 : 1) : node.inputs.reduce((s, i) => s + scalar(i), 0);
+    const c = fusion.isMaterialized(n) ? (isFolded(graph.node(fusion.storage(n))) ? 0 : 1) : repeats(graph, n) * node.inputs.reduce((s, i) => s + scalar(i), 0);
     scalarMemo.set(n, c);
     return c;
   };
@@ -63,12 +63,20 @@ function vecCost(graph: Graph, fusion: FusionState, n: number, a: number, scalar
       return a === g || (a < g && ix.type.shape[a] !== 1) ? 4 * scalar(n) : vec(node.inputs[0]!, a) + scalar(ix.id);
     }
     case 'stopGradient': case 'straightThrough': return vec(node.inputs[0]!, a);
+    // A small reduction computed in place (codegen/fusion/small-reductions.ts) reads its input once per reduced element.
+    case 'sum': case 'reduceMax': return a === node.attrs.axis ? 4 * scalar(n) : repeats(graph, n) * vec(node.inputs[0]!, a);
     default:
       return hasVectorForm(node.op) && node.inputs.every((i) => graph.node(i).type.dtype === 'f32')
         ? node.inputs.reduce((s, _i, k) => s + viaInput(k), 0)
         : 4 * scalar(n);
   }
 }
+
+/** How often node `n`, computed in place, reads its inputs per element: the reduced extent of a (small) reduction, else once. */
+const repeats = (graph: Graph, n: number): number => {
+  const node = graph.node(n);
+  return node.op === 'sum' || node.op === 'reduceMax' ? graph.node(node.inputs[0]!).type.shape[node.attrs.axis]! : 1;
+};
 
 /** Ops with a vector lowering that are not elementwise over their inputs. */
 const NOT_ELEMENTWISE: ReadonlySet<OpName> = new Set(['gather', 'fill']);

@@ -12,6 +12,7 @@ import { ENFORCE_BINDING_LIMITS } from './binding-limits.ts';
 import { FUSE_MATMUL_EPILOGUES } from './epilogues.ts';
 import { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
 import { FUSE_SECOND_PRODUCTS } from './second-products.ts';
+import { INLINE_SMALL_REDUCTIONS } from './small-reductions.ts';
 import { runFusionPasses, type FusionOptions, type FusionPass, type FusionPlan } from './plan.ts';
 import { STORE_MATMUL_PROLOGUES } from './prologues.ts';
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
@@ -35,6 +36,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   INLINE_ROW_INPUTS,
   FUSE_NORM_PROLOGUES,
   FUSE_SECOND_PRODUCTS,
+  INLINE_SMALL_REDUCTIONS,
   ENFORCE_BINDING_LIMITS,
   GROUP_SIBLINGS,
   JOIN_ATTENTION_LSE,

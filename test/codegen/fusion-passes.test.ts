@@ -9,6 +9,17 @@ import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
 import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from '../../codegen/fusion/index.ts';
+import { SMALL_REDUCTION } from '../../codegen/fusion/small-reductions.ts';
+import fc from 'fast-check';
+import { checkAgainstReference } from '../support/gpu.ts';
+import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+
+/** Random values for every input and parameter of `graph`. */
+function randomFeeds(graph: Graph, seed: number): Record<string, number[]> {
+  const rng = rngFrom(seed);
+  return Object.fromEntries([...graph.inputs, ...graph.params].map((n) => [n.attrs.name, uniform(rng, numel(n.type.shape), -1, 1)]));
+}
 
 const OPTS = { maxBindings: 8 };
 
@@ -196,6 +207,45 @@ test('fuse-second-products: on CPU adapters fc2(h) + up(a) is one kernel', () =>
   assert.equal(plan.secondProduct.size, 1);
   assert.equal(plan.kernelRoots().length, before.kernelRoots().length - 1, 'the adapter product has no kernel of its own');
   assert.equal(planUpTo(graph, 'fuse-second-products', true, OPTS.maxBindings, 'gpu').secondProduct.size, 0);
+});
+
+/** FPET's metric input: the keys [B, H, N, D] averaged over H heads, then a linear layer and a ReLU. */
+function meanOverHeads(heads: number): Graph {
+  const b = new GraphBuilder();
+  const k = b.input('k', [2, heads, 6, 8]);
+  const kbar = k.mean(1).reshape([2, 6, 8]);
+  b.output('m', linear(kbar, b.param('w', [4, 8])).relu());
+  return b.build();
+}
+
+test('inline-small-reductions: a mean over 4 heads is computed by the matmul that reads it; over 8 it keeps its kernel', () => {
+  const g = meanOverHeads(4);
+  const sum = g.nodes.find((n) => n.op === 'sum')!;
+  assert.ok(planUpTo(g, 'inline-small-reductions', false).isMaterialized(sum.id));
+  const plan = planUpTo(g, 'inline-small-reductions', true);
+  assert.ok(!plan.isMaterialized(sum.id), 'the mean over heads has no kernel of its own');
+  assert.equal(plan.kernelRoots().length, planUpTo(g, 'inline-small-reductions', false).kernelRoots().length - 1);
+  const wide = meanOverHeads(8);
+  assert.ok(planUpTo(wide, 'inline-small-reductions', true).isMaterialized(wide.nodes.find((n) => n.op === 'sum')!.id));
+});
+
+test('inline-small-reductions on the GPU: sums and maxima over 2-4 heads read by matmuls and elementwise ops, forward and backward, match the float64 reference', { timeout: 600_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: SMALL_REDUCTION }), fc.integer({ min: 1, max: 9 }), fc.constantFrom(4, 7, 8), fc.boolean(), async (heads, tokens, width, useMax) => {
+      const b = new GraphBuilder();
+      const k = b.param('k', [2, heads, tokens, width], { trainable: true });
+      const pooled = (useMax ? k.max(1) : k.mean(1)).reshape([2, tokens, width]);
+      const y = linear(pooled, b.param('w', [5, width], { trainable: true })).relu().add(pooled.sum(-1).mul(0.1));
+      b.output('loss', y.square().sumAll());
+      const graph = gradients(b.build(), { loss: 'loss' });
+      const plan = await checkAgainstReference(graph, randomFeeds(graph, heads * 100 + tokens));
+      // The forward's reduction of the stored keys is computed in place (the backward's count of
+      // tied maxima reduces a computed mask: that one keeps its kernel).
+      const overHeads = plan.graph.nodes.find((n) => (n.op === 'sum' || n.op === 'reduceMax') && plan.graph.node(n.inputs[0]!).op === 'param')!;
+      assert.ok(!plan.kernels.some((kn) => kn.root === overHeads.id), 'the reduction over heads has no kernel');
+    }),
+    fcParams(8),
+  );
 });
 
 test('enforce-binding-limits: no kernel binds more buffers than the device allows', () => {
