@@ -229,14 +229,38 @@ test('inline-small-reductions: a mean over 4 heads is computed by the matmul tha
   assert.ok(planUpTo(wide, 'inline-small-reductions', true).isMaterialized(wide.nodes.find((n) => n.op === 'sum')!.id));
 });
 
+test('inline-small-reductions: a norm over ≤ 16 features read only by a matmul\'s operands is computed there; one a map kernel reads is not', () => {
+  // ToMe's and FPET's cosine scores: unit-norm tokens, even ones against odd ones.
+  const b = new GraphBuilder();
+  const m = b.input('m', [2, 6, 12]);
+  const unit = m.div(m.square().sum(-1).add(1e-6).sqrt());
+  const even = unit.gather(b.constant([0, 2, 4], [1, 3], 'i32'), 1), odd = unit.gather(b.constant([1, 3, 5], [1, 3], 'i32'), 1);
+  b.output('scores', even.matmul(odd.transpose()));
+  const g = b.build();
+  const norm = g.nodes.find((n) => n.op === 'sum')!;
+  assert.ok(planUpTo(g, 'inline-small-reductions', false).isMaterialized(norm.id));
+  assert.ok(!planUpTo(g, 'inline-small-reductions', true).isMaterialized(norm.id), 'the cosine scores compute the norms');
+  const b2 = new GraphBuilder();
+  const x = b2.input('x', [2, 6, 12]);
+  b2.output('y', x.div(x.square().sum(-1).sqrt()).exp());
+  const g2 = b2.build();
+  const plan2 = planUpTo(g2, 'inline-small-reductions', true);
+  assert.ok(plan2.isMaterialized(g2.nodes.find((n) => n.op === 'sum')!.id) || plan2.rowFused.size > 0, 'a map kernel reading every feature gets the norm from a row kernel');
+});
+
 test('inline-small-reductions on the GPU: sums and maxima over 2-4 heads read by matmuls and elementwise ops, forward and backward, match the float64 reference', { timeout: 600_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 2, max: SMALL_REDUCTION }), fc.integer({ min: 1, max: 9 }), fc.constantFrom(4, 7, 8), fc.boolean(), async (heads, tokens, width, useMax) => {
       const b = new GraphBuilder();
       const k = b.param('k', [2, heads, tokens, width], { trainable: true });
       const pooled = (useMax ? k.max(1) : k.mean(1)).reshape([2, tokens, width]);
+      // Cosine scores between tokens: the norm over ≤ 16 features is computed by the score matmul.
+      const unit = pooled.div(pooled.square().sum(-1).add(1e-6).sqrt());
+      const half = Math.ceil(tokens / 2);
+      const even = unit.gather(b.constant(Array.from({ length: half }, (_, i) => Math.min(2 * i, tokens - 1)), [1, half], 'i32'), 1);
+      const scores = even.matmul(unit.transpose());
       const y = linear(pooled, b.param('w', [5, width], { trainable: true })).relu().add(pooled.sum(-1).mul(0.1));
-      b.output('loss', y.square().sumAll());
+      b.output('loss', y.square().sumAll().add(scores.square().sumAll()));
       const graph = gradients(b.build(), { loss: 'loss' });
       const plan = await checkAgainstReference(graph, randomFeeds(graph, heads * 100 + tokens));
       // The forward's reduction of the stored keys is computed in place (the backward's count of
