@@ -22,7 +22,7 @@ export type { Specialize };
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
 import { launchBatches, planSteps, type PlanStep } from './steps.ts';
-import type { KernelIR } from '../kernels/ir.ts';
+import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
 
@@ -344,6 +344,8 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
 }
 
 function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant']): Generated {
+  // Between kernels no expression key is held: the one place the intern table may start afresh.
+  restartInterningIfFull();
   const { graph, fusion, view, limits } = rc;
   const w = new KernelWriter(graph, fusion, rc.specialize);
   const input: TemplateInput = { w, graph, plan: view, root, limits };

@@ -2,7 +2,7 @@
 // batched trees) and the dispatches a step records, one per batch.
 
 import type { Graph } from '../src/core/ir/graph.ts';
-import type { KernelIR } from '../kernels/ir.ts';
+import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { batchKernels, scheduleBatches, workgroupBytes, type BatchLimits } from './batch.ts';
 import type { PlanKernel } from './compile.ts';
 import { kernelHeader, printKernel } from './print.ts';
@@ -42,6 +42,7 @@ export function launchBatches(kernels: readonly Unplaced[], storage: (id: number
 export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits): PlanStep[] {
   const steps: PlanStep[] = [];
   batches.forEach((parts, b) => {
+    restartInterningIfFull();
     const batched = parts.length > 1 ? batchKernels(parts.map((i) => kernels[i]!), limits) : undefined;
     if (!batched) {
       for (const i of parts) steps.push({ kernel: kernels[i]!, parts: [i] });

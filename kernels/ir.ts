@@ -213,7 +213,10 @@ export function exprSize(e: Expr): number {
  * Expressions are interned: each distinct structure (op, type, operands' ids; locals and buffers
  * by identity) gets a small number, remembered per expression object. Two expressions have equal
  * keys exactly when they are the same computation; a key is short whatever the depth. The table
- * starts afresh when it grows past INTERN_LIMIT (keys of older expressions are then recomputed).
+ * starts afresh (keys of older expressions are then recomputed) only at a safe point, between
+ * kernels (`restartInterningIfFull`, called by the code generator): a key made before a restart
+ * never equals one made after it, so a restart inside a kernel would make one index two keys
+ * (an epilogue then no longer finds its accumulator).
  */
 const INTERN_LIMIT = 1 << 21;
 let generation = 0;
@@ -221,17 +224,20 @@ let interned = new Map<string, number>();
 const ids = new WeakMap<Expr, number>();
 const GENERATION = 2 ** 32;
 
-/** Starts the intern table afresh (what growing past INTERN_LIMIT does; exported for tests). */
+/** Starts the intern table afresh (exported for tests). */
 export function restartInterning(): void {
   generation++;
   interned = new Map();
+}
+
+/** Starts the intern table afresh once it has grown past INTERN_LIMIT: call where no key is held (between kernels). */
+export function restartInterningIfFull(): void {
 }
 
 /** The interned number of an expression's structure (see exprKey). */
 export function exprId(e: Expr): number {
   const hit = ids.get(e);
   if (hit !== undefined && Math.floor(hit / GENERATION) === generation) return hit;
-  if (interned.size >= INTERN_LIMIT) restartInterning();
   const shape = shapeOf(e);
   let id = interned.get(shape);
   if (id === undefined) interned.set(shape, (id = interned.size));
