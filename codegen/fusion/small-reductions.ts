@@ -19,19 +19,29 @@ export const SMALL_ROW_REDUCTION = 16;
 const COMPUTES_INPUTS: ReadonlySet<string> = new Set(['elementwise', 'view', 'index', 'literal', 'gradient', 'contraction', 'reduction']);
 
 /**
- * Whether node `id` is cheap to compute where it is read: stored, or views, elementwise ops and
- * reductions already inlined over stored nodes, at most `ops` computing nodes deep.
+ * What computing one element of node `id` in place costs: a load per stored element read, an op per
+ * elementwise node, an inlined reduction its extent times its input's cost; undefined when a node on
+ * the way (a matmul, gather, anything with a kernel of its own) cannot be computed in place.
  */
-function cheapOverStored(s: FusionState, id: number, ops: number): boolean {
+function inlineCost(s: FusionState, id: number): number | undefined {
+  if (s.plan.isMaterialized(id)) return 1;
   const n = s.graph.node(id);
-  if (s.plan.isMaterialized(id)) return true;
   const kind = OPS[n.op].kind;
-  if (kind === 'view' || kind === 'literal' || kind === 'gradient') return n.inputs.every((i) => cheapOverStored(s, i, ops));
-  if (ops === 0 || !(kind === 'elementwise' || n.op === 'sum' || n.op === 'reduceMax')) return false;
-  return n.inputs.every((i) => cheapOverStored(s, i, ops - 1));
+  const own = kind === 'elementwise' ? 1 : kind === 'view' || kind === 'literal' || kind === 'gradient' ? 0 : undefined;
+  const inputs = n.inputs.map((i) => inlineCost(s, i));
+  if (inputs.some((c) => c === undefined)) return undefined;
+  const total = inputs.reduce<number>((a, c) => a + c!, 0);
+  if (own !== undefined) return own + total;
+  if (n.op === 'sum' || n.op === 'reduceMax') return s.graph.node(n.inputs[0]!).type.shape[n.attrs.axis]! * total;
+  return undefined;
 }
-/** Computing nodes a small reduction's input may take (its cost is paid once per reduced element). */
-const INPUT_OPS = 3;
+/**
+ * Loads and ops a last-axis reduction may cost per row where it is computed in place: the metric's
+ * squared norm (16 elements, a load and a multiply each) fits; a norm over the mean of 4 heads
+ * computed in place (5 loads and ops per element) does not — each of a matmul tile's rows would
+ * repeat 16 × 4 loads, and the kernel's text grows ~4×, for one kernel saved.
+ */
+const ROW_REDUCTION_BUDGET = 48;
 
 /** Whether only matmul operands read node `id`: through elementwise ops, views and gathers computed in place. */
 function onlyMatmulsRead(s: FusionState, id: number): boolean {
@@ -57,7 +67,9 @@ function inlineSmallReductions(s: FusionState): void {
     const last = axis === x.type.shape.length - 1;
     if (extent > (last ? SMALL_ROW_REDUCTION : SMALL_REDUCTION) || n.type.dtype !== 'f32') continue;
     if (!plan.isMaterialized(n.id) || outputs.has(n.id) || claimed.has(n.id) || plan.rowFused.has(n.id) || plan.anchorOf.has(n.id) || hostsOthers(plan, n.id)) continue;
-    if (plan.matmulRowReductions.has(n.id) || !cheapOverStored(s, x.id, last ? INPUT_OPS : 0)) continue;
+    if (plan.matmulRowReductions.has(n.id)) continue;
+    const cost = inlineCost(s, x.id);
+    if (cost === undefined || cost > (last ? ROW_REDUCTION_BUDGET / extent : 1)) continue;
     const readers = last
       ? onlyMatmulsRead(s, n.id)
       : consumers[n.id]!.every((c) => COMPUTES_INPUTS.has(OPS[graph.node(c).op].kind) && !s.inAttention.has(c));

@@ -248,6 +248,21 @@ test('inline-small-reductions: a norm over ≤ 16 features read only by a matmul
   assert.ok(plan2.isMaterialized(g2.nodes.find((n) => n.op === 'sum')!.id) || plan2.rowFused.size > 0, 'a map kernel reading every feature gets the norm from a row kernel');
 });
 
+test('inline-small-reductions: a norm over the mean of 4 heads, itself computed in place, is over budget and keeps its kernel', () => {
+  // ToMe's metric: the keys averaged over heads, then normalised. Computing that norm in each row of
+  // the score tiles would repeat 16 × 4 loads per row (and quadruple the kernel's text).
+  const b = new GraphBuilder();
+  const k = b.input('k', [2, 4, 6, 16]);
+  const m = k.mean(1).reshape([2, 6, 16]);
+  const unit = m.div(m.square().sum(-1).sqrt());
+  b.output('scores', unit.gather(b.constant([0, 2, 4], [1, 3], 'i32'), 1).matmul(unit.gather(b.constant([1, 3, 5], [1, 3], 'i32'), 1).transpose()));
+  const g = b.build();
+  const plan = planUpTo(g, 'inline-small-reductions', true);
+  const [overHeads, norm] = g.nodes.filter((n) => n.op === 'sum');
+  assert.ok(!plan.isMaterialized(overHeads!.id), 'the mean over heads is computed in place');
+  assert.ok(plan.isMaterialized(norm!.id), 'its norm has a kernel');
+});
+
 test('inline-small-reductions on the GPU: sums and maxima over 2-4 heads read by matmuls and elementwise ops, forward and backward, match the float64 reference', { timeout: 600_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(fc.integer({ min: 2, max: SMALL_REDUCTION }), fc.integer({ min: 1, max: 9 }), fc.constantFrom(4, 7, 8), fc.boolean(), async (heads, tokens, width, useMax) => {
