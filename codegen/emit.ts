@@ -63,7 +63,7 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     readonly graph: Graph,
     readonly fusion: FusionState,
     /** 'all': every size is a constant of the code; 'rows': row counts are read at run time (runtimeCount). */
-    readonly specialize: Specialize = 'all',
+    readonly specialize: Specialize,
   ) {}
 
   // ---------------------------------------------------------------------------------------------
@@ -491,15 +491,11 @@ export class KernelWriter implements KernelBuilder, LowerContext {
 
   /** The tensor bound for node `id`'s values, through views that keep its element count (undefined: none). */
   private boundTensor(id: number): number | undefined {
-    for (;;) {
-      const n = this.graph.node(id);
-      if (this.fusion.isMaterialized(id) || BUFFER_LEAVES.has(n.op)) {
-        const stored = this.graph.node(this.fusion.storage(id));
-        return isFolded(stored) ? undefined : stored.id;
-      }
-      if (n.op !== 'reshape' && n.op !== 'permute') return undefined;
-      id = n.inputs[0]!;
-    }
+    const isBound = (n: Node) => this.fusion.isMaterialized(n.id) || BUFFER_LEAVES.has(n.op);
+    const n = this.graph.throughViews(id, (v) => !isBound(v));
+    if (!isBound(n)) return undefined;
+    const stored = this.graph.node(this.fusion.storage(n.id));
+    return isFolded(stored) ? undefined : stored.id;
   }
 
   withoutLets(e: Expr): Expr {

@@ -2,10 +2,10 @@
 // block per thread, scalar loads. The classic design for hardware GPUs (shared memory is fast and
 // barriers cheap there); on CPU drivers barriers split the shader and every load is costly.
 
-import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, sub, u32 } from './alu.ts';
+import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, matmulProblem, storeEpilogue } from './matmul.ts';
-import { isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
+import { clampedIndex, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
 export interface TiledConfig {
@@ -54,8 +54,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
       const { v, inside } = value(r, c);
       w.store(tile, l, select(f32(0), v, inside));
     });
-  // Clamped indices keep this kernel's sizes as bounds (index arithmetic folds alike everywhere).
-  const clamp = (e: Expr, live: Expr, n: number) => bounded(w.let(min(e, sub(live, 1)), 'g'), n);
+  const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
   w.loop('k0', 0, Klive, bk, (k0) => {
     prologueOps += stage(As, BM, bk, (r, c) => {
       const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, K);

@@ -18,10 +18,10 @@
 // along m), for outputs narrower than a subgroup's 4·S columns. Tails: rows and columns past the
 // end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
 
-import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, sub, u32, vec4, type Index } from './alu.ts';
+import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
 import { VEC4, type Buf, type Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
-import { flatWorkgroup, isWeight, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
+import { clampedIndex, flatWorkgroup, isWeight, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 import { emitRowReductionsAt } from './reduce.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 
@@ -207,12 +207,8 @@ function emitRowStatistics(v: Vec4Kernel, reductions: readonly Node[]): number {
   return flops;
 }
 
-/**
- * Row `r` of X clamped to the last `span` rows (out-of-range lanes read real rows, store nothing).
- * Its bound is this kernel's row count even when the code reads the count at run time: index
- * arithmetic then simplifies the same way for the k loop and the row statistics.
- */
-const clampedRow = ({ w, rowsLive, X }: Vec4Kernel, r: Expr, span: number): Expr => bounded(w.let(min(r, sub(rowsLive, span)), 'xr'), X.ext - span + 1);
+/** Row `r` of X clamped to the last `span` rows (template.ts clampedIndex). */
+const clampedRow = ({ w, rowsLive, X }: Vec4Kernel, r: Expr, span: number): Expr => clampedIndex(w, r, rowsLive, X.ext, span, 'xr');
 
 /** Output column c0 + c, clamped into range. */
 const columnIndex = ({ w, c0, Y }: Vec4Kernel, c: number): Expr => w.let(min(add(c0, c), Y.ext - 1), 'cc');
@@ -335,7 +331,7 @@ function storeOne({ w, t, p, cBatch, cfg, rowsLive }: Vec4Kernel, gm: Expr, gn: 
   const guard = and(lt(gm, M), lt(gn, N));
   // An element past the end in every workgroup is never stored.
   if (guard.k === 'lit' && !guard.v) return;
-  const gmc = bounded(w.let(min(gm, sub(M, 1)), 'gm'), p.M), gnc = w.let(min(gn, N - gnClamp), 'gn');
+  const gmc = clampedIndex(w, gm, M, p.M, 1, 'gm'), gnc = w.let(min(gn, N - gnClamp), 'gn');
   if (vector) storeEpilogueVec4(w, t, p, cBatch, gmc, gnc, acc, guard, second);
   else storeEpilogue(w, t, p, w.buffer(t.root.id, true), cBatch, gmc, gnc, acc, guard, second);
 }

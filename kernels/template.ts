@@ -9,7 +9,7 @@
 import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import type { Shape } from '../src/core/ir/shape.ts';
-import { add, div, mul, type Index } from './alu.ts';
+import { add, bounded, div, min, mul, sub, type Index } from './alu.ts';
 import type { Buf, Builtin, Expr, Ty } from './ir.ts';
 
 export type { Index };
@@ -216,14 +216,18 @@ export function groupsAtRunTime(w: KernelBuilder, count: Expr, per: number): { w
   return count.k === 'lit' ? {} : { workgroups: w.withoutLets(div(add(count, per - 1), per)) };
 }
 
+/**
+ * Index `i` clamped to the last `span` of `live` elements (a count that may be read at run time):
+ * lanes past the end read real elements and store nothing. Its bound is this kernel's own count
+ * `n` even when `live` is read at run time, so index arithmetic simplifies alike either way.
+ */
+export function clampedIndex(w: KernelBuilder, i: Expr, live: Expr, n: number, span: number, name: string): Expr {
+  return bounded(w.let(min(i, sub(live, span)), name), n - span + 1);
+}
+
 /** Whether node `id` is a parameter (seen through views): its sizes are features, never row counts. */
 export function isWeight(graph: Graph, id: number): boolean {
-  for (;;) {
-    const n = graph.node(id);
-    if (n.op === 'param') return true;
-    if (n.op !== 'reshape' && n.op !== 'permute') return false;
-    id = n.inputs[0]!;
-  }
+  return graph.throughViews(id).op === 'param';
 }
 
 /** The flat workgroup index matching `spread`: wid.x + wid.y · nwg.x. */

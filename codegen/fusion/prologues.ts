@@ -8,9 +8,7 @@ const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] ===
 
 /** Matmul `m`'s row operand, seen through unstored reshapes that keep its rows' length. */
 export function rowOperandOf(graph: Graph, stored: (id: number) => boolean, m: Node): Node {
-  let target = graph.node(m.inputs[0]!);
-  while (target.op === 'reshape' && !stored(target.id) && sameLast(target, graph.node(target.inputs[0]!))) target = graph.node(target.inputs[0]!);
-  return target;
+  return graph.throughViews(m.inputs[0]!, (v) => v.op === 'reshape' && !stored(v.id) && sameLast(v, graph.node(v.inputs[0]!)));
 }
 
 /** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */

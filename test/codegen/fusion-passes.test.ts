@@ -12,14 +12,7 @@ import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type Fusion
 import { SMALL_REDUCTION } from '../../codegen/fusion/small-reductions.ts';
 import fc from 'fast-check';
 import { checkAgainstReference } from '../support/gpu.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
-import { numel } from '../../src/core/ir/shape.ts';
-
-/** Random values for every input and parameter of `graph`. */
-function randomFeeds(graph: Graph, seed: number): Record<string, number[]> {
-  const rng = rngFrom(seed);
-  return Object.fromEntries([...graph.inputs, ...graph.params].map((n) => [n.attrs.name, uniform(rng, numel(n.type.shape), -1, 1)]));
-}
+import { fcParams, randomFeeds } from '../support/random.ts';
 
 const OPTS = { maxBindings: 8 };
 

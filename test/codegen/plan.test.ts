@@ -17,7 +17,7 @@ import { reflectKernel } from '../../codegen/reflect.ts';
 import { alignUp, planMemory, type Lifetime } from '../../codegen/memory.ts';
 import { Program } from '../../src/core/runtime/program.ts';
 import { assertClose, checkAgainstReference, gpu } from '../support/gpu.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { fcParams, randomFeeds } from '../support/random.ts';
 
 // ---------------------------------------------------------------------------------------------
 // graphs
@@ -43,23 +43,6 @@ function vitGraph(o: VitOptions = {}): { graph: Graph; config: VitConfig } {
   return { graph: gradients(b.build(), { loss: 'loss' }), config };
 }
 
-/** Random values for every input and parameter; `onehot` gets one 1 per row. */
-function randomFeeds(graph: Graph, seed: number): Record<string, number[]> {
-  const rng = rngFrom(seed);
-  const feeds: Record<string, number[]> = {};
-  for (const n of [...graph.inputs, ...graph.params]) {
-    const name = n.attrs.name;
-    const size = numel(n.type.shape);
-    if (name === 'onehot') {
-      const [rows, cols] = n.type.shape as [number, number];
-      feeds[name] = Array.from({ length: size }, (_, i) => (i % cols === (Math.floor(i / cols) * 3 + 1) % cols ? 1 : 0));
-      assert.equal(feeds[name]!.filter((v) => v === 1).length, rows);
-    } else {
-      feeds[name] = uniform(rng, size, n.op === 'param' ? -0.3 : -1, n.op === 'param' ? 0.3 : 1);
-    }
-  }
-  return feeds;
-}
 
 /** One pre-norm transformer block on an input of shape [B, n, D] (the same code as buildVit's loop body). */
 function vitBlockGraph(B = 2, n = 17, D = 16, heads = 2, mlp = 32): Graph {
@@ -83,7 +66,7 @@ let vitPlans: { name: string; plan: CompiledPlan; feeds: Record<string, number[]
 function vitMicroPlans() {
   vitPlans ??= [false, true].map((backward) => {
     const { graph } = vitGraph({ backward });
-    return { name: backward ? 'vit-micro forward+backward' : 'vit-micro forward', plan: compileGraph(graph), feeds: randomFeeds(graph, backward ? 7 : 3) };
+    return { name: backward ? 'vit-micro forward+backward' : 'vit-micro forward', plan: compileGraph(graph), feeds: randomFeeds(graph, backward ? 7 : 3, 1, 0.3) };
   });
   return vitPlans;
 }
@@ -223,7 +206,7 @@ for (const limit of [4, 5]) {
       // Unlimited, the fused plan would need more than `limit` buffers somewhere: the test must bite.
       const free = compileGraph(graph, { limits: { maxStorageBuffersPerShaderStage: 64 } });
       assert.ok(free.kernels.some((k) => k.bindings.length > limit), `${name}: no kernel needs more than ${limit} buffers even without a limit`);
-      const plan = await checkAgainstReference(graph, randomFeeds(graph, 11), { limits: { maxStorageBuffersPerShaderStage: limit } });
+      const plan = await checkAgainstReference(graph, randomFeeds(graph, 11, 1, 0.3), { limits: { maxStorageBuffersPerShaderStage: limit } });
       const over = plan.kernels.filter((k) => k.bindings.length > limit).map((k) => `${k.name} (${k.bindings.length})`);
       assert.deepEqual(over, [], `${name}: kernels over the limit of ${limit}`);
       for (const k of plan.kernels) checkKernelBindings(plan, k, `${name} @${limit}`);

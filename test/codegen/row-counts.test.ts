@@ -17,7 +17,7 @@ import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, type CompiledPlan } from '../../codegen/compile.ts';
 import { deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu, runOnGpu } from '../support/gpu.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { fcParams, randomFeeds } from '../support/random.ts';
 
 interface Case {
   readonly batch: number;
@@ -72,9 +72,7 @@ function sharedAcrossSizes(plan: CompiledPlan): number {
 /** Runs `c` on the GPU with the adapter class's templates and checks every output against the float64 reference; returns the plan. */
 async function checkCase(c: Case, adapterClass: 'cpu' | 'gpu', seed: number): Promise<CompiledPlan> {
   const graph = twoRowCounts(c);
-  const rng = rngFrom(seed);
-  const feeds: Record<string, number[]> = {};
-  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1, 1);
+  const feeds = randomFeeds(graph, seed);
   const ref = evaluate(graph, feeds).outputs;
   // The GPU adapter class renders other templates (tiled matmuls, a workgroup per row).
   const { plan, out } = await runOnGpu(graph, feeds, { limits: { adapterClass } });

@@ -11,8 +11,7 @@ import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
 import { checkGradients } from '../../src/core/ir/gradcheck.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { softmax } from '../../src/core/ir/nn.ts';
-import { numel } from '../../src/core/ir/shape.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { fcParams, randomFeeds } from '../support/random.ts';
 
 type BiasKind = 'none' | 'constant' | 'trainable' | 'perQuery';
 
@@ -31,13 +30,6 @@ function attentionGraph(c: Case): Graph {
   return b.build();
 }
 
-function feedsFor(graph: Graph, seed: number): Record<string, number[]> {
-  const rng = rngFrom(seed);
-  const feeds: Record<string, number[]> = {};
-  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1.5, 1.5);
-  return feeds;
-}
-
 const caseArb: fc.Arbitrary<Case> = fc.record({
   B: fc.integer({ min: 1, max: 2 }), H: fc.integer({ min: 1, max: 3 }),
   nq: fc.integer({ min: 1, max: 7 }), nk: fc.integer({ min: 1, max: 7 }),
@@ -52,7 +44,7 @@ test('attention backward parts give the gradients of the primitive rules and of 
   fc.assert(
     fc.property(caseArb, (c) => {
       const graph = attentionGraph(c);
-      const feeds = feedsFor(graph, c.seed);
+      const feeds = randomFeeds(graph, c.seed, 1.5);
       const fused = gradients(graph, { loss: 'loss' });
       const primitive = gradients(graph, { loss: 'loss', fusedAttention: false });
       const parts = fused.nodes.filter((n) => n.op === 'attentionBackward').length;
@@ -89,6 +81,6 @@ test('attention backward: only scale·Q·Kᵀ (+ bias) scores are taken over; ot
   b2.output('loss', p.matmul(v2).sumAll().add(p.square().sumAll()));
   const g2 = b2.build();
   assert.equal(gradients(g2, { loss: 'loss' }).nodes.some((n) => n.op === 'attentionBackward'), false);
-  const feeds = feedsFor(g2, 7);
+  const feeds = randomFeeds(g2, 7, 1.5);
   assert.ok(checkGradients(g2, feeds, { loss: 'loss' }).ok);
 });

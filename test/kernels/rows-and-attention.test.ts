@@ -9,11 +9,10 @@ import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.t
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { layerNorm, linear, logSoftmax, softmax } from '../../src/core/ir/nn.ts';
-import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, type CodegenLimits, type CompiledPlan } from '../../codegen/compile.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { fcParams, randomFeeds } from '../support/random.ts';
 
 async function runPlan(plan: CompiledPlan, feeds: Record<string, ArrayLike<number>>) {
   const ctx = await gpu();
@@ -25,13 +24,6 @@ async function runPlan(plan: CompiledPlan, feeds: Record<string, ArrayLike<numbe
   } finally {
     exe.destroy();
   }
-}
-
-function feedsFor(graph: Graph, seed: number): Record<string, number[]> {
-  const rng = rngFrom(seed);
-  const feeds: Record<string, number[]> = {};
-  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1.5, 1.5);
-  return feeds;
 }
 
 async function checkAll(graph: Graph, feeds: Record<string, number[]>, limits: CodegenLimits, what: string, tol?: number): Promise<CompiledPlan> {
@@ -71,7 +63,7 @@ test('row kernels: lanes and workgroups match the float64 reference, forward and
         b.output('y', y);
         b.output('loss', y.mul(b.input('w', [...y.shape])).sumAll());
         const graph = gradients(b.build(), { loss: 'loss' });
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         for (const adapterClass of ['cpu', 'gpu'] as const) {
           const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), adapterClass }, `${op} ${rows}x${n} ${adapterClass}`);
           for (const k of plan.kernels) if (k.kind === 'row') for (const word of ['lanes', 'group', 'moments']) if (k.config.includes(word)) seen.add(word);
@@ -104,7 +96,7 @@ test('LayerNorm backward in a residual block: Σ dx̂ computed by the kernel tha
         const y = adapter ? z.add(linear(x, b.param('wa', [n, n]), b.param('ba', [n]))) : z;
         b.output('loss', y.mul(b.input('w', [rows, n])).sumAll());
         const graph = gradients(b.build(), { loss: 'loss' });
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         for (const adapterClass of ['cpu', 'gpu'] as const) {
           const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), adapterClass }, `LN backward ${rows}x${n} ${adapter ? 'with adapter ' : ''}${adapterClass}`);
           // A kernel writing a row sum of its own root (which the sum reads, computed in place).
@@ -134,7 +126,7 @@ test('LayerNorm as a matmul prologue: statistics per row before the k loop (subg
         const ln = layerNorm(x, b.param('g', [C]), b.param('h', [C]), 1e-6);
         b.output('y', linear(ln, b.param('w', [N, C]), b.param('bias', [N])).tanh());
         const graph = b.build();
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         // Rows far from zero (mean ≫ spread), given as f32 values so that the reference sees the same inputs.
         if (far) feeds.x = feeds.x!.map((v) => Math.fround(300 + v));
         for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
@@ -167,7 +159,7 @@ test('a second product in a matmul epilogue (fc2(h) + up(a)): two k loops over o
         const up = linear(a, b.param('wu', [N, K2]));
         b.output('y', linear(h, b.param('w2', [N, K1]), b.param('b2', [N])).add(scale === 1 ? up : up.mul(scale)).add(x));
         const graph = b.build();
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
           const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass: 'cpu' }, `second product ${rows}x${K1}+${K2} -> ${N} sg${subgroupSize}`);
           const matmuls = plan.kernels.filter((k) => k.kind === 'matmul').length;
@@ -199,7 +191,7 @@ test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches t
         const o = softmax(s).matmul(v).permute([0, 2, 1, 3]).reshape([B, nq, H * d]);
         b.output('y', linear(o, b.param('w', [5, H * d]), b.param('bb', [5])));
         const graph = b.build();
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         // The row-per-lane kernel with and without subgroups, and (adapter class 'gpu') the split-keys one.
         for (const [subgroupSize, adapterClass] of [[ctx.info.subgroupSize, 'cpu'], [0, 'cpu'], [ctx.info.subgroupSize, 'gpu']] as const) {
           const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass }, `attention B${B} H${H} ${nq}x${nk} d${d} bias ${bias} sg${subgroupSize} ${adapterClass}`);
@@ -260,7 +252,7 @@ test('attention backward kernels match the float64 reference: dQ, dK, dV and the
         const o = softmax(s).matmul(v).permute([0, 2, 1, 3]).reshape([B, nq, H * dv]);
         b.output('loss', linear(o, P('w', [5, H * dv]), P('bb', [5])).mul(b.input('t', [B, nq, 5])).sumAll());
         const graph = gradients(b.build(), { loss: 'loss' });
-        const feeds = feedsFor(graph, seed);
+        const feeds = randomFeeds(graph, seed, 1.5);
         // adapter class 'gpu' with subgroups: the split-keys forward writes the lse the backward reads.
         for (const [subgroupSize, adapterClass] of [[ctx.info.subgroupSize, 'cpu'], [0, 'cpu'], [ctx.info.subgroupSize, 'gpu']] as const) {
           const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass }, `attention backward B${B} H${H} ${nq}x${nk} d${d}/${dv} bias ${bias} sg${subgroupSize} ${adapterClass}`);

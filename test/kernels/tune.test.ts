@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../../src/core/ir/graph.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { gelu, linear } from '../../src/core/ir/nn.ts';
-import { numel } from '../../src/core/ir/shape.ts';
 import { describeVariant } from '../../kernels/matmul-variants.ts';
 import { compile } from '../../src/core/runtime/program.ts';
 import { adapterIdentity, defaultTuneStore, hash64, memoryTuneStore, type TuneProgress } from '../../src/core/runtime/tune.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
-import { rngFrom, uniform } from '../support/random.ts';
+import { randomFeeds } from '../support/random.ts';
 
 function smallModel() {
   const b = new GraphBuilder();
@@ -24,10 +23,7 @@ function smallModel() {
   const h = gelu(linear(x, b.param('w1', [36, 24]), b.param('b1', [36])));
   b.output('y', linear(h, b.param('w2', [10, 36]), b.param('b2', [10])).add(x.narrow(2, 0, 10)));
   const graph = b.build();
-  const rng = rngFrom(5);
-  const feeds: Record<string, number[]> = {};
-  for (const n of [...graph.inputs, ...graph.params]) feeds[n.attrs.name] = uniform(rng, numel(n.type.shape), -1, 1);
-  return { graph, feeds };
+  return { graph, feeds: randomFeeds(graph, 5) };
 }
 
 test('tuner: every signature searched, the choice is an offered variant that matches the reference, a second compile searches nothing', async () => {

@@ -45,6 +45,16 @@ export class Graph {
     return this.nodes.filter((n) => n.op === op) as Node[] as Node<K>[];
   }
 
+  /**
+   * The node `id` reads its elements from: from `id`, down the data input of each view
+   * (reshape, permute — same elements, another layout) that `follow` accepts (default: all).
+   */
+  throughViews(id: number, follow: (view: Node) => boolean = () => true): Node {
+    let n = this.node(id);
+    while ((n.op === 'reshape' || n.op === 'permute') && follow(n)) n = this.node(n.inputs[0]!);
+    return n;
+  }
+
   /** The `input` nodes, in topological order. */
   get inputs(): Node<'input'>[] {
     return this.nodesOf('input');
