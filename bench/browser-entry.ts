@@ -47,6 +47,7 @@ const SUITE_LOADERS: Record<string, () => Promise<Suite>> = {
   training: async () => (await import('./suites/training.ts')).trainingSuite,
   mainjob: async () => (await import('./suites/mainjob.ts')).mainjobSuite,
   peer: async () => (await import('./suites/peer.ts')).peerSuite,
+  ort: async () => (await import('./suites/ort.ts')).ortSuite,
 };
 
 export const REMOTE_SUITES = Object.keys(SUITE_LOADERS);

@@ -32,6 +32,8 @@ import { peerSuite } from './suites/peer.ts';
 import { ortSuite } from './suites/ort.ts';
 import { mainjobSuite } from './suites/mainjob.ts';
 import type { RemoteOptions, RemoteResult } from './browser-entry.ts';
+import { ORT_WEB_WASM_FILE, ORT_WEB_WASM_PATH } from './peer/ort-web.ts';
+import { SHIPPED_BACKBONE } from '../src/fpet/train/model-files.ts';
 
 const SUITES: readonly Suite[] = [matmulSuite, fusionSuite, memorySuite, inferenceSuite, trainingSuite, mainjobSuite, peerSuite, ortSuite];
 const RUNTIMES = ['node', 'deno', 'browser'] as const;
@@ -100,6 +102,12 @@ async function runInDeno(opts: RemoteOptions): Promise<RemoteResult> {
   }
 }
 
+/** Files the suites fetch in a browser: the shipped backbone, and onnxruntime-web's WebAssembly binary (the ort suite). */
+function browserAssets(): Record<string, string> {
+  const ortDist = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
+  return { [`/${SHIPPED_BACKBONE}`]: join(ROOT, SHIPPED_BACKBONE), [ORT_WEB_WASM_PATH]: join(ortDist, ORT_WEB_WASM_FILE) };
+}
+
 /** Runs bench/browser-entry.ts in headless Chromium through src/frontends/web/chromium.ts. */
 async function runInBrowser(opts: RemoteOptions): Promise<RemoteResult> {
   const { runInChromium } = await import('../src/frontends/web/chromium.ts');
@@ -118,6 +126,7 @@ async function runInBrowser(opts: RemoteOptions): Promise<RemoteResult> {
     await writeFile(entry, `import { browserMain } from ${JSON.stringify(join(ROOT, 'bench', 'browser-entry.ts'))};\nawait browserMain(${JSON.stringify(opts)});\n`);
     return (await runInChromium(entry, {
       timeoutMs,
+      assets: browserAssets(),
       allowConsoleErrors: true,
       onConsole: (type, text) => console.log(type === 'log' ? text : `[chromium ${type}] ${text}`),
       // The harness selects SwiftShader; for --gpu ask for the hardware adapter instead (later
@@ -168,9 +177,9 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
 
   const runtimeName = opts.runtime as Runtime;
-  const packageNames = ['webgpu', 'typegpu', 'benchmark', 'wgsl_reflect', 'tsx', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'];
+  const packageNames = ['webgpu', 'typegpu', 'benchmark', 'wgsl_reflect', 'tsx', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', 'onnxruntime-node'];
   if (runtimeName === 'deno') packageNames.push('deno');
-  if (runtimeName === 'browser') packageNames.push('puppeteer');
+  if (runtimeName === 'browser') packageNames.push('puppeteer', 'onnxruntime-web');
   const packages: Record<string, string> = {};
   for (const name of packageNames) packages[name] = await packageVersion(name);
   const timing = opts.quick ? QUICK_TIMING : FULL_TIMING;

@@ -8,6 +8,8 @@ import { evaluate, type Feeds } from '../ir/interpret.ts';
 import { fmtShape, numel } from '../ir/shape.ts';
 
 export type OrtModule = typeof Ort;
+/** What a session needs of an ONNX Runtime package: onnxruntime-node, or onnxruntime-web in a browser (both onnxruntime-common's API). */
+export type OrtApi = Pick<OrtModule, 'InferenceSession' | 'Tensor'>;
 
 let cached: Promise<OrtModule> | undefined;
 
@@ -32,9 +34,9 @@ export interface OrtOptions {
   /**
    * Execution provider: 'cpu' (default) or 'webgpu' — ONNX Runtime's WebGPU execution provider
    * (the one onnxruntime-web runs in browsers and transformers.js builds on; in Node it runs on
-   * its own Dawn, on this machine's Vulkan adapter).
+   * its own Dawn, on this machine's Vulkan adapter); 'wasm': onnxruntime-web's CPU backend (browsers only).
    */
-  readonly provider?: 'cpu' | 'webgpu';
+  readonly provider?: 'cpu' | 'webgpu' | 'wasm';
 }
 
 export interface OrtModel {
@@ -47,7 +49,11 @@ export interface OrtModel {
 
 /** An ONNX Runtime session (CPU unless `opts.provider` says otherwise) for model bytes; `inputs` gives each input's shape and dtype. */
 export async function ortSession(bytes: Uint8Array, inputs: ReadonlyMap<string, { shape: readonly number[]; dtype: 'f32' | 'i32' | 'u32' }>, opts: OrtOptions = {}): Promise<OrtModel> {
-  const ort = await loadOrt();
+  return sessionOf(await loadOrt(), bytes, inputs, opts);
+}
+
+/** ortSession with the package given: onnxruntime-node, or onnxruntime-web where the page loaded it. */
+export async function sessionOf(ort: OrtApi, bytes: Uint8Array, inputs: ReadonlyMap<string, { shape: readonly number[]; dtype: 'f32' | 'i32' | 'u32' }>, opts: OrtOptions = {}): Promise<OrtModel> {
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [opts.provider ?? 'cpu'],
     graphOptimizationLevel: opts.optimization ?? 'all',

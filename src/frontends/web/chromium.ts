@@ -7,11 +7,13 @@
 // about:blank and file:// pages had no navigator.gpu) and run by the system Chromium through
 // puppeteer (whose own browser download is disabled: no route to its hosts here).
 //
+// Files the entry fetches (a model, a WebAssembly binary) are served from the paths `assets` names.
+//
 // Contract for an entry: set `window.__result` to a JSON-serializable value when done. Throwing
 // (or an unhandled rejection) fails the run with the error; so does any console.error on the page,
 // unless allowConsoleErrors is set.
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -44,6 +46,8 @@ export interface RunInChromiumOptions {
   onConsole?: (type: string, text: string) => void;
   /** Do not fail the run because the page logged console errors. */
   allowConsoleErrors?: boolean;
+  /** Files the page may fetch: URL path (`/models/x.safetensors`) → file on this machine. */
+  assets?: Readonly<Record<string, string>>;
 }
 
 /** Bundles entryFile (and everything it imports) into one browser ES module. */
@@ -72,12 +76,21 @@ const PAGE = `<!doctype html>
 <script type="module" src="/entry.js" onerror="window.__error ??= 'failed to load /entry.js'"></script>
 `;
 
-function serve(bundle: string): Promise<{ server: Server; url: string }> {
+const CONTENT_TYPES: Readonly<Record<string, string>> = { wasm: 'application/wasm', js: 'text/javascript', mjs: 'text/javascript', json: 'application/json' };
+
+function serve(bundle: string, assets: Readonly<Record<string, string>> = {}): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
+    const asset = req.url !== undefined && Object.hasOwn(assets, req.url) ? assets[req.url]! : undefined;
     if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
     } else if (req.url === '/entry.js') {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(bundle);
+    } else if (asset !== undefined) {
+      const type = CONTENT_TYPES[asset.slice(asset.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+      createReadStream(asset)
+        .on('error', (e) => res.headersSent ? res.destroy(e) : res.writeHead(404).end(`${req.url}: ${e.message}`))
+        .once('open', () => res.writeHead(200, { 'content-type': type }))
+        .pipe(res);
     } else {
       res.writeHead(204).end(); // favicon and the like: no 404 noise in the console
     }
@@ -147,7 +160,7 @@ export async function runInChromium(entryFile: string, opts: RunInChromiumOption
   const problems: string[] = [];
 
   const bundle = await bundleForBrowser(entryFile);
-  const { server, url } = await serve(bundle);
+  const { server, url } = await serve(bundle, opts.assets);
   let launched: LaunchedChromium | undefined;
   try {
     launched = await launchChromium({ timeoutMs, executablePath: opts.executablePath, extraArgs: opts.extraArgs });
