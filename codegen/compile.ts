@@ -5,6 +5,7 @@
 // gets its own kernels.
 
 import { Graph, pruneToOutputs, type Node } from '../src/core/ir/graph.ts';
+import { withoutSurrogates } from '../src/core/ir/autodiff.ts';
 import { OPS, type OpKind } from '../src/core/ir/ops.ts';
 import { fmtShape, numel, type DType, type Shape } from '../src/core/ir/shape.ts';
 import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
@@ -206,9 +207,10 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
+  const computed = withoutSurrogates(graph) ?? graph;
   const splitGraph = split === 'off' || !fuse ? undefined
-    : splitKRewrite(graph, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? graph, passes, fuse, batch, limits, chooser, specialize, t0);
+    : splitKRewrite(computed, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
+  const plan = compileUncached(splitGraph ?? computed, passes, fuse, batch, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }

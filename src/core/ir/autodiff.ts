@@ -3,7 +3,7 @@
 // requested parameter to the loss get gradient work; frozen parameters get none.
 
 import { attentionGradients, matchSoftmaxAttention, type SoftmaxAttention } from './attention.ts';
-import { GraphBuilder, type Graph, type Tensor } from './graph.ts';
+import { GraphBuilder, pruneToOutputs, type Graph, type Node, type Tensor } from './graph.ts';
 import { OPS, type OpName, type OpRule } from './ops.ts';
 import { fmtShape } from './shape.ts';
 
@@ -96,4 +96,16 @@ export function gradients(graph: Graph, opts: GradOptions): Graph {
     b.output(gradName(name), grads.get(p.id) ?? b.fill(0, p.type.shape));
   }
   return b.build();
+}
+
+/**
+ * The graph with each straightThrough replaced by a stopGradient of its value (the same value):
+ * a surrogate only shapes gradients, so once they are built — or in a forward-only graph — the
+ * nodes only the surrogate needs (FPET's soft matching at inference) are dropped. Inputs and
+ * parameters stay, used or not, so the graph is fed as before. Undefined when there is none.
+ */
+export function withoutSurrogates(graph: Graph): Graph | undefined {
+  if (!graph.nodes.some((n) => n.op === 'straightThrough')) return undefined;
+  const nodes = graph.nodes.map((n): Node => (n.op === 'straightThrough' ? { id: n.id, op: 'stopGradient', inputs: [n.inputs[0]!], attrs: {}, type: n.type } : n));
+  return pruneToOutputs(nodes, graph.outputs, (n) => n.op === 'input' || n.op === 'param');
 }

@@ -360,9 +360,11 @@ export class GraphBuilder {
   }
 }
 
-export function pruneToOutputs(nodes: readonly Node[], outputs: ReadonlyMap<string, number>): Graph {
+/** The nodes the outputs depend on (and those `keep` names), renumbered densely in their order. */
+export function pruneToOutputs(nodes: readonly Node[], outputs: ReadonlyMap<string, number>, keep?: (n: Node) => boolean): Graph {
   const live = new Uint8Array(nodes.length);
   for (const id of outputs.values()) live[id] = 1;
+  if (keep) for (const n of nodes) if (keep(n)) live[n.id] = 1;
   for (let i = nodes.length - 1; i >= 0; i--) {
     if (live[i]) for (const j of nodes[i]!.inputs) live[j] = 1;
   }
