@@ -35,11 +35,32 @@ function storeCostlyRecomputations({ graph, plan, consumers, claimed }: FusionSt
   for (const n of nodes) {
     if (mat.has(n.id) || claimed.has(n.id)) continue;
     cost[n.id] = expands(graph, n) ? 0 : (FREE.has(n.op) ? 0 : 1) + n.inputs.reduce((s, i) => s + (mat.has(i) ? 0 : cost[i]!), 0);
-    if (consumers[n.id]!.length > 1 && (cost[n.id]! > RECOMPUTE_LIMIT || (cost[n.id]! > 1 && matmulOperandOf(n.id) > 1))) {
+    const costlyOperand = cost[n.id]! > 1 && !(cost[n.id]! <= 2 && readsOnlySmaller(graph, mat, n)) && matmulOperandOf(n.id) > 1;
+    if (consumers[n.id]!.length > 1 && (cost[n.id]! > RECOMPUTE_LIMIT || costlyOperand)) {
       mat.add(n.id);
       cost[n.id] = 0;
     }
   }
+}
+
+/**
+ * Whether every stored tensor `n` is computed from (through nodes computed in place) has fewer
+ * elements than `n`: values repeated along an axis (a one-hot from a per-row index: FPET's
+ * matching matrix from its top-1 partners), which a consumer loads once per row, so recomputing
+ * a couple of ops costs no more than loading a stored copy.
+ */
+function readsOnlySmaller(graph: Graph, mat: ReadonlySet<number>, n: Node): boolean {
+  const size = numel(n.type.shape);
+  const seen = new Set<number>();
+  const visit = (id: number): boolean => {
+    if (seen.has(id)) return true;
+    seen.add(id);
+    const m = graph.node(id);
+    if (m.op === 'constant' || m.op === 'fill') return true;
+    if (mat.has(id)) return numel(m.type.shape) < size;
+    return m.inputs.every(visit);
+  };
+  return n.inputs.every(visit);
 }
 
 /**

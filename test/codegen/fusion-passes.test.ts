@@ -149,6 +149,21 @@ test('store-costly-recomputations: an expanding broadcast is never stored; a com
   assert.ok(plan.isMaterialized(sharedOperand[0]!.id), 'the operand of both matmuls is stored');
 });
 
+test('store-costly-recomputations: a one-hot from per-row indices read by two matmuls is recomputed in both', () => {
+  // FPET's matching matrix: rows of [1, 5] scores → the top-1 column → a one-hot read (transposed) by two matmuls.
+  const b = new GraphBuilder();
+  const scores = b.input('s', [2, 3, 5]);
+  const best = scores.topk(1, -1);
+  const hard = b.constant([0, 1, 2, 3, 4], [1, 1, 5]).compare('eq', best.cast('f32'));
+  const mT = hard.transpose();
+  b.output('a', mT.matmul(b.input('x', [2, 3, 4])));
+  b.output('c', mT.matmul(b.input('z', [2, 3, 1])));
+  const graph = b.build();
+  const plan = planUpTo(graph, 'store-costly-recomputations', true);
+  const oneHot = graph.nodes.find((n) => n.op === 'compare')!;
+  assert.ok(!plan.isMaterialized(oneHot.id) && !plan.isMaterialized(graph.nodes.find((n) => n.op === 'permute')!.id), 'the one-hot has no kernel of its own');
+});
+
 test('fuse-row-reductions: a row sum only a matmul epilogue reads is computed by the kernel writing its input', () => {
   const b = new GraphBuilder();
   const x = b.param('x', [10, 8], { trainable: true });
