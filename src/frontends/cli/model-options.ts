@@ -1,7 +1,7 @@
 // Options shared by the commands that build a model (train, eval, infer, compile, bench), and the
 // load option that renames a weight file's tensors.
 
-import type { ModelSpec, PetMethod } from '../../fpet/models/model.ts';
+import { mergeSchedule, type ModelSpec, type PetMethod } from '../../fpet/models/model.ts';
 import { modelSpecOf, type ModelChoices } from '../../fpet/models/model-choices.ts';
 import { shippedPathFromHere } from '../../fpet/recipes/shipped.ts';
 import { VIT_PRESETS, type VitPreset } from '../../fpet/models/vit.ts';
@@ -44,10 +44,20 @@ export function modelSpecFrom(a: ModelArgs): ModelSpec {
   return modelSpecOf({ ...a, preset: a.preset as VitPreset, method: a.method as PetMethod, bits: a.bits, merge: a.merge as ModelChoices['merge'], mergeBlocks });
 }
 
+/**
+ * Where ToMe merges fewer than r tokens: as ToMe's code does, a block merges at most its set A (half
+ * the tokens left). Said in the model line, so a large --tome-r is not taken for what ran.
+ */
+function tomeClamped(s: ModelSpec): string {
+  const steps = mergeSchedule(s);
+  if (!s.merge || steps.every((m) => m.r === s.merge!.r)) return '';
+  return ` (at most half the tokens left per block: ${steps.map((m) => m.r).join(', ')} merged, ${steps[0]!.tokensIn} → ${steps[steps.length - 1]!.tokensOut} tokens)`;
+}
+
 /** The model in one line: PET method, merging, input crop and normalisation. */
 export function describeSpec(s: ModelSpec): string {
   const pet = s.pet.method === 'adaptformer' || s.pet.method === 'lora' ? `${s.pet.bits === 1 ? 'Bi-' : ''}${s.pet.method === 'lora' ? 'LoRA' : 'AdaptFormer'}(dim ${s.pet.dim}, s ${s.pet.scale})` : s.pet.method === 'full' ? 'full fine-tuning' : 'linear probe';
-  const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}`;
+  const merge = !s.merge ? 'no merging' : s.merge.kind === 'fpet' ? `FPET at block ${s.merge.blocks.join(',')} ratio ${s.merge.ratio}` : `ToMe r=${s.merge.r} at blocks ${s.merge.blocks.join(',')}${tomeClamped(s)}`;
   const crop = s.inputCrop !== undefined && s.inputCrop < s.vit.imageSize ? `, input: central ${s.inputCrop}×${s.inputCrop} scaled to ${s.vit.imageSize}×${s.vit.imageSize}` : '';
   const norm = s.normalize ? `, ${s.vit.inChannels}×${s.vit.imageSize}² input normalised (mean ${s.normalize.mean.join(',')}, std ${s.normalize.std.join(',')})` : '';
   return `${pet}, ${merge}${crop}${norm}`;
