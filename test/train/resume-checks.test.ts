@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { VIT_PRESETS } from '../../src/fpet/models/vit.ts';
-import { TRAIN_DEFAULTS, prepareRun, type TrainOptions } from '../../src/fpet/train/run.ts';
+import { TRAIN_DEFAULTS, optionsRecord, prepareRun, type TrainOptions } from '../../src/fpet/train/run.ts';
+import { parseNameMap } from '../../src/core/io/name-map.ts';
 import { runStateMetadata, saveWeights, type RunState } from '../../src/fpet/train/checkpoint.ts';
 import { changedRunOptions } from '../../src/fpet/train/resume.ts';
 
@@ -42,8 +43,7 @@ async function checkpointOf(o: TrainOptions, edit: (w: Map<string, Float32Array>
     shapes.set(n, shape).set(`adam.m:${n}`, shape).set(`adam.v:${n}`, shape);
   }
   edit(w);
-  const { spec: _s, shouldStop: _a, onStep: _b, nameMap: _c, ...rest } = o;
-  const record = JSON.parse(JSON.stringify({ ...rest, backbone: o.backbone ?? 'random' })) as Record<string, unknown>;
+  const record = JSON.parse(JSON.stringify(optionsRecord(o))) as Record<string, unknown>;
   const state: RunState = { spec: s, epoch: 1, step: 2, seed: o.seed, options: record, history: [{ epoch: 1, lr: o.lr, loss: 2.3, trainImagesPerSec: 10, seconds: 1 }] };
   const path = join(o.outDir, 'checkpoint.safetensors');
   await saveWeights(path, w, shapes, runStateMetadata(state));
@@ -77,6 +77,22 @@ test('resume: every option that changes training must be the checkpoint\'s; each
     await assert.rejects(prepareRun(options(dir, { resume: ck, lr: 1, minLr: 0 })), /--lr 0\.003 \(not 1\), --min-lr .* \(not 0\); resume with --lr 0\.003 --min-lr/);
     // A field an older checkpoint lacks is not compared.
     assert.deepEqual(changedRunOptions(options(dir, { lr: 5 }) as never, {}), []);
+    // The name map's rules are compared (not the file they were read from); a checkpoint without one refuses one.
+    const rules = (text: string, file = 'a.map') => parseNameMap(text, file);
+    const recorded = (o: TrainOptions) => JSON.parse(JSON.stringify(optionsRecord(o))) as Record<string, unknown>;
+    const changed = (over: Partial<TrainOptions>, record: Record<string, unknown>) => changedRunOptions({ ...options(dir, over), resume: 'ck' }, record);
+    const mapped = recorded(options(dir, { nameMap: rules('model.* -> $1\n') }));
+    assert.deepEqual(changed({ nameMap: rules('model.* -> $1\n', 'elsewhere/b.map') }, mapped), [], 'the same rules from another file');
+    assert.deepEqual(changed({ nameMap: rules('model.* -> x.$1\n') }, mapped), [{ flag: '--name-map rules', was: 'model.* -> $1', now: 'model.* -> x.$1' }]);
+    assert.deepEqual(changed({}, mapped), [{ flag: '--name-map rules', was: 'model.* -> $1', now: 'none' }]);
+    assert.deepEqual(changed({ nameMap: rules('fc.* -> -\n') }, recorded(options(dir))), [{ flag: '--name-map rules', was: 'none', now: 'fc.* -> -' }]);
+    // A long map (up to 10,000 rules) is recorded by its count and digest: the run state stays bounded.
+    const long = (k: number) => rules(Array.from({ length: 3000 }, (_, i) => `layer${i}.* -> blocks.${i === 7 ? k : i}.$1`).join('\n'));
+    const big = recorded(options(dir, { nameMap: long(7) }));
+    assert.match(String(big.nameMapRules), /^3000 rules, sha256 [0-9a-f]{16}$/);
+    assert.deepEqual(big.nameMap, ['a.map'], 'the file the rules came from, once');
+    assert.deepEqual(changed({ nameMap: long(7) }, big), []);
+    assert.equal(changed({ nameMap: long(8) }, big)[0]?.flag, '--name-map rules');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

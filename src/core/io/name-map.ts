@@ -235,6 +235,9 @@ function checkReplacement(replacement: string, captures: number, where: string):
   }
 }
 
+/** A rule as a name-map line would write it: `pattern -> replacement` (`-`: the tensor is dropped). */
+export const ruleText = (r: NameRule): string => `${r.pattern} -> ${r.replacement ?? '-'}`;
+
 /** Parses the text of a name-map file; errors name the file and line. */
 export function parseNameMap(text: string, source = 'name map'): NameRule[] {
   const rules: NameRule[] = [];

@@ -3,6 +3,7 @@
 // the tensors — parameters and AdamW state — read and checked before any GPU work: finite values,
 // plausible parameters, second moments ≥ 0.
 
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ModelSpec } from '../models/model.ts';
@@ -10,6 +11,7 @@ import { display } from '../../core/util/text.ts';
 import { checkWeights, loadWeights, parseRunState, type RunState } from './checkpoint.ts';
 import type { Weights } from './inference.ts';
 import { adamM, adamV } from './optimizer.ts';
+import { ruleText, type NameRule } from '../../core/io/name-map.ts';
 
 /** What resumeCheck needs of the run's options (a subset of TrainOptions). */
 export interface ResumeOptions {
@@ -28,6 +30,18 @@ export interface ResumeOptions {
   readonly augmentShift: number;
   readonly augmentAffine?: { readonly scale: readonly [number, number]; readonly rotate: number; readonly plain: number };
   readonly backbone?: string;
+  /** Rules renaming the backbone file's tensors (--name-map). */
+  readonly nameMap?: readonly NameRule[];
+}
+
+/**
+ * The name map as a run records it, so a resume compares what the rules do, not the file they came
+ * from: the rules as written, or (over 512 characters: a map may hold 10,000 rules, and the run
+ * state is bounded) their count and digest; '' for none.
+ */
+export function recordedNameMap(rules: readonly NameRule[] | undefined): string {
+  const text = (rules ?? []).map(ruleText).join('; ');
+  return text.length <= 512 ? text : `${rules!.length} rules, sha256 ${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
 /** The data options a run records and resumes with. */
@@ -67,17 +81,17 @@ const RUN_OPTIONS: readonly (readonly [string, readonly string[]])[] = [
   ['--weight-decay', ['adamw', 'weightDecay']], ['AdamW beta1', ['adamw', 'beta1']], ['AdamW beta2', ['adamw', 'beta2']], ['AdamW eps', ['adamw', 'eps']],
   ['--dropout', ['dropout']], ['--drop-path', ['dropPath']], ['--augment', ['augmentShift']],
   ['--augment-scale', ['augmentAffine', 'scale']], ['--augment-rotate', ['augmentAffine', 'rotate']], ['--augment-plain', ['augmentAffine', 'plain']],
-  ['--backbone', ['backbone']],
+  ['--backbone', ['backbone']], ['--name-map rules', ['nameMapRules']],
   ['--data', ['data', 'folder', 'root']], ['--val-split', ['data', 'folder', 'valSplit']], ['--skip-bad', ['data', 'folder', 'skipBad']],
   ['--crop-pct', ['data', 'folder', 'transform', 'cropPct']], ['--interpolation', ['data', 'folder', 'transform', 'interpolation']],
   ['--random-crop', ['data', 'folder', 'transform', 'randomCrop']], ['--rrc-scale', ['data', 'folder', 'transform', 'scale']], ['--hflip', ['data', 'folder', 'transform', 'hflip']],
 ];
 
-const shown = (v: unknown): string => (v === undefined ? 'none' : Array.isArray(v) ? v.join(',') : display(String(v), 80));
+const shown = (v: unknown): string => (v === undefined || v === '' ? 'none' : Array.isArray(v) ? display(v.join(','), 160) : display(String(v), 80));
 
 /** The options of `o` that differ from those the checkpoint recorded (fields it lacks are not compared). */
 export function changedRunOptions(o: ResumeOptions, recorded: Options): { flag: string; was: string; now: string }[] {
-  const now: Options = { ...o, data: recordedData(o.data), backbone: o.backbone ?? 'random' };
+  const now: Options = { ...o, data: recordedData(o.data), backbone: o.backbone ?? 'random', nameMapRules: recordedNameMap(o.nameMap) };
   const out: { flag: string; was: string; now: string }[] = [];
   for (const [flag, path] of RUN_OPTIONS) {
     const parent = path.length > 1 ? at(recorded, path.slice(0, -1)) : recorded;

@@ -22,7 +22,7 @@ import { Progress } from '../../core/util/progress.ts';
 import { writeFileAtomic } from '../../core/util/atomic.ts';
 import { checkOutputDir, checkOutputFile, makeDir, removeStaleTemporaries } from '../../core/util/files.ts';
 import { display } from '../../core/util/text.ts';
-import { recordedData, resumeCheck, resumeOptionsCheck, type ResumePoint } from './resume.ts';
+import { recordedData, recordedNameMap, resumeCheck, resumeOptionsCheck, type ResumePoint } from './resume.ts';
 import { batchLimitError } from './batch-limit.ts';
 import { lineChart } from '../../core/util/svg.ts';
 import { checkWeights, inspectBackbone, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
@@ -464,9 +464,10 @@ class RunProgress {
   }
 }
 
-function optionsRecord(o: TrainOptions): Record<string, unknown> {
+/** The options a checkpoint records (resume compares them: src/fpet/train/resume.ts). */
+export function optionsRecord(o: TrainOptions): Record<string, unknown> {
   const { spec: _s, nameMap, shouldStop: _st, onStep: _os, ...rest } = o;
-  return { ...rest, data: recordedData(o.data), backbone: o.backbone ?? 'random', nameMap: nameMap ? nameMap.map((r) => r.source) : undefined };
+  return { ...rest, data: recordedData(o.data), backbone: o.backbone ?? 'random', nameMap: nameMap ? [...new Set(nameMap.map((r) => r.source.replace(/:\d+$/, '')))] : undefined, nameMapRules: recordedNameMap(nameMap) };
 }
 
 const adaptersMeta = ({ spec, o, classes, preprocess }: PreparedRun, step: number): Record<string, string> => {
