@@ -349,8 +349,8 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   // Between kernels no expression key is held: the one place the intern table may start afresh.
   restartInterningIfFull();
   const { graph, fusion, view, limits } = rc;
-  const w = new KernelWriter(graph, fusion, rc.specialize);
-  const input: TemplateInput = { w, graph, plan: view, root, limits };
+  let w = new KernelWriter(graph, fusion, rc.specialize);
+  let input: TemplateInput = { w, graph, plan: view, root, limits };
   const chosenTemplate = chooseTemplate(view, root);
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
@@ -360,6 +360,8 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
     const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
     const variant = chosen ?? defaultVariant(offered, rc.adapter);
     matmul = { signature, variant, offered };
+    // A specialised variant (the tuner's choice where it measured a gain): every size a constant.
+    if (variant.specialized && rc.specialize !== 'all') input = { ...input, w: (w = new KernelWriter(graph, fusion, 'all')) };
     t = renderMatmul(input, variant);
   } else {
     t = chosenTemplate(input);

@@ -200,6 +200,15 @@ export function walkStmts(body: readonly Stmt[], visit: (s: Stmt) => void): void
   }
 }
 
+/** Whether the kernel reads a buffer's length (a count read at run time: `runtimeCount`). */
+export function readsLengths(ir: KernelIR): boolean {
+  let found = false;
+  walkStmts(ir.body, (s) => {
+    for (const e of exprsOf(s)) walkExpr(e, (x) => { found ||= x.k === 'length'; });
+  });
+  return found;
+}
+
 /** The number of operations in `e` (loads, ALU ops and calls): what "smaller" means when choosing between equal forms. */
 export function exprSize(e: Expr): number {
   let n = 0;

@@ -13,10 +13,18 @@ import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.t
  * A matmul template with its configuration: `tiled` (workgroup-memory tiles), `vec4` (vec4 register
  * blocks, no barriers) or `subgroup` (`vec4` sharing loads across a subgroup).
  */
-export type MatmulVariant =
+export type MatmulVariant = (
   | { readonly name: 'tiled'; readonly config: TiledConfig }
   | { readonly name: 'subgroup'; readonly config: Vec4Config }
-  | { readonly name: 'vec4'; readonly config: Vec4Config };
+  | { readonly name: 'vec4'; readonly config: Vec4Config }
+) & {
+  /**
+   * Every size a constant of this kernel's code, row counts included, where the plan reads them
+   * at run time (`compileGraph({ specialize: 'rows' })`): the tuner keeps it where it measures a
+   * gain (src/core/runtime/tune.ts), at the price of a module per row count.
+   */
+  readonly specialized?: boolean;
+};
 
 export type MatmulVariantName = MatmulVariant['name'];
 export const MATMUL_VARIANT_NAMES: readonly MatmulVariantName[] = ['tiled', 'subgroup', 'vec4'];
@@ -56,7 +64,7 @@ export function matmulSignature(t: TemplateInput): MatmulSignature {
 }
 
 export const describeVariant = (v: MatmulVariant): string =>
-  v.name === 'tiled' ? `tiled ${v.config.wy * v.config.tm}x${v.config.wx * v.config.tn}x${v.config.bk}` : describeVec4(v.config);
+  `${v.name === 'tiled' ? `tiled ${v.config.wy * v.config.tm}x${v.config.wx * v.config.tn}x${v.config.bk}` : describeVec4(v.config)}${v.specialized ? ' specialised' : ''}`;
 
 /**
  * The variants (with their configurations) that may run this problem on this device, best guess

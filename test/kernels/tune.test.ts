@@ -1,5 +1,6 @@
 // The on-device tuner: candidates compiled and timed, the chosen variant is one that was offered
-// and matches the float64 reference, choices persist (memory store; file store under
+// and matches the float64 reference (specialised to the kernel's sizes only for a measured ≥ 3%
+// gain), choices persist (memory store; file store under
 // XDG_CACHE_HOME) and a second compile searches nothing; nothing is tuned unless asked for, and a
 // stored choice is keyed by the code it timed.
 
@@ -13,8 +14,10 @@ import { evaluate } from '../../src/core/ir/interpret.ts';
 import { gelu, linear } from '../../src/core/ir/nn.ts';
 import { describeVariant } from '../../kernels/matmul-variants.ts';
 import { compile } from '../../src/core/runtime/program.ts';
-import { adapterIdentity, defaultTuneStore, hash64, memoryTuneStore, type TuneProgress } from '../../src/core/runtime/tune.ts';
-import { assertClose, gpu } from '../support/gpu.ts';
+import { adapterIdentity, chooserFrom, defaultTuneStore, hash64, keepSpecialized, memoryTuneStore, SPECIALIZE_GAIN, type TuneEntry, type TuneProgress } from '../../src/core/runtime/tune.ts';
+import { compileGraph } from '../../codegen/compile.ts';
+import { readsLengths } from '../../kernels/ir.ts';
+import { assertClose, checkAgainstReference, gpu } from '../support/gpu.ts';
 import { randomFeeds } from '../support/random.ts';
 
 function smallModel() {
@@ -38,10 +41,17 @@ test('tuner: every signature searched, the choice is an offered variant that mat
     assert.equal(t.searched, sigs.size, 'full mode searches every signature');
     for (const k of p1.plan.kernels.filter((x) => x.matmul)) {
       const e = t.entries[k.matmul!.signature.key]!;
-      assert.ok(e.searched && e.candidates.length === k.matmul!.offered.length, 'full mode times every offered variant');
+      const generic = e.candidates.filter((c) => !c.variant.specialized);
+      assert.ok(e.searched && generic.length === k.matmul!.offered.length, 'full mode times every offered variant');
       assert.equal(describeVariant(k.matmul!.variant), e.label, 'the plan uses the chosen variant');
-      const ok = e.candidates.filter((c) => c.ms !== undefined);
-      assert.ok(ok.length > 0 && ok.every((c) => e.ms! <= c.ms!), 'the fastest correct candidate wins');
+      const ok = generic.filter((c) => c.ms !== undefined);
+      const bestGeneric = Math.min(...ok.map((c) => c.ms!));
+      assert.ok(ok.length > 0, 'some candidate ran');
+      // The row count is read at run time here (63 rows): the best variant is also timed specialised, and kept only for a 3% gain.
+      const specialised = e.candidates.filter((c) => c.variant.specialized);
+      assert.equal(specialised.length, 1, 'the best variant is timed with its sizes as constants');
+      if (e.variant.specialized) assert.ok(keepSpecialized(bestGeneric, e.ms!), 'a specialised choice is ≥ 3% faster');
+      else assert.equal(e.ms, bestGeneric, 'otherwise the fastest correct candidate wins');
       assert.ok(k.config.startsWith(e.variant.name), `config "${k.config}" names the variant`);
     }
     assert.ok(progress.some((p) => p.candidate), 'progress reported per candidate');
@@ -101,4 +111,26 @@ test('tuner: off unless the caller asks; a stored choice is reused only for the 
   const p2 = await compile(graph, ctx, { tune: 'full', tuneStore: store });
   assert.equal(p2.tuneResult!.searched, Object.keys(stored).length);
   p2.destroy();
+});
+
+test('tuner: a specialised variant (sizes as constants) is kept only for a ≥ 3% gain, found again by the chooser, and computes the same', async () => {
+  assert.equal(SPECIALIZE_GAIN, 0.03);
+  assert.ok(keepSpecialized(10, 9.7) && !keepSpecialized(10, 9.75) && !keepSpecialized(10, 11));
+  const { graph, feeds } = smallModel();
+  const generic = compileGraph(graph);
+  const matmuls = generic.kernels.filter((k) => k.matmul);
+  assert.ok(matmuls.every((k) => readsLengths(k.ir)), 'by default the matmuls read their row count at run time');
+  // A store whose every entry is the default variant, specialised: what a tuner measuring gains everywhere keeps.
+  const entries: Record<string, TuneEntry> = {};
+  for (const k of matmuls) {
+    const variant = { ...k.matmul!.variant, specialized: true };
+    entries[k.matmul!.signature.key] = { label: describeVariant(variant), variant, searched: true, checkedAgainst: 'float64', candidates: [], mode: 'full', at: '' };
+  }
+  const chooser = chooserFrom(entries);
+  const plan = await checkAgainstReference(graph, feeds, { matmulVariant: chooser, variantKey: 'all-specialised' });
+  for (const k of plan.kernels.filter((x) => x.matmul)) {
+    assert.ok(k.matmul!.variant.specialized && describeVariant(k.matmul!.variant).endsWith(' specialised'));
+    assert.ok(!readsLengths(k.ir), `${k.name}: every size a constant`);
+  }
+  for (const k of plan.kernels.filter((x) => !x.matmul)) assert.equal(readsLengths(k.ir), readsLengths(generic.kernels.find((g) => g.root === k.root)!.ir), `${k.name}: as before`);
 });

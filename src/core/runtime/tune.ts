@@ -14,6 +14,7 @@
 
 import { compileGraph, kernelSubgraph, renderKernelVariant, type CompiledPlan, type MatmulChooser, type PlanKernel } from '../../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../../kernels/matmul-variants.ts';
+import { readsLengths } from '../../../kernels/ir.ts';
 import type { Graph } from '../ir/graph.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { numel } from '../ir/shape.ts';
@@ -206,11 +207,21 @@ export async function defaultTuneStore(ctx: GpuContext): Promise<TuneStore> {
 // ---------------------------------------------------------------------------------------------
 // The search
 
-/** The variant of `offered` equal to `v` (same name and configuration), if any. */
+/** The variant of `offered` equal to `v` (same name and configuration), if any; specialised if `v` is. */
 function findOffered(offered: readonly MatmulVariant[], v: MatmulVariant): MatmulVariant | undefined {
-  const label = describeVariant(v);
-  return offered.find((o) => describeVariant(o) === label);
+  const label = describeVariant({ ...v, specialized: false });
+  const found = offered.find((o) => describeVariant(o) === label);
+  return found && v.specialized ? { ...found, specialized: true } : found;
 }
+
+/**
+ * Below this relative gain a kernel keeps reading its row counts at run time (one module for
+ * every token count) rather than being specialised (a module per count; must-have of issue 27).
+ */
+export const SPECIALIZE_GAIN = 0.03;
+
+/** Whether the specialised rendering's time earns its module: at least SPECIALIZE_GAIN faster. */
+export const keepSpecialized = (genericMs: number, specializedMs: number): boolean => specializedMs <= genericMs * (1 - SPECIALIZE_GAIN);
 
 /** A chooser answering from stored entries (undefined: the default). */
 export function chooserFrom(entries: Readonly<Record<string, TuneEntry>>): MatmulChooser {
@@ -310,6 +321,26 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, ms: performance.now() - t0, where: store.where };
 }
 
+/** Kernel `index` rendered with variant `v`, timed on the device (ms per dispatch, the best of 3) and checked against `reference`. */
+async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, v: MatmulVariant, reference: ArrayLike<number> | undefined): Promise<TuneCandidate> {
+  const label = describeVariant(v);
+  try {
+    const bound = await prog.bindKernel(renderKernelVariant(plan, index, v));
+    await bound.run(1); // drivers that compile at the first dispatch do it here
+    const first = await bound.time(1);
+    const reps = Math.max(1, Math.min(64, Math.ceil(4 / Math.max(first, 1e-3))));
+    let ms = Infinity;
+    for (let r = 0; r < 3; r++) ms = Math.min(ms, await bound.time(reps));
+    const out = await prog.readTensor(plan.kernels[index]!.root);
+    const errors = ctx.takeErrors();
+    if (errors.length) return { label, variant: v, error: errors.map((e) => e.message).join('; ') };
+    if (reference && !close(out, reference, 2e-3)) return { label, variant: v, error: 'result differs from the reference' };
+    return { label, variant: v, ms };
+  } catch (e) {
+    return { label, variant: v, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+  }
+}
+
 async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, mode: TuneMode, report: (c: TuneCandidate) => void): Promise<TuneEntry | undefined> {
   const k = plan.kernels[index]!;
   const info = k.matmul!;
@@ -339,31 +370,22 @@ async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledP
     }
   }
   const results: TuneCandidate[] = [];
-  for (const v of candidates) {
-    const label = describeVariant(v);
-    let c: TuneCandidate;
-    try {
-      const kernel = renderKernelVariant(plan, index, v);
-      const bound = await prog.bindKernel(kernel);
-      await bound.run(1); // drivers that compile at the first dispatch do it here
-      const first = await bound.time(1);
-      const reps = Math.max(1, Math.min(64, Math.ceil(4 / Math.max(first, 1e-3))));
-      let ms = Infinity;
-      for (let r = 0; r < 3; r++) ms = Math.min(ms, await bound.time(reps));
-      const out = await prog.readTensor(k.root);
-      const errors = ctx.takeErrors();
-      if (errors.length) c = { label, variant: v, error: errors.map((e) => e.message).join('; ') };
-      else if (reference && !close(out, reference, 2e-3)) c = { label, variant: v, error: 'result differs from the reference' };
-      else c = { label, variant: v, ms };
-    } catch (e) {
-      c = { label, variant: v, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
-    }
+  const measure = async (v: MatmulVariant) => {
+    const c = await timeCandidate(ctx, prog, plan, index, v, reference);
     results.push(c);
     report(c);
-  }
+    return c;
+  };
+  for (const v of candidates) await measure(v);
   const ok = results.filter((c) => c.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
   if (!ok.length) return undefined;
-  const best = ok[0]!;
+  let best = ok[0]!;
+  // Where the plan reads this kernel's row counts at run time: the best variant with every size a
+  // constant, kept only for a measured gain (it costs a module per token count).
+  if (readsLengths(k.ir) && !best.variant.specialized) {
+    const c = await measure({ ...best.variant, specialized: true });
+    if (c.ms !== undefined && keepSpecialized(best.ms!, c.ms)) best = c;
+  }
   return { label: best.label, variant: best.variant, ms: best.ms!, searched: true, checkedAgainst, candidates: results, mode, at: new Date().toISOString() };
 }
 
