@@ -56,8 +56,8 @@ function readsOnlySmaller(graph: Graph, mat: ReadonlySet<number>, n: Node): bool
     if (seen.has(id)) return true;
     seen.add(id);
     const m = graph.node(id);
-    if (m.op === 'constant' || m.op === 'fill') return true;
-    if (mat.has(id)) return numel(m.type.shape) < size;
+    if (m.op === 'fill') return true;
+    if (mat.has(id) || m.inputs.length === 0) return numel(m.type.shape) < size;
     return m.inputs.every(visit);
   };
   return n.inputs.every(visit);
