@@ -4,6 +4,7 @@
 // as a PngError naming the file.
 
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createDeflate, deflateSync } from 'node:zlib';
 import { chmod, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
@@ -202,6 +203,10 @@ test('readPng: directories, missing, special, oversized and unreadable files are
     await expectError(join(dir, 'sub.png'), /: is a directory, not a PNG file$/);
     await expectError(join(dir, 'missing.png'), /: cannot read the file \(ENOENT/);
     await expectError('/dev/null', /: is not a regular file$/);
+    // A FIFO is refused from the open file's fstat, at once: the file that is checked is the one read.
+    const fifo = join(dir, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    await expectError(fifo, /: is not a regular file$/);
     await expectError(ok, /: the file is \d+ bytes, over the 10-byte limit for PNG files$/, { limits: { maxFileBytes: 10 } });
     const cut = join(dir, 'cut.png');
     await writeFile(cut, encodeTestPng(image(5, 3, 6, 8)).subarray(0, 40));

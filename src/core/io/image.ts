@@ -7,8 +7,8 @@
 import { decodeJpegPlanar, JpegError, readJpegHeader, type JpegOptions } from './jpeg.ts';
 import { decodePngPlanar, PngError, readPngHeader, type PlanarImage, type PngOptions } from './png.ts';
 import { JPEG_LIMITS, PNG_LIMITS, type JpegLimits, type PngLimits } from './limits.ts';
-import { nodeImport } from '../util/node-import.ts';
-import { count, display, errorText } from '../util/text.ts';
+import { readCheckedFile } from './checked-read.ts';
+import { display } from '../util/text.ts';
 
 /** The image formats read. */
 export type ImageFormat = 'png' | 'jpeg';
@@ -98,26 +98,7 @@ const maxFileBytes = (o?: ImageOptions) => Math.max(o?.limits?.png?.maxFileBytes
  * Node and Deno only. Errors are ImageErrors naming the path.
  */
 export async function readImageBytes(path: string, options?: ImageOptions): Promise<Uint8Array> {
-  const where = display(path);
-  const fs = await nodeImport<typeof import('node:fs')>('node:fs');
-  const limit = maxFileBytes(options);
-  let handle: import('node:fs/promises').FileHandle | undefined;
-  try {
-    handle = await fs.promises.open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new ImageError(`${where}: is a folder, not an image file`);
-    if (!st.isFile()) throw new ImageError(`${where}: is not a regular file`);
-    if (st.size > limit) throw new ImageError(`${where}: the file is ${count(st.size)} bytes, over the ${count(limit)}-byte limit for images`);
-    const buf = new Uint8Array(st.size);
-    let n = 0;
-    for (let got = -1; got !== 0 && n < buf.length; n += got) got = (await handle.read(buf, n, buf.length - n, n)).bytesRead;
-    return buf.subarray(0, n);
-  } catch (e) {
-    if (e instanceof ImageError) throw e;
-    throw new ImageError(`${where}: cannot read the file (${errorText(e)})`);
-  } finally {
-    await handle?.close();
-  }
+  return readCheckedFile(path, maxFileBytes(options), { folder: 'is a folder, not an image file', limitFor: 'images', error: (m) => new ImageError(m) });
 }
 
 /** Reads and decodes an image file (PNG or JPEG) to `channels` planes; errors name the path. */

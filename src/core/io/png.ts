@@ -20,7 +20,7 @@
 
 import { decode as fastPngDecode, type DecodedPng } from 'fast-png';
 import { Unzlib } from 'fflate';
-import { nodeFs } from '../util/node-import.ts';
+import { readCheckedFile } from './checked-read.ts';
 import { PNG_LIMITS, type PngLimits } from './limits.ts';
 import { count, display, errorText } from '../util/text.ts';
 
@@ -351,20 +351,8 @@ export async function readPng(path: string, options?: PngOptions): Promise<GreyI
 
 /** Reads and decodes a PNG file to `channels` planes (errors as readPng). */
 export async function readPngPlanar(path: string, channels: 1 | 3, options?: PngOptions): Promise<PlanarImage> {
-  const where = display(path);
   const L = { ...PNG_LIMITS, ...options?.limits };
-  const fs = await nodeFs();
-  let bytes: Uint8Array;
-  try {
-    const st = await fs.stat(path);
-    if (st.isDirectory()) throw new PngError(`${where}: is a directory, not a PNG file`);
-    if (!st.isFile()) throw new PngError(`${where}: is not a regular file`);
-    if (st.size > L.maxFileBytes) throw new PngError(`${where}: the file is ${count(st.size)} bytes, over the ${count(L.maxFileBytes)}-byte limit for PNG files`);
-    bytes = await fs.readFile(path);
-  } catch (e) {
-    if (e instanceof PngError) throw e;
-    throw new PngError(`${where}: cannot read the file (${errorText(e)})`);
-  }
+  const bytes = await readCheckedFile(path, L.maxFileBytes, { folder: 'is a directory, not a PNG file', limitFor: 'PNG files', error: (m) => new PngError(m) });
   return decodePngPlanar(bytes, channels, path, options);
 }
 
