@@ -373,7 +373,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   return {
     kind: t.kind, code,
     entryPoint: 'main', workgroupSize: t.workgroupSize, dispatch: t.dispatch,
-    flops: Math.round(t.flops), config: t.config, root: root.id,
+    flops: Math.round(t.flops), config: matmul?.variant.specialized ? `${t.config} specialised` : t.config, root: root.id,
     outputs: [root.id, ...(fusion.siblings.get(root.id) ?? [])],
     nodes, bindings, features: t.enables ?? [],
     ...(matmul ? { matmul } : {}),
