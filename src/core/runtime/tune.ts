@@ -258,6 +258,46 @@ export function chooserFrom(entries: Readonly<Record<string, TuneEntry>>): Matmu
   };
 }
 
+/**
+ * The family of a signature: the signature without its row counts (M, and K, which is a weight
+ * gradient's row count). Kernels of one family read their row counts at run time, so with one
+ * variant they can share a module (blocks before and after FPET's merge).
+ */
+export const signatureFamily = (signature: string): string => signature.replace(/^(\d+)x\d+x(\d+)x\d+/, '$1x?x$2x?');
+
+/**
+ * Entries with one variant per family wherever that costs each member less than SPECIALIZE_GAIN
+ * over its own best (as measured; a member left at its default accepts only the default): fewer
+ * distinct modules to compile, for timings that differ by less than their noise. Greedy: the
+ * variant most members accept first.
+ */
+export function alignFamilies(entries: Readonly<Record<string, TuneEntry>>): Record<string, TuneEntry> {
+  const out: Record<string, TuneEntry> = { ...entries };
+  const families = new Map<string, string[]>();
+  for (const sig of Object.keys(entries).sort()) families.set(signatureFamily(sig), [...(families.get(signatureFamily(sig)) ?? []), sig]);
+  for (const members of families.values()) {
+    // For each member, the variants (by label) within the gain of its best.
+    const accepts = new Map(members.map((sig) => {
+      const e = entries[sig]!;
+      const ok = e.searched && e.ms !== undefined ? e.candidates.filter((c) => c.ms !== undefined && c.ms <= e.ms! * (1 + SPECIALIZE_GAIN)) : [];
+      return [sig, new Map<string, TuneCandidate | undefined>([[e.label, undefined], ...ok.map((c) => [c.label, c] as const)])];
+    }));
+    let left = [...members];
+    while (left.length > 1) {
+      const labels = [...new Set(left.flatMap((sig) => [...accepts.get(sig)!.keys()]))].sort();
+      const votes = (label: string) => left.filter((sig) => accepts.get(sig)!.has(label)).length;
+      const best = labels.reduce((a, b) => (votes(b) > votes(a) ? b : a));
+      if (votes(best) < 2) break;
+      for (const sig of left.filter((x) => accepts.get(x)!.has(best))) {
+        const c = accepts.get(sig)!.get(best);
+        if (c) out[sig] = { ...entries[sig]!, label: c.label, variant: c.variant, ms: c.ms };
+      }
+      left = left.filter((sig) => !accepts.get(sig)!.has(best));
+    }
+  }
+  return out;
+}
+
 /** Values for a kernel's read tensors: positive f32 (log, sqrt and division stay finite), zero indices. */
 function fillValues(n: number, dtype: string, seed: number): Float32Array | Int32Array {
   if (dtype !== 'f32') return new Int32Array(n);
@@ -341,8 +381,9 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
     await store.save(entries);
   }
   // This plan's entries, by signature (what the chooser is asked with).
-  const mine: Record<string, TuneEntry> = {};
-  for (const [sig, s] of bySig) if (entries[s.key]) mine[sig] = entries[s.key]!;
+  const found: Record<string, TuneEntry> = {};
+  for (const [sig, s] of bySig) if (entries[s.key]) found[sig] = entries[s.key]!;
+  const mine = alignFamilies(found);
   const chooser = chooserFrom(mine);
   const keyText = Object.entries(mine).map(([k, e]) => `${k}=${e.label}`).sort().join(';');
   return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, ms: performance.now() - t0, where: store.where };
