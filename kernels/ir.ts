@@ -239,8 +239,14 @@ export function restartInterning(): void {
   interned = new Map();
 }
 
-/** Starts the intern table afresh once it has grown past INTERN_LIMIT: call where no key is held (between kernels). */
-export function restartInterningIfFull(): void {
+/**
+ * Starts the intern table afresh once it holds `limit` structures (default INTERN_LIMIT): call
+ * where no key is held (between kernels). Returns whether it restarted.
+ */
+export function restartInterningIfFull(limit = INTERN_LIMIT): boolean {
+  if (interned.size < limit) return false;
+  restartInterning();
+  return true;
 }
 
 /** The interned number of an expression's structure (see exprKey). */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { add, bound, cast, div, f32, length, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
-import { Buf, exprKey, F32, Local, restartInterning, U32, type Expr, type Stmt } from '../../kernels/ir.ts';
+import { Buf, exprKey, F32, Local, restartInterning, restartInterningIfFull, U32, type Expr, type Stmt } from '../../kernels/ir.ts';
 import { dce } from '../../codegen/passes/dce.ts';
 import { treeText } from '../../codegen/dump.ts';
 import { renderKernel } from '../../codegen/render.ts';
@@ -114,6 +114,17 @@ test('expression keys made before the intern table restarts never equal keys mad
     const key = exprKey(add(mul(local(j, 100), c), 7));
     assert.ok(!before.has(key), `key ${key} of a new expression equals one made before the restart`);
   }
+});
+
+test('the intern table restarts between kernels only once it is full (the code generator calls restartInterningIfFull there)', () => {
+  restartInterning();
+  const i = new Local('i', U32, 'let');
+  for (let c = 1; c < 50; c++) exprKey(add(local(i, 100), c));
+  const before = exprKey(mul(local(i, 100), 3));
+  assert.equal(restartInterningIfFull(), false, 'far below the limit: the table is kept');
+  assert.equal(exprKey(mul(local(i, 100), 3)), before, 'keys stay valid');
+  assert.equal(restartInterningIfFull(10), true, 'past a limit: the table starts afresh');
+  assert.equal(restartInterningIfFull(10), false, 'and is then small again');
 });
 
 test('dead code: a var only its own updates read is dropped with them and what they alone read; a var read elsewhere stays', () => {
