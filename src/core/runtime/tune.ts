@@ -232,6 +232,11 @@ export function keepSpecialized(genericMs: readonly number[], specializedMs: rea
   return specializedMs.length >= 3 && wins >= specializedMs.length - 1 && median(specializedMs) <= median(genericMs) * (1 - SPECIALIZE_GAIN);
 }
 
+/** Dispatches per timing of a bound kernel: about 4 ms of work, 1 to 64. */
+async function repsFor(bound: Awaited<ReturnType<ProgramType['bindKernel']>>): Promise<number> {
+  return Math.max(1, Math.min(64, Math.ceil(4 / Math.max(await bound.time(1), 1e-3))));
+}
+
 /** Rounds of paired timings for keepSpecialized. */
 const PAIRED_ROUNDS = 5;
 
@@ -241,7 +246,7 @@ async function pairedTimes(prog: ProgramType, plan: CompiledPlan, index: number,
   const s = await prog.bindKernel(renderKernelVariant(plan, index, { ...v, specialized: true }));
   await g.run(1);
   await s.run(1);
-  const reps = Math.max(1, Math.min(64, Math.ceil(4 / Math.max(await g.time(1), 1e-3))));
+  const reps = await repsFor(g);
   const out = { generic: [] as number[], specialized: [] as number[] };
   for (let r = 0; r < PAIRED_ROUNDS; r++) {
     out.generic.push(await g.time(reps));
@@ -259,9 +264,10 @@ export function chooserFrom(entries: Readonly<Record<string, TuneEntry>>): Matmu
 }
 
 /**
- * The family of a signature: the signature without its row counts (M, and K, which is a weight
- * gradient's row count). Kernels of one family read their row counts at run time, so with one
- * variant they can share a module (blocks before and after FPET's merge).
+ * The family of a signature: the signature without M and K (the row counts: M, and a weight
+ * gradient's K). Kernels that differ only in row counts read them at run time, so with one
+ * variant they share a module (blocks before and after FPET's merge); masking a forward
+ * matmul's K as well only groups more widely (alignment keeps each member within 3% of its best).
  */
 export const signatureFamily = (signature: string): string => signature.replace(/^(\d+)x\d+x(\d+)x\d+/, '$1x?x$2x?');
 
@@ -395,8 +401,7 @@ async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledP
   try {
     const bound = await prog.bindKernel(renderKernelVariant(plan, index, v));
     await bound.run(1); // drivers that compile at the first dispatch do it here
-    const first = await bound.time(1);
-    const reps = Math.max(1, Math.min(64, Math.ceil(4 / Math.max(first, 1e-3))));
+    const reps = await repsFor(bound);
     let ms = Infinity;
     for (let r = 0; r < 3; r++) ms = Math.min(ms, await bound.time(reps));
     const out = await prog.readTensor(plan.kernels[index]!.root);
