@@ -22,7 +22,8 @@ import { KernelWriter, type Specialize } from './emit.ts';
 export type { Specialize };
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
-import { launchBatches, planSteps, type PlanStep } from './steps.ts';
+import { kernelAccess, launchBatches, planSteps, type PlanStep } from './steps.ts';
+import { leafKind, parameterDerived } from './parameter-derived.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
@@ -186,6 +187,12 @@ export interface CompileOptions {
    * modules; 'all' makes every size a constant of the code.
    */
   readonly specialize?: Specialize;
+  /**
+   * Launch the kernels that compute from parameters only first, in dispatches of their own whose
+   * outputs keep their values between steps, so that a Program runs them only after a parameter
+   * they read changed (codegen/parameter-derived.ts). Default true; off, they run every step.
+   */
+  readonly hoistParameterWork?: boolean;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -203,14 +210,15 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const passes = opts.fusionPasses ?? (fuse ? FUSION_PASSES : UNFUSED_PASSES);
   const batch = opts.batch ?? fuse;
   const specialize = opts.specialize ?? 'rows';
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const hoist = opts.hoistParameterWork ?? true;
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const computed = withoutSurrogates(graph) ?? graph;
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(computed, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? computed, passes, fuse, batch, limits, chooser, specialize, t0);
+  const plan = compileUncached(splitGraph ?? computed, passes, { fuse, batch, hoist }, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -254,7 +262,7 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: boolean, batch: boolean, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
+function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fuse: boolean; batch: boolean; hoist: boolean }, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
   const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
@@ -267,8 +275,12 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], fuse: bool
   const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, specialize, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
-  const batches = launchBatches(kernels, (id) => fusion.storage(id), limits, batch);
-  const plan = assemble(graph, fusion, kernels, batches, fuse, limits, t0);
+  const storage = (id: number) => fusion.storage(id);
+  const derived = how.hoist ? parameterDerived(kernels.map((k) => kernelAccess(k, storage)), (t) => leafKind(graph.node(t).op)) : new Map<number, ReadonlySet<number>>();
+  // Parameter-derived kernels first, batched among themselves only.
+  const groups = [[...derived.keys()], kernels.map((_, i) => i).filter((i) => !derived.has(i))];
+  const batches = groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch).map((b) => b.map((j) => g[j]!)));
+  const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0);
   renderContexts.set(plan, rc);
   return plan;
 }
@@ -403,7 +415,7 @@ function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, n
  * The plan: kernels placed in launch order (batch by batch), tensors in arenas, the work arena
  * planned with a batch as one step (its kernels may run at once), and the step's dispatches.
  */
-function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generated[], batchOrder: readonly (readonly number[])[], fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
+function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generated[], batchOrder: readonly (readonly number[])[], derivedKernels: ReadonlyMap<number, ReadonlySet<number>>, fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
   const align = limits.minStorageBufferOffsetAlignment;
   const outputName = new Map([...graph.outputs].map(([k, v]) => [v, k]));
   const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
@@ -413,6 +425,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
     }
   }
   const kernels: PlanKernel[] = batchOrder.flat().map((g, i) => placed(graph, generated[g]!, i));
+  const derived = new Map(batchOrder.flat().flatMap((g, i) => (derivedKernels.has(g) ? [[i, derivedKernels.get(g)!] as const] : [])));
   let next = 0;
   const batches = batchOrder.map((b) => b.map(() => next++));
   const batchOf = batches.flatMap((b, step) => b.map(() => step));
@@ -443,6 +456,13 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
     const id = fusion.storage(out);
     if (first.has(id)) last.set(id, batches.length);
   }
+  // What parameter-derived kernels write keeps its value from one step to the next.
+  for (const i of derived.keys()) {
+    for (const o of kernels[i]!.outputs) {
+      first.set(fusion.storage(o), 0);
+      last.set(fusion.storage(o), batches.length);
+    }
+  }
   const memory = planMemory([...first].map(([key, f]) => ({ key, first: f, last: last.get(key)!, bytes: bytesOf(graph.node(key)) })), align);
   for (const [id, p] of memory.placements) {
     const n = graph.node(id);
@@ -458,7 +478,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
     if (t) tensors.set(r, { ...t, node: r, name: outputName.get(r), role: outputName.has(r) ? 'output' : 'intermediate', shape: n.type.shape });
   }
   arenaBytes.work = memory.arenaBytes;
-  const steps = planSteps(graph, kernels, batches, limits);
+  const steps = planSteps(graph, kernels, batches, limits, derived);
   return {
     graph, kernels, steps, tensors, arenaBytes, memory, fused, limits,
     flops: kernels.reduce((s, k) => s + k.flops, 0),
@@ -497,8 +517,11 @@ export function describePlan(plan: CompiledPlan): string {
   );
   const m = plan.memory;
   const batched = plan.steps.filter((s) => s.parts.length > 1);
+  const once = plan.steps.filter((s) => s.parameterDerived);
+  const onceKernels = once.flatMap((s) => s.parts).length;
   return [
     `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches (${plan.uniqueModules} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}, generated in ${plan.compileMs.toFixed(0)} ms`,
+    ...(once.length ? [`of which computed from parameters only, first, and again only after a parameter they read changes: ${once.length} dispatch${once.length > 1 ? 'es' : ''} (${onceKernels} kernel${onceKernels > 1 ? 's' : ''}); a step with parameters unchanged runs ${plan.steps.length - once.length}`] : []),
     `${'kernel'.padEnd(56)} ${'kind'.padEnd(7)} ${'dispatch'.padEnd(12)} ${'flops'.padStart(16)} ${'bytes'.padStart(13)}  config`,
     ...lines,
     ...(batched.length ? [`batched dispatches (${batched.length}): kernels that share one launch`, ...batched.map((s) => `${s.kernel.name.padEnd(56)} ${s.kernel.dispatch.join('x')}`)] : []),

@@ -5,6 +5,7 @@ import type { Graph } from '../src/core/ir/graph.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { batchKernels, scheduleBatches, workgroupBytes, type BatchLimits } from './batch.ts';
 import type { PlanKernel } from './compile.ts';
+import type { KernelAccess } from './parameter-derived.ts';
 import { kernelHeader, printKernel } from './print.ts';
 
 /** One dispatch of a step: a kernel of the plan, or several of them batched into one. */
@@ -13,6 +14,11 @@ export interface PlanStep {
   readonly kernel: PlanKernel;
   /** The plan's kernels it runs, by index. */
   readonly parts: readonly number[];
+  /**
+   * Set when the dispatch computes from parameters only (codegen/parameter-derived.ts): the
+   * parameters (node ids) its values depend on. It need run again only after one of them changed.
+   */
+  readonly parameterDerived?: readonly number[];
 }
 
 /** What ordering needs of a kernel before it is placed. */
@@ -22,30 +28,39 @@ interface Unplaced {
   readonly workgroupSize: readonly [number, number, number];
 }
 
+/** The tensors (storage ids) a kernel reads and writes; `storage` maps a tensor to the node whose buffer holds it. */
+export function kernelAccess(k: Unplaced, storage: (id: number) => number): KernelAccess {
+  const writes = new Set(k.outputs.map(storage));
+  const reads = new Set(k.ir.storage.map((b) => b.tensor!).filter((t) => !writes.has(t)));
+  return { reads, writes };
+}
+
 /**
  * The launch order of `kernels` (given in a valid order) as batches of indices: kernels of one
  * batch may share a dispatch. `storage` maps a tensor to the node whose buffer holds it.
  */
 export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean): number[][] {
   if (!batch) return kernels.map((_, i) => [i]);
-  return scheduleBatches(kernels.map((k) => {
-    const writes = new Set(k.outputs.map(storage));
-    const reads = new Set(k.ir.storage.map((b) => b.tensor!).filter((t) => !writes.has(t)));
-    return { workgroupSize: k.workgroupSize, reads, writes, workgroupBytes: workgroupBytes(k.ir) };
-  }), limits);
+  return scheduleBatches(kernels.map((k) => ({ ...kernelAccess(k, storage), workgroupSize: k.workgroupSize, workgroupBytes: workgroupBytes(k.ir) })), limits);
 }
 
 /**
  * The dispatches of a step: one per batch of `kernels` (placed in launch order, `batches` as
  * ranges of their indices), batched into one kernel where the parts fit one dispatch.
+ * `derived` gives the parameters each parameter-derived kernel depends on (by plan index); a
+ * batch holds only such kernels or none.
  */
-export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits): PlanStep[] {
+export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits, derived: ReadonlyMap<number, ReadonlySet<number>> = new Map()): PlanStep[] {
   const steps: PlanStep[] = [];
+  const paramsOf = (parts: readonly number[]) => {
+    if (!parts.every((i) => derived.has(i))) return {};
+    return { parameterDerived: [...new Set(parts.flatMap((i) => [...derived.get(i)!]))].sort((a, b) => a - b) };
+  };
   batches.forEach((parts, b) => {
     restartInterningIfFull();
     const batched = parts.length > 1 ? batchKernels(parts.map((i) => kernels[i]!), limits) : undefined;
     if (!batched) {
-      for (const i of parts) steps.push({ kernel: kernels[i]!, parts: [i] });
+      for (const i of parts) steps.push({ kernel: kernels[i]!, parts: [i], ...paramsOf([i]) });
       return;
     }
     const members = parts.map((i) => kernels[i]!);
@@ -54,6 +69,7 @@ export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches:
     const head = { kind: 'batch' as const, config: members.map((k) => k.name).join(' + '), workgroupSize: batched.ir.workgroupSize, dispatch: batched.dispatch, bindings };
     steps.push({
       parts,
+      ...paramsOf(parts),
       kernel: {
         ...head, name, code, wgsl: `${kernelHeader(graph, name, head)}\n${code}`, entryPoint: 'main',
         flops: members.reduce((s, k) => s + k.flops, 0),

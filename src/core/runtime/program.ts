@@ -85,6 +85,8 @@ interface Step {
   readonly kernel: PlanKernel;
   readonly pipeline: GPUComputePipeline;
   readonly bindGroup: GPUBindGroup;
+  /** For a dispatch computing from parameters only: the parameters (node ids) it reads. */
+  readonly parameterDerived?: readonly number[];
 }
 
 const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
@@ -136,6 +138,11 @@ function describeProgramSize(plan: CompiledPlan): string {
 export class Program {
   /** How the matmul variants were chosen, when compile() tuned them. */
   tuneResult?: TuneResult;
+  /**
+   * Parameters (node ids) written since the parameter-derived dispatches last ran ('all' until
+   * the first step): those dispatches are encoded only when a parameter they read is here.
+   */
+  private changedParams: Set<number> | 'all' = 'all';
 
   private constructor(
     readonly ctx: GpuContext,
@@ -174,7 +181,7 @@ export class Program {
         const t0 = performance.now();
         const pipelines = await Promise.all(plan.steps.map((s) => pipelineFor(device, s.kernel)));
         const pipelineMs = performance.now() - t0;
-        const steps = plan.steps.map(({ kernel }, i) => {
+        const steps = plan.steps.map(({ kernel, parameterDerived }, i) => {
           const pipeline = pipelines[i]!;
           const bindGroup = device.createBindGroup({
             label: kernel.name,
@@ -184,7 +191,7 @@ export class Program {
               return { binding: b.binding, resource: { buffer: arenas[t.arena], offset: t.offset, size: t.bytes } };
             }),
           });
-          return { kernel, pipeline, bindGroup };
+          return { kernel, pipeline, bindGroup, ...(parameterDerived ? { parameterDerived } : {}) };
         });
         const program = new Program(ctx, plan, arenas, steps, byName, copies, pipelineMs);
         // Constants folded into the code have no buffer.
@@ -227,6 +234,11 @@ export class Program {
     this.upload(t, data);
   }
 
+  /** Notes that parameter `node` has new values: the parameter-derived dispatches reading it run at the next step. */
+  private paramChanged(node: number): void {
+    if (this.changedParams !== 'all') this.changedParams.add(node);
+  }
+
   /** Reads a tensor back by node id. */
   async readTensor(node: number): Promise<HostArray> {
     const t = this.plan.tensors.get(node);
@@ -265,20 +277,28 @@ export class Program {
     if (data.length !== numel(t.shape)) {
       throw new Error(`"${t.name ?? `%${t.node}`}" expects ${numel(t.shape)} values for ${t.dtype}${fmtShape(t.shape)}, got ${data.length}`);
     }
+    if (t.role === 'param') this.paramChanged(t.node);
     const host = t.dtype === 'f32' ? Float32Array.from(data) : Int32Array.from(data);
     this.ctx.device.queue.writeBuffer(this.arenas[t.arena], t.offset, host);
   }
 
-  /** Records the whole step into `encoder` as one compute pass. */
+  /**
+   * Records the whole step into `encoder` as one compute pass: the parameter-derived dispatches
+   * only when a parameter they read was written since they last ran (their outputs keep their
+   * values between steps), then the rest, then the write-back copies.
+   */
   encode(encoder: GPUCommandEncoder): void {
+    const changed = this.changedParams;
     const pass = encoder.beginComputePass({ label: 'program step' });
     for (const s of this.steps) {
+      if (s.parameterDerived && changed !== 'all' && !s.parameterDerived.some((p) => changed.has(p))) continue;
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
       pass.dispatchWorkgroups(...s.kernel.dispatch);
     }
     pass.end();
     for (const c of this.copies) encoder.copyBufferToBuffer(this.arenas[c.from.arena], c.from.offset, this.arenas[c.to.arena], c.to.offset, c.to.bytes);
+    this.changedParams = new Set(this.copies.map((c) => c.to.node));
   }
 
   /** Submits one step. */
@@ -288,9 +308,13 @@ export class Program {
     this.ctx.device.queue.submit([encoder.finish()]);
   }
 
-  /** Where a named tensor lives (for GPU-side copies between programs). */
+  /**
+   * Where a named tensor lives (for GPU-side copies between programs). A parameter located may be
+   * written through it, so the parameter-derived dispatches reading it run again at the next step.
+   */
   locate(name: string): { buffer: GPUBuffer; offset: number; bytes: number } {
     const t = this.tensor(name);
+    if (t.role === 'param') this.paramChanged(t.node);
     return { buffer: this.arenas[t.arena], offset: t.offset, bytes: t.bytes };
   }
 
