@@ -39,7 +39,7 @@ const WINDOW = 4;
 
 /**
  * Groups kernels (given in a valid launch order) into batches of mutually independent kernels
- * with the same workgroup size that fit one dispatch's limits. A kernel joins the earliest batch,
+ * with as many invocations per workgroup that fit one dispatch's limits. A kernel joins the earliest batch,
  * among the last WINDOW, that comes after every batch writing what it reads. Returns the batches
  * in launch order, each a list of kernel indices in their original order.
  */
@@ -72,10 +72,10 @@ export function scheduleBatches(kernels: readonly BatchCandidate[], limits: Batc
   return batches;
 }
 
-/** Whether kernel `k` may join `batch`: same workgroup size, limits kept, and nothing shared that one writes. */
+/** Whether kernel `k` may join `batch`: as many invocations per workgroup, limits kept, and nothing shared that one writes. */
 function fits(batch: readonly BatchCandidate[], k: BatchCandidate, limits: BatchLimits): boolean {
   if (batch.length >= MAX_BATCH_PARTS) return false;
-  if (batch.some((o) => o.workgroupSize.join() !== k.workgroupSize.join())) return false;
+  if (batch.some((o) => invocations(o.workgroupSize) !== invocations(k.workgroupSize))) return false;
   for (const o of batch) {
     for (const t of k.writes) if (o.reads.has(t) || o.writes.has(t)) return false;
     for (const t of o.writes) if (k.reads.has(t)) return false;
@@ -84,6 +84,9 @@ function fits(batch: readonly BatchCandidate[], k: BatchCandidate, limits: Batch
   const bytes = batch.reduce((s, o) => s + o.workgroupBytes, k.workgroupBytes);
   return bindings.size <= limits.maxStorageBuffersPerShaderStage && bytes <= limits.maxComputeWorkgroupStorageSize;
 }
+
+/** Invocations per workgroup: parts of one dispatch need as many, whatever the workgroup's shape. */
+const invocations = (size: readonly number[]): number => size[0]! * size[1]! * size[2]!;
 
 /** Bytes of workgroup memory a kernel tree declares. */
 export const workgroupBytes = (ir: KernelIR): number =>
@@ -100,13 +103,16 @@ export interface BatchPart {
 
 /**
  * One kernel tree running every part on its own range of a flat workgroup index, or undefined
- * when the parts do not fit one dispatch (workgroup size, bindings, workgroup memory).
+ * when the parts do not fit one dispatch (invocations per workgroup, bindings, workgroup memory).
+ * The dispatch has the first part's workgroup shape; a part of another shape with as many
+ * invocations (a 16×16 tiled matmul beside a 256-wide row kernel) reads its local ids from the
+ * flat local index.
  * Storage bindings of the same tensor (and view) are shared; a part's workgroup ids and counts
  * become values computed from the flat index (never folded: see opaque-loop-bounds).
  */
 export function batchKernels(parts: readonly BatchPart[], limits: BatchLimits): { ir: KernelIR; dispatch: [number, number, number] } | undefined {
   const size = parts[0]!.ir.workgroupSize;
-  if (parts.some((p) => p.ir.workgroupSize.join() !== size.join())) return undefined;
+  if (parts.some((p) => invocations(p.ir.workgroupSize) !== invocations(size))) return undefined;
   if (parts.reduce((s, p) => s + workgroupBytes(p.ir), 0) > limits.maxComputeWorkgroupStorageSize) return undefined;
   // One view per tensor and width shared by all parts; a tensor read as scalars by one part and
   // as vectors by another then keeps one binding (vectorBindings), as within a kernel.
@@ -139,7 +145,7 @@ export function batchKernels(parts: readonly BatchPart[], limits: BatchLimits): 
     const n = sizedAtRunTime[i] ? sharedLengths(p.ir.workgroups!, toShared) : u32(count(p.dispatch));
     const end = add(offset, n);
     const inRange = isZero(offset) ? lt(local(flat), end) : and(ge(local(flat), offset), lt(local(flat), end));
-    body.push({ k: 'if', cond: inRange, body: partBody(p, bodies[i]!, sub(local(flat), offset), toShared, sizedAtRunTime[i] ? n : undefined) });
+    body.push({ k: 'if', cond: inRange, body: partBody(p, size, bodies[i]!, sub(local(flat), offset), toShared, sizedAtRunTime[i] ? n : undefined) });
     offset = end;
   }
   const ir: KernelIR = {
@@ -163,14 +169,21 @@ const sharedLengths = (e: Expr, shared: (b: Buf) => Buf): Expr => rewriter((x) =
  * sized at run time (`groups`: its workgroup count) sees one flat row of workgroups: it indexes
  * workgroups by flatWorkgroup only (TemplateOutput.workgroups).
  */
-function partBody(p: BatchPart, stmts: readonly Stmt[], index: Expr, shared: (b: Buf) => Buf, groups?: Expr): Stmt[] {
+function partBody(p: BatchPart, size: readonly number[], stmts: readonly Stmt[], index: Expr, shared: (b: Buf) => Buf, groups?: Expr): Stmt[] {
   const [x, y] = p.dispatch;
   const f = new Local('part', U32, 'let');
   const ids = [new Local('wx', U32, 'let'), new Local('wy', U32, 'let'), new Local('wz', U32, 'let')] as const;
   const values = groups ? [local(f), u32(0), u32(0)] : [mod(local(f), u32(x)), mod(div(local(f), u32(x)), u32(y)), div(local(f), u32(x * y))];
   const counts = groups ? [groups, u32(1), u32(1)] : p.dispatch.map((d) => u32(d));
   const head: Stmt[] = [{ k: 'let', x: f, value: index }, ...ids.map((id, i): Stmt => ({ k: 'let', x: id, value: values[i]! }))];
+  // A part whose workgroup has another shape (as many invocations) takes its local ids from the
+  // flat local index, as WGSL numbers them: x fastest.
+  const [a, b] = p.ir.workgroupSize;
+  const reshaped = p.ir.workgroupSize.join() !== size.join();
+  const lid = builtin('lid', undefined, invocations(size));
+  const localIds = [mod(lid, u32(a)), mod(div(lid, u32(a)), u32(b)), div(lid, u32(a * b))];
   const rewrite = rewriter((e) => {
+    if (reshaped && e.k === 'builtin' && e.b === 'lid3') return localIds[e.comp ?? 0]!;
     if (e.k === 'builtin' && e.b === 'wid') return local(ids[e.comp ?? 0]); // no bound: nothing folds through it
     if (e.k === 'builtin' && e.b === 'nwg') return counts[e.comp ?? 0]!;
     if ((e.k === 'load' || e.k === 'length') && e.buf.kind === 'storage') return { ...e, buf: shared(e.buf) };

@@ -18,7 +18,8 @@ import { ge, local, u32 } from '../../kernels/alu.ts';
 import { Local, U32, type Stmt } from '../../kernels/ir.ts';
 import { treeText } from '../../codegen/dump.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';
-import { fcParams, rngFrom, uniform } from '../support/random.ts';
+import { fcParams, randomFeeds, rngFrom, uniform } from '../support/random.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
 
 const LIMITS = { maxStorageBuffersPerShaderStage: 6, maxComputeWorkgroupStorageSize: 1024, maxComputeWorkgroupsPerDimension: 65535 };
 
@@ -27,12 +28,12 @@ const kernelsArb = fc.array(
   fc.record({
     reads: fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { maxLength: 4 }),
     writes: fc.uniqueArray(fc.integer({ min: 0, max: 9 }), { minLength: 1, maxLength: 2 }),
-    size: fc.constantFrom(64, 256),
+    size: fc.constantFrom<readonly [number, number, number]>([64, 1, 1], [256, 1, 1], [16, 16, 1], [8, 8, 1]),
     bytes: fc.constantFrom(0, 256, 768),
   }),
   { minLength: 1, maxLength: 24 },
 ).map((ks) => ks.map((k): BatchCandidate => ({
-  workgroupSize: [k.size, 1, 1],
+  workgroupSize: k.size,
   writes: new Set(k.writes),
   reads: new Set(k.reads.filter((t) => !k.writes.includes(t))),
   workgroupBytes: k.bytes,
@@ -56,7 +57,7 @@ test('scheduleBatches (property): every kernel once, dependencies kept in order,
       for (const b of batches) {
         const parts = b.map((i) => kernels[i]!);
         assert.ok(parts.length <= MAX_BATCH_PARTS);
-        assert.equal(new Set(parts.map((p) => p.workgroupSize.join())).size, 1);
+        assert.equal(new Set(parts.map((p) => p.workgroupSize[0]! * p.workgroupSize[1]! * p.workgroupSize[2]!)).size, 1, 'as many invocations per workgroup');
         assert.ok(new Set(parts.flatMap((p) => [...p.reads, ...p.writes])).size <= LIMITS.maxStorageBuffersPerShaderStage || parts.length === 1);
         assert.ok(parts.reduce((s, p) => s + p.workgroupBytes, 0) <= LIMITS.maxComputeWorkgroupStorageSize);
       }
@@ -112,4 +113,22 @@ test('batched plans: fewer dispatches than kernels, and the GPU agrees with the 
     assertClose(`${name} batched`, batched.out[name]!, ref[name]!.data);
     assertClose(`${name} batched vs unbatched`, batched.out[name]!, single.out[name]!);
   }
+});
+
+/** vit-micro + AdaptFormer + FPET (merge in block 1) training step at batch 2: the merge's small kernels batch with others. */
+function fpetTrainGraph(): Graph {
+  const spec: ModelSpec = { vit: VIT_PRESETS['vit-micro'], batch: 2, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, blocks: [1] }, training: { dropout: 0, dropPath: 0 } };
+  return gradients(buildModel(spec).graph, { loss: 'loss' });
+}
+
+test('GPU-class plans batch kernels whose workgroups have other shapes but as many invocations, and agree with float64', { timeout: 600_000 }, async () => {
+  const graph = fpetTrainGraph();
+  const feeds = randomFeeds(graph, 8);
+  const { plan, out } = await runOnGpu(graph, feeds, { limits: { adapterClass: 'gpu' } });
+  const shapes = (s: (typeof plan.steps)[number]) => new Set(s.parts.map((i) => plan.kernels[i]!.workgroupSize.join('x')));
+  const mixed = plan.steps.filter((s) => s.parts.length > 1 && shapes(s).size > 1);
+  assert.ok(mixed.length > 0, 'some dispatch batches kernels of different workgroup shapes');
+  console.log(`vit-micro + FPET train step, GPU-class plan: ${plan.kernels.length} kernels in ${plan.steps.length} dispatches, ${mixed.length} mixing shapes (${[...shapes(mixed[0]!)].join(' + ')})`);
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(name, out[name]!, ref[name]!.data);
 });
