@@ -367,7 +367,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
   if (chosenTemplate === 'matmul') {
-    const offered = offeredVariants(matmulProblem(input), limits, view.matmulRowReductions(root.id).length > 0 || view.secondProduct(root.id) !== undefined);
+    const offered = offeredVariants(matmulProblem(input), limits, { rowStatistics: view.matmulRowReductions(root.id).length > 0, secondProduct: view.secondProduct(root.id) !== undefined });
     const signature = matmulSignature(input);
     const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
     const variant = chosen ?? defaultVariant(offered, rc.adapter);

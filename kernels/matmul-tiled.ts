@@ -4,7 +4,7 @@
 
 import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
-import { batchIndices, matmulProblem, storeEpilogue } from './matmul.ts';
+import { batchIndices, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
 import { clampedIndex, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
@@ -45,7 +45,6 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   // Rows, and K where B is not a weight (a weight gradient's K is a row count), read at run time
   // where the plan allows (workgroups past the rows then find nothing to store).
   const Mlive = w.runtimeCount(M, [root.id]);
-  const Klive = isWeight(t.graph, p.b.id) ? u32(K) : w.runtimeCount(K, [p.b.id]);
   let prologueOps = 0;
   // One tile of an operand into workgroup memory: element (r, c) of rows × cols, zero past the ends.
   const stage = (tile: Buf, rows: number, cols: number, value: (r: Expr, c: Expr) => { v: Expr; inside: Expr }) =>
@@ -55,30 +54,44 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
       w.store(tile, l, select(f32(0), v, inside));
     });
   const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
-  w.loop('k0', 0, Klive, bk, (k0) => {
-    prologueOps += stage(As, BM, bk, (r, c) => {
-      const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, K);
-      return { v: w.value(p.a.id, [...aBatch, gm, gk]), inside: and(lt(add(m0, r), Mlive), lt(add(k0, c), Klive)) };
+  /** q's product over this workgroup's tile into `into`, k tile by k tile through workgroup memory. */
+  const accumulate = (q: MatmulProblem, into: Buf) => {
+    const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
+    const Klive = isWeight(t.graph, q.b.id) ? u32(q.K) : w.runtimeCount(q.K, [q.b.id]);
+    w.loop('k0', 0, Klive, bk, (k0) => {
+      prologueOps += stage(As, BM, bk, (r, c) => {
+        const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, q.K);
+        return { v: w.value(q.a.id, [...qa, gm, gk]), inside: and(lt(add(m0, r), Mlive), lt(add(k0, c), Klive)) };
+      });
+      prologueOps += stage(Bs, bk, BN, (r, c) => {
+        const gk = clamp(add(k0, r), Klive, q.K), gn = w.let(min(add(n0, c), N - 1), 'gn');
+        return { v: w.value(q.b.id, [...qb, gk, gn]), inside: and(lt(add(k0, r), Klive), lt(add(n0, c), N)) };
+      });
+      w.barrier();
+      w.loop('kk', 0, bk, 1, (kk) => {
+        const a = Array.from({ length: tm }, (_, i) => w.let(load(As, add(mul(add(mul(ty, tm), i), bk), kk)), 'a'));
+        const b = Array.from({ length: tn }, (_, j) => w.let(load(Bs, add(add(mul(kk, BN), mul(tx, tn)), j)), 'b'));
+        for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.store(into, u32(i * tn + j), fma(a[i]!, b[j]!, load(into, u32(i * tn + j))));
+      });
+      w.barrier();
     });
-    prologueOps += stage(Bs, bk, BN, (r, c) => {
-      const gk = clamp(add(k0, r), Klive, K), gn = w.let(min(add(n0, c), N - 1), 'gn');
-      return { v: w.value(p.b.id, [...bBatch, gk, gn]), inside: and(lt(add(k0, r), Klive), lt(add(n0, c), N)) };
-    });
-    w.barrier();
-    w.loop('kk', 0, bk, 1, (kk) => {
-      const a = Array.from({ length: tm }, (_, i) => w.let(load(As, add(mul(add(mul(ty, tm), i), bk), kk)), 'a'));
-      const b = Array.from({ length: tn }, (_, j) => w.let(load(Bs, add(add(mul(kk, BN), mul(tx, tn)), j)), 'b'));
-      for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.store(acc, u32(i * tn + j), fma(a[i]!, b[j]!, load(acc, u32(i * tn + j))));
-    });
-    w.barrier();
-  });
+  };
+  accumulate(p, acc);
+  // The epilogue's second product (codegen/fusion/second-products.ts: an adapter's up-projection
+  // beside fc2): its own k loop over the same output tile, into accumulators kept for the epilogue.
+  const m2 = t.plan.secondProduct(root.id);
+  const p2 = m2 === undefined ? undefined : problemOf(t.graph, t.graph.node(m2));
+  const acc2 = p2 ? w.privateArray('acc2', F32, tm * tn) : undefined;
+  if (p2 && acc2) accumulate(p2, acc2);
   let epilogueOps = 0;
   w.loop('i', 0, tm, 1, (i) => {
     w.loop('j', 0, tn, 1, (j) => {
       const gm = w.let(add(add(m0, mul(ty, tm)), i), 'gm');
       const gn = w.let(add(add(n0, mul(tx, tn)), j), 'gn');
       epilogueOps = w.when(and(lt(gm, Mlive), lt(gn, N)), () => {
-        storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, add(mul(i, tn), j)));
+        const at = add(mul(i, tn), j);
+        const second = p2 && acc2 ? { mm: p2.mm, acc: load(acc2, at) } : undefined;
+        storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, at), undefined, second);
       });
     });
   });
@@ -87,7 +100,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     kind: 'matmul',
     workgroupSize: [wx, wy, 1],
     dispatch: [tilesN, tilesM, batchCount],
-    flops: batchCount * (2 * M * N * K + M * N * epilogueOps) + batchCount * tilesM * tilesN * Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads,
+    flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads,
     config: `tiled ${BM}x${BN}x${bk} reg${tm}x${tn} wg${wx}x${wy}`,
   };
 }

@@ -69,11 +69,13 @@ export const describeVariant = (v: MatmulVariant): string =>
 /**
  * The variants (with their configurations) that may run this problem on this device, best guess
  * first. A normalised row operand (`rowStatistics`: LayerNorm as a prologue) is read by rows
- * along k by the vec4 and subgroup designs only, without swap.
+ * along k by the vec4 and subgroup designs only, without swap; a second product in the epilogue
+ * (`secondProduct`) runs in any design but a swapped one.
  */
-export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, rowStatistics = false): MatmulVariant[] {
+export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, needs: { readonly rowStatistics?: boolean; readonly secondProduct?: boolean } = {}): MatmulVariant[] {
   const all = allVariants(p, limits);
-  return rowStatistics ? all.filter((v) => v.name !== 'tiled' && !v.config.swap) : all;
+  if (needs.rowStatistics) return all.filter((v) => v.name !== 'tiled' && !v.config.swap);
+  return needs.secondProduct ? all.filter((v) => v.name === 'tiled' || !v.config.swap) : all;
 }
 
 function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {

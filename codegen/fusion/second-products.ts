@@ -17,12 +17,11 @@ function plainProduct(plan: FusionPlan, r: number): number | undefined {
 }
 
 /**
- * For CPU adapters (the vec4 and subgroup variants): a matmul epilogue that reads another plain
- * product of the same shape (and element order), which nothing else reads, computes that product
- * itself (FusionPlan.secondProduct): a second k loop into accumulators kept for the epilogue.
+ * A matmul epilogue that reads another plain product of the same shape (and element order), which
+ * nothing else reads, computes that product itself (FusionPlan.secondProduct): a second k loop
+ * into accumulators kept for the epilogue (every matmul variant but a swapped one).
  */
 function fuseSecondProducts({ graph, plan, opts, outputs }: FusionState): void {
-  if (opts.adapterClass !== 'cpu') return;
   for (const [root, m1] of [...plan.anchorOf]) {
     if (plan.secondProduct.has(root) || !plan.isMaterialized(root)) continue;
     const reads = plan.members(root).reads;

@@ -143,9 +143,9 @@ test('LayerNorm as a matmul prologue: statistics per row before the k loop (subg
   assert.ok(fused > 0, 'the norm was fused into the matmul');
 });
 
-test('a second product in a matmul epilogue (fc2(h) + up(a)): two k loops over one output tile match the float64 reference', async () => {
+test('a second product in a matmul epilogue (fc2(h) + up(a)): two k loops over one output tile match the float64 reference (vec4, subgroup and tiled variants)', async () => {
   const ctx = await gpu();
-  let fused = 0;
+  let fused = 0, tiled = 0;
   await fc.assert(
     fc.asyncProperty(
       fc.record({
@@ -160,16 +160,18 @@ test('a second product in a matmul epilogue (fc2(h) + up(a)): two k loops over o
         b.output('y', linear(h, b.param('w2', [N, K1]), b.param('b2', [N])).add(scale === 1 ? up : up.mul(scale)).add(x));
         const graph = b.build();
         const feeds = randomFeeds(graph, seed, 1.5);
-        for (const subgroupSize of [ctx.info.subgroupSize, 0]) {
-          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass: 'cpu' }, `second product ${rows}x${K1}+${K2} -> ${N} sg${subgroupSize}`);
-          const matmuls = plan.kernels.filter((k) => k.kind === 'matmul').length;
-          if (matmuls === 2) fused++;
+        for (const [subgroupSize, adapterClass] of [[ctx.info.subgroupSize, 'cpu'], [0, 'cpu'], [ctx.info.subgroupSize, 'gpu']] as const) {
+          const plan = await checkAll(graph, feeds, { ...deviceLimits(ctx), subgroupSize, adapterClass }, `second product ${rows}x${K1}+${K2} -> ${N} sg${subgroupSize} ${adapterClass}`);
+          const matmuls = plan.kernels.filter((k) => k.kind === 'matmul');
+          if (matmuls.length === 2) fused++;
+          if (matmuls.length === 2 && adapterClass === 'gpu' && matmuls.some((k) => k.config.startsWith('tiled'))) tiled++;
         }
       },
     ),
     fcParams(12),
   );
   assert.ok(fused > 0, 'the adapter product was computed in the epilogue kernel');
+  assert.ok(tiled > 0, 'the tiled variant (GPU adapters) computed it too');
 });
 
 test('fused attention: softmax(Q·Kᵀ·scale + bias)·V in one kernel matches the float64 reference (subgroups and not)', async () => {
