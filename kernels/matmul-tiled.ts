@@ -23,7 +23,10 @@ export function tiledConfig(m: number, n: number, k: number, maxInvocations: num
   const threads = Math.min(256, maxInvocations);
   const wx = n >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(n)));
   const wy = Math.max(1, Math.floor(threads / wx));
-  return { tm: block(m), tn: block(n), bk: k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k))), wx, wy: Math.min(wy, 16) };
+  // Thin outputs (an adapter's down-projection, n = 8) keep all the threads, in taller tiles: as
+  // many invocations as the full-width matmul beside them, so the two can share a dispatch.
+  const tallest = m >= 64 * wy / 16 ? wy : 16;
+  return { tm: block(m), tn: block(n), bk: k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k))), wx, wy: Math.min(wy, Math.max(16, tallest)) };
 }
 
 export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOutput {

@@ -213,3 +213,19 @@ test('split-K: partial products over K chunks plus a reduction match the float64
   assert.deepEqual(kinds('cpu'), ['matmul']);
   assert.ok(kinds('gpu').length === 2 && kinds('gpu')[0] === 'matmul', `GPU: split ${kinds('gpu')}`);
 });
+
+test('tiled: thin outputs (an adapter down-projection, n < 16) keep 256 invocations in taller tiles, and match float64', async () => {
+  const ctx = await gpu();
+  const limits = { ...deviceLimits(ctx), adapterClass: 'gpu' as const };
+  let tall = 0;
+  for (const [M, N, K] of [[300, 8, 16], [1000, 3, 40], [128, 12, 5], [260, 1, 9], [90, 8, 16]] as const) {
+    const c: Case = { batch: [], aBatched: false, bBatched: false, M, N, K, a: A_FORMS[0], b: B_FORMS[0], epilogue: EPILOGUES[0], seed: M + N + K };
+    const { graph, feeds } = buildCase(c);
+    const plan = compileGraph(graph, { limits, matmulVariant: 'tiled' });
+    const k = plan.kernels.find((x) => x.matmul)!;
+    const [wx, wy] = k.workgroupSize;
+    if (wx! * wy! === 256 && wy! > 16) tall++;
+    assertClose(`tiled ${M}x${N}x${K} ${k.config}`, (await runPlan(plan, feeds)).y!, evaluate(graph, feeds).outputs.y!.data);
+  }
+  assert.ok(tall >= 3, `taller tiles for the tall thin problems (${tall})`);
+});
