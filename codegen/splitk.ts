@@ -8,7 +8,8 @@
 // and its place in the memory plan come from the ordinary machinery: the pads and views fold into
 // the partial product's loads, the sum is a reduction kernel, the matmul's consumers read C). It
 // pays where there are too few output tiles to occupy the device: GPUs. The default applies it on
-// GPU adapters only; CompileOptions.splitK forces a split count.
+// GPU adapters only; CompileOptions.splitK forces a split count. A weight gradient stored as
+// [out, in] (a transpose of the product) has its partials stored transposed, summed into it.
 
 import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
@@ -28,17 +29,39 @@ export function splitsFor(M: number, N: number, K: number, batch: number): numbe
   return Math.max(1, Math.min(16, Math.floor(K / 256), Math.ceil(64 / tiles)));
 }
 
-/** The graph with every matmul for which `splits` says S > 1 rewritten to split-K (undefined: nothing to split). */
+/** Whether `n` swaps the last two axes and keeps the others (a weight gradient stored as [out, in]). */
+const isLastTranspose = (n: Node): boolean =>
+  n.op === 'permute' && n.attrs.perm.every((p, i, perm) => (i < perm.length - 2 ? p === i : p === (i === perm.length - 1 ? perm.length - 2 : perm.length - 1)));
+
+/**
+ * The graph with every matmul for which `splits` says S > 1 rewritten to split-K (undefined:
+ * nothing to split). A product read only by a transpose of its last two axes (a weight gradient
+ * stored as [out, in]) has its partial products stored transposed and summed into the transposed
+ * result, so no kernel of its own transposes the sum.
+ */
 export function splitKRewrite(graph: Graph, splits: (m: Node<'matmul'>, K: number) => number): Graph | undefined {
   const b = new GraphBuilder();
   const map: Tensor[] = [];
+  const readers = new Map<number, Node[]>();
+  for (const n of graph.nodes) for (const i of new Set(n.inputs)) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const outputs = new Set(graph.outputs.values());
+  const transposedSum = new Map<number, Tensor>(); // permute node -> its value, computed by the split
   let changed = false;
   for (const n of graph.nodes) {
+    const done = transposedSum.get(n.id);
+    if (done) {
+      map[n.id] = done;
+      continue;
+    }
     if (n.op === 'matmul') {
       const K = graph.node(n.inputs[0]!).type.shape.at(-1)!;
       const S = Math.min(splits(n, K), K);
       if (S > 1) {
-        map[n.id] = splitK(map[n.inputs[0]!]!, map[n.inputs[1]!]!, S);
+        const only = readers.get(n.id) ?? [];
+        const transposed = only.length === 1 && !outputs.has(n.id) && isLastTranspose(only[0]!);
+        const C = splitK(map[n.inputs[0]!]!, map[n.inputs[1]!]!, S, transposed);
+        if (transposed) transposedSum.set(only[0]!.id, C);
+        map[n.id] = transposed ? C.transpose() : C;
         changed = true;
         continue;
       }
@@ -50,7 +73,8 @@ export function splitKRewrite(graph: Graph, splits: (m: Node<'matmul'>, K: numbe
   return b.build();
 }
 
-function splitK(A: Tensor, B: Tensor, S: number): Tensor {
+/** A·B as S partial products summed; with `transposed`, (A·B) with its last two axes swapped. */
+function splitK(A: Tensor, B: Tensor, S: number, transposed: boolean): Tensor {
   const K = A.shape.at(-1)!, Kc = Math.ceil(K / S), pad = S * Kc - K;
   const ra = A.rank, rb = B.rank;
   if (pad) {
@@ -62,7 +86,7 @@ function splitK(A: Tensor, B: Tensor, S: number): Tensor {
   const ab = A.shape.slice(0, -2), bb = B.shape.slice(0, -2);
   const a2 = A.reshape([...ab, M, S, Kc]).permute([...ab.map((_, i) => i), ra - 1, ra - 2, ra]);
   const b2 = B.reshape([...bb, S, Kc, N]);
-  const partial = a2.matmul(b2);
+  const partial = transposed ? a2.matmul(b2).transpose() : a2.matmul(b2);
   const batch = partial.shape.slice(0, -3);
-  return partial.sum(partial.rank - 3).reshape([...batch, M, N]);
+  return partial.sum(partial.rank - 3).reshape([...batch, ...(transposed ? [N, M] : [M, N])]);
 }

@@ -199,6 +199,8 @@ test('split-K: partial products over K chunks plus a reduction match the float64
         // A reduction kernel sums the partials; a few (≤ SMALL_REDUCTION) are summed by the kernel reading them (inline-small-reductions).
         const summedInPlace = Math.min(splits, T) <= SMALL_REDUCTION;
         assert.ok(summedInPlace || plan.kernels.some((k) => k.kind === 'reduce' || k.kind === 'row'), `a reduction sums the partials: ${plan.kernels.map((k) => k.name).join(', ')}`);
+        // Stored transposed: the partials are stored transposed and summed into the result; no kernel transposes the sum.
+        if (transposedStore && !summedInPlace) assert.equal(plan.kernels.filter((k) => k.kind === 'map').length, 0, `no transposing kernel: ${plan.kernels.map((k) => k.name).join(', ')}`);
         const out = await runPlan(plan, feeds);
         assertClose(`split-K ${JSON.stringify({ M, N, T, batch, splits, transposedStore })}`, out.y!, evaluate(graph, feeds).outputs.y!.data);
       },
