@@ -25,8 +25,8 @@ export function tiledConfig(m: number, n: number, k: number, maxInvocations: num
   const wy = Math.max(1, Math.floor(threads / wx));
   // Thin outputs (an adapter's down-projection, n = 8) keep all the threads, in taller tiles: as
   // many invocations as the full-width matmul beside them, so the two can share a dispatch.
-  const tallest = m >= 64 * wy / 16 ? wy : 16;
-  return { tm: block(m), tn: block(n), bk: k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k))), wx, wy: Math.min(wy, Math.max(16, tallest)) };
+  // Tiny ones (m < 64) keep the narrow workgroup, as wide as the 64-wide kernels they batch with.
+  return { tm: block(m), tn: block(n), bk: k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k))), wx, wy: m >= 64 ? wy : Math.min(wy, 16) };
 }
 
 export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOutput {
