@@ -57,6 +57,22 @@ export const DEFAULT_LIMITS: CodegenLimits = {
 };
 
 /**
+ * A discrete GPU's limits under Dawn (those an H100 and an H200 report: subgroups of 32, 16
+ * storage buffers per stage, 48 KiB of workgroup memory): the plans a real GPU runs, for looking
+ * at them on a machine without one (`compile --target gpu`).
+ */
+export const GPU_CLASS_LIMITS: CodegenLimits = {
+  maxStorageBuffersPerShaderStage: 16,
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxComputeInvocationsPerWorkgroup: 1024,
+  maxComputeWorkgroupStorageSize: 49152,
+  minStorageBufferOffsetAlignment: 256,
+  maxStorageBufferBindingSize: 2147483644,
+  subgroupSize: 32,
+  adapterClass: 'gpu',
+};
+
+/**
  * The device buffers a plan places tensors in: `params` (parameters and constants), `inputs` (fed
  * each run) and `work` (everything kernels write, bytes reused per the memory plan).
  */

@@ -13,7 +13,7 @@ import { MODEL_OPTIONS, TUNE_OPTION, describeSpec, modelSpecFrom } from '../mode
 import { buildModel, validateSpec } from '../../../fpet/models/model.ts';
 import { gradients } from '../../../core/ir/autodiff.ts';
 import { withAdamW } from '../../../fpet/train/optimizer.ts';
-import { compileGraph, describePlan, DEFAULT_LIMITS, type Specialize } from '../../../../codegen/compile.ts';
+import { compileGraph, describePlan, DEFAULT_LIMITS, GPU_CLASS_LIMITS, type Specialize } from '../../../../codegen/compile.ts';
 import { treeText } from '../../../../codegen/dump.ts';
 import { formatAdapterReport, type GpuContext } from '../../../core/runtime/device.ts';
 import { Program, deviceLimits } from '../../../core/runtime/program.ts';
@@ -28,7 +28,7 @@ const OPTIONS = {
   mode: { type: 'string', default: 'forward', choices: ['forward', 'backward', 'train-step'], help: 'inference graph, forward+backward, or a whole AdamW training step' },
   unfused: { type: 'boolean', default: false, help: 'one kernel per op (the baseline)' },
   specialize: { type: 'string', default: 'rows', choices: ['rows', 'all'], help: 'rows: kernels read row counts (tokens × batch) at run time, so blocks before and after a token merge share modules; all: every size a constant of the code' },
-  target: { type: 'string', default: 'device', choices: ['device', 'portable'], help: 'compile for this machine\'s adapter (validated on it) or for WebGPU\'s guaranteed limits' },
+  target: { type: 'string', default: 'device', choices: ['device', 'portable', 'gpu'], help: 'compile for this machine\'s adapter (validated on it), for WebGPU\'s guaranteed limits, or for a discrete GPU\'s (subgroups of 32, 16 storage buffers: the plans an H100 or H200 runs)' },
   validate: { type: 'boolean', default: true, help: 'create every pipeline on the device to validate the kernels' },
   out: { type: 'string', default: 'runs/kernels', help: 'folder for the .wgsl files and plan.txt' },
   tree: { type: 'boolean', default: false, help: 'also write each kernel\'s tree (the kernel IR after its passes) as <kernel>.tree.txt' },
@@ -57,7 +57,7 @@ export default defineCommand({
         noDevice = (e as Error).message.split('\n')[0]!;
       }
     }
-    const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : DEFAULT_LIMITS;
+    const limits = a.target === 'device' && ctx ? deviceLimits(ctx) : a.target === 'gpu' ? GPU_CLASS_LIMITS : DEFAULT_LIMITS;
     // On this device, matmul variants come from the tuner (as train/eval/infer get them); portable
     // plans use the heuristic defaults.
     const tuneMode = a.tune as TuneMode;
@@ -71,7 +71,7 @@ export default defineCommand({
     }
     const text = [
       `model: ${a.preset}, batch ${a.batch}, ${describeSpec(spec)}, ${a.mode}; tokens per block (attention/MLP): ${model.tokenCounts.map((t) => `${t.attention}/${t.mlp}`).join(' ')}`,
-      `graph: ${graph.nodes.length} nodes; limits: ${a.target === 'device' && ctx ? `this device (${ctx.info.description})` : 'WebGPU defaults (portable)'}`,
+      `graph: ${graph.nodes.length} nodes; limits: ${a.target === 'device' && ctx ? `this device (${ctx.info.description})` : a.target === 'gpu' ? 'a discrete GPU (subgroups of 32, 16 storage buffers, adapter class gpu)' : 'WebGPU defaults (portable)'}`,
       ...(tuned ? [tuned] : []),
       describePlan(plan),
     ].join('\n');
