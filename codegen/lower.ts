@@ -13,7 +13,7 @@ import {
 } from '../kernels/alu.ts';
 import type { Expr, Helper } from '../kernels/ir.ts';
 import { FusionError } from '../kernels/template.ts';
-import { SMALL_REDUCTION, SMALL_ROW_REDUCTION } from './fusion/small-reductions.ts';
+import { SMALL_REDUCTIONS } from './fusion/small-reductions.ts';
 
 /** One element (`width` 1), or four consecutive elements along `axis` (`width` 4). */
 export type Lanes = { readonly width: 1 } | { readonly width: 4; readonly axis: number };
@@ -73,7 +73,8 @@ function smallReduction(c: LowerContext, n: Node, idx: Index, lanes: Lanes, comb
   const { axis } = (n as Node<'sum'>).attrs;
   const x = c.graph.node(n.inputs[0]!);
   const extent = x.type.shape[axis]!;
-  if (extent > (axis === x.type.shape.length - 1 ? SMALL_ROW_REDUCTION : SMALL_REDUCTION)) return anchor(c, n, idx, lanes);
+  // The planner decided (inline-small-reductions); the largest "small" of any adapter class bounds it.
+  if (extent > (axis === x.type.shape.length - 1 ? SMALL_REDUCTIONS.gpu.row : SMALL_REDUCTIONS.gpu.axis)) return anchor(c, n, idx, lanes);
   if (lanes.width === 4 && lanes.axis === axis) return undefined;
   let acc: Expr | undefined;
   for (let j = 0; j < extent; j++) {

@@ -8,12 +8,24 @@
 //    last-axis reductions are the row kernels' (fuse-row-reductions), which read each row once.
 
 import { OPS } from '../../src/core/ir/ops.ts';
+import type { AdapterClass } from '../../kernels/matmul-variants.ts';
 import type { FusionPass, FusionState } from './plan.ts';
 
-/** Reductions over at most this many elements of a non-last axis are computed where they are read. */
+/** Reductions over at most this many elements of a non-last axis are computed where they are read (CPU adapters). */
 export const SMALL_REDUCTION = 4;
-/** Last-axis reductions over at most this many elements are computed in the matmuls that read them. */
+/** Last-axis reductions over at most this many elements are computed in the matmuls that read them (CPU adapters). */
 export const SMALL_ROW_REDUCTION = 16;
+
+/**
+ * What "small" means per adapter class. On CPU adapters every load costs (SMALL_REDUCTION,
+ * SMALL_ROW_REDUCTION, ROW_REDUCTION_BUDGET). On GPUs, where a launch costs ~25 µs, loads from
+ * cache are cheap and the kernels after a token merge are small: the keys' mean over 12 heads
+ * and the metric's norm over 64 values (ViT-B's FPET and ToMe) are recomputed where read.
+ */
+export const SMALL_REDUCTIONS: Readonly<Record<AdapterClass, { readonly axis: number; readonly row: number; readonly rowBudget: number }>> = {
+  cpu: { axis: SMALL_REDUCTION, row: SMALL_ROW_REDUCTION, rowBudget: 48 },
+  gpu: { axis: 16, row: 64, rowBudget: 256 },
+};
 
 /** Consumers that compute what they read through KernelBuilder.value (elementwise chains, views, matmul operands, reductions). */
 const COMPUTES_INPUTS: ReadonlySet<string> = new Set(['elementwise', 'view', 'index', 'literal', 'gradient', 'contraction', 'reduction']);
@@ -35,13 +47,12 @@ function inlineCost(s: FusionState, id: number): number | undefined {
   if (n.op === 'sum' || n.op === 'reduceMax') return s.graph.node(n.inputs[0]!).type.shape[n.attrs.axis]! * total;
   return undefined;
 }
-/**
- * Loads and ops a last-axis reduction may cost per row where it is computed in place: the metric's
- * squared norm (16 elements, a load and a multiply each) fits; a norm over the mean of 4 heads
- * computed in place (5 loads and ops per element) does not — each of a matmul tile's rows would
- * repeat 16 × 4 loads, and the kernel's text grows ~4×, for one kernel saved.
+/*
+ * Loads and ops a last-axis reduction may cost per row where it is computed in place (rowBudget):
+ * on CPU adapters the metric's squared norm (16 elements, a load and a multiply each) fits; a norm
+ * over the mean of 4 heads computed in place (5 loads and ops per element) does not — each of a
+ * matmul tile's rows would repeat 16 × 4 loads, and the kernel's text grows ~4×, for one kernel saved.
  */
-const ROW_REDUCTION_BUDGET = 48;
 
 /** Whether only matmul operands read node `id`: through elementwise ops, views and gathers computed in place. */
 function onlyMatmulsRead(s: FusionState, id: number): boolean {
@@ -60,16 +71,17 @@ function hostsOthers(plan: FusionState['plan'], id: number): boolean {
 
 function inlineSmallReductions(s: FusionState): void {
   const { graph, plan, outputs, consumers, claimed } = s;
+  const small = SMALL_REDUCTIONS[s.opts.adapterClass ?? 'cpu'];
   for (const n of graph.nodes) {
     if (n.op !== 'sum' && n.op !== 'reduceMax') continue;
     const x = graph.node(n.inputs[0]!);
     const axis = n.attrs.axis, extent = x.type.shape[axis]!;
     const last = axis === x.type.shape.length - 1;
-    if (extent > (last ? SMALL_ROW_REDUCTION : SMALL_REDUCTION) || n.type.dtype !== 'f32') continue;
+    if (extent > (last ? small.row : small.axis) || n.type.dtype !== 'f32') continue;
     if (!plan.isMaterialized(n.id) || outputs.has(n.id) || claimed.has(n.id) || plan.rowFused.has(n.id) || plan.anchorOf.has(n.id) || hostsOthers(plan, n.id)) continue;
     if (plan.matmulRowReductions.has(n.id)) continue;
     const cost = inlineCost(s, x.id);
-    if (cost === undefined || cost > (last ? ROW_REDUCTION_BUDGET / extent : 1)) continue;
+    if (cost === undefined || cost > (last ? small.rowBudget / extent : 1)) continue;
     const readers = last
       ? onlyMatmulsRead(s, n.id)
       : consumers[n.id]!.every((c) => COMPUTES_INPUTS.has(OPS[graph.node(c).op].kind) && !s.inAttention.has(c));

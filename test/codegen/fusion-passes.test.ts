@@ -9,7 +9,8 @@ import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
 import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from '../../codegen/fusion/index.ts';
-import { SMALL_REDUCTION } from '../../codegen/fusion/small-reductions.ts';
+import { SMALL_REDUCTION, SMALL_REDUCTIONS } from '../../codegen/fusion/small-reductions.ts';
+import type { CompiledPlan } from '../../codegen/compile.ts';
 import fc from 'fast-check';
 import { checkAgainstReference } from '../support/gpu.ts';
 import { fcParams, randomFeeds } from '../support/random.ts';
@@ -293,6 +294,36 @@ test('inline-small-reductions on the GPU: sums and maxima over 2-4 heads read by
     }),
     fcParams(8),
   );
+});
+
+test('inline-small-reductions, GPU class: means over up to 16 heads and norms over up to 64 features (ViT-B: 12 heads of 64) are computed where read, forward and backward match float64', { timeout: 600_000 }, async () => {
+  const gpuSmall = SMALL_REDUCTIONS.gpu;
+  let normsInPlace = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: SMALL_REDUCTION + 1, max: gpuSmall.axis }), fc.integer({ min: 2, max: 9 }), fc.constantFrom(20, 32, 64), async (heads, tokens, width) => {
+      const b = new GraphBuilder();
+      const k = b.param('k', [1, heads, tokens, width], { trainable: true });
+      const pooled = k.mean(1).reshape([1, tokens, width]);
+      const metric = linear(pooled, b.param('w', [width, width], { trainable: true }));
+      const unit = metric.div(metric.square().sum(-1).sqrt());
+      const half = Math.ceil(tokens / 2);
+      const even = unit.gather(b.constant(Array.from({ length: half }, (_, i) => Math.min(2 * i, tokens - 1)), [1, half], 'i32'), 1);
+      b.output('loss', even.matmul(unit.transpose()).square().sumAll());
+      const forward = b.build();
+      const hasKernel = (plan: CompiledPlan, id: number) => plan.kernels.some((kn) => kn.outputs.includes(id));
+      for (const graph of [forward, gradients(forward, { loss: 'loss' })]) {
+        const plan = await checkAgainstReference(graph, randomFeeds(graph, heads * 100 + tokens), { limits: { adapterClass: 'gpu' } });
+        const sums = plan.graph.nodes.filter((n) => n.op === 'sum');
+        const overHeads = sums.find((n) => plan.graph.node(n.inputs[0]!).op === 'param')!;
+        assert.ok(!hasKernel(plan, overHeads.id), 'the mean over heads has no kernel');
+        // At inference the norm is read by the score matmul only (in training the backward reads it too).
+        const norm = sums.find((n) => n.attrs.axis === 2 && plan.graph.node(n.inputs[0]!).type.shape.join() === `1,${tokens},${width}`);
+        if (graph === forward && norm && !hasKernel(plan, norm.id)) normsInPlace++;
+      }
+    }),
+    fcParams(8),
+  );
+  assert.ok(normsInPlace > 0, 'the metric\'s norm was computed in the score matmul');
 });
 
 test('enforce-binding-limits: no kernel binds more buffers than the device allows', () => {
