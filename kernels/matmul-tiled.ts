@@ -18,15 +18,19 @@ export interface TiledConfig {
 }
 
 /** Tile shape per problem size: big register blocks for big outputs, thin ones for adapters and tails. */
-export function tiledConfig(m: number, n: number, k: number, maxInvocations: number): TiledConfig {
+export function tiledConfig(m: number, n: number, k: number, maxInvocations: number, maxWorkgroupBytes = 16384): TiledConfig {
   const block = (d: number) => (d >= 64 ? 4 : d >= 32 ? 2 : 1);
   const threads = Math.min(256, maxInvocations);
   const wx = n >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(n)));
-  const wy = Math.max(1, Math.floor(threads / wx));
+  const [tm, tn, bk] = [block(m), block(n), k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k)))];
   // Thin outputs (an adapter's down-projection, n = 8) keep all the threads, in taller tiles: as
   // many invocations as the full-width matmul beside them, so the two can share a dispatch.
   // Tiny ones (m < 64) keep the narrow workgroup, as wide as the 64-wide kernels they batch with.
-  return { tm: block(m), tn: block(n), bk: k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k))), wx, wy: m >= 64 ? wy : Math.min(wy, 16) };
+  let wy = Math.max(1, Math.floor(threads / wx));
+  if (m < 64) wy = Math.min(wy, 16);
+  // Both tiles in workgroup memory (WebGPU guarantees 16 KiB).
+  while (wy > 1 && (wy * tm * bk + bk * wx * tn) * 4 > maxWorkgroupBytes) wy /= 2;
+  return { tm, tn, bk, wx, wy };
 }
 
 export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOutput {
@@ -110,5 +114,5 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
 
 const defaultTiled = (t: TemplateInput): TiledConfig => {
   const p = matmulProblem(t);
-  return tiledConfig(p.M, p.N, p.K, t.limits.maxInvocationsPerWorkgroup);
+  return tiledConfig(p.M, p.N, p.K, t.limits.maxInvocationsPerWorkgroup, t.limits.maxWorkgroupStorageBytes);
 };

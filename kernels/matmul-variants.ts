@@ -95,7 +95,7 @@ function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] 
   out.push({ name: 'vec4', config: v4 });
   const alt: Vec4Config = { ...v4, swap: !v4.swap };
   if (vec4Supported(alt, limits, p.batchCount)) out.push({ name: 'vec4', config: alt });
-  if (p.batchCount <= limits.maxWorkgroupsPerDimension) out.push({ name: 'tiled', config: tiledConfig(p.M, p.N, p.K, limits.maxInvocationsPerWorkgroup) });
+  if (p.batchCount <= limits.maxWorkgroupsPerDimension) out.push({ name: 'tiled', config: tiledConfig(p.M, p.N, p.K, limits.maxInvocationsPerWorkgroup, limits.maxWorkgroupStorageBytes) });
   return out;
 }
 

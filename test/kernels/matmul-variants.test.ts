@@ -15,6 +15,7 @@ import { gelu, layerNorm } from '../../src/core/ir/nn.ts';
 import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, DEFAULT_LIMITS, type CompiledPlan } from '../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../kernels/matmul-variants.ts';
+import { tiledConfig } from '../../kernels/matmul-tiled.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
@@ -230,4 +231,15 @@ test('tiled: thin outputs (an adapter down-projection, n < 16) keep 256 invocati
     assertClose(`tiled ${M}x${N}x${K} ${k.config}`, (await runPlan(plan, feeds)).y!, evaluate(graph, feeds).outputs.y!.data);
   }
   assert.ok(tall >= 3, `taller tiles for the tall thin problems (${tall})`);
+});
+
+test('tiledConfig (property): both tiles fit the workgroup memory given (WebGPU\'s 16 KiB by default), at most 256 invocations', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 3072 }), fc.integer({ min: 1, max: 3072 }), fc.constantFrom(16384, 32768, 49152), (m, n, k, bytes) => {
+      const c = tiledConfig(m, n, k, 1024, bytes);
+      assert.ok((c.wy * c.tm * c.bk + c.bk * c.wx * c.tn) * 4 <= bytes, JSON.stringify(c));
+      assert.ok(c.wx * c.wy <= 256 && c.wx * c.wy >= 1);
+    }),
+    fcParams(300),
+  );
 });
