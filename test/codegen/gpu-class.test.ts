@@ -1,0 +1,26 @@
+// GPU-class plans (what real GPUs run: tiled matmuls with second products, split-K, batches of
+// mixed workgroup shapes, GPU-sized small reductions) of whole small ViTs with AdaptFormer, FPET
+// and ToMe, training steps, on this machine's adapter against the float64 reference.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
+import type { VitConfig } from '../../src/fpet/models/vit.ts';
+import { checkAgainstReference } from '../support/gpu.ts';
+import { randomFeeds } from '../support/random.ts';
+
+// Six heads: the keys' mean over heads is a GPU-only small reduction (CPU adapters: up to 4).
+const VIT: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 24, depth: 3, heads: 6, mlpRatio: 2, numClasses: 5, representationSize: 0 };
+
+for (const kind of ['none', 'fpet', 'tome'] as const) {
+  test(`GPU-class training step, ${kind === 'none' ? 'AdaptFormer' : `AdaptFormer + ${kind === 'fpet' ? 'FPET' : 'ToMe'}`}, matches float64`, { timeout: 600_000 }, async () => {
+    const merge = kind === 'none' ? {} : { merge: { ...DEFAULT_MERGE, kind, blocks: kind === 'fpet' ? [1] : [0, 1], r: 3 } };
+    const spec: ModelSpec = { vit: VIT, batch: 2, pet: DEFAULT_PET.adaptformer, ...merge, training: { dropout: 0, dropPath: 0 } };
+    const graph = gradients(buildModel(spec).graph, { loss: 'loss' });
+    // Split-K forced (the default splits only contractions of 1024 and more).
+    const plan = await checkAgainstReference(graph, randomFeeds(graph, 11), { limits: { adapterClass: 'gpu' }, splitK: 3 });
+    assert.ok(plan.kernels.some((k) => k.config.startsWith('tiled')), 'tiled matmuls, as on GPUs');
+    assert.ok(plan.steps.length < plan.kernels.length, 'some kernels share a dispatch');
+  });
+}
