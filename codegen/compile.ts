@@ -526,6 +526,18 @@ export function structureKey(graph: Graph): string {
 }
 
 /** A table of the plan: one line per kernel with its shape, FLOPs and bytes. */
+/**
+ * Dispatches a step runs once the parameter-derived ones have run, when the parameters named in
+ * `written` change every step (a training step's write-back targets; none at inference).
+ */
+export function dispatchesPerStep(plan: CompiledPlan, written: ReadonlySet<string> = new Set()): number {
+  const changes = (id: number) => {
+    const n = plan.graph.node(id);
+    return n.op === 'param' && written.has(n.attrs.name);
+  };
+  return plan.steps.filter((s) => !s.parameterDerived || s.parameterDerived.some(changes)).length;
+}
+
 export function describePlan(plan: CompiledPlan): string {
   const mb = (b: number) => (b / 2 ** 20).toFixed(2);
   const lines = plan.kernels.map((k) =>
@@ -537,7 +549,7 @@ export function describePlan(plan: CompiledPlan): string {
   const onceKernels = once.flatMap((s) => s.parts).length;
   return [
     `${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches (${plan.uniqueModules} distinct WGSL modules), ${(plan.flops / 1e9).toFixed(4)} GFLOP, fusion ${plan.fused ? 'on' : 'off'}, generated in ${plan.compileMs.toFixed(0)} ms`,
-    ...(once.length ? [`of which computed from parameters only, first, and again only after a parameter they read changes: ${once.length} dispatch${once.length > 1 ? 'es' : ''} (${onceKernels} kernel${onceKernels > 1 ? 's' : ''}); a step with parameters unchanged runs ${plan.steps.length - once.length}`] : []),
+    ...(once.length ? [`of which computed from parameters only, first, and again only after a parameter they read changes: ${once.length} dispatch${once.length > 1 ? 'es' : ''} (${onceKernels} kernel${onceKernels > 1 ? 's' : ''}); a step with parameters unchanged runs ${dispatchesPerStep(plan)}`] : []),
     `${'kernel'.padEnd(56)} ${'kind'.padEnd(7)} ${'dispatch'.padEnd(12)} ${'flops'.padStart(16)} ${'bytes'.padStart(13)}  config`,
     ...lines,
     ...(batched.length ? [`batched dispatches (${batched.length}): kernels that share one launch`, ...batched.map((s) => `${s.kernel.name.padEnd(56)} ${s.kernel.dispatch.join('x')}`)] : []),

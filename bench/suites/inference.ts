@@ -13,7 +13,7 @@
 // a GPU runs instead.
 
 import type { CompiledPlan, PlanKernel } from '../../codegen/compile.ts';
-import { compileGraph } from '../../codegen/compile.ts';
+import { compileGraph, dispatchesPerStep } from '../../codegen/compile.ts';
 import { pruneToOutputs, type Graph } from '../../src/core/ir/graph.ts';
 import { tunePlan } from '../../src/core/runtime/tune.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
@@ -217,6 +217,8 @@ export interface VariantResult extends Variant {
   readonly label: string;
   readonly kernels: number;
   readonly dispatches: number;
+  /** Dispatches a timed forward runs (parameter-derived ones run once, before). */
+  readonly dispatchesPerStep: number;
   readonly uniqueKernels: number;
   readonly gflop: number;
   /** Tokens in the last block's MLP (197 without merging). */
@@ -323,6 +325,7 @@ async function runCase(ctx: SuiteContext, c: InferenceCase, problems: string[]):
         label: variantLabel(b.variant),
         kernels: b.plan.kernels.length,
         dispatches: b.plan.steps.length,
+        dispatchesPerStep: dispatchesPerStep(b.plan),
         uniqueKernels: b.plan.uniqueKernels,
         gflop: b.plan.flops / 1e9,
         tokensAfter: b.tokensAfter,

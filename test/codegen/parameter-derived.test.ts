@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
 import { evaluate, type Feeds } from '../../src/core/ir/interpret.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
-import { compileGraph } from '../../codegen/compile.ts';
+import { compileGraph, dispatchesPerStep } from '../../codegen/compile.ts';
 import { parameterDerived, type KernelAccess } from '../../codegen/parameter-derived.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { quantize1bit } from '../../src/fpet/models/pet.ts';
@@ -112,4 +112,13 @@ test('training with write-back: the derived dispatches run again after every upd
   }
   assert.notDeepEqual(results[0]![0], results[0]![3], 'the loss moves as w is updated');
   assert.deepEqual(results[0], results[1]);
+});
+
+test('dispatchesPerStep: parameter-derived dispatches count where a written parameter feeds them', () => {
+  const inference = compileGraph(oneBitLayer(), { limits: { subgroupSize: 8, maxStorageBuffersPerShaderStage: 16 } });
+  const once = inference.steps.filter((s) => s.parameterDerived).length;
+  assert.ok(once >= 1);
+  assert.equal(dispatchesPerStep(inference), inference.steps.length - once, 'at inference they do not run every step');
+  assert.equal(dispatchesPerStep(inference, new Set(['w'])), inference.steps.length, 'with w updated every step they do');
+  assert.equal(dispatchesPerStep(inference, new Set(['other'])), inference.steps.length - once);
 });
