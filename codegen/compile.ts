@@ -525,7 +525,6 @@ export function structureKey(graph: Graph): string {
   return `${parts.join(';')}|${[...graph.outputs].map(([k, v]) => `${k}=${v}`).join(',')}`;
 }
 
-/** A table of the plan: one line per kernel with its shape, FLOPs and bytes. */
 /**
  * Dispatches a step runs once the parameter-derived ones have run, when the parameters named in
  * `written` change every step (a training step's write-back targets; none at inference).
@@ -538,6 +537,7 @@ export function dispatchesPerStep(plan: CompiledPlan, written: ReadonlySet<strin
   return plan.steps.filter((s) => !s.parameterDerived || s.parameterDerived.some(changes)).length;
 }
 
+/** A table of the plan: one line per kernel with its shape, FLOPs and bytes. */
 export function describePlan(plan: CompiledPlan): string {
   const mb = (b: number) => (b / 2 ** 20).toFixed(2);
   const lines = plan.kernels.map((k) =>
