@@ -22,7 +22,7 @@ import { KernelWriter, type Specialize } from './emit.ts';
 export type { Specialize };
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
-import { kernelAccess, launchBatches, planSteps, type PlanStep } from './steps.ts';
+import { kernelAccess, launchBatches, planSteps, stepRuns, type PlanStep } from './steps.ts';
 import { leafKind, parameterDerived } from './parameter-derived.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
@@ -534,7 +534,7 @@ export function dispatchesPerStep(plan: CompiledPlan, written: ReadonlySet<strin
     const n = plan.graph.node(id);
     return n.op === 'param' && written.has(n.attrs.name);
   };
-  return plan.steps.filter((s) => !s.parameterDerived || s.parameterDerived.some(changes)).length;
+  return plan.steps.filter((s) => stepRuns(s, changes)).length;
 }
 
 /** A table of the plan: one line per kernel with its shape, FLOPs and bytes. */

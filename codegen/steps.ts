@@ -21,6 +21,11 @@ export interface PlanStep {
   readonly parameterDerived?: readonly number[];
 }
 
+/** Whether a step runs, given which parameters changed since the last one: parameter-derived steps only when one they read did. */
+export function stepRuns(step: { readonly parameterDerived?: readonly number[] }, changed: (param: number) => boolean): boolean {
+  return !step.parameterDerived || step.parameterDerived.some(changed);
+}
+
 /** What ordering needs of a kernel before it is placed. */
 interface Unplaced {
   readonly ir: KernelIR;

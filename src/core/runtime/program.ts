@@ -4,6 +4,7 @@
 // buffer with one compute pass and only the outputs asked for come back. A program can also be
 // timed (wall clock per step) and profiled (per-kernel GPU timestamps), and reports its memory.
 
+import { stepRuns } from '../../../codegen/steps.ts';
 import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, type CompiledPlan, type PlanKernel, type PlanTensor } from '../../../codegen/compile.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Feeds } from '../ir/interpret.ts';
@@ -291,7 +292,7 @@ export class Program {
     const changed = this.changedParams;
     const pass = encoder.beginComputePass({ label: 'program step' });
     for (const s of this.steps) {
-      if (s.parameterDerived && changed !== 'all' && !s.parameterDerived.some((p) => changed.has(p))) continue;
+      if (changed !== 'all' && !stepRuns(s, (p) => changed.has(p))) continue;
       pass.setPipeline(s.pipeline);
       pass.setBindGroup(0, s.bindGroup);
       pass.dispatchWorkgroups(...s.kernel.dispatch);
