@@ -10,7 +10,7 @@ import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpName } from '../src/core/ir/ops.ts';
 import { numel, stridesOf, type Shape } from '../src/core/ir/shape.ts';
 import {
-  add, bound, builtin, canonicalIndex, cast, div, indexKey, length, literal, load, local, mod, mul, splat, sub, u32, vec4,
+  add, bound, builtin, lowest, canonicalIndex, cast, div, indexKey, length, literal, load, local, mod, mul, splat, sub, u32, vec4,
   type Index,
 } from '../kernels/alu.ts';
 import { Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';
@@ -92,7 +92,7 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     const x = new Local(hint, e.ty, 'let');
     this.push({ k: 'let', x, value: e });
     if (e.ty === U32) this.defs.set(x, e);
-    const v = local(x, e.ty === U32 ? bound(e) : Infinity);
+    const v = e.ty === U32 ? local(x, bound(e), lowest(e)) : local(x);
     if (memoKey !== undefined) this.remember(memoKey, v);
     return v;
   }
@@ -115,8 +115,9 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   loop(hint: string, from: Expr | number, to: Expr | number, step: Expr | number, body: (i: Expr) => void): number {
     const x = new Local(hint, U32, 'loop');
     const [f, t, s] = [from, to, step].map((e) => (typeof e === 'number' ? u32(e) : e)) as [Expr, Expr, Expr];
-    // Inside the body i < to: its bound is `to` itself when constant.
-    const b = t.k === 'lit' ? t.v : bound(t);
+    // Inside the body i < to: its bound is `to` itself when constant, or one past the last value
+    // a constant loop reaches (i + 3 < to in a loop stepping 4 from 0 to a multiple of 4).
+    const b = f.k === 'lit' && t.k === 'lit' && s.k === 'lit' && t.v > f.v && s.v > 0 ? f.v + s.v * Math.floor((t.v - f.v - 1) / s.v) + 1 : t.k === 'lit' ? t.v : bound(t);
     const { stmts, ops } = this.nested(() => body(local(x, b)));
     this.push({ k: 'loop', x, from: f, to: t, step: s, body: stmts });
     return ops;

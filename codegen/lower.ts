@@ -146,8 +146,8 @@ export const LOWER: { readonly [K in OpName]: Lowering<K> } = {
   },
   slice: (c, n, idx, lanes) =>
     lanes.width === 4 && n.attrs.starts[lanes.axis]! % 4 !== 0 ? undefined : c.valueAt(n.inputs[0]!, idx.map((e, k) => add(e, n.attrs.starts[k]!)), lanes),
-  pad: (c, n, idx, lanes) => (lanes.width === 4 ? undefined : lowerPad(c, n, idx)),
-  concat: (c, n, idx, lanes) => (lanes.width === 4 ? undefined : lowerConcat(c, n, idx)),
+  pad: (c, n, idx, lanes) => (lanes.width === 4 ? padLanes(c, n, idx, lanes) : lowerPad(c, n, idx)),
+  concat: (c, n, idx, lanes) => (lanes.width === 4 ? concatLanes(c, n, idx, lanes) : lowerConcat(c, n, idx)),
   broadcast: (c, n, idx, lanes) => c.input(n, 0, idx, lanes),
   gather: (c, n, idx, lanes) => lowerGather(c, n, idx, lanes),
 
@@ -175,6 +175,42 @@ function lowerPad(c: LowerContext, n: Node<'pad'>, idx: Index): Expr {
   const v = c.valueAt(src.id, inIdx, SCALAR);
   const inside = and(...conds);
   return inside.k === 'lit' ? (inside.v ? v : literal(0, n.type.dtype)) : c.let(select(literal(0, n.type.dtype), v, inside));
+}
+
+const isTrue = (e: Expr) => e.k === 'lit' && e.v === 1;
+/** The first and last index of four lanes along `axis` (the same index on other axes). */
+const laneRange = (idx: Index, axis: number, lanes: Lanes): [Expr, Expr] => [idx[axis]!, lanes.width === 4 && lanes.axis === axis ? add(idx[axis]!, 3) : idx[axis]!];
+
+/**
+ * Four lanes of a pad where the index bounds decide them all (a k loop over one part of a
+ * concatenation): the source read as a vector, or zeros; undefined (four scalars) otherwise.
+ */
+function padLanes(c: LowerContext, n: Node<'pad'>, idx: Index, lanes: Lanes): Expr | undefined {
+  const src = c.graph.node(n.inputs[0]!);
+  let inside = true;
+  const inIdx: Expr[] = [];
+  for (const [k, e] of idx.entries()) {
+    const before = n.attrs.before[k]!, end = before + src.type.shape[k]!;
+    const [first, last] = laneRange(idx, k, lanes);
+    if (isTrue(lt(last, before)) || isTrue(ge(first, end))) return lit(0, lanes);
+    if (before === 0 && n.attrs.after[k] === 0) inIdx.push(e);
+    else if (isTrue(ge(first, before)) && isTrue(lt(last, end))) inIdx.push(sub(e, before));
+    else inside = false;
+  }
+  return inside ? c.valueAt(src.id, inIdx, lanes) : undefined;
+}
+
+/** Four lanes of a concat that one part holds, as the bounds show (see padLanes); undefined otherwise. */
+function concatLanes(c: LowerContext, n: Node<'concat'>, idx: Index, lanes: Lanes): Expr | undefined {
+  const axis = n.attrs.axis;
+  const [first, last] = laneRange(idx, axis, lanes);
+  let at = 0;
+  for (const id of n.inputs) {
+    const len = c.graph.node(id).type.shape[axis]!;
+    if (isTrue(ge(first, at)) && isTrue(lt(last, at + len))) return c.valueAt(id, idx.map((x, k) => (k === axis ? sub(x, at) : x)), lanes);
+    at += len;
+  }
+  return undefined;
 }
 
 /** The part that owns the index along the axis, read at its own (clamped) index; the others are selected away. */

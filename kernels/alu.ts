@@ -29,8 +29,8 @@ export const bool = (b: boolean): Expr => ({ k: 'lit', ty: BOOL, v: b ? 1 : 0 })
 /** A literal of scalar type `s`. */
 export const literal = (v: number, s: Scalar): Expr => (s === 'f32' ? f32(v) : s === 'i32' ? i32(v) : s === 'u32' ? u32(Math.trunc(v)) : bool(v !== 0));
 
-/** The value of local `x` (u32 values: known to lie in [0, bound)). */
-export const local = (x: Local, bound = Infinity): Expr => ({ k: 'local', ty: x.ty, x, bound });
+/** The value of local `x` (u32 values: known to lie in [low, bound)). */
+export const local = (x: Local, bound = Infinity, low = 0): Expr => ({ k: 'local', ty: x.ty, x, bound, ...(low > 0 ? { low } : {}) });
 /** A builtin (a component of a vec3u one), u32 in [0, bound). */
 export const builtin = (b: Builtin, comp?: 0 | 1 | 2, bound = Infinity): Expr => ({ k: 'builtin', ty: U32, b, ...(comp === undefined ? {} : { comp }), bound });
 /** The length of storage binding `buf` in elements of its type (known at run time only). */
@@ -73,12 +73,28 @@ export function bound(e: Expr): number {
   }
 }
 
+/** Inclusive lower bound of a u32 expression's value (0 when nothing more is known). */
+export function lowest(e: Expr): number {
+  if (e.k === 'lit') return e.ty === U32 ? e.v : 0;
+  if (e.k === 'local') return e.low ?? 0;
+  if (e.k !== 'alu' || e.ty !== U32) return 0;
+  const [a, b] = e.args as [Expr, Expr];
+  switch (e.op) {
+    case 'add': return lowest(a) + lowest(b);
+    case 'mul': return lowest(a) * lowest(b);
+    case 'min': return Math.min(lowest(a), lowest(b));
+    case 'max': return Math.max(lowest(a), lowest(b));
+    default: return 0;
+  }
+}
+
 function aluBound(e: ExprOf<'alu'>): number {
   if (e.ty !== U32) return Infinity;
   const [a, b] = e.args as [Expr, Expr];
   switch (e.op) {
     case 'add': return bound(a) + bound(b) - 1;
-    case 'sub': return bound(a);
+    // Without wrapping (a ≥ b), a − b < bound(a) − lowest(b).
+    case 'sub': return lowest(a) >= bound(b) - 1 ? Math.max(bound(a) - lowest(b), 1) : bound(a);
     case 'mul': return (bound(a) - 1) * (bound(b) - 1) + 1;
     case 'div': return isU32Lit(b) && b.v > 0 ? Math.floor((bound(a) - 1) / b.v) + 1 : bound(a);
     case 'mod': return isU32Lit(b) ? Math.min(b.v, bound(a)) : bound(a);
@@ -124,7 +140,7 @@ function fold(op: AluOp, t: Ty, args: readonly Expr[], f: (...v: number[]) => nu
 export function add(x: Operand, y: Operand): Expr {
   const [a, b] = pair(x, y);
   const t = arithType('add', a, b);
-  if (t !== U32) return fold('add', t, [a, b], (p, q) => p + q) ?? node('add', t, [a, b]);
+  if (t !== U32) return fold('add', t, [a, b], (p, q) => p + q) ?? (isZero32(b) && a.ty === t ? a : isZero32(a) && b.ty === t ? b : node('add', t, [a, b]));
   if (isU32Lit(a) && isU32Lit(b)) return u32(a.v + b.v);
   if (isU32Const(a, 0)) return b;
   if (isU32Const(b, 0)) return a;
@@ -197,6 +213,12 @@ export function mod(x: Operand, y: Operand): Expr {
   return node('mod', t, [a, b]);
 }
 
+/** Whether `e` is a float zero (a literal, or a splat of one): x + 0 = x (a part of a concatenation known to be absent). */
+function isZero32(e: Expr): boolean {
+  const z = (x: Expr) => x.k === 'lit' && x.v === 0;
+  return z(e) || (e.k === 'alu' && e.op === 'splat' && z(e.args[0]!));
+}
+
 const isSum = (e: Expr): boolean => e.k === 'alu' && e.op === 'add';
 
 /** A sum's terms: those with a constant factor (a·c, or a constant c with a = 1) and the rest. */
@@ -246,6 +268,7 @@ export function max(x: Operand, y: Operand): Expr {
   if (isU32Lit(a) && isU32Lit(b)) return u32(Math.max(a.v, b.v));
   if (isU32Lit(a)) return max(b, a);
   if (isU32Const(b, 0)) return a; // u32 is never below 0
+  if (isU32Lit(b) && lowest(a) >= b.v) return a;
   return node('max', t, [a, b]);
 }
 
@@ -280,6 +303,11 @@ export function compare(op: CompareOp, x: Operand, y: Operand): Expr {
   // u32 bounds decide some comparisons: e >= 0 always, e < c when e's bound is at most c.
   if (t === U32 && op === 'ge' && isU32Const(b, 0)) return bool(true);
   if (t === U32 && op === 'lt' && isU32Lit(b) && bound(a) <= b.v) return bool(true);
+  // Lower bounds (a k loop over one part of a concatenation) decide them the other way round.
+  if (t === U32 && isU32Lit(b) && (op === 'ge' || op === 'lt')) {
+    if (lowest(a) >= b.v) return bool(op === 'ge');
+    if (bound(a) <= b.v) return bool(op === 'lt');
+  }
   return node(op, ty('bool', t.w), [a, b]);
 }
 export const lt = (a: Operand, b: Operand): Expr => compare('lt', a, b);

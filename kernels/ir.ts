@@ -91,7 +91,7 @@ export type Expr =
   /** A scalar literal (bool: 0 or 1). */
   | { readonly k: 'lit'; readonly ty: Ty; readonly v: number }
   /** The value of a local; `bound` is an exclusive upper bound of a u32 value (Infinity if unknown). */
-  | { readonly k: 'local'; readonly ty: Ty; readonly x: Local; readonly bound: number }
+  | { readonly k: 'local'; readonly ty: Ty; readonly x: Local; readonly bound: number; readonly low?: number }
   /** A builtin, by component for vec3u ones (0: x, 1: y, 2: z); `bound` as for locals. */
   | { readonly k: 'builtin'; readonly ty: Ty; readonly b: Builtin; readonly comp?: 0 | 1 | 2; readonly bound: number }
   /** An element of a buffer (`at` is a u32 element index). */

@@ -4,7 +4,7 @@
 
 import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
-import { batchIndices, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
+import { batchIndices, kRanges, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
 import { clampedIndex, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
@@ -65,7 +65,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const accumulate = (q: MatmulProblem, into: Buf) => {
     const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
     const Klive = isWeight(t.graph, q.b.id) ? u32(q.K) : w.runtimeCount(q.K, [q.b.id]);
-    w.loop('k0', 0, Klive, bk, (k0) => {
+    const tile = (k0: Expr) => {
       prologueOps += stage(As, BM, bk, (r, c) => {
         const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, q.K);
         return { v: w.value(q.a.id, [...qa, gm, gk]), inside: and(lt(add(m0, r), Mlive), lt(add(k0, c), Klive)) };
@@ -81,7 +81,20 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
         for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.store(into, u32(i * tn + j), fma(a[i]!, b[j]!, load(into, u32(i * tn + j))));
       });
       w.barrier();
-    });
+    };
+    // A concatenated along k: one loop per part, where the bounds show which part a tile reads.
+    if (Klive.k !== 'lit') w.loop('k0', 0, Klive, bk, tile);
+    else {
+      // Staging ops per k tile: each range's, weighted by its share of K.
+      const before = prologueOps;
+      let perTile = 0;
+      for (const [lo, hi] of kRanges(t.graph, t.plan, q.a.id, q.K, bk)) {
+        const at = prologueOps;
+        w.loop('k0', 0, hi - lo, bk, (j) => tile(add(j, lo)));
+        perTile += ((prologueOps - at) * (hi - lo)) / q.K;
+      }
+      prologueOps = before + perTile;
+    }
   };
   accumulate(p, acc);
   // The epilogue's second product (codegen/fusion/second-products.ts: an adapter's up-projection

@@ -20,7 +20,7 @@
 
 import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
 import { VEC4, type Buf, type Expr } from './ir.ts';
-import { batchIndices, canStoreVec4, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
+import { batchIndices, canStoreVec4, kRanges, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
 import { clampedIndex, flatWorkgroup, isWeight, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
 import { emitRowReductionsAt } from './reduce.ts';
 import type { Node } from '../src/core/ir/graph.ts';
@@ -258,12 +258,18 @@ function loadY(v: Vec4Kernel, k: Expr): Expr[] {
 function emitKSteps(v: Vec4Kernel): number {
   const { w, K4, kLive } = v;
   if (K4 === 0) return 0;
-  return w.loop('k', 0, kLive.k === 'lit' ? K4 : w.let(mul(div(kLive, 4), 4), 'k4'), 4, (k) => {
+  const step = (k: Expr) => {
     const pieces = Array.from({ length: v.perLane }, (_, j) => loadPiece(v, j, k));
     const x = shareX(v, pieces);
     const y = loadY(v, k);
     v.accs.forEach((acc, r) => w.assign(acc, [0, 1, 2, 3].reduce((s, kk) => add(s, mul(x(r, kk), y[kk]!)), acc.ref)));
-  });
+  };
+  if (kLive.k !== 'lit') return w.loop('k', 0, w.let(mul(div(kLive, 4), 4), 'k4'), 4, step);
+  // A row operand concatenated along k: one loop per part (counting from 0, so that the bounds
+  // place k inside the part), reading only that part.
+  const kLast = v.X.kAxis === v.t.graph.node(v.X.id).type.shape.length - 1;
+  const ranges = kLast ? kRanges(v.t.graph, v.t.plan, v.X.id, K4, 4) : [[0, K4] as [number, number]];
+  return ranges.reduce((ops, [lo, hi]) => ops + (w.loop('k', 0, hi - lo, 4, (j) => step(add(j, lo))) * (hi - lo)) / K4, 0);
 }
 
 /** The k tail (K not a multiple of 4), one k at a time. Returns its arithmetic ops per step. */

@@ -4,11 +4,12 @@
 // residual, ...), which reads the accumulator in place. The variants (kernels/matmul-*.ts) differ
 // in how they tile and load; this module holds what they share.
 
-import type { Node } from '../src/core/ir/graph.ts';
+import type { Graph, Node } from '../src/core/ir/graph.ts';
+import { OPS } from '../src/core/ir/ops.ts';
 import { numel, type Shape } from '../src/core/ir/shape.ts';
 import { bool, canonicalIndex, div, indexKey, type Index } from './alu.ts';
 import type { Buf, Expr } from './ir.ts';
-import { expectOp, FusionError, type KernelBuilder, type TemplateInput } from './template.ts';
+import { expectOp, FusionError, type FusionView, type KernelBuilder, type TemplateInput } from './template.ts';
 
 /** The problem a matmul kernel solves, read off the graph. */
 export interface MatmulProblem {
@@ -33,6 +34,46 @@ export function problemOf(graph: TemplateInput['graph'], node: Node): MatmulProb
   const batch = mm.type.shape.slice(0, -2);
   const [M, N] = mm.type.shape.slice(-2) as [number, number];
   return { mm, a, b, batch, batchCount: numel(batch), M, N, K: a.type.shape[a.type.shape.length - 1]! };
+}
+
+/**
+ * Where along its last axis (k) operand `x` switches between the parts of a concatenation
+ * computed in place: pads summed (the gradient of a product sliced into q, k and v) or a concat.
+ * A k loop split at these offsets knows which part each piece reads; the others fold to zero
+ * (kernels/alu.ts bounds), and the part is read as vectors instead of four selected scalars.
+ */
+export function concatEdges(graph: Graph, plan: FusionView, x: number): number[] {
+  const K = graph.node(x).type.shape.at(-1)!;
+  const edges = new Set<number>(), seen = new Set<number>();
+  const lastAxisIs = (id: number) => graph.node(id).type.shape.at(-1) === K;
+  const visit = (id: number) => {
+    if (seen.has(id) || plan.stored(id)) return;
+    seen.add(id);
+    const n = graph.node(id), last = n.type.shape.length - 1;
+    if (n.op === 'pad') {
+      const { before, after } = n.attrs as { before: readonly number[]; after: readonly number[] };
+      if (before[last]! || after[last]!) edges.add(before[last]!).add(K - after[last]!);
+      visit(n.inputs[0]!);
+    } else if (n.op === 'concat' && (n.attrs as { axis: number }).axis === last) {
+      let at = 0;
+      for (const i of n.inputs) {
+        edges.add(at);
+        at += graph.node(i).type.shape.at(-1)!;
+        visit(i);
+      }
+    } else if (n.op === 'reshape' || OPS[n.op].kind === 'elementwise') n.inputs.filter(lastAxisIs).forEach(visit);
+  };
+  visit(x);
+  return [...edges].filter((e) => e > 0 && e < K).sort((p, q) => p - q);
+}
+
+/**
+ * The k loop of row operand `x` (k its last axis) over 0..K as ranges [from, to), split at its
+ * concatenation edges that are multiples of the loop's `step` (one range when there are none).
+ */
+export function kRanges(graph: Graph, plan: FusionView, x: number, K: number, step: number): [number, number][] {
+  const edges = [0, ...concatEdges(graph, plan, x).filter((e) => e % step === 0 && e < K), K];
+  return edges.slice(1).map((to, i) => [edges[i]!, to]);
 }
 
 /** Batch indices of C, A and B (A and B broadcast over batch axes) for the flat batch entry `batchId`. */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { add, bound, cast, div, f32, length, local, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
+import { add, bound, cast, compare, div, f32, length, local, lowest, max, min, mod, mul, sub, u32 } from '../../kernels/alu.ts';
 import { Buf, exprKey, F32, Local, restartInterning, restartInterningIfFull, U32, type Expr, type Stmt } from '../../kernels/ir.ts';
 import { dce } from '../../codegen/passes/dce.ts';
 import { treeText } from '../../codegen/dump.ts';
@@ -15,8 +15,8 @@ import { renderKernel } from '../../codegen/render.ts';
 
 import { fcParams } from '../support/random.ts';
 
-const VARS = ['x0', 'x1', 'x2', 'r', 'k', 'j'].map((n) => new Local(n, U32, 'let'));
-const ixVar = (name: string, b: number): Expr => local(VARS.find((x) => x.hint === name)!, b);
+const VARS = ['x0', 'x1', 'x2', 'x3', 'r', 'k', 'j'].map((n) => new Local(n, U32, 'let'));
+const ixVar = (name: string, b: number, low = 0): Expr => local(VARS.find((x) => x.hint === name)!, b, low);
 const lit = u32;
 
 /** The value of an index expression for values of its locals. */
@@ -27,7 +27,7 @@ function evalIx(e: Expr, env: Record<string, number>): number {
   const [a, b] = e.args.map((x) => evalIx(x, env)) as [number, number];
   switch (e.op) {
     case 'add': return a + b;
-    case 'sub': return a - b;
+    case 'sub': return (a - b) >>> 0; // u32 wraps
     case 'mul': return a * b;
     case 'div': return Math.floor(a / b);
     case 'mod': return a % b;
@@ -51,40 +51,55 @@ function printIx(e: Expr, prec = 0): string {
 }
 
 /** Random expression trees over variables x0..x2 with small bounds; `raw` evaluates without simplification. */
-type Tree = { op: 'var'; i: number } | { op: 'const'; v: number } | { op: 'add' | 'mul' | 'div' | 'mod' | 'min' | 'max'; a: Tree; b: Tree | number };
-const BOUNDS = [3, 16, 64];
+type Tree = { op: 'var'; i: number } | { op: 'const'; v: number } | { op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'min' | 'max'; a: Tree; b: Tree | number };
+// x3 lies in [8, 40): a loop counter offset into one part of a concatenation.
+const BOUNDS = [3, 16, 64, 40];
+const LOWS = [0, 0, 0, 8];
 const treeArb: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
   t: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.record({ op: fc.constant('var' as const), i: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ op: fc.constant('var' as const), i: fc.integer({ min: 0, max: 3 }) }),
     fc.record({ op: fc.constant('const' as const), v: fc.integer({ min: 0, max: 70 }) }),
     fc.record({ op: fc.constantFrom('add' as const, 'min' as const, 'max' as const), a: tie('t'), b: tie('t') }),
     fc.record({ op: fc.constantFrom('mul' as const, 'div' as const, 'mod' as const), a: tie('t'), b: fc.constantFrom(1, 2, 4, 8, 16, 50, 64, 128, 3200) }),
+    fc.record({ op: fc.constant('sub' as const), a: tie('t'), b: fc.constantFrom(0, 1, 4, 8, 9, 64) }),
   ),
 })).t;
 
 function build(t: Tree): { e: Expr; raw: (env: number[]) => number } {
   switch (t.op) {
-    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]!), raw: (env) => env[t.i]! };
+    case 'var': return { e: ixVar(`x${t.i}`, BOUNDS[t.i]!, LOWS[t.i]), raw: (env) => env[t.i]! };
     case 'const': return { e: lit(t.v), raw: () => t.v };
     default: {
       const a = build(t.a);
       const b = typeof t.b === 'number' ? { e: lit(t.b), raw: () => t.b as number } : build(t.b);
-      const f = { add, mul, div, mod, min, max }[t.op];
-      const g = { add: (x: number, y: number) => x + y, mul: (x: number, y: number) => x * y, div: (x: number, y: number) => Math.floor(x / y), mod: (x: number, y: number) => x % y, min: Math.min, max: Math.max }[t.op];
+      const f = { add, sub, mul, div, mod, min, max }[t.op];
+      const g = { add: (x: number, y: number) => x + y, sub: (x: number, y: number) => (x - y) >>> 0, mul: (x: number, y: number) => x * y, div: (x: number, y: number) => Math.floor(x / y), mod: (x: number, y: number) => x % y, min: Math.min, max: Math.max }[t.op];
       return { e: f(a.e, b.e), raw: (env) => g(a.raw(env), b.raw(env)) };
     }
   }
 }
 
-test('index simplification keeps values for all variables within their bounds', () => {
+const wraps = (t: Tree, xs: number[]): boolean =>
+  t.op !== 'var' && t.op !== 'const' && (wraps(t.a, xs) || (typeof t.b !== 'number' && wraps(t.b, xs)) || (t.op === 'sub' && build(t.a).raw(xs) < (typeof t.b === 'number' ? t.b : build(t.b).raw(xs))));
+
+test('index simplification keeps values for all variables within their bounds (upper, and lower ones: a part of a concatenation)', () => {
   fc.assert(
-    fc.property(treeArb, fc.tuple(fc.nat(2), fc.nat(15), fc.nat(63)), (t, xs) => {
+    fc.property(treeArb, fc.tuple(fc.nat(2), fc.nat(15), fc.nat(63), fc.integer({ min: 8, max: 39 })), fc.constantFrom(0, 1, 8, 9, 40, 64), (t, xs, c) => {
       const { e, raw } = build(t);
-      const env = { x0: xs[0], x1: xs[1], x2: xs[2] };
+      const env = { x0: xs[0], x1: xs[1], x2: xs[2], x3: xs[3] };
       const want = raw(xs);
-      assert.equal(evalIx(e, env), want, `${JSON.stringify(t)} -> ${printIx(e)} at ${JSON.stringify(env)}`);
-      assert.ok(want < bound(e), `${printIx(e)} = ${want} at ${JSON.stringify(env)} is not below its bound ${bound(e)}`);
+      // Index subtractions never wrap (the simplifier assumes so: sub keeps its minuend's bound).
+      if (!wraps(t, xs)) {
+        assert.equal(evalIx(e, env), want, `${JSON.stringify(t)} -> ${printIx(e)} at ${JSON.stringify(env)}`);
+        assert.ok(want < bound(e), `${printIx(e)} = ${want} at ${JSON.stringify(env)} is not below its bound ${bound(e)}`);
+        assert.ok(want >= lowest(e), `${printIx(e)} = ${want} at ${JSON.stringify(env)} is below its lower bound ${lowest(e)}`);
+        // Comparisons the bounds decide are decided right.
+        for (const op of ['ge', 'lt'] as const) {
+          const folded = compare(op, e, c);
+          if (folded.k === 'lit') assert.equal(folded.v === 1, op === 'ge' ? want >= c : want < c, `${printIx(e)} ${op} ${c} folded to ${folded.v} at ${JSON.stringify(env)}`);
+        }
+      }
     }),
     fcParams(3000),
   );

@@ -16,6 +16,7 @@ import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, DEFAULT_LIMITS, type CompiledPlan } from '../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../kernels/matmul-variants.ts';
 import { tiledConfig } from '../../kernels/matmul-tiled.ts';
+import { walkStmts } from '../../kernels/ir.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { fcParams, rngFrom, uniform } from '../support/random.ts';
@@ -242,4 +243,67 @@ test('tiledConfig (property): both tiles fit the workgroup memory given (WebGPU\
     }),
     fcParams(300),
   );
+});
+
+/** The k loops of a matmul kernel (k for the vec4 and subgroup designs, k0 for the tiled one). */
+function kLoops(k: CompiledPlan['kernels'][number]): number {
+  let n = 0;
+  walkStmts(k.ir.body, (s) => { if (s.k === 'loop' && (s.x.hint === 'k' || s.x.hint === 'k0')) n++; });
+  return n;
+}
+
+test('matmul over a concatenation along k (pads summed, as a sliced product\'s gradient, or a concat): every variant splits its k loop at the aligned edges and matches float64', async () => {
+  const ctx = await gpu();
+  const limits = deviceLimits(ctx);
+  let split = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        M: dim, N: dim,
+        parts: fc.array(fc.oneof(fc.integer({ min: 1, max: 9 }), fc.constantFrom(4, 8, 16, 32)), { minLength: 1, maxLength: 4 }),
+        form: fc.constantFrom('pads', 'concat'),
+        expr: fc.boolean(), bias: fc.boolean(), weight: fc.boolean(),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ M, N, parts, form, expr, bias, weight, seed }) => {
+        const g = new GraphBuilder();
+        const rng = rngFrom(seed);
+        const feeds: Record<string, number[]> = {};
+        const input = (name: string, shape: number[]) => {
+          feeds[name] = uniform(rng, numel(shape), -1, 1);
+          return g.input(name, shape);
+        };
+        const K = parts.reduce((s, p) => s + p, 0);
+        // Parts: inputs, some through an expression (computed where the matmul reads them).
+        const xs = parts.map((p, i) => (expr && i % 2 === 1 ? input(`p${i}`, [M, p]).tanh() : input(`p${i}`, [M, p])));
+        const offsets = parts.map((_, i) => parts.slice(0, i).reduce((s, p) => s + p, 0));
+        const a = form === 'concat' ? g.concat(xs, 1) : xs.map((x, i) => x.pad([0, offsets[i]!], [0, K - offsets[i]! - parts[i]!])).reduce((s, x) => s.add(x));
+        // A weight's K is a constant of the code; an input's is read at run time (no split then).
+        const w = weight ? g.param('w', [N, K]) : input('w', [N, K]);
+        if (weight) feeds.w = uniform(rng, N * K, -1, 1);
+        let y = a.matmul(w.transpose());
+        if (bias) y = y.add(input('bias', [N]));
+        g.output('y', y);
+        const graph = g.build();
+        const ref = evaluate(graph, feeds).outputs.y!.data;
+        const offered = compileGraph(graph, { limits }).kernels.find((k) => k.matmul)!.matmul!.offered;
+        for (const v of offered) {
+          const plan = compileGraph(graph, { limits, matmulVariant: () => v, variantKey: `concat ${JSON.stringify(v)}` });
+          assert.equal(plan.kernels.length, 1, `the concatenation is computed in the matmul's kernel: ${plan.kernels.map((k) => k.name).join(', ')}`);
+          const k = plan.kernels[0]!;
+          // Edges the loop can split at: multiples of its step (4, or the tiled design's k tile), inside K's vector part.
+          const step = v.name === 'tiled' ? Number(/x(\d+) reg/.exec(k.config)![1]) : 4;
+          const swapped = v.name !== 'tiled' && v.config.swap;
+          const aligned = swapped || !weight ? 0 : offsets.filter((o) => o > 0 && o % step === 0 && o < (v.name === 'tiled' ? K : K - (K % 4))).length;
+          const tail = v.name !== 'tiled' && K % 4 !== 0 ? 1 : 0;
+          const vector = v.name === 'tiled' || K >= 4 ? 1 : 0;
+          assert.equal(kLoops(k), (vector ? 1 + aligned : 0) + tail, `${describeVariant(v)} ${k.config}: k loops for edges ${offsets} of K ${K}`);
+          if (aligned) split++;
+          assertClose(`${describeVariant(v)} ${k.config} ${JSON.stringify({ M, N, parts, form, expr, bias, weight })}`, (await runPlan(plan, feeds)).y!, ref);
+        }
+      },
+    ),
+    fcParams(10),
+  );
+  assert.ok(split > 5, `some k loops were split (${split})`);
 });
