@@ -12,6 +12,7 @@ import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOut
 import { mapKernel } from '../kernels/map.ts';
 import { attentionKernel } from '../kernels/attention.ts';
 import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
+import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
@@ -25,7 +26,7 @@ import { kernelHeader, printKernel } from './print.ts';
 import { kernelAccess, launchBatches, planSteps, stepRuns, type PlanStep } from './steps.ts';
 import { leafKind, parameterDerived } from './parameter-derived.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
-import { BUFFER_LEAVES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
+import { BUFFER_LEAVES, FUSE_NORM_PROLOGUES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
 
 export type { PlanStep } from './steps.ts';
@@ -209,6 +210,11 @@ export interface CompileOptions {
    * they read changed (codegen/parameter-derived.ts). Default true; off, they run every step.
    */
   readonly hoistParameterWork?: boolean;
+  /**
+   * Where norms are computed in matmul prologues (CPU adapters), fold their affine into the
+   * frozen weights of the matmuls reading them (codegen/norm-affine.ts). Default true.
+   */
+  readonly foldNormAffine?: boolean;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -227,14 +233,16 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const batch = opts.batch ?? fuse;
   const specialize = opts.specialize ?? 'rows';
   const hoist = opts.hoistParameterWork ?? true;
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const fold = fuse && limits.adapterClass === 'cpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.foldNormAffine ?? true);
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
   const computed = withoutSurrogates(graph) ?? graph;
+  const folded = (fold ? foldNormAffine(computed) : undefined) ?? computed;
   const splitGraph = split === 'off' || !fuse ? undefined
-    : splitKRewrite(computed, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? computed, passes, { fuse, batch, hoist }, limits, chooser, specialize, t0);
+    : splitKRewrite(folded, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
+  const plan = compileUncached(splitGraph ?? folded, passes, { fuse, batch, hoist }, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }

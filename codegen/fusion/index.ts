@@ -14,7 +14,7 @@ import { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
 import { FUSE_SECOND_PRODUCTS } from './second-products.ts';
 import { INLINE_SMALL_REDUCTIONS } from './small-reductions.ts';
 import { runFusionPasses, type FusionOptions, type FusionPass, type FusionPlan } from './plan.ts';
-import { STORE_MATMUL_PROLOGUES } from './prologues.ts';
+import { STORE_MATMUL_PROLOGUES, STORE_PARAMETER_OPERANDS } from './prologues.ts';
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
 import { FUSE_ROW_REDUCTIONS, INLINE_ROW_INPUTS } from './row-reductions.ts';
 import { GROUP_SIBLINGS } from './siblings.ts';
@@ -22,11 +22,13 @@ import { STORE_EVERYTHING, STORE_UNFUSABLE } from './stores.ts';
 
 export { FusionPlan, BUFFER_LEAVES, ANCHORS, type AttentionGroup, type FusionOptions, type FusionPass, type FusionState } from './plan.ts';
 export { matchAttention } from './attention.ts';
+export { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
 export { rowDomain } from './row-reductions.ts';
 
 /** The fused plan's passes, in order. */
 export const FUSION_PASSES: readonly FusionPass[] = [
   STORE_UNFUSABLE,
+  STORE_PARAMETER_OPERANDS,
   FUSE_ATTENTION,
   FUSE_MATMUL_EPILOGUES,
   STORE_MATMUL_PROLOGUES,
