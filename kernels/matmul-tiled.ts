@@ -53,24 +53,18 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   // where the plan allows (workgroups past the rows then find nothing to store).
   const Mlive = w.runtimeCount(M, [root.id]);
   let prologueOps = 0;
-  // One tile of an operand into workgroup memory: element (r, c) of rows × cols, zero past the ends.
-  const stage = (tile: Buf, rows: number, cols: number, value: (r: Expr, c: Expr) => { v: Expr; inside: Expr }) =>
-    w.loop('l', lid, rows * cols, threads, (l) => {
-      const r = w.let(div(l, cols), 'r'), c = w.let(mod(l, cols), 'c');
-      const { v, inside } = value(r, c);
-      w.store(tile, l, select(f32(0), v, inside));
-    });
+  const stage = (tile: Buf, rows: number, cols: number, value: TileValue) => stageTile(w, lid, threads, tile, rows, cols, value);
   const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
   /** q's product over this workgroup's tile into `into`, k tile by k tile through workgroup memory. */
   const accumulate = (q: MatmulProblem, into: Buf) => {
     const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
     const Klive = isWeight(t.graph, q.b.id) ? u32(q.K) : w.runtimeCount(q.K, [q.b.id]);
-    const tile = (k0: Expr) => {
-      prologueOps += stage(As, BM, bk, (r, c) => {
+    // One k tile; returns its staging ops.
+    const tile = (k0: Expr): number => {
+      const ops = stage(As, BM, bk, (r, c) => {
         const gm = clamp(add(m0, r), Mlive, M), gk = clamp(add(k0, c), Klive, q.K);
         return { v: w.value(q.a.id, [...qa, gm, gk]), inside: and(lt(add(m0, r), Mlive), lt(add(k0, c), Klive)) };
-      });
-      prologueOps += stage(Bs, bk, BN, (r, c) => {
+      }) + stage(Bs, bk, BN, (r, c) => {
         const gk = clamp(add(k0, r), Klive, q.K), gn = w.let(min(add(n0, c), N - 1), 'gn');
         return { v: w.value(q.b.id, [...qb, gk, gn]), inside: and(lt(add(k0, r), Klive), lt(add(n0, c), N)) };
       });
@@ -81,20 +75,10 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
         for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) w.store(into, u32(i * tn + j), fma(a[i]!, b[j]!, load(into, u32(i * tn + j))));
       });
       w.barrier();
+      return ops;
     };
-    // A concatenated along k: one loop per part, where the bounds show which part a tile reads.
-    if (Klive.k !== 'lit') w.loop('k0', 0, Klive, bk, tile);
-    else {
-      // Staging ops per k tile: each range's, weighted by its share of K.
-      const before = prologueOps;
-      let perTile = 0;
-      for (const [lo, hi] of kRanges(t.graph, t.plan, q.a.id, q.K, bk)) {
-        const at = prologueOps;
-        w.loop('k0', 0, hi - lo, bk, (j) => tile(add(j, lo)));
-        perTile += ((prologueOps - at) * (hi - lo)) / q.K;
-      }
-      prologueOps = before + perTile;
-    }
+    if (Klive.k !== 'lit') w.loop('k0', 0, Klive, bk, (k0) => void (prologueOps += tile(k0)));
+    else prologueOps += kTileLoops(t, q, bk, tile);
   };
   accumulate(p, acc);
   // The epilogue's second product (codegen/fusion/second-products.ts: an adapter's up-projection
@@ -123,6 +107,31 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads,
     config: `tiled ${BM}x${BN}x${bk} reg${tm}x${tn} wg${wx}x${wy}`,
   };
+}
+
+type TileValue = (r: Expr, c: Expr) => { v: Expr; inside: Expr };
+
+/** One tile of an operand into workgroup memory: element (r, c) of rows × cols, zero past the ends. Returns its ops per element. */
+function stageTile(w: TemplateInput['w'], lid: Expr, threads: number, tile: Buf, rows: number, cols: number, value: TileValue): number {
+  return w.loop('l', lid, rows * cols, threads, (l) => {
+    const r = w.let(div(l, cols), 'r'), c = w.let(mod(l, cols), 'c');
+    const { v, inside } = value(r, c);
+    w.store(tile, l, select(f32(0), v, inside));
+  });
+}
+
+/**
+ * The k tiles over 0..K, one loop per part where A is a concatenation along k (the bounds then
+ * show which part a tile reads). Returns the staging ops per tile, each range's weighted by its share of K.
+ */
+function kTileLoops(t: TemplateInput, q: MatmulProblem, bk: number, tile: (k0: Expr) => number): number {
+  let perTile = 0;
+  for (const [lo, hi] of kRanges(t.graph, t.plan, q.a.id, q.K, bk)) {
+    let ops = 0;
+    t.w.loop('k0', 0, hi - lo, bk, (j) => (ops = tile(add(j, lo))));
+    perTile += (ops * (hi - lo)) / q.K;
+  }
+  return perTile;
 }
 
 const defaultTiled = (t: TemplateInput): TiledConfig => {

@@ -1,10 +1,9 @@
-// k000_matmul_sub_mul_add_rsqrt_6more_6x12: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
+// k002_matmul_sub_mul_add_rsqrt_6more_6x12: matmul kernel, vec4 r8 wg8x1 x:k y:cols store4; workgroup 8x1x1, dispatch 1x1x1
 //   binding 0 buf0 (read): %0 input "x" f32[2,3,8]
-//   binding 1 buf1 (read): %1 param "ln.weight" f32[8]
-//   binding 2 buf2 (read): %2 param "ln.bias" f32[8]
-//   binding 3 buf3 (read): %17 param "fc1.weight" f32[12,8]
-//   binding 4 buf4 (read): %18 param "fc1.bias" f32[12]
-//   binding 5 buf5 (read/write): %34 reshape f32[6,12]
+//   binding 1 buf1 (read/write): %19 mul f32[8,12]
+//   binding 2 buf2 (read/write): %22 reshape f32[12]
+//   binding 3 buf3 (read): %16 param "fc1.bias" f32[12]
+//   binding 4 buf4 (read/write): %38 reshape f32[6,12]
 fn erf_f32(x: f32) -> f32 {
   let a = abs(x);
   let t = 1.0 / (1.0 + 0.3275911 * a);
@@ -12,16 +11,15 @@ fn erf_f32(x: f32) -> f32 {
   return sign(x) * (1.0 - poly * exp(-a * a));
 }
 @group(0) @binding(0) var<storage, read> buf0: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> buf1: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> buf2: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> buf1: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> buf2: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> buf3: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> buf4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> buf5: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> buf4: array<vec4<f32>>;
 
 @compute @workgroup_size(8, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
   let opaque_0 = wid.x >> 31u; // 0 (workgroup ids are < 65536): keeps loop bounds from being constants the driver unrolls
-  let n_1 = arrayLength(&buf5) * 4u / 12u;
+  let n_1 = arrayLength(&buf4) * 4u / 12u;
   let tiles_2 = (n_1 + 7u) / 8u;
   let tile_3 = wid.x + wid.y * nwg.x;
   if (tile_3 >= tiles_2) { return; }
@@ -194,81 +192,60 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let v_146 = v_145 + 0.000001;
   let v_147 = inverseSqrt(v_146);
   let vs_148 = vec4<f32>(v_147);
-  let cc_149 = min(c_4, 11u);
-  let cc_150 = min(c_4 + 1u, 11u);
-  let cc_151 = min(c_4 + 2u, 11u);
-  let cc_152 = min(c_4 + 3u, 11u);
-  for (var k_153 = 0u; k_153 < opaque_0 + 8u; k_153 += 4u) {
-    let vl_154 = buf0[k_153 / 4u];
-    let vv_155 = vl_154 - vs_109;
-    let vv_156 = vv_155 * vs_113;
-    let vl_157 = buf1[k_153 / 4u];
-    let vv_158 = vv_156 * vl_157;
-    let vl_159 = buf2[k_153 / 4u];
-    let vv_160 = vv_158 + vl_159;
-    let vl_161 = buf0[xr_25 * 2u + k_153 / 4u];
-    let vv_162 = vl_161 - vs_114;
-    let vv_163 = vv_162 * vs_118;
-    let vv_164 = vv_163 * vl_157;
-    let vv_165 = vv_164 + vl_159;
-    let vl_166 = buf0[xr_37 * 2u + k_153 / 4u];
-    let vv_167 = vl_166 - vs_119;
-    let vv_168 = vv_167 * vs_123;
-    let vv_169 = vv_168 * vl_157;
-    let vv_170 = vv_169 + vl_159;
-    let vl_171 = buf0[xr_49 * 2u + k_153 / 4u];
-    let vv_172 = vl_171 - vs_124;
-    let vv_173 = vv_172 * vs_128;
-    let vv_174 = vv_173 * vl_157;
-    let vv_175 = vv_174 + vl_159;
-    let vl_176 = buf0[xr_61 * 2u + k_153 / 4u];
-    let vv_177 = vl_176 - vs_129;
-    let vv_178 = vv_177 * vs_133;
-    let vv_179 = vv_178 * vl_157;
-    let vv_180 = vv_179 + vl_159;
-    let vl_181 = buf0[xr_73 * 2u + k_153 / 4u];
-    let vv_182 = vl_181 - vs_134;
-    let vv_183 = vv_182 * vs_138;
-    let vv_184 = vv_183 * vl_157;
-    let vv_185 = vv_184 + vl_159;
-    let vl_186 = buf0[xr_85 * 2u + k_153 / 4u];
-    let vv_187 = vl_186 - vs_139;
-    let vv_188 = vv_187 * vs_143;
-    let vv_189 = vv_188 * vl_157;
-    let vv_190 = vv_189 + vl_159;
-    let vl_191 = buf0[xr_97 * 2u + k_153 / 4u];
-    let vv_192 = vl_191 - vs_144;
-    let vv_193 = vv_192 * vs_148;
-    let vv_194 = vv_193 * vl_157;
-    let vv_195 = vv_194 + vl_159;
-    let vl_196 = buf3[cc_149 * 2u + k_153 / 4u];
-    let vl_197 = buf3[cc_150 * 2u + k_153 / 4u];
-    let vl_198 = buf3[cc_151 * 2u + k_153 / 4u];
-    let vl_199 = buf3[cc_152 * 2u + k_153 / 4u];
-    let yt_200 = vec4<f32>(vl_196.x, vl_197.x, vl_198.x, vl_199.x);
-    let yt_201 = vec4<f32>(vl_196.y, vl_197.y, vl_198.y, vl_199.y);
-    let yt_202 = vec4<f32>(vl_196.z, vl_197.z, vl_198.z, vl_199.z);
-    let yt_203 = vec4<f32>(vl_196.w, vl_197.w, vl_198.w, vl_199.w);
-    acc_6 = acc_6 + vv_160.x * yt_200 + vv_160.y * yt_201 + vv_160.z * yt_202 + vv_160.w * yt_203;
-    acc_7 = acc_7 + vv_165.x * yt_200 + vv_165.y * yt_201 + vv_165.z * yt_202 + vv_165.w * yt_203;
-    acc_8 = acc_8 + vv_170.x * yt_200 + vv_170.y * yt_201 + vv_170.z * yt_202 + vv_170.w * yt_203;
-    acc_9 = acc_9 + vv_175.x * yt_200 + vv_175.y * yt_201 + vv_175.z * yt_202 + vv_175.w * yt_203;
-    acc_10 = acc_10 + vv_180.x * yt_200 + vv_180.y * yt_201 + vv_180.z * yt_202 + vv_180.w * yt_203;
-    acc_11 = acc_11 + vv_185.x * yt_200 + vv_185.y * yt_201 + vv_185.z * yt_202 + vv_185.w * yt_203;
-    acc_12 = acc_12 + vv_190.x * yt_200 + vv_190.y * yt_201 + vv_190.z * yt_202 + vv_190.w * yt_203;
-    acc_13 = acc_13 + vv_195.x * yt_200 + vv_195.y * yt_201 + vv_195.z * yt_202 + vv_195.w * yt_203;
+  for (var k_149 = 0u; k_149 < opaque_0 + 8u; k_149 += 4u) {
+    let vl_150 = buf0[k_149 / 4u];
+    let vv_151 = vl_150 - vs_109;
+    let vv_152 = vv_151 * vs_113;
+    let vl_153 = buf0[xr_25 * 2u + k_149 / 4u];
+    let vv_154 = vl_153 - vs_114;
+    let vv_155 = vv_154 * vs_118;
+    let vl_156 = buf0[xr_37 * 2u + k_149 / 4u];
+    let vv_157 = vl_156 - vs_119;
+    let vv_158 = vv_157 * vs_123;
+    let vl_159 = buf0[xr_49 * 2u + k_149 / 4u];
+    let vv_160 = vl_159 - vs_124;
+    let vv_161 = vv_160 * vs_128;
+    let vl_162 = buf0[xr_61 * 2u + k_149 / 4u];
+    let vv_163 = vl_162 - vs_129;
+    let vv_164 = vv_163 * vs_133;
+    let vl_165 = buf0[xr_73 * 2u + k_149 / 4u];
+    let vv_166 = vl_165 - vs_134;
+    let vv_167 = vv_166 * vs_138;
+    let vl_168 = buf0[xr_85 * 2u + k_149 / 4u];
+    let vv_169 = vl_168 - vs_139;
+    let vv_170 = vv_169 * vs_143;
+    let vl_171 = buf0[xr_97 * 2u + k_149 / 4u];
+    let vv_172 = vl_171 - vs_144;
+    let vv_173 = vv_172 * vs_148;
+    let vl_174 = buf1[k_149 * 3u + cb_5 / 4u];
+    let yk_175 = k_149 + 1u;
+    let vl_176 = buf1[yk_175 * 3u + cb_5 / 4u];
+    let yk_177 = k_149 + 2u;
+    let vl_178 = buf1[yk_177 * 3u + cb_5 / 4u];
+    let yk_179 = k_149 + 3u;
+    let vl_180 = buf1[yk_179 * 3u + cb_5 / 4u];
+    acc_6 = acc_6 + vv_152.x * vl_174 + vv_152.y * vl_176 + vv_152.z * vl_178 + vv_152.w * vl_180;
+    acc_7 = acc_7 + vv_155.x * vl_174 + vv_155.y * vl_176 + vv_155.z * vl_178 + vv_155.w * vl_180;
+    acc_8 = acc_8 + vv_158.x * vl_174 + vv_158.y * vl_176 + vv_158.z * vl_178 + vv_158.w * vl_180;
+    acc_9 = acc_9 + vv_161.x * vl_174 + vv_161.y * vl_176 + vv_161.z * vl_178 + vv_161.w * vl_180;
+    acc_10 = acc_10 + vv_164.x * vl_174 + vv_164.y * vl_176 + vv_164.z * vl_178 + vv_164.w * vl_180;
+    acc_11 = acc_11 + vv_167.x * vl_174 + vv_167.y * vl_176 + vv_167.z * vl_178 + vv_167.w * vl_180;
+    acc_12 = acc_12 + vv_170.x * vl_174 + vv_170.y * vl_176 + vv_170.z * vl_178 + vv_170.w * vl_180;
+    acc_13 = acc_13 + vv_173.x * vl_174 + vv_173.y * vl_176 + vv_173.z * vl_178 + vv_173.w * vl_180;
   }
-  var accs_204 = array<vec4<f32>, 8>(acc_6, acc_7, acc_8, acc_9, acc_10, acc_11, acc_12, acc_13);
-  let vl_205 = buf4[cb_5 / 4u];
-  for (var r_206 = 0u; r_206 < opaque_0 + 8u; r_206++) {
-    let gm_207 = min(r_206, n_1 - 1u);
-    let f_208 = gm_207 * 12u + cb_5;
-    let vv_209 = accs_204[r_206] + vl_205;
-    let vv_210 = vv_209 * vec4<f32>(0.7071067811865476);
-    let vv_211 = vec4<f32>(erf_f32(vv_210.x), erf_f32(vv_210.y), erf_f32(vv_210.z), erf_f32(vv_210.w));
-    let vv_212 = vv_211 + vec4<f32>(1.0);
-    let vv_213 = vv_209 * vv_212;
-    let vv_214 = vv_213 * vec4<f32>(0.5);
-    if (r_206 < n_1 && c_4 < 12u) { buf5[f_208 / 4u] = vv_214; }
+  var accs_181 = array<vec4<f32>, 8>(acc_6, acc_7, acc_8, acc_9, acc_10, acc_11, acc_12, acc_13);
+  let vl_182 = buf2[cb_5 / 4u];
+  let vl_183 = buf3[cb_5 / 4u];
+  for (var r_184 = 0u; r_184 < opaque_0 + 8u; r_184++) {
+    let gm_185 = min(r_184, n_1 - 1u);
+    let f_186 = gm_185 * 12u + cb_5;
+    let vv_187 = accs_181[r_184] + vl_182;
+    let vv_188 = vv_187 + vl_183;
+    let vv_189 = vv_188 * vec4<f32>(0.7071067811865476);
+    let vv_190 = vec4<f32>(erf_f32(vv_189.x), erf_f32(vv_189.y), erf_f32(vv_189.z), erf_f32(vv_189.w));
+    let vv_191 = vv_190 + vec4<f32>(1.0);
+    let vv_192 = vv_188 * vv_191;
+    let vv_193 = vv_192 * vec4<f32>(0.5);
+    if (r_184 < n_1 && c_4 < 12u) { buf4[f_186 / 4u] = vv_193; }
   }
 }

@@ -1,9 +1,9 @@
-// k001_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
-//   binding 0 buf0 (read/write): %34 reshape f32[6,12]
-//   binding 1 buf1 (read): %32 param "fc2.weight" f32[8,12]
+// k003_matmul_add_2x3x8: matmul kernel, vec4 r8 wg8x1 x:k y:k store4; workgroup 8x1x1, dispatch 1x1x1
+//   binding 0 buf0 (read/write): %38 reshape f32[6,12]
+//   binding 1 buf1 (read): %36 param "fc2.weight" f32[8,12]
 //   binding 2 buf2 (read): %0 input "x" f32[2,3,8]
-//   binding 3 buf3 (read): %33 param "fc2.bias" f32[8]
-//   binding 4 buf4 (read/write): %39 add -> output "y" f32[2,3,8]
+//   binding 3 buf3 (read): %37 param "fc2.bias" f32[8]
+//   binding 4 buf4 (read/write): %43 add -> output "y" f32[2,3,8]
 @group(0) @binding(0) var<storage, read_write> buf0: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> buf1: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> buf2: array<vec4<f32>>;
