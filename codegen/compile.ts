@@ -301,9 +301,13 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
   const storage = (id: number) => fusion.storage(id);
   const derived = how.hoist ? parameterDerived(kernels.map((k) => kernelAccess(k, storage)), (t) => leafKind(graph.node(t).op)) : new Map<number, ReadonlySet<number>>();
-  // Parameter-derived kernels first, batched among themselves only.
-  const groups = [[...derived.keys()], kernels.map((_, i) => i).filter((i) => !derived.has(i))];
-  const batches = groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch).map((b) => b.map((j) => g[j]!)));
+  // Parameter-derived kernels first, batched among themselves only, and only where a trainable
+  // parameter makes them run again: from frozen ones they run once, and a batch of them would be
+  // one more (big) module to compile, for dispatches nobody waits on.
+  const trainable = (i: number) => [...derived.get(i)!].some((t) => (graph.node(t).attrs as { trainable?: boolean }).trainable);
+  const once = [...derived.keys()].filter((i) => !trainable(i));
+  const groups = [[...derived.keys()].filter(trainable), kernels.map((_, i) => i).filter((i) => !derived.has(i))];
+  const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch).map((b) => b.map((j) => g[j]!)))];
   const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0);
   renderContexts.set(plan, rc);
   return plan;
