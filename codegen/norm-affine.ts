@@ -3,14 +3,21 @@
 // loads γ and β beside x at every k step of every column tile, which on CPU adapters (where loads
 // decide speed) cost it 30 ms of a 140 ms vit-mnist inference step. The scaled weight γ ⊙ W and
 // the bias row β·W read parameters only, so they are computed once (codegen/parameter-derived.ts)
-// and stored (store-parameter-operands); the cost is a copy of each folded weight.
+// and stored (store-parameter-operands); the cost is a copy of each folded weight (so weights
+// over MAX_FOLDED_WEIGHT elements are left alone).
 //
 // A rewrite of the graph before fusion planning, like split-K (codegen/splitk.ts), applied where
 // norm prologues are fused (CPU adapters), and only when every reader of the norm is such a
 // matmul with a frozen weight (a trainable one would be rescaled at every step).
 
 import { GraphBuilder, pruneToOutputs, type Graph, type Node, type Tensor } from '../src/core/ir/graph.ts';
-import { sameShape } from '../src/core/ir/shape.ts';
+import { numel, sameShape } from '../src/core/ir/shape.ts';
+
+/**
+ * The largest weight folded (elements): each folded weight is copied, so big ones are left alone
+ * (ViT-S/16's and smaller fold; ViT-B/16's qkv and fc1 would add 189 MiB to its 344).
+ */
+export const MAX_FOLDED_WEIGHT = 2 ** 20;
 
 /** Whether tensor `id` is a frozen parameter (through views). */
 const isFrozen = (graph: Graph, id: number): boolean => {
@@ -53,7 +60,7 @@ function foldableReaders(graph: Graph, y: Node, readers: ReadonlyMap<number, rea
       if (r.op === 'reshape' && r.type.shape.at(-1) === K) return visit(r);
       if (r.op !== 'matmul' || r.inputs[0] !== n.id || r.inputs[1] === n.id) return false;
       const w = graph.node(r.inputs[1]!);
-      if (w.type.shape.length !== 2 || !isFrozen(graph, w.id)) return false;
+      if (w.type.shape.length !== 2 || !isFrozen(graph, w.id) || numel(w.type.shape) > MAX_FOLDED_WEIGHT) return false;
       found.push(r);
       return true;
     });

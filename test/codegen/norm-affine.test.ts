@@ -12,7 +12,7 @@ import { GraphBuilder, type Graph } from '../../src/core/ir/graph.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { layerNorm } from '../../src/core/ir/nn.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
-import { foldNormAffine } from '../../codegen/norm-affine.ts';
+import { foldNormAffine, MAX_FOLDED_WEIGHT } from '../../codegen/norm-affine.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
 import { assertClose, gpu } from '../support/gpu.ts';
 import { fcParams, randomFeeds } from '../support/random.ts';
@@ -119,4 +119,10 @@ test('the fold applies to CPU-class plans only, and can be turned off', () => {
   assert.ok(kernels({ limits: cpu }) > kernels({ limits: cpu, foldNormAffine: false }), 'folded: the scaled weight and bias row are kernels of their own');
   const gpuClass = { ...cpu, adapterClass: 'gpu' as const };
   assert.equal(kernels({ limits: gpuClass }), kernels({ limits: gpuClass, foldNormAffine: false }));
+});
+
+test('weights over MAX_FOLDED_WEIGHT elements are left alone (each folded weight is copied)', () => {
+  const at = (n: number) => foldNormAffine(buildCase({ B: 1, T: 2, K: 1024, N: [n], flat: true, trainable: false, alsoRead: false, residual: false }));
+  assert.ok(at(MAX_FOLDED_WEIGHT / 1024) !== undefined, 'a weight of MAX_FOLDED_WEIGHT elements is folded');
+  assert.equal(at(MAX_FOLDED_WEIGHT / 1024 + 1), undefined, 'a bigger one is not');
 });
