@@ -12,7 +12,7 @@ export function rowOperandOf(graph: Graph, stored: (id: number) => boolean, m: N
 }
 
 /** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */
-function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
+export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
   const seen = new Set<number>();
   let count = 0;
   const visit = (id: number, top: boolean) => {

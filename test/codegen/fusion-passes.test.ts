@@ -203,6 +203,14 @@ test('fuse-norm-prologues: on CPU adapters a LayerNorm read by one matmul is com
   assert.equal(cpu.kernelRoots().length, 1, 'one kernel: the matmul');
   assert.deepEqual([...cpu.matmulRowReductions.keys()].map((r) => opOf(graph, r)), ['sum', 'sum'], 'Σx and Σ(x − mean)² per row');
   assert.equal(gpuPlan.kernelRoots().length, before.kernelRoots().length, 'GPU adapters (the tiled variant) keep the plan');
+  // Statistics of an expression over three stored rows (block 0: cls | patches + pos) would be
+  // recomputed from all three in every column tile: the norm keeps its row kernel.
+  const b3 = new GraphBuilder();
+  const x0 = b3.concat([b3.param('cls', [2, 1, 16]), b3.input('x', [2, 5, 16])], 1).add(b3.param('pos', [1, 6, 16]));
+  b3.output('y', linear(layerNorm(x0, b3.param('g', [16]), b3.param('h', [16]), 1e-6), b3.param('w', [64, 16]), b3.param('bias', [64])));
+  const three = planUpTo(b3.build(), 'fuse-norm-prologues', true, OPTS.maxBindings, 'cpu');
+  assert.equal(three.matmulRowReductions.size, 0, 'no statistics in the matmul');
+  assert.ok(three.kernelRoots().length > 1);
 });
 
 test('fuse-second-products: fc2(h) + up(a) is one kernel, on CPU and GPU adapters', () => {
