@@ -19,16 +19,10 @@ import { numel, sameShape } from '../src/core/ir/shape.ts';
  */
 export const MAX_FOLDED_WEIGHT = 2 ** 20;
 
-/** Whether tensor `id` is a frozen parameter (through views). */
-const isFrozen = (graph: Graph, id: number): boolean => {
-  const p = graph.throughViews(id);
-  return p.op === 'param' && !(p.attrs as { trainable: boolean }).trainable;
-};
-
-/** Whether `id` is a frozen parameter varying along the last axis only, of length K (γ or β). */
+/** Whether `id` is frozen (Graph.fromParameters) and varies along the last axis only, of length K (γ or β). */
 const isFrozenRow = (graph: Graph, id: number, K: number): boolean => {
   const s = graph.node(id).type.shape;
-  return isFrozen(graph, id) && s.at(-1) === K && s.slice(0, -1).every((d) => d === 1);
+  return graph.fromParameters(id, true) && s.at(-1) === K && s.slice(0, -1).every((d) => d === 1);
 };
 
 /** y = u·γ + β with γ, β frozen rows over y's last axis: { u, γ, β }. */
@@ -60,7 +54,7 @@ function foldableReaders(graph: Graph, y: Node, readers: ReadonlyMap<number, rea
       if (r.op === 'reshape' && r.type.shape.at(-1) === K) return visit(r);
       if (r.op !== 'matmul' || r.inputs[0] !== n.id || r.inputs[1] === n.id) return false;
       const w = graph.node(r.inputs[1]!);
-      if (w.type.shape.length !== 2 || !isFrozen(graph, w.id) || numel(w.type.shape) > MAX_FOLDED_WEIGHT) return false;
+      if (w.type.shape.length !== 2 || !graph.fromParameters(w.id, true) || numel(w.type.shape) > MAX_FOLDED_WEIGHT) return false;
       found.push(r);
       return true;
     });

@@ -7,7 +7,7 @@
 // never the code generator's internals.
 
 import type { Graph, Node } from '../src/core/ir/graph.ts';
-import { OPS, type OpName } from '../src/core/ir/ops.ts';
+import type { OpName } from '../src/core/ir/ops.ts';
 import type { Shape } from '../src/core/ir/shape.ts';
 import { add, bounded, div, min, mul, sub, type Index } from './alu.ts';
 import type { Buf, Builtin, Expr, Ty } from './ir.ts';
@@ -225,16 +225,8 @@ export function clampedIndex(w: KernelBuilder, i: Expr, live: Expr, n: number, s
   return bounded(w.let(min(i, sub(live, span)), name), n - span + 1);
 }
 
-/**
- * Whether node `id` is a parameter, or computed elementwise from parameters and constants (a
- * weight with a norm's scale folded in), seen through views: its sizes are features, never row counts.
- */
-export function isWeight(graph: Graph, id: number): boolean {
-  const n = graph.throughViews(id);
-  if (n.op === 'param') return true;
-  return OPS[n.op].kind === 'elementwise' && n.inputs.every((i) => isWeight(graph, i) || CONSTANTS.has(graph.throughViews(i).op));
-}
-const CONSTANTS: ReadonlySet<OpName> = new Set<OpName>(['fill', 'constant']);
+/** Whether node `id` is a weight (Graph.fromParameters: a parameter, or computed from parameters): its sizes are features, never row counts. */
+export const isWeight = (graph: Graph, id: number): boolean => graph.fromParameters(id);
 
 /** The flat workgroup index matching `spread`: wid.x + wid.y · nwg.x. */
 export const flatWorkgroup = (w: KernelBuilder): Expr => add(w.builtin('wid', 0), mul(w.builtin('wid', 1), w.builtin('nwg', 0)));

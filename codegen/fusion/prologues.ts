@@ -2,7 +2,7 @@
 // the costly choice (a row operand recomputed from several buffers for every column tile).
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
-import { ELEMENTWISE, FREE, type FusionPass, type FusionState } from './plan.ts';
+import { ELEMENTWISE, type FusionPass, type FusionState } from './plan.ts';
 
 const sameLast = (a: Node, b: Node) => a.type.shape[a.type.shape.length - 1] === b.type.shape[b.type.shape.length - 1];
 
@@ -50,16 +50,6 @@ function storeMatmulPrologues(s: FusionState): void {
 
 export const STORE_MATMUL_PROLOGUES: FusionPass = { name: 'store-matmul-prologues', run: storeMatmulPrologues };
 
-/** Whether `n` is computed (elementwise, through views) from frozen parameters and constants only. */
-function frozenOnly(graph: Graph, n: Node, seen = new Set<number>()): boolean {
-  if (seen.has(n.id)) return true;
-  seen.add(n.id);
-  if (n.op === 'param') return !(n.attrs as { trainable: boolean }).trainable;
-  if (n.op === 'constant' || n.op === 'fill') return true;
-  if (!ELEMENTWISE.has(n.op) && !FREE.has(n.op)) return false;
-  return n.inputs.every((i) => frozenOnly(graph, graph.node(i), seen));
-}
-
 /**
  * A matmul operand computed from frozen parameters alone (a weight with a norm's scale folded in:
  * codegen/norm-affine.ts) is stored: its kernel then reads parameters only and runs once
@@ -70,7 +60,7 @@ function storeParameterOperands({ graph, plan }: FusionState): void {
     if (m.op !== 'matmul') continue;
     for (const i of m.inputs) {
       const t = graph.throughViews(i);
-      if (!plan.materialized.has(t.id) && ELEMENTWISE.has(t.op) && frozenOnly(graph, t)) plan.materialized.add(t.id);
+      if (!plan.materialized.has(t.id) && ELEMENTWISE.has(t.op) && graph.fromParameters(t.id, true)) plan.materialized.add(t.id);
     }
   }
 }

@@ -119,3 +119,20 @@ test('composite layers: linear, layerNorm, gelu, softmax, logSoftmax, crossEntro
     fcParams(60),
   );
 });
+
+test('Graph.fromParameters: parameters and what is computed elementwise from them and constants; frozen ones only when asked', () => {
+  const b = new GraphBuilder();
+  const w = b.param('w', [4, 3]), g = b.param('g', [3], { trainable: true }), x = b.input('x', [2, 3]);
+  const scaled = w.mul(g.reshape([1, 3])).transpose();
+  b.output('scaled', scaled);
+  b.output('y', x.matmul(scaled));
+  b.output('frozen', w.mul(2).add(b.scalar(1)));
+  b.output('s', w.sum(0));
+  const graph = b.build();
+  const at = (name: string) => graph.outputs.get(name)!;
+  assert.equal(graph.fromParameters(at('scaled')), true, 'a weight scaled by a parameter');
+  assert.equal(graph.fromParameters(at('scaled'), true), false, 'g is trainable');
+  assert.equal(graph.fromParameters(at('frozen'), true), true, 'frozen weight and constants');
+  assert.equal(graph.fromParameters(at('y')), false, 'reads an input');
+  assert.equal(graph.fromParameters(at('s')), false, 'a reduction is not elementwise');
+});

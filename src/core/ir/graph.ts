@@ -55,6 +55,18 @@ export class Graph {
     return n;
   }
 
+  /**
+   * Whether node `id` is a parameter, or computed elementwise (through views) from parameters and
+   * constants only; with `frozen`, from non-trainable parameters only. Its sizes are features,
+   * never row counts, and its values change only when a parameter is written.
+   */
+  fromParameters(id: number, frozen = false): boolean {
+    const n = this.throughViews(id);
+    if (n.op === 'param') return !frozen || !(n as Node<'param'>).attrs.trainable;
+    if (n.op === 'fill' || n.op === 'constant') return true;
+    return OPS[n.op].kind === 'elementwise' && n.inputs.every((i) => this.fromParameters(i, frozen));
+  }
+
   /** The `input` nodes, in topological order. */
   get inputs(): Node<'input'>[] {
     return this.nodesOf('input');
