@@ -5,6 +5,7 @@
 import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, kRanges, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
+import { emitTileRowStatistics } from './reduce.ts';
 import { clampedIndex, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
@@ -16,6 +17,13 @@ export interface TiledConfig {
   readonly wx: number;
   readonly wy: number;
 }
+
+/**
+ * Workgroup memory a tiled matmul with a normalised row operand keeps beside its tiles for the
+ * row statistics: each thread's shares and each row's results (LayerNorm: 3 of each, 256
+ * threads and up to 256 rows).
+ */
+export const TILE_STATISTICS_BYTES = 8192;
 
 /** Tile shape per problem size: big register blocks for big outputs, thin ones for adapters and tails. */
 export function tiledConfig(m: number, n: number, k: number, maxInvocations: number, maxWorkgroupBytes = 16384): TiledConfig {
@@ -55,6 +63,13 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   let prologueOps = 0;
   const stage = (tile: Buf, rows: number, cols: number, value: TileValue) => stageTile(w, lid, threads, tile, rows, cols, value);
   const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
+  // A normalised row operand (LayerNorm as a prologue): its rows' statistics first, by all threads.
+  const rowReductions = t.plan.matmulRowReductions(root.id).map((id) => t.graph.node(id));
+  // Rows are numbered as the operand's: batch entries, then rows.
+  const batchRow = aBatch.length ? mul(w.linear(aBatch, p.a.type.shape.slice(0, -2)), M) : u32(0);
+  const statisticsFlops = rowReductions.length
+    ? emitTileRowStatistics(t, rowReductions, { lid, threads, rows: BM, first: add(batchRow, m0), flatRow: (r) => add(batchRow, clamp(add(m0, r), Mlive, M)), maxBytes: TILE_STATISTICS_BYTES })
+    : 0;
   /** q's product over this workgroup's tile into `into`, k tile by k tile through workgroup memory. */
   const accumulate = (q: MatmulProblem, into: Buf) => {
     const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
@@ -104,7 +119,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     kind: 'matmul',
     workgroupSize: [wx, wy, 1],
     dispatch: [tilesN, tilesM, batchCount],
-    flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads,
+    flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * (Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads + statisticsFlops),
     config: `tiled ${BM}x${BN}x${bk} reg${tm}x${tn} wg${wx}x${wy}`,
   };
 }

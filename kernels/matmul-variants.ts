@@ -4,7 +4,7 @@
 // adapter class, or whatever a chooser (the on-device tuner) returns for the kernel's signature.
 
 import { matmulProblem, type MatmulProblem } from './matmul.ts';
-import { tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
+import { TILE_STATISTICS_BYTES, tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
 import { defaultVec4Config, describeVec4, vec4Matmul, vec4Supported, type Vec4Config } from './matmul-vec4.ts';
 import { canStoreVec4 } from './matmul.ts';
 import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.ts';
@@ -68,14 +68,13 @@ export const describeVariant = (v: MatmulVariant): string =>
 
 /**
  * The variants (with their configurations) that may run this problem on this device, best guess
- * first. A normalised row operand (`rowStatistics`: LayerNorm as a prologue) is read by rows
- * along k by the vec4 and subgroup designs only, without swap; a second product in the epilogue
- * (`secondProduct`) runs in any design but a swapped one.
+ * first. A normalised row operand (`rowStatistics`: LayerNorm as a prologue) and a second
+ * product in the epilogue (`secondProduct`) run in any design but a swapped one.
  */
 export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, needs: { readonly rowStatistics?: boolean; readonly secondProduct?: boolean } = {}): MatmulVariant[] {
-  const all = allVariants(p, limits);
-  if (needs.rowStatistics) return all.filter((v) => v.name !== 'tiled' && !v.config.swap);
-  return needs.secondProduct ? all.filter((v) => v.name === 'tiled' || !v.config.swap) : all;
+  // The tiled design keeps room in workgroup memory for the row statistics.
+  const all = allVariants(p, needs.rowStatistics ? { ...limits, maxWorkgroupStorageBytes: limits.maxWorkgroupStorageBytes - TILE_STATISTICS_BYTES } : limits);
+  return needs.rowStatistics || needs.secondProduct ? all.filter((v) => v.name === 'tiled' || !v.config.swap) : all;
 }
 
 function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {

@@ -10,7 +10,7 @@
 
 import type { Node } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
-import { add, bool, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, mul, splat, sub, u32, type Index } from './alu.ts';
+import { add, bool, bounded, canonicalIndex, compare, div, f32, ge, indexKey, laneMax, laneSum, load, max, min, mod, mul, splat, sub, u32, type Index } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { expectOp, flatWorkgroup, FusionError, groupsAtRunTime, nextPow2, spread, type FusionView, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
@@ -267,6 +267,130 @@ export function emitRowReductionsAt(t: TemplateInput, reductions: readonly Node[
   const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
   const passes = reductionPasses(plan, reductions.filter((r) => !moments.has(r.id)), root);
   return passes.reduce((f, pass) => f + emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)), false), 0);
+}
+
+/** A tile of rows a workgroup normalises (the tiled matmul's rows): all its threads compute their statistics. */
+export interface RowTile {
+  /** The invocation's index and the workgroup's size. */
+  readonly lid: Expr;
+  readonly threads: number;
+  /** Rows in the tile (threads is a multiple of it), and the flat row of its first. */
+  readonly rows: number;
+  readonly first: Expr;
+  /** The flat row of the tile's row r, clamped into the rows that exist (past the last: the last). */
+  readonly flatRow: (r: Expr) => Expr;
+  /** Workgroup memory the statistics may take. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Computes row reductions `reductions` for every row of `tile` with all the workgroup's threads
+ * (threads / rows per row, each reading a strided share of the row: neighbouring threads read
+ * neighbouring elements), combines the shares in workgroup memory and provides the results for
+ * any row of the tile, loaded from there: the tiled matmul stages a row operand normalised as it
+ * is loaded, each thread staging elements of any row. Returns the flops per tile.
+ */
+export function emitTileRowStatistics(t: TemplateInput, reductions: readonly Node[], tile: RowTile): number {
+  const { w, graph, plan, root } = t;
+  const domain = graph.node(reductions[0]!.inputs[0]!).type.shape;
+  const rowsShape = domain.slice(0, -1);
+  const P = tile.threads / tile.rows;
+  if (!Number.isInteger(P)) throw new Error(`row statistics: ${tile.threads} threads do not split over ${tile.rows} rows`);
+  const moments = new Map(reductions.map((q) => [q.id, centredMoment(graph, plan, q, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
+  const passes = reductionPasses(plan, reductions.filter((q) => !moments.has(q.id)), root).map((pass) => ({ pass, moments: [...moments.values()].filter((mo) => pass.some((q) => q.id === mo.sum)) }));
+  // Per pass, each thread's shares (a value per reduction, two per moment); per row, the results.
+  const sharesOf = (p: TilePass) => p.pass.length + 2 * p.moments.length;
+  const results = passes.reduce((n, p) => n + sharesOf(p), 0), shareSlots = Math.max(...passes.map(sharesOf));
+  const bytes = 4 * (results * tile.rows + shareSlots * tile.threads);
+  if (bytes > tile.maxBytes) throw new FusionError(root.id, `row statistics of ${tile.rows} rows need ${bytes} bytes of workgroup memory, over the ${tile.maxBytes} kept for them`);
+  const share = w.let(mod(tile.lid, P), 'share'), r = w.let(div(tile.lid, P), 'tr');
+  const s: TileStatistics = {
+    t, tile, P, share, r, n: domain[domain.length - 1]!,
+    prefix: w.unflatten(tile.flatRow(r), [...rowsShape, 1]).slice(0, -1),
+    results: w.workgroupArray('stats', F32, results * tile.rows),
+    shares: w.workgroupArray('part', F32, shareSlots * tile.threads),
+  };
+  // Result slot s of the tile's row for any index of a reduced node (rows past the last read the last).
+  const provide = (id: number, slot: number) =>
+    w.provide(id, (idx) => load(s.results, add(slot * tile.rows, min(sub(w.linear(idx.slice(0, -1), rowsShape), tile.first), tile.rows - 1))));
+  let slot = 0, flops = 0;
+  for (const p of passes) {
+    flops += emitTilePass(s, p, slot);
+    p.pass.forEach((q, i) => provide(q.id, slot + i));
+    p.moments.forEach((mo, i) => {
+      const at = slot + p.pass.length + 2 * i;
+      if (!plan.stored(mo.mean)) provide(mo.mean, at);
+      provide(mo.centred, at + 1);
+    });
+    slot += sharesOf(p);
+  }
+  return flops;
+}
+
+/** One pass of a tile's row statistics: reductions computed together, and the centred moments whose Σx is among them. */
+interface TilePass {
+  readonly pass: readonly Node[];
+  readonly moments: readonly CentredMoment[];
+}
+
+/** A tile's row statistics being written: each thread's row `r` (index `prefix`) and share of it, the workgroup arrays. */
+interface TileStatistics {
+  readonly t: TemplateInput;
+  readonly tile: RowTile;
+  readonly P: number;
+  readonly share: Expr;
+  readonly r: Expr;
+  readonly n: number;
+  readonly prefix: Index;
+  readonly results: Buf;
+  readonly shares: Buf;
+}
+
+/**
+ * Each thread's share of pass `p` over its row (elements share, share + P, ... as vec4s where the
+ * row allows), the shares to workgroup memory, then each row's first thread combines them and
+ * writes the results from `slot` on. Returns the flops per tile.
+ */
+function emitTilePass(s: TileStatistics, p: TilePass, slot: number): number {
+  const { t: { w }, tile, P, n } = s;
+  const vec = n % 4 === 0, step = vec ? 4 : 1, last = s.prefix.length;
+  const at = (j: Expr): Index => [...s.prefix, j];
+  const zero = (e: Expr) => (vec ? splat(e) : e);
+  const accs = p.pass.map((q) => w.variable(zero(combiner(q).init)));
+  const shifted = p.moments.map((mo) => ({ mo, x0: w.let(w.value(mo.x, at(u32(0))), 'x0'), sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') }));
+  const ops = w.loop('j', mul(s.share, step), n, P * step, (j) => {
+    const v = (id: number) => (vec ? w.vec4(id, at(j), last) : w.value(id, at(j)));
+    p.pass.forEach((q, i) => w.assign(accs[i]!, combiner(q).step(accs[i]!.ref, v(q.inputs[0]!))));
+    for (const m of shifted) {
+      const y = w.let(sub(v(m.mo.x), zero(m.x0)), 'y');
+      w.assign(m.sy, add(m.sy.ref, y));
+      w.assign(m.qy, add(m.qy.ref, mul(y, y)));
+    }
+  });
+  const shares = [
+    ...p.pass.map((q, i) => ({ combine: combiner(q).step, value: vec ? hcombine(q, accs[i]!.ref) : accs[i]!.ref })),
+    ...shifted.flatMap((m) => [m.sy, m.qy].map((acc) => ({ combine: add, value: vec ? laneSum(acc.ref) : acc.ref }))),
+  ];
+  shares.forEach((sh, i) => w.store(s.shares, add(i * tile.threads, tile.lid), sh.value));
+  w.barrier();
+  w.when(compare('eq', s.share, 0), () => {
+    const total = shares.map((sh, i) => {
+      let acc = load(s.shares, add(i * tile.threads, mul(s.r, P)));
+      for (let k = 1; k < P; k++) acc = sh.combine(acc, load(s.shares, add(i * tile.threads, add(mul(s.r, P), k))));
+      return w.let(acc, 'tot');
+    });
+    const put = (at: number, v: Expr) => w.store(s.results, add(at * tile.rows, s.r), v);
+    p.pass.forEach((_, i) => put(slot + i, total[i]!));
+    shifted.forEach((m, i) => {
+      const [sy, qy] = [total[p.pass.length + 2 * i]!, total[p.pass.length + 2 * i + 1]!];
+      // As provideCentredMoment: t = mean − x₀, Σ(x − mean)² = Σy² − 2t·Σy + n·t².
+      const tm = w.let(mul(f32(m.mo.scale), sy), 't');
+      put(slot + p.pass.length + 2 * i, add(m.x0, tm));
+      put(slot + p.pass.length + 2 * i + 1, max(add(sub(qy, mul(mul(f32(2), tm), sy)), mul(mul(f32(n), tm), tm)), f32(0)));
+    });
+  });
+  w.barrier();
+  return tile.rows * n * ((vec ? ops / 4 : ops) + p.pass.length + 3 * shifted.length);
 }
 
 /**

@@ -5,9 +5,9 @@
 #   device run: command `bash .dev/run.sh`, carry [".dev"], timeout ~420 s
 # .dev/ holds: this machine's node binary and Dawn's dawn.node (xz), the Vulkan loader and glvnd
 # packages (Debian amd64 .debs, unpacked there only if the machine lacks libvulkan), esbuild
-# bundles of the bench, of the GPU test files and of attention-ab.ts (mirrored to their source
+# bundles of the bench, of the GPU test files and of the A/Bs attention-ab.ts and norm-ab.ts (mirrored to their source
 # paths, so import.meta.url-relative paths still hold), and run.sh, which probes the adapter, runs
-# the GPU tests, the attention A/B, the bench suites and a torch CUDA reference, and leaves logs
+# the GPU tests, the two A/Bs, the bench suites and a torch CUDA reference, and leaves logs
 # and a bench.tgz in $OUT.
 set -e
 cd "$(dirname "$0")/../.."
@@ -28,6 +28,7 @@ STUB=./bench/device/missing-package.mjs
 ES="node_modules/.bin/esbuild --bundle --platform=node --format=esm --target=node20 --log-level=warning --external:webgpu --alias:puppeteer=$STUB --alias:onnxruntime-node=$STUB"
 $ES bench/run.ts --outfile=.dev/b/bench/run.mjs "--banner:js=$BANNER"
 $ES bench/device/attention-ab.ts --outfile=.dev/b/attention-ab.mjs "--banner:js=$BANNER"
+$ES bench/device/norm-ab.ts --outfile=.dev/b/norm-ab.mjs "--banner:js=$BANNER"
 for t in test/kernels/matmul-variants test/kernels/rows-and-attention test/kernels/tune test/codegen/row-counts test/codegen/batch test/models/configurations test/models/fpet test/models/tome test/codegen/plan test/codegen/random-graphs test/runtime/smoke-node test/ir/attention; do
   $ES $t.test.ts --outfile=.dev/b/$t.gpu.mjs "--banner:js=$BANNER"
 done

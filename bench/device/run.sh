@@ -2,7 +2,8 @@
 # Runs on the lent GPU machine from .dev/ (bench/device/build.sh): unpacks node and Dawn, probes the
 # adapter, runs the GPU tests, the attention A/B, the bench suites (--gpu --quick) and a torch CUDA
 # reference. Env: SUITES (default 'matmul mainjob inference peer'), TEST_S, GPUFLAG ('' to allow a
-# software adapter when trying it here), AB=0 to skip the attention A/B, ABARG ('small': a quick one).
+# software adapter when trying it here), AB=0 to skip the attention and norm-prologue A/Bs, ABARG
+# ('small': quick ones).
 cd "$(dirname "$0")/.."
 T0=$(date +%s); el() { echo "[+$(( $(date +%s) - T0 ))s] $*"; }
 OUT=${OUT:-/tmp/out}; mkdir -p $OUT
@@ -25,6 +26,7 @@ timeout ${TEST_S:-100} node --test --test-concurrency=8 --test-reporter=spec tes
 grep -E "^# (tests|pass|fail|skipped|cancelled)|^ℹ (tests|pass|fail|skipped|cancelled)|adapter:" $OUT/tests.log | sort | uniq -c | head -20
 grep -B2 -A12 "✖" $OUT/tests.log | head -80
 if [ "${AB:-1}" = 1 ]; then el "attention A/B"; timeout 120 node attention-ab.mjs ${ABARG:-} 2>&1 | grep -E "ATTAB|Error" | tee $OUT/att-ab.txt; fi
+if [ "${AB:-1}" = 1 ]; then el "norm prologue A/B"; timeout 120 node norm-ab.mjs ${ABARG:-} 2>&1 | grep -E "NORMAB|Error" | tee $OUT/norm-ab.txt; fi
 rm -rf /tmp/bench-*
 for s in ${SUITES:-matmul mainjob inference peer}; do
   el "bench $s"

@@ -22,7 +22,7 @@ import { STORE_EVERYTHING, STORE_UNFUSABLE } from './stores.ts';
 
 export { FusionPlan, BUFFER_LEAVES, ANCHORS, type AttentionGroup, type FusionOptions, type FusionPass, type FusionState } from './plan.ts';
 export { matchAttention } from './attention.ts';
-export { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
+export { FUSE_NORM_PROLOGUES, normProloguesUpTo } from './norm-prologues.ts';
 export { rowDomain } from './row-reductions.ts';
 
 /** The fused plan's passes, in order. */

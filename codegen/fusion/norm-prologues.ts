@@ -4,7 +4,7 @@
 // one launch) fewer per norm, and the normalised copy is never written.
 
 import type { Node } from '../../src/core/ir/graph.ts';
-import { sameShape } from '../../src/core/ir/shape.ts';
+import { numel, sameShape } from '../../src/core/ir/shape.ts';
 import { kVaryingReads, rowOperandOf } from './prologues.ts';
 import { ANCHORS, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
@@ -52,13 +52,23 @@ function readsAfter(plan: FusionPlan, root: number, target: Node, stats: Readonl
 }
 
 /**
- * For CPU adapters (the vec4 and subgroup matmul variants, which read a row operand by rows along
- * k): an elementwise row operand computed from row reductions over its own rows (a LayerNorm),
- * read, with those reductions, by this matmul's kernel only, is computed in that kernel: the
- * reductions per row before the k loop (FusionPlan.matmulRowReductions).
+ * GPUs: the statistics are recomputed for each column tile, re-reading the tile's rows (about
+ * half again the bytes the k loop reads, from cache). Worth the kernel it removes (a launch of
+ * ~25 µs and a round trip of the normalised rows through memory) while the matmul is small:
+ * up to 8 GFLOP, ~250 µs at 30 TFLOP/s, where a tenth of it costs what the kernel did
+ * (ViT-B/16 at batch 1 and 8 fuse, at batch 32 not).
  */
-function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionState): void {
-  if (opts.adapterClass !== 'cpu') return;
+export const GPU_NORM_PROLOGUE_MAX_FLOPS = 8e9;
+
+/**
+ * An elementwise row operand computed from row reductions over its own rows (a LayerNorm),
+ * read, with those reductions, by this matmul's kernel only, is computed in that kernel: the
+ * reductions per row before the k loop (FusionPlan.matmulRowReductions). The vec4 and subgroup
+ * variants compute them per lane for the rows it reads; the tiled one with all its threads for
+ * the tile's rows (kernels/reduce.ts emitTileRowStatistics).
+ */
+function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionState, gpuMaxFlops: number): void {
+  const gpu = opts.adapterClass === 'gpu';
   for (const m of graph.nodes) {
     if (m.op !== 'matmul' || inAttention.has(m.id)) continue;
     const found = rowOperand(plan, m);
@@ -67,6 +77,7 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     // Rows read as vec4s along k (the variants' k loop without a scalar tail).
     const K = target.type.shape[target.type.shape.length - 1]!;
     if (K % 4 !== 0 || outputs.has(target.id) || !ELEMENTWISE.has(target.op) || plan.aliasOf.has(target.id)) continue;
+    if (gpu && 2 * numel(m.type.shape) * K > gpuMaxFlops) continue;
     const stats = statistics(plan, target);
     if (!stats?.size || [...stats].some((r) => outputs.has(r))) continue;
     // The statistics are recomputed in every column tile: from at most two stored rows (the
@@ -90,4 +101,7 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
   }
 }
 
-export const FUSE_NORM_PROLOGUES: FusionPass = { name: 'fuse-norm-prologues', run: fuseNormPrologues };
+/** The pass with another limit for GPUs (Infinity: every norm it can; bench/device/norm-ab.ts compares). */
+export const normProloguesUpTo = (gpuMaxFlops: number): FusionPass => ({ name: 'fuse-norm-prologues', run: (s) => fuseNormPrologues(s, gpuMaxFlops) });
+
+export const FUSE_NORM_PROLOGUES: FusionPass = normProloguesUpTo(GPU_NORM_PROLOGUE_MAX_FLOPS);

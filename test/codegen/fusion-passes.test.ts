@@ -10,6 +10,7 @@ import { gradients } from '../../src/core/ir/autodiff.ts';
 import { gelu, layerNorm, linear, softmax } from '../../src/core/ir/nn.ts';
 import { FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from '../../codegen/fusion/index.ts';
 import { SMALL_REDUCTION, SMALL_REDUCTIONS } from '../../codegen/fusion/small-reductions.ts';
+import { GPU_NORM_PROLOGUE_MAX_FLOPS } from '../../codegen/fusion/norm-prologues.ts';
 import type { CompiledPlan } from '../../codegen/compile.ts';
 import fc from 'fast-check';
 import { checkAgainstReference } from '../support/gpu.ts';
@@ -191,7 +192,7 @@ test('inline-row-inputs: LayerNorm backward\'s dx̂, read only by the kernel of 
   assert.ok([...after.rowFused.values()].filter((h) => h === host).length >= 2, 'the kernel writing dx computes both row sums of the backward');
 });
 
-test('fuse-norm-prologues: on CPU adapters a LayerNorm read by one matmul is computed in its kernel', () => {
+test('fuse-norm-prologues: a LayerNorm read by one matmul is computed in its kernel (on GPUs while the matmul is small)', () => {
   const b = new GraphBuilder();
   const ln = layerNorm(b.input('x', [2, 6, 16]), b.param('g', [16]), b.param('h', [16]), 1e-6);
   b.output('y', linear(ln, b.param('w', [64, 16]), b.param('bias', [64])));
@@ -202,7 +203,16 @@ test('fuse-norm-prologues: on CPU adapters a LayerNorm read by one matmul is com
   assert.ok(before.kernelRoots().length > 1, 'without the pass the norm has kernels of its own');
   assert.equal(cpu.kernelRoots().length, 1, 'one kernel: the matmul');
   assert.deepEqual([...cpu.matmulRowReductions.keys()].map((r) => opOf(graph, r)), ['sum', 'sum'], 'Σx and Σ(x − mean)² per row');
-  assert.equal(gpuPlan.kernelRoots().length, before.kernelRoots().length, 'GPU adapters (the tiled variant) keep the plan');
+  assert.equal(gpuPlan.kernelRoots().length, 1, 'GPU adapters too (the tiled variant computes the statistics per tile)');
+  // On GPUs the statistics recomputed per column tile cost more than the row kernel past
+  // GPU_NORM_PROLOGUE_MAX_FLOPS (ViT-B/16's qkv at batch 32: 22 GFLOP).
+  const big = new GraphBuilder();
+  const lnBig = layerNorm(big.input('x', [32, 197, 768]), big.param('g', [768]), big.param('h', [768]), 1e-6);
+  big.output('y', linear(lnBig, big.param('w', [2304, 768]), big.param('bias', [2304])));
+  const bigGraph = big.build();
+  assert.ok(2 * 32 * 197 * 2304 * 768 > GPU_NORM_PROLOGUE_MAX_FLOPS);
+  assert.equal(planUpTo(bigGraph, 'fuse-norm-prologues', true, OPTS.maxBindings, 'gpu').matmulRowReductions.size, 0, 'GPU: the big matmul keeps its row kernel');
+  assert.equal(planUpTo(bigGraph, 'fuse-norm-prologues', true, OPTS.maxBindings, 'cpu').matmulRowReductions.size, 2, 'CPU adapters have no such limit');
   // Statistics of an expression over three stored rows (block 0: cls | patches + pos) would be
   // recomputed from all three in every column tile: the norm keeps its row kernel.
   const b3 = new GraphBuilder();

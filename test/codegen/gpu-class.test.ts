@@ -24,3 +24,16 @@ for (const kind of ['none', 'fpet', 'tome'] as const) {
     assert.ok(plan.steps.length < plan.kernels.length, 'some kernels share a dispatch');
   });
 }
+
+for (const kind of ['none', 'fpet', 'tome'] as const) {
+  test(`GPU-class forward, ${kind === 'none' ? 'AdaptFormer' : `AdaptFormer + ${kind === 'fpet' ? 'FPET' : 'ToMe'}`}: LayerNorms computed in the tiled matmuls that read them, matches float64`, { timeout: 600_000 }, async () => {
+    const merge = kind === 'none' ? {} : { merge: { ...DEFAULT_MERGE, kind, blocks: kind === 'fpet' ? [1] : [0, 1], r: 3 } };
+    const vit = { ...VIT, dim: 32, heads: 4 };
+    const graph = buildModel({ vit, batch: 3, pet: DEFAULT_PET.adaptformer, ...merge }).graph;
+    const plan = await checkAgainstReference(graph, randomFeeds(graph, 12), { limits: { adapterClass: 'gpu' } });
+    const prologues = plan.kernels.filter((k) => k.config.startsWith('tiled') && k.ir.moduleArrays.some((a) => a.hint === 'stats'));
+    // Block 0's first norm reads cls | patches + pos (three stored rows: it keeps its kernel), as do
+    // ToMe's norms over merged tokens.
+    assert.ok(prologues.length >= (kind === 'tome' ? 2 : 2 * vit.depth - 1), `norm prologues in ${prologues.length} tiled matmuls: ${plan.kernels.map((k) => `${k.name} (${k.config})`).join(', ')}`);
+  });
+}
