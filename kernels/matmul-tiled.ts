@@ -63,13 +63,7 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   let prologueOps = 0;
   const stage = (tile: Buf, rows: number, cols: number, value: TileValue) => stageTile(w, lid, threads, tile, rows, cols, value);
   const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
-  // A normalised row operand (LayerNorm as a prologue): its rows' statistics first, by all threads.
-  const rowReductions = t.plan.matmulRowReductions(root.id).map((id) => t.graph.node(id));
-  // Rows are numbered as the operand's: batch entries, then rows.
-  const batchRow = aBatch.length ? mul(w.linear(aBatch, p.a.type.shape.slice(0, -2)), M) : u32(0);
-  const statisticsFlops = rowReductions.length
-    ? emitTileRowStatistics(t, rowReductions, { lid, threads, rows: BM, first: add(batchRow, m0), flatRow: (r) => add(batchRow, clamp(add(m0, r), Mlive, M)), maxBytes: TILE_STATISTICS_BYTES })
-    : 0;
+  const statisticsFlops = tileRowStatistics(t, p, aBatch, { lid, threads, BM, m0, row: (r) => clamp(add(m0, r), Mlive, M) });
   /** q's product over this workgroup's tile into `into`, k tile by k tile through workgroup memory. */
   const accumulate = (q: MatmulProblem, into: Buf) => {
     const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
@@ -122,6 +116,20 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * (Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads + statisticsFlops),
     config: `tiled ${BM}x${BN}x${bk} reg${tm}x${tn} wg${wx}x${wy}`,
   };
+}
+
+/**
+ * A normalised row operand (LayerNorm as a prologue): the statistics of the workgroup's rows,
+ * computed by all its threads before the k loop (kernels/reduce.ts). Returns their flops per tile.
+ */
+function tileRowStatistics(t: TemplateInput, p: MatmulProblem, aBatch: readonly Expr[], at: { lid: Expr; threads: number; BM: number; m0: Expr; row: (r: Expr) => Expr }): number {
+  const rowReductions = t.plan.matmulRowReductions(t.root.id).map((id) => t.graph.node(id));
+  if (!rowReductions.length) return 0;
+  // Rows are numbered as the operand's: batch entries, then rows.
+  const batchRow = aBatch.length ? mul(t.w.linear(aBatch, p.a.type.shape.slice(0, -2)), p.M) : u32(0);
+  return emitTileRowStatistics(t, rowReductions, {
+    lid: at.lid, threads: at.threads, rows: at.BM, first: add(batchRow, at.m0), flatRow: (r) => add(batchRow, at.row(r)), maxBytes: TILE_STATISTICS_BYTES,
+  });
 }
 
 type TileValue = (r: Expr, c: Expr) => { v: Expr; inside: Expr };

@@ -163,7 +163,8 @@ export function buildVit(b: GraphBuilder, images: Tensor, c: VitConfig, param: (
     if (parallel) out = out.add(parallel);
     s = { ...s, x: out };
   }
-  let feat = layerNorm(s.x, P('norm.weight'), P('norm.bias')).narrow(1, 0, 1).reshape([B, D]);
+  // The head reads the class token only: the final norm (per token) is applied to it alone.
+  let feat = layerNorm(s.x.narrow(1, 0, 1).reshape([B, D]), P('norm.weight'), P('norm.bias'));
   if (c.representationSize > 0) feat = linear(feat, P('pre_logits.fc.weight'), P('pre_logits.fc.bias')).tanh();
   return { logits: linear(feat, P('head.weight'), P('head.bias')), tokenCounts };
 }
