@@ -52,14 +52,20 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 30 }),
 });
 
-function buildCase(c: Case): { graph: Graph; feeds: Record<string, number[]> } {
-  const g = new GraphBuilder();
-  const rng = rngFrom(c.seed);
+/** Graph inputs with uniform random feeds (in [lo, hi], by default [-1, 1]) drawn from `seed`. */
+function randomInputs(g: GraphBuilder, seed: number) {
+  const rng = rngFrom(seed);
   const feeds: Record<string, number[]> = {};
-  const input = (name: string, shape: readonly number[]) => {
-    feeds[name] = uniform(rng, numel(shape), -1, 1);
+  const input = (name: string, shape: readonly number[], lo = -1, hi = 1) => {
+    feeds[name] = uniform(rng, numel(shape), lo, hi);
     return g.input(name, [...shape]);
   };
+  return { feeds, input, rng };
+}
+
+function buildCase(c: Case): { graph: Graph; feeds: Record<string, number[]> } {
+  const g = new GraphBuilder();
+  const { feeds, input } = randomInputs(g, c.seed);
   const aB = c.aBatched ? c.batch : [], bB = c.bBatched ? c.batch : [];
   let a: Tensor;
   switch (c.a) {
@@ -186,12 +192,7 @@ test('split-K: partial products over K chunks plus a reduction match the float64
       }),
       async ({ M, N, T, batch, splits, transposedStore, seed }) => {
         const g = new GraphBuilder();
-        const rng = rngFrom(seed);
-        const feeds: Record<string, number[]> = {};
-        const input = (name: string, shape: number[]) => {
-          feeds[name] = uniform(rng, numel(shape), -1, 1);
-          return g.input(name, shape);
-        };
+        const { feeds, input } = randomInputs(g, seed);
         // dW = dYᵀ·X (tokens contracted), stored transposed or scaled, like a weight gradient.
         const dy = input('dy', [...batch, T, M]), x = input('x', [...batch, T, N]);
         const w = dy.transpose().matmul(x);
@@ -267,12 +268,7 @@ test('matmul over a concatenation along k (pads summed, as a sliced product\'s g
       }),
       async ({ M, N, parts, form, expr, bias, weight, seed }) => {
         const g = new GraphBuilder();
-        const rng = rngFrom(seed);
-        const feeds: Record<string, number[]> = {};
-        const input = (name: string, shape: number[]) => {
-          feeds[name] = uniform(rng, numel(shape), -1, 1);
-          return g.input(name, shape);
-        };
+        const { feeds, input, rng } = randomInputs(g, seed);
         const K = parts.reduce((s, p) => s + p, 0);
         // Parts: inputs, some through an expression (computed where the matmul reads them).
         const xs = parts.map((p, i) => (expr && i % 2 === 1 ? input(`p${i}`, [M, p]).tanh() : input(`p${i}`, [M, p])));
@@ -329,12 +325,7 @@ test('tiled: a LayerNorm computed in the matmul (its rows\' statistics per tile,
       }),
       async (c) => {
         const g = new GraphBuilder();
-        const rng = rngFrom(c.seed);
-        const feeds: Record<string, number[]> = {};
-        const input = (name: string, shape: readonly number[], lo = -1, hi = 1) => {
-          feeds[name] = uniform(rng, numel(shape), lo, hi);
-          return g.input(name, [...shape]);
-        };
+        const { feeds, input } = randomInputs(g, c.seed);
         // Rows far from 0 (the residual stream): the shifted moments keep their digits.
         let x = input('x', [...c.batch, c.M, c.K], c.offset - 1, c.offset + 1);
         if (c.residual) x = x.add(input('r', [...c.batch, c.M, c.K]));
