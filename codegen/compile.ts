@@ -211,6 +211,13 @@ export interface CompileOptions {
    */
   readonly hoistParameterWork?: boolean;
   /**
+   * [output, parameter] pairs copied over the parameters at the end of every step (a training
+   * step's updated parameters and optimizer state). The plan writes an output directly over its
+   * parameter's buffer where that is safe (fusion pass write-back-in-place); a Program copies the
+   * others. The same pairs go to Program.create.
+   */
+  readonly writeBack?: readonly (readonly [string, string])[];
+  /**
    * Where norms are computed in matmul prologues (CPU adapters), fold their affine into the
    * frozen weights of the matmuls reading them (codegen/norm-affine.ts). Default true.
    */
@@ -234,7 +241,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const specialize = opts.specialize ?? 'rows';
   const hoist = opts.hoistParameterWork ?? true;
   const fold = fuse && limits.adapterClass === 'cpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.foldNormAffine ?? true);
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${JSON.stringify(limits)}|${variantKey}|${split}|${structureKey(graph)}`;
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${JSON.stringify(limits)}|${variantKey}|${split}|${JSON.stringify(opts.writeBack ?? [])}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
@@ -242,7 +249,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const folded = (fold ? foldNormAffine(computed) : undefined) ?? computed;
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(folded, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? folded, passes, { fuse, batch, hoist }, limits, chooser, specialize, t0);
+  const plan = compileUncached(splitGraph ?? folded, passes, { fuse, batch, hoist, writeBack: opts.writeBack }, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -286,8 +293,8 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fuse: boolean; batch: boolean; hoist: boolean }, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
-  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass }, passes);
+function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fuse: boolean; batch: boolean; hoist: boolean; writeBack?: CompileOptions['writeBack'] }, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
+  const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass, writeBack: how.writeBack }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
     maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
@@ -499,8 +506,9 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
       arena: 'work', offset: p.offset, bytes: p.bytes, shape: n.type.shape, dtype: n.type.dtype, storage: id,
     });
   }
-  // A reshape sharing its input's buffer is that tensor under another shape (and maybe a name).
-  for (const [r, x] of fusion.aliasOf) {
+  // A reshape sharing its input's buffer is that tensor under another shape (and maybe a name);
+  // an update written over its parameter is the parameter's buffer.
+  for (const [r, x] of [...fusion.aliasOf, ...fusion.writtenOver]) {
     const t = tensors.get(x);
     const n = graph.node(r);
     if (t) tensors.set(r, { ...t, node: r, name: outputName.get(r), role: outputName.has(r) ? 'output' : 'intermediate', shape: n.type.shape });

@@ -181,9 +181,12 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   private binding(id: number, write: boolean, views: Map<number, Buf>, elem: Ty): Buf {
     id = this.fusion.storage(id);
     const prev = views.get(id);
+    // A parameter read, then written over (an update written back in place), is bound read_write.
+    if (prev && write) prev.access = 'read_write';
     if (prev) return prev;
     const b = new Buf('storage', 'buf', elem, undefined, id);
-    if (write || !BUFFER_LEAVES.has(this.graph.node(id).op)) b.access = 'read_write';
+    const op = this.graph.node(id).op;
+    if (write || !BUFFER_LEAVES.has(op) || (this.fusion.writesParameters && op !== 'input')) b.access = 'read_write';
     views.set(id, b);
     this.storage.push(b);
     return b;

@@ -9,6 +9,12 @@ export interface FusionState {
   isMaterialized(id: number): boolean;
   /** The node whose buffer holds `id` (itself, or the input of a buffer-sharing reshape). */
   storage(id: number): number;
+  /**
+   * Whether kernels write over parameters (updates written back in place): every binding of the
+   * parameter arena is then read_write, since WebGPU forbids a writable and a read-only use of one
+   * buffer in the same dispatch.
+   */
+  readonly writesParameters?: boolean;
 }
 
 /**

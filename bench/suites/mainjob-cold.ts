@@ -16,7 +16,7 @@ const out: Record<string, number> = {};
 let kernels = 0;
 for (const mode of ['train', 'infer'] as const) {
   const job = jobGraph('fpet', mode);
-  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), specialize });
+  const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), specialize, writeBack: job.writeBack });
   const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
   exe.write(job.feeds);
   out[mode] = await exe.warmup();

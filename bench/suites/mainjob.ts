@@ -128,10 +128,10 @@ async function runMode(ctx: SuiteContext, mode: JobMode, problems: string[]): Pr
     for (const { method, specialize } of JOB_VARIANTS) {
       const job = jobGraph(method, mode);
       const t0 = performance.now();
-      let plan = compileGraph(job.graph, { limits: ctx.limits, specialize });
+      let plan = compileGraph(job.graph, { limits: ctx.limits, specialize, writeBack: job.writeBack });
       // The variants compile() would use: the tuner's choices (quick, per-adapter cache).
       const tune = await tunePlan(gpu, plan, { mode: 'quick' }, Program);
-      if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, specialize, matmulVariant: tune.chooser, variantKey: tune.key });
+      if (Object.keys(tune.entries).length) plan = compileGraph(job.graph, { limits: ctx.limits, specialize, writeBack: job.writeBack, matmulVariant: tune.chooser, variantKey: tune.key });
       const codegenMs = performance.now() - t0 - tune.ms;
       const exe = await Program.create(gpu, plan, { writeBack: job.writeBack });
       exe.write(job.feeds);

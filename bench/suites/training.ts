@@ -64,7 +64,7 @@ function buildStep(ctx: SuiteContext, method: TrainMethod, batch: number): Built
   const t0 = performance.now();
   const model = buildModel(spec);
   const { graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, ADAMW_DEFAULTS);
-  const plan = compileGraph(graph, { limits: ctx.limits });
+  const plan = compileGraph(graph, { limits: ctx.limits, writeBack });
   const compileMs = performance.now() - t0;
   const weights = initialWeights(spec, 99);
   const vit = spec.vit;

@@ -5,7 +5,7 @@
 // plan is another list, chosen by the caller (UNFUSED_PASSES: one kernel per op).
 
 import type { Graph } from '../../src/core/ir/graph.ts';
-import { ALIAS_STORED_RESHAPES } from './aliases.ts';
+import { ALIAS_STORED_RESHAPES, WRITE_BACK_IN_PLACE } from './aliases.ts';
 import { FUSE_ATTENTION } from './attention.ts';
 import { JOIN_ATTENTION_LSE, STORE_ATTENTION_BACKWARD_INPUTS } from './attention-backward.ts';
 import { ENFORCE_BINDING_LIMITS } from './binding-limits.ts';
@@ -43,6 +43,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   GROUP_SIBLINGS,
   JOIN_ATTENTION_LSE,
   ALIAS_STORED_RESHAPES,
+  WRITE_BACK_IN_PLACE,
 ];
 
 /** One kernel per op (pure renamings aside): the baseline fusion is measured against. */

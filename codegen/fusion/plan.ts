@@ -32,6 +32,8 @@ export interface FusionOptions {
   readonly maxWorkgroupsPerDimension?: number;
   /** The adapter's class: some fusions suit only the kernel designs used on CPU adapters. */
   readonly adapterClass?: 'cpu' | 'gpu';
+  /** [output, parameter] pairs the caller copies over the parameter after every step (CompileOptions.writeBack). */
+  readonly writeBack?: readonly (readonly [string, string])[];
 }
 
 /** The fusion decisions for one graph: what is stored, and which kernel computes what in place. */
@@ -48,6 +50,8 @@ export class FusionPlan {
   readonly anchorOf = new Map<number, number>();
   /** Reshapes that share their input's buffer (same elements, same order): reshape -> stored input. */
   readonly aliasOf = new Map<number, number>();
+  /** Outputs their kernel writes over a parameter's buffer (an update written back in place): output -> parameter. */
+  readonly writtenOver = new Map<number, number>();
   /** Map kernels that also compute and write other roots of the same shape (horizontal fusion). */
   readonly siblings = new Map<number, number[]>();
   /** Attention fused into one kernel: the P·V matmul -> the pattern around it (see matchAttention). */
@@ -71,9 +75,14 @@ export class FusionPlan {
     return this.roots().filter((n) => !this.joined.has(n.id) && !this.aliasOf.has(n.id));
   }
 
+  /** Whether some kernel writes over a parameter's buffer (writtenOver). */
+  get writesParameters(): boolean {
+    return this.writtenOver.size > 0;
+  }
+
   /** The node whose buffer holds `id`'s values. */
   storage(id: number): number {
-    return this.aliasOf.get(id) ?? id;
+    return this.aliasOf.get(id) ?? this.writtenOver.get(id) ?? id;
   }
 
   /** `root` will also be computed and written by the kernel of `leader`. */

@@ -40,11 +40,6 @@ export function isCpuAdapter(ctx: GpuContext): boolean {
 /** Options of `compile`: code generation, parameters written back each step, and matmul tuning. */
 export interface ProgramOptions extends CompileOptions {
   /**
-   * [output, parameter] pairs copied at the end of every step (in the same command buffer), so
-   * updated parameters and optimizer state stay on the GPU between steps.
-   */
-  readonly writeBack?: readonly (readonly [string, string])[];
-  /**
    * Matmul variant tuning on this device (src/core/runtime/tune.ts): 'off' (heuristic defaults),
    * 'quick' (time-bounded search of what the per-adapter cache lacks), 'full'. Default 'off'
    * (deterministic kernels); the command line asks for 'quick'. Ignored when `matmulVariant` is
@@ -152,6 +147,8 @@ export class Program {
     private readonly steps: readonly Step[],
     private readonly byName: ReadonlyMap<string, PlanTensor>,
     private readonly copies: readonly { from: PlanTensor; to: PlanTensor }[],
+    /** Parameters each step changes: copied over, or written in place by the plan's kernels. */
+    private readonly updatedParams: readonly number[],
     /** Milliseconds spent creating the pipelines (all of them, concurrently). */
     readonly pipelineMs: number,
   ) {}
@@ -170,6 +167,9 @@ export class Program {
       if (from.bytes !== to.bytes) throw new Error(`write-back: "${out}" (${from.bytes} bytes) does not fit "${param}" (${to.bytes} bytes)`);
       return { from, to };
     });
+    // Outputs the plan writes over their parameter (CompileOptions.writeBack) need no copy.
+    const inPlace = (from: PlanTensor, to: PlanTensor) => from.arena === to.arena && from.offset === to.offset;
+    const updated = [...new Set([...copies.map((c) => c.to.node), ...[...plan.tensors.values()].filter((t) => t.role === 'output' && t.storage !== t.node && plan.tensors.get(t.storage)?.role === 'param').map((t) => t.storage)])];
     const { device } = ctx;
     return withErrorScope(device, async () => {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
@@ -194,7 +194,7 @@ export class Program {
           });
           return { kernel, pipeline, bindGroup, ...(parameterDerived ? { parameterDerived } : {}) };
         });
-        const program = new Program(ctx, plan, arenas, steps, byName, copies, pipelineMs);
+        const program = new Program(ctx, plan, arenas, steps, byName, copies.filter((c) => !inPlace(c.from, c.to)), updated, pipelineMs);
         // Constants folded into the code have no buffer.
         for (const n of plan.graph.nodesOf('constant')) {
           const t = plan.tensors.get(n.id);
@@ -299,7 +299,7 @@ export class Program {
     }
     pass.end();
     for (const c of this.copies) encoder.copyBufferToBuffer(this.arenas[c.from.arena], c.from.offset, this.arenas[c.to.arena], c.to.offset, c.to.bytes);
-    this.changedParams = new Set(this.copies.map((c) => c.to.node));
+    this.changedParams = new Set(this.updatedParams);
   }
 
   /** Submits one step. */

@@ -44,8 +44,10 @@ export default defineCommand({
     checkOutputDir(a.out, '--out');
     const model = buildModel(a.mode === 'forward' ? spec : { ...spec, training: { dropout: 0.1, dropPath: 0.1 } });
     let graph = model.graph;
+    let writeBack: readonly (readonly [string, string])[] = [];
     if (a.mode !== 'forward') graph = gradients(graph, { loss: 'loss' });
-    if (a.mode === 'train-step') graph = withAdamW(graph, model.trainable).graph;
+    // A training step as training compiles it: the updates written back over the parameters.
+    if (a.mode === 'train-step') ({ graph, writeBack } = withAdamW(graph, model.trainable));
 
     // The device, when there is one: its limits shape the kernels, and it validates them.
     let ctx: GpuContext | undefined;
@@ -62,10 +64,10 @@ export default defineCommand({
     // plans use the heuristic defaults.
     const tuneMode = a.tune as TuneMode;
     const specialize = a.specialize as Specialize;
-    let plan = compileGraph(graph, { fuse: !a.unfused, limits, specialize });
+    let plan = compileGraph(graph, { fuse: !a.unfused, limits, specialize, writeBack });
     let tuned = '';
     if (ctx && a.target === 'device' && tuneMode !== 'off' && !a.unfused) {
-      const t = await compileTuned(graph, ctx, { fuse: true, limits, specialize }, { mode: tuneMode }, Program);
+      const t = await compileTuned(graph, ctx, { fuse: true, limits, specialize, writeBack }, { mode: tuneMode }, Program);
       plan = t.plan;
       tuned = describeTune(t.tune);
     }
