@@ -117,6 +117,10 @@ function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeli
   return p;
 }
 
+/** Parameters the plan's kernels write over (updates written back in place: CompileOptions.writeBack). */
+const paramsWrittenOver = (plan: CompiledPlan): number[] =>
+  [...plan.tensors.values()].filter((t) => t.role === 'output' && t.storage !== t.node && plan.tensors.get(t.storage)?.role === 'param').map((t) => t.storage);
+
 /** What a failing Program.create was allocating: arenas and the largest tensor (GPU errors name the kernel by its label). */
 function describeProgramSize(plan: CompiledPlan): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
@@ -169,7 +173,7 @@ export class Program {
     });
     // Outputs the plan writes over their parameter (CompileOptions.writeBack) need no copy.
     const inPlace = (from: PlanTensor, to: PlanTensor) => from.arena === to.arena && from.offset === to.offset;
-    const updated = [...new Set([...copies.map((c) => c.to.node), ...[...plan.tensors.values()].filter((t) => t.role === 'output' && t.storage !== t.node && plan.tensors.get(t.storage)?.role === 'param').map((t) => t.storage)])];
+    const updated = [...new Set([...copies.map((c) => c.to.node), ...paramsWrittenOver(plan)])];
     const { device } = ctx;
     return withErrorScope(device, async () => {
       const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
