@@ -355,42 +355,31 @@ function emitTilePass(s: TileStatistics, p: TilePass, slot: number): number {
   const { t: { w }, tile, P, n } = s;
   const vec = n % 4 === 0, step = vec ? 4 : 1, last = s.prefix.length;
   const at = (j: Expr): Index => [...s.prefix, j];
-  const zero = (e: Expr) => (vec ? splat(e) : e);
-  const accs = p.pass.map((q) => w.variable(zero(combiner(q).init)));
-  const shifted = p.moments.map((mo) => ({ mo, x0: w.let(w.value(mo.x, at(u32(0))), 'x0'), sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') }));
-  const ops = w.loop('j', mul(s.share, step), n, P * step, (j) => {
-    const v = (id: number) => (vec ? w.vec4(id, at(j), last) : w.value(id, at(j)));
-    p.pass.forEach((q, i) => w.assign(accs[i]!, combiner(q).step(accs[i]!.ref, v(q.inputs[0]!))));
-    for (const m of shifted) {
-      const y = w.let(sub(v(m.mo.x), zero(m.x0)), 'y');
-      w.assign(m.sy, add(m.sy.ref, y));
-      w.assign(m.qy, add(m.qy.ref, mul(y, y)));
-    }
-  });
+  const acc = passAccumulators(w, p.pass, p.moments, vec, (x) => w.value(x, at(u32(0))));
+  const ops = w.loop('j', mul(s.share, step), n, P * step, (j) => accumulate(w, acc, (id) => (vec ? w.vec4(id, at(j), last) : w.value(id, at(j)))));
   const shares = [
-    ...p.pass.map((q, i) => ({ combine: combiner(q).step, value: vec ? hcombine(q, accs[i]!.ref) : accs[i]!.ref })),
-    ...shifted.flatMap((m) => [m.sy, m.qy].map((acc) => ({ combine: add, value: vec ? laneSum(acc.ref) : acc.ref }))),
+    ...p.pass.map((q, i) => ({ combine: combiner(q).step, value: vec ? hcombine(q, acc.accs[i]!.ref) : acc.accs[i]!.ref })),
+    ...acc.shifted.flatMap((m) => [m.sy, m.qy].map((v) => ({ combine: add, value: vec ? laneSum(v.ref) : v.ref }))),
   ];
   shares.forEach((sh, i) => w.store(s.shares, add(i * tile.threads, tile.lid), sh.value));
   w.barrier();
   w.when(compare('eq', s.share, 0), () => {
     const total = shares.map((sh, i) => {
-      let acc = load(s.shares, add(i * tile.threads, mul(s.r, P)));
-      for (let k = 1; k < P; k++) acc = sh.combine(acc, load(s.shares, add(i * tile.threads, add(mul(s.r, P), k))));
-      return w.let(acc, 'tot');
+      let sum = load(s.shares, add(i * tile.threads, mul(s.r, P)));
+      for (let k = 1; k < P; k++) sum = sh.combine(sum, load(s.shares, add(i * tile.threads, add(mul(s.r, P), k))));
+      return w.let(sum, 'tot');
     });
     const put = (at: number, v: Expr) => w.store(s.results, add(at * tile.rows, s.r), v);
     p.pass.forEach((_, i) => put(slot + i, total[i]!));
-    shifted.forEach((m, i) => {
-      const [sy, qy] = [total[p.pass.length + 2 * i]!, total[p.pass.length + 2 * i + 1]!];
-      // As provideCentredMoment: t = mean − x₀, Σ(x − mean)² = Σy² − 2t·Σy + n·t².
-      const tm = w.let(mul(f32(m.mo.scale), sy), 't');
-      put(slot + p.pass.length + 2 * i, add(m.x0, tm));
-      put(slot + p.pass.length + 2 * i + 1, max(add(sub(qy, mul(mul(f32(2), tm), sy)), mul(mul(f32(n), tm), tm)), f32(0)));
+    acc.shifted.forEach((m, i) => {
+      const base = slot + p.pass.length + 2 * i;
+      const moment = momentFromShifted(w, m.mo, n, m.x0, total[base - slot]!, total[base - slot + 1]!);
+      put(base, moment.mean);
+      put(base + 1, moment.centred);
     });
   });
   w.barrier();
-  return tile.rows * n * ((vec ? ops / 4 : ops) + p.pass.length + 3 * shifted.length);
+  return tile.rows * n * ((vec ? ops / 4 : ops) + p.pass.length + 3 * acc.shifted.length);
 }
 
 /**
@@ -414,30 +403,55 @@ interface ShiftedSums {
 /** One loop over the row for `pass` (and the shifted sums of `moments`, and the root when `writesRoot`); provides the results. Returns its flops. */
 function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly CentredMoment[], writesRoot: boolean): number {
   const { w, n, rows, vec, last } = k;
-  const zero = (e: Expr) => (vec ? splat(e) : e);
-  const accs = pass.map((r) => w.variable(zero(combiner(r).init)));
-  // Shifted sums Σ(x − x₀) and Σ(x − x₀)² for the moments whose Σx this pass computes.
-  const shifted = moments.map((mo): ShiftedSums => {
-    const x0 = w.let(w.value(mo.x, rowAt(k, u32(0))), 'x0');
-    return { mo, x0, sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') };
-  });
+  const acc = passAccumulators(w, pass, moments, vec, (x) => w.value(x, rowAt(k, u32(0))));
   const ops = w.loop('j', 0, n, vec ? 4 : 1, (j) => {
     if (writesRoot) writeRootAt(k, j);
-    const at = (id: number) => (vec ? w.vec4(id, rowAt(k, j), last) : w.value(id, rowAt(k, j)));
-    pass.forEach((r, i) => w.assign(accs[i]!, combiner(r).step(accs[i]!.ref, at(r.inputs[0]!))));
-    for (const s of shifted) {
-      const y = w.let(sub(at(s.mo.x), zero(s.x0)), 'y');
-      w.assign(s.sy, add(s.sy.ref, y));
-      w.assign(s.qy, add(s.qy.ref, mul(y, y)));
-    }
+    accumulate(w, acc, (id) => (vec ? w.vec4(id, rowAt(k, j), last) : w.value(id, rowAt(k, j))));
   });
   pass.forEach((r, i) => {
-    const result = w.let(vec ? hcombine(r, accs[i]!.ref) : accs[i]!.ref, 'r');
+    const result = w.let(vec ? hcombine(r, acc.accs[i]!.ref) : acc.accs[i]!.ref, 'r');
     provideRow(w, k.prefix, r, result);
     storeIfRead(w, k.plan, k.root, r, k.row, result);
   });
-  for (const s of shifted) provideCentredMoment(k, s);
-  return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * shifted.length);
+  for (const s of acc.shifted) provideCentredMoment(k, s);
+  return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * acc.shifted.length);
+}
+
+/** A pass's accumulators over a row: one per reduction, and the shifted sums of the moments whose Σx it computes. */
+interface PassAccumulators {
+  readonly pass: readonly Node[];
+  readonly accs: readonly Variable[];
+  readonly shifted: readonly ShiftedSums[];
+  readonly vec: boolean;
+}
+
+/** The accumulators of `pass` (vec4s when `vec`), each moment's shift x₀ read by `firstOf(x)`: its row's first element. */
+function passAccumulators(w: KernelBuilder, pass: readonly Node[], moments: readonly CentredMoment[], vec: boolean, firstOf: (x: number) => Expr): PassAccumulators {
+  const zero = (e: Expr) => (vec ? splat(e) : e);
+  return {
+    pass, vec,
+    accs: pass.map((r) => w.variable(zero(combiner(r).init))),
+    shifted: moments.map((mo) => ({ mo, x0: w.let(firstOf(mo.x), 'x0'), sy: w.variable(zero(f32(0)), 'sy'), qy: w.variable(zero(f32(0)), 'qy') })),
+  };
+}
+
+/** Adds one element (or vec4) of the row, read by `v`, to every accumulator of the pass. */
+function accumulate(w: KernelBuilder, a: PassAccumulators, v: (id: number) => Expr): void {
+  a.pass.forEach((r, i) => w.assign(a.accs[i]!, combiner(r).step(a.accs[i]!.ref, v(r.inputs[0]!))));
+  for (const s of a.shifted) {
+    const y = w.let(sub(v(s.mo.x), a.vec ? splat(s.x0) : s.x0), 'y');
+    w.assign(s.sy, add(s.sy.ref, y));
+    w.assign(s.qy, add(s.qy.ref, mul(y, y)));
+  }
+}
+
+/**
+ * The mean and Σ(x − mean)² of a row of n from its shifted sums Σy, Σy² (y = x − x₀): with
+ * t = mean − x₀ = c·Σy (exact digits where c·Σx − x₀ would cancel), Σ(x − m)² = Σy² − 2t·Σy + n·t².
+ */
+function momentFromShifted(w: KernelBuilder, mo: CentredMoment, n: number, x0: Expr, sy: Expr, qy: Expr): { mean: Expr; centred: Expr } {
+  const t = w.let(mul(f32(mo.scale), sy), 't');
+  return { mean: add(x0, t), centred: max(add(sub(qy, mul(mul(f32(2), t), sy)), mul(mul(f32(n), t), t)), f32(0)) };
 }
 
 /** Computes and stores the root at element j of the lane's row (four elements when rows are vectors); later reads there use the value. */
@@ -458,15 +472,12 @@ function writeRootAt(k: RowLanes, j: Expr): void {
 /** Provides a centred moment from its shifted sums and its Σx. */
 function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
   const { w, graph, n, vec, prefix } = k;
-  // With m = c·Σx and t = m − x₀: Σ(x − m)² = Σy² − 2t·Σy + n·t², y = x − x₀.
   const sy = w.let(vec ? laneSum(s.sy.ref) : s.sy.ref, 'sy');
   const qy = w.let(vec ? laneSum(s.qy.ref) : s.qy.ref, 'qy');
-  // t = mean − x₀ from the shifted sum: exact digits where c·Σx − x₀ would cancel.
-  const t = w.let(mul(f32(s.mo.scale), sy), 't');
+  const m = momentFromShifted(w, s.mo, n, s.x0, sy, qy);
   const meanNode = graph.node(s.mo.mean);
-  if (!k.plan.stored(meanNode.id)) provideRow(w, prefix, meanNode, w.let(add(s.x0, t), 'mean'));
-  const moment = add(sub(qy, mul(mul(f32(2), t), sy)), mul(mul(f32(n), t), t));
-  const centred = graph.node(s.mo.centred), result = w.let(max(moment, f32(0)), 'r');
+  if (!k.plan.stored(meanNode.id)) provideRow(w, prefix, meanNode, w.let(m.mean, 'mean'));
+  const centred = graph.node(s.mo.centred), result = w.let(m.centred, 'r');
   provideRow(w, prefix, centred, result);
   storeIfRead(w, k.plan, k.root, centred, k.row, result);
 }
