@@ -9,7 +9,7 @@
 //    turn out not to fit together (their dispatches then run one after the other, still correct).
 
 import { u32, add, mul, div, mod, sub, ge, lt, and, or, bool, local, builtin, isZero } from '../kernels/alu.ts';
-import { BOOL, Buf, Local, U32, childrenOf, mapExprs, withBody, type AluOp, type Expr, type KernelIR, type Stmt, type StmtOf } from '../kernels/ir.ts';
+import { BOOL, Buf, Local, U32, agreeOnAccess, childrenOf, mapExprs, withBody, type AluOp, type Expr, type KernelIR, type Stmt, type StmtOf } from '../kernels/ir.ts';
 import { pruneBindings, vectorBindings } from './passes/bindings.ts';
 import { rewriter } from './passes/tree.ts';
 
@@ -38,12 +38,23 @@ export const MAX_BATCH_PARTS = 6;
 const WINDOW = 4;
 
 /**
+ * Kernel `index` rendered with `invocations` invocations per workgroup, where it has such a form
+ * (a small tiled matmul in a narrower workgroup), else undefined. Lets a kernel join a batch of
+ * another workgroup size: an attention kernel's one-subgroup workgroup beside the matmul of a
+ * merge metric computed from the same keys.
+ */
+export type ReshapeForBatch = (index: number, invocations: number) => BatchCandidate | undefined;
+
+/**
  * Groups kernels (given in a valid launch order) into batches of mutually independent kernels
  * with as many invocations per workgroup that fit one dispatch's limits. A kernel joins the earliest batch,
- * among the last WINDOW, that comes after every batch writing what it reads. Returns the batches
- * in launch order, each a list of kernel indices in their original order.
+ * among the last WINDOW, that comes after every batch writing what it reads; where its own
+ * workgroup size differs from the batch's, `reshape` may offer a form with the batch's (the
+ * caller then renders the kernel so: see `reshapedMembers`). Returns the batches in launch order,
+ * each a list of kernel indices in their original order.
  */
-export function scheduleBatches(kernels: readonly BatchCandidate[], limits: BatchLimits): number[][] {
+export function scheduleBatches(kernels: readonly BatchCandidate[], limits: BatchLimits, reshape?: ReshapeForBatch): number[][] {
+  const placed = [...kernels];
   const batches: number[][] = [];
   const writtenIn = new Map<number, number>(); // tensor -> last batch writing it
   const readIn = new Map<number, number>(); // tensor -> last batch reading it
@@ -56,7 +67,11 @@ export function scheduleBatches(kernels: readonly BatchCandidate[], limits: Batc
     for (const t of k.writes) earliest = Math.max(earliest, after(writtenIn.get(t)), after(readIn.get(t)));
     let chosen = -1;
     for (let b = Math.max(earliest, batches.length - WINDOW); b < batches.length; b++) {
-      if (fits(batches[b]!.map((j) => kernels[j]!), k, limits)) {
+      const members = batches[b]!.map((j) => placed[j]!);
+      const size = invocations(members[0]!.workgroupSize);
+      const form = size === invocations(k.workgroupSize) ? k : reshape?.(i, size);
+      if (form && fits(members, form, limits)) {
+        placed[i] = form;
         chosen = b;
         break;
       }
@@ -86,7 +101,20 @@ function fits(batch: readonly BatchCandidate[], k: BatchCandidate, limits: Batch
 }
 
 /** Invocations per workgroup: parts of one dispatch need as many, whatever the workgroup's shape. */
-const invocations = (size: readonly number[]): number => size[0]! * size[1]! * size[2]!;
+export const invocations = (size: readonly number[]): number => size[0]! * size[1]! * size[2]!;
+
+/**
+ * The members of `batches` that scheduleBatches placed through `reshape`: kernel index → the
+ * invocations per workgroup of its batch (its first member's, which never reshapes).
+ */
+export function reshapedMembers(kernels: readonly { readonly workgroupSize: readonly number[] }[], batches: readonly (readonly number[])[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const b of batches) {
+    const size = invocations(kernels[b[0]!]!.workgroupSize);
+    for (const i of b.slice(1)) if (invocations(kernels[i]!.workgroupSize) !== size) out.set(i, size);
+  }
+  return out;
+}
 
 /** Bytes of workgroup memory a kernel tree declares. */
 export const workgroupBytes = (ir: KernelIR): number =>
@@ -120,11 +148,12 @@ export function batchKernels(parts: readonly BatchPart[], limits: BatchLimits): 
   for (const p of parts) {
     for (const b of p.ir.storage) {
       const key = viewKey(b);
-      const s = shared.get(key) ?? new Buf('storage', b.hint, b.elem, undefined, b.tensor);
+      const s = shared.get(key) ?? new Buf('storage', b.hint, b.elem, undefined, b.tensor, undefined, b.arena);
       if (b.access === 'read_write') s.access = 'read_write';
       shared.set(key, s);
     }
   }
+  agreeOnAccess([...shared.values()]);
   if (new Set(parts.flatMap((p) => p.ir.storage.map((b) => b.tensor))).size > limits.maxStorageBuffersPerShaderStage) return undefined;
   const total = parts.reduce((s, p) => s + count(p.dispatch), 0);
   const max = limits.maxComputeWorkgroupsPerDimension;

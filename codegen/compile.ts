@@ -24,10 +24,14 @@ export type { Specialize };
 import { kernelPasses, optimizeKernel, type KernelPass } from './passes/index.ts';
 import { kernelHeader, printKernel } from './print.ts';
 import { kernelAccess, launchBatches, planSteps, stepRuns, type PlanStep } from './steps.ts';
+import { invocations, reshapedMembers } from './batch.ts';
 import { leafKind, parameterDerived } from './parameter-derived.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
 import { BUFFER_LEAVES, FUSE_NORM_PROLOGUES, FUSION_PASSES, planFusion, UNFUSED_PASSES, type FusionPass, type FusionPlan } from './fusion/index.ts';
 import { alignUp, planMemory, type MemoryPlan } from './memory.ts';
+import { arenaOf, type Arena } from './stored.ts';
+
+export type { Arena } from './stored.ts';
 
 export type { PlanStep } from './steps.ts';
 
@@ -72,12 +76,6 @@ export const GPU_CLASS_LIMITS: CodegenLimits = {
   subgroupSize: 32,
   adapterClass: 'gpu',
 };
-
-/**
- * The device buffers a plan places tensors in: `params` (parameters and constants), `inputs` (fed
- * each run) and `work` (everything kernels write, bytes reused per the memory plan).
- */
-export type Arena = 'params' | 'inputs' | 'work';
 
 /** Where one tensor of a plan lives: its arena, byte offset and size, and what it holds. */
 export interface PlanTensor {
@@ -140,7 +138,21 @@ export interface MatmulKernelInfo {
   readonly signature: MatmulSignature;
   readonly variant: MatmulVariant;
   readonly offered: readonly MatmulVariant[];
+  /**
+   * Why this variant: the adapter class's default, the chooser's pick (the tuner's), or the
+   * default in a narrower workgroup so that it shares a dispatch (RESHAPE_FOR_BATCH_MAX_FLOPS).
+   */
+  readonly source: 'default' | 'chooser' | 'batch';
 }
+
+/**
+ * Up to this many FLOPs a default tiled matmul may run in a narrower workgroup to share a
+ * dispatch with a kernel of that size (a merge metric's adapter beside the attention reading the
+ * same keys). Such a matmul takes a few µs on a GPU, less than the ~25 µs launch it saves, however
+ * its workgroup is shaped; the backbone's matmuls (≥ 0.1 GFLOP from vit-mnist's qkv at batch 100
+ * up) keep their shape.
+ */
+export const RESHAPE_FOR_BATCH_MAX_FLOPS = 1e8;
 
 /** Picks a matmul variant for a kernel (undefined: the default). */
 export type MatmulChooser = (signature: MatmulSignature, offered: readonly MatmulVariant[]) => MatmulVariant | undefined;
@@ -306,6 +318,12 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, specialize, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
+  const narrowed = new Map<string, Generated | undefined>();
+  const reshape = (i: number, size: number) => {
+    const key = `${i}:${size}`;
+    if (!narrowed.has(key)) narrowed.set(key, reshapedForBatch(rc, kernels[i]!, size));
+    return narrowed.get(key);
+  };
   const storage = (id: number) => fusion.storage(id);
   const derived = how.hoist ? parameterDerived(kernels.map((k) => kernelAccess(k, storage)), (t) => leafKind(graph.node(t).op)) : new Map<number, ReadonlySet<number>>();
   // Parameter-derived kernels first, batched among themselves only, and only where a trainable
@@ -314,7 +332,8 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const trainable = (i: number) => [...derived.get(i)!].some((t) => (graph.node(t).attrs as { trainable?: boolean }).trainable);
   const once = [...derived.keys()].filter((i) => !trainable(i));
   const groups = [[...derived.keys()].filter(trainable), kernels.map((_, i) => i).filter((i) => !derived.has(i))];
-  const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch).map((b) => b.map((j) => g[j]!)))];
+  const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch, (j, size) => reshape(g[j]!, size)).map((b) => b.map((j) => g[j]!)))];
+  for (const [i, size] of reshapedMembers(kernels, batches)) kernels[i] = reshape(i, size)!;
   const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0);
   renderContexts.set(plan, rc);
   return plan;
@@ -392,7 +411,11 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
   readonly kind: KernelKind;
 }
 
-function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant']): Generated {
+/**
+ * Renders kernel `root`. `maxInvocations` (a matmul's default variant only) narrows its
+ * workgroup, for a batch of that size (reshapedForBatch).
+ */
+function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], maxInvocations?: number): Generated {
   // Between kernels no expression key is held: the one place the intern table may start afresh.
   restartInterningIfFull();
   const { graph, fusion, view, limits } = rc;
@@ -402,11 +425,12 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;
   if (chosenTemplate === 'matmul') {
-    const offered = offeredVariants(matmulProblem(input), limits, { rowStatistics: view.matmulRowReductions(root.id).length > 0, secondProduct: view.secondProduct(root.id) !== undefined });
+    const offered = offeredFor(input, limits);
     const signature = matmulSignature(input);
     const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
-    const variant = chosen ?? defaultVariant(offered, rc.adapter);
-    matmul = { signature, variant, offered };
+    const narrowed = chosen || maxInvocations === undefined ? undefined : narrowedVariant(input, { ...limits, maxInvocationsPerWorkgroup: maxInvocations });
+    const variant = chosen ?? narrowed ?? defaultVariant(offered, rc.adapter);
+    matmul = { signature, variant, offered, source: chosen ? 'chooser' : narrowed ? 'batch' : 'default' };
     // A specialised variant (the tuner's choice where it measured a gain): every size a constant.
     if (variant.specialized && rc.specialize !== 'all') input = { ...input, w: (w = new KernelWriter(graph, fusion, 'all')) };
     t = renderMatmul(input, variant);
@@ -426,6 +450,24 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
     ...(matmul ? { matmul } : {}),
     ir,
   };
+}
+
+/** The matmul variants that may render kernel `t` within `limits`. */
+const offeredFor = (t: TemplateInput, limits: TemplateLimits): MatmulVariant[] =>
+  offeredVariants(matmulProblem(t), limits, { rowStatistics: t.plan.matmulRowReductions(t.root.id).length > 0, secondProduct: t.plan.secondProduct(t.root.id) !== undefined });
+
+/** The tiled variant of matmul kernel `t` within `limits` (a narrower workgroup). */
+const narrowedVariant = (t: TemplateInput, limits: TemplateLimits): MatmulVariant | undefined => offeredFor(t, limits).find((v) => v.name === 'tiled');
+
+/**
+ * Kernel `k` rendered with `size` invocations per workgroup, for a batch of that size, where it
+ * is a small default tiled matmul whose narrower form has exactly that many.
+ */
+function reshapedForBatch(rc: RenderContext, k: Generated, size: number): Generated | undefined {
+  if (k.matmul?.source !== 'default' || k.matmul.variant.name !== 'tiled' || k.flops > RESHAPE_FOR_BATCH_MAX_FLOPS) return undefined;
+  if (size >= invocations(k.workgroupSize)) return undefined;
+  const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, size);
+  return invocations(narrow.workgroupSize) === size ? narrow : undefined;
 }
 
 /** Kernel `g` at position `index` of the launch order: named, with its header, and its bytes. */
@@ -473,7 +515,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
     if (n.op !== 'input' && n.op !== 'param' && n.op !== 'constant') continue;
     // Folded constants need no buffer; inputs and parameters keep theirs (callers write them by name).
     if (n.op === 'constant' && !bound.has(n.id) && !outputName.has(n.id)) continue;
-    const arena: Arena = n.op === 'input' ? 'inputs' : 'params';
+    const arena = arenaOf(n);
     const offset = arenaBytes[arena];
     arenaBytes[arena] = alignUp(offset + bytesOf(n), align);
     const name = n.op === 'input' || n.op === 'param' ? n.attrs.name : undefined;

@@ -13,12 +13,12 @@ import {
   add, bound, builtin, lowest, canonicalIndex, cast, div, indexKey, length, literal, load, local, mod, mul, splat, sub, u32, vec4,
   type Index,
 } from '../kernels/alu.ts';
-import { Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';
+import { agreeOnAccess, Buf, exprKey, exprSize, Local, U32, VEC4, walkExpr, ty, type Builtin, type Expr, type KernelIR, type Stmt, type Ty } from '../kernels/ir.ts';
 import { FusionError, type KernelBuilder, type Variable } from '../kernels/template.ts';
 import { BUFFER_LEAVES } from './fusion/plan.ts';
 import { LOWER, SCALAR, type Lanes, type Lowering, type LowerContext } from './lower.ts';
 import { vecLoadCount, vecReach } from './vector-analysis.ts';
-import { isFolded, type FusionState } from './stored.ts';
+import { arenaOf, isFolded, type FusionState } from './stored.ts';
 
 export type { FusionState };
 
@@ -165,7 +165,8 @@ export class KernelWriter implements KernelBuilder, LowerContext {
    * Registers a storage binding for a stored node. Kernel outputs share one arena buffer, and
    * WebGPU forbids binding a buffer both read-only and writable in one dispatch, so tensors of the
    * work arena are always bound read_write (their ranges never overlap: the memory planner keeps
-   * every tensor live at a step disjoint).
+   * every tensor live at a step disjoint), and so are the parameter arena's in a kernel writing
+   * over a parameter.
    */
   buffer(id: number, write = false): Buf {
     return this.binding(id, write, this.scalarBuffers, ty(this.graph.node(this.fusion.storage(id)).type.dtype));
@@ -184,9 +185,11 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     // A parameter read, then written over (an update written back in place), is bound read_write.
     if (prev && write) prev.access = 'read_write';
     if (prev) return prev;
-    const b = new Buf('storage', 'buf', elem, undefined, id);
-    const op = this.graph.node(id).op;
-    if (write || !BUFFER_LEAVES.has(op) || (this.fusion.writesParameters && op !== 'input')) b.access = 'read_write';
+    const arena = arenaOf(this.graph.node(id));
+    const b = new Buf('storage', 'buf', elem, undefined, id, undefined, arena);
+    // Every kernel writes the work arena (its outputs), so those bindings are read_write from the
+    // start; the parameter arena's only where the kernel writes over one (finish: agreeOnAccess).
+    if (write || arena === 'work') b.access = 'read_write';
     views.set(id, b);
     this.storage.push(b);
     return b;
@@ -516,6 +519,7 @@ export class KernelWriter implements KernelBuilder, LowerContext {
   /** The kernel built so far, for the passes and the renderer. */
   finish(workgroupSize: readonly [number, number, number], enables: readonly string[] = [], workgroups?: Expr): KernelIR {
     if (this.blocks.length !== 1) throw new Error('internal error: a kernel was finished inside an open block');
+    agreeOnAccess(this.storage);
     return { body: this.blocks[0]!, storage: this.storage, moduleArrays: this.moduleArrays, workgroupSize, enables, ...(workgroups ? { workgroups } : {}) };
   }
 }

@@ -3,7 +3,7 @@
 
 import type { Graph } from '../src/core/ir/graph.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
-import { batchKernels, scheduleBatches, workgroupBytes, type BatchLimits } from './batch.ts';
+import { batchKernels, scheduleBatches, workgroupBytes, type BatchCandidate, type BatchLimits } from './batch.ts';
 import type { PlanKernel } from './compile.ts';
 import type { KernelAccess } from './parameter-derived.ts';
 import { kernelHeader, printKernel } from './print.ts';
@@ -42,11 +42,16 @@ export function kernelAccess(k: Unplaced, storage: (id: number) => number): Kern
 
 /**
  * The launch order of `kernels` (given in a valid order) as batches of indices: kernels of one
- * batch may share a dispatch. `storage` maps a tensor to the node whose buffer holds it.
+ * batch may share a dispatch. `storage` maps a tensor to the node whose buffer holds it;
+ * `reshape` renders a kernel with another workgroup size where it has such a form (ReshapeForBatch).
  */
-export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean): number[][] {
+export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean, reshape?: (index: number, invocations: number) => Unplaced | undefined): number[][] {
   if (!batch) return kernels.map((_, i) => [i]);
-  return scheduleBatches(kernels.map((k) => ({ ...kernelAccess(k, storage), workgroupSize: k.workgroupSize, workgroupBytes: workgroupBytes(k.ir) })), limits);
+  const candidate = (k: Unplaced): BatchCandidate => ({ ...kernelAccess(k, storage), workgroupSize: k.workgroupSize, workgroupBytes: workgroupBytes(k.ir) });
+  return scheduleBatches(kernels.map(candidate), limits, reshape && ((i, size) => {
+    const form = reshape(i, size);
+    return form && candidate(form);
+  }));
 }
 
 /**

@@ -9,13 +9,16 @@ export interface FusionState {
   isMaterialized(id: number): boolean;
   /** The node whose buffer holds `id` (itself, or the input of a buffer-sharing reshape). */
   storage(id: number): number;
-  /**
-   * Whether kernels write over parameters (updates written back in place): every binding of the
-   * parameter arena is then read_write, since WebGPU forbids a writable and a read-only use of one
-   * buffer in the same dispatch.
-   */
-  readonly writesParameters?: boolean;
 }
+
+/**
+ * The device buffers a plan places tensors in: `params` (parameters and constants), `inputs` (fed
+ * each run) and `work` (everything kernels write, bytes reused per the memory plan).
+ */
+export type Arena = 'params' | 'inputs' | 'work';
+
+/** The arena of a stored node: leaves persist (inputs apart: callers write them), outputs live in the planned work arena. */
+export const arenaOf = (n: Node): Arena => (n.op === 'input' ? 'inputs' : n.op === 'param' || n.op === 'constant' ? 'params' : 'work');
 
 /**
  * Constant tensors up to this many values are folded into the code instead of bound as buffers.

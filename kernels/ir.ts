@@ -69,9 +69,21 @@ export class Buf {
     readonly tensor?: number,
     /** Table: the constant values. */
     readonly values?: readonly number[],
+    /** Storage: the buffer (arena) holding the tensor; see agreeOnAccess. */
+    readonly arena?: string,
   ) {}
   /** Storage: whether the kernel may write it (see KernelWriter.buffer for why outputs' arenas are read_write). */
   access: 'read' | 'read_write' = 'read';
+}
+
+/**
+ * Makes every binding of an arena read_write where one is: WebGPU forbids a writable and a
+ * read-only use of one buffer in the same dispatch, even of disjoint ranges. Kernels that only
+ * read an arena keep it read-only (and their module then serves plans that never write it).
+ */
+export function agreeOnAccess(bufs: readonly Buf[]): void {
+  const written = new Set(bufs.filter((b) => b.kind === 'storage' && b.access === 'read_write').map((b) => b.arena));
+  for (const b of bufs) if (b.kind === 'storage' && b.arena !== undefined && written.has(b.arena)) b.access = 'read_write';
 }
 
 /** ALU operations. Arithmetic ops work on scalars and 4-vectors alike; comparisons return bool of the operands' width. */

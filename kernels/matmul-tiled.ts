@@ -29,7 +29,7 @@ export const TILE_STATISTICS_BYTES = 8192;
 export function tiledConfig(m: number, n: number, k: number, maxInvocations: number, maxWorkgroupBytes = 16384): TiledConfig {
   const block = (d: number) => (d >= 64 ? 4 : d >= 32 ? 2 : 1);
   const threads = Math.min(256, maxInvocations);
-  const wx = n >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(n)));
+  const wx = Math.min(threads, n >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(n))));
   const [tm, tn, bk] = [block(m), block(n), k >= 16 ? 16 : Math.max(4, 2 ** Math.ceil(Math.log2(k)))];
   // Thin outputs (an adapter's down-projection, n = 8) keep all the threads, in taller tiles: as
   // many invocations as the full-width matmul beside them, so the two can share a dispatch.

@@ -75,11 +75,6 @@ export class FusionPlan {
     return this.roots().filter((n) => !this.joined.has(n.id) && !this.aliasOf.has(n.id));
   }
 
-  /** Whether some kernel writes over a parameter's buffer (writtenOver). */
-  get writesParameters(): boolean {
-    return this.writtenOver.size > 0;
-  }
-
   /** The node whose buffer holds `id`'s values. */
   storage(id: number): number {
     return this.aliasOf.get(id) ?? this.writtenOver.get(id) ?? id;

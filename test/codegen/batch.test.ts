@@ -13,7 +13,7 @@ import { crossEntropy } from '../../src/core/ir/nn.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { numel } from '../../src/core/ir/shape.ts';
 import { buildVit, VIT_PRESETS, type VitConfig } from '../../src/fpet/models/vit.ts';
-import { MAX_BATCH_PARTS, scheduleBatches, withoutGuardReturns, type BatchCandidate } from '../../codegen/batch.ts';
+import { MAX_BATCH_PARTS, reshapedMembers, scheduleBatches, withoutGuardReturns, type BatchCandidate } from '../../codegen/batch.ts';
 import { ge, local, u32 } from '../../kernels/alu.ts';
 import { Local, U32, type Stmt } from '../../kernels/ir.ts';
 import { treeText } from '../../codegen/dump.ts';
@@ -39,31 +39,55 @@ const kernelsArb = fc.array(
   workgroupBytes: k.bytes,
 })));
 
+const invocationsOf = (k: BatchCandidate) => k.workgroupSize[0]! * k.workgroupSize[1]! * k.workgroupSize[2]!;
+
+/** Every kernel once, dependencies in order, each batch within limits and of one size (`sizeOf`: as placed). */
+function assertValidSchedule(kernels: readonly BatchCandidate[], batches: readonly (readonly number[])[], sizeOf: (i: number) => number): void {
+  const batchOf = new Map<number, number>();
+  batches.forEach((b, i) => b.forEach((k) => batchOf.set(k, i)));
+  assert.deepEqual([...batchOf.keys()].sort((a, b) => a - b), kernels.map((_, i) => i));
+  const touches = (k: BatchCandidate, t: number) => k.reads.has(t) || k.writes.has(t);
+  for (let j = 0; j < kernels.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const [a, b] = [kernels[i]!, kernels[j]!];
+      const hazard = [...a.writes].some((t) => touches(b, t)) || [...b.writes].some((t) => a.reads.has(t));
+      if (hazard) assert.ok(batchOf.get(i)! < batchOf.get(j)!, `kernel ${j} depends on kernel ${i} but runs in batch ${batchOf.get(j)} ≤ ${batchOf.get(i)}`);
+    }
+  }
+  for (const b of batches) {
+    const parts = b.map((i) => kernels[i]!);
+    assert.ok(parts.length <= MAX_BATCH_PARTS);
+    assert.equal(new Set(b.map(sizeOf)).size, 1, 'as many invocations per workgroup');
+    assert.ok(new Set(parts.flatMap((p) => [...p.reads, ...p.writes])).size <= LIMITS.maxStorageBuffersPerShaderStage || parts.length === 1);
+    assert.ok(parts.reduce((s, p) => s + p.workgroupBytes, 0) <= LIMITS.maxComputeWorkgroupStorageSize);
+  }
+}
+
 test('scheduleBatches (property): every kernel once, dependencies kept in order, batches within limits', () => {
   fc.assert(
-    fc.property(kernelsArb, (kernels) => {
-      const batches = scheduleBatches(kernels, LIMITS);
-      const batchOf = new Map<number, number>();
-      batches.forEach((b, i) => b.forEach((k) => batchOf.set(k, i)));
-      assert.deepEqual([...batchOf.keys()].sort((a, b) => a - b), kernels.map((_, i) => i));
-      const touches = (k: BatchCandidate, t: number) => k.reads.has(t) || k.writes.has(t);
-      for (let j = 0; j < kernels.length; j++) {
-        for (let i = 0; i < j; i++) {
-          const [a, b] = [kernels[i]!, kernels[j]!];
-          const hazard = [...a.writes].some((t) => touches(b, t)) || [...b.writes].some((t) => a.reads.has(t));
-          if (hazard) assert.ok(batchOf.get(i)! < batchOf.get(j)!, `kernel ${j} depends on kernel ${i} but runs in batch ${batchOf.get(j)} ≤ ${batchOf.get(i)}`);
-        }
-      }
-      for (const b of batches) {
-        const parts = b.map((i) => kernels[i]!);
-        assert.ok(parts.length <= MAX_BATCH_PARTS);
-        assert.equal(new Set(parts.map((p) => p.workgroupSize[0]! * p.workgroupSize[1]! * p.workgroupSize[2]!)).size, 1, 'as many invocations per workgroup');
-        assert.ok(new Set(parts.flatMap((p) => [...p.reads, ...p.writes])).size <= LIMITS.maxStorageBuffersPerShaderStage || parts.length === 1);
-        assert.ok(parts.reduce((s, p) => s + p.workgroupBytes, 0) <= LIMITS.maxComputeWorkgroupStorageSize);
-      }
+    fc.property(kernelsArb, (kernels) => assertValidSchedule(kernels, scheduleBatches(kernels, LIMITS), (i) => invocationsOf(kernels[i]!))),
+    fcParams(300),
+  );
+});
+
+test('scheduleBatches (property): a kernel offered in another workgroup size joins a batch of that size, and only so', () => {
+  const withForms = kernelsArb.chain((ks) => fc.tuple(fc.constant(ks), fc.array(fc.subarray([8, 32, 64]), { minLength: ks.length, maxLength: ks.length })));
+  fc.assert(
+    fc.property(withForms, ([kernels, forms]) => {
+      const reshape = (i: number, size: number): BatchCandidate | undefined =>
+        forms[i]!.includes(size) ? { ...kernels[i]!, workgroupSize: [size, 1, 1] } : undefined;
+      const batches = scheduleBatches(kernels, LIMITS, reshape);
+      const reshaped = reshapedMembers(kernels, batches);
+      for (const [i, size] of reshaped) assert.ok(forms[i]!.includes(size), `kernel ${i} placed at ${size} invocations, offered ${forms[i]}`);
+      assertValidSchedule(kernels, batches, (i) => reshaped.get(i) ?? invocationsOf(kernels[i]!));
     }),
     fcParams(300),
   );
+  // An attention-like kernel of 8 invocations, then an independent matmul of 256 that has an 8-wide form.
+  const k = (size: number, reads: number[], writes: number[]): BatchCandidate => ({ workgroupSize: [size, 1, 1], reads: new Set(reads), writes: new Set(writes), workgroupBytes: 0 });
+  const pair = [k(8, [0, 1], [2]), k(256, [1], [3])];
+  assert.deepEqual(scheduleBatches(pair, LIMITS), [[0], [1]]);
+  assert.deepEqual(scheduleBatches(pair, LIMITS, (i, size) => (i === 1 && size === 8 ? { ...pair[1]!, workgroupSize: [8, 1, 1] } : undefined)), [[0, 1]]);
 });
 
 test('withoutGuardReturns: a bounds guard becomes an if around what follows; any other return refuses', () => {

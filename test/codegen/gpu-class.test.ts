@@ -35,5 +35,11 @@ for (const kind of ['none', 'fpet', 'tome'] as const) {
     // Block 0's first norm reads cls | patches + pos (three stored rows: it keeps its kernel), as do
     // ToMe's norms over merged tokens.
     assert.ok(prologues.length >= (kind === 'tome' ? 2 : 2 * vit.depth - 1), `norm prologues in ${prologues.length} tiled matmuls: ${plan.kernels.map((k) => `${k.name} (${k.config})`).join(', ')}`);
+    if (kind !== 'none') {
+      // The merge metric's matmul (FPET's adapter, ToMe's head mean) reads the keys the attention
+      // reads: narrowed to the attention's one-subgroup workgroup, it shares its dispatch.
+      const shared = plan.steps.filter((s) => s.parts.some((i) => plan.kernels[i]!.kind === 'attention') && s.parts.some((i) => plan.kernels[i]!.matmul?.source === 'batch'));
+      assert.ok(shared.length >= 1, `an attention batched with a narrowed matmul: ${plan.steps.map((s) => s.kernel.name).join(', ')}`);
+    }
   });
 }

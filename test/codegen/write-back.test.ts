@@ -60,6 +60,26 @@ test('write-back-in-place: an update reading its parameter at other elements (a 
 
 const VIT: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 16, depth: 3, heads: 2, mlpRatio: 2, numClasses: 5, representationSize: 0 };
 
+test('write-back in place: only dispatches writing over a parameter bind the parameter arena read_write', () => {
+  // WebGPU forbids a writable and a read-only binding of one buffer in a dispatch; kernels that
+  // only read parameters keep read-only bindings (and so the modules of the inference plan).
+  const model = buildModel({ vit: VIT, batch: 2, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, kind: 'fpet', blocks: [1] }, training: { dropout: 0, dropPath: 0 } });
+  const { graph, writeBack } = withAdamW(gradients(model.graph, { loss: 'loss' }), model.trainable, ADAMW_DEFAULTS);
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const plan = compileGraph(graph, { limits: { adapterClass, subgroupSize: adapterClass === 'cpu' ? 8 : 32 }, writeBack });
+    const inParams = (id: number) => plan.tensors.get(id)?.arena === 'params';
+    let writing = 0, reading = 0;
+    for (const step of plan.steps) {
+      const bound = step.kernel.bindings.filter((b) => inParams(b.tensor));
+      const writes = step.kernel.outputs.some(inParams);
+      writing += writes ? 1 : 0;
+      reading += !writes && bound.length > 0 ? 1 : 0;
+      for (const b of bound) assert.equal(b.access, writes ? 'read_write' : 'read', `${adapterClass}: ${step.kernel.name} binds %${b.tensor} ${b.access}`);
+    }
+    assert.ok(writing > 0 && reading > 0, `${adapterClass}: ${writing} dispatches write parameters, ${reading} only read them`);
+  }
+});
+
 test('write-back in place on the GPU: training steps match float64 and the plan with copies (generated)', { timeout: 900_000 }, async () => {
   const ctx = await gpu();
   await fc.assert(
