@@ -127,7 +127,7 @@ function tileRowStatistics(t: TemplateInput, p: MatmulProblem, aBatch: readonly 
   if (!rowReductions.length) return 0;
   // Rows are numbered as the operand's: batch entries, then rows.
   const batchRow = aBatch.length ? mul(t.w.linear(aBatch, p.a.type.shape.slice(0, -2)), p.M) : u32(0);
-  return emitTileRowStatistics(t, rowReductions, {
+  return emitTileRowStatistics(t, rowReductions, p.a, {
     lid: at.lid, threads: at.threads, rows: at.BM, first: add(batchRow, at.m0), flatRow: (r) => add(batchRow, at.row(r)), maxBytes: TILE_STATISTICS_BYTES,
   });
 }

@@ -287,10 +287,12 @@ export interface RowTile {
  * Computes row reductions `reductions` for every row of `tile` with all the workgroup's threads
  * (threads / rows per row, each reading a strided share of the row: neighbouring threads read
  * neighbouring elements), combines the shares in workgroup memory and provides the results for
- * any row of the tile, loaded from there: the tiled matmul stages a row operand normalised as it
- * is loaded, each thread staging elements of any row. Returns the flops per tile.
+ * any row of the tile, loaded from there: the tiled matmul stages `operand` normalised as it
+ * is loaded, each thread staging elements of any row. What the operand computes per row from the
+ * statistics alone (LayerNorm's 1/√(var + ε)) is computed once per row too (rowConstants), not
+ * for every element staged. Returns the flops per tile.
  */
-export function emitTileRowStatistics(t: TemplateInput, reductions: readonly Node[], tile: RowTile): number {
+export function emitTileRowStatistics(t: TemplateInput, reductions: readonly Node[], operand: Node, tile: RowTile): number {
   const { w, graph, plan, root } = t;
   const domain = graph.node(reductions[0]!.inputs[0]!).type.shape;
   const rowsShape = domain.slice(0, -1);
@@ -300,7 +302,9 @@ export function emitTileRowStatistics(t: TemplateInput, reductions: readonly Nod
   const passes = reductionPasses(plan, reductions.filter((q) => !moments.has(q.id)), root).map((pass) => ({ pass, moments: [...moments.values()].filter((mo) => pass.some((q) => q.id === mo.sum)) }));
   // Per pass, each thread's shares (a value per reduction, two per moment); per row, the results.
   const sharesOf = (p: TilePass) => p.pass.length + 2 * p.moments.length;
-  const results = passes.reduce((n, p) => n + sharesOf(p), 0), shareSlots = Math.max(...passes.map(sharesOf));
+  const provided = new Set([...reductions.map((q) => q.id), ...[...moments.values()].flatMap((mo) => (plan.stored(mo.mean) ? [mo.centred] : [mo.mean, mo.centred]))]);
+  const perRow = rowConstants(t, operand, provided, rowsShape);
+  const results = passes.reduce((n, p) => n + sharesOf(p), perRow.length), shareSlots = Math.max(...passes.map(sharesOf));
   const bytes = 4 * (results * tile.rows + shareSlots * tile.threads);
   if (bytes > tile.maxBytes) throw new FusionError(root.id, `row statistics of ${tile.rows} rows need ${bytes} bytes of workgroup memory, over the ${tile.maxBytes} kept for them`);
   const share = w.let(mod(tile.lid, P), 'share'), r = w.let(div(tile.lid, P), 'tr');
@@ -324,7 +328,52 @@ export function emitTileRowStatistics(t: TemplateInput, reductions: readonly Nod
     });
     slot += sharesOf(p);
   }
+  if (perRow.length) {
+    // Each row's first thread evaluates them from the results above, for the whole tile to read.
+    w.when(compare('eq', share, 0), () => perRow.forEach((id, i) => w.store(s.results, add((slot + i) * tile.rows, r), w.value(id, [...s.prefix, u32(0)]))));
+    w.barrier();
+    perRow.forEach((id, i) => provide(id, slot + i));
+  }
   return flops;
+}
+
+/**
+ * The nodes `operand` computes in place from the row statistics (`provided`) and constants
+ * alone, one value per row ([...rows, 1]): the first such node on each path from the operand.
+ */
+function rowConstants(t: TemplateInput, operand: Node, provided: ReadonlySet<number>, rowsShape: readonly number[]): number[] {
+  const { graph, plan } = t;
+  const memo = new Map<number, boolean>();
+  const perRow = (id: number): boolean => {
+    if (provided.has(id)) return true;
+    const cached = memo.get(id);
+    if (cached !== undefined) return cached;
+    const n = graph.node(id);
+    const shape = n.type.shape;
+    const rowShaped = shape.length === 0 || shape[shape.length - 1] === 1;
+    const constant = n.op === 'fill' || (n.op === 'constant' && numel(shape) === 1);
+    // Leaves have no inputs: a buffer is never per row here.
+    const ok = rowShaped && !plan.stored(id) && (constant || (n.inputs.length > 0 && n.inputs.every(perRow)));
+    memo.set(id, ok);
+    return ok;
+  };
+  // Called on per-row nodes only: their inputs are statistics, constants or per-row nodes.
+  const dependsOnStatistics = (id: number): boolean => provided.has(id) || graph.node(id).inputs.some(dependsOnStatistics);
+  const found: number[] = [], seen = new Set<number>();
+  const visit = (id: number) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = graph.node(id);
+    if (perRow(id)) {
+      const oneRow = n.type.shape.length === rowsShape.length + 1 && rowsShape.every((d, k) => n.type.shape[k] === d);
+      if (!provided.has(id) && oneRow && dependsOnStatistics(id)) found.push(id);
+      return;
+    }
+    if (plan.stored(id) && id !== operand.id) return;
+    n.inputs.forEach(visit);
+  };
+  visit(operand.id);
+  return found;
 }
 
 /** One pass of a tile's row statistics: reductions computed together, and the centred moments whose Σx is among them. */

@@ -9,6 +9,17 @@ import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../sr
 import type { VitConfig } from '../../src/fpet/models/vit.ts';
 import { checkAgainstReference } from '../support/gpu.ts';
 import { randomFeeds } from '../support/random.ts';
+import { exprsOf, walkExpr, walkStmts, type KernelIR } from '../../kernels/ir.ts';
+
+/** inverseSqrt operations inside loops of a kernel tree. */
+function inverseSqrtsInLoops(ir: KernelIR): number {
+  let found = 0;
+  walkStmts(ir.body, (s) => {
+    if (s.k !== 'loop') return;
+    walkStmts(s.body, (inner) => exprsOf(inner).forEach((e) => walkExpr(e, (x) => { found += x.k === 'alu' && x.op === 'inverseSqrt' ? 1 : 0; })));
+  });
+  return found;
+}
 
 // Six heads: the keys' mean over heads is a GPU-only small reduction (CPU adapters: up to 4).
 const VIT: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 24, depth: 3, heads: 6, mlpRatio: 2, numClasses: 5, representationSize: 0 };
@@ -35,6 +46,7 @@ for (const kind of ['none', 'fpet', 'tome'] as const) {
     // Block 0's first norm reads cls | patches + pos (three stored rows: it keeps its kernel), as do
     // ToMe's norms over merged tokens.
     assert.ok(prologues.length >= (kind === 'tome' ? 2 : 2 * vit.depth - 1), `norm prologues in ${prologues.length} tiled matmuls: ${plan.kernels.map((k) => `${k.name} (${k.config})`).join(', ')}`);
+    for (const k of prologues) assert.equal(inverseSqrtsInLoops(k.ir), 0, `${k.name}: 1/√(var + ε) once per row, not per element staged`);
     if (kind !== 'none') {
       // The merge metric's matmul (FPET's adapter, ToMe's head mean) reads the keys the attention
       // reads: narrowed to the attention's one-subgroup workgroup, it shares its dispatch.
