@@ -235,12 +235,12 @@ test('tiled: thin outputs (an adapter down-projection, n < 16) keep 256 invocati
   assert.ok(tall >= 3, `taller tiles for the tall thin problems (${tall})`);
 });
 
-test('tiledConfig (property): both tiles fit the workgroup memory given (WebGPU\'s 16 KiB by default), at most 256 invocations', () => {
+test('tiledConfig (property): both tiles fit the workgroup memory given (WebGPU\'s 16 KiB by default), at most 256 invocations or the narrower workgroup asked for', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 3072 }), fc.integer({ min: 1, max: 3072 }), fc.constantFrom(16384, 32768, 49152), (m, n, k, bytes) => {
-      const c = tiledConfig(m, n, k, 1024, bytes);
+    fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 3072 }), fc.integer({ min: 1, max: 3072 }), fc.constantFrom(16384, 32768, 49152), fc.constantFrom(8, 32, 64, 1024), (m, n, k, bytes, invocations) => {
+      const c = tiledConfig(m, n, k, invocations, bytes);
       assert.ok((c.wy * c.tm * c.bk + c.bk * c.wx * c.tn) * 4 <= bytes, JSON.stringify(c));
-      assert.ok(c.wx * c.wy <= 256 && c.wx * c.wy >= 1);
+      assert.ok(c.wx * c.wy <= Math.min(256, invocations) && c.wx * c.wy >= 1, JSON.stringify(c));
     }),
     fcParams(300),
   );
@@ -321,6 +321,8 @@ test('tiled: a LayerNorm computed in the matmul (its rows\' statistics per tile,
         offset: fc.double({ min: -40, max: 40, noNaN: true }),
         epilogue: fc.constantFrom('none', 'bias', 'residual'),
         specialize: fc.constantFrom('rows', 'all'),
+        // Narrower workgroups too: a small matmul joins a batch of another size in one.
+        invocations: fc.constantFrom(8, 32, 64, 256),
         seed: fc.integer({ min: 1, max: 2 ** 30 }),
       }),
       async (c) => {
@@ -334,7 +336,7 @@ test('tiled: a LayerNorm computed in the matmul (its rows\' statistics per tile,
         if (c.epilogue === 'residual') y = y.add(input('res', [...c.batch, c.M, c.N]));
         g.output('y', y);
         const graph = g.build();
-        const plan = compileGraph(graph, { limits, matmulVariant: 'tiled', specialize: c.specialize as 'rows' | 'all' });
+        const plan = compileGraph(graph, { limits: { ...limits, maxComputeInvocationsPerWorkgroup: c.invocations }, matmulVariant: 'tiled', specialize: c.specialize as 'rows' | 'all' });
         assert.equal(plan.kernels.length, 1, `the norm is computed in the matmul: ${plan.kernels.map((k) => k.name).join(', ')}`);
         const k = plan.kernels[0]!;
         assert.ok(k.config.startsWith('tiled') && k.ir.moduleArrays.some((a) => a.hint === 'stats'), `${k.config}: statistics in workgroup memory`);
