@@ -1,13 +1,24 @@
-// Per-row top-k (k small): one thread per row makes k passes, each taking the largest entry that
-// comes after the previous pick in (value descending, index ascending) order — the same tie rule
-// as the reference interpreter. Output: i32 indices.
+// Per-row top-k, i32 indices in (value descending, index ascending) order — the tie rule of the
+// reference interpreter. Two designs: for small k one thread per row makes k passes, each taking
+// the largest entry after the previous pick (k·n work, k·n steps in sequence); for k of at least
+// half the row (a merge's full order of its tokens) one thread per entry counts the entries
+// ranked before it and writes its index at that rank (n² work, n steps in sequence).
 
 import { numel } from '../src/core/ir/shape.ts';
 import { add, and, bounded, cast, compare, f32, ge, lt, mul, or, u32 } from './alu.ts';
+import type { Expr } from './ir.ts';
 import { expectOp, flatWorkgroup, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
-export function topkKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
-  const WG = 64;
+const WG = 64;
+
+export function topkKernel(t: TemplateInput): TemplateOutput {
+  const node = expectOp(t.root, 'topk');
+  const n = t.graph.node(node.inputs[0]!).type.shape[node.attrs.axis]!;
+  return 2 * node.attrs.k >= n ? rankTopk(t) : scanTopk(t);
+}
+
+/** One thread per row: k passes over the row. */
+function scanTopk({ w, graph, root, limits }: TemplateInput): TemplateOutput {
   const node = expectOp(root, 'topk');
   const x = graph.node(node.inputs[0]!);
   const { axis, k } = node.attrs;
@@ -42,5 +53,35 @@ export function topkKernel({ w, graph, root, limits }: TemplateInput): TemplateO
     dispatch: spread(Math.ceil(rows / WG), limits),
     flops: rows * k * n * (ops + 2),
     config: `wg${WG} k${k} n${n}`,
+  };
+}
+
+/** One thread per entry: its rank (entries before it in the order), its index stored at that rank if below k. */
+function rankTopk({ w, graph, root, limits }: TemplateInput): TemplateOutput {
+  const node = expectOp(root, 'topk');
+  const x = graph.node(node.inputs[0]!);
+  const { axis, k } = node.attrs;
+  const n = x.type.shape[axis]!;
+  const rowsShape = x.type.shape.map((d, i) => (i === axis ? 1 : d));
+  const rows = numel(rowsShape), total = rows * n;
+  const out = w.buffer(root.id, true);
+  const g0 = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), 'g');
+  w.exitIf(ge(g0, total));
+  const [row, j] = w.unflatten(bounded(g0, total), [rows, n]) as [Expr, Expr];
+  const idx = w.unflatten(row, rowsShape);
+  const at = (e: Expr) => idx.map((ix, i) => (i === axis ? e : ix));
+  const v = w.let(w.value(x.id, at(j)), 'v');
+  const rank = w.variable(u32(0), 'rank');
+  const ops = w.loop('i', 0, n, 1, (i) => {
+    const u = w.value(x.id, at(i));
+    w.when(or(compare('gt', u, v), and(compare('eq', u, v), lt(i, j))), () => w.assign(rank, add(rank.ref, 1)));
+  });
+  w.when(lt(rank.ref, k), () => w.store(out, w.linear(at(rank.ref), root.type.shape), cast(j, 'i32')));
+  return {
+    kind: 'topk',
+    workgroupSize: [WG, 1, 1],
+    dispatch: spread(Math.ceil(total / WG), limits),
+    flops: total * n * (ops + 2),
+    config: `wg${WG} k${k} n${n} ranks`,
   };
 }
