@@ -8,7 +8,7 @@ import { Graph, pruneToOutputs, type Node } from '../src/core/ir/graph.ts';
 import { withoutSurrogates } from '../src/core/ir/autodiff.ts';
 import { OPS, type OpKind } from '../src/core/ir/ops.ts';
 import { fmtShape, numel, type DType, type Shape } from '../src/core/ir/shape.ts';
-import type { FusionView, KernelKind, TemplateInput, TemplateLimits, TemplateOutput } from '../kernels/template.ts';
+import { FusionError, type FusionView, type KernelKind, type TemplateInput, type TemplateLimits, type TemplateOutput } from '../kernels/template.ts';
 import { mapKernel } from '../kernels/map.ts';
 import { attentionKernel } from '../kernels/attention.ts';
 import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
@@ -466,8 +466,14 @@ const narrowedVariant = (t: TemplateInput, limits: TemplateLimits): MatmulVarian
 function reshapedForBatch(rc: RenderContext, k: Generated, size: number): Generated | undefined {
   if (k.matmul?.source !== 'default' || k.matmul.variant.name !== 'tiled' || k.flops > RESHAPE_FOR_BATCH_MAX_FLOPS) return undefined;
   if (size >= invocations(k.workgroupSize)) return undefined;
-  const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, size);
-  return invocations(narrow.workgroupSize) === size ? narrow : undefined;
+  try {
+    const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, size);
+    return invocations(narrow.workgroupSize) === size ? narrow : undefined;
+  } catch (e) {
+    // A form the template cannot render in so few threads (its row statistics): no batch, no harm.
+    if (e instanceof FusionError) return undefined;
+    throw e;
+  }
 }
 
 /** Kernel `g` at position `index` of the launch order: named, with its header, and its bytes. */
