@@ -285,7 +285,8 @@ function fusionView(fusion: FusionPlan): FusionView {
       const m2 = fusion.secondProduct.get(root);
       return m2 === undefined || fusion.isMaterialized(m2) ? undefined : m2;
     },
-    matmulRowReductions: (root) => [...fusion.matmulRowReductions].filter(([r, host]) => host === root && !fusion.isMaterialized(r)).map(([r]) => r).sort((a, b) => a - b),
+    // Computed by the kernel of `root`: in place, or stored by it for later kernels (joined to it).
+    matmulRowReductions: (root) => [...fusion.matmulRowReductions].filter(([r, host]) => host === root && (!fusion.isMaterialized(r) || fusion.writer(r) === root)).map(([r]) => r).sort((a, b) => a - b),
     stored: (id) => fusion.isMaterialized(id),
     attention: (pv) => fusion.attention.get(pv),
   };

@@ -2,7 +2,7 @@
 // block per thread, scalar loads. The classic design for hardware GPUs (shared memory is fast and
 // barriers cheap there); on CPU drivers barriers split the shader and every load is costly.
 
-import { add, and, bounded, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
+import { add, and, bounded, compare, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, kRanges, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
 import { emitTileRowStatistics } from './reduce.ts';
@@ -63,7 +63,9 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   let prologueOps = 0;
   const stage = (tile: Buf, rows: number, cols: number, value: TileValue) => stageTile(w, lid, threads, tile, rows, cols, value);
   const clamp = (e: Expr, live: Expr, n: number) => clampedIndex(w, e, live, n, 1, 'g');
-  const statisticsFlops = tileRowStatistics(t, p, aBatch, { lid, threads, BM, m0, row: (r) => clamp(add(m0, r), Mlive, M) });
+  // Statistics later kernels read too are stored by the first column of tiles, for its rows that exist.
+  const stores = (r: Expr) => and(compare('eq', w.builtin('wid', 0), 0), lt(add(m0, r), Mlive));
+  const statisticsFlops = tileRowStatistics(t, p, aBatch, { lid, threads, BM, m0, row: (r) => clamp(add(m0, r), Mlive, M), stores });
   /** q's product over this workgroup's tile into `into`, k tile by k tile through workgroup memory. */
   const accumulate = (q: MatmulProblem, into: Buf) => {
     const { aBatch: qa, bBatch: qb } = q === p ? { aBatch, bBatch } : batchIndices(w, q, w.builtin('wid', 2, batchCount));
@@ -122,13 +124,13 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
  * A normalised row operand (LayerNorm as a prologue): the statistics of the workgroup's rows,
  * computed by all its threads before the k loop (kernels/reduce.ts). Returns their flops per tile.
  */
-function tileRowStatistics(t: TemplateInput, p: MatmulProblem, aBatch: readonly Expr[], at: { lid: Expr; threads: number; BM: number; m0: Expr; row: (r: Expr) => Expr }): number {
+function tileRowStatistics(t: TemplateInput, p: MatmulProblem, aBatch: readonly Expr[], at: { lid: Expr; threads: number; BM: number; m0: Expr; row: (r: Expr) => Expr; stores: (r: Expr) => Expr }): number {
   const rowReductions = t.plan.matmulRowReductions(t.root.id).map((id) => t.graph.node(id));
   if (!rowReductions.length) return 0;
   // Rows are numbered as the operand's: batch entries, then rows.
   const batchRow = aBatch.length ? mul(t.w.linear(aBatch, p.a.type.shape.slice(0, -2)), p.M) : u32(0);
   return emitTileRowStatistics(t, rowReductions, p.a, {
-    lid: at.lid, threads: at.threads, rows: at.BM, first: add(batchRow, at.m0), flatRow: (r) => add(batchRow, at.row(r)), maxBytes: TILE_STATISTICS_BYTES,
+    lid: at.lid, threads: at.threads, rows: at.BM, first: add(batchRow, at.m0), flatRow: (r) => add(batchRow, at.row(r)), maxBytes: TILE_STATISTICS_BYTES, stores: at.stores,
   });
 }
 

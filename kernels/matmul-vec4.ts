@@ -18,7 +18,7 @@
 // along m), for outputs narrower than a subgroup's 4·S columns. Tails: rows and columns past the
 // end are read clamped and not stored; a k tail (K not a multiple of 4) runs one k at a time.
 
-import { add, and, bounded, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
+import { add, and, bounded, compare, div, f32, ge, lane, load, lt, min, mod, mul, sgBroadcast, splat, u32, vec4, type Index } from './alu.ts';
 import { VEC4, type Buf, type Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, kRanges, matmulProblem, problemOf, storeEpilogue, storeEpilogueVec4, type MatmulProblem, type SecondAccumulator } from './matmul.ts';
 import { clampedIndex, flatWorkgroup, isWeight, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
@@ -198,11 +198,16 @@ function emitRowStatistics(v: Vec4Kernel, reductions: readonly Node[]): number {
   const domain = t.graph.node(reductions[0]!.inputs[0]!).type.shape;
   const rowsShape = [...domain.slice(0, -1), 1];
   let flops = 0;
+  // Statistics later kernels read too are stored by the first column of tiles: per row that
+  // exists, by the lane whose piece it is (subgroups), else by lane 0 (every lane reads all).
+  const S = v.cfg.lanes;
   for (let j = 0; j < v.perLane; j++) {
     const row = clampedRow(v, add(r0, pieceIndex(v, j)), 1);
     // The operand's flat row (batch entries, then rows) is the domain's flat row: reshapes keep the order.
     const flatRow = X.batch.length ? add(mul(w.linear(X.batch, p.a.type.shape.slice(0, -2)), X.ext), row) : row;
-    flops += emitRowReductionsAt(t, reductions, w.unflatten(flatRow, rowsShape).slice(0, -1));
+    const ownPiece = v.cfg.subgroup ? lt(add(v.lane, S * j), v.cfg.rows) : compare('eq', v.lane, 0);
+    const writer = and(and(lt(v.c0, 4 * S), ownPiece), lt(add(r0, v.cfg.subgroup ? add(v.lane, S * j) : u32(j)), v.rowsLive));
+    flops += emitRowReductionsAt(t, reductions, w.unflatten(flatRow, rowsShape).slice(0, -1), { row: flatRow, writer });
   }
   return flops;
 }

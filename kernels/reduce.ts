@@ -208,6 +208,8 @@ interface RowLanes {
   /** The lane's row (flat) and its index (all axes but the last). */
   readonly row: Expr;
   readonly prefix: Index;
+  /** Whether this lane stores the row's reductions later kernels read (one lane per row). */
+  readonly writer: Expr;
   /** The row's reductions, the root last when it is one. */
   readonly reductions: readonly Node[];
 }
@@ -227,7 +229,7 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const prefix = w.unflatten(row, rowsShape).slice(0, -1);
   const reductions = plan.rowReductions(root.id).map((id) => graph.node(id));
   if (isReduction) reductions.push(root);
-  return { w, plan, graph, root, isReduction, n, last, rows, live, WG, vec, out, row, prefix, reductions };
+  return { w, plan, graph, root, isReduction, n, last, rows, live, WG, vec, out, row, prefix, writer: bool(true), reductions };
 }
 
 /** Index of element e of the lane's row. */
@@ -254,19 +256,26 @@ function provideRow(w: KernelBuilder, prefix: Index, r: Node, result: Expr): voi
  * Computes row reductions `reductions` (over the last axis of their input, in passes, with
  * LayerNorm's one-pass moments) for the row `prefix` of their domain and provides them there:
  * a matmul's row operand normalised as it is loaded (codegen/fusion/norm-prologues.ts).
- * Returns the flops per row.
+ * Reductions later kernels read too (joined to the root) are stored at the flat row `store.row`
+ * where `store.writer` holds: one lane of one workgroup per row. Returns the flops per row.
  */
-export function emitRowReductionsAt(t: TemplateInput, reductions: readonly Node[], prefix: Index): number {
+export function emitRowReductionsAt(t: TemplateInput, reductions: readonly Node[], prefix: Index, store: RowStore): number {
   const { w, graph, plan, root } = t;
   const domain = graph.node(reductions[0]!.inputs[0]!).type.shape;
   const n = domain[domain.length - 1]!;
   const k: RowLanes = {
     w, plan, graph, root, isReduction: false, n, last: domain.length - 1, rows: 1, live: u32(1), WG: 1, vec: n % 4 === 0,
-    out: w.buffer(root.id, true), row: u32(0), prefix, reductions,
+    out: w.buffer(root.id, true), row: store.row, prefix, writer: store.writer, reductions,
   };
   const moments = new Map(reductions.map((r) => [r.id, centredMoment(graph, plan, r, reductions)] as const).filter((e): e is [number, CentredMoment] => e[1] !== undefined));
   const passes = reductionPasses(plan, reductions.filter((r) => !moments.has(r.id)), root);
   return passes.reduce((f, pass) => f + emitLanePass(k, pass, [...moments.values()].filter((mo) => pass.some((r) => r.id === mo.sum)), false), 0);
+}
+
+/** Where a row's reductions are stored when later kernels read them: its flat row, and whether this invocation does. */
+export interface RowStore {
+  readonly row: Expr;
+  readonly writer: Expr;
 }
 
 /** A tile of rows a workgroup normalises (the tiled matmul's rows): all its threads compute their statistics. */
@@ -281,6 +290,8 @@ export interface RowTile {
   readonly flatRow: (r: Expr) => Expr;
   /** Workgroup memory the statistics may take. */
   readonly maxBytes: number;
+  /** Whether this workgroup stores the statistics of its row r that later kernels read (one per row). */
+  readonly stores: (r: Expr) => Expr;
 }
 
 /**
@@ -419,12 +430,17 @@ function emitTilePass(s: TileStatistics, p: TilePass, slot: number): number {
       return w.let(sum, 'tot');
     });
     const put = (at: number, v: Expr) => w.store(s.results, add(at * tile.rows, s.r), v);
-    p.pass.forEach((_, i) => put(slot + i, total[i]!));
+    const keep = (q: Node, v: Expr) => storeIfRead(w, s.t.plan, s.t.root, q, tile.flatRow(s.r), v, tile.stores(s.r));
+    p.pass.forEach((q, i) => {
+      put(slot + i, total[i]!);
+      keep(q, total[i]!);
+    });
     acc.shifted.forEach((m, i) => {
       const base = slot + p.pass.length + 2 * i;
       const moment = momentFromShifted(w, m.mo, n, m.x0, total[base - slot]!, total[base - slot + 1]!);
       put(base, moment.mean);
       put(base + 1, moment.centred);
+      keep(s.t.graph.node(m.mo.centred), moment.centred);
     });
   });
   w.barrier();
@@ -460,7 +476,7 @@ function emitLanePass(k: RowLanes, pass: readonly Node[], moments: readonly Cent
   pass.forEach((r, i) => {
     const result = w.let(vec ? hcombine(r, acc.accs[i]!.ref) : acc.accs[i]!.ref, 'r');
     provideRow(w, k.prefix, r, result);
-    storeIfRead(w, k.plan, k.root, r, k.row, result);
+    storeIfRead(w, k.plan, k.root, r, k.row, result, k.writer);
   });
   for (const s of acc.shifted) provideCentredMoment(k, s);
   return rows * n * (vec ? ops / 4 : ops) + rows * n * (pass.length + 3 * acc.shifted.length);
@@ -528,7 +544,7 @@ function provideCentredMoment(k: RowLanes, s: ShiftedSums): void {
   if (!k.plan.stored(meanNode.id)) provideRow(w, prefix, meanNode, w.let(m.mean, 'mean'));
   const centred = graph.node(s.mo.centred), result = w.let(m.centred, 'r');
   provideRow(w, prefix, centred, result);
-  storeIfRead(w, k.plan, k.root, centred, k.row, result);
+  storeIfRead(w, k.plan, k.root, centred, k.row, result, k.writer);
 }
 
 /** The root: one value per row (a reduction), else the row itself (vec4 stores when possible). Returns its flops. */

@@ -87,17 +87,20 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     const readsOf = (id: number) => (plan.isMaterialized(id) ? 1 : kVaryingReads(graph, plan.materialized, graph.node(id)));
     if ([...stats].some((r) => readsOf(graph.node(r).inputs[0]!) > 2)) continue;
     const moved = new Set([target.id, ...stats]);
-    // Nothing else may read what moves: the kernels writing it go away.
+    // The kernels writing what moves go away. Statistics other kernels read too (a training
+    // step's backward) stay stored, written by this kernel; the normalised operand may not be.
     const others = plan.roots().filter((k) => !moved.has(k.id) && plan.writer(k.id) !== root);
-    if (others.some((k) => [...plan.members(k.id).reads].some((id) => moved.has(id)))) continue;
+    const readElsewhere = new Set([...moved].filter((id) => others.some((k) => plan.members(k.id).reads.has(id))));
+    if (readElsewhere.has(target.id)) continue;
     if ([...moved].some((id) => plan.isMaterialized(id) && !moved.has(plan.writer(id)))) continue;
-    if (readsAfter(plan, root, target, stats).size + plan.outputsOf(root) > opts.maxBindings) continue;
+    if (readsAfter(plan, root, target, stats).size + plan.outputsOf(root) + readElsewhere.size > opts.maxBindings) continue;
     for (const id of moved) {
       plan.unjoin(id);
       plan.rowFused.delete(id);
-      plan.materialized.delete(id);
+      if (!readElsewhere.has(id)) plan.materialized.delete(id);
     }
     for (const r of stats) plan.matmulRowReductions.set(r, root);
+    for (const r of readElsewhere) plan.join(root, r);
   }
 }
 

@@ -116,7 +116,7 @@ export class FusionPlan {
     const computed = new Set<number>(), reads = new Set<number>();
     const visit = (id: number, isRoot: boolean) => {
       if (computed.has(id)) return;
-      const ownRowReduction = this.joined.get(id) === root && this.rowFused.get(id) === root;
+      const ownRowReduction = this.joined.get(id) === root && (this.rowFused.get(id) === root || this.matmulRowReductions.get(id) === root);
       if (!isRoot && this.materialized.has(id) && !ownRowReduction) {
         reads.add(id);
         return;
@@ -142,7 +142,7 @@ export class FusionPlan {
   unfuse(id: number): void {
     this.materialized.add(id);
     // A row reduction written by the kernel that computed it gets a kernel of its own again.
-    if (this.rowFused.has(id)) this.unjoin(id);
+    if (this.rowFused.has(id) || this.matmulRowReductions.has(id)) this.unjoin(id);
     this.rowFused.delete(id);
     this.matmulRowReductions.delete(id);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);

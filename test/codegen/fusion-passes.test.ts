@@ -223,6 +223,25 @@ test('fuse-norm-prologues: a LayerNorm read by one matmul is computed in its ker
   assert.ok(three.kernelRoots().length > 1);
 });
 
+test('fuse-norm-prologues with a backward: the statistics it reads too are stored by the matmul that normalises, and the gradients match float64', { timeout: 600_000 }, async () => {
+  // A frozen block's norm and matmul under a trainable shift (an adapter's place): the backward
+  // reads the statistics (LayerNorm's dx), not the normalised rows (no weight gradient).
+  const b = new GraphBuilder();
+  const x = b.input('x', [2, 7, 16]).add(b.param('shift', [16], { trainable: true }));
+  const y = linear(layerNorm(x, b.param('g', [16], { trainable: false }), b.param('h', [16], { trainable: false }), 1e-6), b.param('w', [24, 16], { trainable: false }));
+  b.output('loss', y.square().sum(2).sum(1).sum(0));
+  const graph = gradients(b.build(), { loss: 'loss' });
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const fusion = planFusion(graph, { ...OPTS, adapterClass }, FUSION_PASSES);
+    const stored = [...fusion.matmulRowReductions.keys()].filter((r) => fusion.isMaterialized(r));
+    assert.equal(stored.length, 2, `${adapterClass}: Σx and Σ(x − mean)² stored for the backward`);
+    const plan = await checkAgainstReference(graph, randomFeeds(graph, 5), { limits: { adapterClass } });
+    const writer = plan.kernels.find((k) => stored.every((r) => k.outputs.includes(r)));
+    assert.equal(writer?.kind, 'matmul', `${adapterClass}: written by the matmul's kernel (${writer?.name})`);
+    assert.ok(!plan.kernels.some((k) => k.kind === 'row' && k.outputs.every((o) => plan.graph.node(o).op === 'sum')), `${adapterClass}: no kernel of statistics alone: ${plan.kernels.map((k) => k.name).join(', ')}`);
+  }
+});
+
 test('fuse-second-products: fc2(h) + up(a) is one kernel, on CPU and GPU adapters', () => {
   const b = new GraphBuilder();
   const h = b.input('h', [12, 20]), x = b.input('x', [12, 16]);
