@@ -90,7 +90,8 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     // The kernels writing what moves go away. Statistics other kernels read too (a training
     // step's backward) stay stored, written by this kernel; the normalised operand may not be.
     const others = plan.roots().filter((k) => !moved.has(k.id) && plan.writer(k.id) !== root);
-    const readElsewhere = new Set([...moved].filter((id) => others.some((k) => plan.members(k.id).reads.has(id))));
+    const otherReads = new Set(others.flatMap((k) => [...plan.members(k.id).reads]));
+    const readElsewhere = new Set([...moved].filter((id) => otherReads.has(id)));
     if (readElsewhere.has(target.id)) continue;
     if ([...moved].some((id) => plan.isMaterialized(id) && !moved.has(plan.writer(id)))) continue;
     if (readsAfter(plan, root, target, stats).size + plan.outputsOf(root) + readElsewhere.size > opts.maxBindings) continue;
