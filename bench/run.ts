@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpText, parseArgs, UsageError, type OptionSpec } from '../src/frontends/cli/args.ts';
 import { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext } from '../src/core/runtime/device.ts';
+import { dawnPolling } from '../src/core/runtime/dawn-polling.ts';
 import { deviceLimits } from '../src/core/runtime/program.ts';
 import { writeFileAtomic } from '../src/core/util/atomic.ts';
 import { formatDuration, Progress } from '../src/core/util/progress.ts';
@@ -213,8 +214,9 @@ async function main(argv: string[]): Promise<number> {
       adapterLine = `adapter: none (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); compiling for the WebGPU default limits`;
     }
     const software = gpu ? isSoftwareAdapter(gpu) : undefined;
-    const runtime = `node ${process.version} (V8 ${process.versions.v8}) ${process.platform}/${process.arch}, ${cpus().length} CPUs`;
-    runtimeInfo = { name: 'node', line: runtime, node: process.version, v8: process.versions.v8, platform: process.platform, arch: process.arch, cpus: cpus().length };
+    // How JS waits for Dawn changes every step time on a software adapter (src/core/runtime/dawn-polling.ts).
+    const runtime = `node ${process.version} (V8 ${process.versions.v8}) ${process.platform}/${process.arch}, ${cpus().length} CPUs, Dawn polls: ${dawnPolling()}`;
+    runtimeInfo = { name: 'node', line: runtime, node: process.version, v8: process.versions.v8, platform: process.platform, arch: process.arch, cpus: cpus().length, dawnPolling: dawnPolling() };
     header = headerFor(adapterLine, software, runtime);
     console.log(header.join('\n'));
     if (opts.gpu && software) {

@@ -48,6 +48,7 @@ export type { KernelKind } from '../kernels/template.ts';
 export { compile, deviceLimits, isCpuAdapter, Program, type BoundKernel, type HostArray, type KernelTime, type ProgramOptions } from './core/runtime/program.ts';
 export type { TuneCandidate, TuneEntry, TuneMode, TuneProgress, TuneResult, TuneStore } from './core/runtime/tune.ts';
 export { formatAdapterReport, requestGpu, type AdapterReport, type GpuContext, type GpuMemoryStats, type GpuRuntime, type RequestGpuOptions } from './core/runtime/device.ts';
+export { dawnPolling, setDawnPolling, type DawnPolling } from './core/runtime/dawn-polling.ts';
 export { scaledError, verifyOnDevice, type OutputError, type Verification } from './core/runtime/verify.ts';
 
 // Models

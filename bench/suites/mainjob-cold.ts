@@ -1,7 +1,7 @@
 // Child process of the mainjob suite: compiles the vit-mnist AF + FPET training step (batch 16)
-// and inference plan (batch 100) and dispatches every pipeline once, timing each plan's first
-// dispatches. Run with an empty MESA_SHADER_CACHE_DIR, this is the cold-cache compile cost of
-// the main job's first epoch. Argument: what kernels are specialised to (rows | all, default rows).
+// and inference plan (batch 100) and compiles every kernel ahead (Program.warmup: on the main
+// device and, on lavapipe, its compile helpers at the same time), timing each plan. Run with an
+// empty MESA_SHADER_CACHE_DIR, this is the cold-cache compile cost of the main job's first epoch. Argument: what kernels are specialised to (rows | all, default rows).
 // Prints one line: COLD {"train": ms, "infer": ms, "kernels": n} (kernels: distinct modules of the
 // two plans together: the driver's shader cache serves the inference plan what the training step
 // already compiled).

@@ -5,6 +5,7 @@
 // 'webgpu' (src/core/util/node-import.ts), only globals that exist everywhere until the runtime is known.
 
 import { nodeImport } from '../util/node-import.ts';
+import { setDawnPolling } from './dawn-polling.ts';
 
 /** Where the device came from. */
 export type GpuRuntime = 'node' | 'deno' | 'browser';
@@ -16,6 +17,11 @@ export interface RequestGpuOptions {
   forceFallback?: boolean;
   /** Label of the device, shows up in GPU error messages. */
   label?: string;
+}
+
+/** Software adapters (lavapipe, SwiftShader, WARP): the GPU work runs on the CPU. */
+export function isSoftwareAdapter(info: AdapterReport): boolean {
+  return info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${info.description} ${info.device} ${info.architecture} ${info.vendor}`);
 }
 
 /** What the adapter is and what the device got: for logs, reports and kernel choices. */
@@ -59,9 +65,18 @@ export interface GpuContext {
   readonly memory: Readonly<GpuMemoryStats>;
   /** Resolves with the reason when the device is lost (never, unless it is). */
   readonly lost: Promise<GPUDeviceLostInfo>;
+  /**
+   * More devices on the same adapter that compile kernels beside this one (compile-ahead.ts): where
+   * the driver compiles on first dispatch, one thread per device, and shares what it compiled through
+   * an on-disk cache (lavapipe under Node). Absent elsewhere. Created at the first call, then kept.
+   */
+  compileHelpers?(): Promise<readonly GPUDevice[]>;
   /** Destroys the device (its loss is then not reported as an error). */
   destroy(): void;
 }
+
+/** Helper devices at most (compileHelpers): one compiling thread each, beside the main device's. */
+export const MAX_COMPILE_HELPERS = 3;
 
 /** Chromium's SwiftShader Vulkan driver: a software Vulkan that Dawn accepts. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -253,8 +268,14 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const takeErrors = recordUncapturedErrors(device);
   reportDeviceLoss(device);
   const info = adapterReport(runtime, adapter, device);
+  // Dawn's busy polling would take a core from the software adapter's own threads (dawn-polling.ts).
+  if (runtime === 'node' && isSoftwareAdapter(info)) setDawnPolling('yield');
 
   const memory: GpuMemoryStats = { liveBuffers: 0, liveBytes: 0, peakBytes: 0, created: 0, destroyed: 0 };
+  let helpers: Promise<readonly GPUDevice[]> | undefined;
+  // Lavapipe compiles a kernel at its first dispatch, on the one thread that runs the device's
+  // queue, and keeps the result in Mesa's shader cache on disk, where another device finds it.
+  const compilesOnFirstDispatch = runtime === 'node' && /llvmpipe|lavapipe/i.test(`${info.device} ${info.description}`);
   return {
     device,
     adapter,
@@ -264,10 +285,30 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     lost: device.lost,
     takeErrors,
     createBuffer: (desc: GPUBufferDescriptor) => countedBuffer(device, memory, desc),
+    ...(compilesOnFirstDispatch ? { compileHelpers: () => (helpers ??= requestCompileHelpers(adapterOptions, options.label ?? 'requestGpu')) } : {}),
     destroy() {
       device.destroy();
+      void helpers?.then((devices) => devices.forEach((d) => d.destroy()));
     },
   };
+}
+
+/** Devices for compiling beside the main one: one per spare CPU core (up to MAX_COMPILE_HELPERS); none where that fails. */
+async function requestCompileHelpers(adapterOptions: GPURequestAdapterOptions, label: string): Promise<readonly GPUDevice[]> {
+  const os = await nodeImport<typeof import('node:os')>('node:os');
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const devices: GPUDevice[] = [];
+  try {
+    for (let i = 0; i < Math.min(cores - 1, MAX_COMPILE_HELPERS); i++) {
+      // An adapter hands out one device: each helper gets an adapter of its own.
+      const adapter = await requestNodeAdapter(adapterOptions);
+      if (!adapter) break;
+      devices.push(await requestFullDevice(adapter, `${label} compile helper ${i + 1}`));
+    }
+  } catch {
+    // Helpers only save time: without them the main device compiles everything.
+  }
+  return devices;
 }
 
 /** A device with every WANTED_LIMITS value the adapter offers and the WANTED_FEATURES it has. */

@@ -9,7 +9,9 @@ import { compileGraph, describePlan, type CodegenLimits, type CompileOptions, ty
 import type { Graph } from '../ir/graph.ts';
 import type { Feeds } from '../ir/interpret.ts';
 import { fmtShape, numel } from '../ir/shape.ts';
-import { withErrorScope, type GpuContext } from './device.ts';
+import { isSoftwareAdapter, withErrorScope, type GpuContext } from './device.ts';
+import { compileAhead } from './compile-ahead.ts';
+import { pipelineFor } from './pipelines.ts';
 import { compileTuned, type TuneMode, type TuneProgress, type TuneResult, type TuneStore } from './tune.ts';
 
 /** Tensor data read back to the host: Float32Array for f32 tensors, Int32Array for i32 and u32 (the u32 bits as they are). */
@@ -33,8 +35,7 @@ export function deviceLimits(ctx: GpuContext): CodegenLimits {
 
 /** Software adapters (lavapipe, SwiftShader, WARP): the GPU work runs on the CPU. */
 export function isCpuAdapter(ctx: GpuContext): boolean {
-  const i = ctx.info;
-  return i.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i.test(`${i.description} ${i.device} ${i.architecture} ${i.vendor}`);
+  return isSoftwareAdapter(ctx.info);
 }
 
 /** Options of `compile`: code generation, parameters written back each step, and matmul tuning. */
@@ -58,12 +59,17 @@ export interface ProgramOptions extends CompileOptions {
 export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOptions = {}): Promise<Program> {
   const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
   const mode = opts.tune ?? 'off';
+  let program: Program;
   if (mode === 'off' || opts.matmulVariant !== undefined) {
-    return Program.create(ctx, compileGraph(graph, compileOpts), opts);
+    program = await Program.create(ctx, compileGraph(graph, compileOpts), opts);
+  } else {
+    const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
+    program = await Program.create(ctx, plan, opts);
+    program.tuneResult = tune;
   }
-  const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
-  const program = await Program.create(ctx, plan, opts);
-  program.tuneResult = tune;
+  // Where helper devices compile beside the main one, every kernel is compiled now, in parallel,
+  // instead of one after the other inside the first step.
+  if (ctx.compileHelpers) await program.warmup();
   return program;
 }
 
@@ -83,38 +89,6 @@ interface Step {
   readonly bindGroup: GPUBindGroup;
   /** For a dispatch computing from parameters only: the parameters (node ids) it reads. */
   readonly parameterDerived?: readonly number[];
-}
-
-const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
-/** One pipeline per distinct kernel code per device, compiled asynchronously (concurrently with the others). */
-function pipelineFor(device: GPUDevice, k: PlanKernel): Promise<GPUComputePipeline> {
-  let cache = pipelineCache.get(device);
-  if (!cache) pipelineCache.set(device, (cache = new Map()));
-  let p = cache.get(k.code);
-  if (!p) {
-    const layout = device.createBindGroupLayout({
-      label: k.name,
-      entries: k.bindings.map((b) => ({
-        binding: b.binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.access === 'read' ? 'read-only-storage' : 'storage' } as GPUBufferBindingLayout,
-      })),
-    });
-    const module = device.createShaderModule({ label: k.name, code: k.wgsl });
-    p = device.createComputePipelineAsync({
-      label: k.name,
-      layout: device.createPipelineLayout({ label: k.name, bindGroupLayouts: [layout] }),
-      compute: { module, entryPoint: k.entryPoint },
-    }).catch(async (e: unknown) => {
-      cache.delete(k.code);
-      const info = await module.getCompilationInfo();
-      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`);
-      throw new Error(`kernel ${k.name} did not compile: ${msgs.join('; ') || (e as Error).message}`);
-    });
-    cache.set(k.code, p);
-  }
-  return p;
 }
 
 /** Parameters the plan's kernels write over (updates written back in place: CompileOptions.writeBack). */
@@ -370,25 +344,14 @@ export class Program {
   }
 
   /**
-   * Dispatches every distinct kernel once and waits: drivers that compile at the first dispatch
-   * (lavapipe, SwiftShader) do it now rather than inside the first timed step. Returns the ms it
-   * took. Write-back copies are not run, so parameters are unchanged.
+   * Compiles every distinct kernel now rather than inside the first step, where drivers compile at
+   * the first dispatch (lavapipe, SwiftShader): each runs once, one workgroup, on scratch buffers,
+   * spread over the context's compile helpers where it has them (compile-ahead.ts). Nothing the
+   * program holds is read or written. Returns the ms it took.
    */
   async warmup(): Promise<number> {
     const t0 = performance.now();
-    const encoder = this.ctx.device.createCommandEncoder({ label: 'warmup' });
-    const pass = encoder.beginComputePass({ label: 'warmup' });
-    const seen = new Set<GPUComputePipeline>();
-    for (const s of this.steps) {
-      if (seen.has(s.pipeline)) continue;
-      seen.add(s.pipeline);
-      pass.setPipeline(s.pipeline);
-      pass.setBindGroup(0, s.bindGroup);
-      pass.dispatchWorkgroups(1, 1, 1);
-    }
-    pass.end();
-    this.ctx.device.queue.submit([encoder.finish()]);
-    await this.ctx.device.queue.onSubmittedWorkDone();
+    await compileAhead(this.ctx, this.steps.map((s) => s.kernel), (tensor) => this.plan.tensors.get(tensor)!.bytes);
     return performance.now() - t0;
   }
 

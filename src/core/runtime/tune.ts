@@ -19,6 +19,7 @@ import type { Graph } from '../ir/graph.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { numel } from '../ir/shape.ts';
 import type { GpuContext } from './device.ts';
+import { compileAhead } from './compile-ahead.ts';
 import { tempName } from '../util/temp-names.ts';
 import type { Program as ProgramType } from './program.ts';
 
@@ -414,6 +415,18 @@ async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledP
   }
 }
 
+/** Compiles the candidates at once, on the compile helpers too, before any is timed; one that fails is left to timeCandidate to report. */
+async function compileCandidatesAhead(ctx: GpuContext, plan: CompiledPlan, index: number, candidates: readonly MatmulVariant[]): Promise<void> {
+  const kernels = candidates.flatMap((v) => {
+    try {
+      return [renderKernelVariant(plan, index, v)];
+    } catch {
+      return [];
+    }
+  });
+  await compileAhead(ctx, kernels, (tensor) => plan.tensors.get(tensor)!.bytes).catch(() => undefined);
+}
+
 async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, mode: TuneMode, report: (c: TuneCandidate) => void): Promise<TuneEntry | undefined> {
   const k = plan.kernels[index]!;
   const info = k.matmul!;
@@ -421,6 +434,7 @@ async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledP
   const rest = info.offered.filter((v) => describeVariant(v) !== defaultLabel);
   // Quick: the default and the next two offered (the best guesses of each family come first).
   const candidates = [info.variant, ...(mode === 'full' ? rest : rest.slice(0, 2))];
+  if (ctx.compileHelpers) await compileCandidatesAhead(ctx, plan, index, candidates);
   // Inputs: every tensor the kernel reads.
   const { graph: sub, reads } = kernelSubgraph(plan, index);
   const feeds: Record<string, ArrayLike<number>> = {};
