@@ -285,7 +285,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     lost: device.lost,
     takeErrors,
     createBuffer: (desc: GPUBufferDescriptor) => countedBuffer(device, memory, desc),
-    ...(compilesOnFirstDispatch ? { compileHelpers: () => (helpers ??= requestCompileHelpers(adapterOptions, options.label ?? 'requestGpu')) } : {}),
+    ...(compilesOnFirstDispatch ? { compileHelpers: () => (helpers ??= requestCompileHelpers(adapterOptions, info, options.label ?? 'requestGpu')) } : {}),
     destroy() {
       device.destroy();
       void helpers?.then((devices) => devices.forEach((d) => d.destroy()));
@@ -294,7 +294,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
 }
 
 /** Devices for compiling beside the main one: one per spare CPU core (up to MAX_COMPILE_HELPERS); none where that fails. */
-async function requestCompileHelpers(adapterOptions: GPURequestAdapterOptions, label: string): Promise<readonly GPUDevice[]> {
+async function requestCompileHelpers(adapterOptions: GPURequestAdapterOptions, main: AdapterReport, label: string): Promise<readonly GPUDevice[]> {
   const os = await nodeImport<typeof import('node:os')>('node:os');
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   const devices: GPUDevice[] = [];
@@ -302,7 +302,8 @@ async function requestCompileHelpers(adapterOptions: GPURequestAdapterOptions, l
     for (let i = 0; i < Math.min(cores - 1, MAX_COMPILE_HELPERS); i++) {
       // An adapter hands out one device: each helper gets an adapter of its own.
       const adapter = await requestNodeAdapter(adapterOptions);
-      if (!adapter) break;
+      // Only the same driver shares its shader cache with the main device.
+      if (!adapter || adapter.info.device !== main.device || adapter.info.description !== main.description) break;
       devices.push(await requestFullDevice(adapter, `${label} compile helper ${i + 1}`));
     }
   } catch {
