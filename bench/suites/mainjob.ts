@@ -291,7 +291,7 @@ export const mainjobSuite: Suite = {
       title: 'mainjob: first-step compile cost with a cold shader cache (AF + FPET; child process with an empty MESA_SHADER_CACHE_DIR)',
       columns: ['plan', 'seconds', 'distinct modules'],
       rows: cold.flatMap(coldRows),
-      notes: ['Each distinct kernel is compiled by the driver at its first dispatch (Program.warmup dispatches each once).'],
+      notes: ['Each distinct kernel is compiled by the driver at its first dispatch: Program.warmup dispatches each once, on scratch buffers, spread over the main device and its compile helpers (lavapipe: one per spare core; Mesa\'s shader cache on disk hands their kernels to the main device).'],
     });
     return {
       data: { results, cold, torch },
