@@ -14,7 +14,7 @@ import { evaluate } from '../../src/core/ir/interpret.ts';
 import { gelu, linear } from '../../src/core/ir/nn.ts';
 import { describeVariant } from '../../kernels/matmul-variants.ts';
 import { compile } from '../../src/core/runtime/program.ts';
-import { adapterIdentity, alignFamilies, chooserFrom, defaultTuneStore, hash64, keepSpecialized, memoryTuneStore, SPECIALIZE_GAIN, signatureFamily, type TuneEntry, type TuneProgress } from '../../src/core/runtime/tune.ts';
+import { adapterIdentity, alignFamilies, chooserFrom, defaultTuneStore, describeTune, hash64, keepSpecialized, memoryTuneStore, SPECIALIZE_GAIN, signatureFamily, type TuneEntry, type TuneProgress } from '../../src/core/runtime/tune.ts';
 import { compileGraph } from '../../codegen/compile.ts';
 import { readsLengths } from '../../kernels/ir.ts';
 import { assertClose, checkAgainstReference, gpu } from '../support/gpu.ts';
@@ -112,6 +112,36 @@ test('tuner: off unless the caller asks; a stored choice is reused only for the 
   const p2 = await compile(graph, ctx, { tune: 'full', tuneStore: store });
   assert.equal(p2.tuneResult!.searched, Object.keys(stored).length);
   p2.destroy();
+});
+
+test('tuner: quick with expected runs searches only what can pay back its search; kept defaults leave the plan as compiled', async () => {
+  const ctx = await gpu();
+  const { graph, feeds } = smallModel();
+  // One run of microsecond kernels saves nothing worth compiling for.
+  const once = await compile(graph, ctx, { tune: 'quick', tuneStore: memoryTuneStore(`once-${Date.now()}`), tuneExpectedRuns: 1 });
+  const off = await compile(graph, ctx);
+  const sigs = new Set(off.plan.kernels.filter((k) => k.matmul && k.matmul.offered.length > 1).map((k) => k.matmul!.signature.key));
+  try {
+    assert.ok(sigs.size >= 2, 'signatures with alternatives to search');
+    const t = once.tuneResult!;
+    assert.equal(t.searched, 0);
+    assert.equal(t.unprofitable, sigs.size, describeTune(t));
+    assert.match(describeTune(t), /kept at the default \(searching would cost more than it can save in this run\)/);
+    assert.deepEqual(once.plan.steps.map((s) => s.kernel.code), off.plan.steps.map((s) => s.kernel.code), 'the default plan, not compiled again');
+    const a = await once.execute(feeds), b = await off.execute(feeds);
+    assert.deepEqual(Array.from(a.y!), Array.from(b.y!), 'computes exactly what tune off does');
+  } finally {
+    once.destroy();
+    off.destroy();
+  }
+  // Runs enough for a tenth of the kernels' time to outweigh any compile: everything searched.
+  const many = await compile(graph, ctx, { tune: 'quick', tuneStore: memoryTuneStore(`many-${Date.now()}`), tuneExpectedRuns: 1e12 });
+  try {
+    assert.equal(many.tuneResult!.unprofitable, 0);
+    assert.equal(many.tuneResult!.searched, sigs.size);
+  } finally {
+    many.destroy();
+  }
 });
 
 test('tuner: a specialised variant (sizes as constants) is kept only for a ≥ 3% gain in paired rounds, found again by the chooser, and computes the same', async () => {

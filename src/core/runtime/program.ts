@@ -53,6 +53,11 @@ export interface ProgramOptions extends CompileOptions {
   readonly onTuneProgress?: (p: TuneProgress) => void;
   /** Where tuned choices persist (default: the per-adapter cache). */
   readonly tuneStore?: TuneStore;
+  /**
+   * How many times the program will run (training steps, evaluation batches): tune 'quick' then
+   * searches only what can save more over those runs than the search costs (TuneOptions.expectedRuns).
+   */
+  readonly tuneExpectedRuns?: number;
 }
 
 /** Compiles `graph` for the device (tuning matmul variants unless tune is off) and creates everything its steps need. */
@@ -63,7 +68,7 @@ export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOption
   if (mode === 'off' || opts.matmulVariant !== undefined) {
     program = await Program.create(ctx, compileGraph(graph, compileOpts), opts);
   } else {
-    const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore }, Program);
+    const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore, expectedRuns: opts.tuneExpectedRuns }, Program);
     program = await Program.create(ctx, plan, opts);
     program.tuneResult = tune;
   }

@@ -10,7 +10,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeSplits, type AffineAugment, type Subset } from '../data/dataset.ts';
-import { sourceOf, type BatchSource } from '../data/batch-source.ts';
+import { sourceBatchCount, sourceOf, type BatchSource } from '../data/batch-source.ts';
 import { openFolderData } from '../data/image-source.ts';
 import type { ImageTransform } from '../data/transforms.ts';
 import { loadDataset, type DatasetName } from '../data/mnist.ts';
@@ -292,13 +292,20 @@ interface RunSession {
   readonly log: (s: string) => void;
 }
 
+/** How often the run will dispatch its training step and its evaluator (what a kernel search can pay back over). */
+function expectedRuns({ o, spec, train, test }: PreparedRun): { train: number; eval: number } {
+  const evaluations = o.evalEvery > 0 ? Math.ceil(o.epochs / o.evalEvery) : 1;
+  return { train: o.epochs * sourceBatchCount(train, spec.batch, true), eval: evaluations * sourceBatchCount(test, o.evalBatch) };
+}
+
 /** The training step and the evaluator; a batch too large for the device is reported with the largest that fits. */
 async function compilePrograms(ctx: GpuContext, prepared: PreparedRun, start: StartingPoint, log: (s: string) => void): Promise<{ step: TrainStep; evaluator: Classifier }> {
   const { o, spec } = prepared;
-  const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune }).catch((e: unknown) => {
+  const runs = expectedRuns(prepared);
+  const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune, tuneExpectedRuns: runs.train }).catch((e: unknown) => {
     throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
   });
-  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, start.weights, { tune: o.tune }).catch((e: unknown) => {
+  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, start.weights, { tune: o.tune, tuneExpectedRuns: runs.eval }).catch((e: unknown) => {
     step.destroy();
     throw batchLimitError(e, o.evalBatch, '--eval-batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
   });
