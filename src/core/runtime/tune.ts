@@ -150,10 +150,24 @@ export async function adapterIdentity(ctx: GpuContext): Promise<string> {
  * The key of a signature's tuning result: the signature and a hash of the code of every variant
  * offered for it (what a search would time). Changed kernel templates change the key.
  */
-export function measuredKey(plan: CompiledPlan, index: number): string {
+export function measuredKey(plan: CompiledPlan, index: number, render: VariantRenderer = variantRenderer(plan)): string {
   const k = plan.kernels[index]!;
-  const codes = k.matmul!.offered.map((v) => `${describeVariant(v)}\n${renderKernelVariant(plan, index, v).code}`);
+  const codes = k.matmul!.offered.map((v) => `${describeVariant(v)}\n${render(index, v).code}`);
   return `${k.matmul!.signature.key} #${hash64(codes.join('\n'))}`;
+}
+
+/** Kernel `index` of a plan rendered with a matmul variant. */
+type VariantRenderer = (index: number, v: MatmulVariant) => PlanKernel;
+
+/** Renders kernels of `plan` with variants, each once: the key, compiling ahead and timing all use a candidate's code. */
+function variantRenderer(plan: CompiledPlan): VariantRenderer {
+  const rendered = new Map<string, PlanKernel>();
+  return (index, v) => {
+    const key = `${index} ${JSON.stringify(v)}`;
+    let k = rendered.get(key);
+    if (!k) rendered.set(key, (k = renderKernelVariant(plan, index, v)));
+    return k;
+  };
 }
 
 const memoryStores = new Map<string, Record<string, TuneEntry>>();
@@ -252,9 +266,9 @@ async function repsFor(bound: Awaited<ReturnType<ProgramType['bindKernel']>>): P
 const PAIRED_ROUNDS = 5;
 
 /** Kernel `index` with variant `v`, generic and specialised, timed alternately (ms per dispatch). */
-async function pairedTimes(prog: ProgramType, plan: CompiledPlan, index: number, v: MatmulVariant): Promise<{ generic: number[]; specialized: number[] }> {
-  const g = await prog.bindKernel(renderKernelVariant(plan, index, { ...v, specialized: false }));
-  const s = await prog.bindKernel(renderKernelVariant(plan, index, { ...v, specialized: true }));
+async function pairedTimes(prog: ProgramType, render: VariantRenderer, index: number, v: MatmulVariant): Promise<{ generic: number[]; specialized: number[] }> {
+  const g = await prog.bindKernel(render(index, { ...v, specialized: false }));
+  const s = await prog.bindKernel(render(index, { ...v, specialized: true }));
   await g.run(1);
   await s.run(1);
   const reps = await repsFor(g);
@@ -357,12 +371,13 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   const store = opts.store ?? (await defaultTuneStore(ctx));
   const entries = mode === 'off' ? {} : await store.load();
   // Signatures of this plan, with their total FLOPs, one kernel to time, and the key of what timing it measures.
+  const render = variantRenderer(plan);
   const bySig = new Map<string, { index: number; flops: number; kernel: PlanKernel; key: string }>();
   plan.kernels.forEach((k, index) => {
     if (!k.matmul) return;
     const s = bySig.get(k.matmul.signature.key);
     if (s) s.flops += k.flops;
-    else bySig.set(k.matmul.signature.key, { index, flops: k.flops, kernel: k, key: mode === 'off' ? '' : measuredKey(plan, index) });
+    else bySig.set(k.matmul.signature.key, { index, flops: k.flops, kernel: k, key: mode === 'off' ? '' : measuredKey(plan, index, render) });
   });
   // Quick: what no earlier run decided; full: also what quick runs left unsearched.
   const wanted = (key: string) => !entries[key] || (mode === 'full' && (!entries[key]!.searched || entries[key]!.mode !== 'full'));
@@ -395,7 +410,7 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
         const signature = s.kernel.matmul!.signature.key;
         opts.onProgress?.({ done: i, total: todo.length, signature, elapsedMs: performance.now() - t0 });
         const started = performance.now();
-        const entry = await tuneSignature(ctx, prog, plan, s.index, mode, (candidate) =>
+        const entry = await tuneSignature(ctx, prog, plan, render, s.index, mode, (candidate) =>
           opts.onProgress?.({ done: i, total: todo.length, signature, candidate, elapsedMs: performance.now() - t0 }));
         payback?.searched(performance.now() - started);
         if (entry) {
@@ -465,10 +480,10 @@ async function searchPayback(prog: ProgramType, plan: CompiledPlan, expectedRuns
 }
 
 /** Kernel `index` rendered with variant `v`, timed on the device (ms per dispatch, the best of 3) and checked against `reference`. */
-async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, v: MatmulVariant, reference: ArrayLike<number> | undefined): Promise<TuneCandidate> {
+async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, render: VariantRenderer, index: number, v: MatmulVariant, reference: ArrayLike<number> | undefined): Promise<TuneCandidate> {
   const label = describeVariant(v);
   try {
-    const bound = await prog.bindKernel(renderKernelVariant(plan, index, v));
+    const bound = await prog.bindKernel(render(index, v));
     await bound.run(1); // drivers that compile at the first dispatch do it here
     const reps = await repsFor(bound);
     let ms = Infinity;
@@ -484,10 +499,10 @@ async function timeCandidate(ctx: GpuContext, prog: ProgramType, plan: CompiledP
 }
 
 /** Compiles the candidates at once, on the compile helpers too, before any is timed; one that fails is left to timeCandidate to report. */
-async function compileCandidatesAhead(ctx: GpuContext, plan: CompiledPlan, index: number, candidates: readonly MatmulVariant[]): Promise<void> {
+async function compileCandidatesAhead(ctx: GpuContext, plan: CompiledPlan, render: VariantRenderer, index: number, candidates: readonly MatmulVariant[]): Promise<void> {
   const kernels = candidates.flatMap((v) => {
     try {
-      return [renderKernelVariant(plan, index, v)];
+      return [render(index, v)];
     } catch {
       return [];
     }
@@ -495,14 +510,14 @@ async function compileCandidatesAhead(ctx: GpuContext, plan: CompiledPlan, index
   await compileAhead(ctx, kernels, (tensor) => plan.tensors.get(tensor)!.bytes).catch(() => undefined);
 }
 
-async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, index: number, mode: TuneMode, report: (c: TuneCandidate) => void): Promise<TuneEntry | undefined> {
+async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledPlan, render: VariantRenderer, index: number, mode: TuneMode, report: (c: TuneCandidate) => void): Promise<TuneEntry | undefined> {
   const k = plan.kernels[index]!;
   const info = k.matmul!;
   const defaultLabel = describeVariant(info.variant);
   const rest = info.offered.filter((v) => describeVariant(v) !== defaultLabel);
   // Quick: the default and the next two offered (the best guesses of each family come first).
   const candidates = [info.variant, ...(mode === 'full' ? rest : rest.slice(0, QUICK_CANDIDATES - 1))];
-  if (ctx.compileHelpers) await compileCandidatesAhead(ctx, plan, index, candidates);
+  if (ctx.compileHelpers) await compileCandidatesAhead(ctx, plan, render, index, candidates);
   // Inputs: every tensor the kernel reads.
   const { graph: sub, reads } = kernelSubgraph(plan, index);
   const feeds: Record<string, ArrayLike<number>> = {};
@@ -519,14 +534,14 @@ async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledP
     checkedAgainst = 'tiled';
     const tiled = info.offered.find((v) => v.name === 'tiled');
     if (tiled) {
-      const bound = await prog.bindKernel(renderKernelVariant(plan, index, tiled));
+      const bound = await prog.bindKernel(render(index, tiled));
       await bound.run(1);
       reference = Float32Array.from(await prog.readTensor(k.root));
     }
   }
   const results: TuneCandidate[] = [];
   const measure = async (v: MatmulVariant) => {
-    const c = await timeCandidate(ctx, prog, plan, index, v, reference);
+    const c = await timeCandidate(ctx, prog, plan, render, index, v, reference);
     results.push(c);
     report(c);
     return c;
@@ -541,7 +556,7 @@ async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledP
   if (mode === 'full' && readsLengths(k.ir) && !best.variant.specialized) {
     const c = await measure({ ...best.variant, specialized: true });
     if (c.ms !== undefined) {
-      const paired = await pairedTimes(prog, plan, index, best.variant);
+      const paired = await pairedTimes(prog, render, index, best.variant);
       if (keepSpecialized(paired.generic, paired.specialized)) best = { ...c, ms: Math.min(...paired.specialized) };
     }
   }
