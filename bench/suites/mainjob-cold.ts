@@ -4,26 +4,47 @@
 // empty MESA_SHADER_CACHE_DIR, this is the cold-cache compile cost of the main job's first epoch. Argument: what kernels are specialised to (rows | all, default rows).
 // Prints one line: COLD {"train": ms, "infer": ms, "kernels": n} (kernels: distinct modules of the
 // two plans together: the driver's shader cache serves the inference plan what the training step
-// already compiled).
+// already compiled). With the argument `sequence`: the main job's three models one after the other
+// (code generation included), as `transfer` compiles them before each first step; prints
+// COLD {"adaptformer": ms, "fpet": ms, "tome": ms}.
 
-import { compileGraph } from '../../codegen/compile.ts';
+import { compileGraph, type Specialize } from '../../codegen/compile.ts';
 import { requestGpu } from '../../src/core/runtime/device.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
-import { jobGraph } from './mainjob.ts';
+import type { MainJobMethod } from '../../src/fpet/recipes/main-job.ts';
+import { jobGraph, MAIN_JOB_ORDER, type JobMode } from './mainjob.ts';
 
-const specialize = process.argv[2] ?? 'rows';
-if (specialize !== 'rows' && specialize !== 'all') throw new Error(`mainjob-cold: specialize must be rows or all, got "${specialize}"`);
+const arg = process.argv[2] ?? 'rows';
+if (arg !== 'rows' && arg !== 'all' && arg !== 'sequence') throw new Error(`mainjob-cold: the argument must be rows, all or sequence, got "${arg}"`);
 const ctx = await requestGpu({ label: 'mainjob cold compile' });
-const out: Record<string, number> = {};
-const modules = new Set<string>();
-for (const mode of ['train', 'infer'] as const) {
-  const job = jobGraph('fpet', mode);
+
+/** Generates and compiles ahead one plan of `method`; returns the compile-ahead ms and the plan's module codes. */
+async function compileJob(method: MainJobMethod, mode: JobMode, specialize: Specialize): Promise<{ ms: number; codes: string[] }> {
+  const job = jobGraph(method, mode);
   const plan = compileGraph(job.graph, { limits: deviceLimits(ctx), specialize, writeBack: job.writeBack });
   const exe = await Program.create(ctx, plan, { writeBack: job.writeBack });
-  exe.write(job.feeds);
-  out[mode] = await exe.warmup();
-  for (const s of plan.steps) modules.add(s.kernel.code);
+  const ms = await exe.warmup();
   exe.destroy();
+  return { ms, codes: plan.steps.map((s) => s.kernel.code) };
 }
-console.log(`COLD ${JSON.stringify({ ...out, kernels: modules.size })}`);
+
+if (arg === 'sequence') {
+  // What `transfer` waits for before each model's first step: code generation included.
+  const out: Partial<Record<MainJobMethod, number>> = {};
+  for (const method of MAIN_JOB_ORDER) {
+    const t0 = performance.now();
+    for (const mode of ['train', 'infer'] as const) await compileJob(method, mode, 'rows');
+    out[method] = performance.now() - t0;
+  }
+  console.log(`COLD ${JSON.stringify(out)}`);
+} else {
+  const out: Record<string, number> = {};
+  const modules = new Set<string>();
+  for (const mode of ['train', 'infer'] as const) {
+    const { ms, codes } = await compileJob('fpet', mode, arg);
+    out[mode] = ms;
+    for (const c of codes) modules.add(c);
+  }
+  console.log(`COLD ${JSON.stringify({ ...out, kernels: modules.size })}`);
+}
 process.exit(0);
