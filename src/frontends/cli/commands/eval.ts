@@ -46,10 +46,11 @@ export default defineCommand({
     const test = folder !== undefined ? await folderTestSet(a, folder, model) : mnistTestSet(a, model);
     const ctx = await session.gpu();
     console.log(`model: ${describeSpec(spec)}`);
-    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode }).catch((e: unknown) => {
+    const total = 'count' in test ? test.count : test.indices.length;
+    // A kernel search pays only where the evaluation is long enough to win it back.
+    const classifier = await Classifier.create(ctx, spec, weights, { tune: a.tune as TuneMode, tuneExpectedRuns: Math.ceil(total / a.batch) }).catch((e: unknown) => {
       throw batchLimitError(e, a.batch, '--batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
     });
-    const total = 'count' in test ? test.count : test.indices.length;
     const bar = new Progress({ label: 'evaluate', total, unit: 'img' });
     try {
       const r = await classifier.evaluate(test, { onBatch: (done) => bar.tick(done - bar.value), shouldStop: session.stop.shouldStop });

@@ -66,7 +66,9 @@ export default defineCommand({
     const classNames = classNamesOf(model, folder === undefined ? a.dataset : undefined);
     const inputs = files.length ? await fileInputs(files, model, a.invert) : folder !== undefined ? await folderInputs(folder, n, model) : datasetInputs(a.dataset, n, model);
     const ctx = await session.gpu();
-    const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined, tune: a.tune as TuneMode });
+    // A few images: a kernel search would cost more than it saves (it searches only what pays back).
+    const runs = Math.ceil(inputs.names.length / spec.batch);
+    const classifier = await Classifier.create(ctx, spec, weights, { mergeOutputs: a.mergeMap !== undefined && spec.merge !== undefined, tune: a.tune as TuneMode, tuneExpectedRuns: runs });
     try {
       const predictions = await classifier.classify(inputs.images, a.top, inputs.names.length);
       predictions.forEach((p, i) => {
