@@ -55,6 +55,9 @@ export interface EvalResult {
   readonly stopped: boolean;
 }
 
+/** What evaluates a model on held-out data: a Classifier, or one compiled at its first use (DeferredEvaluator). */
+export type Evaluator = Pick<Classifier, 'setWeights' | 'evaluate'>;
+
 /** Options of Classifier.create: those of `compile`, and whether merge maps are computed. */
 export interface ClassifierOptions extends ProgramOptions {
   /** Also compute merge maps (token destinations per merge block). */

@@ -6,7 +6,7 @@
 
 import { affineAugment, shiftAugment, type AffineAugment, type Subset } from '../data/dataset.ts';
 import { isBatchSource, sourceBatchCount, sourceOf, type BatchSource } from '../data/batch-source.ts';
-import type { Classifier } from './inference.ts';
+import type { Evaluator } from './inference.ts';
 import { learningRate, type ScheduleConfig } from './schedule.ts';
 import type { TrainStep } from './train-step.ts';
 
@@ -95,7 +95,7 @@ export class NonFiniteLossError extends Error {
  * data are in-memory subsets (augmented here with shifts or zoom and rotation) or batch sources
  * such as image folders (augmented by the source: random crop and flip, decoded ahead of the step).
  */
-export async function trainLoop(step: TrainStep, data: { train: Subset | BatchSource; test?: Subset | BatchSource }, evaluator: Classifier | undefined, o: LoopOptions, cb: LoopCallbacks = {}, history: EpochRecord[] = []): Promise<LoopResult> {
+export async function trainLoop(step: TrainStep, data: { train: Subset | BatchSource; test?: Subset | BatchSource }, evaluator: Evaluator | undefined, o: LoopOptions, cb: LoopCallbacks = {}, history: EpochRecord[] = []): Promise<LoopResult> {
   const stepsPerEpoch = sourceBatchCount(data.train, o.batch, true);
   const train = sourceOf(data.train);
   if (stepsPerEpoch < 1) throw new Error(`batch ${o.batch} is larger than the ${train.count} training images`);

@@ -27,6 +27,9 @@ import { batchLimitError } from './batch-limit.ts';
 import { lineChart } from '../../core/util/svg.ts';
 import { checkWeights, inspectBackbone, loadBackbone, loadWeights, parseRunState, readRunManifest, runStateMetadata, saveWeights, type RunState } from './checkpoint.ts';
 import { Classifier, type Weights } from './inference.ts';
+import { DeferredEvaluator } from './deferred-evaluator.ts';
+import { compileGraph, type CompiledPlan } from '../../../codegen/compile.ts';
+import { deviceLimits } from '../../core/runtime/program.ts';
 import { adaptersMetadata } from './model-files.ts';
 import { trainLoop, type EpochRecord, type LoopResult } from './loop.ts';
 import { ADAMW_DEFAULTS, type AdamWConfig } from './optimizer.ts';
@@ -287,7 +290,7 @@ interface RunSession {
   readonly shapes: Map<string, number[]>;
   readonly start: StartingPoint;
   readonly step: TrainStep;
-  readonly evaluator: Classifier;
+  readonly evaluator: DeferredEvaluator;
   readonly stepsPerEpoch: number;
   readonly log: (s: string) => void;
 }
@@ -298,21 +301,30 @@ function expectedRuns({ o, spec, train, test }: PreparedRun): { train: number; e
   return { train: o.epochs * sourceBatchCount(train, spec.batch, true), eval: evaluations * sourceBatchCount(test, o.evalBatch) };
 }
 
-/** The training step and the evaluator; a batch too large for the device is reported with the largest that fits. */
-async function compilePrograms(ctx: GpuContext, prepared: PreparedRun, start: StartingPoint, log: (s: string) => void): Promise<{ step: TrainStep; evaluator: Classifier }> {
+/** The training step, compiled, and the evaluator, compiled at its first evaluation; a batch too large for the device is reported with the largest that fits. */
+async function compilePrograms(ctx: GpuContext, prepared: PreparedRun, start: StartingPoint, log: (s: string) => void): Promise<{ step: TrainStep; evaluator: DeferredEvaluator }> {
   const { o, spec } = prepared;
   const t0 = performance.now();
   const runs = expectedRuns(prepared);
   const step = await TrainStep.create(ctx, spec, start.weights, { adamw: o.adamw, optimizerState: start.optimizerState, tune: o.tune, tuneExpectedRuns: runs.train }).catch((e: unknown) => {
     throw batchLimitError(e, spec.batch, '--batch', (b) => trainStepGraph({ ...spec, batch: b }, o.adamw).graph, ctx);
   });
-  const evaluator = await Classifier.create(ctx, { ...spec, batch: o.evalBatch }, start.weights, { tune: o.tune, tuneExpectedRuns: runs.eval }).catch((e: unknown) => {
+  // The evaluator's code now (a batch too large is reported before training); its kernels at its first evaluation.
+  const evalSpec = { ...spec, batch: o.evalBatch };
+  const evalGraph = (b: number) => buildModel({ ...spec, batch: b, training: undefined }).graph;
+  let evalPlan: CompiledPlan;
+  try {
+    evalPlan = compileGraph(evalGraph(o.evalBatch), { limits: deviceLimits(ctx) });
+  } catch (e) {
     step.destroy();
-    throw batchLimitError(e, o.evalBatch, '--eval-batch', (b) => buildModel({ ...spec, batch: b, training: undefined }).graph, ctx);
-  });
+    throw batchLimitError(e, o.evalBatch, '--eval-batch', evalGraph, ctx);
+  }
+  const evaluator = new DeferredEvaluator(() => Classifier.create(ctx, evalSpec, start.weights, { tune: o.tune, tuneExpectedRuns: runs.eval }).catch((e: unknown) => {
+    throw batchLimitError(e, o.evalBatch, '--eval-batch', evalGraph, ctx);
+  }), evalPlan);
   const plan = step.program.plan;
   if (step.program.tuneResult) log(describeTune(step.program.tuneResult));
-  log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches, ${(plan.flops / 1e9).toFixed(3)} GFLOP; inference: ${evaluator.program.plan.kernels.length} kernels; both compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  log(`training step: ${plan.kernels.length} kernels (${plan.uniqueKernels} distinct) in ${plan.steps.length} dispatches, ${(plan.flops / 1e9).toFixed(3)} GFLOP, compiled in ${((performance.now() - t0) / 1000).toFixed(1)} s; inference: ${evalPlan.kernels.length} kernels, compiled at the first evaluation`);
   return { step, evaluator };
 }
 
@@ -404,7 +416,7 @@ function runResult({ prepared, model, shapes, step, evaluator }: RunSession, res
     inferImagesPerSec: result.evalImages / Math.max(result.evalSeconds, 1e-9),
     trainPeakBytes: step.program.memoryBytes,
     trainWorkBytes: plan.arenaBytes.work,
-    inferPeakBytes: evaluator.program.memoryBytes,
+    inferPeakBytes: evaluator.memoryBytes,
     trainableParams: model.trainable.reduce((s, n) => s + shapes.get(n)!.reduce((a, b) => a * b, 1), 0),
     trainKernels: plan.kernels.length,
     checkpoint: paths.checkpoint,
