@@ -66,7 +66,7 @@ export { adapter, quantize1bit, type AdapterConfig, type AdapterParams } from '.
 // Training and inference
 export { TrainStep, type TrainStepOptions } from './fpet/train/train-step.ts';
 export { trainLoop, NonFiniteLossError, type EpochRecord, type LoopCallbacks, type LoopOptions, type LoopResult, type StepInfo } from './fpet/train/loop.ts';
-export { Classifier, softmaxRow, topClasses, type ClassScore, type ClassifierOptions, type EvalResult, type Prediction, type Weights } from './fpet/train/inference.ts';
+export { Classifier, softmaxRow, topClasses, type ClassScore, type ClassifierOptions, type EvalResult, type Evaluator, type Prediction, type Weights } from './fpet/train/inference.ts';
 export { ADAMW_DEFAULTS, withAdamW, type AdamWConfig } from './fpet/train/optimizer.ts';
 export { ABSURD_WEIGHT, adaptersMetadata, checkWeights, decodeAdapters, decodeBackbone, encodeAdapters, FILE_FORMAT, type AdapterMeta, type LoadedModel } from './fpet/train/model-files.ts';
 export { inferenceThroughput, type ThroughputOptions } from './fpet/train/timing.ts';
