@@ -10,7 +10,8 @@
 // Modes, always chosen by the caller: 'off' (the heuristic defaults, deterministic: the library's
 // default), 'quick' (the command line's default: the biggest signatures first, at most three
 // candidates each, within a time budget; what is left over keeps its default and is tuned by
-// later runs), 'full' (every signature, every candidate).
+// later runs; where the caller says how often it will run the plan, only what can pay back its
+// search within those runs), 'full' (every signature, every candidate).
 
 import { compileGraph, kernelSubgraph, renderKernelVariant, type CompiledPlan, type MatmulChooser, type PlanKernel } from '../../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../../kernels/matmul-variants.ts';
@@ -44,7 +45,7 @@ export interface TuneEntry {
   readonly variant: MatmulVariant;
   /** Milliseconds per dispatch of the chosen variant (undefined when it was not searched). */
   readonly ms?: number;
-  /** Not searched (quick mode: budget spent, or too small to matter): the default is kept until a full run. */
+  /** Not searched (quick mode: budget spent, too small to matter, or not worth a search in that run): the default is kept until a full run. */
   readonly searched: boolean;
   /** What the results were checked against: the float64 interpreter, or (large kernels) the tiled variant. */
   readonly checkedAgainst: 'float64' | 'tiled';
@@ -83,8 +84,8 @@ export interface TuneOptions {
   /**
    * How many times the caller will run the plan (a training run's steps, an evaluation's
    * batches). Quick mode then searches a signature only where a better variant could save more
-   * over those runs than the search costs (see searchPaysBack); absent: every signature the
-   * budget allows.
+   * over those runs than the search costs (see SEARCH_GAIN); absent: every signature the budget
+   * allows.
    */
   readonly expectedRuns?: number;
 }
@@ -435,7 +436,7 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
 
 /**
  * What a quick search may save, as a fraction of the default's time. Measured on lavapipe over the
- * main job's 23 signatures (2026-12-07): the default was fastest in 18, the mean saving 8%, the
+ * main job's 23 signatures (2026-12-07): the default was fastest in 18, the mean saving 5%, the
  * largest 51% (a 0.4 ms kernel); 0.1 leans towards searching.
  */
 export const SEARCH_GAIN = 0.1;
