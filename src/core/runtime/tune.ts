@@ -9,9 +9,9 @@
 //
 // Modes, always chosen by the caller: 'off' (the heuristic defaults, deterministic: the library's
 // default), 'quick' (the command line's default: the biggest signatures first, at most three
-// candidates each, within a time budget; what is left over keeps its default and is tuned by
-// later runs; where the caller says how often it will run the plan, only what can pay back its
-// search within those runs), 'full' (every signature, every candidate).
+// candidates each, within a time budget; what is left over keeps its default, stored as not
+// searched, until a full run; where the caller says how often it will run the plan, only what can
+// pay back its search within those runs), 'full' (every signature, every candidate).
 
 import { compileGraph, kernelSubgraph, renderKernelVariant, type CompiledPlan, type MatmulChooser, type PlanKernel } from '../../../codegen/compile.ts';
 import { describeVariant, type MatmulVariant } from '../../../kernels/matmul-variants.ts';
@@ -114,7 +114,7 @@ export function describeTune(t: TuneResult): string {
   const parts = [`${n} matmul signature${n === 1 ? '' : 's'}`];
   if (cached > 0) parts.push(`${cached} from the cache`);
   if (t.searched > 0) parts.push(`${t.searched} timed now (${(t.ms / 1000).toFixed(1)} s)`);
-  if (t.skipped > t.unprofitable) parts.push(`${t.skipped - t.unprofitable} left at the default until a later run`);
+  if (t.skipped > t.unprofitable) parts.push(`${t.skipped - t.unprofitable} left at the default until a full search (--tune full)`);
   if (t.unprofitable > 0) parts.push(`${t.unprofitable} kept at the default (searching would cost more than it can save in this run)`);
   return `kernel variants: ${parts.join(', ')} [${t.where}]`;
 }
