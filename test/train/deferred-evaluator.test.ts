@@ -1,6 +1,7 @@
 // A training run's evaluator compiled at its first evaluation: nothing is compiled before it, the
 // weights set before it are the ones evaluated, later evaluations reuse it, its memory is known
-// from its plan beforehand, and it predicts exactly what a classifier compiled up front does.
+// from its plan beforehand, evaluations started together share one compile, and it predicts
+// exactly what a classifier compiled up front does.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,15 @@ test('deferred evaluator: compiled at the first evaluation only, with the weight
     assert.equal(a.accuracy, b.accuracy);
     await deferred.evaluate(held);
     assert.equal(created, 1, 'later evaluations reuse it');
+    // Evaluations started together share one compile.
+    const together = new DeferredEvaluator(async () => (created++, Classifier.create(ctx, spec, weights)), plan);
+    try {
+      const [x, y] = await Promise.all([together.evaluate(held), together.evaluate(held)]);
+      assert.equal(created, 2);
+      assert.deepEqual(Array.from(x.predictions), Array.from(y.predictions));
+    } finally {
+      together.destroy();
+    }
   } finally {
     deferred.destroy();
     direct.destroy();

@@ -1,6 +1,6 @@
 // A training run's evaluator, compiled at its first evaluation instead of before the first step.
-// On software adapters compiling it costs seconds (the main job's models: 2, 5 and 12 s on
-// lavapipe) that training need not wait for; most runs evaluate only after the last epoch. Its
+// On software adapters compiling it costs seconds (the main job's models: about 2, 5 and 10-13 s
+// on lavapipe) that training need not wait for; most runs evaluate only after the last epoch. Its
 // code is generated up front, so a batch the device cannot hold is still reported before any
 // training, and its memory is known before it exists.
 
@@ -11,6 +11,8 @@ import type { Classifier, EvalResult, Evaluator } from './inference.ts';
 
 export class DeferredEvaluator implements Evaluator {
   private classifier: Classifier | undefined;
+  /** The compile under way, so that evaluations started together share it. */
+  private compiling: Promise<Classifier> | undefined;
   private weights: ReadonlyMap<string, Float32Array> | undefined;
 
   /** `create` compiles the classifier (called once, at the first evaluation); `plan` is its code, generated now. */
@@ -29,8 +31,12 @@ export class DeferredEvaluator implements Evaluator {
   async evaluate(data: Subset | BatchSource, opts: { onBatch?: (done: number, total: number) => void; shouldStop?: () => boolean } = {}): Promise<EvalResult> {
     if (!this.classifier) {
       opts.onBatch?.(0, sourceOf(data).count);
-      this.classifier = await this.create();
-      if (this.weights) this.classifier.setWeights(this.weights);
+      this.compiling ??= this.create();
+      const created = await this.compiling;
+      if (!this.classifier) {
+        this.classifier = created;
+        if (this.weights) created.setWeights(this.weights);
+      }
     }
     return this.classifier.evaluate(data, opts);
   }
@@ -44,5 +50,6 @@ export class DeferredEvaluator implements Evaluator {
   destroy(): void {
     this.classifier?.destroy();
     this.classifier = undefined;
+    this.compiling = undefined;
   }
 }
