@@ -11,8 +11,8 @@
 import { compileGraph, type Specialize } from '../../codegen/compile.ts';
 import { requestGpu } from '../../src/core/runtime/device.ts';
 import { Program, deviceLimits } from '../../src/core/runtime/program.ts';
-import type { MainJobMethod } from '../../src/fpet/recipes/main-job.ts';
-import { jobGraph, MAIN_JOB_ORDER, type JobMode } from './mainjob.ts';
+import { MAIN_JOB, type MainJobMethod } from '../../src/fpet/recipes/main-job.ts';
+import { jobGraph, type JobMode } from './mainjob.ts';
 
 const arg = process.argv[2] ?? 'rows';
 if (arg !== 'rows' && arg !== 'all' && arg !== 'sequence') throw new Error(`mainjob-cold: the argument must be rows, all or sequence, got "${arg}"`);
@@ -32,7 +32,8 @@ if (arg === 'sequence') {
   // What `transfer` waits for before each model's first step (the training step; code generation
   // included), and at its first evaluation (the evaluator).
   const out: Partial<Record<MainJobMethod, Record<JobMode, number>>> = {};
-  for (const method of MAIN_JOB_ORDER) {
+  // The order `transfer` trains them in.
+  for (const method of MAIN_JOB.methods) {
     const ms = { train: 0, infer: 0 };
     for (const mode of ['train', 'infer'] as const) {
       const t0 = performance.now();

@@ -13,7 +13,7 @@ import { compileGraph, dispatchesPerStep, type CompiledPlan } from '../../codege
 import type { Specialize } from '../../codegen/compile.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import type { Graph } from '../../src/core/ir/graph.ts';
-import { mainJobModel, type MainJobMethod } from '../../src/fpet/recipes/main-job.ts';
+import { MAIN_JOB, mainJobModel, type MainJobMethod } from '../../src/fpet/recipes/main-job.ts';
 import { buildModel, initialWeights, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { Program } from '../../src/core/runtime/program.ts';
 import { tunePlan } from '../../src/core/runtime/tune.ts';
@@ -219,9 +219,6 @@ async function coldChild(ctx: SuiteContext, arg: string): Promise<{ result: unkn
 
 const f1 = (x: number) => Number(x.toFixed(1));
 
-/** The order in which `transfer` trains the main job's models. */
-export const MAIN_JOB_ORDER: readonly MainJobMethod[] = ['adaptformer', 'fpet', 'tome'];
-
 const TORCH_MODES: readonly JobMode[] = ['train', 'infer'];
 
 /** The AdaptFormer model (no merging) in PyTorch eager on the CPU: training step and inference, in TORCH_MODES' order. */
@@ -319,7 +316,7 @@ export const mainjobSuite: Suite = {
     tables.push({
       title: 'mainjob: each model\'s compile in the main job\'s order (AdaptFormer, FPET, ToMe; one child process, one empty MESA_SHADER_CACHE_DIR, tuning off)',
       columns: ['model', 'training step: seconds before the first step', 'evaluator: seconds at the first evaluation'],
-      rows: sequence.ms ? MAIN_JOB_ORDER.map((m) => [m, f1(sequence.ms![m].train / 1e3), f1(sequence.ms![m].infer / 1e3)]) : [[`unavailable: ${sequence.unavailable}`, null, null]],
+      rows: sequence.ms ? MAIN_JOB.methods.map((m) => [m, f1(sequence.ms![m].train / 1e3), f1(sequence.ms![m].infer / 1e3)]) : [[`unavailable: ${sequence.unavailable}`, null, null]],
       notes: ['Code generation, then every kernel compiled ahead: the training step (batch 16) before its first step and the evaluator (batch 100) at its first evaluation, as `transfer` does; a later plan finds the kernels it shares with an earlier one in the shader cache. Target (issue 27): a first epoch at most 10 s longer than a later one.'],
     });
     return {

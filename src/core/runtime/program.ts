@@ -33,6 +33,12 @@ export function deviceLimits(ctx: GpuContext): CodegenLimits {
   };
 }
 
+/** GPU memory a program of `plan` holds: its arenas of parameters, inputs and work. */
+export function planMemoryBytes(plan: CompiledPlan): number {
+  const a = plan.arenaBytes;
+  return a.params + a.inputs + a.work;
+}
+
 /** Software adapters (lavapipe, SwiftShader, WARP): the GPU work runs on the CPU. */
 export function isCpuAdapter(ctx: GpuContext): boolean {
   return isSoftwareAdapter(ctx.info);
@@ -304,8 +310,7 @@ export class Program {
 
   /** Bytes of GPU memory the program holds: parameters (and optimizer state), inputs, planned work arena. */
   get memoryBytes(): number {
-    const a = this.plan.arenaBytes;
-    return a.params + a.inputs + a.work;
+    return planMemoryBytes(this.plan);
   }
 
   /** Reads the named tensors back (waits for submitted work). */

@@ -7,6 +7,7 @@
 import type { CompiledPlan } from '../../../codegen/compile.ts';
 import type { Subset } from '../data/dataset.ts';
 import { sourceOf, type BatchSource } from '../data/batch-source.ts';
+import { planMemoryBytes } from '../../core/runtime/program.ts';
 import type { Classifier, EvalResult, Evaluator } from './inference.ts';
 
 export class DeferredEvaluator implements Evaluator {
@@ -43,8 +44,7 @@ export class DeferredEvaluator implements Evaluator {
 
   /** GPU memory the classifier holds (or will hold): its plan's arenas. */
   get memoryBytes(): number {
-    const a = this.plan.arenaBytes;
-    return a.params + a.inputs + a.work;
+    return planMemoryBytes(this.plan);
   }
 
   destroy(): void {
