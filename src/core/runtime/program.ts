@@ -71,16 +71,18 @@ export async function compile(graph: Graph, ctx: GpuContext, opts: ProgramOption
   const compileOpts: CompileOptions = { ...opts, limits: { ...deviceLimits(ctx), ...opts.limits } };
   const mode = opts.tune ?? 'off';
   let program: Program;
+  let compiledAhead = false;
   if (mode === 'off' || opts.matmulVariant !== undefined) {
     program = await Program.create(ctx, compileGraph(graph, compileOpts), opts);
   } else {
-    const { plan, tune } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore, expectedRuns: opts.tuneExpectedRuns }, Program);
+    const { plan, tune, compiledAhead: tunerCompiled } = await compileTuned(graph, ctx, compileOpts, { mode, budgetMs: opts.tuneBudgetMs, onProgress: opts.onTuneProgress, store: opts.tuneStore, expectedRuns: opts.tuneExpectedRuns }, Program);
     program = await Program.create(ctx, plan, opts);
     program.tuneResult = tune;
+    compiledAhead = tunerCompiled;
   }
   // Where helper devices compile beside the main one, every kernel is compiled now, in parallel,
-  // instead of one after the other inside the first step.
-  if (ctx.compileHelpers) await program.warmup();
+  // instead of one after the other inside the first step (unless the tuner already did).
+  if (ctx.compileHelpers && !compiledAhead) await program.warmup();
   return program;
 }
 

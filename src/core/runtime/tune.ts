@@ -103,6 +103,8 @@ export interface TuneResult {
   readonly skipped: number;
   /** Of those, the ones whose search would have cost more than it could save over the expected runs. */
   readonly unprofitable: number;
+  /** Whether the plan tuned was compiled ahead on the device while deciding what to search (quick mode with expectedRuns). */
+  readonly compiledAhead: boolean;
   readonly ms: number;
   readonly where: string;
 }
@@ -385,13 +387,14 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   const todo = mode === 'off' ? [] : [...bySig.values()].filter((s) => wanted(s.key) && s.kernel.matmul!.offered.length > 1).sort((a, b) => b.flops - a.flops);
   const budget = opts.budgetMs ?? (mode === 'full' ? Infinity : 30_000);
   const totalFlops = [...bySig.values()].reduce((a, s) => a + s.flops, 0);
-  let searched = 0, skipped = 0, unprofitable = 0;
+  let searched = 0, skipped = 0, unprofitable = 0, compiledAhead = false;
   const keepDefault = (key: string, k: PlanKernel): TuneEntry =>
     ({ label: describeVariant(k.matmul!.variant), variant: k.matmul!.variant, searched: false, checkedAgainst: 'float64', candidates: [], mode, at: new Date().toISOString() });
   if (todo.length) {
     const prog = await Program.create(ctx, plan);
     try {
-      const payback = mode === 'quick' && opts.expectedRuns !== undefined ? await searchPayback(prog, plan, opts.expectedRuns) : undefined;
+      compiledAhead = mode === 'quick' && opts.expectedRuns !== undefined;
+      const payback = compiledAhead ? await searchPayback(prog, plan, opts.expectedRuns!) : undefined;
       if (payback) todo.sort((a, b) => payback.savingMs(b.kernel) - payback.savingMs(a.kernel));
       for (const [i, s] of todo.entries()) {
         const key = s.key;
@@ -431,7 +434,7 @@ export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOp
   const mine = alignFamilies(found);
   const chooser = chooserFrom(mine);
   const keyText = Object.entries(mine).map(([k, e]) => `${k}=${e.label}`).sort().join(';');
-  return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, unprofitable, ms: performance.now() - t0, where: store.where };
+  return { chooser, key: `tuned:${hash64(keyText)}`, entries: mine, searched, skipped, unprofitable, compiledAhead, ms: performance.now() - t0, where: store.where };
 }
 
 /**
@@ -564,12 +567,16 @@ async function tuneSignature(ctx: GpuContext, prog: ProgramType, plan: CompiledP
   return { label: best.label, variant: best.variant, ms: best.ms!, searched: true, checkedAgainst, candidates: results, mode, at: new Date().toISOString() };
 }
 
-/** Compiles with tuned matmul variants (searching what the store lacks). */
-export async function compileTuned(graph: Graph, ctx: GpuContext, compileOpts: Parameters<typeof compileGraph>[1], opts: TuneOptions, Program: typeof ProgramType): Promise<{ plan: CompiledPlan; tune: TuneResult }> {
+/**
+ * Compiles with tuned matmul variants (searching what the store lacks). `compiledAhead`: the
+ * returned plan's kernels were already compiled on the device (the defaults stayed, and the
+ * pay-back rule compiled them).
+ */
+export async function compileTuned(graph: Graph, ctx: GpuContext, compileOpts: Parameters<typeof compileGraph>[1], opts: TuneOptions, Program: typeof ProgramType): Promise<{ plan: CompiledPlan; tune: TuneResult; compiledAhead: boolean }> {
   const base = compileGraph(graph, compileOpts);
   const tune = await tunePlan(ctx, base, opts, Program);
   const plan = choosesDefaults(base, tune.chooser) ? base : compileGraph(graph, { ...compileOpts, matmulVariant: tune.chooser, variantKey: tune.key });
-  return { plan, tune };
+  return { plan, tune, compiledAhead: plan === base && tune.compiledAhead };
 }
 
 /** Whether `chooser` picks, for every matmul of `plan`, the variant the plan was compiled with (the plan then stands as it is). */
