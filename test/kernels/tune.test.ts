@@ -134,6 +134,9 @@ test('tuner: quick with expected runs searches only what can pay back its search
     once.destroy();
     off.destroy();
   }
+  for (const bad of [-1, Number.NaN, Infinity]) {
+    await assert.rejects(compile(graph, ctx, { tune: 'quick', tuneStore: memoryTuneStore(`bad-${Date.now()}`), tuneExpectedRuns: bad }), /expectedRuns must be a finite number >= 0/);
+  }
   // Runs enough for a tenth of the kernels' time to outweigh any compile: everything searched.
   const many = await compile(graph, ctx, { tune: 'quick', tuneStore: memoryTuneStore(`many-${Date.now()}`), tuneExpectedRuns: 1e12 });
   try {

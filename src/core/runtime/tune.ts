@@ -371,6 +371,9 @@ const QUICK_CANDIDATES = 3;
 export async function tunePlan(ctx: GpuContext, plan: CompiledPlan, opts: TuneOptions, Program: typeof ProgramType): Promise<TuneResult> {
   const t0 = performance.now();
   const mode = opts.mode ?? 'quick';
+  if (opts.expectedRuns !== undefined && !(Number.isFinite(opts.expectedRuns) && opts.expectedRuns >= 0)) {
+    throw new RangeError(`tune: expectedRuns must be a finite number >= 0 (how many times the plan will run), got ${opts.expectedRuns}`);
+  }
   const store = opts.store ?? (await defaultTuneStore(ctx));
   const entries = mode === 'off' ? {} : await store.load();
   // Signatures of this plan, with their total FLOPs, one kernel to time, and the key of what timing it measures.
