@@ -80,9 +80,9 @@ export interface VariantView {
   readonly id: VariantId;
   readonly label: string;
   readonly origin: Origin;
-  /** Says which model answers, e.g. "the main job's trained adapters (models/…): 91.10% on the 10,000 MNIST test images". */
+  /** Says which model answers, e.g. "the main job's trained adapters (models/…): 92.08% on the 10,000 MNIST test images". */
   readonly source: string;
-  /** The same, short enough for a table cell ("shipped: main job, 91.10% on MNIST test"). */
+  /** The same, short enough for a table cell ("shipped: main job, 92.08% on MNIST test"). */
   readonly short: string;
   readonly step: number;
   readonly tokens?: readonly number[];
