@@ -14,6 +14,7 @@ import { attentionKernel } from '../kernels/attention.ts';
 import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
 import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
+import { granuleStatistics } from './granule-statistics.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
@@ -234,6 +235,12 @@ export interface CompileOptions {
    * frozen weights of the matmuls reading them (codegen/norm-affine.ts). Default true.
    */
   readonly foldNormAffine?: boolean;
+  /**
+   * Where norms are computed in matmul prologues on GPUs, have the matmul that writes a norm's
+   * input compute its per-tile row sums in its epilogue (codegen/granule-statistics.ts), so that
+   * the reading matmul combines a few partials per row. Default true.
+   */
+  readonly granuleStatistics?: boolean;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -253,7 +260,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const specialize = opts.specialize ?? 'rows';
   const hoist = opts.hoistParameterWork ?? true;
   const fold = fuse && limits.adapterClass === 'cpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.foldNormAffine ?? true);
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${JSON.stringify(limits)}|${variantKey}|${split}|${JSON.stringify(opts.writeBack ?? [])}|${structureKey(graph)}`;
+  const granules = fuse && limits.adapterClass === 'gpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.granuleStatistics ?? true);
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${granules}|${JSON.stringify(limits)}|${variantKey}|${split}|${JSON.stringify(opts.writeBack ?? [])}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
@@ -261,7 +269,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const folded = (fold ? foldNormAffine(computed) : undefined) ?? computed;
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(folded, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
-  const plan = compileUncached(splitGraph ?? folded, passes, { fuse, batch, hoist, writeBack: opts.writeBack }, limits, chooser, specialize, t0);
+  const rewritten = splitGraph ?? folded;
+  const plan = compileUncached((granules ? granuleStatistics(rewritten) : undefined) ?? rewritten, passes, { fuse, batch, hoist, writeBack: opts.writeBack }, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -287,6 +296,11 @@ function fusionView(fusion: FusionPlan): FusionView {
     },
     // Computed by the kernel of `root`: in place, or stored by it for later kernels (joined to it).
     matmulRowReductions: (root) => [...fusion.matmulRowReductions].filter(([r, host]) => host === root && (!fusion.isMaterialized(r) || fusion.writer(r) === root)).map(([r]) => r).sort((a, b) => a - b),
+    epilogueGranules: (root) => {
+      const ids = [...fusion.epilogueGranules].filter(([, host]) => host === root).map(([id]) => id).sort((a, b) => a - b);
+      // The pair in graph order: Σx, then Σ(x − mean)², which reads it.
+      return ids.length === 2 ? { sum: ids[0]!, centred: ids[1]! } : undefined;
+    },
     stored: (id) => fusion.isMaterialized(id),
     attention: (pv) => fusion.attention.get(pv),
   };
@@ -455,7 +469,7 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
 
 /** The matmul variants that may render kernel `t` within `limits`. */
 const offeredFor = (t: TemplateInput, limits: TemplateLimits): MatmulVariant[] =>
-  offeredVariants(matmulProblem(t), limits, { rowStatistics: t.plan.matmulRowReductions(t.root.id).length > 0, secondProduct: t.plan.secondProduct(t.root.id) !== undefined });
+  offeredVariants(matmulProblem(t), limits, { rowStatistics: t.plan.matmulRowReductions(t.root.id).length > 0, secondProduct: t.plan.secondProduct(t.root.id) !== undefined, granules: t.plan.epilogueGranules(t.root.id) !== undefined });
 
 /** The tiled variant of matmul kernel `t` within `limits` (a narrower workgroup). */
 const narrowedVariant = (t: TemplateInput, limits: TemplateLimits): MatmulVariant | undefined => offeredFor(t, limits).find((v) => v.name === 'tiled');

@@ -2,11 +2,11 @@
 // block per thread, scalar loads. The classic design for hardware GPUs (shared memory is fast and
 // barriers cheap there); on CPU drivers barriers split the shader and every load is costly.
 
-import { add, and, bounded, compare, div, f32, fma, load, lt, min, mod, mul, select, u32 } from './alu.ts';
+import { add, and, bounded, compare, div, f32, fma, load, lt, min, mod, mul, select, sub, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
 import { batchIndices, kRanges, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
 import { emitTileRowStatistics } from './reduce.ts';
-import { clampedIndex, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
+import { clampedIndex, FusionError, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
 
 /** Tile shape of the tiled matmul: a register block per thread, the k step, and the threads of a workgroup. */
 export interface TiledConfig {
@@ -24,6 +24,16 @@ export interface TiledConfig {
  * threads and up to 256 rows).
  */
 export const TILE_STATISTICS_BYTES = 8192;
+
+/**
+ * Output columns per workgroup tile of the default configuration on wide outputs (16 threads × 4),
+ * and so the granule of the row sums a tiled kernel can compute in its epilogue
+ * (codegen/granule-statistics.ts).
+ */
+export const GRANULE = 64;
+
+/** Workgroup memory the granule sums take beside the tiles: a float per thread and row of its block (256 threads × 4). */
+export const GRANULE_SUM_BYTES = 4096;
 
 /** Tile shape per problem size: big register blocks for big outputs, thin ones for adapters and tails. */
 export function tiledConfig(m: number, n: number, k: number, maxInvocations: number, maxWorkgroupBytes = 16384): TiledConfig {
@@ -98,6 +108,9 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const p2 = m2 === undefined ? undefined : problemOf(t.graph, t.graph.node(m2));
   const acc2 = p2 ? w.privateArray('acc2', F32, tm * tn) : undefined;
   if (p2 && acc2) accumulate(p2, acc2);
+  const granules = t.plan.epilogueGranules(root.id);
+  // The values stored, kept for the granule sums (zero in rows past the last).
+  const stored = granules ? w.privateArray('xv', F32, tm * tn) : undefined;
   let epilogueOps = 0;
   w.loop('i', 0, tm, 1, (i) => {
     w.loop('j', 0, tn, 1, (j) => {
@@ -106,10 +119,15 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
       epilogueOps = w.when(and(lt(gm, Mlive), lt(gn, N)), () => {
         const at = add(mul(i, tn), j);
         const second = p2 && acc2 ? { mm: p2.mm, acc: load(acc2, at) } : undefined;
-        storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, at), undefined, second);
+        const v = storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, at), undefined, second);
+        if (stored) w.store(stored, at, v);
       });
     });
   });
+  if (granules && stored) {
+    if (BN !== GRANULE || N % GRANULE !== 0) throw new FusionError(root.id, `granule sums need ${GRANULE}-column tiles over whole granules (tile ${BN}, ${N} columns)`);
+    epilogueOps += emitGranuleSums(t, granules, stored, { cfg, tx, ty, m0, Mlive, cBatch, p });
+  }
   const tilesN = Math.ceil(N / BN), tilesM = Math.ceil(M / BM);
   return {
     kind: 'matmul',
@@ -118,6 +136,64 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
     flops: batchCount * (2 * M * N * (K + (p2?.K ?? 0)) + M * N * epilogueOps) + batchCount * tilesM * tilesN * (Math.ceil(K / bk) * (BM + BN) * bk * prologueOps / threads + statisticsFlops),
     config: `tiled ${BM}x${BN}x${bk} reg${tm}x${tn} wg${wx}x${wy}`,
   };
+}
+
+/** Where a tiled kernel's threads sit and which rows exist, for the granule sums. */
+interface TilePlace {
+  readonly cfg: TiledConfig;
+  readonly tx: Expr;
+  readonly ty: Expr;
+  readonly m0: Expr;
+  readonly Mlive: Expr;
+  readonly cBatch: readonly Expr[];
+  readonly p: MatmulProblem;
+}
+
+/**
+ * The sums over this tile's GRANULE columns of each of its rows, from the values the threads
+ * stored (`stored`, tm × tn per thread), written to the granule sums' buffers at [row, tile
+ * column] (codegen/fusion/epilogue-granules.ts): Σx, then Σ(x − mean)² about the granule's own
+ * mean (two passes over registers; no cancellation). Each thread's share goes through workgroup
+ * memory; the first thread of each row adds the row's shares. Returns the ops per output element.
+ */
+function emitGranuleSums(t: TemplateInput, g: { readonly sum: number; readonly centred: number }, stored: Buf, at: TilePlace): number {
+  const { w } = t;
+  const { tm, tn, wx, wy } = at.cfg;
+  const part = w.workgroupArray('gpart', F32, wy * tm * wx);
+  const rowOf = (i: number) => add(mul(at.ty, tm), i);
+  const shares = (i: number) => mul(rowOf(i), wx);
+  const own = (i: number, f: (v: Expr) => Expr) => Array.from({ length: tn }, (_, j) => f(load(stored, u32(i * tn + j)))).reduce((a, b) => add(a, b));
+  const rowTotal = (i: number) => {
+    const acc = w.variable(f32(0), 'gs');
+    w.loop('gx', 0, wx, 1, (x) => w.assign(acc, add(acc.ref, load(part, add(shares(i), x)))));
+    return w.let(acc.ref, 'gt');
+  };
+  for (let i = 0; i < tm; i++) w.store(part, add(shares(i), at.tx), own(i, (v) => v));
+  w.barrier();
+  const sums = Array.from({ length: tm }, (_, i) => rowTotal(i));
+  const means = sums.map((s) => w.let(mul(s, f32(1 / GRANULE)), 'gmean'));
+  w.barrier();
+  for (let i = 0; i < tm; i++) {
+    w.store(part, add(shares(i), at.tx), own(i, (v) => {
+      const d = sub(v, means[i]!);
+      return mul(d, d);
+    }));
+  }
+  w.barrier();
+  const sumBuf = w.buffer(g.sum, true), centredBuf = w.buffer(g.centred, true);
+  const G = at.p.N / GRANULE;
+  w.when(compare('eq', at.tx, 0), () => {
+    for (let i = 0; i < tm; i++) {
+      const gm = w.let(add(at.m0, rowOf(i)), 'gr');
+      w.when(lt(gm, at.Mlive), () => {
+        const row = w.linear([...at.cBatch, gm], at.p.mm.type.shape.slice(0, -1));
+        const where = add(mul(row, G), w.builtin('wid', 0));
+        w.store(sumBuf, where, sums[i]!);
+        w.store(centredBuf, where, rowTotal(i));
+      });
+    }
+  });
+  return 3 + (2 * wx) / tn;
 }
 
 /**

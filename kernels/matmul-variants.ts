@@ -4,7 +4,7 @@
 // adapter class, or whatever a chooser (the on-device tuner) returns for the kernel's signature.
 
 import { matmulProblem, type MatmulProblem } from './matmul.ts';
-import { TILE_STATISTICS_BYTES, tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
+import { GRANULE_SUM_BYTES, TILE_STATISTICS_BYTES, tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
 import { defaultVec4Config, describeVec4, vec4Matmul, vec4Supported, type Vec4Config } from './matmul-vec4.ts';
 import { canStoreVec4 } from './matmul.ts';
 import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.ts';
@@ -71,9 +71,12 @@ export const describeVariant = (v: MatmulVariant): string =>
  * first. A normalised row operand (`rowStatistics`: LayerNorm as a prologue) and a second
  * product in the epilogue (`secondProduct`) run in any design but a swapped one.
  */
-export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, needs: { readonly rowStatistics?: boolean; readonly secondProduct?: boolean } = {}): MatmulVariant[] {
-  // The tiled design keeps room in workgroup memory for the row statistics.
-  const all = allVariants(p, needs.rowStatistics ? { ...limits, maxWorkgroupStorageBytes: limits.maxWorkgroupStorageBytes - TILE_STATISTICS_BYTES } : limits);
+export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, needs: { readonly rowStatistics?: boolean; readonly secondProduct?: boolean; readonly granules?: boolean } = {}): MatmulVariant[] {
+  // The tiled design keeps room in workgroup memory for the row statistics and granule sums.
+  const reserved = (needs.rowStatistics ? TILE_STATISTICS_BYTES : 0) + (needs.granules ? GRANULE_SUM_BYTES : 0);
+  const all = allVariants(p, { ...limits, maxWorkgroupStorageBytes: limits.maxWorkgroupStorageBytes - reserved });
+  // Granule sums (codegen/fusion/epilogue-granules.ts): only the tiled design computes them.
+  if (needs.granules) return all.filter((v) => v.name === 'tiled');
   return needs.rowStatistics || needs.secondProduct ? all.filter((v) => v.name === 'tiled' || !v.config.swap) : all;
 }
 

@@ -86,20 +86,21 @@ export function batchIndices(w: KernelBuilder, p: MatmulProblem, batchId: Expr):
   };
 }
 
-/**
- * Writes the root's value for the product element (cBatch, gm, gn), whose accumulator is `acc`.
- * Must run inside a guard gm < M, gn < N, or pass it as `guard` (the value is computed outside
- * it, so that shared loads stay unconditional). The root is the product itself, an elementwise
- * chain over it (through reshapes: same element order), or a final permute (stored transposed:
- * weight gradients).
- */
 /** A second product's accumulator at the element being stored (kernels/matmul-vec4.ts), for the epilogue. */
 export interface SecondAccumulator {
   readonly mm: Node;
   readonly acc: Expr;
 }
 
-export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: Buf, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true), second?: SecondAccumulator): void {
+/**
+ * Writes the root's value for the product element (cBatch, gm, gn), whose accumulator is `acc`,
+ * and returns that value. Must run inside a guard gm < M, gn < N, or pass it as `guard` (the
+ * value is computed outside it, so that shared loads stay unconditional). The root is the product
+ * itself, an elementwise chain over it (through reshapes: same element order), or a final permute
+ * (stored transposed: weight gradients).
+ */
+
+export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProblem, out: Buf, cBatch: Index, gm: Expr, gn: Expr, acc: Expr, guard: Expr = bool(true), second?: SecondAccumulator): Expr {
   const shape = p.mm.type.shape;
   const idx = canonicalIndex([...cBatch, gm, gn], shape);
   const flat = w.let(w.linear(idx, shape), 'f');
@@ -120,6 +121,7 @@ export function storeEpilogue(w: KernelBuilder, t: TemplateInput, p: MatmulProbl
   } else rootIdx = w.unflatten(flat, root.type.shape);
   const v = w.compute(root.id, rootIdx);
   w.when(guard, () => w.store(out, at, v));
+  return v;
 }
 
 /**

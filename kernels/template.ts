@@ -131,6 +131,11 @@ export interface FusionView {
   secondProduct(root: number): number | undefined;
   /** Last-axis reductions of `root`'s matmul row operand, computed per row before its k loop (LayerNorm statistics). */
   matmulRowReductions(root: number): readonly number[];
+  /**
+   * Per-granule sums of matmul epilogue root `root`'s values its kernel computes and writes
+   * (codegen/fusion/epilogue-granules.ts): Σx and Σ(x − mean)² over each GRANULE columns of a row.
+   */
+  epilogueGranules(root: number): { readonly sum: number; readonly centred: number } | undefined;
   /** Whether node `id` is read from memory (a buffer) rather than computed where it is used. */
   stored(id: number): boolean;
   /** The softmax-attention pattern fused into the kernel of P·V matmul `pv`, if any. */

@@ -40,6 +40,8 @@ function enforceBindingLimit(plan: FusionPlan, maxBindings: number): void {
         changed = true;
         continue;
       }
+      // Granule sums it writes for a norm (fuse-epilogue-granules): they get their own kernel.
+      if (best < 0) best = plan.siblings.get(root.id)?.find((id) => plan.epilogueGranules.get(id) === root.id) ?? -1;
       // Nothing but the epilogue itself to split: give the matmul its own kernel instead.
       if (best < 0 && anchor !== undefined) best = anchor;
       // Or a row reduction this kernel also writes: it gets its own kernel again.

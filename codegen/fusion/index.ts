@@ -10,6 +10,7 @@ import { FUSE_ATTENTION } from './attention.ts';
 import { JOIN_ATTENTION_LSE, STORE_ATTENTION_BACKWARD_INPUTS } from './attention-backward.ts';
 import { ENFORCE_BINDING_LIMITS } from './binding-limits.ts';
 import { FUSE_MATMUL_EPILOGUES } from './epilogues.ts';
+import { FUSE_EPILOGUE_GRANULES } from './epilogue-granules.ts';
 import { FUSE_NORM_PROLOGUES } from './norm-prologues.ts';
 import { FUSE_SECOND_PRODUCTS } from './second-products.ts';
 import { INLINE_SMALL_REDUCTIONS } from './small-reductions.ts';
@@ -24,6 +25,7 @@ export { FusionPlan, BUFFER_LEAVES, ANCHORS, type AttentionGroup, type FusionOpt
 export { matchAttention } from './attention.ts';
 export { FUSE_NORM_PROLOGUES, normProloguesUpTo } from './norm-prologues.ts';
 export { rowDomain } from './row-reductions.ts';
+export type { GranuleSums } from './epilogue-granules.ts';
 
 /** The fused plan's passes, in order. */
 export const FUSION_PASSES: readonly FusionPass[] = [
@@ -34,6 +36,7 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   STORE_MATMUL_PROLOGUES,
   STORE_ATTENTION_BACKWARD_INPUTS,
   STORE_COSTLY_RECOMPUTATIONS,
+  FUSE_EPILOGUE_GRANULES,
   FUSE_ROW_REDUCTIONS,
   INLINE_ROW_INPUTS,
   FUSE_NORM_PROLOGUES,

@@ -6,10 +6,18 @@
 import type { Node } from '../../src/core/ir/graph.ts';
 import { numel, sameShape } from '../../src/core/ir/shape.ts';
 import { kVaryingReads, rowOperandOf } from './prologues.ts';
+import { GRANULE } from '../../kernels/matmul-tiled.ts';
 import { ANCHORS, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionState } from './plan.ts';
 
-const isRowReduction = (plan: FusionPlan, n: Node, domain: readonly number[]) =>
-  (n.op === 'sum' || n.op === 'reduceMax') && sameShape(plan.graph.node(n.inputs[0]!).type.shape, domain) && n.attrs.axis === domain.length - 1;
+/**
+ * A last-axis reduction over the operand's rows: over the rows themselves, or over a shorter
+ * tensor with the same rows (the per-granule sums codegen/granule-statistics.ts writes).
+ */
+const isRowReduction = (plan: FusionPlan, n: Node, domain: readonly number[]) => {
+  if ((n.op !== 'sum' && n.op !== 'reduceMax') || n.attrs.axis !== domain.length - 1) return false;
+  const inShape = plan.graph.node(n.inputs[0]!).type.shape;
+  return inShape.length === domain.length && sameShape(inShape.slice(0, -1), domain.slice(0, -1));
+};
 
 /** The matmul's row operand, through reshapes that keep its rows' length, and the kernel root of the matmul. */
 function rowOperand(plan: FusionPlan, m: Node): { target: Node; root: number } | undefined {
@@ -40,8 +48,13 @@ function statistics(plan: FusionPlan, target: Node): Set<number> | undefined {
     for (const i of n.inputs) visit(i, false);
   };
   visit(target.id, true);
-  return ok ? found : undefined;
+  // One domain for all (the template reduces them over one row length).
+  const lengths = new Set([...found].map((id) => graph.node(graph.node(id).inputs[0]!).type.shape.at(-1)));
+  return ok && lengths.size <= 1 ? found : undefined;
 }
+
+/** The length the statistics reduce over (their rows'), when they read fewer values per row than the operand has. */
+const statisticsLength = (plan: FusionPlan, stats: ReadonlySet<number>): number => plan.graph.node(plan.graph.node([...stats][0]!).inputs[0]!).type.shape.at(-1)!;
 
 /** The stored tensors the kernel of `root` would read with `target` and `stats` computed in it. */
 function readsAfter(plan: FusionPlan, root: number, target: Node, stats: ReadonlySet<number>): Set<number> {
@@ -77,9 +90,11 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     // Rows read as vec4s along k (the variants' k loop without a scalar tail).
     const K = target.type.shape[target.type.shape.length - 1]!;
     if (K % 4 !== 0 || outputs.has(target.id) || !ELEMENTWISE.has(target.op) || plan.aliasOf.has(target.id)) continue;
-    if (gpu && 2 * numel(m.type.shape) * K > gpuMaxFlops) continue;
     const stats = statistics(plan, target);
     if (!stats?.size || [...stats].some((r) => outputs.has(r))) continue;
+    // Statistics combined from a few partials per row (granule sums) cost little in every column tile.
+    const fromPartials = statisticsLength(plan, stats) * GRANULE <= K;
+    if (gpu && !fromPartials && 2 * numel(m.type.shape) * K > gpuMaxFlops) continue;
     // The statistics are recomputed in every column tile: from at most two stored rows (the
     // residual stream; FPET's merged tokens), not from an expression over more (block 0's
     // cls | patches + pos: its qkv took 13.2 ms against 7.5 in the other blocks and 6.4 plain,

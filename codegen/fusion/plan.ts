@@ -44,6 +44,11 @@ export class FusionPlan {
   readonly rowFused = new Map<number, number>();
   /** Last-axis reductions of a matmul's row operand computed inside the matmul's kernel: reduction -> kernel root. */
   readonly matmulRowReductions = new Map<number, number>();
+  /**
+   * Per-granule sums of a matmul kernel's output computed in its epilogue (fuse-epilogue-granules):
+   * Σ over each granule (the granule's sum node) -> its kernel root, likewise the centred Σ(x − mean)².
+   */
+  readonly epilogueGranules = new Map<number, number>();
   /** Matmul epilogue root -> a second matmul of the same shape its kernel also computes (fuse-second-products). */
   readonly secondProduct = new Map<number, number>();
   /** Kernel root -> the matmul whose accumulator it consumes as an epilogue. */
@@ -116,7 +121,7 @@ export class FusionPlan {
     const computed = new Set<number>(), reads = new Set<number>();
     const visit = (id: number, isRoot: boolean) => {
       if (computed.has(id)) return;
-      const ownRowReduction = this.joined.get(id) === root && (this.rowFused.get(id) === root || this.matmulRowReductions.get(id) === root);
+      const ownRowReduction = this.joined.get(id) === root && (this.rowFused.get(id) === root || this.matmulRowReductions.get(id) === root || this.epilogueGranules.get(id) === root);
       if (!isRoot && this.materialized.has(id) && !ownRowReduction) {
         reads.add(id);
         return;
@@ -126,7 +131,7 @@ export class FusionPlan {
     };
     visit(root, true);
     // Row reductions it hosts that its root does not read (they read the root: see row-reductions.ts).
-    for (const id of this.siblings.get(root) ?? []) if (this.rowFused.get(id) === root) visit(id, false);
+    for (const id of this.siblings.get(root) ?? []) if (this.rowFused.get(id) === root || this.epilogueGranules.get(id) === root) visit(id, false);
     return { computed, reads };
   }
 
@@ -145,7 +150,21 @@ export class FusionPlan {
     if (this.rowFused.has(id) || this.matmulRowReductions.has(id)) this.unjoin(id);
     this.rowFused.delete(id);
     this.matmulRowReductions.delete(id);
-    for (const [root, m] of this.anchorOf) if (m === id || root === id) this.anchorOf.delete(root);
+    // Granule sums are computed together: both get kernels of their own.
+    const granuleRoot = this.epilogueGranules.get(id);
+    for (const [g, r] of [...this.epilogueGranules]) {
+      if (r !== granuleRoot) continue;
+      this.unjoin(g);
+      this.epilogueGranules.delete(g);
+    }
+    for (const [root, m] of this.anchorOf) if (m === id || root === id) {
+      this.anchorOf.delete(root);
+      // No matmul epilogue left to compute its granule sums in.
+      for (const [g, r] of [...this.epilogueGranules]) if (r === root) {
+        this.unjoin(g);
+        this.epilogueGranules.delete(g);
+      }
+    }
   }
 }
 

@@ -18,7 +18,7 @@ function fuseRowReductions({ graph, plan, outputs }: FusionState): void {
   const mat = plan.materialized;
   for (let k = nodes.length - 1; k >= 0; k--) {
     const r = nodes[k]!;
-    if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id)) continue;
+    if ((r.op !== 'sum' && r.op !== 'reduceMax') || outputs.has(r.id) || !mat.has(r.id) || plan.epilogueGranules.has(r.id)) continue;
     const inShape = graph.node(r.inputs[0]!).type.shape;
     if (r.attrs.axis !== inShape.length - 1) continue;
     const owners = readerKernels(plan, r.id);

@@ -79,7 +79,7 @@ function inlineSmallReductions(s: FusionState): void {
     const last = axis === x.type.shape.length - 1;
     if (extent > (last ? small.row : small.axis) || n.type.dtype !== 'f32') continue;
     if (!plan.isMaterialized(n.id) || outputs.has(n.id) || claimed.has(n.id) || plan.rowFused.has(n.id) || plan.anchorOf.has(n.id) || hostsOthers(plan, n.id)) continue;
-    if (plan.matmulRowReductions.has(n.id)) continue;
+    if (plan.matmulRowReductions.has(n.id) || plan.epilogueGranules.has(n.id)) continue;
     const cost = inlineCost(s, x.id);
     if (cost === undefined || cost > (last ? small.rowBudget / extent : 1)) continue;
     const readers = last

@@ -1,0 +1,153 @@
+// LayerNorm statistics from the producer: a norm over x [..., D] whose x a matmul kernel writes
+// (the residual stream after fc2 or the attention projection) gets its sums from that kernel.
+// Each output tile of the producer covers GRANULE columns of its rows; the rewrite expresses the
+// row's Σx and Σ(x − mean)² through per-granule sums, which the producer's epilogue computes
+// (fusion pass fuse-epilogue-granules) while the values are still in registers:
+//   s_j = Σ_{granule j} x,  q_j = Σ_{granule j} (x − s_j/g)²          [..., G, 1]
+//   Σx = Σ_j s_j,  Σ(x − mean)² = Σ_j q_j + g·Σ_j (s_j/g − mean)²     (Chan et al.'s pairwise update)
+// The consumer's prologue then combines G = D/g partials per row (fuse-norm-prologues) instead of
+// re-reading D values per row in every column tile, so the norm's own row kernel goes away even
+// where that re-reading would cost more than the kernel (GPUs, big matmuls).
+//
+// A rewrite of the graph before fusion planning, like split-K and the norm-affine fold; the float64
+// interpreter runs the rewritten graph too, so tests check it against the original.
+
+import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/core/ir/graph.ts';
+import { OPS } from '../src/core/ir/ops.ts';
+import { numel } from '../src/core/ir/shape.ts';
+import { GRANULE } from '../kernels/matmul-tiled.ts';
+
+export { GRANULE };
+
+/** A norm's two row sums over x: S = Σx and Q = Σ(x − S·c)², as src/core/ir/nn.ts's layerNorm writes them. */
+interface NormSums {
+  readonly x: number;
+  readonly S: number;
+  readonly Q: number;
+  /** The mean node S·c (or S / n), which Q's centring reads. */
+  readonly mean: number;
+}
+
+const literal = (graph: Graph, id: number): number | undefined => {
+  const n = graph.node(id);
+  return n.op === 'fill' && n.type.dtype === 'f32' && n.type.shape.length === 0 ? n.attrs.value : undefined;
+};
+
+/** The last-axis sum Q = Σ(x − m)², m = S·c with S = Σx over the same axis, if `q` is one. */
+function normSums(graph: Graph, q: Node): NormSums | undefined {
+  const lastSum = (n: Node) => n.op === 'sum' && n.attrs.axis === graph.node(n.inputs[0]!).type.shape.length - 1;
+  if (!lastSum(q)) return undefined;
+  const sq = graph.node(q.inputs[0]!);
+  if (sq.op !== 'mul' || sq.inputs[0] !== sq.inputs[1]) return undefined;
+  const d = graph.node(sq.inputs[0]!);
+  if (d.op !== 'sub') return undefined;
+  const [x, m] = [graph.node(d.inputs[0]!), graph.node(d.inputs[1]!)];
+  let S: number | undefined;
+  if (m.op === 'mul') S = literal(graph, m.inputs[1]!) !== undefined ? m.inputs[0] : literal(graph, m.inputs[0]!) !== undefined ? m.inputs[1] : undefined;
+  else if (m.op === 'div' && literal(graph, m.inputs[1]!)) S = m.inputs[0];
+  if (S === undefined) return undefined;
+  const s = graph.node(S);
+  return lastSum(s) && s.inputs[0] === x.id ? { x: x.id, S, Q: q.id, mean: m.id } : undefined;
+}
+
+/**
+ * Whether x is written by a matmul's kernel: the product itself, or an elementwise op of its
+ * shape over one (the epilogue: bias, residual add), found through same-shape elementwise ops.
+ */
+function fromProduct(graph: Graph, id: number, depth = 0): boolean {
+  const n = graph.node(id);
+  if (n.op === 'matmul') return true;
+  const sameRows = (i: number) => numel(graph.node(i).type.shape) === numel(n.type.shape) && graph.node(i).type.shape.at(-1) === n.type.shape.at(-1);
+  // Reshapes keeping the rows' length (a linear layer's [B·T, D] back to [B, T, D]), elementwise ops.
+  if (depth > 8 || (n.op !== 'reshape' && OPS[n.op].kind !== 'elementwise')) return false;
+  return n.inputs.some((i) => sameRows(i) && fromProduct(graph, i, depth + 1));
+}
+
+/**
+ * Whether the norm's result is read by one matmul only, as its row operand (through reshapes
+ * keeping the rows): what fuse-norm-prologues computes in that matmul. Its chain is the
+ * elementwise nodes of x's shape reached from Q; exactly one of them may be read from outside it.
+ */
+function readByOneMatmul(graph: Graph, readers: ReadonlyMap<number, readonly Node[]>, sums: NormSums, outputs: ReadonlySet<number>): boolean {
+  const shape = graph.node(sums.x).type.shape;
+  const chain = new Set<number>([sums.Q]);
+  const sameShape = (n: Node) => n.type.shape.length === shape.length && n.type.shape.every((d, i) => d === shape[i]);
+  const exits = new Set<number>();
+  const grow = (id: number) => {
+    for (const r of readers.get(id) ?? []) {
+      if (chain.has(r.id)) continue;
+      const inChain = OPS[r.op].kind === 'elementwise' && (r.type.shape.at(-1) === 1 || sameShape(r));
+      if (inChain) {
+        chain.add(r.id);
+        grow(r.id);
+      } else exits.add(id);
+    }
+    if (outputs.has(id)) exits.add(-1);
+  };
+  grow(sums.Q);
+  if (exits.size !== 1) return false;
+  const y = [...exits][0]!;
+  const matmuls = (id: number): Node[] | undefined => {
+    const out: Node[] = [];
+    for (const r of readers.get(id) ?? []) {
+      if (chain.has(r.id)) continue;
+      if (r.op === 'reshape' && r.type.shape.at(-1) === shape.at(-1) && !outputs.has(r.id)) {
+        const inner = matmuls(r.id);
+        if (!inner) return undefined;
+        out.push(...inner);
+      } else if (r.op === 'matmul' && r.inputs[0] === id && r.inputs[1] !== id) out.push(r);
+      else return undefined;
+    }
+    return out;
+  };
+  return matmuls(y)?.length === 1;
+}
+
+/**
+ * `graph` with the row sums of every norm whose input a matmul kernel writes, over rows of a
+ * multiple of GRANULE (at least two granules), computed from per-granule partials (undefined: none).
+ */
+export function granuleStatistics(graph: Graph): Graph | undefined {
+  const readers = new Map<number, Node[]>();
+  for (const n of graph.nodes) for (const i of new Set(n.inputs)) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const outputs = new Set(graph.outputs.values());
+  const found = new Map<number, NormSums>(); // S and Q -> their norm
+  for (const n of graph.nodes) {
+    const sums = normSums(graph, n);
+    if (!sums) continue;
+    const D = graph.node(sums.x).type.shape.at(-1)!;
+    if (D % GRANULE !== 0 || D < 2 * GRANULE || !fromProduct(graph, sums.x) || !readByOneMatmul(graph, readers, sums, outputs)) continue;
+    found.set(sums.S, sums);
+    found.set(sums.Q, sums);
+  }
+  if (!found.size) return undefined;
+  const b = new GraphBuilder();
+  const map: Tensor[] = [];
+  const partials = new Map<number, { s: Tensor; mg: Tensor; q: Tensor }>(); // x -> its granule sums, [..., G]
+  const partialsOf = (x: number) => {
+    const p = partials.get(x);
+    if (p) return p;
+    const rows = graph.node(x).type.shape.slice(0, -1);
+    const G = graph.node(x).type.shape.at(-1)! / GRANULE;
+    const xg = map[x]!.reshape([...rows, G, GRANULE]);
+    const s = xg.sum(-1); // [..., G, 1]
+    const mg = s.mul(1 / GRANULE);
+    // q_j centred on its own granule's mean: the pattern the producer's epilogue computes.
+    const q = xg.sub(mg).square().sum(-1);
+    const made = { s: s.reshape([...rows, G]), mg: mg.reshape([...rows, G]), q: q.reshape([...rows, G]) };
+    partials.set(x, made);
+    return made;
+  };
+  for (const n of graph.nodes) {
+    const sums = found.get(n.id);
+    if (!sums) {
+      map[n.id] = b.record(n.op, n.inputs.map((i) => map[i]!.id), n.attrs, n.type);
+      continue;
+    }
+    const p = partialsOf(sums.x);
+    // S precedes its mean, which precedes Q: map[mean] exists when Q is reached.
+    map[n.id] = n.id === sums.S ? p.s.sum(-1) : p.q.sum(-1).add(p.mg.sub(map[sums.mean]!).square().sum(-1).mul(GRANULE));
+  }
+  for (const [name, id] of graph.outputs) b.output(name, map[id]!);
+  return b.build();
+}
