@@ -16,8 +16,16 @@ import { ANCHORS, ELEMENTWISE, type FusionPass, type FusionPlan, type FusionStat
 const isRowReduction = (plan: FusionPlan, n: Node, domain: readonly number[]) => {
   if ((n.op !== 'sum' && n.op !== 'reduceMax') || n.attrs.axis !== domain.length - 1) return false;
   const inShape = plan.graph.node(n.inputs[0]!).type.shape;
-  return inShape.length === domain.length && sameShape(inShape.slice(0, -1), domain.slice(0, -1));
+  if (sameShape(inShape, domain)) return true;
+  return inShape.length === domain.length && sameShape(inShape.slice(0, -1), domain.slice(0, -1)) && readsGranuleSums(plan, n.inputs[0]!);
 };
+
+/** Whether `id` is computed (in place) from granule sums a matmul epilogue writes. */
+function readsGranuleSums(plan: FusionPlan, id: number, depth = 0): boolean {
+  if (plan.epilogueGranules.has(id)) return true;
+  if (plan.isMaterialized(id) || depth > 6) return false;
+  return plan.graph.node(id).inputs.some((i) => readsGranuleSums(plan, i, depth + 1));
+}
 
 /** The matmul's row operand, through reshapes that keep its rows' length, and the kernel root of the matmul. */
 function rowOperand(plan: FusionPlan, m: Node): { target: Node; root: number } | undefined {
