@@ -30,13 +30,16 @@ interface Case {
   readonly offset: number;
   /** A second matmul reads the norm too (qkv and an adapter). */
   readonly twoReaders: boolean;
+  /** Rows as [images, rows] (a batched product, as attention's projection), else [rows]. */
+  readonly images: number;
 }
 
 function buildCase(c: Case): Graph {
   const g = new GraphBuilder();
   const D = c.granules * GRANULE;
-  const h = g.input('h', [c.rows, c.hidden]);
-  const r = g.input('r', [c.rows, D]);
+  const rows = c.images > 1 ? [c.images, c.rows] : [c.rows];
+  const h = g.input('h', [...rows, c.hidden]);
+  const r = g.input('r', [...rows, D]);
   let x = h.matmul(g.param('w1', [c.hidden, D])).add(g.param('b1', [D]));
   if (c.residual) x = x.add(r);
   x = x.add(c.offset);
@@ -53,6 +56,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   residual: fc.boolean(),
   offset: fc.constantFrom(0, 0, 3, 40),
   twoReaders: fc.boolean(),
+  images: fc.constantFrom(1, 1, 3),
 });
 
 test('granuleStatistics: the rewritten graph computes what the original does (float64)', () => {
