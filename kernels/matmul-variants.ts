@@ -4,7 +4,7 @@
 // adapter class, or whatever a chooser (the on-device tuner) returns for the kernel's signature.
 
 import { matmulProblem, type MatmulProblem } from './matmul.ts';
-import { GRANULE_SUM_BYTES, TILE_STATISTICS_BYTES, tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
+import { GRANULE, GRANULE_SUM_BYTES, TILE_STATISTICS_BYTES, tiledConfig, tiledMatmul, type TiledConfig } from './matmul-tiled.ts';
 import { defaultVec4Config, describeVec4, vec4Matmul, vec4Supported, type Vec4Config } from './matmul-vec4.ts';
 import { canStoreVec4 } from './matmul.ts';
 import type { TemplateInput, TemplateLimits, TemplateOutput } from './template.ts';
@@ -75,9 +75,14 @@ export function offeredVariants(p: MatmulProblem, limits: TemplateLimits, needs:
   // The tiled design keeps room in workgroup memory for the row statistics and granule sums.
   const reserved = (needs.rowStatistics ? TILE_STATISTICS_BYTES : 0) + (needs.granules ? GRANULE_SUM_BYTES : 0);
   const all = allVariants(p, { ...limits, maxWorkgroupStorageBytes: limits.maxWorkgroupStorageBytes - reserved });
-  // Granule sums (codegen/fusion/epilogue-granules.ts): only the tiled design computes them.
-  if (needs.granules) return all.filter((v) => v.name === 'tiled');
-  return needs.rowStatistics || needs.secondProduct ? all.filter((v) => v.name === 'tiled' || !v.config.swap) : all;
+  // Granule sums (codegen/fusion/epilogue-granules.ts): only the tiled design computes them, in tiles one granule wide.
+  if (needs.granules) return all.filter((v) => v.name === 'tiled' && v.config.wx * v.config.tn === GRANULE);
+  // Tiles of 128 rows only for plain products (the prologue's statistics and a second k loop are sized for 64).
+  const plain = needs.rowStatistics || needs.secondProduct ? all.filter((v) => (v.name === 'tiled' && !isLargeTile(v)) || (v.name !== 'tiled' && !v.config.swap)) : all;
+  // The biggest tile second, so that a quick search (the default and the next two) times it
+  // beside the best guess of the subgroup design (the tuner's pick on an H200, docs/bench-h200).
+  const big = plain.find(isLargeTile);
+  return big ? [plain[0]!, big, ...plain.slice(1).filter((v) => v !== big)] : plain;
 }
 
 function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] {
@@ -97,7 +102,30 @@ function allVariants(p: MatmulProblem, limits: TemplateLimits): MatmulVariant[] 
   out.push({ name: 'vec4', config: v4 });
   const alt: Vec4Config = { ...v4, swap: !v4.swap };
   if (vec4Supported(alt, limits, p.batchCount)) out.push({ name: 'vec4', config: alt });
-  if (p.batchCount <= limits.maxWorkgroupsPerDimension) out.push({ name: 'tiled', config: tiledConfig(p.M, p.N, p.K, limits.maxInvocationsPerWorkgroup, limits.maxWorkgroupStorageBytes) });
+  if (p.batchCount <= limits.maxWorkgroupsPerDimension) {
+    out.push({ name: 'tiled', config: tiledConfig(p.M, p.N, p.K, limits.maxInvocationsPerWorkgroup, limits.maxWorkgroupStorageBytes) });
+    for (const config of largeTiles(p, limits)) out.push({ name: 'tiled', config });
+  }
+  return out;
+}
+
+/** Whether `v` is one of the tiled design's 128-row tiles (largeTiles). */
+const isLargeTile = (v: MatmulVariant): boolean => v.name === 'tiled' && v.config.tm === 8;
+
+/**
+ * Tiles of 128 rows for big products on GPUs: 8 × 8 or 8 × 4 accumulators per thread, twice the
+ * FMAs per value staged of the default 64 × 64 tile (the design the fastest WebGPU and CUDA fp32
+ * kernels use). Offered where they fill and fit, for the tuner to time: it keeps one only where
+ * it measures faster.
+ */
+function largeTiles(p: MatmulProblem, limits: TemplateLimits): TiledConfig[] {
+  if (limits.adapterClass !== 'gpu' || limits.maxInvocationsPerWorkgroup < 256) return [];
+  const out: TiledConfig[] = [];
+  for (const tn of [8, 4]) {
+    const c: TiledConfig = { tm: 8, tn, bk: 8, wx: 16, wy: 16 };
+    const BM = c.wy * c.tm, BN = c.wx * c.tn;
+    if (p.M >= BM && p.N >= BN && p.K >= c.bk && (BM + BN) * c.bk * 4 <= limits.maxWorkgroupStorageBytes) out.push(c);
+  }
   return out;
 }
 
@@ -111,7 +139,8 @@ export type AdapterClass = 'cpu' | 'gpu';
  * known, else vec4; on GPUs the tiled workgroup-memory design (the classic one for hardware).
  */
 export function defaultVariant(offered: readonly MatmulVariant[], adapter: AdapterClass): MatmulVariant {
-  const pick = (name: MatmulVariantName) => offered.find((v) => v.name === name);
+  // Tiles of 128 rows are the tuner's to choose, never a default.
+  const pick = (name: MatmulVariantName) => offered.find((v) => v.name === name && !isLargeTile(v));
   const order: MatmulVariantName[] = adapter === 'gpu' ? ['tiled', 'subgroup', 'vec4'] : ['subgroup', 'vec4', 'tiled'];
   for (const n of order) {
     const v = pick(n);

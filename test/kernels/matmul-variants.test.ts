@@ -162,6 +162,40 @@ test('matmul variants: every offered variant matches the float64 reference (rand
   }
 });
 
+test('matmul variants, GPU class: the 128-row tiles (tuner-only, never a default) match the float64 reference past their tiles', async () => {
+  const ctx = await gpu();
+  const limits = { ...deviceLimits(ctx), adapterClass: 'gpu' as const };
+  let large = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        M: fc.integer({ min: 128, max: 300 }), N: fc.integer({ min: 64, max: 300 }), K: fc.integer({ min: 8, max: 70 }),
+        batch: fc.constantFrom(1, 2), epilogue: fc.constantFrom('none', 'gelu', 'residual'), seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async ({ M, N, K, batch, epilogue, seed }) => {
+        const g = new GraphBuilder();
+        const { feeds, input } = randomInputs(g, seed);
+        let y = input('a', [batch, M, K]).matmul(input('w', [K, N]));
+        if (epilogue === 'gelu') y = gelu(y.add(input('bias', [N])));
+        if (epilogue === 'residual') y = y.add(input('r', [batch, M, N]));
+        g.output('y', y);
+        const graph = g.build();
+        const ref = evaluate(graph, feeds).outputs.y!.data;
+        const base = compileGraph(graph, { limits });
+        const info = base.kernels.find((k) => k.matmul)!.matmul!;
+        assert.ok(!describeVariant(info.variant).startsWith('tiled 128'), 'a 128-row tile is never the default');
+        for (const v of info.offered.filter((o) => o.name === 'tiled' && o.config.tm === 8)) {
+          const plan = compileGraph(graph, { limits, matmulVariant: () => v, variantKey: `test ${JSON.stringify(v)}` });
+          assertClose(`${describeVariant(v)} ${JSON.stringify({ M, N, K, batch, epilogue })}`, (await runPlan(plan, feeds)).y!, ref);
+          large++;
+        }
+      },
+    ),
+    fcParams(8),
+  );
+  assert.ok(large >= 8, `128-row tiles offered and checked (${large})`);
+});
+
 test('matmul variants: requirements are checked before a variant is offered', () => {
   const b = new GraphBuilder();
   b.output('y', b.input('a', [9, 13]).matmul(b.input('b', [13, 6])));
