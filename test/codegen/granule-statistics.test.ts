@@ -3,7 +3,8 @@
 // epilogue, and the matmul reading the norm combines them in its prologue, so the norm has no kernel
 // of its own on GPUs at any size. Checked over generated configurations against the float64
 // reference: the rewrite alone (interpreter), then GPU-class plans run on this machine's adapter
-// (row counts past a tile, residual epilogues, a shifted mean far from zero, two readers, training).
+// (row counts past a tile, batched products, residual epilogues, a mean far from zero, two readers,
+// row counts read at run time or constants, ViTs with FPET and ToMe, a training step).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { evaluate } from '../../src/core/ir/interpret.ts';
 import { layerNorm } from '../../src/core/ir/nn.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { granuleStatistics, GRANULE } from '../../codegen/granule-statistics.ts';
-import { compileGraph } from '../../codegen/compile.ts';
+import { compileGraph, type Specialize } from '../../codegen/compile.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
 import type { VitConfig } from '../../src/fpet/models/vit.ts';
 import { checkAgainstReference } from '../support/gpu.ts';
@@ -92,9 +93,9 @@ const kernelList = (plan: ReturnType<typeof compileGraph>) => plan.kernels.map((
 
 test('GPU-class plans: the norm has no kernel of its own, its sums come from the producer, and the outputs match float64', { timeout: 900_000 }, async () => {
   await fc.assert(
-    fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 2 ** 30 }), async (c, seed) => {
+    fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 2 ** 30 }), fc.constantFrom('rows', 'all') as fc.Arbitrary<Specialize>, async (c, seed, specialize) => {
       const graph = buildCase(c);
-      const plan = await checkAgainstReference(graph, randomFeeds(graph, seed), { limits: { adapterClass: 'gpu' } });
+      const plan = await checkAgainstReference(graph, randomFeeds(graph, seed), { limits: { adapterClass: 'gpu' }, specialize });
       const withSums = plan.kernels.filter((k) => k.ir.moduleArrays.some((a) => a.hint === 'gpart'));
       // A norm two matmuls read keeps its kernel (stored once, read twice).
       assert.equal(withSums.length, c.twoReaders ? 0 : 1, `the producer computes granule sums: ${kernelList(plan)}`);
