@@ -4,6 +4,7 @@
 
 import { add, and, bounded, compare, div, f32, fma, load, lt, min, mod, mul, select, sub, u32 } from './alu.ts';
 import { F32, type Buf, type Expr } from './ir.ts';
+import type { Node } from '../src/core/ir/graph.ts';
 import { batchIndices, kRanges, matmulProblem, problemOf, storeEpilogue, type MatmulProblem } from './matmul.ts';
 import { emitTileRowStatistics } from './reduce.ts';
 import { clampedIndex, FusionError, isWeight, type TemplateInput, type TemplateOutput } from './template.ts';
@@ -108,26 +109,8 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   const p2 = m2 === undefined ? undefined : problemOf(t.graph, t.graph.node(m2));
   const acc2 = p2 ? w.privateArray('acc2', F32, tm * tn) : undefined;
   if (p2 && acc2) accumulate(p2, acc2);
-  const granules = t.plan.epilogueGranules(root.id);
-  // The values stored, kept for the granule sums (zero in rows past the last).
-  const stored = granules ? w.privateArray('xv', F32, tm * tn) : undefined;
-  let epilogueOps = 0;
-  w.loop('i', 0, tm, 1, (i) => {
-    w.loop('j', 0, tn, 1, (j) => {
-      const gm = w.let(add(add(m0, mul(ty, tm)), i), 'gm');
-      const gn = w.let(add(add(n0, mul(tx, tn)), j), 'gn');
-      epilogueOps = w.when(and(lt(gm, Mlive), lt(gn, N)), () => {
-        const at = add(mul(i, tn), j);
-        const second = p2 && acc2 ? { mm: p2.mm, acc: load(acc2, at) } : undefined;
-        const v = storeEpilogue(w, t, p, out, cBatch, bounded(gm, M), bounded(gn, N), load(acc, at), undefined, second);
-        if (stored) w.store(stored, at, v);
-      });
-    });
-  });
-  if (granules && stored) {
-    if (BN !== GRANULE || N % GRANULE !== 0) throw new FusionError(root.id, `granule sums need ${GRANULE}-column tiles over whole granules (tile ${BN}, ${N} columns)`);
-    epilogueOps += emitGranuleSums(t, granules, stored, { cfg, tx, ty, m0, Mlive, cBatch, p });
-  }
+  const place: TilePlace = { cfg, tx, ty, m0, n0, Mlive, cBatch, p };
+  const epilogueOps = storeTile(t, place, out, acc, p2 && acc2 ? { mm: p2.mm, acc: acc2 } : undefined);
   const tilesN = Math.ceil(N / BN), tilesM = Math.ceil(M / BM);
   return {
     kind: 'matmul',
@@ -138,15 +121,46 @@ export function tiledMatmul(t: TemplateInput, cfg = defaultTiled(t)): TemplateOu
   };
 }
 
-/** Where a tiled kernel's threads sit and which rows exist, for the granule sums. */
+/** Where a tiled kernel's threads and tile sit, and which rows exist. */
 interface TilePlace {
   readonly cfg: TiledConfig;
   readonly tx: Expr;
   readonly ty: Expr;
   readonly m0: Expr;
+  readonly n0: Expr;
   readonly Mlive: Expr;
   readonly cBatch: readonly Expr[];
   readonly p: MatmulProblem;
+}
+
+/**
+ * The tile's accumulators through the epilogue into `out` (with the epilogue's second product),
+ * and the granule sums of the values stored where the plan has this kernel compute them.
+ * Returns the ops per output element.
+ */
+function storeTile(t: TemplateInput, at: TilePlace, out: Buf, acc: Buf, second?: { readonly mm: Node; readonly acc: Buf }): number {
+  const { w } = t;
+  const { tm, tn, wx } = at.cfg;
+  const { M, N } = at.p;
+  const granules = t.plan.epilogueGranules(t.root.id);
+  // The values stored, kept for the granule sums (zero in rows past the last).
+  const stored = granules ? w.privateArray('xv', F32, tm * tn) : undefined;
+  let ops = 0;
+  w.loop('i', 0, tm, 1, (i) => {
+    w.loop('j', 0, tn, 1, (j) => {
+      const gm = w.let(add(add(at.m0, mul(at.ty, tm)), i), 'gm');
+      const gn = w.let(add(add(at.n0, mul(at.tx, tn)), j), 'gn');
+      ops = w.when(and(lt(gm, at.Mlive), lt(gn, N)), () => {
+        const k = add(mul(i, tn), j);
+        const acc2 = second ? { mm: second.mm, acc: load(second.acc, k) } : undefined;
+        const v = storeEpilogue(w, t, at.p, out, at.cBatch, bounded(gm, M), bounded(gn, N), load(acc, k), undefined, acc2);
+        if (stored) w.store(stored, k, v);
+      });
+    });
+  });
+  if (!granules || !stored) return ops;
+  if (wx * tn !== GRANULE || N % GRANULE !== 0) throw new FusionError(t.root.id, `granule sums need ${GRANULE}-column tiles over whole granules (tile ${wx * tn}, ${N} columns)`);
+  return ops + emitGranuleSums(t, granules, stored, at);
 }
 
 /**
