@@ -29,7 +29,7 @@ ES="node_modules/.bin/esbuild --bundle --platform=node --format=esm --target=nod
 $ES bench/run.ts --outfile=.dev/b/bench/run.mjs "--banner:js=$BANNER"
 $ES bench/device/attention-ab.ts --outfile=.dev/b/attention-ab.mjs "--banner:js=$BANNER"
 $ES bench/device/norm-ab.ts --outfile=.dev/b/norm-ab.mjs "--banner:js=$BANNER"
-for t in test/kernels/matmul-variants test/kernels/rows-and-attention test/kernels/tune test/codegen/row-counts test/codegen/batch test/models/configurations test/models/fpet test/models/tome test/codegen/plan test/codegen/random-graphs test/runtime/smoke-node test/ir/attention; do
+for t in test/codegen/granule-statistics test/codegen/gpu-class test/kernels/matmul-variants test/kernels/rows-and-attention test/kernels/tune test/codegen/row-counts test/codegen/batch test/models/configurations test/models/fpet test/models/tome test/codegen/plan test/codegen/random-graphs test/runtime/smoke-node test/ir/attention; do
   $ES $t.test.ts --outfile=.dev/b/$t.gpu.mjs "--banner:js=$BANNER"
 done
 mkdir -p .dev/b/node_modules/webgpu
