@@ -15,6 +15,7 @@ import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
 import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { granuleStatistics } from './granule-statistics.ts';
+import { shareSizes, sizedKernel } from './shared-sizes.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
@@ -241,6 +242,11 @@ export interface CompileOptions {
    * the reading matmul combines a few partials per row. Default true.
    */
   readonly granuleStatistics?: boolean;
+  /**
+   * With `specialize: 'rows'`, kernels whose trees differ only in constants that a size enters
+   * read that size at run time and share one module (codegen/shared-sizes.ts). Default true.
+   */
+  readonly shareModules?: boolean;
 }
 
 const planCache = new Map<string, CompiledPlan>();
@@ -261,7 +267,8 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const hoist = opts.hoistParameterWork ?? true;
   const fold = fuse && limits.adapterClass === 'cpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.foldNormAffine ?? true);
   const granules = fuse && limits.adapterClass === 'gpu' && passes.includes(FUSE_NORM_PROLOGUES) && (opts.granuleStatistics ?? true);
-  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${hoist}|${fold}|${granules}|${JSON.stringify(limits)}|${variantKey}|${split}|${JSON.stringify(opts.writeBack ?? [])}|${structureKey(graph)}`;
+  const share = specialize === 'rows' && (opts.shareModules ?? true);
+  const key = variantKey === undefined || opts.fusionPasses ? undefined : `${fuse}|${batch}|${specialize}|${share}|${hoist}|${fold}|${granules}|${JSON.stringify(limits)}|${variantKey}|${split}|${JSON.stringify(opts.writeBack ?? [])}|${structureKey(graph)}`;
   const hit = key === undefined ? undefined : planCache.get(key);
   if (hit) return hit;
   const t0 = performance.now();
@@ -270,7 +277,7 @@ export function compileGraph(graph: Graph, opts: CompileOptions = {}): CompiledP
   const splitGraph = split === 'off' || !fuse ? undefined
     : splitKRewrite(folded, (m, K) => (typeof split === 'number' ? (K >= 2 ? split : 1) : defaultSplitK(m, K, limits.adapterClass)));
   const rewritten = splitGraph ?? folded;
-  const plan = compileUncached((granules ? granuleStatistics(rewritten) : undefined) ?? rewritten, passes, { fuse, batch, hoist, writeBack: opts.writeBack }, limits, chooser, specialize, t0);
+  const plan = compileUncached((granules ? granuleStatistics(rewritten) : undefined) ?? rewritten, passes, { fuse, batch, hoist, share, writeBack: opts.writeBack }, limits, chooser, specialize, t0);
   if (key !== undefined) planCache.set(key, plan);
   return plan;
 }
@@ -279,6 +286,21 @@ export const compileCacheSize = (): number => planCache.size;
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Kernels equal but for sizes read them at run time, so that they share one module
+ * (codegen/shared-sizes.ts): their trees and code are replaced in place.
+ */
+function shareModules(graph: Graph, kernels: Generated[]): void {
+  // Not the variants the tuner kept specialised: it measured their constants worth a module each.
+  const candidates = kernels.map((k, i) => (k.matmul?.variant.specialized ? -1 : i)).filter((i) => i >= 0);
+  const shared = shareSizes(candidates.map((i) => sizedKernel(graph, kernels[i]!.ir)));
+  for (const [j, ir] of shared) {
+    const i = candidates[j]!;
+    const { code, bindings } = printKernel(ir);
+    kernels[i] = { ...kernels[i]!, ir, code, bindings };
+  }
 }
 
 /** What templates see of the fusion plan. */
@@ -320,7 +342,7 @@ interface RenderContext {
 /** How each plan was rendered, so that single kernels can be re-rendered with another variant (tuning). */
 const renderContexts = new WeakMap<CompiledPlan, RenderContext>();
 
-function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fuse: boolean; batch: boolean; hoist: boolean; writeBack?: CompileOptions['writeBack'] }, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
+function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fuse: boolean; batch: boolean; hoist: boolean; share: boolean; writeBack?: CompileOptions['writeBack'] }, limits: CodegenLimits, chooser: CompileOptions['matmulVariant'], specialize: Specialize, t0: number): CompiledPlan {
   const fusion = planFusion(graph, { maxBindings: limits.maxStorageBuffersPerShaderStage, maxWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension, adapterClass: limits.adapterClass, writeBack: how.writeBack }, passes);
   const view = fusionView(fusion);
   const tl: TemplateLimits = {
@@ -333,6 +355,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, specialize, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
+  if (how.share) shareModules(graph, kernels);
   const narrowed = new Map<string, Generated | undefined>();
   const reshape = (i: number, size: number) => {
     const key = `${i}:${size}`;
@@ -349,7 +372,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const groups = [[...derived.keys()].filter(trainable), kernels.map((_, i) => i).filter((i) => !derived.has(i))];
   const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch, (j, size) => reshape(g[j]!, size)).map((b) => b.map((j) => g[j]!)))];
   for (const [i, size] of reshapedMembers(kernels, batches)) kernels[i] = reshape(i, size)!;
-  const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0);
+  const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0, how.share);
   renderContexts.set(plan, rc);
   return plan;
 }
@@ -513,7 +536,7 @@ function kernelName(graph: Graph, index: number, kind: KernelKind, root: Node, n
  * The plan: kernels placed in launch order (batch by batch), tensors in arenas, the work arena
  * planned with a batch as one step (its kernels may run at once), and the step's dispatches.
  */
-function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generated[], batchOrder: readonly (readonly number[])[], derivedKernels: ReadonlyMap<number, ReadonlySet<number>>, fused: boolean, limits: CodegenLimits, t0: number): CompiledPlan {
+function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generated[], batchOrder: readonly (readonly number[])[], derivedKernels: ReadonlyMap<number, ReadonlySet<number>>, fused: boolean, limits: CodegenLimits, t0: number, share: boolean): CompiledPlan {
   const align = limits.minStorageBufferOffsetAlignment;
   const outputName = new Map([...graph.outputs].map(([k, v]) => [v, k]));
   const bytesOf = (n: Node) => Math.max(4, numel(n.type.shape) * 4);
@@ -577,7 +600,7 @@ function assemble(graph: Graph, fusion: FusionPlan, generated: readonly Generate
     if (t) tensors.set(r, { ...t, node: r, name: outputName.get(r), role: outputName.has(r) ? 'output' : 'intermediate', shape: n.type.shape });
   }
   arenaBytes.work = memory.arenaBytes;
-  const steps = planSteps(graph, kernels, batches, limits, derived);
+  const steps = planSteps(graph, kernels, batches, limits, derived, share);
   return {
     graph, kernels, steps, tensors, arenaBytes, memory, fused, limits,
     flops: kernels.reduce((s, k) => s + k.flops, 0),

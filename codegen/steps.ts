@@ -3,6 +3,7 @@
 
 import type { Graph } from '../src/core/ir/graph.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
+import { shareSizes, sizedKernel } from './shared-sizes.ts';
 import { batchKernels, scheduleBatches, workgroupBytes, type BatchCandidate, type BatchLimits } from './batch.ts';
 import type { PlanKernel } from './compile.ts';
 import type { KernelAccess } from './parameter-derived.ts';
@@ -60,7 +61,7 @@ export function launchBatches(kernels: readonly Unplaced[], storage: (id: number
  * `derived` gives the parameters each parameter-derived kernel depends on (by plan index); a
  * batch holds only such kernels or none.
  */
-export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits, derived: ReadonlyMap<number, ReadonlySet<number>> = new Map()): PlanStep[] {
+export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches: readonly (readonly number[])[], limits: BatchLimits, derived: ReadonlyMap<number, ReadonlySet<number>> = new Map(), shareModules = false): PlanStep[] {
   const steps: PlanStep[] = [];
   const paramsOf = (parts: readonly number[]) => {
     if (!parts.every((i) => derived.has(i))) return {};
@@ -92,5 +93,19 @@ export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches:
       },
     });
   });
+  return shareModules ? withSharedBatches(graph, kernels, steps) : steps;
+}
+
+/** Batched dispatches equal but for sizes read them at run time and share one module (codegen/shared-sizes.ts). */
+function withSharedBatches(graph: Graph, kernels: readonly PlanKernel[], steps: PlanStep[]): PlanStep[] {
+  // Batches of two or more, none of them a variant the tuner kept specialised.
+  const batched = steps.map((s, i) => (s.parts.length > 1 && s.parts.every((p) => !kernels[p]!.matmul?.variant.specialized) ? i : -1)).filter((i) => i >= 0);
+  const shared = shareSizes(batched.map((i) => sizedKernel(graph, steps[i]!.kernel.ir)));
+  for (const [j, ir] of shared) {
+    const step = steps[batched[j]!]!;
+    const { code, bindings } = printKernel(ir);
+    const head = { ...step.kernel, bindings };
+    steps[batched[j]!] = { ...step, kernel: { ...step.kernel, ir, code, bindings, wgsl: `${kernelHeader(graph, step.kernel.name, head)}\n${code}` } };
+  }
   return steps;
 }

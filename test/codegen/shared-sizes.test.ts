@@ -1,0 +1,88 @@
+// Kernels equal but for sizes share one module (codegen/shared-sizes.ts): ToMe's blocks, each at a
+// token count of its own, and FPET's blocks after the merge compute what the blocks before them do.
+// Checked over generated configurations (ViTs with merges in several blocks, forward and training
+// steps, row counts read at run time, CPU- and GPU-class plans): the shared plan's outputs are
+// bit-identical to the unshared plan's on this machine's adapter and match float64; kernels whose
+// weights differ in size never share; a token count alone does.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
+import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
+import { assertClose, runOnGpu } from '../support/gpu.ts';
+import { fcParams, randomFeeds } from '../support/random.ts';
+
+interface Case {
+  readonly kind: 'tome' | 'fpet';
+  readonly image: number;
+  readonly dim: number;
+  readonly depth: number;
+  readonly r: number;
+  readonly batch: number;
+  readonly training: boolean;
+  readonly adapterClass: 'cpu' | 'gpu';
+}
+
+const caseArb: fc.Arbitrary<Case> = fc.record({
+  kind: fc.constantFrom('tome', 'tome', 'fpet'),
+  image: fc.constantFrom(8, 8, 12),
+  dim: fc.constantFrom(24, 32),
+  depth: fc.constant(3),
+  r: fc.integer({ min: 1, max: 3 }),
+  batch: fc.integer({ min: 1, max: 3 }),
+  training: fc.constantFrom(false, false, true),
+  adapterClass: fc.constantFrom('cpu', 'gpu'),
+});
+
+function graphOf(c: Case) {
+  const vit = { imageSize: c.image, patchSize: 2, inChannels: 1, dim: c.dim, depth: c.depth, heads: 2, mlpRatio: 2, numClasses: 5, representationSize: 0 };
+  // ToMe merges in every block (a token count each); FPET in block 1 (before and after).
+  const blocks = c.kind === 'tome' ? Array.from({ length: c.depth }, (_, i) => i) : [1];
+  const spec: ModelSpec = { vit, batch: c.batch, pet: DEFAULT_PET.adaptformer, merge: { ...DEFAULT_MERGE, kind: c.kind, blocks, r: c.r }, ...(c.training ? { training: { dropout: 0, dropPath: 0 } } : {}) };
+  const graph = buildModel(spec).graph;
+  return c.training ? gradients(graph, { loss: 'loss' }) : graph;
+}
+
+test('shared modules: outputs bit-identical to the unshared plan, float64 agreement, fewer modules where token counts differ', { timeout: 1_200_000 }, async () => {
+  let fewer = 0;
+  await fc.assert(
+    fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 2 ** 30 }), async (c, seed) => {
+      const graph = graphOf(c);
+      const feeds = randomFeeds(graph, seed);
+      const limits = { adapterClass: c.adapterClass };
+      const shared = await runOnGpu(graph, feeds, { limits });
+      const own = await runOnGpu(graph, feeds, { limits, shareModules: false });
+      for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${name}: shared and unshared plans compute the same bits (${JSON.stringify(c)})`);
+      const ref = evaluate(graph, feeds).outputs;
+      for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+      assert.ok(shared.plan.uniqueModules <= own.plan.uniqueModules, 'never more modules');
+      if (shared.plan.uniqueModules < own.plan.uniqueModules) fewer++;
+    }),
+    fcParams(5),
+  );
+  assert.ok(fewer >= 2, `sharing took effect in ${fewer} of 5 plans`);
+});
+
+test('shared modules: a token count alone is read at run time; a weight of another size keeps its own module', () => {
+  const g = new GraphBuilder();
+  const w = g.param('w', [32, 48]);
+  // The same product at 20 and 17 tokens (as before and after a merge), and at 20 tokens with a wider weight.
+  g.output('a', g.input('x', [2, 20, 32]).matmul(w).relu());
+  g.output('b', g.input('y', [2, 17, 32]).matmul(w).relu());
+  g.output('c', g.input('z', [2, 20, 32]).matmul(g.param('v', [32, 64])).relu());
+  const graph = g.build();
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const limits = { ...DEFAULT_LIMITS, adapterClass, subgroupSize: adapterClass === 'cpu' ? 8 : 32 };
+    const plan = compileGraph(graph, { limits, batch: false });
+    const code = (out: string) => plan.kernels.find((k) => k.outputs.includes(graph.outputs.get(out)!))!.code;
+    assert.equal(code('a'), code('b'), `${adapterClass}: 20 and 17 tokens share one module`);
+    assert.notEqual(code('a'), code('c'), `${adapterClass}: a weight of another width keeps its own`);
+    assert.match(code('a'), /arrayLength/, 'the shared module reads the token count at run time');
+    const own = compileGraph(graph, { limits, batch: false, shareModules: false });
+    assert.equal(own.uniqueModules, plan.uniqueModules + 1);
+  }
+});
