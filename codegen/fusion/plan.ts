@@ -152,18 +152,20 @@ export class FusionPlan {
     this.matmulRowReductions.delete(id);
     // Granule sums are computed together: both get kernels of their own.
     const granuleRoot = this.epilogueGranules.get(id);
-    for (const [g, r] of [...this.epilogueGranules]) {
-      if (r !== granuleRoot) continue;
-      this.unjoin(g);
-      this.epilogueGranules.delete(g);
-    }
+    if (granuleRoot !== undefined) this.releaseGranules(granuleRoot);
     for (const [root, m] of this.anchorOf) if (m === id || root === id) {
       this.anchorOf.delete(root);
       // No matmul epilogue left to compute its granule sums in.
-      for (const [g, r] of [...this.epilogueGranules]) if (r === root) {
-        this.unjoin(g);
-        this.epilogueGranules.delete(g);
-      }
+      this.releaseGranules(root);
+    }
+  }
+
+  /** The granule sums kernel `root` computes get kernels of their own. */
+  private releaseGranules(root: number): void {
+    for (const [g, r] of [...this.epilogueGranules]) {
+      if (r !== root) continue;
+      this.unjoin(g);
+      this.epilogueGranules.delete(g);
     }
   }
 }
