@@ -33,7 +33,7 @@ export function sizedKernel(graph: Graph, ir: KernelIR): SizedKernel {
   return { ir, lengths: ir.storage.map((b) => numel(graph.node(b.tensor!).type.shape) / b.elem.w), weights: ir.storage.map((b) => graph.fromParameters(b.tensor!)) };
 }
 
-/** Every u32 literal of `e` replaced by `f` of it, operands first (the order `collect` numbers them in). */
+/** Every u32 literal of `e` replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
 function mapLiterals(e: Expr, f: (lit: Expr) => Expr): Expr {
   switch (e.k) {
     case 'lit': return e.ty === U32 ? f(e) : e;
@@ -62,13 +62,14 @@ function literalsAndShape(ir: KernelIR): { values: number[]; shape: string } {
   return { values, shape: printKernel(masked).code };
 }
 
-/** c = (a·P + b) / d with integers a, b, d > 0, fitted to (P, c) pairs; undefined where none fits them all. */
+/** c = (a·P + b) / d with integers a, b and d > 0. */
 interface Affine {
   readonly a: number;
   readonly b: number;
   readonly d: number;
 }
 
+/** The affine function through (P, c) pairs, exact at every one and within u32 range there; undefined where none is. */
 function fitAffine(points: readonly (readonly [number, number])[]): Affine | undefined {
   const [p0, c0] = points[0]!;
   const other = points.find(([p]) => p !== p0);
