@@ -20,12 +20,13 @@ import { GRANULE } from '../kernels/matmul-tiled.ts';
 export { GRANULE };
 
 /** A norm's two row sums over x: S = Σx and Q = Σ(x − S·c)², as src/core/ir/nn.ts's layerNorm writes them. */
-interface NormSums {
+export interface NormSums {
   readonly x: number;
   readonly S: number;
   readonly Q: number;
-  /** The mean node S·c (or S / n), which Q's centring reads. */
+  /** The mean node S·c (or S / n), which Q's centring reads, and c. */
   readonly mean: number;
+  readonly scale: number;
 }
 
 const literal = (graph: Graph, id: number): number | undefined => {
@@ -34,7 +35,7 @@ const literal = (graph: Graph, id: number): number | undefined => {
 };
 
 /** The last-axis sum Q = Σ(x − m)², m = S·c with S = Σx over the same axis, if `q` is one. */
-function normSums(graph: Graph, q: Node): NormSums | undefined {
+export function normSums(graph: Graph, q: Node): NormSums | undefined {
   const lastSum = (n: Node) => n.op === 'sum' && n.attrs.axis === graph.node(n.inputs[0]!).type.shape.length - 1;
   if (!lastSum(q)) return undefined;
   const sq = graph.node(q.inputs[0]!);
@@ -42,12 +43,19 @@ function normSums(graph: Graph, q: Node): NormSums | undefined {
   const d = graph.node(sq.inputs[0]!);
   if (d.op !== 'sub') return undefined;
   const [x, m] = [graph.node(d.inputs[0]!), graph.node(d.inputs[1]!)];
-  let S: number | undefined;
-  if (m.op === 'mul') S = literal(graph, m.inputs[1]!) !== undefined ? m.inputs[0] : literal(graph, m.inputs[0]!) !== undefined ? m.inputs[1] : undefined;
-  else if (m.op === 'div' && literal(graph, m.inputs[1]!)) S = m.inputs[0];
-  if (S === undefined) return undefined;
+  let S: number | undefined, scale: number | undefined;
+  if (m.op === 'mul') {
+    for (const [si, ci] of [[0, 1], [1, 0]] as const) {
+      const c = literal(graph, m.inputs[ci]!);
+      if (S === undefined && c !== undefined) [S, scale] = [m.inputs[si]!, c];
+    }
+  } else if (m.op === 'div') {
+    const c = literal(graph, m.inputs[1]!);
+    if (c) [S, scale] = [m.inputs[0]!, 1 / c];
+  }
+  if (S === undefined || scale === undefined) return undefined;
   const s = graph.node(S);
-  return lastSum(s) && s.inputs[0] === x.id ? { x: x.id, S, Q: q.id, mean: m.id } : undefined;
+  return lastSum(s) && s.inputs[0] === x.id ? { x: x.id, S, Q: q.id, mean: m.id, scale } : undefined;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Node } from '../../src/core/ir/graph.ts';
 import { numel } from '../../src/core/ir/shape.ts';
 import { GRANULE } from '../../kernels/matmul-tiled.ts';
+import { normSums } from '../granule-statistics.ts';
 import type { FusionPass, FusionPlan, FusionState } from './plan.ts';
 
 /** The sums over granules of `x` as the rewrite writes them: reshape → Σ (s), and Σ(· − s·(1/g))² (q). */
@@ -14,28 +15,18 @@ export interface GranuleSums {
   readonly centred: number;
 }
 
-const only = (s: FusionState, id: number, op: Node['op']): Node[] => s.consumers[id]!.map((c) => s.graph.node(c)).filter((c) => c.op === op);
-
-/** The granule sums `s` heads, when its reshape regroups x's rows into granules of GRANULE columns. */
-function granuleSums(s: FusionState, sum: Node<'sum'>): { x: number; sums: GranuleSums } | undefined {
-  const { graph } = s;
-  const xg = graph.node(sum.inputs[0]!);
-  if (xg.op !== 'reshape' || sum.attrs.axis !== xg.type.shape.length - 1 || xg.type.shape.at(-1) !== GRANULE) return undefined;
+/**
+ * The granule sums `q` ends, when it is the centred sum about s/GRANULE of a reshape that regroups
+ * x's rows into granules of GRANULE columns (normSums: the pattern the rewrite writes).
+ */
+function granuleSums(graph: FusionState['graph'], q: Node): { x: number; sums: GranuleSums } | undefined {
+  const found = normSums(graph, q);
+  if (!found || found.scale !== 1 / GRANULE) return undefined;
+  const xg = graph.node(found.x);
+  if (xg.op !== 'reshape' || xg.type.shape.at(-1) !== GRANULE) return undefined;
   const x = graph.node(xg.inputs[0]!);
   if (x.type.shape.at(-1) !== xg.type.shape.at(-2)! * GRANULE) return undefined;
-  for (const mg of only(s, sum.id, 'mul')) {
-    const c = graph.node(mg.inputs[1]!);
-    if (mg.inputs[0] !== sum.id || c.op !== 'fill' || c.attrs.value !== 1 / GRANULE) continue;
-    for (const d of only(s, mg.id, 'sub')) {
-      if (d.inputs[0] !== xg.id || d.inputs[1] !== mg.id) continue;
-      for (const sq of only(s, d.id, 'mul')) {
-        if (sq.inputs[0] !== d.id || sq.inputs[1] !== d.id) continue;
-        const q = only(s, sq.id, 'sum').find((n) => (n as Node<'sum'>).attrs.axis === sum.attrs.axis);
-        if (q) return { x: x.id, sums: { sum: sum.id, centred: q.id } };
-      }
-    }
-  }
-  return undefined;
+  return { x: x.id, sums: { sum: found.S, centred: found.Q } };
 }
 
 /** The matmul whose kernel writes x as its output, with x's elements in the product's order. */
@@ -51,7 +42,7 @@ function fuseEpilogueGranules(s: FusionState): void {
   const { graph, plan, outputs, claimed } = s;
   if (s.opts.adapterClass !== 'gpu') return; // the tiled design renders them; CPU adapters' designs do not
   for (const n of graph.nodes) {
-    const found = n.op === 'sum' ? granuleSums(s, n as Node<'sum'>) : undefined;
+    const found = granuleSums(graph, n);
     if (!found) continue;
     const { sum, centred } = found.sums;
     if ([sum, centred].some((id) => outputs.has(id) || claimed.has(id) || !plan.isMaterialized(id))) continue;
