@@ -16,6 +16,7 @@ import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/core/ir
 import { OPS } from '../src/core/ir/ops.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { GRANULE } from '../kernels/matmul-tiled.ts';
+import { MAX_STATISTICS_SOURCES } from './fusion/norm-prologues.ts';
 
 export { GRANULE };
 
@@ -65,11 +66,20 @@ export function normSums(graph: Graph, q: Node): NormSums | undefined {
 function fromProduct(graph: Graph, id: number, depth = 0): boolean {
   const n = graph.node(id);
   if (n.op === 'matmul') return true;
+  // Rows concatenated from parts (FPET's cls | merged tokens): each part's sums come from where it
+  // is written, so one part from a product is worth it (the others' sums take a small kernel). Only
+  // the norm's x itself (a concatenation inside its expression would need sums of the whole), and
+  // of no more parts than a prologue reads statistics from (ToMe's cls | kept | merged keeps its
+  // norm kernel).
+  if (isRowConcat(graph, n)) return depth === 0 && n.inputs.length <= MAX_STATISTICS_SOURCES && n.inputs.some((i) => fromProduct(graph, i, depth + 1));
   const sameRows = (i: number) => numel(graph.node(i).type.shape) === numel(n.type.shape) && graph.node(i).type.shape.at(-1) === n.type.shape.at(-1);
   // Reshapes keeping the rows' length (a linear layer's [B·T, D] back to [B, T, D]), elementwise ops.
   if (depth > 8 || (n.op !== 'reshape' && OPS[n.op].kind !== 'elementwise')) return false;
   return n.inputs.some((i) => sameRows(i) && fromProduct(graph, i, depth + 1));
 }
+
+/** A concatenation of whole rows: along an axis before the last. */
+const isRowConcat = (graph: Graph, n: Node): boolean => n.op === 'concat' && n.attrs.axis < n.type.shape.length - 1;
 
 /**
  * Whether the norm's result is read by one matmul only, as its row operand (through reshapes
@@ -132,11 +142,20 @@ export function granuleStatistics(graph: Graph): Graph | undefined {
   const b = new GraphBuilder();
   const map: Tensor[] = [];
   const partials = new Map<number, { s: Tensor; mg: Tensor; q: Tensor }>(); // x -> its granule sums, [..., G]
-  const partialsOf = (x: number) => {
+  const partialsOf = (x: number): { s: Tensor; mg: Tensor; q: Tensor } => {
     const p = partials.get(x);
     if (p) return p;
-    const rows = graph.node(x).type.shape.slice(0, -1);
-    const G = graph.node(x).type.shape.at(-1)! / GRANULE;
+    const node = graph.node(x);
+    if (isRowConcat(graph, node)) {
+      // The granule sums of concatenated rows are the parts' sums, concatenated alike.
+      const parts = node.inputs.map(partialsOf);
+      const axis = (node.attrs as { axis: number }).axis;
+      const made = { s: b.concat(parts.map((q) => q.s), axis), mg: b.concat(parts.map((q) => q.mg), axis), q: b.concat(parts.map((q) => q.q), axis) };
+      partials.set(x, made);
+      return made;
+    }
+    const rows = node.type.shape.slice(0, -1);
+    const G = node.type.shape.at(-1)! / GRANULE;
     const xg = map[x]!.reshape([...rows, G, GRANULE]);
     const s = xg.sum(-1); // [..., G, 1]
     const mg = s.mul(1 / GRANULE);

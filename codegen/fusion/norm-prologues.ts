@@ -72,6 +72,9 @@ function readsAfter(plan: FusionPlan, root: number, target: Node, stats: Readonl
   return new Set([...reads].filter((id) => !gone.has(id)));
 }
 
+/** Stored rows a prologue's statistics may be computed from (see fuseNormPrologues). */
+export const MAX_STATISTICS_SOURCES = 2;
+
 /**
  * GPUs: the statistics are recomputed for each column tile, re-reading the tile's rows (about
  * half again the bytes the k loop reads, from cache). Worth the kernel it removes (a launch of
@@ -108,7 +111,7 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     // cls | patches + pos: its qkv took 13.2 ms against 7.5 in the other blocks and 6.4 plain,
     // vit-mnist b100 on lavapipe).
     const readsOf = (id: number) => (plan.isMaterialized(id) ? 1 : kVaryingReads(graph, plan.materialized, graph.node(id)));
-    if ([...stats].some((r) => readsOf(graph.node(r).inputs[0]!) > 2)) continue;
+    if ([...stats].some((r) => readsOf(graph.node(r).inputs[0]!) > MAX_STATISTICS_SOURCES)) continue;
     const moved = new Set([target.id, ...stats]);
     // The kernels writing what moves go away. Statistics other kernels read too (a training
     // step's backward) stay stored, written by this kernel; the normalised operand may not be.

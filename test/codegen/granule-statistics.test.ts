@@ -33,6 +33,8 @@ interface Case {
   readonly twoReaders: boolean;
   /** Rows as [images, rows] (a batched product, as attention's projection), else [rows]. */
   readonly images: number;
+  /** Rows of another input concatenated before the product's (FPET's cls | merged tokens); 0: none. */
+  readonly leading: number;
 }
 
 function buildCase(c: Case): Graph {
@@ -44,6 +46,7 @@ function buildCase(c: Case): Graph {
   let x = h.matmul(g.param('w1', [c.hidden, D])).add(g.param('b1', [D]));
   if (c.residual) x = x.add(r);
   x = x.add(c.offset);
+  if (c.leading) x = g.concat([g.input('lead', [...rows.slice(0, -1), c.leading, D]), x], rows.length - 1);
   const y = layerNorm(x, g.param('gamma', [D]), g.param('beta', [D]));
   g.output('out', y.matmul(g.param('w2', [D, 48])));
   if (c.twoReaders) g.output('out2', y.matmul(g.param('w3', [D, 8])).relu());
@@ -58,6 +61,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   offset: fc.constantFrom(0, 0, 3, 40),
   twoReaders: fc.boolean(),
   images: fc.constantFrom(1, 1, 3),
+  leading: fc.constantFrom(0, 0, 1, 5),
 });
 
 test('granuleStatistics: the rewritten graph computes what the original does (float64)', () => {
@@ -99,7 +103,10 @@ test('GPU-class plans: the norm has no kernel of its own, its sums come from the
       const withSums = plan.kernels.filter((k) => k.ir.moduleArrays.some((a) => a.hint === 'gpart'));
       // A norm two matmuls read keeps its kernel (stored once, read twice).
       assert.equal(withSums.length, c.twoReaders ? 0 : 1, `the producer computes granule sums: ${kernelList(plan)}`);
-      if (!c.twoReaders) assert.deepEqual(plan.kernels.map((k) => k.kind), ['matmul', 'matmul'], `two kernels, the producer and the matmul reading the norm: ${kernelList(plan)}`);
+      // Concatenated rows: the leading part's sums take a small kernel of their own.
+      const kinds = plan.kernels.map((k) => k.kind).filter((k) => !c.leading || k === 'matmul');
+      if (!c.twoReaders) assert.deepEqual(kinds, ['matmul', 'matmul'], `two matmuls, the producer and the one reading the norm: ${kernelList(plan)}`);
+      if (!c.twoReaders) assert.equal(plan.kernels.length, c.leading ? 3 : 2, kernelList(plan));
     }),
     fcParams(12),
   );
@@ -108,17 +115,24 @@ test('GPU-class plans: the norm has no kernel of its own, its sums come from the
 // A small ViT wide enough for granule sums (dim 128: two granules per row).
 const VIT: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 128, depth: 2, heads: 2, mlpRatio: 2, numClasses: 5, representationSize: 0 };
 
-for (const kind of ['none', 'fpet', 'tome'] as const) {
-  const label = kind === 'none' ? 'AdaptFormer' : `AdaptFormer + ${kind === 'fpet' ? 'FPET' : 'ToMe'}`;
-  const merge = kind === 'none' ? {} : { merge: { ...DEFAULT_MERGE, kind, blocks: kind === 'fpet' ? [1] : [0, 1], r: 3 } };
-  test(`GPU-class ViT forward at dim 128, ${label}: norms after a matmul take their sums from it, matches float64`, { timeout: 600_000 }, async () => {
+// Block 1's first norm reads block 0's fc2 plus the residual, each block's second one its
+// attention's projection plus the residual, or a merge's output: cls | merged tokens (FPET at the
+// reference ratio, all of set A merged) takes the merged tokens' sums from the merge's product and
+// the cls row's from a small kernel; cls | kept | merged (FPET merging fewer, ToMe) keeps its norm kernel.
+const VIT_CASES = [
+  { label: 'AdaptFormer', merge: undefined, producers: 3 },
+  { label: 'AdaptFormer + FPET (all of A merged)', merge: { kind: 'fpet', blocks: [1], ratio: 0.5 }, producers: 3 },
+  { label: 'AdaptFormer + FPET (3 of 8 merged)', merge: { kind: 'fpet', blocks: [1], ratio: 3 / 16 }, producers: 2 },
+  { label: 'AdaptFormer + ToMe', merge: { kind: 'tome', blocks: [0, 1], r: 3 }, producers: 1 },
+] as const;
+
+for (const c of VIT_CASES) {
+  test(`GPU-class ViT forward at dim 128, ${c.label}: norms after a matmul take their sums from it, matches float64`, { timeout: 600_000 }, async () => {
+    const merge = c.merge ? { merge: { ...DEFAULT_MERGE, ...c.merge, blocks: [...c.merge.blocks] } } : {};
     const graph = buildModel({ vit: VIT, batch: 3, pet: DEFAULT_PET.adaptformer, ...merge }).graph;
     const plan = await checkAgainstReference(graph, randomFeeds(graph, 5), { limits: { adapterClass: 'gpu' } });
     const producers = plan.kernels.filter((k) => k.ir.moduleArrays.some((a) => a.hint === 'gpart'));
-    // Block 1's first norm reads block 0's fc2 plus the residual, each block's second one its
-    // attention's projection plus the residual, unless a merge wrote it (FPET in block 1, ToMe in both).
-    const expected = { none: 3, fpet: 2, tome: 1 }[kind];
-    assert.equal(producers.length, expected, `granule sums in ${producers.length} matmuls: ${kernelList(plan)}`);
+    assert.equal(producers.length, c.producers, `granule sums in ${producers.length} matmuls: ${kernelList(plan)}`);
   });
 }
 
