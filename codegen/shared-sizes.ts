@@ -1,17 +1,18 @@
 // Kernels that differ only in a size share one module. Blocks after a token merge compute what the
 // blocks before it compute at fewer tokens; their kernels' trees are the same but for the u32
-// constants the token count enters (strides, divisors, bounds). Where several kernels of a plan
-// have equal trees up to those constants, and each differing constant is an affine function
-// c = (a·P + b) / d of the length P of one binding they all have (read at run time with
+// integer constants the token count enters (strides, divisors, bounds, clamps). Where several
+// kernels of a plan have equal trees up to those constants, and each differing constant is an
+// affine function c = (a·P + b) / d of the length P of one binding they all have (read at run time with
 // arrayLength), every one of them is rewritten to compute its constants from P: their printed
-// code is then equal, and the device compiles one module for all of them.
+// code is then equal, and the device compiles one module for all of them. Rounded functions
+// c = ⌊(a·P + b) / d⌋ count too: a merge's set sizes, ⌊(T − 1)/2⌋, follow the token count so.
 //
 // Correct by construction: the function is fitted to every member's own constants exactly, and
 // each member reads its own binding's length, so each computes exactly the constants it had.
 // Members whose constants do not fit one function keep their own code.
 
-import { add, div, length, mul, sub, u32 } from '../kernels/alu.ts';
-import { childrenOf, mapExprs, U32, withBody, type Buf, type Expr, type KernelIR, type Stmt } from '../kernels/ir.ts';
+import { add, cast, div, i32, length, mul, sub, u32 } from '../kernels/alu.ts';
+import { childrenOf, I32, mapExprs, U32, withBody, type Buf, type Expr, type KernelIR, type Stmt } from '../kernels/ir.ts';
 import type { Graph } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { printKernel } from './print.ts';
@@ -33,10 +34,10 @@ export function sizedKernel(graph: Graph, ir: KernelIR): SizedKernel {
   return { ir, lengths: ir.storage.map((b) => numel(graph.node(b.tensor!).type.shape) / b.elem.w), weights: ir.storage.map((b) => graph.fromParameters(b.tensor!)) };
 }
 
-/** Every u32 literal of `e` replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
+/** Every integer (u32 or i32) literal of `e` replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
 function mapLiterals(e: Expr, f: (lit: Expr) => Expr): Expr {
   switch (e.k) {
-    case 'lit': return e.ty === U32 ? f(e) : e;
+    case 'lit': return e.ty === U32 || e.ty === I32 ? f(e) : e;
     // A subgroup broadcast's lane and a vector's component must stay constants of the code.
     case 'alu': return { ...e, args: e.args.map((a, i) => (i > 0 && (e.op === 'sgBroadcast' || e.op === 'lane') ? a : mapLiterals(a, f))) };
     case 'call': return { ...e, args: e.args.map((a) => mapLiterals(a, f)) };
@@ -45,32 +46,39 @@ function mapLiterals(e: Expr, f: (lit: Expr) => Expr): Expr {
   }
 }
 
-/** The kernel with every u32 literal replaced by `f` of it, in program order. */
+/** The kernel with every integer literal replaced by `f` of it, in program order. */
 function withLiterals(ir: KernelIR, f: (lit: Expr) => Expr): KernelIR {
   const stmts = (body: readonly Stmt[]): Stmt[] => body.map((s) => withBody(mapExprs(s, (e) => mapLiterals(e, f)), stmts(childrenOf(s))));
   const body = stmts(ir.body);
   return { ...ir, body, ...(ir.workgroups ? { workgroups: mapLiterals(ir.workgroups, f) } : {}) };
 }
 
-/** The kernel's u32 literals in program order, and its code with them masked (equal for kernels that differ only in them). */
+/** The kernel's integer literals in program order, and its code with them masked (equal for kernels that differ only in them). */
 function literalsAndShape(ir: KernelIR): { values: number[]; shape: string } {
   const values: number[] = [];
   const masked = withLiterals(ir, (lit) => {
     values.push((lit as { v: number }).v);
-    return u32(0);
+    return lit.ty === I32 ? i32(0) : u32(0);
   });
   return { values, shape: printKernel(masked).code };
 }
 
-/** c = (a·P + b) / d with integers a, b and d > 0. */
+/** c = m·⌊(a·P + b) / d⌋ with integers a, b, d > 0 and m > 0 (a·P + b ≥ 0 wherever it is used). */
 interface Affine {
   readonly a: number;
   readonly b: number;
   readonly d: number;
+  readonly m: number;
 }
 
-/** The affine function through (P, c) pairs, exact at every one and within u32 range there; undefined where none is. */
+/** Whether `f` gives every (P, c) pair's c, computing in u32 range (non-negative numerators). */
+const fitsAll = (f: Affine, points: readonly (readonly [number, number])[]): boolean =>
+  Math.abs(f.b) < 2 ** 31 && f.d < 2 ** 31 &&
+  points.every(([p, c]) => Math.abs(f.a * p) < 2 ** 31 && f.a * p + f.b >= 0 && f.m * Math.floor((f.a * p + f.b) / f.d) === c);
+
+/** The function through (P, c) pairs, exact at every one, else rounded down; undefined where none is found. */
 function fitAffine(points: readonly (readonly [number, number])[]): Affine | undefined {
+  if (points.some(([, c]) => c < 0)) return undefined;
   const [p0, c0] = points[0]!;
   const other = points.find(([p]) => p !== p0);
   if (!other) return undefined;
@@ -78,25 +86,53 @@ function fitAffine(points: readonly (readonly [number, number])[]): Affine | und
   const g = gcd(Math.abs(c1 - c0), Math.abs(p1 - p0));
   let a = (c1 - c0) / g, d = (p1 - p0) / g;
   if (d < 0) [a, d] = [-a, -d];
-  const b = c0 * d - a * p0;
-  const exact = points.every(([p, c]) => a * p + b === c * d && Math.abs(a * p) < 2 ** 31 && Math.abs(b) < 2 ** 31);
-  return exact ? { a, b, d } : undefined;
+  const exact = { a, b: c0 * d - a * p0, d, m: 1 };
+  if (fitsAll(exact, points)) return exact;
+  // A stride is a count times a width: round the count, then scale.
+  const m = points.reduce((g, [, c]) => gcd(g, c), 0);
+  return fitRounded(points, 1) ?? (m > 1 ? fitRounded(points, m) : undefined);
+}
+
+/** Rounded-down fits tried: divisors of the token step up to this. */
+const MAX_ROUNDED_DIVISOR = 8;
+
+/**
+ * c/m = ⌊(α·t + β) / δ⌋ over t = (P − P₀)/G, G the gcd of the P steps (the token count's step),
+ * for small δ and α about δ times the slope, β the least that fits every point; as a function of
+ * P: a = α, b = β·G − α·P₀, d = δ·G (exact: P − P₀ is a multiple of G).
+ */
+function fitRounded(points: readonly (readonly [number, number])[], m: number): Affine | undefined {
+  const p0 = points[0]![0];
+  const G = points.reduce((g, [p]) => gcd(g, Math.abs(p - p0)), 0);
+  const t = points.map(([p]) => (p - p0) / G), c = points.map(([, v]) => v / m);
+  const lo = t.indexOf(Math.min(...t)), hi = t.indexOf(Math.max(...t));
+  const slope = (c[hi]! - c[lo]!) / (t[hi]! - t[lo]!);
+  for (let delta = 1; delta <= MAX_ROUNDED_DIVISOR; delta++) {
+    for (let alpha = Math.floor(delta * slope) - 1; alpha <= Math.ceil(delta * slope) + 1; alpha++) {
+      const beta = Math.max(...t.map((tj, j) => c[j]! * delta - alpha * tj));
+      if (t.some((tj, j) => beta > c[j]! * delta + delta - 1 - alpha * tj)) continue;
+      const f = { a: alpha, b: beta * G - alpha * p0, d: delta * G, m };
+      if (fitsAll(f, points)) return f;
+    }
+  }
+  return undefined;
 }
 
 const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
 
-/** (a·P + b) / d as u32 arithmetic that stays in range for the fitted points (each a non-negative integer). */
+/** m·⌊(a·P + b) / d⌋ as u32 arithmetic that stays in range for the fitted points (each a non-negative integer). */
 function affineOf(f: Affine, P: Expr): Expr {
   const scaled = f.a === 0 ? u32(0) : mul(P, u32(Math.abs(f.a)));
   const sum = f.a >= 0 ? (f.b >= 0 ? add(scaled, u32(f.b)) : sub(scaled, u32(-f.b))) : sub(u32(f.b), scaled);
-  return f.d === 1 ? sum : div(sum, u32(f.d));
+  const rounded = f.d === 1 ? sum : div(sum, u32(f.d));
+  return f.m === 1 ? rounded : mul(rounded, u32(f.m));
 }
 
 /**
  * The trees of `kernels` where some share a module by reading a size at run time (others as they
  * were), by index. Kernels are grouped by their code with u32 literals masked; within a group,
- * members join a cluster while one binding's length, different for each, fits every literal they
- * differ in (greedily, in order), and each cluster of two or more is rewritten.
+ * members join a cluster while one binding's length, different for each set of literals, fits every
+ * literal they differ in (greedily, in order), and each cluster of two or more is rewritten.
  */
 export function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const groups = new Map<string, Member[]>();
@@ -137,11 +173,25 @@ function fitCluster(members: readonly Member[]): Cluster | undefined {
   if (!positions.length) return { members };
   for (let binding = 0; binding < first.lengths.length; binding++) {
     const P = members.map((m) => m.lengths[binding]!);
-    if (new Set(P).size !== members.length) continue;
+    if (!determines(P, members, positions)) continue;
     const fits = positions.map((i) => fitAffine(members.map((m, j) => [P[j]!, m.values[i]!] as const)));
     if (fits.every((f) => f !== undefined)) return { members, fit: { binding, byPosition: new Map(positions.map((i, j) => [i, fits[j]!])) } };
   }
   return undefined;
+}
+
+/**
+ * Whether lengths `P` tell the members' differing literals apart: members of one length have the
+ * same literals (copies of one kernel, as two blocks after merges of one size have).
+ */
+function determines(P: readonly number[], members: readonly Member[], positions: readonly number[]): boolean {
+  const literalsOf = new Map<number, string>();
+  return members.every((m, j) => {
+    const key = positions.map((i) => m.values[i]).join(',');
+    const seen = literalsOf.get(P[j]!) ?? key;
+    literalsOf.set(P[j]!, key);
+    return seen === key;
+  });
 }
 
 /** `ir` with each fitted literal computed from its binding's length. */
@@ -150,6 +200,7 @@ function rewritten(ir: KernelIR, fit: NonNullable<Cluster['fit']>): KernelIR {
   let at = 0;
   return withLiterals(ir, (lit) => {
     const f = fit.byPosition.get(at++);
-    return f ? affineOf(f, length(buf)) : lit;
+    if (!f) return lit;
+    return lit.ty === I32 ? cast(affineOf(f, length(buf)), 'i32') : affineOf(f, length(buf));
   });
 }

@@ -13,6 +13,7 @@ import { evaluate } from '../../src/core/ir/interpret.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
+import { alternatingSplit, mergeTokens } from '../../src/fpet/models/merge.ts';
 import { assertClose, runOnGpu } from '../support/gpu.ts';
 import { fcParams, randomFeeds } from '../support/random.ts';
 
@@ -84,5 +85,35 @@ test('shared modules: a token count alone is read at run time; a weight of anoth
     assert.match(code('a'), /arrayLength/, 'the shared module reads the token count at run time');
     const own = compileGraph(graph, { limits, batch: false, shareModules: false });
     assert.equal(own.uniqueModules, plan.uniqueModules + 1);
+  }
+});
+
+/** ToMe's merge (2 tokens) at each of `tokens` token counts, side by side. */
+function merges(tokens: readonly number[]) {
+  const g = new GraphBuilder();
+  tokens.forEach((T, i) => {
+    const x = g.input(`x${i}`, [2, T, 16]);
+    g.output(`o${i}`, mergeTokens(x, undefined, x, { split: alternatingSplit(T), r: 2, differentiable: false }).x);
+  });
+  return g.build();
+}
+
+test('shared modules: merges at 9 to 13 tokens (set sizes ⌊(T − 1)/2⌋, index clamps, a repeated count) share modules, same bits', { timeout: 600_000 }, async () => {
+  // Rounded counts, strides that are a rounded count times a width, i32 clamp bounds, and two
+  // merges of one size among the others: each fits one function of a binding's length.
+  const graph = merges([9, 10, 11, 12, 13, 11]);
+  const one = merges([11]);
+  const feeds = randomFeeds(graph, 3);
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const limits = { adapterClass };
+    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
+    const ref = evaluate(graph, feeds).outputs;
+    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    const single = (await runOnGpu(one, randomFeeds(one, 1), { limits, batch: false })).plan.uniqueModules;
+    // Odd and even counts differ in structure (a split's tail), so two counts' worth at most.
+    assert.ok(shared.plan.uniqueModules <= 2 * single, `${adapterClass}: ${shared.plan.uniqueModules} modules for 6 merges, one merge has ${single}`);
+    assert.ok(shared.plan.uniqueModules < own.plan.uniqueModules / 2, `${adapterClass}: ${shared.plan.uniqueModules} modules shared, ${own.plan.uniqueModules} not`);
   }
 });
