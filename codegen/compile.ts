@@ -295,7 +295,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 function shareModules(graph: Graph, kernels: Generated[]): void {
   // Not the variants the tuner kept specialised: it measured their constants worth a module each.
   const candidates = kernels.map((k, i) => (k.matmul?.variant.specialized ? -1 : i)).filter((i) => i >= 0);
-  const shared = shareSizes(candidates.map((i) => sizedKernel(graph, kernels[i]!.ir)));
+  const shared = shareSizes(candidates.map((i) => sizedKernel(graph, kernels[i]!.ir, kernels[i]!.code)));
   for (const [j, ir] of shared) {
     const i = candidates[j]!;
     const { code, bindings } = printKernel(ir);

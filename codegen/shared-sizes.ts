@@ -27,11 +27,31 @@ export interface SizedKernel {
   readonly ir: KernelIR;
   readonly lengths: readonly number[];
   readonly weights: readonly boolean[];
+  /** Its printed code, where there is one: kernels no other one matches up to digits are passed over unprinted. */
+  readonly code?: string;
 }
 
-/** Kernel tree `ir` of a plan over `graph`, with its bindings' lengths and which hold weights. */
-export function sizedKernel(graph: Graph, ir: KernelIR): SizedKernel {
-  return { ir, lengths: ir.storage.map((b) => numel(graph.node(b.tensor!).type.shape) / b.elem.w), weights: ir.storage.map((b) => graph.fromParameters(b.tensor!)) };
+/** Kernel tree `ir` (printed as `code`) of a plan over `graph`, with its bindings' lengths and which hold weights. */
+export function sizedKernel(graph: Graph, ir: KernelIR, code?: string): SizedKernel {
+  return { ir, code, lengths: ir.storage.map((b) => numel(graph.node(b.tensor!).type.shape) / b.elem.w), weights: ir.storage.map((b) => graph.fromParameters(b.tensor!)) };
+}
+
+/**
+ * Kernels that may share with another: those whose code, digits aside, another kernel of a
+ * different code has (equal trees up to integer constants print equal up to digits). Printing
+ * each kernel once more with its constants masked is most of what sharing costs.
+ */
+function mayShare(kernels: readonly SizedKernel[]): boolean[] {
+  const codes = new Map<string, Set<string | undefined>>();
+  const keyOf = (k: SizedKernel) => (k.code === undefined ? undefined : k.code.replace(/\d+/g, '#'));
+  for (const k of kernels) {
+    const key = keyOf(k);
+    if (key !== undefined) codes.set(key, (codes.get(key) ?? new Set()).add(k.code));
+  }
+  return kernels.map((k) => {
+    const key = keyOf(k);
+    return key === undefined || codes.get(key)!.size > 1;
+  });
 }
 
 /** Every integer (u32 or i32) literal of `e` replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
@@ -136,7 +156,9 @@ function affineOf(f: Affine, P: Expr): Expr {
  */
 export function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const groups = new Map<string, Member[]>();
+  const candidates = mayShare(kernels);
   kernels.forEach((k, index) => {
+    if (!candidates[index]) return;
     const { values, shape } = literalsAndShape(k.ir);
     const key = `${shape}|${k.lengths.map((n, i) => (k.weights[i] ? n : '·')).join(',')}`;
     groups.set(key, [...(groups.get(key) ?? []), { index, values, lengths: k.lengths }]);

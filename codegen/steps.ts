@@ -100,7 +100,7 @@ export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches:
 function withSharedBatches(graph: Graph, kernels: readonly PlanKernel[], steps: PlanStep[]): PlanStep[] {
   // Batches of two or more, none of them a variant the tuner kept specialised.
   const batched = steps.map((s, i) => (s.parts.length > 1 && s.parts.every((p) => !kernels[p]!.matmul?.variant.specialized) ? i : -1)).filter((i) => i >= 0);
-  const shared = shareSizes(batched.map((i) => sizedKernel(graph, steps[i]!.kernel.ir)));
+  const shared = shareSizes(batched.map((i) => sizedKernel(graph, steps[i]!.kernel.ir, steps[i]!.kernel.code)));
   for (const [j, ir] of shared) {
     const step = steps[batched[j]!]!;
     const { code, bindings } = printKernel(ir);
