@@ -5,7 +5,8 @@
 // affine function c = (a·P + b) / d of the length P of one binding they all have (read at run time with
 // arrayLength), every one of them is rewritten to compute its constants from P: their printed
 // code is then equal, and the device compiles one module for all of them. Rounded functions
-// c = ⌊(a·P + b) / d⌋ count too: a merge's set sizes, ⌊(T − 1)/2⌋, follow the token count so.
+// c = m·⌊(a·P + b) / d⌋ count too: a merge's set sizes, ⌊(T − 1)/2⌋, follow the token count so,
+// and strides of such a size times a width.
 //
 // Correct by construction: the function is fitted to every member's own constants exactly, and
 // each member reads its own binding's length, so each computes exactly the constants it had.
@@ -150,7 +151,7 @@ function affineOf(f: Affine, P: Expr): Expr {
 
 /**
  * The trees of `kernels` where some share a module by reading a size at run time (others as they
- * were), by index. Kernels are grouped by their code with u32 literals masked; within a group,
+ * were), by index. Kernels are grouped by their code with integer literals masked; within a group,
  * members join a cluster while one binding's length, different for each set of literals, fits every
  * literal they differ in (greedily, in order), and each cluster of two or more is rewritten.
  */
