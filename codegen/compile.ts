@@ -15,7 +15,7 @@ import { attentionBackwardKernel } from '../kernels/attention-backward.ts';
 import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { granuleStatistics } from './granule-statistics.ts';
-import { shareSizes, sizedKernel } from './shared-sizes.ts';
+import { sharedModules } from './shared-sizes.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
@@ -294,13 +294,8 @@ function definedOnly<T extends object>(o: T): Partial<T> {
  */
 function shareModules(graph: Graph, kernels: Generated[]): void {
   // Not the variants the tuner kept specialised: it measured their constants worth a module each.
-  const candidates = kernels.map((k, i) => (k.matmul?.variant.specialized ? -1 : i)).filter((i) => i >= 0);
-  const shared = shareSizes(candidates.map((i) => sizedKernel(graph, kernels[i]!.ir, kernels[i]!.code)));
-  for (const [j, ir] of shared) {
-    const i = candidates[j]!;
-    const { code, bindings } = printKernel(ir);
-    kernels[i] = { ...kernels[i]!, ir, code, bindings };
-  }
+  const shared = sharedModules(graph, kernels.map((k) => (k.matmul?.variant.specialized ? undefined : k)));
+  for (const [i, printed] of shared) kernels[i] = { ...kernels[i]!, ...printed };
 }
 
 /** What templates see of the fusion plan. */

@@ -24,7 +24,7 @@ import { printKernel } from './print.ts';
  * them alone (weights: kernels whose weights differ in size never share; a feature width read at
  * run time would cost the hot loops their constants, where a token count costs index arithmetic).
  */
-export interface SizedKernel {
+interface SizedKernel {
   readonly ir: KernelIR;
   readonly lengths: readonly number[];
   readonly weights: readonly boolean[];
@@ -33,8 +33,20 @@ export interface SizedKernel {
 }
 
 /** Kernel tree `ir` (printed as `code`) of a plan over `graph`, with its bindings' lengths and which hold weights. */
-export function sizedKernel(graph: Graph, ir: KernelIR, code?: string): SizedKernel {
+function sizedKernel(graph: Graph, ir: KernelIR, code?: string): SizedKernel {
   return { ir, code, lengths: ir.storage.map((b) => numel(graph.node(b.tensor!).type.shape) / b.elem.w), weights: ir.storage.map((b) => graph.fromParameters(b.tensor!)) };
+}
+
+/**
+ * The kernels of a plan over `graph` (trees with their printed code; undefined: not to share, as
+ * the tuner's specialised variants) that now share a module, rewritten and printed, by index.
+ * What compile does for single kernels and codegen/steps.ts for batched dispatches.
+ */
+export function sharedModules(graph: Graph, kernels: readonly ({ readonly ir: KernelIR; readonly code: string } | undefined)[]): Map<number, { ir: KernelIR } & ReturnType<typeof printKernel>> {
+  const candidates = kernels.flatMap((k, i) => (k ? [i] : []));
+  const out = new Map<number, { ir: KernelIR } & ReturnType<typeof printKernel>>();
+  for (const [j, ir] of shareSizes(candidates.map((i) => sizedKernel(graph, kernels[i]!.ir, kernels[i]!.code)))) out.set(candidates[j]!, { ir, ...printKernel(ir) });
+  return out;
 }
 
 /**
@@ -155,14 +167,16 @@ function affineOf(f: Affine, P: Expr): Expr {
  * members join a cluster while one binding's length, different for each set of literals, fits every
  * literal they differ in (greedily, in order), and each cluster of two or more is rewritten.
  */
-export function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
+function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const groups = new Map<string, Member[]>();
   const candidates = mayShare(kernels);
   kernels.forEach((k, index) => {
     if (!candidates[index]) return;
     const { values, shape } = literalsAndShape(k.ir);
     const key = `${shape}|${k.lengths.map((n, i) => (k.weights[i] ? n : '·')).join(',')}`;
-    groups.set(key, [...(groups.get(key) ?? []), { index, values, lengths: k.lengths }]);
+    const group = groups.get(key) ?? [];
+    groups.set(key, group);
+    group.push({ index, values, lengths: k.lengths });
   });
   const out = new Map<number, KernelIR>();
   for (let rest of groups.values()) {

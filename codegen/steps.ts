@@ -3,7 +3,7 @@
 
 import type { Graph } from '../src/core/ir/graph.ts';
 import { restartInterningIfFull, type KernelIR } from '../kernels/ir.ts';
-import { shareSizes, sizedKernel } from './shared-sizes.ts';
+import { sharedModules } from './shared-sizes.ts';
 import { batchKernels, scheduleBatches, workgroupBytes, type BatchCandidate, type BatchLimits } from './batch.ts';
 import type { PlanKernel } from './compile.ts';
 import type { KernelAccess } from './parameter-derived.ts';
@@ -99,13 +99,11 @@ export function planSteps(graph: Graph, kernels: readonly PlanKernel[], batches:
 /** Batched dispatches equal but for sizes read them at run time and share one module (codegen/shared-sizes.ts). */
 function withSharedBatches(graph: Graph, kernels: readonly PlanKernel[], steps: PlanStep[]): PlanStep[] {
   // Batches of two or more, none of them a variant the tuner kept specialised.
-  const batched = steps.map((s, i) => (s.parts.length > 1 && s.parts.every((p) => !kernels[p]!.matmul?.variant.specialized) ? i : -1)).filter((i) => i >= 0);
-  const shared = shareSizes(batched.map((i) => sizedKernel(graph, steps[i]!.kernel.ir, steps[i]!.kernel.code)));
-  for (const [j, ir] of shared) {
-    const step = steps[batched[j]!]!;
-    const { code, bindings } = printKernel(ir);
+  const batched = steps.map((s) => (s.parts.length > 1 && s.parts.every((p) => !kernels[p]!.matmul?.variant.specialized) ? s.kernel : undefined));
+  for (const [i, { ir, code, bindings }] of sharedModules(graph, batched)) {
+    const step = steps[i]!;
     const head = { ...step.kernel, bindings };
-    steps[batched[j]!] = { ...step, kernel: { ...step.kernel, ir, code, bindings, wgsl: `${kernelHeader(graph, step.kernel.name, head)}\n${code}` } };
+    steps[i] = { ...step, kernel: { ...step.kernel, ir, code, bindings, wgsl: `${kernelHeader(graph, step.kernel.name, head)}\n${code}` } };
   }
   return steps;
 }
