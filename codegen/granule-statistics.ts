@@ -16,7 +16,6 @@ import { GraphBuilder, type Graph, type Node, type Tensor } from '../src/core/ir
 import { OPS } from '../src/core/ir/ops.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { GRANULE } from '../kernels/matmul-tiled.ts';
-import { MAX_STATISTICS_SOURCES } from './fusion/norm-prologues.ts';
 
 export { GRANULE };
 
@@ -68,15 +67,21 @@ function fromProduct(graph: Graph, id: number, depth = 0): boolean {
   if (n.op === 'matmul') return true;
   // Rows concatenated from parts (FPET's cls | merged tokens): each part's sums come from where it
   // is written, so one part from a product is worth it (the others' sums take a small kernel). Only
-  // the norm's x itself (a concatenation inside its expression would need sums of the whole), and
-  // of no more parts than a prologue reads statistics from (ToMe's cls | kept | merged keeps its
-  // norm kernel).
-  if (isRowConcat(graph, n)) return depth === 0 && n.inputs.length <= MAX_STATISTICS_SOURCES && n.inputs.some((i) => fromProduct(graph, i, depth + 1));
+  // the norm's x itself (a concatenation inside its expression would need sums of the whole).
+  if (isRowConcat(graph, n)) return depth === 0 && n.inputs.length <= MAX_CONCAT_PARTS && n.inputs.some((i) => fromProduct(graph, i, depth + 1));
   const sameRows = (i: number) => numel(graph.node(i).type.shape) === numel(n.type.shape) && graph.node(i).type.shape.at(-1) === n.type.shape.at(-1);
   // Reshapes keeping the rows' length (a linear layer's [B·T, D] back to [B, T, D]), elementwise ops.
   if (depth > 8 || (n.op !== 'reshape' && OPS[n.op].kind !== 'elementwise')) return false;
   return n.inputs.some((i) => sameRows(i) && fromProduct(graph, i, depth + 1));
 }
+
+/**
+ * Parts of a concatenation whose sums are combined: with three (ToMe's cls | kept | merged) the
+ * reading matmul would bind each part's rows, both sums of each and the gathers' indices, 17
+ * buffers against 16 at ViT-B, so its norm kept a kernel and the sums took more (159 → 193
+ * dispatches at batch 32).
+ */
+const MAX_CONCAT_PARTS = 2;
 
 /** A concatenation of whole rows: along an axis before the last. */
 const isRowConcat = (graph: Graph, n: Node): boolean => n.op === 'concat' && n.attrs.axis < n.type.shape.length - 1;

@@ -73,7 +73,7 @@ function readsAfter(plan: FusionPlan, root: number, target: Node, stats: Readonl
 }
 
 /** Stored rows a prologue's statistics may be computed from (see fuseNormPrologues). */
-export const MAX_STATISTICS_SOURCES = 2;
+const MAX_STATISTICS_SOURCES = 2;
 
 /**
  * GPUs: the statistics are recomputed for each column tile, re-reading the tile's rows (about
