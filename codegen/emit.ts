@@ -143,8 +143,8 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     this.push({ k: 'if', cond, body: [{ k: 'return' }] });
   }
 
-  barrier(): void {
-    this.push({ k: 'barrier' });
+  barrier(memory: 'workgroup' | 'storage' = 'workgroup'): void {
+    this.push(memory === 'storage' ? { k: 'barrier', storage: true } : { k: 'barrier' });
   }
 
   builtin(b: Builtin, comp?: 0 | 1 | 2, limit = Infinity): Expr {

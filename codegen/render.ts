@@ -177,7 +177,7 @@ class Printer {
         return;
       }
       case 'return': out.push(`${ind}return;`); return;
-      case 'barrier': out.push(`${ind}workgroupBarrier();`); return;
+      case 'barrier': out.push(`${ind}${s.storage ? 'storageBarrier' : 'workgroupBarrier'}();`); return;
     }
   }
 }

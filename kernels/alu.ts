@@ -247,6 +247,15 @@ function candidateFactors(scaled: readonly { c: number }[], d: number): number[]
   return [...out].filter((g) => g > 1).sort((p, q) => q - p);
 }
 
+/**
+ * `e` (a local or builtin) without its bound: a clamp or guard on it stays in the code even where
+ * the bound would prove it redundant, so that kernels differing only in a count (a merge's token
+ * counts) print alike and share a module (codegen/shared-sizes.ts). For a clamp or two per thread.
+ */
+export function unbounded(e: Expr): Expr {
+  if (e.k !== 'local' && e.k !== 'builtin') throw new Error('unbounded: only locals and builtins carry a bound');
+  return { ...e, bound: Infinity };
+}
 /** min(a, b). */
 export function min(x: Operand, y: Operand): Expr {
   const [a, b] = pair(x, y);

@@ -12,7 +12,7 @@
 import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 import { blockedLoop, sharedRows, LOWEST_F32, type LaneSharing } from './attention.ts';
-import { add, bounded, dot, exp, f32, ge, lane, log, lt, max, min, mul, splat, sub, u32, type Index } from './alu.ts';
+import { add, bounded, dot, exp, f32, ge, lane, log, lt, max, min, mul, splat, sub, u32, unbounded, type Index } from './alu.ts';
 import type { Buf, Expr } from './ir.ts';
 import { expectOp, flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
@@ -110,7 +110,8 @@ function backwardKernel({ w, graph, root, limits }: TemplateInput): BackwardKern
   if (dx * dy > total) w.exitIf(ge(flat, total));
   const [batchFlat, tile] = w.unflatten(bounded(flat, total), [nb, tiles]) as [Expr, Expr];
   const bIdx = w.unflatten(batchFlat, batchShape);
-  const row = w.let(add(mul(tile, S), share.lane), 'row');
+  // Unbounded: the clamp and the guard stay where `own` fills the last tile (attention.ts queryRow).
+  const row = unbounded(w.let(add(mul(tile, S), share.lane), 'row'));
   const rc = w.let(min(row, own - 1), 'rc');
   const out = w.buffer(root.id, true);
   return { w, root, part, scale, Q, KT, V, dO, L, D, bias, r, nb, bIdx, nq, d, dv, n, own, walk, S, share, W, dx, dy, row, rc, out };

@@ -10,7 +10,7 @@
 // On hardware GPUs with few query rows the keys are split across the subgroup instead
 // (AttentionConfig.split, splitKeysAttention below).
 
-import { add, bool, bounded, canonicalIndex, compare, div, dot, exp, f32, ge, indexKey, lane, log, lt, max, min, mod, mul, sgAdd, sgBroadcast, sgMax, splat, sub, u32, type Index } from './alu.ts';
+import { add, bool, bounded, canonicalIndex, compare, div, dot, exp, f32, ge, indexKey, lane, log, lt, max, min, mod, mul, sgAdd, sgBroadcast, sgMax, splat, sub, u32, unbounded, type Index } from './alu.ts';
 import type { Expr } from './ir.ts';
 import { batchIndices, canStoreVec4, matmulProblem, storeEpilogue, storeEpilogueVec4, type MatmulProblem } from './matmul.ts';
 import { expectOp, flatWorkgroup, FusionError, spread, type KernelBuilder, type TemplateInput, type TemplateLimits, type TemplateOutput, type Variable } from './template.ts';
@@ -97,15 +97,16 @@ export function sharedRows(w: KernelBuilder, s: LaneSharing, base: Expr, count: 
 
 /**
  * A loop over n rows in blocks of `block` (the counter steps by the block), then a tail row by
- * row; the body gets the block's row indices (i, i + 1, ...; `hint` names them). Returns the
- * body's operations summed over all iterations.
+ * row (emitted even when empty); the body gets the block's row indices (i, i + 1, ...; `hint`
+ * names them). Returns the body's operations summed over all iterations.
  */
 export function blockedLoop(w: KernelBuilder, v: string, hint: string, n: number, block: number, body: (rows: readonly Expr[]) => void): number {
   const b = Math.min(block, n), main = n - (n % b);
   const rowsFrom = (base: Expr, count: number) => Array.from({ length: count }, (_, k) => (k === 0 ? base : w.let(add(base, k), hint)));
   let ops = 0;
   if (main > 0) ops += w.loop(v, 0, main, b, (i) => body(rowsFrom(i, b))) * (main / b);
-  if (main < n) ops += w.loop(v, main, n, 1, (i) => body(rowsFrom(i, 1))) * (n - main);
+  // The tail loop even when empty (n a multiple of the block): the code is then the same at every n.
+  if (b > 1 || main < n) ops += w.loop(v, main, n, 1, (i) => body(rowsFrom(i, 1))) * (n - main);
   return ops;
 }
 
@@ -178,7 +179,9 @@ function queryRow(w: KernelBuilder, a: AttentionParts, tile: Expr, lane: Expr, Q
   const { p, Q, S, qBatch } = a;
   const nq = p.M, hd = p.N;
   const dk = Q.type.shape.at(-1)!;
-  const qi = w.let(add(add(mul(tile, S * QL), lane), S * r), 'qi');
+  // Unbounded: the clamp and the store guard stay where nq happens to fill the last tile, so the
+  // kernel prints alike at every token count (a merge's blocks share its module).
+  const qi = unbounded(w.let(add(add(mul(tile, S * QL), lane), S * r), 'qi'));
   const qc = w.let(min(qi, nq - 1), 'qc');
   // The query row, as dk/4 vectors (read once: hoisted out of the key loop).
   const qv = Array.from({ length: dk / 4 }, (_, c) => w.vec4(Q.id, [...qBatch, qc, u32(4 * c)], Q.type.shape.length - 1));

@@ -134,7 +134,8 @@ export type Stmt =
   | { readonly k: 'halve'; readonly x: Local; readonly from: Expr; readonly body: readonly Stmt[] }
   | { readonly k: 'if'; readonly cond: Expr; readonly body: readonly Stmt[] }
   | { readonly k: 'return' }
-  | { readonly k: 'barrier' };
+  /** `workgroupBarrier()`, or `storageBarrier()` (storage writes seen by the whole workgroup) where `storage`. */
+  | { readonly k: 'barrier'; readonly storage?: boolean };
 
 /** Statements of a given kind. */
 export type StmtOf<K extends Stmt['k']> = Extract<Stmt, { k: K }>;

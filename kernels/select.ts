@@ -2,13 +2,14 @@
 // reference interpreter. Two designs: for small k one thread per row makes k passes, each taking
 // the largest entry after the previous pick (k·n work, k·n steps in sequence); for k of at least
 // half the row (a merge's full order of its tokens) one thread per entry counts the entries
-// ranked before it and writes its index at that rank (n² work, n steps in sequence).
+// ranked before it and writes its index at that rank (n² work, n steps in sequence). A chain of
+// sorts within each image (a merge's) runs as one kernel, one workgroup per image (chainTopk).
 
 import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 import { add, and, bounded, cast, compare, f32, ge, lt, mul, or, u32, type Index } from './alu.ts';
 import type { Buf, Expr } from './ir.ts';
-import { expectOp, flatWorkgroup, spread, type TemplateInput, type TemplateOutput } from './template.ts';
+import { expectOp, flatWorkgroup, groupsAtRunTime, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const WG = 64;
 
@@ -22,15 +23,27 @@ interface TopkRows {
   readonly rowsShape: readonly number[];
   readonly rows: number;
   readonly out: Buf;
+  /** The output's shape (the row shape with k along the axis). */
+  readonly outShape: readonly number[];
 }
 
-export function topkKernel(t: TemplateInput): TemplateOutput {
-  const node = expectOp(t.root, 'topk');
+/** The rows of topk `node` along its axis. */
+function topkRows(t: TemplateInput, node: Node): TopkRows {
   const x = t.graph.node(node.inputs[0]!);
-  const { axis, k } = node.attrs;
+  const { axis, k } = expectOp(node, 'topk').attrs;
   const rowsShape = x.type.shape.map((d, i) => (i === axis ? 1 : d));
-  const r: TopkRows = { t, x, axis, k, n: x.type.shape[axis]!, rowsShape, rows: numel(rowsShape), out: t.w.buffer(t.root.id, true) };
-  return 2 * k >= r.n ? rankTopk(r) : scanTopk(r);
+  return { t, x, axis, k, n: x.type.shape[axis]!, rowsShape, rows: numel(rowsShape), out: t.w.buffer(node.id, true), outShape: node.type.shape };
+}
+
+/** Whether rows of length n are ordered by ranking every entry (k at least half the row), not by k scans. */
+const byRanks = (r: TopkRows): boolean => 2 * r.k >= r.n;
+
+export function topkKernel(t: TemplateInput): TemplateOutput {
+  // The earlier sorts of a selection chain (codegen/fusion/selection-chains.ts) joined to this one.
+  const earlier = t.plan.siblings(t.root.id);
+  if (earlier.length) return chainTopk(t, [...earlier, t.root.id].map((id) => topkRows(t, t.graph.node(id))));
+  const r = topkRows(t, t.root);
+  return byRanks(r) ? rankTopk(r) : scanTopk(r);
 }
 
 /** This invocation's index among `count` threads (the ones past the end exit). */
@@ -49,8 +62,13 @@ function topkOutput(r: TopkRows, threads: number, flops: number, config: string)
 
 /** One thread per row: k passes over the row. */
 function scanTopk(r: TopkRows): TemplateOutput {
-  const { t: { w, root }, x, k, n, out } = r;
-  const idx = w.unflatten(thread(w, r.rows), r.rowsShape);
+  const ops = scanRow(r, r.t.w.unflatten(thread(r.t.w, r.rows), r.rowsShape));
+  return topkOutput(r, r.rows, r.rows * r.k * r.n * (ops + 2), '');
+}
+
+/** Row `idx`'s k passes, each storing the index of the largest entry after the previous pick; returns the ops of one step. */
+function scanRow(r: TopkRows, idx: Index): number {
+  const { t: { w }, x, k, n, out } = r;
   const prevV = w.variable(f32(0), 'prevV');
   const prevJ = w.variable(u32(0), 'prevJ');
   let ops = 0;
@@ -65,25 +83,65 @@ function scanTopk(r: TopkRows): TemplateOutput {
         w.assign(bestJ, j);
       });
     });
-    w.store(out, w.linear(along(r, idx, t), root.type.shape), cast(bestJ.ref, 'i32'));
+    w.store(out, w.linear(along(r, idx, t), r.outShape), cast(bestJ.ref, 'i32'));
     w.assign(prevV, bestV.ref);
     w.assign(prevJ, bestJ.ref);
   });
-  return topkOutput(r, r.rows, r.rows * k * n * (ops + 2), '');
+  return ops;
 }
 
 /** One thread per entry: its rank (entries before it in the order), its index stored at that rank if below k. */
 function rankTopk(r: TopkRows): TemplateOutput {
-  const { t: { w, root }, x, k, n, out } = r;
-  const total = r.rows * n;
-  const [row, j] = w.unflatten(thread(w, total), [r.rows, n]) as [Expr, Expr];
-  const idx = w.unflatten(row, r.rowsShape);
+  const total = r.rows * r.n;
+  const [row, j] = r.t.w.unflatten(thread(r.t.w, total), [r.rows, r.n]) as [Expr, Expr];
+  const ops = rankEntry(r, r.t.w.unflatten(row, r.rowsShape), j);
+  return topkOutput(r, total, total * r.n * (ops + 2), ' ranks');
+}
+
+/** Entry j of row `idx`: counts the entries ranked before it, stores j at that rank if below k; returns the ops of one count. */
+function rankEntry(r: TopkRows, idx: Index, j: Expr): number {
+  const { t: { w }, x, k, n, out } = r;
   const v = w.let(w.value(x.id, along(r, idx, j)), 'v');
   const rank = w.variable(u32(0), 'rank');
   const ops = w.loop('i', 0, n, 1, (i) => {
     const u = w.value(x.id, along(r, idx, i));
     w.when(or(compare('gt', u, v), and(compare('eq', u, v), lt(i, j))), () => w.assign(rank, add(rank.ref, 1)));
   });
-  w.when(lt(rank.ref, k), () => w.store(out, w.linear(along(r, idx, rank.ref), root.type.shape), cast(j, 'i32')));
-  return topkOutput(r, total, total * n * (ops + 2), ' ranks');
+  w.when(lt(rank.ref, k), () => w.store(out, w.linear(along(r, idx, rank.ref), r.outShape), cast(j, 'i32')));
+  return ops;
+}
+
+/**
+ * A selection chain: each stage a sort whose rows lie within one image (axis 0), reading only the
+ * earlier stages' results for that image. One workgroup per image runs the stages in order, its
+ * invocations sharing each stage's rows (or, ranked, entries), a storage barrier between stages.
+ */
+function chainTopk(t: TemplateInput, stages: readonly TopkRows[]): TemplateOutput {
+  const { w } = t;
+  const images = stages[0]!.rowsShape[0]!;
+  const count = w.runtimeCount(images, [t.root.id]);
+  const image = w.let(flatWorkgroup(w), 'image');
+  w.exitIf(ge(image, count));
+  const lid = w.builtin('lid', undefined, WG);
+  let flops = 0;
+  stages.forEach((r, s) => {
+    if (s > 0) w.barrier('storage');
+    const inImage = r.rowsShape.slice(1);
+    const rows = numel(inImage);
+    const at = (row: Expr): Index => [bounded(image, images), ...w.unflatten(row, inImage)];
+    if (byRanks(r)) {
+      let ops = 0;
+      w.loop('e', lid, rows * r.n, WG, (e) => {
+        const [row, j] = w.unflatten(e, [rows, r.n]) as [Expr, Expr];
+        ops = rankEntry(r, at(row), j);
+      });
+      flops += r.rows * r.n * r.n * (ops + 2);
+    } else {
+      let ops = 0;
+      w.loop('e', lid, rows, WG, (e) => void (ops = scanRow(r, at(e))));
+      flops += r.rows * r.k * r.n * (ops + 2);
+    }
+  });
+  const config = `wg${WG} chain k${stages.map((r) => r.k).join(',')} n${stages.map((r) => r.n).join(',')}`;
+  return { kind: 'topk', workgroupSize: [WG, 1, 1], dispatch: spread(images, t.limits), flops, config, ...groupsAtRunTime(w, count, 1) };
 }

@@ -87,8 +87,11 @@ export interface KernelBuilder {
   when(cond: Expr, body: () => void): number;
   /** `if (cond) { return; }`. */
   exitIf(cond: Expr): void;
-  /** `workgroupBarrier()`. */
-  barrier(): void;
+  /**
+   * `workgroupBarrier()`; with 'storage', `storageBarrier()`: what the workgroup's invocations
+   * wrote to storage before it, all of them read after it.
+   */
+  barrier(memory?: 'workgroup' | 'storage'): void;
   /** A builtin: a component of a vec3u one, or a u32 one; `bound` is what the dispatch guarantees. */
   builtin(b: Builtin, comp?: 0 | 1 | 2, bound?: number): Expr;
 
@@ -121,7 +124,10 @@ export interface KernelBuilder {
 /** The fusion decisions a template renders. */
 export interface FusionView {
   readonly graph: Graph;
-  /** Other roots of the same shape this map kernel also computes and writes (horizontal fusion). */
+  /**
+   * Other roots this kernel also computes and writes, in graph order: of the same shape for a map
+   * kernel (horizontal fusion); for a topk kernel, the earlier sorts of its selection chain.
+   */
   siblings(root: number): readonly number[];
   /** The matmul whose accumulator `root` consumes as an epilogue, if any. */
   epilogueAnchor(root: number): number | undefined;

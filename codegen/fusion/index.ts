@@ -19,6 +19,7 @@ import { STORE_MATMUL_PROLOGUES, STORE_PARAMETER_OPERANDS } from './prologues.ts
 import { STORE_COSTLY_RECOMPUTATIONS } from './recompute.ts';
 import { FUSE_ROW_REDUCTIONS, INLINE_ROW_INPUTS } from './row-reductions.ts';
 import { GROUP_SIBLINGS } from './siblings.ts';
+import { CHAIN_SELECTIONS } from './selection-chains.ts';
 import { STORE_EVERYTHING, STORE_UNFUSABLE } from './stores.ts';
 
 export { FusionPlan, BUFFER_LEAVES, ANCHORS, type AttentionGroup, type FusionOptions, type FusionPass, type FusionState } from './plan.ts';
@@ -43,6 +44,8 @@ export const FUSION_PASSES: readonly FusionPass[] = [
   FUSE_SECOND_PRODUCTS,
   INLINE_SMALL_REDUCTIONS,
   ENFORCE_BINDING_LIMITS,
+  // Before siblings are grouped: they must see that the chain's kernel writes its sorts late.
+  CHAIN_SELECTIONS,
   GROUP_SIBLINGS,
   JOIN_ATTENTION_LSE,
   ALIAS_STORED_RESHAPES,

@@ -2,15 +2,17 @@
 // token count of its own, and FPET's blocks after the merge compute what the blocks before them do.
 // Checked over generated configurations (ViTs with merges in several blocks, forward and training
 // steps, row counts read at run time, CPU- and GPU-class plans): the shared plan's outputs are
-// bit-identical to the unshared plan's on this machine's adapter and match float64; kernels whose
+// bit-identical to the unshared plan's on this machine's adapter and match float64; attention at
+// token counts that fill its lanes' last tile or not shares one module; kernels whose
 // weights differ in size never share; a token count alone does.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { GraphBuilder } from '../../src/core/ir/graph.ts';
+import { GraphBuilder, type Tensor } from '../../src/core/ir/graph.ts';
 import { evaluate } from '../../src/core/ir/interpret.ts';
 import { gradients } from '../../src/core/ir/autodiff.ts';
+import { softmax } from '../../src/core/ir/nn.ts';
 import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
 import { compileGraph, DEFAULT_LIMITS } from '../../codegen/compile.ts';
 import { alternatingSplit, mergeTokens } from '../../src/fpet/models/merge.ts';
@@ -116,4 +118,38 @@ test('shared modules: merges at 9 to 13 tokens (set sizes ⌊(T − 1)/2⌋, ind
     assert.ok(shared.plan.uniqueModules <= 2 * single, `${adapterClass}: ${shared.plan.uniqueModules} modules for 6 merges, one merge has ${single}`);
     assert.ok(shared.plan.uniqueModules < own.plan.uniqueModules / 2, `${adapterClass}: ${shared.plan.uniqueModules} modules shared, ${own.plan.uniqueModules} not`);
   }
+});
+
+/** Attention (4 heads of 16, a size bias as after a merge) at each of `tokens` token counts side by side, and its gradients. */
+function attentions(tokens: readonly number[]) {
+  const g = new GraphBuilder();
+  let loss: Tensor | undefined;
+  tokens.forEach((T, i) => {
+    // Inputs scaled by per-feature weights: the token count is a row count, not a weight's size.
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => g.input(`${n}${i}`, [2, 4, T, 16]).mul(g.param(`w${n}${i}`, [16], { trainable: true })));
+    const logSize = g.input(`s${i}`, [2, 1, 1, T]).log();
+    const o = softmax(q!.matmul(k!.transpose()).mul(0.25).add(logSize)).matmul(v!);
+    loss = loss ? loss.add(o.square().sumAll()) : o.square().sumAll();
+  });
+  g.output('loss', loss!);
+  return gradients(g.build(), { loss: 'loss' });
+}
+
+test('shared modules: attention forward and backward at token counts filling the lanes\' last tile (32, 40) or not (25, 35, 45) share one module each, same bits', { timeout: 600_000 }, async () => {
+  // (Counts whose padding to two query rows per lane costs over a quarter more, 24 or 16, take
+  // one row per lane, another variant: defaultAttentionConfig.)
+  const tokens = [25, 32, 40, 35, 45];
+  const graph = attentions(tokens);
+  const feeds = Object.fromEntries(Object.entries(randomFeeds(graph, 5)).map(([n, v]) => [n, n.startsWith('s') ? Array.from(v as ArrayLike<number>, (x) => 1 + Math.abs(x) * 3) : v]));
+  const limits = { adapterClass: 'cpu' as const };
+  const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+  const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+  for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${name}: same bits`);
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+  const attention = shared.plan.kernels.filter((k) => k.kind === 'attention');
+  const modules = new Set(attention.map((k) => k.code));
+  // The forward and the backward's two parts (dQ; dK and dV), each one module for all five counts.
+  assert.equal(attention.length, 3 * tokens.length, attention.map((k) => k.name).join(', '));
+  assert.equal(modules.size, 3, `attention modules: ${attention.map((k) => `${k.name}:${[...modules].indexOf(k.code)}`).join(', ')}`);
 });

@@ -114,16 +114,17 @@ export function mergeTokens(x: Tensor, size: Tensor | undefined, metric: Tensor,
   if (o.r < a.length) {
     // A positions by best score, highest first (ties to the lower position): the first r merge.
     const order = bestScore.topk(a.length, -1); // [B, |A|]
+    // The kept A tokens (the rest of the order) in their original order: sorted by the key
+    // |A| − position, highest first. One sort more, where a mask of the merged tokens would take a
+    // scatter and a sort. Built right after the order: the three sorts then run as one kernel
+    // (codegen/fusion/selection-chains.ts), which nothing reading the first two may precede.
+    const rest = order.narrow(1, o.r, a.length - o.r); // [B, |A| − r]
+    kept = rest.gather(rest.cast('f32').neg().add(a.length).topk(a.length - o.r, -1), 1);
     const mergedIdx = order.narrow(1, 0, o.r); // [B, r]
     mergedM = match.gather(mergedIdx, 1);
     mergedX = xA.gather(mergedIdx, 1);
     mergedS = sA.gather(mergedIdx, 1);
     mergedMask = b.fill(1, [B, o.r]).scatterAdd(mergedIdx, 1, a.length); // only for the `merged` output
-    // The kept A tokens (the rest of the order) in their original order: sorted by the key
-    // |A| − position, highest first. One sort more, where a mask of the merged tokens would take a
-    // scatter and a sort.
-    const rest = order.narrow(1, o.r, a.length - o.r); // [B, |A| − r]
-    kept = rest.gather(rest.cast('f32').neg().add(a.length).topk(a.length - o.r, -1), 1);
   }
   // Destinations add their sources: num = x_B·s_B + Mᵀ(x_A·s_A), s' = s_B + Mᵀ s_A (a gather-style sum, no atomics).
   const mT = mergedM.transpose();

@@ -1,0 +1,110 @@
+// Selection chains (codegen/fusion/selection-chains.ts, kernels/select.ts chainTopk): a merge's
+// three sorts — each source's best two destinations, the sources by their best score, the kept
+// sources back into their original order — run as one kernel, one workgroup per image. Checked
+// over generated merges against the float64 reference (indices exactly, ties included), on CPU-
+// and GPU-class plans with row counts read at run time or constants; and the cases that must not
+// chain: a sort across images, a reshape mixing images, a kernel reading an early sort before the
+// last one runs.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { GraphBuilder, type Graph, type Tensor } from '../../src/core/ir/graph.ts';
+import { evaluate } from '../../src/core/ir/interpret.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+import { compileGraph, GPU_CLASS_LIMITS, DEFAULT_LIMITS } from '../../codegen/compile.ts';
+import { runOnGpu } from '../support/gpu.ts';
+import { fcParams, rngFrom } from '../support/random.ts';
+
+interface Case {
+  readonly images: number;
+  /** Sources (set A) and destinations (set B) per image. */
+  readonly sources: number;
+  readonly destinations: number;
+  /** Sources merged, 1..sources (all: no kept sort). */
+  readonly merged: number;
+}
+
+/** A merge's sorts as src/fpet/models/merge.ts builds them; `between` adds a stored reader of the first sort before the second. */
+function mergeSorts(c: Case, between = false): Graph {
+  const b = new GraphBuilder();
+  const scores = b.input('scores', [c.images, c.sources, c.destinations]);
+  const top2 = scores.topk(Math.min(2, c.destinations), -1);
+  b.output('top2', top2);
+  if (between) b.output('early', top2.cast('f32').add(1));
+  const best = top2.narrow(2, 0, 1);
+  const order = scores.gather(best, 2).reshape([c.images, c.sources]).topk(c.sources, -1);
+  b.output('order', order);
+  if (c.merged < c.sources) {
+    const rest = order.narrow(1, c.merged, c.sources - c.merged);
+    b.output('kept', rest.gather(rest.cast('f32').neg().add(c.sources).topk(c.sources - c.merged, -1), 1));
+  }
+  return b.build();
+}
+
+/** Scores drawn from a few levels (many ties) or many. */
+function scoresFor(shape: readonly number[], levels: number, seed: number): number[] {
+  const rng = rngFrom(seed);
+  return Array.from({ length: numel(shape) }, () => Math.floor(rng() * levels) / levels);
+}
+
+const topkKernels = (graph: Graph, cls: 'cpu' | 'gpu') =>
+  compileGraph(graph, { limits: cls === 'gpu' ? GPU_CLASS_LIMITS : { ...DEFAULT_LIMITS, adapterClass: 'cpu' } }).kernels.filter((k) => k.kind === 'topk');
+
+test('selection chains (property): a merge\'s sorts are one kernel and equal the reference exactly, CPU and GPU class', { timeout: 600_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        images: fc.integer({ min: 1, max: 6 }),
+        sources: fc.integer({ min: 1, max: 40 }),
+        destinations: fc.integer({ min: 1, max: 40 }),
+        mergedFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+        levels: fc.constantFrom(3, 4096),
+        cls: fc.constantFrom('cpu' as const, 'gpu' as const),
+        specialize: fc.constantFrom('rows' as const, 'all' as const),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async (g) => {
+        const c: Case = { ...g, merged: Math.max(1, Math.ceil(g.mergedFraction * g.sources)) };
+        const graph = mergeSorts(c);
+        const feeds = { scores: scoresFor([c.images, c.sources, c.destinations], g.levels, g.seed) };
+        const limits = g.cls === 'gpu' ? GPU_CLASS_LIMITS : { adapterClass: 'cpu' as const };
+        const { plan, out } = await runOnGpu(graph, feeds, { limits, specialize: g.specialize });
+        const sorts = plan.kernels.filter((k) => k.kind === 'topk');
+        assert.equal(sorts.length, 1, `one kernel for the sorts of ${JSON.stringify(c)}: ${sorts.map((k) => k.name).join(', ')}`);
+        assert.match(sorts[0]!.config, /chain/);
+        const ref = evaluate(graph, feeds).outputs;
+        for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(out[name]!), Array.from(ref[name]!.data), `${name} of ${JSON.stringify(c)}`);
+      },
+    ),
+    fcParams(30),
+  );
+});
+
+test('selection chains: sorts across images, or read before the chain\'s last sort, are not chained', async () => {
+  const c: Case = { images: 3, sources: 9, destinations: 8, merged: 4 };
+  // A stored reader of the first sort between it and the second: the first keeps its kernel, the
+  // second and third still chain.
+  const between = mergeSorts(c, true);
+  for (const cls of ['cpu', 'gpu'] as const) {
+    const sorts = topkKernels(between, cls);
+    assert.equal(sorts.length, 2, `${cls}: ${sorts.map((k) => k.config).join(', ')}`);
+    assert.deepEqual(sorts.map((k) => k.config.includes('chain')), [false, true]);
+  }
+  const feeds = { scores: scoresFor([c.images, c.sources, c.destinations], 3, 7) };
+  const { out } = await runOnGpu(between, feeds);
+  const ref = evaluate(between, feeds).outputs;
+  for (const name of between.outputs.keys()) assert.deepEqual(Array.from(out[name]!), Array.from(ref[name]!.data), name);
+
+  // The second sort orders all images' rows together (over axis 0, or after a reshape that mixes them).
+  const across = (second: (best: Tensor) => Tensor) => {
+    const b = new GraphBuilder();
+    const top2 = b.input('scores', [4, 6, 5]).topk(2, -1);
+    b.output('top2', top2);
+    b.output('second', second(top2.cast('f32')));
+    return b.build();
+  };
+  for (const graph of [across((t) => t.narrow(2, 0, 1).topk(2, 0)), across((t) => t.reshape([6, 4, 2]).narrow(2, 0, 1).topk(4, 1))]) {
+    for (const cls of ['cpu', 'gpu'] as const) assert.equal(topkKernels(graph, cls).length, 2, cls);
+  }
+});
