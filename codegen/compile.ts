@@ -19,7 +19,7 @@ import { sharedModules } from './shared-sizes.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
-import { topkKernel } from '../kernels/select.ts';
+import { chainKernel, topkKernel } from '../kernels/select.ts';
 import { scatterKernel } from '../kernels/scatter.ts';
 import { KernelWriter, type Specialize } from './emit.ts';
 export type { Specialize };
@@ -305,6 +305,7 @@ function fusionView(fusion: FusionPlan): FusionView {
   return {
     graph: fusion.graph,
     siblings: (root) => fusion.siblings.get(root) ?? [],
+    chain: (root) => fusion.chains.get(root),
     epilogueAnchor: (root) => fusion.anchorOf.get(root),
     rowReductions: (root) => rowsOf.get(root) ?? [],
     secondProduct: (root) => {
@@ -431,6 +432,7 @@ const TEMPLATE_BY_KIND: { readonly [K in OpKind]: Template | 'matmul' | 'row-or-
 };
 
 function chooseTemplate(view: FusionView, root: Node): Template | 'matmul' {
+  if (view.chain(root.id)) return chainKernel;
   const anchor = view.epilogueAnchor(root.id) ?? (root.op === 'matmul' ? root.id : undefined);
   if (anchor !== undefined && view.attention(anchor)) return attentionKernel;
   if (view.epilogueAnchor(root.id) !== undefined) return 'matmul';

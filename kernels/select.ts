@@ -3,7 +3,8 @@
 // the largest entry after the previous pick (k·n work, k·n steps in sequence); for k of at least
 // half the row (a merge's full order of its tokens) one thread per entry counts the entries
 // ranked before it and writes its index at that rank (n² work, n steps in sequence). A chain of
-// sorts within each image (a merge's) runs as one kernel, one workgroup per image (chainTopk).
+// sorts within each image (a merge's), with the maps reading them, runs as one kernel, one
+// workgroup per image (chainKernel).
 
 import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
@@ -35,13 +36,11 @@ function topkRows(t: TemplateInput, node: Node): TopkRows {
   return { t, x, axis, k, n: x.type.shape[axis]!, rowsShape, rows: numel(rowsShape), out: t.w.buffer(node.id, true), outShape: node.type.shape };
 }
 
-/** Whether rows of length n are ordered by ranking every entry (k at least half the row), not by k scans. */
-const byRanks = (r: TopkRows): boolean => 2 * r.k >= r.n;
+/** Whether top-k rows of length n are ordered by ranking every entry (k at least half the row), not by k scans. */
+export const sortsByRanks = (k: number, n: number): boolean => 2 * k >= n;
+const byRanks = (r: TopkRows): boolean => sortsByRanks(r.k, r.n);
 
 export function topkKernel(t: TemplateInput): TemplateOutput {
-  // The earlier sorts of a selection chain (codegen/fusion/selection-chains.ts) joined to this one.
-  const earlier = t.plan.siblings(t.root.id);
-  if (earlier.length) return chainTopk(t, [...earlier, t.root.id].map((id) => topkRows(t, t.graph.node(id))));
   const r = topkRows(t, t.root);
   return byRanks(r) ? rankTopk(r) : scanTopk(r);
 }
@@ -112,36 +111,46 @@ function rankEntry(r: TopkRows, idx: Index, j: Expr): number {
 }
 
 /**
- * A selection chain: each stage a sort whose rows lie within one image (axis 0), reading only the
- * earlier stages' results for that image. One workgroup per image runs the stages in order, its
- * invocations sharing each stage's rows (or, ranked, entries), a storage barrier between stages.
+ * A per-image chain (codegen/fusion/selection-chains.ts): each stage a sort whose rows lie within
+ * one image (axis 0), or a map over the image's elements, reading only earlier stages' results for
+ * that image. One workgroup per image runs the stages in order, its invocations sharing each
+ * stage's rows (sorts by rank: entries; maps: elements), a storage barrier between stages.
  */
-function chainTopk(t: TemplateInput, stages: readonly TopkRows[]): TemplateOutput {
-  const { w } = t;
-  const images = stages[0]!.rowsShape[0]!;
+export function chainKernel(t: TemplateInput): TemplateOutput {
+  const { w, graph } = t;
+  const stages = t.plan.chain(t.root.id)!.map((id) => graph.node(id));
+  const images = stages[0]!.type.shape[0]!;
   const count = w.runtimeCount(images, [t.root.id]);
   const image = w.let(flatWorkgroup(w), 'image');
   w.exitIf(ge(image, count));
   const lid = w.builtin('lid', undefined, WG);
+  const inImage = (shape: readonly number[], e: Expr): Index => [bounded(image, images), ...w.unflatten(e, shape.slice(1))];
   let flops = 0;
-  stages.forEach((r, s) => {
+  stages.forEach((node, s) => {
     if (s > 0) w.barrier('storage');
-    const inImage = r.rowsShape.slice(1);
-    const rows = numel(inImage);
-    const at = (row: Expr): Index => [bounded(image, images), ...w.unflatten(row, inImage)];
+    if (node.op !== 'topk') {
+      const out = w.buffer(node.id, true);
+      const ops = w.loop('e', lid, numel(node.type.shape) / images, WG, (e) => {
+        const idx = inImage(node.type.shape, e);
+        w.store(out, w.linear(idx, node.type.shape), w.compute(node.id, idx));
+      });
+      flops += numel(node.type.shape) * ops;
+      return;
+    }
+    const r = topkRows(t, node);
+    const rows = r.rows / images;
+    let ops = 0;
     if (byRanks(r)) {
-      let ops = 0;
       w.loop('e', lid, rows * r.n, WG, (e) => {
         const [row, j] = w.unflatten(e, [rows, r.n]) as [Expr, Expr];
-        ops = rankEntry(r, at(row), j);
+        ops = rankEntry(r, inImage(r.rowsShape, row), j);
       });
       flops += r.rows * r.n * r.n * (ops + 2);
     } else {
-      let ops = 0;
-      w.loop('e', lid, rows, WG, (e) => void (ops = scanRow(r, at(e))));
+      w.loop('e', lid, rows, WG, (e) => void (ops = scanRow(r, inImage(r.rowsShape, e))));
       flops += r.rows * r.k * r.n * (ops + 2);
     }
   });
-  const config = `wg${WG} chain k${stages.map((r) => r.k).join(',')} n${stages.map((r) => r.n).join(',')}`;
+  const config = `wg${WG} chain ${stages.map((n) => (n.op === 'topk' ? `k${(n as Node<'topk'>).attrs.k}` : n.op)).join(',')}`;
   return { kind: 'topk', workgroupSize: [WG, 1, 1], dispatch: spread(images, t.limits), flops, config, ...groupsAtRunTime(w, count, 1) };
 }

@@ -124,11 +124,13 @@ export interface KernelBuilder {
 /** The fusion decisions a template renders. */
 export interface FusionView {
   readonly graph: Graph;
-  /**
-   * Other roots this kernel also computes and writes, in graph order: of the same shape for a map
-   * kernel (horizontal fusion); for a topk kernel, the earlier sorts of its selection chain.
-   */
+  /** Other roots of the same shape this map kernel also computes and writes (horizontal fusion). */
   siblings(root: number): readonly number[];
+  /**
+   * The stages of the per-image chain whose last stage is `root` (a merge's sorts and the maps
+   * reading them, one workgroup per image: codegen/fusion/selection-chains.ts), in order.
+   */
+  chain(root: number): readonly number[] | undefined;
   /** The matmul whose accumulator `root` consumes as an epilogue, if any. */
   epilogueAnchor(root: number): number | undefined;
   /** Last-axis reductions computed inside `root`'s row kernel, in graph order. */

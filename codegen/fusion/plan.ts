@@ -59,6 +59,11 @@ export class FusionPlan {
   readonly writtenOver = new Map<number, number>();
   /** Map kernels that also compute and write other roots of the same shape (horizontal fusion). */
   readonly siblings = new Map<number, number[]>();
+  /**
+   * Per-image chains (codegen/fusion/selection-chains.ts): the last stage's kernel root -> every
+   * stage's root in order (sorts, then maps), the earlier ones joined to it.
+   */
+  readonly chains = new Map<number, readonly number[]>();
   /** Attention fused into one kernel: the P·V matmul -> the pattern around it (see matchAttention). */
   readonly attention = new Map<number, AttentionGroup>();
   private readonly joined = new Map<number, number>();

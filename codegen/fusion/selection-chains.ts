@@ -1,12 +1,16 @@
 // Selection chains: a merge sorts three times — each source token's best two destinations, the
 // sources by their best score, the kept sources back into their original order — and each sort
-// reads only the previous one's result for the same image. One kernel computes the whole chain,
-// one workgroup per image, its stages separated by storage barriers (kernels/select.ts): two
-// dispatches and two modules fewer per merge. The chain's kernel runs at its last sort's place,
-// so the earlier sorts' readers must all come after it.
+// reads only the previous one's result for the same image; so do the small maps after them (the
+// destinations' new sizes, the merged sources' rows). One kernel computes the whole chain, one
+// workgroup per image, its stages separated by storage barriers (kernels/select.ts chainKernel):
+// up to four dispatches fewer per merge. The chain's kernel runs at its last stage's place, so
+// the earlier stages' readers must all come after it.
 
 import type { Graph, Node } from '../../src/core/ir/graph.ts';
-import { dependsOnAny, ELEMENTWISE, type FusionPass, type FusionState } from './plan.ts';
+import { numel } from '../../src/core/ir/shape.ts';
+import { sortsByRanks } from '../../kernels/select.ts';
+import { ANCHORS, dependsOnAny, ELEMENTWISE, RENAMING, type FusionPass, type FusionState } from './plan.ts';
+import { SMALL_REDUCTIONS } from './small-reductions.ts';
 
 /**
  * Whether node `n`'s value for image b (its index along axis 0, of length `images`) reads the
@@ -20,6 +24,7 @@ function keepsImages(graph: Graph, n: Node, images: number, fromChain: (id: numb
     const s = graph.node(i).type.shape;
     return s[0] === images && (!ELEMENTWISE.has(n.op) || s.length === shape.length);
   });
+  if (!sameImages) return false;
   if (ELEMENTWISE.has(n.op)) return true;
   switch (n.op) {
     case 'gather': case 'topk': case 'sum': case 'reduceMax': return (n.attrs as { axis: number }).axis !== 0;
@@ -30,15 +35,40 @@ function keepsImages(graph: Graph, n: Node, images: number, fromChain: (id: numb
   }
 }
 
-/** Whether topk root `t` may join `chain` (earlier topk roots, in order) as its last stage. */
-function mayExtend(s: FusionState, chain: readonly number[], t: Node<'topk'>): boolean {
+/** Elements per image a map stage may have: a chain runs one workgroup per image, 64 threads (ViT-B's merged rows, 8 × 768, fit). */
+export const CHAIN_MAP_MAX_ELEMENTS = 8192;
+
+/**
+ * Whether root `t` is a map a chain's workgroup may compute: no matmul epilogue, row kernel or
+ * siblings, and no reduction in it longer than inline reductions go (lower.ts smallReduction).
+ */
+function isChainMap(s: FusionState, t: Node, computed: ReadonlySet<number>): boolean {
+  const { graph, plan } = s;
+  if (t.op === 'topk' || ANCHORS.has(t.op) && t.op !== 'sum' && t.op !== 'reduceMax') return false;
+  if (plan.anchorOf.has(t.id) || plan.siblings.has(t.id) || [...plan.rowFused.values()].includes(t.id) || plan.attention.has(t.id)) return false;
+  if (numel(t.type.shape) / t.type.shape[0]! > CHAIN_MAP_MAX_ELEMENTS) return false;
+  return [...computed].every((id) => {
+    const n = graph.node(id);
+    if (n.op !== 'sum' && n.op !== 'reduceMax') return !ANCHORS.has(n.op);
+    const x = graph.node(n.inputs[0]!).type.shape, axis = n.attrs.axis;
+    return x[axis]! <= (axis === x.length - 1 ? SMALL_REDUCTIONS.gpu.row : SMALL_REDUCTIONS.gpu.axis);
+  });
+}
+
+/** Whether root `t` (a sort, or a map: isChainMap) may join `chain` (earlier roots, in order, the first a sort) as its last stage. */
+function mayExtend(s: FusionState, chain: readonly number[], t: Node): boolean {
   const { graph, plan, opts } = s;
   const first = graph.node(chain[0]!) as Node<'topk'>;
   const images = first.type.shape[0]!;
-  if (first.attrs.axis === 0 || t.attrs.axis === 0 || t.type.shape[0] !== images) return false;
+  // A workgroup per image pays while the image has work to share out (rows, or entries of rows
+  // sorted by ranks: kernels/select.ts): a top-k of one row per image keeps its kernel of many rows.
+  const n = graph.node(first.inputs[0]!).type.shape[first.attrs.axis]!;
+  const rowsPerImage = numel(first.type.shape) / first.attrs.k / images;
+  if (rowsPerImage * (sortsByRanks(first.attrs.k, n) ? n : 1) < 2 || first.attrs.axis === 0 || (t.op === 'topk' && (t as Node<'topk'>).attrs.axis === 0) || t.type.shape[0] !== images) return false;
   const members = new Set(chain);
   // What t computes from the chain: each value of image b from image b's values only.
-  const { computed, reads } = plan.members(t.id);
+  const { computed } = plan.members(t.id);
+  if (t.op !== 'topk' && !isChainMap(s, t, computed)) return false;
   const fromChain = (id: number) => members.has(id) || (computed.has(id) && dependsOnAny(graph, id, members));
   if (![...computed].filter(fromChain).every((id) => keepsImages(graph, graph.node(id), images, fromChain))) return false;
   // Nothing between the chain's first stage and t reads the chain (its kernel runs at t's place).
@@ -53,20 +83,54 @@ function mayExtend(s: FusionState, chain: readonly number[], t: Node<'topk'>): b
   return allReads.size + chain.length + 1 <= opts.maxBindings;
 }
 
-/** Joins each chain of topk kernels, a later one reading an earlier one per image, to its last stage's kernel. */
+/**
+ * Map stage `t` stored after its elementwise tail where it has one: a reduction whose one reader
+ * (through renamings) is elementwise over as many values (a merge's new sizes, s_B + Σ) is computed
+ * in place there, and that stored, so that later kernels read one tensor, not the parts it adds.
+ */
+function withTail(s: FusionState, chain: readonly number[], t: Node): Node {
+  const { graph, plan, consumers, outputs } = s;
+  let u = t.id;
+  for (;;) {
+    const readers = consumers[u]!;
+    if (readers.length !== 1 || outputs.has(u) || plan.isMaterialized(readers[0]!)) return t;
+    const c = graph.node(readers[0]!);
+    if (RENAMING.has(c.op)) u = c.id;
+    else if (!ELEMENTWISE.has(c.op) || numel(c.type.shape) !== numel(t.type.shape)) return t;
+    else {
+      plan.materialized.delete(t.id);
+      plan.materialized.add(c.id);
+      if (mayExtend(s, chain, c)) return c;
+      plan.materialized.delete(c.id);
+      plan.materialized.add(t.id);
+      return t;
+    }
+  }
+}
+
+/**
+ * Chains sorts, a later one reading an earlier one per image, and the maps after them that read
+ * them per image (a merge's sizes and gathered rows), into one kernel: the last stage's.
+ */
 function chainSelections(s: FusionState): void {
   const { plan } = s;
   const chainOf = new Map<number, number[]>();
   for (const t of plan.kernelRoots()) {
-    if (t.op !== 'topk') continue;
-    const earlier = new Set([...plan.members(t.id).reads].map((id) => chainOf.get(id)).filter((c) => c !== undefined));
-    const [chain] = earlier;
-    if (earlier.size === 1 && mayExtend(s, chain!, t as Node<'topk'>)) chain!.push(t.id);
-    chainOf.set(t.id, earlier.size === 1 && chain!.at(-1) === t.id ? chain! : [t.id]);
+    // The latest chain it reads (a merge's sizes read the previous merge's too: that kernel has run).
+    const chain = [...plan.members(t.id).reads].map((id) => chainOf.get(id)).reduce<number[] | undefined>((a, c) => (c && (!a || c[0]! > a[0]!) ? c : a), undefined);
+    if (chain && mayExtend(s, chain, t)) {
+      const stage = t.op === 'topk' ? t : withTail(s, chain, t);
+      chain.push(stage.id);
+      chainOf.set(stage.id, chain);
+    } else if (t.op === 'topk') {
+      chainOf.set(t.id, [t.id]);
+    }
   }
   for (const chain of new Set(chainOf.values())) {
+    if (chain.length < 2) continue;
     const last = chain.at(-1)!;
     for (const id of chain.slice(0, -1)) plan.join(last, id);
+    plan.chains.set(last, chain);
   }
 }
 

@@ -129,7 +129,9 @@ export function mergeTokens(x: Tensor, size: Tensor | undefined, metric: Tensor,
   // Destinations add their sources: num = x_B·s_B + Mᵀ(x_A·s_A), s' = s_B + Mᵀ s_A (a gather-style sum, no atomics).
   const mT = mergedM.transpose();
   const num = xs.gather(bIdx, 1).add(mT.matmul(mergedX));
-  const sB = sizes.gather(bIdx, 1).add(mT.matmul(mergedS.reshape([B, o.r, 1])).reshape([B, bSet.length]));
+  // The sizes as a sum over the merged tokens, not a product with one column: a per-image map the
+  // merge's sorts' kernel computes too (codegen/fusion/selection-chains.ts).
+  const sB = sizes.gather(bIdx, 1).add(mT.mul(mergedS.reshape([B, 1, o.r])).sum(-1).reshape([B, bSet.length]));
   const parts: Tensor[] = [], partSizes: Tensor[] = [];
   if (protectedTokens.length) {
     const p = indexConst(b, protectedTokens);
