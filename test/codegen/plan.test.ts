@@ -456,3 +456,21 @@ test('fusion: splitting a kernel over the binding limit keeps the matmul epilogu
   assert.deepEqual(copyKernels(plan), [], `copy kernels in:\n  ${describe}`);
   assert.ok(plan.kernels.length <= 4, `${plan.kernels.length} kernels:\n  ${describe}`);
 });
+
+test('a program refuses an output named like an input (it writes and reads tensors by name); an input given back as an output is fine', async () => {
+  const ctx = await gpu();
+  const named = (outName: string, identity: boolean) => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [4]);
+    b.output(outName, identity ? x : x.neg());
+    return compileGraph(b.build());
+  };
+  await assert.rejects(Program.create(ctx, named('x', false)), /names two tensors "x" \(input and output\).*rename the output/);
+  const exe = await Program.create(ctx, named('x', true));
+  try {
+    const out = await exe.execute({ x: [1, 2, 3, 4] });
+    assert.deepEqual(Array.from(out.x!), [1, 2, 3, 4]);
+  } finally {
+    exe.destroy();
+  }
+});

@@ -150,7 +150,13 @@ export class Program {
    */
   static async create(ctx: GpuContext, plan: CompiledPlan, opts: ProgramOptions = {}): Promise<Program> {
     const byName = new Map<string, PlanTensor>();
-    for (const t of plan.tensors.values()) if (t.name !== undefined) byName.set(t.name, t);
+    for (const t of plan.tensors.values()) {
+      if (t.name === undefined) continue;
+      const other = byName.get(t.name);
+      // Inputs, parameters and outputs are written and read by name: one name, one tensor.
+      if (other && other !== t) throw new Error(`the graph names two tensors "${t.name}" (${other.role} and ${t.role}); a program writes and reads tensors by name: rename the output`);
+      byName.set(t.name, t);
+    }
     const copies = (opts.writeBack ?? []).map(([out, param]) => {
       const from = byName.get(out), to = byName.get(param);
       if (!from || from.role !== 'output') throw new Error(`write-back: the plan has no output "${out}"`);
