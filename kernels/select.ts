@@ -10,7 +10,7 @@ import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 import { add, and, bounded, cast, compare, f32, ge, lt, mul, or, u32, type Index } from './alu.ts';
 import type { Buf, Expr } from './ir.ts';
-import { expectOp, flatWorkgroup, groupsAtRunTime, spread, type TemplateInput, type TemplateOutput } from './template.ts';
+import { expectOp, flatWorkgroup, FusionError, groupsAtRunTime, spread, type TemplateInput, type TemplateOutput } from './template.ts';
 
 const WG = 64;
 
@@ -119,6 +119,8 @@ function rankEntry(r: TopkRows, idx: Index, j: Expr): number {
 export function chainKernel(t: TemplateInput): TemplateOutput {
   const { w, graph } = t;
   const stages = t.plan.chain(t.root.id)!.map((id) => graph.node(id));
+  const other = t.plan.siblings(t.root.id).find((id) => !stages.some((n) => n.id === id));
+  if (other !== undefined) throw new FusionError(other, `joined to the chain of %${t.root.id} but not one of its stages`);
   const images = stages[0]!.type.shape[0]!;
   const count = w.runtimeCount(images, [t.root.id]);
   const image = w.let(flatWorkgroup(w), 'image');

@@ -31,6 +31,7 @@ function keepsImages(graph: Graph, n: Node, images: number, fromChain: (id: numb
     case 'slice': return (n as Node<'slice'>).attrs.starts[0] === 0 && (n as Node<'slice'>).attrs.ends[0] === images;
     case 'reshape': return graph.node(n.inputs[0]!).type.shape[0] === images;
     case 'permute': return (n as Node<'permute'>).attrs.perm[0] === 0;
+    case 'concat': return (n as Node<'concat'>).attrs.axis !== 0;
     default: return false;
   }
 }
@@ -109,23 +110,62 @@ function withTail(s: FusionState, chain: readonly number[], t: Node): Node {
 }
 
 /**
+ * Maps of the chain that only its later stages read are computed there, not stored: each stored
+ * stage is a binding of the chain's kernel (a merge's gathered sizes of the merged tokens).
+ */
+function dropInnerMaps(s: FusionState, chain: number[]): void {
+  const { graph, plan, outputs } = s;
+  const members = new Set(chain);
+  for (const id of chain.slice(1, -1)) {
+    if (graph.node(id).op === 'topk' || outputs.has(id)) continue;
+    if (!plan.kernelRoots().every((r) => members.has(r.id) || !plan.members(r.id).reads.has(id))) continue;
+    plan.materialized.delete(id);
+    chain.splice(chain.indexOf(id), 1);
+  }
+}
+
+/**
+ * A concatenation of a chain's results that two kernels or more compute in place (a merge's new
+ * sizes, cls | kept | merged, read by every later block's attention and by the next merge) is
+ * stored as the chain's last stage: its readers then read one tensor, not its parts.
+ */
+function withStoredConcat(s: FusionState, chain: number[], before: number): boolean {
+  const { graph, plan } = s;
+  const members = new Set(chain);
+  const concat = graph.nodes.find((n) => n.id > chain.at(-1)! && n.op === 'concat' && !plan.isMaterialized(n.id) && dependsOnAny(graph, n.id, members));
+  if (!concat || concat.id >= before) return false;
+  if (plan.kernelRoots().filter((r) => plan.members(r.id).computed.has(concat.id)).length < 2) return true;
+  plan.materialized.add(concat.id);
+  if (mayExtend(s, chain, concat)) chain.push(concat.id);
+  else plan.materialized.delete(concat.id);
+  return true;
+}
+
+/**
  * Chains sorts, a later one reading an earlier one per image, and the maps after them that read
  * them per image (a merge's sizes and gathered rows), into one kernel: the last stage's.
  */
 function chainSelections(s: FusionState): void {
   const { plan } = s;
   const chainOf = new Map<number, number[]>();
+  // Chains whose concatenation (withStoredConcat) is still ahead: decided once it is passed, so
+  // that later merges read the stored one.
+  const open = new Set<number[]>();
   for (const t of plan.kernelRoots()) {
+    for (const c of open) if (withStoredConcat(s, c, t.id)) open.delete(c);
     // The latest chain it reads (a merge's sizes read the previous merge's too: that kernel has run).
     const chain = [...plan.members(t.id).reads].map((id) => chainOf.get(id)).reduce<number[] | undefined>((a, c) => (c && (!a || c[0]! > a[0]!) ? c : a), undefined);
     if (chain && mayExtend(s, chain, t)) {
       const stage = t.op === 'topk' ? t : withTail(s, chain, t);
       chain.push(stage.id);
       chainOf.set(stage.id, chain);
+      dropInnerMaps(s, chain);
+      open.add(chain);
     } else if (t.op === 'topk') {
       chainOf.set(t.id, [t.id]);
     }
   }
+  for (const c of open) withStoredConcat(s, c, Infinity);
   for (const chain of new Set(chainOf.values())) {
     if (chain.length < 2) continue;
     const last = chain.at(-1)!;

@@ -13,7 +13,8 @@ import { ANCHORS, ELEMENTWISE, RENAMING, dependsOnAny, type FusionPass, type Fus
 function groupSiblings({ graph, plan, opts: { maxBindings } }: FusionState): void {
   // Renamings (reshapes) are left alone: alias-stored-reshapes may give them no kernel at all,
   // which would drop whatever had joined them.
-  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !RENAMING.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id);
+  // A per-image chain's kernel (chain-selections) renders its own stages only.
+  const isMapRoot = (n: Node) => !ANCHORS.has(n.op) && !RENAMING.has(n.op) && !plan.anchorOf.has(n.id) && ![...plan.rowFused.values()].includes(n.id) && !plan.chains.has(n.id);
   const leaders: { id: number; shape: readonly number[]; reads: Set<number>; computed: Set<number>; outputs: number }[] = [];
   for (const r of plan.roots()) {
     if (!isMapRoot(r)) continue;

@@ -2,8 +2,9 @@
 // three sorts — each source's best two destinations, the sources by their best score, the kept
 // sources back into their original order — and the destinations' new sizes run as one kernel,
 // one workgroup per image. Checked over generated sorts against the float64 reference (indices
-// exactly, ties included) and over generated ToMe merges (src/fpet/models/merge.ts: merged rows and
-// sizes), on CPU- and GPU-class plans with row counts read at run time or constants; and the cases
+// exactly, ties included), over generated ToMe merges (src/fpet/models/merge.ts: merged rows and
+// sizes) and over small ViTs merging in consecutive blocks (forward and training step: the chain
+// also stores the sizes every later block reads), on CPU- and GPU-class plans with row counts read at run time or constants; and the cases
 // that must not chain: a sort across images, a reshape mixing images, a kernel reading an early
 // sort before the last one runs.
 
@@ -15,7 +16,10 @@ import { evaluate } from '../../src/core/ir/interpret.ts';
 import { numel } from '../../src/core/ir/shape.ts';
 import { compileGraph, GPU_CLASS_LIMITS, DEFAULT_LIMITS } from '../../codegen/compile.ts';
 import { alternatingSplit, mergeTokens } from '../../src/fpet/models/merge.ts';
-import { assertClose, runOnGpu as run } from '../support/gpu.ts';
+import { gradients } from '../../src/core/ir/autodiff.ts';
+import { buildModel, DEFAULT_MERGE, DEFAULT_PET, type ModelSpec } from '../../src/fpet/models/model.ts';
+import type { VitConfig } from '../../src/fpet/models/vit.ts';
+import { assertClose, checkAgainstReference, runOnGpu as run } from '../support/gpu.ts';
 import { fcParams, randomFeeds, rngFrom } from '../support/random.ts';
 
 interface Case {
@@ -71,7 +75,8 @@ test('selection chains (property): a merge\'s sorts are one kernel and equal the
         const c: Case = { ...g, merged: Math.max(1, Math.ceil(g.mergedFraction * g.sources)) };
         const graph = mergeSorts(c);
         const feeds = { scores: scoresFor([c.images, c.sources, c.destinations], g.levels, g.seed) };
-        const limits = g.cls === 'gpu' ? GPU_CLASS_LIMITS : { adapterClass: 'cpu' as const };
+        // The GPU class on this machine's adapter (its own subgroup size and limits).
+        const limits = { adapterClass: g.cls };
         const { plan, out } = await run(graph, feeds, { limits, specialize: g.specialize });
         const sorts = plan.kernels.filter((k) => k.kind === 'topk');
         assert.equal(sorts.length, 1, `one kernel for the sorts of ${JSON.stringify(c)}: ${sorts.map((k) => k.name).join(', ')}`);
@@ -144,7 +149,7 @@ test('selection chains (property): ToMe merges — sorts and new sizes in one ke
         const feeds = randomFeeds(graph, c.seed);
         // Sizes of merged tokens: positive counts.
         if (c.sized) feeds.size = Array.from(feeds.size as ArrayLike<number>, (v) => 1 + Math.floor(Math.abs(v) * 4));
-        const limits = c.cls === 'gpu' ? GPU_CLASS_LIMITS : { adapterClass: 'cpu' as const };
+        const limits = { adapterClass: c.cls };
         const { plan, out } = await run(graph, feeds, { limits });
         const chains = plan.kernels.filter((k) => k.config.includes('chain'));
         assert.equal(chains.length, 1, `one chain: ${plan.kernels.map((k) => `${k.name} (${k.config})`).join(', ')}`);
@@ -157,5 +162,30 @@ test('selection chains (property): ToMe merges — sorts and new sizes in one ke
       },
     ),
     fcParams(25),
+  );
+});
+
+test('selection chains (property): ViTs with ToMe merges in consecutive blocks, forward and training step, CPU and GPU class, match float64 with one chain per merge', { timeout: 900_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        r: fc.integer({ min: 1, max: 4 }),
+        batch: fc.integer({ min: 1, max: 3 }),
+        merges: fc.integer({ min: 1, max: 3 }),
+        training: fc.boolean(),
+        cls: fc.constantFrom('cpu' as const, 'gpu' as const),
+        seed: fc.integer({ min: 1, max: 2 ** 30 }),
+      }),
+      async (c) => {
+        const vit: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 24, depth: 3, heads: 6, mlpRatio: 2, numClasses: 5, representationSize: 0 };
+        const merge = { ...DEFAULT_MERGE, kind: 'tome' as const, blocks: Array.from({ length: c.merges }, (_, i) => i), r: c.r };
+        const spec: ModelSpec = { vit, batch: c.batch, pet: DEFAULT_PET.adaptformer, merge, ...(c.training ? { training: { dropout: 0, dropPath: 0 } } : {}) };
+        const model = buildModel(spec).graph;
+        const graph = c.training ? gradients(model, { loss: 'loss' }) : model;
+        const plan = await checkAgainstReference(graph, randomFeeds(graph, c.seed), { limits: { adapterClass: c.cls } });
+        assert.equal(plan.kernels.filter((k) => k.config.includes('chain')).length, c.merges, plan.kernels.map((k) => k.config).join(' | '));
+      },
+    ),
+    fcParams(8),
   );
 });

@@ -126,27 +126,23 @@ export function mergeTokens(x: Tensor, size: Tensor | undefined, metric: Tensor,
     mergedS = sA.gather(mergedIdx, 1);
     mergedMask = b.fill(1, [B, o.r]).scatterAdd(mergedIdx, 1, a.length); // only for the `merged` output
   }
-  // Destinations add their sources: num = x_B·s_B + Mᵀ(x_A·s_A), s' = s_B + Mᵀ s_A (a gather-style sum, no atomics).
+  // Destinations add their sources: num = x_B·s_B + Mᵀ(x_A·s_A), s' = s_B + Mᵀ s_A (a gather-style
+  // sum, no atomics). The sizes first, as a sum over the merged tokens, not a product with one
+  // column: with the sorts they are per-image maps one kernel computes
+  // (codegen/fusion/selection-chains.ts), which the rows' kernels then follow.
   const mT = mergedM.transpose();
-  const num = xs.gather(bIdx, 1).add(mT.matmul(mergedX));
-  // The sizes as a sum over the merged tokens, not a product with one column: a per-image map the
-  // merge's sorts' kernel computes too (codegen/fusion/selection-chains.ts).
   const sB = sizes.gather(bIdx, 1).add(mT.mul(mergedS.reshape([B, 1, o.r])).sum(-1).reshape([B, bSet.length]));
-  const parts: Tensor[] = [], partSizes: Tensor[] = [];
-  if (protectedTokens.length) {
-    const p = indexConst(b, protectedTokens);
-    parts.push(x.gather(p, 1));
-    partSizes.push(sizes.gather(p, 1));
-  }
-  if (kept) {
-    parts.push(x.gather(aIdx, 1).gather(kept, 1));
-    partSizes.push(sA.gather(kept, 1));
-  }
-  parts.push(num.div(sB.reshape([B, bSet.length, 1])));
-  partSizes.push(sB);
-  const outX = parts.length === 1 ? parts[0]! : b.concat(parts, 1);
-  const outS = partSizes.length === 1 ? partSizes[0]! : b.concat(partSizes, 1);
+  const p = protectedTokens.length ? indexConst(b, protectedTokens) : undefined;
+  const outS = concatParts(b, [p && sizes.gather(p, 1), kept && sA.gather(kept, 1), sB]);
+  const num = xs.gather(bIdx, 1).add(mT.matmul(mergedX));
+  const outX = concatParts(b, [p && x.gather(p, 1), kept && x.gather(aIdx, 1).gather(kept, 1), num.div(sB.reshape([B, bSet.length, 1]))]);
   return { x: outX, size: outS, partner: best.reshape([B, a.length]), merged: mergedMask };
+}
+
+/** The present parts concatenated along the tokens (one part: itself). */
+function concatParts(b: GraphBuilder, parts: readonly (Tensor | undefined)[]): Tensor {
+  const present = parts.filter((t): t is Tensor => t !== undefined);
+  return present.length === 1 ? present[0]! : b.concat(present, 1);
 }
 
 /** Merge count for FPET's ratio ρ of the patch tokens (0.5 = all of A, the reference). */
