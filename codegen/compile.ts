@@ -447,7 +447,7 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
 }
 
 /**
- * Renders kernel `root`. `maxInvocations` (a matmul's default variant, a reduction) narrows its
+ * Renders kernel `root`. `maxInvocations` (a matmul's default variant only) narrows its
  * workgroup, for a batch of that size (reshapedForBatch).
  */
 function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], maxInvocations?: number): Generated {
@@ -470,8 +470,6 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
     if (variant.specialized && rc.specialize !== 'all') input = { ...input, w: (w = new KernelWriter(graph, fusion, 'all')) };
     t = renderMatmul(input, variant);
   } else {
-    // A reduction for a batch of narrower workgroups (reshapedForBatch) renders in as many invocations.
-    if (chosenTemplate === reduceKernel && maxInvocations !== undefined) input = { ...input, limits: { ...limits, maxInvocationsPerWorkgroup: maxInvocations } };
     t = chosenTemplate(input);
   }
   // The kernel's tree, through the passes, printed once.
@@ -498,12 +496,10 @@ const narrowedVariant = (t: TemplateInput, limits: TemplateLimits): MatmulVarian
 
 /**
  * Kernel `k` rendered with `size` invocations per workgroup, for a batch of that size, where it
- * is a small default tiled matmul whose narrower form has exactly that many, or a small reduction
- * (one thread per output: a merge metric's norm beside the attention reading the same keys).
+ * is a small default tiled matmul whose narrower form has exactly that many.
  */
 function reshapedForBatch(rc: RenderContext, k: Generated, size: number): Generated | undefined {
-  const defaultTiled = k.matmul?.source === 'default' && k.matmul.variant.name === 'tiled';
-  if (!(defaultTiled || k.kind === 'reduce') || k.flops > RESHAPE_FOR_BATCH_MAX_FLOPS) return undefined;
+  if (k.matmul?.source !== 'default' || k.matmul.variant.name !== 'tiled' || k.flops > RESHAPE_FOR_BATCH_MAX_FLOPS) return undefined;
   if (size >= invocations(k.workgroupSize)) return undefined;
   try {
     const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, size);

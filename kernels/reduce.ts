@@ -37,8 +37,7 @@ function threadIndex(w: KernelBuilder, WG: number, count: number, sizedBy: reado
 
 /** A reduction along any axis: one thread per output element, looping over the reduced axis. */
 export function reduceKernel({ w, graph, root, limits }: TemplateInput): TemplateOutput {
-  // Narrower where a batch of smaller workgroups asks (codegen/compile.ts reshapedForBatch).
-  const WG = Math.min(64, limits.maxInvocationsPerWorkgroup);
+  const WG = 64;
   const x = graph.node(root.inputs[0]!);
   const axis = axisOf(root);
   const n = x.type.shape[axis]!;
