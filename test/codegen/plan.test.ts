@@ -474,3 +474,19 @@ test('a program refuses an output named like an input (it writes and reads tenso
     exe.destroy();
   }
 });
+
+test('a program refuses a plan whose subgroup kernels were generated for another lane count than the device\'s (unless it only compiles them)', async () => {
+  const ctx = await gpu();
+  const lanes = ctx.info.subgroupSize;
+  if (!lanes) return; // no fixed subgroup size here: no subgroup kernels to mismatch
+  const b = new GraphBuilder();
+  const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [1, 2, 20, 16]));
+  b.output('o', softmax(q!.matmul(k!.transpose()).mul(0.25)).matmul(v!));
+  const graph = b.build();
+  const wrong = lanes === 32 ? 16 : 32;
+  const other = compileGraph(graph, { limits: { ...DEFAULT_LIMITS, adapterClass: 'gpu', subgroupSize: wrong } });
+  assert.ok(other.kernels.some((k) => k.features.includes('subgroups')), 'the attention kernel uses subgroups');
+  await assert.rejects(Program.create(ctx, other), new RegExp(`subgroups of ${wrong} lanes, this device's have ${lanes}`));
+  (await Program.create(ctx, other, { compileOnly: true })).destroy();
+  await checkAgainstReference(graph, randomFeeds(graph, 2), { limits: { adapterClass: 'gpu' } });
+});

@@ -64,6 +64,12 @@ export interface ProgramOptions extends CompileOptions {
    * searches only what can save more over those runs than the search costs (TuneOptions.expectedRuns).
    */
   readonly tuneExpectedRuns?: number;
+  /**
+   * Only build the pipelines, never run them: validating a plan made for another device
+   * (`compile --target gpu` on this machine). Otherwise a plan whose subgroup kernels assume
+   * another lane count than this device's is refused: it would compute wrong values.
+   */
+  readonly compileOnly?: boolean;
 }
 
 /** Compiles `graph` for the device (tuning matmul variants unless tune is off) and creates everything its steps need. */
@@ -149,6 +155,10 @@ export class Program {
    * when a `writeBack` pair does not match the plan.
    */
   static async create(ctx: GpuContext, plan: CompiledPlan, opts: ProgramOptions = {}): Promise<Program> {
+    const lanes = plan.limits.subgroupSize;
+    if (!opts.compileOnly && lanes !== ctx.info.subgroupSize && plan.kernels.some((k) => k.features.includes('subgroups'))) {
+      throw new Error(`the plan's kernels use subgroups of ${lanes} lanes, this device's ${ctx.info.subgroupSize ? `have ${ctx.info.subgroupSize}` : 'are not usable'}: compile it for this device (limits: deviceLimits(ctx))`);
+    }
     const byName = new Map<string, PlanTensor>();
     for (const t of plan.tensors.values()) {
       if (t.name === undefined) continue;
