@@ -256,6 +256,7 @@ export function unbounded(e: Expr): Expr {
   if (e.k !== 'local' && e.k !== 'builtin') throw new Error('unbounded: only locals and builtins carry a bound');
   return { ...e, bound: Infinity };
 }
+
 /** min(a, b). */
 export function min(x: Operand, y: Operand): Expr {
   const [a, b] = pair(x, y);
