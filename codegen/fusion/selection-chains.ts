@@ -37,7 +37,7 @@ function keepsImages(graph: Graph, n: Node, images: number, fromChain: (id: numb
 }
 
 /** Elements per image a map stage may have: a chain runs one workgroup per image, 64 threads (ViT-B's merged rows, 8 × 768, fit). */
-export const CHAIN_MAP_MAX_ELEMENTS = 8192;
+const CHAIN_MAP_MAX_ELEMENTS = 8192;
 
 /**
  * Whether root `t` is a map a chain's workgroup may compute: no matmul epilogue, row kernel or
@@ -56,16 +56,24 @@ function isChainMap(s: FusionState, t: Node, computed: ReadonlySet<number>): boo
   });
 }
 
+/**
+ * Whether sort `first` sorts within images (not along axis 0) and gives a workgroup per image work
+ * to share out: rows, or entries of rows sorted by ranks (kernels/select.ts). A top-k of one row
+ * per image keeps its kernel of many rows per workgroup.
+ */
+function sharesOutPerImage(graph: Graph, first: Node<'topk'>): boolean {
+  const { axis, k } = first.attrs;
+  const n = graph.node(first.inputs[0]!).type.shape[axis]!;
+  const rowsPerImage = numel(first.type.shape) / k / first.type.shape[0]!;
+  return axis !== 0 && rowsPerImage * (sortsByRanks(k, n) ? n : 1) >= 2;
+}
+
 /** Whether root `t` (a sort, or a map: isChainMap) may join `chain` (earlier roots, in order, the first a sort) as its last stage. */
 function mayExtend(s: FusionState, chain: readonly number[], t: Node): boolean {
   const { graph, plan, opts } = s;
   const first = graph.node(chain[0]!) as Node<'topk'>;
   const images = first.type.shape[0]!;
-  // A workgroup per image pays while the image has work to share out (rows, or entries of rows
-  // sorted by ranks: kernels/select.ts): a top-k of one row per image keeps its kernel of many rows.
-  const n = graph.node(first.inputs[0]!).type.shape[first.attrs.axis]!;
-  const rowsPerImage = numel(first.type.shape) / first.attrs.k / images;
-  if (rowsPerImage * (sortsByRanks(first.attrs.k, n) ? n : 1) < 2 || first.attrs.axis === 0 || (t.op === 'topk' && (t as Node<'topk'>).attrs.axis === 0) || t.type.shape[0] !== images) return false;
+  if (!sharesOutPerImage(graph, first) || (t.op === 'topk' && (t as Node<'topk'>).attrs.axis === 0) || t.type.shape[0] !== images) return false;
   const members = new Set(chain);
   // What t computes from the chain: each value of image b from image b's values only.
   const { computed } = plan.members(t.id);
