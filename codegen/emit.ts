@@ -375,6 +375,12 @@ export class KernelWriter implements KernelBuilder, LowerContext {
     return this.let(load(table, at));
   }
 
+  readsThrough(id: number): boolean {
+    if (this.provided.has(id) || this.fusion.isMaterialized(id)) return false;
+    this.fusedNodes.add(id);
+    return true;
+  }
+
   compute(id: number, at: Index): Expr {
     const node = this.graph.node(id);
     const idx = canonicalIndex(at, node.type.shape);

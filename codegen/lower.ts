@@ -8,7 +8,7 @@
 import type { Graph, Node } from '../src/core/ir/graph.ts';
 import type { OpAttrs, OpName } from '../src/core/ir/ops.ts';
 import {
-  abs, add, and, call, cast, clamp, compare, div, exp, f32, ge, inverseSqrt, lane, literal, litValue, log, lt, max, min, mul,
+  abs, add, and, bounded, call, cast, clamp, compare, div, exp, f32, ge, inverseSqrt, lane, literal, litValue, log, lt, max, min, mul,
   neg, select, sign, splat, sqrt, sub, u32, vec4, type CompareOp, type Index,
 } from '../kernels/alu.ts';
 import type { Expr, Helper } from '../kernels/ir.ts';
@@ -28,6 +28,11 @@ export interface LowerContext {
   valueAt(id: number, idx: Index, lanes: Lanes): Expr;
   /** Binds a value to a `let`. */
   let(e: Expr, hint?: string): Expr;
+  /**
+   * Whether node `id` is computed here (neither read from its buffer nor supplied by the
+   * template); if so the caller lowers it itself, and it counts as computed by this kernel.
+   */
+  readsThrough(id: number): boolean;
   /** Counts arithmetic ops for FLOP estimates. */
   countOps(n: number): void;
   /** Per-axis indices of flat offset `flat` in `shape`; the flat offset of `idx`; the input index of a reshape. */
@@ -213,21 +218,48 @@ function concatLanes(c: LowerContext, n: Node<'concat'>, idx: Index, lanes: Lane
   return undefined;
 }
 
-/** The part that owns the index along the axis, read at its own (clamped) index; the others are selected away. */
+/**
+ * The part that owns the index along the axis, read at its own (clamped) index; the others are
+ * selected away. Parts that gather rows of one tensor (ToMe's cls | kept tokens, both rows of the
+ * pre-merge sequence) read it once, at the row of the part that owns the index: a select of
+ * indices, not of values, so a prologue recomputing the rows for every column tile loads each
+ * tensor once per element, not once per part.
+ */
 function lowerConcat(c: LowerContext, n: Node<'concat'>, idx: Index): Expr {
   const axis = n.attrs.axis;
   const e = idx[axis]!;
   let at = 0;
-  let acc: Expr | undefined;
-  for (const id of n.inputs) {
+  const parts = n.inputs.map((id) => {
     const len = c.graph.node(id).type.shape[axis]!;
     const local = c.let(min(sub(max(e, at), at), len - 1), 'i');
-    const v = c.valueAt(id, idx.map((x, k) => (k === axis ? local : x)), SCALAR);
-    const from = ge(e, at);
-    acc = acc === undefined || (from.k === 'lit' && from.v === 1) ? v : from.k === 'lit' ? acc : c.let(select(acc, v, from));
+    const part = { ...rowSource(c, id, idx.map((x, k) => (k === axis ? local : x)), axis), from: ge(e, at) };
     at += len;
+    return part;
+  });
+  // Each source at the index of its last part that owns the position (a part owns it from its start on, till a later one does).
+  const indexOf = new Map<number, Index>();
+  for (const p of parts) {
+    const prev = indexOf.get(p.id);
+    const extent = c.graph.node(p.id).type.shape;
+    indexOf.set(p.id, !prev || isTrue(p.from) ? p.idx : prev.map((x, k) => (x === p.idx[k] ? x : bounded(c.let(select(x, p.idx[k]!, p.from), 'i'), extent[k]!))));
+  }
+  const values = new Map([...indexOf].map(([id, at]) => [id, c.valueAt(id, at, SCALAR)]));
+  let acc: Expr | undefined;
+  for (const p of parts) {
+    const v = values.get(p.id)!;
+    acc = acc === undefined || isTrue(p.from) ? v : p.from.k === 'lit' || acc === v ? acc : c.let(select(acc, v, p.from));
   }
   return acc!;
+}
+
+/** What node `id` reads at `idx`: through row gathers along `axis` computed in place, the tensor they gather from and the index there. */
+function rowSource(c: LowerContext, id: number, idx: Index, axis: number): { id: number; idx: Index } {
+  for (;;) {
+    const n = c.graph.node(id);
+    if (n.op !== 'gather' || (n as Node<'gather'>).attrs.axis !== axis || !c.readsThrough(id)) return { id, idx };
+    idx = gatheredIndex(c, n as Node<'gather'>, idx);
+    id = n.inputs[0]!;
+  }
 }
 
 /**
@@ -239,13 +271,20 @@ function lowerGather(c: LowerContext, n: Node<'gather'>, idx: Index, lanes: Lane
   const [src, ix] = n.inputs.map((i) => c.graph.node(i)) as [Node, Node];
   const g = n.attrs.axis;
   if (lanes.width === 4 && (lanes.axis === g || (lanes.axis < g && ix.type.shape[lanes.axis] !== 1))) return undefined;
+  return c.valueAt(src.id, gatheredIndex(c, n, idx), lanes);
+}
+
+/** The index into a gather's source that its element at `idx` reads. */
+function gatheredIndex(c: LowerContext, n: Node<'gather'>, idx: Index): Index {
+  const [src, ix] = n.inputs.map((i) => c.graph.node(i)) as [Node, Node];
+  const g = n.attrs.axis;
   const ixIdx = ix.type.shape.map((d, k) => (k === g ? idx[g]! : d === 1 ? u32(0) : idx[k]!));
   const raw = c.valueAt(ix.id, ixIdx, SCALAR);
   const len = src.type.shape[g]!;
   const known = litValue(raw);
   const j = known !== undefined ? u32(Math.min(Math.max(Math.trunc(known), 0), len - 1)) : c.let(cast(clamp(raw, literalLike(raw, 0), literalLike(raw, len - 1)), 'u32'), 'i');
   const boundedJ = j.k === 'local' ? { ...j, bound: Math.min(j.bound, len) } : j;
-  return c.valueAt(src.id, idx.map((e, k) => (k === g ? boundedJ : e)), lanes);
+  return idx.map((e, k) => (k === g ? boundedJ : e));
 }
 
 const literalLike = (e: Expr, v: number): Expr => literal(v, e.ty.s);

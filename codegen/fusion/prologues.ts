@@ -11,7 +11,11 @@ export function rowOperandOf(graph: Graph, stored: (id: number) => boolean, m: N
   return graph.throughViews(m.inputs[0]!, (v) => v.op === 'reshape' && !stored(v.id) && sameLast(v, graph.node(v.inputs[0]!)));
 }
 
-/** Stored tensors an expression reads that vary along its last axis (k, for a matmul's row operand). */
+/**
+ * Stored tensors an expression reads that vary along its last axis (k, for a matmul's row
+ * operand). A gather of rows reads its indices once per row, not along k; rows gathered from one
+ * tensor by several parts of a concatenation are one read (codegen/lower.ts lowerConcat).
+ */
 export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
   const seen = new Set<number>();
   let count = 0;
@@ -23,6 +27,7 @@ export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node
       if (n.type.shape[n.type.shape.length - 1]! > 1) count++;
       return;
     }
+    if (n.op === 'gather' && (n as Node<'gather'>).attrs.axis < n.type.shape.length - 1) return visit(n.inputs[0]!, false);
     for (const i of n.inputs) visit(i, false);
   };
   visit(root.id, true);
