@@ -68,7 +68,9 @@ function fromProduct(graph: Graph, id: number, depth = 0): boolean {
   // Rows concatenated from parts (FPET's cls | merged tokens): each part's sums come from where it
   // is written, so one part from a product is worth it (the others' sums take a small kernel). Only
   // the norm's x itself (a concatenation inside its expression would need sums of the whole).
-  if (isRowConcat(graph, n)) return depth === 0 && n.inputs.length <= MAX_CONCAT_PARTS && n.inputs.some((i) => fromProduct(graph, i, depth + 1));
+  if (isRowConcat(graph, n)) return depth === 0 && concatSources(graph, n) <= MAX_CONCAT_SOURCES && n.inputs.some((i) => fromProduct(graph, i, depth + 1));
+  // Rows gathered from a product (the tokens a merge passes through): its sums, gathered alike.
+  if (isRowGather(graph, n)) return fromProduct(graph, n.inputs[0]!, depth + 1);
   const sameRows = (i: number) => numel(graph.node(i).type.shape) === numel(n.type.shape) && graph.node(i).type.shape.at(-1) === n.type.shape.at(-1);
   // Reshapes keeping the rows' length (a linear layer's [B·T, D] back to [B, T, D]), elementwise ops.
   if (depth > 8 || (n.op !== 'reshape' && OPS[n.op].kind !== 'elementwise')) return false;
@@ -76,12 +78,21 @@ function fromProduct(graph: Graph, id: number, depth = 0): boolean {
 }
 
 /**
- * Parts of a concatenation whose sums are combined: with three (ToMe's cls | kept | merged) the
- * reading matmul would bind each part's rows, both sums of each and the gathers' indices, 17
- * buffers against 16 at ViT-B, so its norm kept a kernel and the sums took more (159 → 193
- * dispatches at batch 32).
+ * Tensors a concatenation's sums are combined from (its parts, a part gathering rows of another
+ * counted as that one: codegen/lower.ts reads rows several parts gather from one tensor once).
+ * The reading matmul binds each one's rows and both sums, and the gathers' indices: with FPET's
+ * cls | merged and ToMe's cls | kept | merged (cls and kept tokens are rows of the pre-merge x)
+ * that is two.
  */
-const MAX_CONCAT_PARTS = 2;
+const MAX_CONCAT_SOURCES = 2;
+
+function concatSources(graph: Graph, n: Node): number {
+  const through = (id: number): number => (isRowGather(graph, graph.node(id)) ? through(graph.node(id).inputs[0]!) : id);
+  return new Set(n.inputs.map(through)).size;
+}
+
+/** A gather of whole rows: along an axis before the last. */
+const isRowGather = (graph: Graph, n: Node): boolean => n.op === 'gather' && (n.attrs as { axis: number }).axis < n.type.shape.length - 1;
 
 /** A concatenation of whole rows: along an axis before the last. */
 const isRowConcat = (graph: Graph, n: Node): boolean => n.op === 'concat' && n.attrs.axis < n.type.shape.length - 1;
@@ -151,6 +162,14 @@ export function granuleStatistics(graph: Graph): Graph | undefined {
     const p = partials.get(x);
     if (p) return p;
     const node = graph.node(x);
+    if (isRowGather(graph, node) && fromProduct(graph, node.inputs[0]!, 1)) {
+      // Gathered rows' granule sums are the source's, gathered alike (its producer writes them).
+      const source = partialsOf(node.inputs[0]!);
+      const [idx, axis] = [map[node.inputs[1]!]!, (node.attrs as { axis: number }).axis];
+      const made = { s: source.s.gather(idx, axis), mg: source.mg.gather(idx, axis), q: source.q.gather(idx, axis) };
+      partials.set(x, made);
+      return made;
+    }
     if (isRowConcat(graph, node)) {
       // The granule sums of concatenated rows are the parts' sums, concatenated alike.
       const parts = node.inputs.map(partialsOf);

@@ -35,7 +35,12 @@ interface Case {
   readonly images: number;
   /** Rows of another input concatenated before the product's (FPET's cls | merged tokens); 0: none. */
   readonly leading: number;
+  /** Rows of the product itself, gathered at run time, concatenated before it (ToMe's cls | kept tokens); 0: none. */
+  readonly gathered: number;
 }
+
+/** The run-time rows the gathered part reads. */
+const gatheredRows = (c: Case): number[] => Array.from({ length: Math.max(1, c.images) * c.gathered }, (_, i) => (i * 7 + 3) % c.rows);
 
 function buildCase(c: Case): Graph {
   const g = new GraphBuilder();
@@ -46,7 +51,13 @@ function buildCase(c: Case): Graph {
   let x = h.matmul(g.param('w1', [c.hidden, D])).add(g.param('b1', [D]));
   if (c.residual) x = x.add(r);
   x = x.add(c.offset);
-  if (c.leading) x = g.concat([g.input('lead', [...rows.slice(0, -1), c.leading, D]), x], rows.length - 1);
+  // One concatenation, as a merge's output: [lead | gathered rows of x | x].
+  const axis = rows.length - 1;
+  const parts = [
+    ...(c.leading ? [g.input('lead', [...rows.slice(0, -1), c.leading, D])] : []),
+    ...(c.gathered ? [x.gather(g.input('rows', [...rows.slice(0, -1), c.gathered], 'i32'), axis)] : []),
+  ];
+  if (parts.length) x = g.concat([...parts, x], axis);
   const y = layerNorm(x, g.param('gamma', [D]), g.param('beta', [D]));
   g.output('out', y.matmul(g.param('w2', [D, 48])));
   if (c.twoReaders) g.output('out2', y.matmul(g.param('w3', [D, 8])).relu());
@@ -62,6 +73,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   twoReaders: fc.boolean(),
   images: fc.constantFrom(1, 1, 3),
   leading: fc.constantFrom(0, 0, 1, 5),
+  gathered: fc.constantFrom(0, 0, 1, 4),
 });
 
 test('granuleStatistics: the rewritten graph computes what the original does (float64)', () => {
@@ -72,7 +84,7 @@ test('granuleStatistics: the rewritten graph computes what the original does (fl
       // Only a norm read by one matmul (what a matmul prologue computes) is rewritten.
       assert.equal(rewritten !== undefined, !c.twoReaders, 'a norm over a product, read by one matmul, is rewritten');
       if (!rewritten) return;
-      const feeds = randomFeeds(graph, seed);
+      const feeds = { ...randomFeeds(graph, seed), ...(c.gathered ? { rows: gatheredRows(c) } : {}) };
       const want = evaluate(graph, feeds), got = evaluate(rewritten, feeds);
       for (const name of graph.outputs.keys()) {
         const a = want.outputs[name]!.data, b = got.outputs[name]!.data;
@@ -99,11 +111,13 @@ test('GPU-class plans: the norm has no kernel of its own, its sums come from the
   await fc.assert(
     fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 2 ** 30 }), fc.constantFrom('rows', 'all') as fc.Arbitrary<Specialize>, async (c, seed, specialize) => {
       const graph = buildCase(c);
-      const plan = await checkAgainstReference(graph, randomFeeds(graph, seed), { limits: { adapterClass: 'gpu' }, specialize });
+      const feeds = { ...randomFeeds(graph, seed), ...(c.gathered ? { rows: gatheredRows(c) } : {}) };
+      const plan = await checkAgainstReference(graph, feeds, { limits: { adapterClass: 'gpu' }, specialize });
       const withSums = plan.kernels.filter((k) => k.ir.moduleArrays.some((a) => a.hint === 'gpart'));
       // A norm two matmuls read keeps its kernel (stored once, read twice).
       assert.equal(withSums.length, c.twoReaders ? 0 : 1, `the producer computes granule sums: ${kernelList(plan)}`);
-      // Concatenated rows: the leading part's sums take a small kernel of their own.
+      // Concatenated rows: the leading part's sums take a small kernel of their own; rows gathered
+      // from the product take its sums, gathered alike.
       const kinds = plan.kernels.map((k) => k.kind).filter((k) => !c.leading || k === 'matmul');
       if (!c.twoReaders) assert.deepEqual(kinds, ['matmul', 'matmul'], `two matmuls, the producer and the one reading the norm: ${kernelList(plan)}`);
       if (!c.twoReaders) assert.equal(plan.kernels.length, c.leading ? 3 : 2, kernelList(plan));
@@ -117,13 +131,14 @@ const VIT: VitConfig = { imageSize: 8, patchSize: 2, inChannels: 1, dim: 128, de
 
 // Block 1's first norm reads block 0's fc2 plus the residual, each block's second one its
 // attention's projection plus the residual, or a merge's output: cls | merged tokens (FPET at the
-// reference ratio, all of set A merged) takes the merged tokens' sums from the merge's product and
-// the cls row's from a small kernel; cls | kept | merged (FPET merging fewer, ToMe) keeps its norm kernel.
+// reference ratio, all of set A merged) and cls | kept | merged (FPET merging fewer, ToMe) take the
+// merged tokens' sums from the merge's product, and the cls and kept rows' (rows of the pre-merge
+// sequence) from the projection's, gathered alike.
 const VIT_CASES = [
   { label: 'AdaptFormer', merge: undefined, producers: 3 },
-  { label: 'AdaptFormer + FPET (all of A merged)', merge: { kind: 'fpet', blocks: [1], ratio: 0.5 }, producers: 3 },
-  { label: 'AdaptFormer + FPET (3 of 8 merged)', merge: { kind: 'fpet', blocks: [1], ratio: 3 / 16 }, producers: 2 },
-  { label: 'AdaptFormer + ToMe', merge: { kind: 'tome', blocks: [0, 1], r: 3 }, producers: 1 },
+  { label: 'AdaptFormer + FPET (all of A merged)', merge: { kind: 'fpet', blocks: [1], ratio: 0.5 }, producers: 4 },
+  { label: 'AdaptFormer + FPET (3 of 8 merged)', merge: { kind: 'fpet', blocks: [1], ratio: 3 / 16 }, producers: 4 },
+  { label: 'AdaptFormer + ToMe', merge: { kind: 'tome', blocks: [0, 1], r: 3 }, producers: 5 },
 ] as const;
 
 for (const c of VIT_CASES) {
