@@ -20,12 +20,6 @@ export interface BatchCandidate {
   readonly reads: ReadonlySet<number>;
   readonly writes: ReadonlySet<number>;
   readonly workgroupBytes: number;
-  /**
-   * Where compiling costs more than launching (CPU adapters): its module's length and how many
-   * kernels of the plan share it (codegen/shared-sizes.ts: blocks before and after a merge).
-   * Undefined: not weighed (see mixesModules).
-   */
-  readonly module?: { readonly uses: number; readonly chars: number };
 }
 
 /** The limits a batch must respect (a dispatch's bindings and workgroup memory). */
@@ -97,7 +91,6 @@ export function scheduleBatches(kernels: readonly BatchCandidate[], limits: Batc
 function fits(batch: readonly BatchCandidate[], k: BatchCandidate, limits: BatchLimits): boolean {
   if (batch.length >= MAX_BATCH_PARTS) return false;
   if (batch.some((o) => invocations(o.workgroupSize) !== invocations(k.workgroupSize))) return false;
-  if (recompiledChars([...batch, k]) > MAX_RECOMPILED_CHARS) return false;
   for (const o of batch) {
     for (const t of k.writes) if (o.reads.has(t) || o.writes.has(t)) return false;
     for (const t of o.writes) if (k.reads.has(t)) return false;
@@ -106,28 +99,6 @@ function fits(batch: readonly BatchCandidate[], k: BatchCandidate, limits: Batch
   const bytes = batch.reduce((s, o) => s + o.workgroupBytes, k.workgroupBytes);
   return bindings.size <= limits.maxStorageBuffersPerShaderStage && bytes <= limits.maxComputeWorkgroupStorageSize;
 }
-
-/**
- * Code a batch compiles again where compiling is weighed (BatchCandidate.module): a batch is a
- * module of its own, and a member whose module other kernels share is compiled for them anyway.
- * Members used as often are taken to come from the same repeated blocks (each block's batch then
- * one shared module); otherwise the biggest shared member counts: its code is compiled once more,
- * for one dispatch saved per step.
- */
-function recompiledChars(batch: readonly BatchCandidate[]): number {
-  const uses = new Set(batch.map((o) => o.module?.uses));
-  if (uses.size <= 1 || uses.has(undefined)) return 0;
-  return Math.max(...batch.map((o) => (o.module!.uses > 1 ? o.module!.chars : 0)));
-}
-
-/**
- * The most characters of a shared module a batch may compile again (recompiledChars). Above it:
- * ToMe's attention, shared by the blocks after every merge, beside one merge's scores (10k
- * characters, ~0.6 s of lavapipe's compiler for ~30 µs per step; 45k characters more for the main
- * job's ToMe step). Below it a refused batch's knock-on effects on the schedule (other pairings,
- * more dispatches) cost about what it saves.
- */
-export const MAX_RECOMPILED_CHARS = 8000;
 
 /** Invocations per workgroup: parts of one dispatch need as many, whatever the workgroup's shape. */
 export const invocations = (size: readonly number[]): number => size[0]! * size[1]! * size[2]!;

@@ -366,7 +366,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const trainable = (i: number) => [...derived.get(i)!].some((t) => (graph.node(t).attrs as { trainable?: boolean }).trainable);
   const once = [...derived.keys()].filter((i) => !trainable(i));
   const groups = [[...derived.keys()].filter(trainable), kernels.map((_, i) => i).filter((i) => !derived.has(i))];
-  const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch, (j, size) => reshape(g[j]!, size), limits.adapterClass === 'cpu').map((b) => b.map((j) => g[j]!)))];
+  const batches = [...once.map((i) => [i]), ...groups.flatMap((g) => launchBatches(g.map((i) => kernels[i]!), storage, limits, how.batch, (j, size) => reshape(g[j]!, size)).map((b) => b.map((j) => g[j]!)))];
   for (const [i, size] of reshapedMembers(kernels, batches)) kernels[i] = reshape(i, size)!;
   const plan = assemble(graph, fusion, kernels, batches, derived, how.fuse, limits, t0, how.share);
   renderContexts.set(plan, rc);

@@ -30,7 +30,6 @@ export function stepRuns(step: { readonly parameterDerived?: readonly number[] }
 /** What ordering needs of a kernel before it is placed. */
 interface Unplaced {
   readonly ir: KernelIR;
-  readonly code: string;
   readonly outputs: readonly number[];
   readonly workgroupSize: readonly [number, number, number];
 }
@@ -46,20 +45,13 @@ export function kernelAccess(k: Unplaced, storage: (id: number) => number): Kern
  * The launch order of `kernels` (given in a valid order) as batches of indices: kernels of one
  * batch may share a dispatch. `storage` maps a tensor to the node whose buffer holds it;
  * `reshape` renders a kernel with another workgroup size where it has such a form (ReshapeForBatch).
- * `weighModules`: weigh what a batch compiles again (CPU adapters: BatchCandidate.module).
  */
-export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean, reshape?: (index: number, invocations: number) => Unplaced | undefined, weighModules = false): number[][] {
+export function launchBatches(kernels: readonly Unplaced[], storage: (id: number) => number, limits: BatchLimits, batch: boolean, reshape?: (index: number, invocations: number) => Unplaced | undefined): number[][] {
   if (!batch) return kernels.map((_, i) => [i]);
-  const uses = new Map<string, number>();
-  for (const k of kernels) uses.set(k.code, (uses.get(k.code) ?? 0) + 1);
-  // A reshaped form is weighed as its kernel: the module other kernels share is the original's.
-  const candidate = (k: Unplaced, i: number): BatchCandidate => ({
-    ...kernelAccess(k, storage), workgroupSize: k.workgroupSize, workgroupBytes: workgroupBytes(k.ir),
-    ...(weighModules ? { module: { uses: uses.get(kernels[i]!.code)!, chars: kernels[i]!.code.length } } : {}),
-  });
+  const candidate = (k: Unplaced): BatchCandidate => ({ ...kernelAccess(k, storage), workgroupSize: k.workgroupSize, workgroupBytes: workgroupBytes(k.ir) });
   return scheduleBatches(kernels.map(candidate), limits, reshape && ((i, size) => {
     const form = reshape(i, size);
-    return form && candidate(form, i);
+    return form && candidate(form);
   }));
 }
 

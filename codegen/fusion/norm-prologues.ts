@@ -110,7 +110,8 @@ function fuseNormPrologues({ graph, plan, opts, outputs, inAttention }: FusionSt
     // residual stream; FPET's merged tokens), not from an expression over more (block 0's
     // cls | patches + pos: its qkv took 13.2 ms against 7.5 in the other blocks and 6.4 plain,
     // vit-mnist b100 on lavapipe).
-    const readsOf = (id: number) => (plan.isMaterialized(id) ? 1 : kVaryingReads(graph, plan.materialized, graph.node(id)));
+    // GPUs, where compiling is cheap: a row gather's indices are not reads along k (kVaryingReads).
+    const readsOf = (id: number) => (plan.isMaterialized(id) ? 1 : kVaryingReads(graph, plan.materialized, graph.node(id), !gpu));
     if ([...stats].some((r) => readsOf(graph.node(r).inputs[0]!) > MAX_STATISTICS_SOURCES)) continue;
     const moved = new Set([target.id, ...stats]);
     // The kernels writing what moves go away. Statistics other kernels read too (a training

@@ -13,10 +13,13 @@ export function rowOperandOf(graph: Graph, stored: (id: number) => boolean, m: N
 
 /**
  * Stored tensors an expression reads that vary along its last axis (k, for a matmul's row
- * operand). A gather of rows reads its indices once per row, not along k; rows gathered from one
- * tensor by several parts of a concatenation are one read (codegen/lower.ts lowerConcat).
+ * operand); each once, however many parts of a concatenation gather rows of it (codegen/lower.ts
+ * lowerConcat). With `indices`, a row gather's indices count too: they are read once per row, not
+ * along k, but the code that selects rows by them is slow to compile where compiling is the cost
+ * (lavapipe: ToMe's norm over cls | kept | merged as a prologue took 30% more compile time for
+ * its training step, for one dispatch fewer per merge block).
  */
-export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node): number {
+export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node, indices = true): number {
   const seen = new Set<number>();
   let count = 0;
   const visit = (id: number, top: boolean) => {
@@ -27,7 +30,7 @@ export function kVaryingReads(graph: Graph, mat: ReadonlySet<number>, root: Node
       if (n.type.shape[n.type.shape.length - 1]! > 1) count++;
       return;
     }
-    if (n.op === 'gather' && (n as Node<'gather'>).attrs.axis < n.type.shape.length - 1) return visit(n.inputs[0]!, false);
+    if (!indices && n.op === 'gather' && (n as Node<'gather'>).attrs.axis < n.type.shape.length - 1) return visit(n.inputs[0]!, false);
     for (const i of n.inputs) visit(i, false);
   };
   visit(root.id, true);
