@@ -243,7 +243,7 @@ function lowerConcat(c: LowerContext, n: Node<'concat'>, idx: Index): Expr {
     const extent = c.graph.node(p.id).type.shape;
     indexOf.set(p.id, !prev || isTrue(p.from) ? p.idx : prev.map((x, k) => (x === p.idx[k] ? x : bounded(c.let(select(x, p.idx[k]!, p.from), 'i'), extent[k]!))));
   }
-  const values = new Map([...indexOf].map(([id, at]) => [id, c.valueAt(id, at, SCALAR)]));
+  const values = new Map([...indexOf].map(([id, where]) => [id, c.valueAt(id, where, SCALAR)]));
   let acc: Expr | undefined;
   for (const p of parts) {
     const v = values.get(p.id)!;
