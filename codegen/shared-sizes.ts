@@ -1,6 +1,7 @@
 // Kernels that differ only in a size share one module. Blocks after a token merge compute what the
-// blocks before it compute at fewer tokens; their kernels' trees are the same but for the u32
-// integer constants the token count enters (strides, divisors, bounds, clamps). Where several
+// blocks before it compute at fewer tokens; their kernels' trees are the same but for the
+// integer constants the token count enters (strides, divisors, bounds, clamps), and integral f32
+// constants of the graph that follow it (a merge's sort key T − i). Where several
 // kernels of a plan have equal trees up to those constants, and each differing constant is an
 // affine function c = (a·P + b) / d of the length P of one binding they all have (read at run time with
 // arrayLength), every one of them is rewritten to compute its constants from P: their printed
@@ -9,11 +10,12 @@
 // and strides of such a size times a width.
 //
 // Correct by construction: the function is fitted to every member's own constants exactly, and
-// each member reads its own binding's length, so each computes exactly the constants it had.
+// each member reads its own binding's length, so each computes exactly the constants it had (an
+// f32 one as the same integer; a driver may still round a sum in another order than with a literal).
 // Members whose constants do not fit one function keep their own code.
 
-import { add, cast, div, i32, length, mul, sub, u32 } from '../kernels/alu.ts';
-import { childrenOf, I32, mapExprs, U32, withBody, type Buf, type Expr, type KernelIR, type Stmt } from '../kernels/ir.ts';
+import { add, cast, div, f32, i32, length, mul, sub, u32 } from '../kernels/alu.ts';
+import { childrenOf, F32, I32, mapExprs, U32, withBody, type Buf, type Expr, type KernelIR, type Stmt } from '../kernels/ir.ts';
 import type { Graph } from '../src/core/ir/graph.ts';
 import { numel } from '../src/core/ir/shape.ts';
 import { printKernel } from './print.ts';
@@ -67,10 +69,17 @@ function mayShare(kernels: readonly SizedKernel[]): boolean[] {
   });
 }
 
-/** Every integer (u32 or i32) literal of `e` replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
+/**
+ * Whether literal `e` may be a size: an integer (u32 or i32), or an f32 of an integral value (a
+ * graph constant a token count enters, as a merge's sort key n − i).
+ */
+const isSizeLiteral = (e: Expr & { k: 'lit' }): boolean =>
+  e.ty === U32 || e.ty === I32 || (e.ty === F32 && Number.isInteger(e.v) && Math.abs(e.v) < 2 ** 24);
+
+/** Every literal of `e` that may be a size replaced by `f` of it, operands first (the order literalsAndShape numbers them in). */
 function mapLiterals(e: Expr, f: (lit: Expr) => Expr): Expr {
   switch (e.k) {
-    case 'lit': return e.ty === U32 || e.ty === I32 ? f(e) : e;
+    case 'lit': return isSizeLiteral(e) ? f(e) : e;
     // A subgroup broadcast's lane and a vector's component must stay constants of the code.
     case 'alu': return { ...e, args: e.args.map((a, i) => (i > 0 && (e.op === 'sgBroadcast' || e.op === 'lane') ? a : mapLiterals(a, f))) };
     case 'call': return { ...e, args: e.args.map((a) => mapLiterals(a, f)) };
@@ -91,7 +100,7 @@ function literalsAndShape(ir: KernelIR): { values: number[]; shape: string } {
   const values: number[] = [];
   const masked = withLiterals(ir, (lit) => {
     values.push((lit as { v: number }).v);
-    return lit.ty === I32 ? i32(0) : u32(0);
+    return lit.ty === I32 ? i32(0) : lit.ty === F32 ? f32(0) : u32(0);
   });
   return { values, shape: printKernel(masked).code };
 }
@@ -181,10 +190,10 @@ function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const out = new Map<number, KernelIR>();
   for (let rest of groups.values()) {
     while (rest.length >= 2) {
-      let cluster: Cluster | undefined = { members: [rest[0]!] };
-      for (const m of rest.slice(1)) cluster = fitCluster([...cluster!.members, m]) ?? cluster;
-      const joined = new Set(cluster!.members);
-      if (cluster!.fit) for (const m of cluster!.members) out.set(m.index, rewritten(kernels[m.index]!.ir, cluster!.fit));
+      let cluster: Cluster = { members: [rest[0]!] };
+      for (const m of rest.slice(1)) cluster = fitCluster([...cluster.members, m]) ?? cluster;
+      const joined = new Set(cluster.members);
+      if (cluster.fit) for (const m of cluster.members) out.set(m.index, rewritten(kernels[m.index]!.ir, cluster.fit));
       rest = rest.filter((m) => !joined.has(m));
     }
   }
@@ -238,6 +247,7 @@ function rewritten(ir: KernelIR, fit: NonNullable<Cluster['fit']>): KernelIR {
   return withLiterals(ir, (lit) => {
     const f = fit.byPosition.get(at++);
     if (!f) return lit;
-    return lit.ty === I32 ? cast(affineOf(f, length(buf)), 'i32') : affineOf(f, length(buf));
+    const size = affineOf(f, length(buf));
+    return lit.ty === I32 ? cast(size, 'i32') : lit.ty === F32 ? cast(size, 'f32') : size;
   });
 }

@@ -153,3 +153,32 @@ test('shared modules: attention forward and backward at token counts filling the
   assert.equal(attention.length, 3 * tokens.length, attention.map((k) => k.name).join(', '));
   assert.equal(modules.size, 3, `attention modules: ${attention.map((k) => `${k.name}:${[...modules].indexOf(k.code)}`).join(', ')}`);
 });
+
+test('shared modules: a float constant a token count enters (as a merge\'s sort key T − i) is read at run time too', { timeout: 300_000 }, async () => {
+  /** Products at 20, 17 and 14 tokens, each plus `constant(T)` as an f32 constant. */
+  const products = (constant: (T: number) => number) => {
+    const g = new GraphBuilder();
+    const w = g.param('w', [32, 48]);
+    for (const T of [20, 17, 14]) g.output(`o${T}`, g.input(`x${T}`, [2, T, 32]).matmul(w).add(constant(T)).relu());
+    return g.build();
+  };
+  const graph = products((T) => T);
+  const feeds = randomFeeds(graph, 11);
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const limits = { adapterClass };
+    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+    // Not the same bits: a driver may fold a literal into a sum (lavapipe's NIR reassociates
+    // constants), which a value read at run time is not.
+    const ref = evaluate(graph, feeds).outputs;
+    for (const name of graph.outputs.keys()) {
+      assertClose(name, shared.out[name]!, ref[name]!.data);
+      assertClose(name, own.out[name]!, ref[name]!.data);
+    }
+    // As many modules as when every product adds the same constant (a matmul variant may differ by size).
+    const sameConstant = compileGraph(products(() => 1), { limits: { ...DEFAULT_LIMITS, adapterClass, subgroupSize: adapterClass === 'cpu' ? 8 : 32 }, batch: false });
+    assert.equal(shared.plan.uniqueModules, sameConstant.uniqueModules, `${adapterClass}: the constant costs no module`);
+    assert.ok(shared.plan.uniqueModules < own.plan.uniqueModules, `${adapterClass}: ${shared.plan.uniqueModules} modules shared, ${own.plan.uniqueModules} not`);
+    assert.ok(shared.plan.kernels.some((k) => /f32\(arrayLength/.test(k.code)), 'the constant is computed from a binding\'s length');
+  }
+});
