@@ -16,6 +16,7 @@ import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { granuleStatistics } from './granule-statistics.ts';
 import { sharedModules } from './shared-sizes.ts';
+import { familyVariants } from './family-variants.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
@@ -351,7 +352,10 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   const rc: RenderContext = { graph, fusion, view, limits: tl, adapter: limits.adapterClass, specialize, passes: kernelPasses({ opaqueLoopBounds: limits.adapterClass === 'cpu' }) };
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
-  if (how.share) shareModules(graph, kernels);
+  if (how.share) {
+    for (const [i, k] of familyVariants(graph, kernels, (i, v) => generateKernel(rc, graph.node(kernels[i]!.root), () => v))) kernels[i] = { ...k, matmul: { ...k.matmul!, source: 'default' } };
+    shareModules(graph, kernels);
+  }
   const narrowed = new Map<string, Generated | undefined>();
   const reshape = (i: number, size: number) => {
     const key = `${i}:${size}`;

@@ -182,3 +182,23 @@ test('shared modules: a float constant a token count enters (as a merge\'s sort 
     assert.ok(shared.plan.kernels.some((k) => /f32\(arrayLength/.test(k.code)), 'the constant is computed from a binding\'s length');
   }
 });
+
+test('shared modules: products at token counts whose default variants differ (8 or 16 rows per lane) take the heaviest one\'s variant and share one module', { timeout: 300_000 }, async () => {
+  const g = new GraphBuilder();
+  const w = g.param('w', [32, 48]);
+  // Alone, 14 tokens pad best to 16 rows per lane and 20 or 17 to 8.
+  for (const T of [20, 17, 14]) g.output(`o${T}`, g.input(`x${T}`, [2, T, 32]).matmul(w).relu());
+  const graph = g.build();
+  const feeds = randomFeeds(graph, 13);
+  const limits = { adapterClass: 'cpu' as const };
+  const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+  const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+  assert.equal(new Set(own.plan.kernels.map((k) => k.config)).size, 2, `alone they differ: ${own.plan.kernels.map((k) => k.config).join('; ')}`);
+  assert.equal(new Set(shared.plan.kernels.map((k) => k.config)).size, 1, shared.plan.kernels.map((k) => k.config).join('; '));
+  assert.equal(shared.plan.uniqueModules, 1);
+  // The tuner's choices stay its own: a chooser's variant is never replaced.
+  const chosen = compileGraph(graph, { limits: { ...DEFAULT_LIMITS, adapterClass: 'cpu', subgroupSize: 8 }, batch: false, matmulVariant: (sig, offered) => offered.find((v) => v.name === 'subgroup' && v.config.rows === (sig.M === 14 ? 16 : 8)), variantKey: 'test' });
+  assert.equal(new Set(chosen.kernels.map((k) => k.config)).size, 2, chosen.kernels.map((k) => k.config).join('; '));
+});

@@ -1,0 +1,68 @@
+// One default matmul variant per family. Blocks at different token counts (after a merge, or in
+// each of ToMe's blocks) have matmul kernels that compute the same thing at other row counts. The
+// default heuristic picks a variant per size (padding decides between 8 and 16 rows per lane), so
+// members of one family can get different variants, whose code differs in structure: they cannot
+// share a module (codegen/shared-sizes.ts), and each costs a compile. Here every member whose
+// variant came from the default takes the variant of the family's heaviest member, where that
+// variant is offered to it and its code then differs from the heaviest member's only in digits
+// (else it keeps its own). The tuner's choices are left alone: it measured them.
+
+import type { Graph } from '../src/core/ir/graph.ts';
+import type { KernelIR } from '../kernels/ir.ts';
+import { describeVariant, type MatmulVariant } from '../kernels/matmul-variants.ts';
+
+/** What this pass reads of a rendered kernel. */
+export interface FamilyMember {
+  readonly code: string;
+  readonly flops: number;
+  /** Fused graph nodes the kernel computes. */
+  readonly nodes: readonly number[];
+  readonly ir: KernelIR;
+  readonly matmul?: {
+    readonly variant: MatmulVariant;
+    readonly offered: readonly MatmulVariant[];
+    readonly source: string;
+    readonly signature: { readonly a: readonly number[]; readonly b: readonly number[] };
+  };
+}
+
+/**
+ * Kernels of `kernels` to re-render with another variant, and the re-rendered kernels (by index),
+ * from `render(index, variant)`.
+ */
+export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, variant: MatmulVariant) => K): Map<number, K> {
+  const out = new Map<number, K>();
+  for (const members of families(graph, kernels).values()) {
+    if (new Set(members.map((i) => describeVariant(kernels[i]!.matmul!.variant))).size < 2) continue;
+    const leader = members.reduce((a, b) => (kernels[b]!.flops > kernels[a]!.flops ? b : a));
+    const want = describeVariant(kernels[leader]!.matmul!.variant);
+    const shape = digitsMasked(kernels[leader]!.code);
+    for (const i of members) {
+      if (i === leader || describeVariant(kernels[i]!.matmul!.variant) === want) continue;
+      const variant = kernels[i]!.matmul!.offered.find((v) => describeVariant(v) === want);
+      if (!variant) continue;
+      const again = render(i, variant);
+      if (digitsMasked(again.code) === shape) out.set(i, again);
+    }
+  }
+  return out;
+}
+
+/**
+ * Default-variant matmul kernels grouped by what they compute, sizes aside: the ops they fuse,
+ * how they read their operands, and the shapes of the weights they bind (kernels over weights of
+ * other sizes never share a module).
+ */
+function families(graph: Graph, kernels: readonly FamilyMember[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  kernels.forEach((k, i) => {
+    if (k.matmul?.source !== 'default') return;
+    const ops = k.nodes.map((id) => graph.node(id).op).join(',');
+    const weights = k.ir.storage.map((b) => (graph.fromParameters(b.tensor!) ? graph.node(b.tensor!).type.shape.join('x') : '·')).join(',');
+    const key = `${ops}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weights}`;
+    out.set(key, [...(out.get(key) ?? []), i]);
+  });
+  return out;
+}
+
+const digitsMasked = (code: string): string => code.replace(/\d+/g, '#');
