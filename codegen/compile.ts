@@ -353,6 +353,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
   if (how.share) {
+    // A family's variant is still the default heuristic's (rendered through a chooser that names it).
     for (const [i, k] of familyVariants(graph, kernels, (i, v) => generateKernel(rc, graph.node(kernels[i]!.root), () => v))) kernels[i] = { ...k, matmul: { ...k.matmul!, source: 'default' } };
     shareModules(graph, kernels);
   }
