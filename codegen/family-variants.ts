@@ -10,6 +10,7 @@
 import type { Graph } from '../src/core/ir/graph.ts';
 import type { KernelIR } from '../kernels/ir.ts';
 import { describeVariant, type MatmulVariant } from '../kernels/matmul-variants.ts';
+import { digitsMasked, weightSizes } from './shared-sizes.ts';
 
 /** What this pass reads of a rendered kernel. */
 export interface FamilyMember {
@@ -58,11 +59,8 @@ function families(graph: Graph, kernels: readonly FamilyMember[]): Map<string, n
   kernels.forEach((k, i) => {
     if (k.matmul?.source !== 'default') return;
     const ops = k.nodes.map((id) => graph.node(id).op).join(',');
-    const weights = k.ir.storage.map((b) => (graph.fromParameters(b.tensor!) ? graph.node(b.tensor!).type.shape.join('x') : '·')).join(',');
-    const key = `${ops}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weights}`;
+    const key = `${ops}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weightSizes(graph, k.ir)}`;
     out.set(key, [...(out.get(key) ?? []), i]);
   });
   return out;
 }
-
-const digitsMasked = (code: string): string => code.replace(/\d+/g, '#');

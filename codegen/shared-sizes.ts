@@ -51,6 +51,17 @@ export function sharedModules(graph: Graph, kernels: readonly ({ readonly ir: Ke
   return out;
 }
 
+/** Code with every number masked: kernels whose trees differ only in constants print equal so. */
+export const digitsMasked = (code: string): string => code.replace(/\d+/g, '#');
+
+/**
+ * The sizes of the weights a kernel binds, in binding order ('·' for the others): kernels whose
+ * weights differ in size never share a module.
+ */
+export const weightSizes = (graph: Graph, ir: KernelIR): string => weightKey(sizedKernel(graph, ir));
+
+const weightKey = (k: SizedKernel): string => k.lengths.map((n, i) => (k.weights[i] ? n : '·')).join(',');
+
 /**
  * Kernels that may share with another: those whose code, digits aside, another kernel of a
  * different code has (equal trees up to integer constants print equal up to digits). Printing
@@ -58,7 +69,7 @@ export function sharedModules(graph: Graph, kernels: readonly ({ readonly ir: Ke
  */
 function mayShare(kernels: readonly SizedKernel[]): boolean[] {
   const codes = new Map<string, Set<string | undefined>>();
-  const keyOf = (k: SizedKernel) => (k.code === undefined ? undefined : k.code.replace(/\d+/g, '#'));
+  const keyOf = (k: SizedKernel) => (k.code === undefined ? undefined : digitsMasked(k.code));
   for (const k of kernels) {
     const key = keyOf(k);
     if (key !== undefined) codes.set(key, (codes.get(key) ?? new Set()).add(k.code));
@@ -182,7 +193,7 @@ function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   kernels.forEach((k, index) => {
     if (!candidates[index]) return;
     const { values, shape } = literalsAndShape(k.ir);
-    const key = `${shape}|${k.lengths.map((n, i) => (k.weights[i] ? n : '·')).join(',')}`;
+    const key = `${shape}|${weightKey(k)}`;
     const group = groups.get(key) ?? [];
     groups.set(key, group);
     group.push({ index, values, lengths: k.lengths });
