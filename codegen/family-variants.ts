@@ -5,7 +5,9 @@
 // share a module (codegen/shared-sizes.ts), and each costs a compile. Here every member whose
 // variant came from the default takes the variant of the family's heaviest member, where that
 // variant is offered to it and its code then differs from the heaviest member's only in digits
-// (else it keeps its own). The tuner's choices are left alone: it measured them.
+// (else it keeps its own). Then, within a family, vector stores give way to scalar ones where
+// other members cannot store vectors (their column count is no multiple of 4: a merge's score
+// matrix at each block's set sizes). The tuner's choices are left alone: it measured them.
 
 import type { Graph } from '../src/core/ir/graph.ts';
 import type { KernelIR } from '../kernels/ir.ts';
@@ -23,7 +25,7 @@ export interface FamilyMember {
     readonly variant: MatmulVariant;
     readonly offered: readonly MatmulVariant[];
     readonly source: string;
-    readonly signature: { readonly a: readonly number[]; readonly b: readonly number[] };
+    readonly signature: { readonly a: readonly number[]; readonly b: readonly number[]; readonly storeVec4: boolean };
   };
 }
 
@@ -46,8 +48,39 @@ export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: re
       if (digitsMasked(again.code) === shape) out.set(i, again);
     }
   }
+  const current = kernels.map((k, i) => out.get(i) ?? k);
+  for (const [i, k] of familyStores(graph, current, render)) out.set(i, k);
   return out;
 }
+
+/**
+ * Members of a family (fused ops, variant and weight sizes alike) that store vectors, re-rendered
+ * with scalar stores where the family has members that store scalars and the code then differs
+ * from one of theirs only in digits. A vector store saves little on the small products where
+ * column counts follow token counts, and a module costs a compile.
+ */
+function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, variant: MatmulVariant) => K): Map<number, K> {
+  const groups = new Map<string, number[]>();
+  kernels.forEach((k, i) => {
+    if (k.matmul?.source !== 'default' || k.matmul.variant.name === 'tiled') return;
+    const key = `${fusedOps(graph, k)}|${describeVariant(k.matmul.variant)}|${weightSizes(graph, k.ir)}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out = new Map<number, K>();
+  for (const members of groups.values()) {
+    const scalar = new Set(members.filter((i) => !kernels[i]!.matmul!.signature.storeVec4).map((i) => digitsMasked(kernels[i]!.code)));
+    if (!scalar.size) continue;
+    for (const i of members.filter((i) => kernels[i]!.matmul!.signature.storeVec4)) {
+      const v = kernels[i]!.matmul!.variant;
+      if (v.name === 'tiled') continue;
+      const again = render(i, { ...v, config: { ...v.config, scalarStores: true } });
+      if (scalar.has(digitsMasked(again.code))) out.set(i, again);
+    }
+  }
+  return out;
+}
+
+const fusedOps = (graph: Graph, k: FamilyMember): string => k.nodes.map((id) => graph.node(id).op).join(',');
 
 /**
  * Default-variant matmul kernels grouped by what they compute, sizes aside: the ops they fuse,
@@ -58,8 +91,7 @@ function families(graph: Graph, kernels: readonly FamilyMember[]): Map<string, n
   const out = new Map<string, number[]>();
   kernels.forEach((k, i) => {
     if (k.matmul?.source !== 'default') return;
-    const ops = k.nodes.map((id) => graph.node(id).op).join(',');
-    const key = `${ops}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weightSizes(graph, k.ir)}`;
+    const key = `${fusedOps(graph, k)}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weightSizes(graph, k.ir)}`;
     out.set(key, [...(out.get(key) ?? []), i]);
   });
   return out;

@@ -3,8 +3,9 @@
 // integer constants the token count enters (strides, divisors, bounds, clamps), and integral f32
 // constants of the graph that follow it (a merge's sort key T − i). Where several
 // kernels of a plan have equal trees up to those constants, and each differing constant is an
-// affine function c = (a·P + b) / d of the length P of one binding they all have (read at run time with
-// arrayLength), every one of them is rewritten to compute its constants from P: their printed
+// affine function c = (a·P + b) / d of the length P of a binding they all have (read at run time with
+// arrayLength; one binding for most, another where a constant needs it), every one of them is
+// rewritten to compute its constants from those lengths: their printed
 // code is then equal, and the device compiles one module for all of them. Rounded functions
 // c = m·⌊(a·P + b) / d⌋ count too: a merge's set sizes, ⌊(T − 1)/2⌋, follow the token count so,
 // and strides of such a size times a width.
@@ -182,10 +183,9 @@ function affineOf(f: Affine, P: Expr): Expr {
 }
 
 /**
- * The trees of `kernels` where some share a module by reading a size at run time (others as they
- * were), by index. Kernels are grouped by their code with integer literals masked; within a group,
- * members join a cluster while one binding's length, different for each set of literals, fits every
- * literal they differ in (greedily, in order), and each cluster of two or more is rewritten.
+ * The trees of `kernels` where some share a module by reading sizes at run time (others as they
+ * were), by index. Kernels are grouped by their code with integer literals masked; each group is
+ * split into clusters (largestCluster), and each cluster of two or more is rewritten.
  */
 function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const groups = new Map<string, Member[]>();
@@ -201,9 +201,9 @@ function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
   const out = new Map<number, KernelIR>();
   for (let rest of groups.values()) {
     while (rest.length >= 2) {
-      let cluster: Cluster = { members: [rest[0]!] };
-      for (const m of rest.slice(1)) cluster = fitCluster([...cluster.members, m]) ?? cluster;
+      const cluster = largestCluster(rest);
       const joined = new Set(cluster.members);
+      if (process.env.DBG_SHARE) console.error('CLUSTER', cluster.members.map((m) => m.index).join(','), 'of', rest.map((m) => m.index).join(','), '\n  ' + rest.map((m) => m.index + ': L=' + m.lengths.join(',') + ' V=' + m.values.filter((_, i) => rest.some((r) => r.values[i] !== rest[0]!.values[i])).join(',')).join('\n  '));
       if (cluster.fit) for (const m of cluster.members) out.set(m.index, rewritten(kernels[m.index]!.ir, cluster.fit));
       rest = rest.filter((m) => !joined.has(m));
     }
@@ -217,48 +217,66 @@ interface Member {
   readonly lengths: readonly number[];
 }
 
-/** Members sharing a module, and how their differing literals follow a binding's length (none while they do not differ). */
-interface Cluster {
-  readonly members: readonly Member[];
-  readonly fit?: { readonly binding: number; readonly byPosition: ReadonlyMap<number, Affine> };
+/** A differing literal as a function of one binding's length. */
+interface SizeFit {
+  readonly binding: number;
+  readonly f: Affine;
 }
 
-/** `members` as one cluster, if one binding's length fits every literal they differ in; undefined if none does. */
-function fitCluster(members: readonly Member[]): Cluster | undefined {
-  const first = members[0]!;
-  const positions = first.values.map((_, i) => i).filter((i) => members.some((m) => m.values[i] !== first.values[i]));
-  if (!positions.length) return { members };
-  for (let binding = 0; binding < first.lengths.length; binding++) {
-    const P = members.map((m) => m.lengths[binding]!);
-    if (!determines(P, members, positions)) continue;
-    const fits = positions.map((i) => fitAffine(members.map((m, j) => [P[j]!, m.values[i]!] as const)));
-    if (fits.every((f) => f !== undefined)) return { members, fit: { binding, byPosition: new Map(positions.map((i, j) => [i, fits[j]!])) } };
-  }
-  return undefined;
+/** Members sharing a module, and how each literal they differ in follows a binding's length, by position (none while they do not differ). */
+interface Cluster {
+  readonly members: readonly Member[];
+  readonly fit?: ReadonlyMap<number, SizeFit>;
 }
 
 /**
- * Whether lengths `P` tell the members' differing literals apart: members of one length have the
- * same literals (copies of one kernel, as two blocks after merges of one size have).
+ * The largest cluster with `group`'s first member that joining the others in order builds (each
+ * joins if the cluster still fits), tried for each binding as the preferred source of sizes. One
+ * order can block a better cluster: two copies of a kernel at one token count but of other sets
+ * (a merge's two scatter-adds) leave only a set's size to tell members apart, which the token
+ * counts of the others need not follow.
  */
-function determines(P: readonly number[], members: readonly Member[], positions: readonly number[]): boolean {
-  const literalsOf = new Map<number, string>();
-  return members.every((m, j) => {
-    const key = positions.map((i) => m.values[i]).join(',');
-    const seen = literalsOf.get(P[j]!) ?? key;
-    literalsOf.set(P[j]!, key);
-    return seen === key;
-  });
+function largestCluster(group: readonly Member[]): Cluster {
+  let best: Cluster = { members: [group[0]!] };
+  for (let binding = 0; binding < group[0]!.lengths.length; binding++) {
+    let cluster: Cluster = { members: [group[0]!] };
+    for (const m of group.slice(1)) cluster = fitCluster([...cluster.members, m], binding) ?? cluster;
+    if (cluster.members.length > best.members.length) best = cluster;
+  }
+  return best;
+}
+
+/**
+ * `members` as one cluster, if each literal they differ in is a function of some binding's length
+ * (binding `preferred` where it fits, so that one length serves most); undefined if one is of none.
+ * A literal can need its own binding: a product of two sets' sizes (a score matrix's count) is
+ * no function of the token count rounded, but is the length of the matrix it sizes.
+ */
+function fitCluster(members: readonly Member[], preferred: number): Cluster | undefined {
+  const first = members[0]!;
+  const positions = first.values.map((_, i) => i).filter((i) => members.some((m) => m.values[i] !== first.values[i]));
+  if (!positions.length) return { members };
+  const fitFrom = (binding: number, i: number): SizeFit | undefined => {
+    const f = fitAffine(members.map((m) => [m.lengths[binding]!, m.values[i]!] as const));
+    return f && { binding, f };
+  };
+  const fit = new Map<number, SizeFit>();
+  for (const i of positions) {
+    let found = fitFrom(preferred, i);
+    for (let binding = 0; !found && binding < first.lengths.length; binding++) found = fitFrom(binding, i);
+    if (!found) return undefined;
+    fit.set(i, found);
+  }
+  return { members, fit };
 }
 
 /** `ir` with each fitted literal computed from its binding's length. */
-function rewritten(ir: KernelIR, fit: NonNullable<Cluster['fit']>): KernelIR {
-  const buf = ir.storage[fit.binding] as Buf;
+function rewritten(ir: KernelIR, fit: ReadonlyMap<number, SizeFit>): KernelIR {
   let at = 0;
   return withLiterals(ir, (lit) => {
-    const f = fit.byPosition.get(at++);
-    if (!f) return lit;
-    const size = affineOf(f, length(buf));
+    const found = fit.get(at++);
+    if (!found) return lit;
+    const size = affineOf(found.f, length(ir.storage[found.binding] as Buf));
     return lit.ty === I32 ? cast(size, 'i32') : lit.ty === F32 ? cast(size, 'f32') : size;
   });
 }

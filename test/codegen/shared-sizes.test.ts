@@ -202,3 +202,20 @@ test('shared modules: products at token counts whose default variants differ (8 
   const chosen = compileGraph(graph, { limits: { ...DEFAULT_LIMITS, adapterClass: 'cpu', subgroupSize: 8 }, batch: false, matmulVariant: (sig, offered) => offered.find((v) => v.name === 'subgroup' && v.config.rows === (sig.M === 14 ? 16 : 8)), variantKey: 'test' });
   assert.equal(new Set(chosen.kernels.map((k) => k.config)).size, 2, chosen.kernels.map((k) => k.config).join('; '));
 });
+
+test('shared modules: score products at set sizes 24×25, 19×20, 17×17 and 14×15 share one module (a product of two sizes read from its own binding; 20 columns stored as scalars like the others), same bits', { timeout: 300_000 }, async () => {
+  const g = new GraphBuilder();
+  // A merge's cosine scores at four blocks' set sizes: no one length gives every size, and only 20 columns fit vector stores.
+  [[24, 25], [19, 20], [17, 17], [14, 15]].forEach(([A, B], i) => g.output(`s${i}`, g.input(`a${i}`, [2, A!, 16]).matmul(g.input(`b${i}`, [2, B!, 16]).transpose())));
+  const graph = g.build();
+  const feeds = randomFeeds(graph, 17);
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const limits = { adapterClass };
+    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
+    const ref = evaluate(graph, feeds).outputs;
+    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    assert.equal(shared.plan.uniqueModules, 1, `${adapterClass}: ${shared.plan.kernels.map((k) => k.config).join('; ')}`);
+  }
+});
