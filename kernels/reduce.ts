@@ -68,9 +68,15 @@ export function rowKernel(t: TemplateInput): TemplateOutput {
   const { graph, root, limits } = t;
   const domain = root.op === 'sum' || root.op === 'reduceMax' ? graph.node(root.inputs[0]!).type.shape : root.type.shape;
   const rows = numel(domain.slice(0, -1));
-  // Lanes need enough rows to fill workgroups on every core; a GPU wants coalesced row reads.
-  return limits.adapterClass === 'cpu' && rows >= 16 ? rowLaneKernel(t) : rowGroupKernel(t);
+  // Lanes need enough rows to fill workgroups on every core, unless the rows are little work in
+  // all (a loss, a weight's statistics): a workgroup's tree reduction would then cost more to
+  // compile (lavapipe: barriers in loops, ~0.4 s a kernel) than it saves. A GPU wants coalesced row reads.
+  const lanes = rows >= 16 || rows * domain.at(-1)! <= SMALL_ROW_WORK;
+  return limits.adapterClass === 'cpu' && lanes ? rowLaneKernel(t) : rowGroupKernel(t);
 }
+
+/** Elements a row kernel's rows may hold in all for one lane per row on CPU adapters, however few the rows. */
+const SMALL_ROW_WORK = 16_384;
 
 /** Groups the kernel's row reductions into passes: each pass only needs results of earlier passes (the root is computed, not read). */
 function reductionPasses(plan: FusionView, reductions: readonly Node[], root: Node): Node[][] {

@@ -75,6 +75,23 @@ test('row kernels: lanes and workgroups match the float64 reference, forward and
   assert.ok(seen.has('lanes') && seen.has('group') && seen.has('moments'), `both row kernel shapes and one-pass moments exercised (${[...seen]})`);
 });
 
+test('row kernels on CPU adapters: a few short rows (a loss, a weight\'s statistics) one per lane; a few long rows a workgroup each (float64 reference)', async () => {
+  const ctx = await gpu();
+  // 1 × 512 (a weight's statistics) and 16 × 10 (a loss) are little work in all: no tree reduction
+  // to compile. 2 × 9000 is worth a workgroup per row.
+  for (const [rows, n, shape] of [[1, 512, 'lanes'], [3, 40, 'lanes'], [2, 9000, 'group']] as const) {
+    const b = new GraphBuilder();
+    const x = b.param('x', [rows, n]);
+    const y = layerNorm(x.add(0.5), b.param('g', [n]), b.param('h', [n]), 1e-5);
+    b.output('y', y);
+    b.output('loss', y.mul(b.input('w', [rows, n])).sumAll());
+    const graph = gradients(b.build(), { loss: 'loss' });
+    const plan = await checkAll(graph, randomFeeds(graph, rows * n, 1.5), { ...deviceLimits(ctx), adapterClass: 'cpu' }, `${rows}x${n}`);
+    const rowKernels = plan.kernels.filter((k) => k.kind === 'row' && k.config.includes(`x${n}`));
+    assert.ok(rowKernels.length > 0 && rowKernels.every((k) => k.config.startsWith(shape)), `${rows}x${n}: ${rowKernels.map((k) => k.config).join('; ')}`);
+  }
+});
+
 test('LayerNorm backward in a residual block: Σ dx̂ computed by the kernel that writes dx̂ or dx (lanes and workgroups, float64 reference)', async () => {
   const ctx = await gpu();
   let hosted = 0;
