@@ -228,7 +228,10 @@ function rowLanes({ w, graph, plan, root, limits }: TemplateInput): RowLanes {
   const last = domain.length - 1;
   const rowsShape = [...domain.slice(0, -1), 1];
   const rows = numel(rowsShape);
-  const WG = Math.min(64, limits.maxInvocationsPerWorkgroup, Math.max(8, nextPow2(Math.ceil(rows / 8))));
+  // Fewer than 16 rows (little work in all: see rowKernel) take a map's workgroup, so that they
+  // share dispatches with maps rather than with the matmuls and attention kernels of one subgroup,
+  // whose modules serve every block (a batch of them is one more module to compile).
+  const WG = Math.min(64, limits.maxInvocationsPerWorkgroup, rows < 16 ? 64 : Math.max(8, nextPow2(Math.ceil(rows / 8))));
   const vec = n % 4 === 0;
   const out = w.buffer(root.id, true);
   const { g: row, live } = threadIndex(w, WG, rows, [root.id], 'row');
