@@ -43,7 +43,7 @@ const BACKBONE = join(ROOT, 'models/vit-mnist-fashion.safetensors');
  */
 export const SHIPPED_ADAPTERS: readonly WebManifest['adapters'][number][] = [
   { variant: 'base', dataset: 'mnist', datasetLabel: 'MNIST', file: 'mnist-adaptformer.safetensors', cliPath: 'models/mnist-adaptformer.safetensors', testAccuracy: 0.9208, testImages: 10_000 },
-  { variant: 'fpet', dataset: 'mnist', datasetLabel: 'MNIST', file: 'mnist-adaptformer-fpet.safetensors', cliPath: 'models/mnist-adaptformer-fpet.safetensors', testAccuracy: 0.9079, testImages: 10_000 },
+  { variant: 'fpet', dataset: 'mnist', datasetLabel: 'MNIST', file: 'mnist-adaptformer-fpet.safetensors', cliPath: 'models/mnist-adaptformer-fpet.safetensors', testAccuracy: 0.9029, testImages: 10_000 },
 ];
 
 /** The CLI's transfer job split (src/frontends/cli/commands/transfer.ts defaults): the page's default job is the same one. */
