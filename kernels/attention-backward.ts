@@ -235,6 +235,10 @@ function emitDkv(k: BackwardKernel): void {
   guarded(k, () => {
     storeRow(k, 0, dk, k.scale);
     storeRow(k, d, dvAcc);
-    if (db) storeAt(k, d + dv, db.ref);
+    if (db) {
+      storeAt(k, d + dv, db.ref);
+      // The row's padding (ops.ts dkvWidth): zeros, as the reference has them.
+      for (let c = d + dv + 1; c < k.root.type.shape.at(-1)!; c++) storeAt(k, c, f32(0));
+    }
   });
 }

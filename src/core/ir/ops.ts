@@ -65,13 +65,21 @@ export interface OpAttrs {
  * [..., nq, 1]; the bias last when `bias`. Outputs:
  *  - lse: log Σⱼ exp(sᵢⱼ), [..., nq, 1];
  *  - dq:  scale Σⱼ dsᵢⱼ kⱼ, [..., nq, d], with pᵢⱼ = exp(sᵢⱼ − lseᵢ), dsᵢⱼ = pᵢⱼ (dOᵢ·vⱼ − Dᵢ);
- *  - dkv: per key row j, [scale Σᵢ dsᵢⱼ qᵢ | Σᵢ pᵢⱼ dOᵢ | Σᵢ dsᵢⱼ (when `bias`)], [..., n, d + dv (+1)].
+ *  - dkv: per key row j, [scale Σᵢ dsᵢⱼ qᵢ | Σᵢ pᵢⱼ dOᵢ | Σᵢ dsᵢⱼ, zeros (when `bias`)],
+ *    [..., n, dkvWidth(d, dv, bias)].
  */
 export interface AttentionBackwardAttrs {
   readonly part: 'lse' | 'dq' | 'dkv';
   readonly scale: number;
   readonly bias: boolean;
 }
+
+/**
+ * Columns of a dkv row: dk and dv, then with a bias its gradient padded with zeros to a multiple
+ * of 4, so that rows stay 16-byte aligned and the kernels reading dk and dv read vectors as they
+ * do without a bias (blocks after a merge, whose attention adds log sizes, share their modules).
+ */
+export const dkvWidth = (d: number, dv: number, bias: boolean): number => (bias ? Math.ceil((d + dv + 1) / 4) * 4 : d + dv);
 
 /** The name of an op. */
 export type OpName = keyof OpAttrs;
@@ -638,7 +646,7 @@ function attentionBackwardInfer(x: readonly TensorType[], a: AttentionBackwardAt
     expect(x[5]!, 'D', [nq, 1]);
   }
   if (a.bias) broadcastShapes(`${op} bias`, x[x.length - 1]!.shape, [...batch, nq, n]);
-  const tail = a.part === 'lse' ? [nq, 1] : a.part === 'dq' ? [nq, d] : [n, d + dv + (a.bias ? 1 : 0)];
+  const tail = a.part === 'lse' ? [nq, 1] : a.part === 'dq' ? [nq, d] : [n, dkvWidth(d, dv, a.bias)];
   return { shape: [...batch, ...tail], dtype: 'f32' };
 }
 
@@ -673,7 +681,7 @@ function attentionBackwardReference(x: readonly F64[], a: AttentionBackwardAttrs
     }
     const [v, dO, lse, D] = x.slice(2, 6) as [F64, F64, F64, F64];
     const dv = v.shape[v.shape.length - 1]!;
-    const cols = d + dv + (a.bias ? 1 : 0);
+    const cols = dkvWidth(d, dv, a.bias);
     for (let i = 0; i < nq; i++) {
       for (let j = 0; j < n; j++) {
         const p = Math.exp(s[i * n + j]! - lse.data[b * nq + i]!);
