@@ -83,15 +83,16 @@ function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[
 const fusedOps = (graph: Graph, k: FamilyMember): string => k.nodes.map((id) => graph.node(id).op).join(',');
 
 /**
- * Default-variant matmul kernels grouped by what they compute, sizes aside: the ops they fuse,
- * how they read their operands, and the shapes of the weights they bind (kernels over weights of
- * other sizes never share a module).
+ * Default-variant matmul kernels grouped by what they compute, sizes aside: the ops they fuse and
+ * the shapes of the weights they bind (kernels over weights of other sizes never share a module).
+ * How they read their operands may still differ with the sizes (vector reads where an extent is a
+ * multiple of 4): a member whose code then differs from the leader's keeps its own.
  */
 function families(graph: Graph, kernels: readonly FamilyMember[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
   kernels.forEach((k, i) => {
     if (k.matmul?.source !== 'default') return;
-    const key = `${fusedOps(graph, k)}|${k.matmul.signature.a}|${k.matmul.signature.b}|${weightSizes(graph, k.ir)}`;
+    const key = `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}`;
     out.set(key, [...(out.get(key) ?? []), i]);
   });
   return out;

@@ -353,6 +353,14 @@ function storeOne({ w, t, p, cBatch, cfg, rowsLive }: Vec4Kernel, gm: Expr, gn: 
 }
 
 /**
+ * Products of at most this many flops (a merge's scores and their gradients, a small adapter's
+ * weights) take 4 rows per lane by default: they run in microseconds whatever the blocking, while
+ * 16 rows' unrolled code costs a CPU driver up to a second to compile (lavapipe: ~60 µs per
+ * character). The tuner still offers and times 8 and 16.
+ */
+const SMALL_PRODUCT_FLOPS = 2 ** 20;
+
+/**
  * A default configuration (measured on lavapipe, 8-lane subgroups): 16 rows per lane unless the
  * rows are few (fewer reads per multiply-add: ~15% faster at ViT shapes), lanes along n unless
  * the output is much narrower than a subgroup's columns (transposed reads cost ~30% at equal
@@ -361,8 +369,9 @@ function storeOne({ w, t, p, cBatch, cfg, rowsLive }: Vec4Kernel, gm: Expr, gn: 
 export function defaultVec4Config(p: MatmulProblem, limits: TemplateLimits, subgroup: boolean): Vec4Config {
   const S = subgroup ? limits.subgroupSize : 8;
   const options: Vec4Config[] = [];
+  const little = 2 * p.batchCount * p.M * p.N * p.K <= SMALL_PRODUCT_FLOPS;
   for (const swap of [false, true]) {
-    for (const rows of subgroup ? [16, 8] : [8, 4]) {
+    for (const rows of little ? [4] : subgroup ? [16, 8] : [8, 4]) {
       for (const groups of subgroup ? [1] : [8, 4, 2, 1]) {
         const c = { rows, lanes: S, groups, subgroup, swap };
         if (vec4Supported(c, limits, p.batchCount)) options.push(c);

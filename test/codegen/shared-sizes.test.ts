@@ -185,9 +185,9 @@ test('shared modules: a float constant a token count enters (as a merge\'s sort 
 
 test('shared modules: products at token counts whose default variants differ (8 or 16 rows per lane) take the heaviest one\'s variant and share one module', { timeout: 300_000 }, async () => {
   const g = new GraphBuilder();
-  const w = g.param('w', [32, 48]);
-  // Alone, 14 tokens pad best to 16 rows per lane and 20 or 17 to 8.
-  for (const T of [20, 17, 14]) g.output(`o${T}`, g.input(`x${T}`, [2, T, 32]).matmul(w).relu());
+  const w = g.param('w', [512, 48]);
+  // Alone, 14 tokens pad best to 16 rows per lane and 20 or 17 to 8 (K 512: over 2²⁰ flops, not a small product).
+  for (const T of [20, 17, 14]) g.output(`o${T}`, g.input(`x${T}`, [2, T, 512]).matmul(w).relu());
   const graph = g.build();
   const feeds = randomFeeds(graph, 13);
   const limits = { adapterClass: 'cpu' as const };
@@ -218,4 +218,26 @@ test('shared modules: score products at set sizes 24×25, 19×20, 17×17 and 14�
     for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
     assert.equal(shared.plan.uniqueModules, 1, `${adapterClass}: ${shared.plan.kernels.map((k) => k.config).join('; ')}`);
   }
+});
+
+test('small products: at most 2²⁰ flops default to 4 rows per lane; in a family with a bigger member they take its variant and share its module', { timeout: 300_000 }, async () => {
+  const limits = { ...DEFAULT_LIMITS, adapterClass: 'cpu' as const, subgroupSize: 8 };
+  const products = (tokens: readonly number[]) => {
+    const g = new GraphBuilder();
+    const w = g.param('w', [512, 48]);
+    for (const T of tokens) g.output(`o${T}`, g.input(`x${T}`, [2, T, 512]).matmul(w).relu());
+    return g.build();
+  };
+  // 2·2·10·512·48 = 983k flops alone: 4 rows per lane; at 20 tokens, 1.97M: more.
+  const small = compileGraph(products([10]), { limits, batch: false });
+  assert.match(small.kernels[0]!.config, / r4 /, small.kernels[0]!.config);
+  const big = compileGraph(products([20]), { limits, batch: false });
+  assert.doesNotMatch(big.kernels[0]!.config, / r4 /, big.kernels[0]!.config);
+  const graph = products([20, 10]);
+  const feeds = randomFeeds(graph, 19);
+  const shared = await runOnGpu(graph, feeds, { limits: { adapterClass: 'cpu' }, batch: false });
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+  assert.equal(new Set(shared.plan.kernels.map((k) => k.config)).size, 1, shared.plan.kernels.map((k) => k.config).join('; '));
+  assert.equal(shared.plan.uniqueModules, 1);
 });
