@@ -12,7 +12,7 @@
 import { numel } from '../src/core/ir/shape.ts';
 import type { Node } from '../src/core/ir/graph.ts';
 import { blockedLoop, sharedRows, LOWEST_F32, type LaneSharing } from './attention.ts';
-import { add, bounded, dot, exp, f32, ge, lane, log, lt, max, min, mul, splat, sub, u32, unbounded, type Index } from './alu.ts';
+import { add, bounded, div, dot, exp, f32, ge, lane, log, lt, max, min, mul, splat, sub, u32, unbounded, vec4, type Index } from './alu.ts';
 import type { Buf, Expr } from './ir.ts';
 import { expectOp, flatWorkgroup, spread, type KernelBuilder, type TemplateInput, type TemplateOutput, type Variable } from './template.ts';
 
@@ -75,8 +75,9 @@ interface BackwardKernel {
   /** The lane's own row, and the row clamped into range (for reads). */
   readonly row: Expr;
   readonly rc: Expr;
-  /** The output buffer. */
+  /** The output buffer: as vec4s where rows are whole vectors (`vectorRows`), else as scalars. */
   readonly out: Buf;
+  readonly vectorRows: boolean;
 }
 
 /** The node's operands and sizes; writes the lane's row index. */
@@ -113,8 +114,11 @@ function backwardKernel({ w, graph, root, limits }: TemplateInput): BackwardKern
   // Unbounded: the clamp and the guard stay where `own` fills the last tile (attention.ts queryRow).
   const row = unbounded(w.let(add(mul(tile, S), share.lane), 'row'));
   const rc = w.let(min(row, own - 1), 'rc');
-  const out = w.buffer(root.id, true);
-  return { w, root, part, scale, Q, KT, V, dO, L, D, bias, r, nb, bIdx, nq, d, dv, n, own, walk, S, share, W, dx, dy, row, rc, out };
+  // Rows of vec4 chunks stored as vectors (a quarter of the store code): dq's and dkv's rows are
+  // whole vectors when the head dims are (dkv's bias column is padded to one: ops.ts dkvWidth).
+  const vectorRows = part !== 'lse' && W === 4 && root.type.shape.at(-1)! % 4 === 0;
+  const out = vectorRows ? w.bufferVec4(root.id, true) : w.buffer(root.id, true);
+  return { w, root, part, scale, Q, KT, V, dO, L, D, bias, r, nb, bIdx, nq, d, dv, n, own, walk, S, share, W, dx, dy, row, rc, out, vectorRows };
 }
 
 // Row vectors of each operand, chunk offsets along its contiguous axis: rows of Q, V and dO;
@@ -157,14 +161,17 @@ function score(k: BackwardKernel, qv: readonly Expr[], kv: readonly Expr[], i: E
 const accumulators = ({ w, W }: BackwardKernel, count: number): Variable[] => Array.from({ length: count / W }, () => w.variable(W === 4 ? splat(f32(0)) : f32(0), 'acc'));
 
 /** Stores `value` at column `col` of the lane's output row. */
-const storeAt = ({ w, root, out, bIdx, row }: BackwardKernel, col: number, value: Expr) =>
-  w.store(out, w.linear([...bIdx, row, u32(col)], root.type.shape), value);
+const storeAt = ({ w, root, out, bIdx, row, vectorRows }: BackwardKernel, col: number, value: Expr) => {
+  const flat = w.linear([...bIdx, row, u32(col)], root.type.shape);
+  w.store(out, vectorRows ? div(flat, 4) : flat, value);
+};
 
 /** Stores accumulator chunks from column `col` on, each element multiplied by `factor` when given. */
 function storeRow(k: BackwardKernel, col: number, acc: readonly Variable[], factor?: number): void {
   const scaled = (e: Expr) => (factor === undefined ? e : mul(f32(factor), e));
   acc.forEach((a, c) => {
-    if (k.W === 1) storeAt(k, col + c, scaled(a.ref));
+    if (k.vectorRows) storeAt(k, col + 4 * c, scaled(a.ref));
+    else if (k.W === 1) storeAt(k, col + c, scaled(a.ref));
     else for (let i = 0; i < 4; i++) storeAt(k, col + 4 * c + i, scaled(lane(a.ref, i)));
   });
 }
@@ -236,9 +243,10 @@ function emitDkv(k: BackwardKernel): void {
     storeRow(k, 0, dk, k.scale);
     storeRow(k, d, dvAcc);
     if (db) {
-      storeAt(k, d + dv, db.ref);
-      // The row's padding (ops.ts dkvWidth): zeros, as the reference has them.
-      for (let c = d + dv + 1; c < k.root.type.shape.at(-1)!; c++) storeAt(k, c, f32(0));
+      // With the row's padding (ops.ts dkvWidth): zeros, as the reference has them.
+      const pad = k.root.type.shape.at(-1)! - (d + dv + 1);
+      if (k.vectorRows) storeAt(k, d + dv, vec4([db.ref, f32(0), f32(0), f32(0)]));
+      else for (let c = 0; c <= pad; c++) storeAt(k, d + dv + c, c === 0 ? db.ref : f32(0));
     }
   });
 }
