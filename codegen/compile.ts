@@ -353,8 +353,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
   if (how.share) {
-    // A family's variant is still the default heuristic's (rendered through a chooser that names it).
-    for (const [i, k] of familyVariants(graph, kernels, (i, v) => generateKernel(rc, graph.node(kernels[i]!.root), () => v))) kernels[i] = { ...k, matmul: { ...k.matmul!, source: 'default' } };
+    for (const [i, k] of familyVariants(graph, kernels, (i, v) => generateKernel(rc, graph.node(kernels[i]!.root), chooser, { familyDefault: v }))) kernels[i] = k;
     shareModules(graph, kernels);
   }
   const narrowed = new Map<string, Generated | undefined>();
@@ -452,10 +451,11 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
 }
 
 /**
- * Renders kernel `root`. `maxInvocations` (a matmul's default variant only) narrows its
- * workgroup, for a batch of that size (reshapedForBatch).
+ * Renders kernel `root`. `how.maxInvocations` (a matmul's default variant only) narrows its
+ * workgroup, for a batch of that size (reshapedForBatch); `how.familyDefault` is the default
+ * variant of the matmul's family (codegen/family-variants.ts), rendered instead of its own.
  */
-function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], maxInvocations?: number): Generated {
+function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], how: { readonly maxInvocations?: number; readonly familyDefault?: MatmulVariant } = {}): Generated {
   // Between kernels no expression key is held: the one place the intern table may start afresh.
   restartInterningIfFull();
   const { graph, fusion, view, limits } = rc;
@@ -467,9 +467,10 @@ function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['
   if (chosenTemplate === 'matmul') {
     const offered = offeredFor(input, limits);
     const signature = matmulSignature(input);
-    const chosen = typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
-    const narrowed = chosen || maxInvocations === undefined ? undefined : narrowedVariant(input, { ...limits, maxInvocationsPerWorkgroup: maxInvocations });
-    const variant = chosen ?? narrowed ?? defaultVariant(offered, rc.adapter);
+    const { maxInvocations, familyDefault } = how;
+    const chosen = familyDefault ? undefined : typeof chooser === 'function' ? chooser(signature, offered) : chooser ? offered.find((v) => v.name === chooser) : undefined;
+    const narrowed = chosen || familyDefault || maxInvocations === undefined ? undefined : narrowedVariant(input, { ...limits, maxInvocationsPerWorkgroup: maxInvocations });
+    const variant = chosen ?? narrowed ?? familyDefault ?? defaultVariant(offered, rc.adapter);
     matmul = { signature, variant, offered, source: chosen ? 'chooser' : narrowed ? 'batch' : 'default' };
     // A specialised variant (the tuner's choice where it measured a gain): every size a constant.
     if (variant.specialized && rc.specialize !== 'all') input = { ...input, w: (w = new KernelWriter(graph, fusion, 'all')) };
@@ -507,7 +508,7 @@ function reshapedForBatch(rc: RenderContext, k: Generated, size: number): Genera
   if (k.matmul?.source !== 'default' || k.matmul.variant.name !== 'tiled' || k.flops > RESHAPE_FOR_BATCH_MAX_FLOPS) return undefined;
   if (size >= invocations(k.workgroupSize)) return undefined;
   try {
-    const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, size);
+    const narrow = generateKernel(rc, rc.graph.node(k.root), undefined, { maxInvocations: size });
     return invocations(narrow.workgroupSize) === size ? narrow : undefined;
   } catch (e) {
     // A form the template cannot render in so few threads (its row statistics): no batch, no harm.
