@@ -242,6 +242,7 @@ function largestCluster(group: readonly Member[]): Cluster {
     let cluster: Cluster = { members: [group[0]!] };
     for (const m of group.slice(1)) cluster = fitCluster([...cluster.members, m], binding) ?? cluster;
     if (cluster.members.length > best.members.length) best = cluster;
+    if (best.members.length === group.length) break;
   }
   return best;
 }
