@@ -16,7 +16,7 @@ import { foldNormAffine } from './norm-affine.ts';
 import { defaultSplitK, splitKRewrite } from './splitk.ts';
 import { granuleStatistics } from './granule-statistics.ts';
 import { sharedModules } from './shared-sizes.ts';
-import { familyVariants } from './family-variants.ts';
+import { familyVariants, type FamilyRender } from './family-variants.ts';
 import { matmulProblem } from '../kernels/matmul.ts';
 import { defaultVariant, matmulSignature, offeredVariants, renderMatmul, type AdapterClass, type MatmulSignature, type MatmulVariant, type MatmulVariantName } from '../kernels/matmul-variants.ts';
 import { reduceKernel, rowKernel, wantsRowKernel } from '../kernels/reduce.ts';
@@ -353,7 +353,7 @@ function compileUncached(graph: Graph, passes: readonly FusionPass[], how: { fus
   // Fusion legality was decided by the plan: a template that cannot render it is a bug.
   const kernels = fusion.kernelRoots().map((root) => generateKernel(rc, root, chooser));
   if (how.share) {
-    for (const [i, k] of familyVariants(graph, kernels, (i, v) => generateKernel(rc, graph.node(kernels[i]!.root), chooser, { familyDefault: v }))) kernels[i] = k;
+    for (const [i, k] of familyVariants(graph, kernels, (i, how) => generateKernel(rc, graph.node(kernels[i]!.root), chooser, how))) kernels[i] = k;
     shareModules(graph, kernels);
   }
   const narrowed = new Map<string, Generated | undefined>();
@@ -452,15 +452,16 @@ interface Generated extends Omit<PlanKernel, 'bytes' | 'name' | 'wgsl' | 'kind'>
 
 /**
  * Renders kernel `root`. `how.maxInvocations` (a matmul's default variant only) narrows its
- * workgroup, for a batch of that size (reshapedForBatch); `how.familyDefault` is the default
- * variant of the matmul's family (codegen/family-variants.ts), rendered instead of its own.
+ * workgroup, for a batch of that size (reshapedForBatch); `how.familyDefault` and `how.scalar`
+ * render it as its family needs (codegen/family-variants.ts): the family's default matmul variant
+ * instead of its own, scalars where vectors would fit.
  */
-function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], how: { readonly maxInvocations?: number; readonly familyDefault?: MatmulVariant } = {}): Generated {
+function generateKernel(rc: RenderContext, root: Node, chooser: CompileOptions['matmulVariant'], how: FamilyRender & { readonly maxInvocations?: number } = {}): Generated {
   // Between kernels no expression key is held: the one place the intern table may start afresh.
   restartInterningIfFull();
   const { graph, fusion, view, limits } = rc;
   let w = new KernelWriter(graph, fusion, rc.specialize);
-  let input: TemplateInput = { w, graph, plan: view, root, limits };
+  let input: TemplateInput = { w, graph, plan: view, root, limits, ...(how.scalar ? { scalar: true } : {}) };
   const chosenTemplate = chooseTemplate(view, root);
   let matmul: MatmulKernelInfo | undefined;
   let t: TemplateOutput;

@@ -7,7 +7,8 @@
 // variant is offered to it and its code then differs from the heaviest member's only in digits
 // (else it keeps its own). Then, within a family, vector stores give way to scalar ones where
 // other members cannot store vectors (their column count is no multiple of 4: a merge's score
-// matrix at each block's set sizes). The tuner's choices are left alone: it measured them.
+// matrix at each block's set sizes), and so do map kernels' vectors (a log of each block's token
+// sizes, vectors at 40 tokens, scalars at 35). The tuner's choices are left alone: it measured them.
 
 import type { Graph } from '../src/core/ir/graph.ts';
 import type { KernelIR } from '../kernels/ir.ts';
@@ -16,6 +17,8 @@ import { digitsMasked, weightSizes } from './shared-sizes.ts';
 
 /** What this pass reads of a rendered kernel. */
 export interface FamilyMember {
+  readonly kind: string;
+  readonly config: string;
   readonly code: string;
   readonly flops: number;
   /** Fused graph nodes the kernel computes. */
@@ -29,11 +32,14 @@ export interface FamilyMember {
   };
 }
 
-/**
- * Kernels of `kernels` to re-render with another variant, and the re-rendered kernels (by index),
- * from `render(index, variant)`.
- */
-export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, variant: MatmulVariant) => K): Map<number, K> {
+/** How a member is rendered again: with its family's default matmul variant, or as scalars where vectors would fit. */
+export interface FamilyRender {
+  readonly familyDefault?: MatmulVariant;
+  readonly scalar?: boolean;
+}
+
+/** Kernels of `kernels` re-rendered (by `render`) so that their family shares modules, by index. */
+export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
   const out = new Map<number, K>();
   for (const members of families(graph, kernels).values()) {
     if (new Set(members.map((i) => describeVariant(kernels[i]!.matmul!.variant))).size < 2) continue;
@@ -44,12 +50,38 @@ export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: re
       if (i === leader || describeVariant(kernels[i]!.matmul!.variant) === want) continue;
       const variant = kernels[i]!.matmul!.offered.find((v) => describeVariant(v) === want);
       if (!variant) continue;
-      const again = render(i, variant);
+      const again = render(i, { familyDefault: variant });
       if (digitsMasked(again.code) === shape) out.set(i, again);
     }
   }
   const current = kernels.map((k, i) => out.get(i) ?? k);
   for (const [i, k] of familyStores(graph, current, render)) out.set(i, k);
+  for (const [i, k] of familyMaps(graph, current, render)) out.set(i, k);
+  return out;
+}
+
+/**
+ * Map kernels computing vectors, re-rendered as scalars where their family (fused ops and weight
+ * sizes alike) has scalar members and the code then differs from one of theirs only in digits:
+ * the last axis is a token count there, a multiple of 4 in some blocks only.
+ */
+function familyMaps<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
+  const groups = new Map<string, number[]>();
+  kernels.forEach((k, i) => {
+    if (k.kind !== 'map') return;
+    const key = `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const out = new Map<number, K>();
+  const vector = (k: FamilyMember) => / vec4/.test(k.config);
+  for (const members of groups.values()) {
+    const scalar = new Set(members.filter((i) => !vector(kernels[i]!)).map((i) => digitsMasked(kernels[i]!.code)));
+    if (!scalar.size) continue;
+    for (const i of members.filter((i) => vector(kernels[i]!))) {
+      const again = render(i, { scalar: true });
+      if (scalar.has(digitsMasked(again.code))) out.set(i, again);
+    }
+  }
   return out;
 }
 
@@ -59,7 +91,7 @@ export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: re
  * from one of theirs only in digits. A vector store saves little on the small products where
  * column counts follow token counts, and a module costs a compile.
  */
-function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, variant: MatmulVariant) => K): Map<number, K> {
+function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
   const groups = new Map<string, number[]>();
   kernels.forEach((k, i) => {
     if (k.matmul?.source !== 'default' || k.matmul.variant.name === 'tiled') return;
@@ -73,7 +105,7 @@ function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[
     for (const i of members.filter((i) => kernels[i]!.matmul!.signature.storeVec4)) {
       const v = kernels[i]!.matmul!.variant;
       if (v.name === 'tiled') continue;
-      const again = render(i, { ...v, config: { ...v.config, scalarStores: true } });
+      const again = render(i, { familyDefault: { ...v, config: { ...v.config, scalarStores: true } } });
       if (scalar.has(digitsMasked(again.code))) out.set(i, again);
     }
   }

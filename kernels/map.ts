@@ -9,12 +9,12 @@ import { flatWorkgroup, groupsAtRunTime, spread, type TemplateInput, type Templa
 
 const WG = 64;
 
-export function mapKernel({ w, graph, plan, root, limits }: TemplateInput): TemplateOutput {
+export function mapKernel({ w, graph, plan, root, limits, scalar }: TemplateInput): TemplateOutput {
   const n = numel(root.type.shape);
   const roots = [root.id, ...plan.siblings(root.id)];
   const shape = root.type.shape;
   const last = shape.length - 1;
-  const vec = shape.length > 0 && shape[last]! % 4 === 0 && roots.every((id) => graph.node(id).type.dtype === 'f32');
+  const vec = !scalar && shape.length > 0 && shape[last]! % 4 === 0 && roots.every((id) => graph.node(id).type.dtype === 'f32');
   const per = vec ? 4 : 1;
   const count = n / per;
   const g0 = w.let(add(mul(flatWorkgroup(w), WG), w.builtin('lid', undefined, WG)), 'g');

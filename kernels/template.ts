@@ -190,6 +190,8 @@ export interface TemplateInput {
   readonly plan: FusionView;
   readonly root: Node;
   readonly limits: TemplateLimits;
+  /** Compute and store scalars where vectors would fit (map kernels): the form its family's members at other sizes have. */
+  readonly scalar?: boolean;
 }
 
 /** A template's result; the builder holds the body, bindings and module declarations. */
