@@ -241,3 +241,20 @@ test('small products: at most 2²⁰ flops default to 4 rows per lane; in a fami
   assert.equal(new Set(shared.plan.kernels.map((k) => k.config)).size, 1, shared.plan.kernels.map((k) => k.config).join('; '));
   assert.equal(shared.plan.uniqueModules, 1);
 });
+
+test('shared modules: maps over each block\'s token count (a log of token sizes at 40, 35 and 30 tokens) compute scalars where one could compute vectors, and share one module, same bits', { timeout: 300_000 }, async () => {
+  const g = new GraphBuilder();
+  for (const T of [40, 35, 30]) g.output(`l${T}`, g.input(`s${T}`, [2, T]).log());
+  const graph = g.build();
+  const feeds = Object.fromEntries(Object.entries(randomFeeds(graph, 23)).map(([n, v]) => [n, Array.from(v as ArrayLike<number>, (x) => 1 + Math.abs(x) * 3)]));
+  for (const adapterClass of ['cpu', 'gpu'] as const) {
+    const limits = { adapterClass };
+    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
+    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
+    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
+    const ref = evaluate(graph, feeds).outputs;
+    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    assert.match(own.plan.kernels.map((k) => k.config).join(';'), /vec4/, 'alone, 40 tokens compute vectors');
+    assert.equal(shared.plan.uniqueModules, 1, `${adapterClass}: ${shared.plan.kernels.map((k) => k.config).join('; ')}`);
+  }
+});
