@@ -203,7 +203,6 @@ function shareSizes(kernels: readonly SizedKernel[]): Map<number, KernelIR> {
     while (rest.length >= 2) {
       const cluster = largestCluster(rest);
       const joined = new Set(cluster.members);
-      if (process.env.DBG_SHARE) console.error('CLUSTER', cluster.members.map((m) => m.index).join(','), 'of', rest.map((m) => m.index).join(','), '\n  ' + rest.map((m) => m.index + ': L=' + m.lengths.join(',') + ' V=' + m.values.filter((_, i) => rest.some((r) => r.values[i] !== rest[0]!.values[i])).join(',')).join('\n  '));
       if (cluster.fit) for (const m of cluster.members) out.set(m.index, rewritten(kernels[m.index]!.ir, cluster.fit));
       rest = rest.filter((m) => !joined.has(m));
     }

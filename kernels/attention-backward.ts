@@ -160,7 +160,7 @@ function score(k: BackwardKernel, qv: readonly Expr[], kv: readonly Expr[], i: E
 /** Zeroed accumulators for `count` elements: [chunk]. */
 const accumulators = ({ w, W }: BackwardKernel, count: number): Variable[] => Array.from({ length: count / W }, () => w.variable(W === 4 ? splat(f32(0)) : f32(0), 'acc'));
 
-/** Stores `value` at column `col` of the lane's output row. */
+/** Stores `value` at column `col` of the lane's output row (a vec4 at columns col..col + 3 where rows are stored as vectors). */
 const storeAt = ({ w, root, out, bIdx, row, vectorRows }: BackwardKernel, col: number, value: Expr) => {
   const flat = w.linear([...bIdx, row, u32(col)], root.type.shape);
   w.store(out, vectorRows ? div(flat, 4) : flat, value);
