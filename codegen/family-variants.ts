@@ -41,7 +41,7 @@ export interface FamilyRender {
 /** Kernels of `kernels` re-rendered (by `render`) so that their family shares modules, by index. */
 export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
   const out = new Map<number, K>();
-  for (const members of families(graph, kernels).values()) {
+  for (const members of families(graph, kernels)) {
     if (new Set(members.map((i) => describeVariant(kernels[i]!.matmul!.variant))).size < 2) continue;
     const leader = members.reduce((a, b) => (kernels[b]!.flops > kernels[a]!.flops ? b : a));
     const want = describeVariant(kernels[leader]!.matmul!.variant);
@@ -62,54 +62,54 @@ export function familyVariants<K extends FamilyMember>(graph: Graph, kernels: re
 
 /**
  * Map kernels computing vectors, re-rendered as scalars where their family (fused ops and weight
- * sizes alike) has scalar members and the code then differs from one of theirs only in digits:
- * the last axis is a token count there, a multiple of 4 in some blocks only.
+ * sizes alike) has scalar members: the last axis is a token count there, a multiple of 4 in some
+ * blocks only.
  */
 function familyMaps<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
-  const groups = new Map<string, number[]>();
-  kernels.forEach((k, i) => {
-    if (k.kind !== 'map') return;
-    const key = `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
-  });
+  const groups = groupBy(kernels, (k) => (k.kind === 'map' ? `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}` : undefined));
+  return scalarForms(kernels, groups, (k) => / vec4/.test(k.config), () => ({ scalar: true }), render);
+}
+
+/**
+ * Members of a family (fused ops, variant and weight sizes alike) that store vectors, re-rendered
+ * with scalar stores where the family has members that store scalars. A vector store saves
+ * little on the small products where column counts follow token counts, and a module costs a compile.
+ */
+function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
+  const groups = groupBy(kernels, (k) => (k.matmul?.source === 'default' && k.matmul.variant.name !== 'tiled' ? `${fusedOps(graph, k)}|${describeVariant(k.matmul.variant)}|${weightSizes(graph, k.ir)}` : undefined));
+  const scalarStores = (k: FamilyMember): FamilyRender => {
+    const v = k.matmul!.variant;
+    return { familyDefault: v.name === 'tiled' ? v : { ...v, config: { ...v.config, scalarStores: true } } };
+  };
+  return scalarForms(kernels, groups, (k) => k.matmul!.signature.storeVec4, scalarStores, render);
+}
+
+/**
+ * Within each group, the members `isVector` says compute vectors, rendered again the scalar way
+ * (`scalarHow`), where the group has scalar members and the code then differs from one of theirs
+ * only in digits (else a member keeps its own).
+ */
+function scalarForms<K extends FamilyMember>(kernels: readonly K[], groups: readonly number[][], isVector: (k: K) => boolean, scalarHow: (k: K) => FamilyRender, render: (index: number, how: FamilyRender) => K): Map<number, K> {
   const out = new Map<number, K>();
-  const vector = (k: FamilyMember) => / vec4/.test(k.config);
-  for (const members of groups.values()) {
-    const scalar = new Set(members.filter((i) => !vector(kernels[i]!)).map((i) => digitsMasked(kernels[i]!.code)));
+  for (const members of groups) {
+    const scalar = new Set(members.filter((i) => !isVector(kernels[i]!)).map((i) => digitsMasked(kernels[i]!.code)));
     if (!scalar.size) continue;
-    for (const i of members.filter((i) => vector(kernels[i]!))) {
-      const again = render(i, { scalar: true });
+    for (const i of members.filter((i) => isVector(kernels[i]!))) {
+      const again = render(i, scalarHow(kernels[i]!));
       if (scalar.has(digitsMasked(again.code))) out.set(i, again);
     }
   }
   return out;
 }
 
-/**
- * Members of a family (fused ops, variant and weight sizes alike) that store vectors, re-rendered
- * with scalar stores where the family has members that store scalars and the code then differs
- * from one of theirs only in digits. A vector store saves little on the small products where
- * column counts follow token counts, and a module costs a compile.
- */
-function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
+/** Indices of `kernels` grouped by `keyOf` (undefined: in no group). */
+function groupBy<K>(kernels: readonly K[], keyOf: (k: K) => string | undefined): number[][] {
   const groups = new Map<string, number[]>();
   kernels.forEach((k, i) => {
-    if (k.matmul?.source !== 'default' || k.matmul.variant.name === 'tiled') return;
-    const key = `${fusedOps(graph, k)}|${describeVariant(k.matmul.variant)}|${weightSizes(graph, k.ir)}`;
-    groups.set(key, [...(groups.get(key) ?? []), i]);
+    const key = keyOf(k);
+    if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), i]);
   });
-  const out = new Map<number, K>();
-  for (const members of groups.values()) {
-    const scalar = new Set(members.filter((i) => !kernels[i]!.matmul!.signature.storeVec4).map((i) => digitsMasked(kernels[i]!.code)));
-    if (!scalar.size) continue;
-    for (const i of members.filter((i) => kernels[i]!.matmul!.signature.storeVec4)) {
-      const v = kernels[i]!.matmul!.variant;
-      if (v.name === 'tiled') continue;
-      const again = render(i, { familyDefault: { ...v, config: { ...v.config, scalarStores: true } } });
-      if (scalar.has(digitsMasked(again.code))) out.set(i, again);
-    }
-  }
-  return out;
+  return [...groups.values()];
 }
 
 const fusedOps = (graph: Graph, k: FamilyMember): string => k.nodes.map((id) => graph.node(id).op).join(',');
@@ -120,12 +120,6 @@ const fusedOps = (graph: Graph, k: FamilyMember): string => k.nodes.map((id) => 
  * How they read their operands may still differ with the sizes (vector reads where an extent is a
  * multiple of 4): a member whose code then differs from the leader's keeps its own.
  */
-function families(graph: Graph, kernels: readonly FamilyMember[]): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  kernels.forEach((k, i) => {
-    if (k.matmul?.source !== 'default') return;
-    const key = `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}`;
-    out.set(key, [...(out.get(key) ?? []), i]);
-  });
-  return out;
+function families(graph: Graph, kernels: readonly FamilyMember[]): number[][] {
+  return groupBy(kernels, (k) => (k.matmul?.source === 'default' ? `${fusedOps(graph, k)}|${weightSizes(graph, k.ir)}` : undefined));
 }
