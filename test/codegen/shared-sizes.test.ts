@@ -50,18 +50,26 @@ function graphOf(c: Case) {
   return c.training ? gradients(graph, { loss: 'loss' }) : graph;
 }
 
+/**
+ * `graph` run with its modules shared and without: asserts both compute the same bits and match
+ * float64 (`label` names the case), and returns both runs.
+ */
+async function sharedAndOwn(graph: ReturnType<GraphBuilder['build']>, feeds: ReturnType<typeof randomFeeds>, opts: Parameters<typeof runOnGpu>[2], label: string) {
+  const shared = await runOnGpu(graph, feeds, opts);
+  const own = await runOnGpu(graph, feeds, { ...opts, shareModules: false });
+  for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${label} ${name}: shared and unshared plans compute the same bits`);
+  const ref = evaluate(graph, feeds).outputs;
+  for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+  return { shared, own };
+}
+
 test('shared modules: outputs bit-identical to the unshared plan, float64 agreement, fewer modules where token counts differ', { timeout: 1_200_000 }, async () => {
   let fewer = 0;
   await fc.assert(
     fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 2 ** 30 }), async (c, seed) => {
       const graph = graphOf(c);
       const feeds = randomFeeds(graph, seed);
-      const limits = { adapterClass: c.adapterClass };
-      const shared = await runOnGpu(graph, feeds, { limits });
-      const own = await runOnGpu(graph, feeds, { limits, shareModules: false });
-      for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${name}: shared and unshared plans compute the same bits (${JSON.stringify(c)})`);
-      const ref = evaluate(graph, feeds).outputs;
-      for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+      const { shared, own } = await sharedAndOwn(graph, feeds, { limits: { adapterClass: c.adapterClass } }, JSON.stringify(c));
       assert.ok(shared.plan.uniqueModules <= own.plan.uniqueModules, 'never more modules');
       if (shared.plan.uniqueModules < own.plan.uniqueModules) fewer++;
     }),
@@ -108,11 +116,7 @@ test('shared modules: merges at 9 to 13 tokens (set sizes ⌊(T − 1)/2⌋, ind
   const feeds = randomFeeds(graph, 3);
   for (const adapterClass of ['cpu', 'gpu'] as const) {
     const limits = { adapterClass };
-    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
-    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
-    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
-    const ref = evaluate(graph, feeds).outputs;
-    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    const { shared, own } = await sharedAndOwn(graph, feeds, { limits, batch: false }, adapterClass);
     const single = (await runOnGpu(one, randomFeeds(one, 1), { limits, batch: false })).plan.uniqueModules;
     // Odd and even counts differ in structure (a split's tail), so two counts' worth at most.
     assert.ok(shared.plan.uniqueModules <= 2 * single, `${adapterClass}: ${shared.plan.uniqueModules} modules for 6 merges, one merge has ${single}`);
@@ -142,11 +146,7 @@ test('shared modules: attention forward and backward at token counts filling the
   const graph = attentions(tokens);
   const feeds = Object.fromEntries(Object.entries(randomFeeds(graph, 5)).map(([n, v]) => [n, n.startsWith('s') ? Array.from(v as ArrayLike<number>, (x) => 1 + Math.abs(x) * 3) : v]));
   const limits = { adapterClass: 'cpu' as const };
-  const shared = await runOnGpu(graph, feeds, { limits, batch: false });
-  const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
-  for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${name}: same bits`);
-  const ref = evaluate(graph, feeds).outputs;
-  for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+  const { shared } = await sharedAndOwn(graph, feeds, { limits, batch: false }, 'cpu');
   const attention = shared.plan.kernels.filter((k) => k.kind === 'attention');
   const modules = new Set(attention.map((k) => k.code));
   // The forward and the backward's two parts (dQ; dK and dV), each one module for all five counts.
@@ -211,11 +211,7 @@ test('shared modules: score products at set sizes 24×25, 19×20, 17×17 and 14�
   const feeds = randomFeeds(graph, 17);
   for (const adapterClass of ['cpu', 'gpu'] as const) {
     const limits = { adapterClass };
-    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
-    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
-    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
-    const ref = evaluate(graph, feeds).outputs;
-    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    const { shared } = await sharedAndOwn(graph, feeds, { limits, batch: false }, adapterClass);
     assert.equal(shared.plan.uniqueModules, 1, `${adapterClass}: ${shared.plan.kernels.map((k) => k.config).join('; ')}`);
   }
 });
@@ -249,11 +245,7 @@ test('shared modules: maps over each block\'s token count (a log of token sizes 
   const feeds = Object.fromEntries(Object.entries(randomFeeds(graph, 23)).map(([n, v]) => [n, Array.from(v as ArrayLike<number>, (x) => 1 + Math.abs(x) * 3)]));
   for (const adapterClass of ['cpu', 'gpu'] as const) {
     const limits = { adapterClass };
-    const shared = await runOnGpu(graph, feeds, { limits, batch: false });
-    const own = await runOnGpu(graph, feeds, { limits, batch: false, shareModules: false });
-    for (const name of graph.outputs.keys()) assert.deepEqual(Array.from(shared.out[name]!), Array.from(own.out[name]!), `${adapterClass} ${name}: same bits`);
-    const ref = evaluate(graph, feeds).outputs;
-    for (const name of graph.outputs.keys()) assertClose(name, shared.out[name]!, ref[name]!.data);
+    const { shared, own } = await sharedAndOwn(graph, feeds, { limits, batch: false }, adapterClass);
     assert.match(own.plan.kernels.map((k) => k.config).join(';'), /vec4/, 'alone, 40 tokens compute vectors');
     assert.equal(shared.plan.uniqueModules, 1, `${adapterClass}: ${shared.plan.kernels.map((k) => k.config).join('; ')}`);
   }
