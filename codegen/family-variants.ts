@@ -77,11 +77,7 @@ function familyMaps<K extends FamilyMember>(graph: Graph, kernels: readonly K[],
  */
 function familyStores<K extends FamilyMember>(graph: Graph, kernels: readonly K[], render: (index: number, how: FamilyRender) => K): Map<number, K> {
   const groups = groupBy(kernels, (k) => (k.matmul?.source === 'default' && k.matmul.variant.name !== 'tiled' ? `${fusedOps(graph, k)}|${describeVariant(k.matmul.variant)}|${weightSizes(graph, k.ir)}` : undefined));
-  const scalarStores = (k: FamilyMember): FamilyRender => {
-    const v = k.matmul!.variant;
-    return { familyDefault: v.name === 'tiled' ? v : { ...v, config: { ...v.config, scalarStores: true } } };
-  };
-  return scalarForms(kernels, groups, (k) => k.matmul!.signature.storeVec4, scalarStores, render);
+  return scalarForms(kernels, groups, (k) => k.matmul!.signature.storeVec4, (k) => ({ familyDefault: k.matmul!.variant, scalar: true }), render);
 }
 
 /**

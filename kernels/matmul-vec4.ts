@@ -37,11 +37,6 @@ export interface Vec4Config {
   readonly subgroup: boolean;
   /** Compute Cᵀ = Bᵀ·Aᵀ: lanes along m, accumulator rows along n. */
   readonly swap: boolean;
-  /**
-   * Store scalars where vectors would fit (N a multiple of 4): the code of the same product at
-   * column counts that are not, so that one module serves them all (codegen/family-variants.ts).
-   */
-  readonly scalarStores?: boolean;
 }
 
 /** One matmul operand seen as rows × k: which axes of the node are its "rows" and k. */
@@ -63,7 +58,7 @@ const at = (o: Operand, r: Expr, k: Expr): Index => {
 
 /** A short name of a configuration, for kernel configs, tuning reports and errors. */
 export const describeVec4 = (c: Vec4Config): string =>
-  `${c.subgroup ? 'subgroup' : 'vec4'} r${c.rows} ${c.subgroup ? `sg${c.lanes}` : `wg${c.lanes}x${c.groups}`}${c.swap ? ' swap' : ''}${c.scalarStores ? ' scalar-stores' : ''}`;
+  `${c.subgroup ? 'subgroup' : 'vec4'} r${c.rows} ${c.subgroup ? `sg${c.lanes}` : `wg${c.lanes}x${c.groups}`}${c.swap ? ' swap' : ''}`;
 
 /** Whether `c` can run on this device for this problem (checked before a variant is offered). */
 export function vec4Supported(c: Vec4Config, limits: TemplateLimits, batchCount: number): boolean {
@@ -314,7 +309,8 @@ function emitStores(v: Vec4Kernel, accs2?: Buf): { vecStore: boolean; epilogueOp
   const { w, t, p, c0, r0 } = v;
   const { rows: R, swap } = v.cfg;
   const accs = w.privateArray('accs', VEC4, R, v.accs.map((a) => a.ref));
-  const vecStore = !v.cfg.scalarStores && canStoreVec4(w, t, p);
+  // Scalar stores where the template input asks (codegen/family-variants.ts: the same product at column counts no multiple of 4).
+  const vecStore = !t.scalar && canStoreVec4(w, t, p);
   let epilogueOps = 0;
   const second = (acc: Expr | undefined): SecondAccumulator | undefined => (acc === undefined ? undefined : { mm: t.graph.node(t.plan.secondProduct(t.root.id)!), acc });
   const store = (gm: Expr, gn: Expr, gnClamp: number, acc: Expr, vector: boolean, acc2?: Expr) => storeOne(v, gm, gn, gnClamp, acc, vector, second(acc2));

@@ -190,7 +190,10 @@ export interface TemplateInput {
   readonly plan: FusionView;
   readonly root: Node;
   readonly limits: TemplateLimits;
-  /** Compute and store scalars where vectors would fit (map kernels): the form its family's members at other sizes have. */
+  /**
+   * Compute and store scalars where vectors would fit (maps; a matmul's stores): the form its
+   * family's members at sizes no multiple of 4 have, so that one module serves them all.
+   */
   readonly scalar?: boolean;
 }
 
